@@ -1,0 +1,171 @@
+"""`certificates.commands.v1` (secretariat), `certificates.events.v1` (the registry and every
+certificate change, with the whole certificate) and `certificates.rejections.v1`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.common import Envelope, Identifier, Reason, Text
+from contracts.registry import (
+    Certificate,
+    CertificateScope,
+    CertificationBody,
+    Member,
+    Site,
+)
+
+# ---- commands (key: organisation id) ------------------------------------------------------
+
+
+class RegisterMember(Envelope):
+    """Register (or update) a member."""
+
+    type: Literal["register_member"] = Field(default="register_member", description="Type tag.")
+    member: Member = Field(description="The member.")
+
+
+class RegisterSite(Envelope):
+    """Register (or update) a site with its activities and declared yields."""
+
+    type: Literal["register_site"] = Field(default="register_site", description="Type tag.")
+    site: Site = Field(description="The site.")
+
+
+class RegisterCertificationBody(Envelope):
+    """Register (or update) an accredited certification body."""
+
+    type: Literal["register_certification_body"] = Field(default="register_certification_body", description="Type tag.")
+    certification_body: CertificationBody = Field(description="The body.")
+
+
+class SuspendCertificate(Envelope):
+    """Suspend a current certificate."""
+
+    type: Literal["suspend_certificate"] = Field(default="suspend_certificate", description="Type tag.")
+    certificate_id: Identifier = Field(description="Certificate to suspend.")
+    reason: Text = Field(description="Why.")
+
+
+class ReinstateCertificate(Envelope):
+    """Lift a suspension."""
+
+    type: Literal["reinstate_certificate"] = Field(default="reinstate_certificate", description="Type tag.")
+    certificate_id: Identifier = Field(description="Certificate to reinstate.")
+    reason: Text = Field(description="Why.")
+
+
+class WithdrawCertificate(Envelope):
+    """Withdraw a certificate for good."""
+
+    type: Literal["withdraw_certificate"] = Field(default="withdraw_certificate", description="Type tag.")
+    certificate_id: Identifier = Field(description="Certificate to withdraw.")
+    reason: Text = Field(description="Why.")
+
+
+class ChangeCertificateScope(Envelope):
+    """Change what a certificate covers."""
+
+    type: Literal["change_certificate_scope"] = Field(default="change_certificate_scope", description="Type tag.")
+    certificate_id: Identifier = Field(description="Certificate to change.")
+    scope: CertificateScope = Field(description="The new scope.")
+    reason: Text = Field(description="Why.")
+
+
+CertificateCommand = Annotated[
+    RegisterMember
+    | RegisterSite
+    | RegisterCertificationBody
+    | SuspendCertificate
+    | ReinstateCertificate
+    | WithdrawCertificate
+    | ChangeCertificateScope,
+    Field(discriminator="type"),
+]
+
+# ---- events (key: certificate id; registry events: organisation, site or body id) ------------
+
+
+class MemberRegistered(Envelope):
+    """A member was registered or updated."""
+
+    type: Literal["member_registered"] = Field(default="member_registered", description="Type tag.")
+    member: Member = Field(description="The member as now registered.")
+
+
+class SiteRegistered(Envelope):
+    """A site was registered or updated."""
+
+    type: Literal["site_registered"] = Field(default="site_registered", description="Type tag.")
+    site: Site = Field(description="The site as now registered.")
+
+
+class CertificationBodyRegistered(Envelope):
+    """A certification body was registered or updated."""
+
+    type: Literal["certification_body_registered"] = Field(
+        default="certification_body_registered", description="Type tag."
+    )
+    certification_body: CertificationBody = Field(description="The body as now registered.")
+
+
+class CertificateChange(StrEnum):
+    """What happened to a certificate."""
+
+    ISSUED = "issued"
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    SCOPE_CHANGED = "scope_changed"
+    SUPERSEDED = "superseded"
+    FINDINGS_ADDED = "findings_added"
+    FINDING_CLOSED = "finding_closed"
+    FINDING_OVERDUE = "finding_overdue"
+    DOWNGRADED_TO_PROVISIONAL = "downgraded_to_provisional"
+
+
+class CertificateChanged(Envelope):
+    """Every certificate state change, carrying the whole certificate and its signed form."""
+
+    type: Literal["certificate_changed"] = Field(default="certificate_changed", description="Type tag.")
+    change: CertificateChange = Field(description="What happened.")
+    certificate: Certificate = Field(description="The certificate after the change.")
+    signed_certificate: str | None = Field(
+        default=None, description="Compact JWS (EdDSA) of the certificate, verifiable offline with the published key."
+    )
+    reason: str | None = Field(default=None, max_length=2000, description="Why, where given.")
+
+
+class MemberCertificationOverdue(Envelope):
+    """A member of a class that must certify has no PS certificate two years after joining."""
+
+    type: Literal["member_certification_overdue"] = Field(
+        default="member_certification_overdue", description="Type tag."
+    )
+    organisation_id: Identifier = Field(description="The member.")
+    reason: Text = Field(description="What is overdue.")
+
+
+CertificateEvent = Annotated[
+    MemberRegistered | SiteRegistered | CertificationBodyRegistered | CertificateChanged | MemberCertificationOverdue,
+    Field(discriminator="type"),
+]
+
+# ---- rejections (key: organisation id) --------------------------------------------------------
+
+
+class CertificateInputRejected(Envelope):
+    """An audit outcome or certificate command that was refused; state is unchanged."""
+
+    type: Literal["certificate_input_rejected"] = Field(default="certificate_input_rejected", description="Type tag.")
+    organisation_id: Identifier = Field(description="Organisation the input concerned (the partition key).")
+    rejected_event_id: UUID = Field(description="Event id of the refused input.")
+    rejected_event_type: str = Field(max_length=80, description="Its type tag.")
+    reasons: list[Reason] = Field(min_length=1, description="Every reason.")
+
+
+CertificateRejection = Annotated[CertificateInputRejected, Field(discriminator="type")]

@@ -1,0 +1,186 @@
+"""`claims.requests.v1` (brand owners) and `claims.decisions.v1` (claims), keyed by claim id."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from contracts.common import (
+    Contract,
+    Envelope,
+    ExactDecimal,
+    Identifier,
+    Kg,
+    KgOrZero,
+    Reason,
+    Share,
+    Text,
+    UtcDatetime,
+)
+from contracts.registry import CertificateStatus
+
+
+class ClaimType(StrEnum):
+    """What the brand owner wants to say."""
+
+    ON_PACK_LOGO = "on_pack_logo"
+    CERTIFIED_TEXT = "certified_text"
+    RECYCLED_CONTENT = "recycled_content"
+    CARBON_FOOTPRINT = "carbon_footprint"
+
+
+class ClaimReason:
+    """Reason codes claims uses on `claims.decisions.v1`."""
+
+    NOT_A_MEMBER = "claimant_not_member"
+    NO_CURRENT_PS = "no_current_performance_standard_certificate"
+    NO_CURRENT_COC = "no_current_coc_certificate"
+    PRODUCT_NOT_COVERED = "product_not_covered"
+    MISLEADING_WORDING = "misleading_wording"
+    MISSING_ELEMENT = "missing_required_element"
+    CERTIFICATE_NUMBER_INVALID = "certificate_number_not_claimants_or_not_current"
+    MASS_NOT_COVERED = "mass_not_covered"
+    ALLOCATION_TIMEOUT = "allocation_timeout"
+    RECYCLED_CONTENT_UNSUPPORTED = "recycled_content_not_supported"
+    CARBON_FOOTPRINT_UNSUPPORTED = "carbon_footprint_not_supported"
+    REQUEST_CONFLICT = "request_conflict"
+    CERTIFICATE_SUSPENDED = "certificate_suspended"
+    CERTIFICATE_WITHDRAWN = "certificate_withdrawn"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    WITHDRAWN_BY_CLAIMANT = "withdrawn_by_claimant"
+    INVALID_REQUEST = "invalid_request"
+
+
+class ClaimProduct(Contract):
+    """The product the claim would appear on."""
+
+    product_id: Identifier = Field(description="Brand owner's product identifier (e.g. GTIN).")
+    name: Text = Field(description="Product name.")
+    aluminium_mass_per_unit_kg: Kg = Field(description="Aluminium per unit, kilograms (a 330 ml can: 0.013).")
+    units: int | None = Field(default=None, gt=0, description="Number of units the claim covers.")
+    total_mass_kg: Kg | None = Field(default=None, description="Total aluminium mass, if given instead of units.")
+    producing_site_ids: list[Identifier] = Field(default_factory=list, description="Producing sites, where known.")
+    supplier_organisation_ids: list[Identifier] = Field(default_factory=list, description="Suppliers, where known.")
+
+
+class ClaimRequested(Envelope):
+    """A brand owner asks to make a claim."""
+
+    type: Literal["claim_requested"] = Field(default="claim_requested", description="Type tag.")
+    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claimant_organisation_id: Identifier = Field(description="Brand owner making the claim.")
+    product: ClaimProduct = Field(description="The product.")
+    claim_type: ClaimType = Field(description="Kind of claim.")
+    wording: Text = Field(description="Exact wording as it would appear.")
+    artwork_reference: Identifier = Field(description="Reference of the artwork file.")
+    certificate_number: Identifier | None = Field(default=None, description="ASI certificate number quoted.")
+    link: str | None = Field(default=None, max_length=500, description="Information link printed with the claim.")
+    recycled_content_share: Share | None = Field(default=None, description="Recycled share claimed (0-1).")
+    carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(default=None, description="Footprint claimed.")
+    markets: list[Identifier] = Field(min_length=1, description="Markets or channels (ISO country codes or names).")
+    period_start: date = Field(description="First day the claim would be used.")
+    period_end: date = Field(description="Last day the claim would be used.")
+
+
+class ClaimWithdrawn(Envelope):
+    """The brand owner withdraws a request or an approved claim."""
+
+    type: Literal["claim_withdrawn"] = Field(default="claim_withdrawn", description="Type tag.")
+    claim_id: Identifier = Field(description="Claim id.")
+    claimant_organisation_id: Identifier = Field(description="Brand owner.")
+    reason: Text = Field(description="Why.")
+
+
+ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn, Field(discriminator="type")]
+
+
+class CertificateEvidence(Contract):
+    """A certificate as it stood when the decision was made."""
+
+    certificate_id: Identifier = Field(description="Certificate id.")
+    certificate_number: Identifier = Field(description="Number.")
+    standard: str = Field(max_length=80, description="Standard.")
+    status: CertificateStatus = Field(description="Status then.")
+    valid_until: date = Field(description="Last valid day.")
+
+
+class AllocationEvidence(Contract):
+    """The allocation behind a decision."""
+
+    mass_kg: KgOrZero = Field(description="Mass allocated.")
+    account_ids: list[Identifier] = Field(default_factory=list, description="Accounts.")
+    document_ids: list[Identifier] = Field(default_factory=list, description="CoC Documents behind it.")
+    recycled_content_share: Share | None = Field(default=None, description="Documented recycled share.")
+    carbon_footprint_kg_co2e_per_kg: ExactDecimal | None = Field(default=None, description="Documented footprint.")
+
+
+class Evidence(Contract):
+    """What a decision rested on, for the auditor."""
+
+    certificates: list[CertificateEvidence] = Field(default_factory=list, description="Certificates checked.")
+    allocation: AllocationEvidence | None = Field(default=None, description="Allocation, if any.")
+    claimed_mass_kg: KgOrZero = Field(description="Aluminium mass the claim covers.")
+    wording_rules_version: Identifier = Field(description="Version of the wording rules applied.")
+    checked_at: UtcDatetime = Field(description="When the checks ran.")
+
+
+class _Decision(Envelope):
+    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claimant_organisation_id: Identifier = Field(description="Brand owner.")
+
+
+class ClaimPending(_Decision):
+    """The checks that need no allocation passed; the allocation is outstanding."""
+
+    type: Literal["claim_pending"] = Field(default="claim_pending", description="Type tag.")
+    waiting_for: Text = Field(description="What is outstanding.")
+    decide_by: UtcDatetime = Field(description="When it is rejected if still outstanding.")
+
+
+class ClaimApproved(_Decision):
+    """The claim may be used until `valid_until`."""
+
+    type: Literal["claim_approved"] = Field(default="claim_approved", description="Type tag.")
+    approval_code: Identifier = Field(description="Short code printed on the pack and verifiable.")
+    valid_until: date = Field(description="Earliest expiry of the certificates it rests on.")
+    evidence: Evidence = Field(description="What it rests on.")
+
+
+class ClaimRejected(_Decision):
+    """The claim may not be used; every failed check is listed."""
+
+    type: Literal["claim_rejected"] = Field(default="claim_rejected", description="Type tag.")
+    reasons: list[Reason] = Field(min_length=1, description="Every failed check.")
+    evidence: Evidence | None = Field(default=None, description="What was checked.")
+
+
+class ClaimRevoked(_Decision):
+    """An approved claim may no longer be used (a certificate it rests on was suspended or withdrawn)."""
+
+    type: Literal["claim_revoked"] = Field(default="claim_revoked", description="Type tag.")
+    approval_code: Identifier = Field(description="The approval revoked.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+class ClaimExpired(_Decision):
+    """An approved claim reached the end of its validity."""
+
+    type: Literal["claim_expired"] = Field(default="claim_expired", description="Type tag.")
+    approval_code: Identifier = Field(description="The approval expired.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+class ClaimWithdrawalConfirmed(_Decision):
+    """The claimant's withdrawal took effect; any allocation is released."""
+
+    type: Literal["claim_withdrawal_confirmed"] = Field(default="claim_withdrawal_confirmed", description="Type tag.")
+    reason: Text = Field(description="Why.")
+
+
+ClaimDecision = Annotated[
+    ClaimPending | ClaimApproved | ClaimRejected | ClaimRevoked | ClaimExpired | ClaimWithdrawalConfirmed,
+    Field(discriminator="type"),
+]

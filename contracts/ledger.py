@@ -1,0 +1,337 @@
+"""`ledger.commands.v1` (claims, secretariat) and `ledger.events.v1` (accounting), keyed by account id.
+
+Account ids: `site:<site_id>` for a site-level account, `group:<organisation_id>` for the pooled
+account of an organisation's certification scope. Commands about a brand owner's credits as a whole
+(allocations for claims) are keyed by `owner:<organisation_id>`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.common import (
+    Contract,
+    Envelope,
+    ExactDecimal,
+    Factor,
+    Identifier,
+    Kg,
+    KgOrZero,
+    MaterialCategory,
+    Reason,
+    Share,
+    Text,
+    UtcDatetime,
+)
+
+
+def site_account_id(site_id: str) -> str:
+    return f"site:{site_id}"
+
+
+def group_account_id(organisation_id: str) -> str:
+    return f"group:{organisation_id}"
+
+
+def owner_key(organisation_id: str) -> str:
+    return f"owner:{organisation_id}"
+
+
+class LedgerReason:
+    """Reason codes accounting uses on `ledger.events.v1`."""
+
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    PERCENTAGE_RULE = "percentage_rule_exceeded"
+    NO_COC_INPUT_IN_PERIOD = "no_coc_input_in_period"
+    ACCOUNT_FROZEN = "account_frozen"
+    NOT_CERTIFIED = "site_not_coc_certified"
+    PERIOD_CLOSED = "period_closed"
+    UNKNOWN_MOVEMENT = "unknown_movement"
+    UNKNOWN_RULE_SET = "unknown_rule_set"
+    UNKNOWN_ALLOCATION = "unknown_allocation"
+    ALLOCATION_CONFLICT = "allocation_conflict"
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
+class AllocateForClaim(Envelope):
+    """Reserve a mass of an owner's free CoC credits for one claim."""
+
+    type: Literal["allocate_for_claim"] = Field(default="allocate_for_claim", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim; one allocation per claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner whose credits are used.")
+    mass_kg: Kg = Field(description="Aluminium mass to allocate.")
+
+
+class ReleaseAllocation(Envelope):
+    """Release a claim's allocation (claim rejected, withdrawn, revoked or expired)."""
+
+    type: Literal["release_allocation"] = Field(default="release_allocation", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    reason: Text = Field(description="Why.")
+
+
+class ClosePeriod(Envelope):
+    """Close an account's current period now."""
+
+    type: Literal["close_period"] = Field(default="close_period", description="Type tag.")
+    account_id: Identifier = Field(description="Account whose open period closes.")
+
+
+class AssignRuleSet(Envelope):
+    """Assign a versioned rule set to an organisation's certification scope."""
+
+    type: Literal["assign_rule_set"] = Field(default="assign_rule_set", description="Type tag.")
+    organisation_id: Identifier = Field(description="Organisation whose certification scope it applies to.")
+    rule_set_id: Identifier = Field(description="Rule set, e.g. 'v2-2022-group-percentage'.")
+    effective_from: date = Field(description="First day it applies (from the next period at the latest).")
+
+
+LedgerCommand = Annotated[
+    AllocateForClaim | ReleaseAllocation | ClosePeriod | AssignRuleSet, Field(discriminator="type")
+]
+
+# ---- events --------------------------------------------------------------------------------
+
+
+class EntryKind(StrEnum):
+    """Kinds of ledger entry."""
+
+    RECEIPT_CREDIT = "receipt_credit"
+    TRANSFORMATION = "transformation"
+    DESIGNATION_DEBIT = "designation_debit"
+    OUTPUT_RECORDED = "output_recorded"
+    REVERSAL = "reversal"
+    CARRY_OVER = "carry_over"
+    FORFEIT = "forfeit"
+    ALLOCATION_RESERVED = "allocation_reserved"
+    ALLOCATION_RELEASED = "allocation_released"
+
+
+class LedgerEntry(Contract):
+    """One append-only entry of an account's hash chain."""
+
+    account_id: Identifier = Field(description="Account.")
+    sequence: int = Field(ge=1, description="Position in the account's chain.")
+    entry_id: UUID = Field(description="Unique entry id.")
+    kind: EntryKind = Field(description="What kind of entry.")
+    site_id: Identifier | None = Field(default=None, description="Site the entry concerns.")
+    movement_id: UUID | None = Field(default=None, description="Movement that caused it.")
+    claim_id: Identifier | None = Field(default=None, description="Claim that caused it.")
+    reverses_entry_id: UUID | None = Field(default=None, description="Entry this one reverses (corrections).")
+    booked_on: date = Field(description="Business date of the entry.")
+    period_id: Identifier = Field(description="Accounting period it is booked in.")
+    coc_credit_kg: ExactDecimal = Field(description="Change to CoC credits (negative for a debit).")
+    coc_input_kg: ExactDecimal = Field(description="Change to CoC input of the period (percentage method).")
+    total_input_kg: ExactDecimal = Field(description="Change to total input of the period.")
+    coc_output_kg: ExactDecimal = Field(description="Change to CoC output designated in the period.")
+    total_output_kg: ExactDecimal = Field(description="Change to total output of the period.")
+    balance_after_kg: ExactDecimal = Field(description="Credit balance after the entry.")
+    rule_set_id: Identifier = Field(description="Rule set the entry obeyed.")
+    rule_set_version: Identifier = Field(description="Version of that rule set.")
+    note: str | None = Field(default=None, max_length=2000, description="Free explanation, e.g. a rounding.")
+    previous_hash: str = Field(description="Hash of the previous entry of the chain (hex; zeros for the first).")
+    hash: str = Field(description="SHA-256 over the previous hash and this entry's canonical JSON.")
+
+
+class LedgerEntryPosted(Envelope):
+    """An entry was appended to an account."""
+
+    type: Literal["ledger_entry_posted"] = Field(default="ledger_entry_posted", description="Type tag.")
+    entry: LedgerEntry = Field(description="The entry.")
+
+
+class DesignationRefused(Envelope):
+    """A shipment's CoC designation was refused whole; nothing of it was applied."""
+
+    type: Literal["designation_refused"] = Field(default="designation_refused", description="Type tag.")
+    account_id: Identifier = Field(description="Account (the partition key).")
+    site_id: Identifier = Field(description="Shipping site.")
+    organisation_id: Identifier = Field(description="Shipping organisation.")
+    movement_id: UUID = Field(description="The shipment movement.")
+    shipment_reference: Identifier = Field(description="Producer's shipment reference.")
+    requested_coc_kg: Kg = Field(description="CoC mass asked for.")
+    available_coc_kg: ExactDecimal = Field(description="What the rule set allowed at that moment.")
+    rule_set_id: Identifier = Field(description="Rule set applied.")
+    rule_set_version: Identifier = Field(description="Its version.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+class MovementRefused(Envelope):
+    """A movement the ledger could not book (e.g. dated in a closed period under a refusing rule set)."""
+
+    type: Literal["movement_refused"] = Field(default="movement_refused", description="Type tag.")
+    account_id: Identifier = Field(description="Account (the partition key).")
+    movement_id: UUID = Field(description="The movement.")
+    site_id: Identifier = Field(description="Site.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+class CoCDocument(Contract):
+    """The document that goes with a shipment sold as CoC Material."""
+
+    document_id: Identifier = Field(description="Unique document id.")
+    issuer_organisation_id: Identifier = Field(description="Issuing (shipping) organisation.")
+    issuer_site_id: Identifier = Field(description="Shipping site.")
+    issuer_certificate_number: Identifier = Field(description="CoC certificate number covering the site.")
+    recipient_organisation_id: Identifier = Field(description="Buyer.")
+    recipient_site_id: Identifier | None = Field(default=None, description="Receiving site, where known.")
+    issued_on: date = Field(description="Issue date (the shipment date).")
+    shipment_reference: Identifier = Field(description="Shipment reference.")
+    movement_id: UUID = Field(description="The shipment movement it covers.")
+    material_category: MaterialCategory = Field(description="Material.")
+    product_form: Identifier = Field(description="Product form.")
+    coc_mass_kg: Kg = Field(description="CoC mass of the shipment.")
+    rule_set_id: Identifier = Field(description="Rule set the designation obeyed.")
+    rule_set_version: Identifier = Field(description="Its version.")
+    recycled_content_share: Share | None = Field(default=None, description="Recycled-content share, if stated.")
+    recycled_content_method: str | None = Field(default=None, max_length=200, description="Its calculation method.")
+    carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(default=None, description="Carbon footprint, if stated.")
+
+
+class CoCDocumentIssued(Envelope):
+    """A CoC Document was issued for an accepted designation."""
+
+    type: Literal["coc_document_issued"] = Field(default="coc_document_issued", description="Type tag.")
+    account_id: Identifier = Field(description="Account debited (the partition key).")
+    document: CoCDocument = Field(description="The document.")
+    signature: str = Field(description="Compact JWS (EdDSA, detached-free) over the document's canonical JSON.")
+    key_id: str = Field(description="Id of the accounting signing key that made it.")
+
+
+class DocumentShare(Contract):
+    """Part of a CoC Document backing an allocation."""
+
+    document_id: Identifier = Field(description="CoC Document received by the owner.")
+    mass_kg: Kg = Field(description="Mass of it used.")
+    recycled_content_share: Share | None = Field(default=None, description="Its recycled share, if stated.")
+    carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(default=None, description="Its footprint, if stated.")
+
+
+class AllocationGranted(Envelope):
+    """An owner's credits were reserved for a claim."""
+
+    type: Literal["allocation_granted"] = Field(default="allocation_granted", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    mass_kg: Kg = Field(description="Mass reserved.")
+    account_ids: list[Identifier] = Field(min_length=1, description="Accounts the mass was reserved in.")
+    documents: list[DocumentShare] = Field(default_factory=list, description="CoC Documents behind the mass.")
+    recycled_content_share: Share | None = Field(
+        default=None, description="Mass-weighted recycled share documented behind the allocation (None: unknown)."
+    )
+    carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(
+        default=None, description="Mass-weighted footprint documented behind the allocation (None: unknown)."
+    )
+
+
+class AllocationRefused(Envelope):
+    """A claim's allocation could not be granted."""
+
+    type: Literal["allocation_refused"] = Field(default="allocation_refused", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    requested_kg: Kg = Field(description="Mass asked for.")
+    available_kg: ExactDecimal = Field(description="Free credits at that moment.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+class AllocationReleased(Envelope):
+    """A claim's allocation was released; the mass is free again."""
+
+    type: Literal["allocation_released"] = Field(default="allocation_released", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    mass_kg: KgOrZero = Field(description="Mass released (zero if nothing was held).")
+    reason: Text = Field(description="Why.")
+
+
+class PeriodStatement(Contract):
+    """The immutable statement written when an account's period closes."""
+
+    account_id: Identifier = Field(description="Account.")
+    period_id: Identifier = Field(description="Period.")
+    period_start: date = Field(description="First day.")
+    period_end: date = Field(description="Last day.")
+    rule_set_id: Identifier = Field(description="Rule set.")
+    rule_set_version: Identifier = Field(description="Version.")
+    opening_balance_kg: ExactDecimal = Field(description="Credits carried in.")
+    inputs_by_category_kg: dict[str, ExactDecimal] = Field(description="Total input per material category.")
+    coc_input_kg: ExactDecimal = Field(description="CoC input (after conversion).")
+    total_input_kg: ExactDecimal = Field(description="All input.")
+    coc_output_kg: ExactDecimal = Field(description="CoC output designated.")
+    total_output_kg: ExactDecimal = Field(description="All output.")
+    conversion_applied: dict[str, Factor] = Field(description="Conversion factor applied per process step.")
+    closing_balance_kg: ExactDecimal = Field(description="Credits at close.")
+    carried_over_kg: ExactDecimal = Field(description="Credits carried into the next period.")
+    forfeited_kg: ExactDecimal = Field(description="Credits forfeited at close.")
+    last_entry_hash: str = Field(description="Hash of the last entry of the period.")
+    closed_at: UtcDatetime = Field(description="When it closed.")
+
+
+class PeriodClosed(Envelope):
+    """An account's period closed."""
+
+    type: Literal["period_closed"] = Field(default="period_closed", description="Type tag.")
+    statement: PeriodStatement = Field(description="The statement.")
+
+
+class AccountFrozen(Envelope):
+    """Designations from the account are refused until its certificate is current again."""
+
+    type: Literal["account_frozen"] = Field(default="account_frozen", description="Type tag.")
+    account_id: Identifier = Field(description="Account.")
+    certificate_id: Identifier = Field(description="Certificate whose status froze it.")
+    reason: Text = Field(description="Why.")
+
+
+class AccountThawed(Envelope):
+    """The account's certificate is current again."""
+
+    type: Literal["account_thawed"] = Field(default="account_thawed", description="Type tag.")
+    account_id: Identifier = Field(description="Account.")
+    certificate_id: Identifier = Field(description="Certificate now current.")
+    reason: Text = Field(description="Why.")
+
+
+class RuleSetAssigned(Envelope):
+    """A rule set now governs an organisation's scope."""
+
+    type: Literal["rule_set_assigned"] = Field(default="rule_set_assigned", description="Type tag.")
+    organisation_id: Identifier = Field(description="Organisation.")
+    rule_set_id: Identifier = Field(description="Rule set.")
+    rule_set_version: Identifier = Field(description="Version.")
+    effective_from: date = Field(description="First day.")
+
+
+class LedgerCommandRejected(Envelope):
+    """A ledger command that was refused (unknown rule set, unknown account...)."""
+
+    type: Literal["ledger_command_rejected"] = Field(default="ledger_command_rejected", description="Type tag.")
+    rejected_event_id: UUID = Field(description="The command.")
+    rejected_event_type: str = Field(max_length=80, description="Its type tag.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
+LedgerEvent = Annotated[
+    LedgerEntryPosted
+    | DesignationRefused
+    | MovementRefused
+    | CoCDocumentIssued
+    | AllocationGranted
+    | AllocationRefused
+    | AllocationReleased
+    | PeriodClosed
+    | AccountFrozen
+    | AccountThawed
+    | RuleSetAssigned
+    | LedgerCommandRejected,
+    Field(discriminator="type"),
+]

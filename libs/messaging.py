@@ -1,0 +1,366 @@
+"""Delivery semantics every service shares.
+
+* At-least-once consumption: offsets are committed only after a batch's effects are durable.
+* A batch's effects, the inbox records of its event ids and the outbox of what it emits are written
+  in one MongoDB transaction, so a replayed message is a no-op and a crash loses nothing.
+* The outbox is published after commit (at-least-once; consumers dedupe on event id) and swept
+  by a relay for entries a crashed instance left behind.
+* A message that cannot be parsed, or that its handler cannot take, goes to `<topic>.dlq` with a
+  reason; it never stops the consumer. Transient database errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+from contracts.common import Actor, Envelope, Reason, Role
+from contracts.deadletter import DeadLetter, DeadLetterReason
+from contracts.topics import Topic, dead_letter_topic, topic_for
+from libs.clock import Clock
+from libs.logs import get_logger, message_context
+
+log = get_logger("libs.messaging")
+
+INBOX = "inbox"
+OUTBOX = "outbox"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A raw Kafka record as consumed."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to publish once the transaction that produced it has committed."""
+
+    message: Envelope
+    topic: Topic | None = None
+    key: str | None = None
+
+    def resolved_topic(self) -> Topic:
+        return self.topic or topic_for(self.message)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A parsed message with where it came from."""
+
+    message: Envelope
+    record: Record
+
+
+@dataclass
+class Tx:
+    """What a handler gets: the database and the open transaction's session. Pass `session=tx.session`."""
+
+    db: AsyncDatabase[dict[str, Any]]
+    session: AsyncClientSession
+    now: datetime
+
+
+BatchHandler = Callable[[Sequence[Incoming], Tx], Awaitable[Sequence[Outgoing]]]
+ConflictHandler = Callable[[Incoming, datetime], Sequence[Outgoing]]
+TickHandler = Callable[[Tx], Awaitable[Sequence[Outgoing]]]
+
+
+class RawPublisher(Protocol):
+    async def publish_many(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
+        """Publish (topic, key, value) in order; return once every one is acknowledged."""
+
+
+class HandlerError(Exception):
+    """A handler failed on one message for a reason that retrying will not fix."""
+
+
+def content_hash(message: Envelope) -> str:
+    body = message.model_dump(mode="json", exclude={"occurred_at"})
+    return hashlib.sha256(repr(sorted(_flatten(body))).encode()).hexdigest()
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _flatten(v, f"{prefix}.{k}")]
+    if isinstance(value, list):
+        return [item for i, v in enumerate(value) for item in _flatten(v, f"{prefix}[{i}]")]
+    return [(prefix, repr(value))]
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ConnectionFailure):
+        return True
+    if isinstance(exc, PyMongoError) and (
+        exc.has_error_label("TransientTransactionError") or exc.has_error_label("UnknownTransactionCommitResult")
+    ):
+        return True
+    if isinstance(exc, OperationFailure) and exc.code in {112, 11600, 11602, 189, 91, 10107, 13435, 13436, 251}:
+        return True
+    return False
+
+
+def _text(raw: bytes | None) -> tuple[str, str]:
+    if raw is None:
+        return "", "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode(), "base64"
+
+
+def _errors(exc: ValidationError) -> tuple[str, list[Reason]]:
+    reasons = []
+    code = DeadLetterReason.SCHEMA_INVALID
+    for err in exc.errors()[:20]:
+        if err["type"] == "json_invalid":
+            code = DeadLetterReason.NOT_JSON
+        elif err["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            code = DeadLetterReason.UNKNOWN_TYPE
+        location = ".".join(str(p) for p in err["loc"])
+        reasons.append(Reason(code=err["type"][:80], message=str(err["msg"])[:2000], field=location[:200] or None))
+    return code, reasons or [Reason(code=code, message=str(exc)[:2000])]
+
+
+class Outbox:
+    """Messages written in the handler's transaction, published after commit, swept if orphaned."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], publisher: RawPublisher, instance_id: str) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.instance_id = instance_id
+        self._lock = asyncio.Lock()
+        self._seq = 0
+
+    async def ensure_indexes(self) -> None:
+        await self.db[OUTBOX].create_index([("owner", ASCENDING), ("seq", ASCENDING)])
+        await self.db[OUTBOX].create_index([("created", ASCENDING)])
+
+    def _next_seq(self) -> int:
+        self._seq = max(self._seq + 1, time.time_ns())
+        return self._seq
+
+    async def add(self, items: Sequence[Outgoing], tx: Tx) -> int:
+        """Write one outbox document holding every message of this transaction, in order."""
+        if not items:
+            return 0
+        messages = []
+        for item in items:
+            topic = item.resolved_topic()
+            messages.append(
+                {
+                    "topic": topic.name,
+                    "key": (item.key or topic.key_of(item.message)).encode(),
+                    "value": topic.encode(item.message),
+                }
+            )
+        await self.db[OUTBOX].insert_one(
+            {"owner": self.instance_id, "seq": self._next_seq(), "created": time.time(), "messages": messages},
+            session=tx.session,
+        )
+        return len(messages)
+
+    async def flush(self, *, owner: str | None = None, older_than_s: float | None = None) -> int:
+        """Publish pending outbox documents in order, then delete them. Returns messages published."""
+        async with self._lock:
+            query: dict[str, Any] = {"owner": owner or self.instance_id}
+            if older_than_s is not None:
+                query = {"created": {"$lt": time.time() - older_than_s}}
+            published = 0
+            async for doc in self.db[OUTBOX].find(query).sort([("seq", ASCENDING)]).limit(200):
+                items = [(m["topic"], bytes(m["key"]), bytes(m["value"])) for m in doc["messages"]]
+                await self.publisher.publish_many(items)
+                await self.db[OUTBOX].delete_one({"_id": doc["_id"]})
+                published += len(items)
+            return published
+
+
+@dataclass
+class ConsumerStats:
+    batches: int = 0
+    messages: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    published: int = 0
+    last_batch_at: float = 0.0
+
+
+@dataclass
+class Consumer:
+    """Processes batches of one topic for one service with the shared delivery semantics."""
+
+    service: str
+    topic: Topic
+    db: AsyncDatabase[dict[str, Any]]
+    outbox: Outbox
+    handler: BatchHandler
+    clock: Clock
+    on_conflict: ConflictHandler | None = None
+    failpoint: str | None = None
+    stats: ConsumerStats = field(default_factory=ConsumerStats)
+    max_backoff_s: float = 5.0
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(organisation_id=self.service, role=Role.SERVICE)
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Handle a batch; returns only once its effects are durable and its output published."""
+        incoming: list[Incoming] = []
+        dead: list[Outgoing] = []
+        for record in records:
+            try:
+                message = self.topic.parse(record.value or b"")
+            except ValidationError as exc:
+                code, reasons = _errors(exc)
+                dead.append(self._dead_letter(record, code, reasons))
+                continue
+            incoming.append(Incoming(message, record))
+        try:
+            await self._with_retry(lambda: self._transaction(incoming, dead))
+        except HandlerError:
+            for one in incoming:
+                await self._with_retry(lambda one=one: self._transaction_isolating(one))
+            if dead:
+                await self._with_retry(lambda: self._transaction([], dead))
+        self.stats.batches += 1
+        self.stats.messages += len(records)
+        self.stats.dead_lettered += len(dead)
+        self.stats.last_batch_at = time.time()
+        if self.failpoint == "crash_after_commit":
+            log.warning("failpoint_crash_after_commit", topic=self.topic.name)
+            os._exit(70)
+        self.stats.published += await self._with_retry(self.outbox.flush)
+
+    async def _transaction_isolating(self, one: Incoming) -> None:
+        try:
+            await self._transaction([one], [])
+        except HandlerError as exc:
+            reason = Reason(code=DeadLetterReason.HANDLER_ERROR, message=str(exc.__cause__ or exc)[:2000])
+            await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
+
+    async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> None:
+        client = self.db.client
+        async with client.start_session() as session:
+            async with await session.start_transaction():
+                tx = Tx(self.db, session, self.clock.now())
+                fresh, out = await self._dedupe(incoming, tx)
+                if fresh:
+                    try:
+                        out.extend(await self.handler(fresh, tx))
+                    except PyMongoError:
+                        raise
+                    except Exception as exc:
+                        log.exception("handler_failed", topic=self.topic.name, batch=len(fresh))
+                        raise HandlerError(str(exc)) from exc
+                    await self.db[INBOX].insert_many(
+                        [
+                            {"_id": str(i.message.event_id), "h": content_hash(i.message), "t": self.topic.name}
+                            for i in fresh
+                        ],
+                        ordered=False,
+                        session=session,
+                    )
+                out.extend(dead)
+                await self.outbox.add(out, tx)
+
+    async def _dedupe(self, incoming: Sequence[Incoming], tx: Tx) -> tuple[list[Incoming], list[Outgoing]]:
+        ids = [str(i.message.event_id) for i in incoming]
+        seen = {
+            doc["_id"]: doc["h"]
+            async for doc in self.db[INBOX].find({"_id": {"$in": ids}}, {"h": 1}, session=tx.session)
+        }
+        fresh: list[Incoming] = []
+        out: list[Outgoing] = []
+        for item in incoming:
+            event_id = str(item.message.event_id)
+            digest = content_hash(item.message)
+            if event_id in seen:
+                if seen[event_id] != digest and self.on_conflict is not None:
+                    with message_context(event_id=event_id, correlation_id=str(item.message.correlation_id)):
+                        log.warning("event_id_conflict", topic=self.topic.name)
+                    out.extend(self.on_conflict(item, tx.now))
+                self.stats.duplicates += 1
+                continue
+            seen[event_id] = digest
+            fresh.append(item)
+        return fresh, out
+
+    def _dead_letter(self, record: Record, code: str, reasons: list[Reason]) -> Outgoing:
+        payload, encoding = _text(record.value)
+        key, _ = _text(record.key) if record.key is not None else (None, "utf-8")
+        letter = DeadLetter(
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"dlq:{record.topic}:{record.partition}:{record.offset}:{payload}"),
+            occurred_at=self.clock.now(),
+            correlation_id=uuid.uuid4(),
+            actor=self.actor,
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=key[:1000] if key else None,
+            payload=payload,
+            payload_encoding=encoding,
+            service=self.service,
+            reason_code=code,
+            errors=reasons,
+        )
+        log.warning("dead_lettered", topic=record.topic, offset=record.offset, reason_code=code)
+        return Outgoing(letter, topic=dead_letter_topic(self.topic), key=key or "")
+
+    async def _with_retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        delay = 0.05
+        while True:
+            try:
+                return await action()
+            except HandlerError:
+                raise
+            except Exception as exc:
+                if not (is_transient(exc) or isinstance(exc, PyMongoError | OSError | asyncio.TimeoutError) or _is_kafka_error(exc)):
+                    raise
+                log.warning("transient_error_retrying", error=repr(exc)[:500], delay_s=round(delay, 2))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
+
+
+def _is_kafka_error(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("aiokafka")
+
+
+async def run_in_transaction(
+    db: AsyncDatabase[dict[str, Any]], outbox: Outbox, clock: Clock, work: TickHandler
+) -> int:
+    """Run clock-driven work (expiry, timeouts) in one transaction with its outbox; publish after."""
+    delay = 0.05
+    while True:
+        try:
+            async with db.client.start_session() as session:
+                async with await session.start_transaction():
+                    tx = Tx(db, session, clock.now())
+                    out = list(await work(tx))
+                    await outbox.add(out, tx)
+            break
+        except Exception as exc:
+            if not is_transient(exc) and not isinstance(exc, ConnectionFailure):
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    return await outbox.flush()

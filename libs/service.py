@@ -1,0 +1,235 @@
+"""The runtime every service is built on: one FastStream app, its broker, its own database, its
+consumers with the shared delivery semantics, the outbox relay, clock-driven ticks and health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+from faststream.specification import AsyncAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from contracts.topics import Topic, dead_letter_topic
+from libs.clock import Clock, clock_from
+from libs.health import HealthServer
+from libs.kafka import BrokerPublisher, make_broker
+from libs.logs import get_logger
+from libs.messaging import (
+    BatchHandler,
+    ConflictHandler,
+    Consumer,
+    Outbox,
+    RawPublisher,
+    Record,
+    TickHandler,
+    run_in_transaction,
+)
+from libs.mongo import database, mongo_client
+from libs.settings import ServiceSettings
+
+log = get_logger("libs.service")
+
+
+@dataclass
+class Tick:
+    name: str
+    work: TickHandler
+    interval_s: float
+
+
+@dataclass
+class Runtime:
+    """Wiring shared by the four services. A service's `create_app` declares what it consumes,
+    publishes and does on the clock; the runtime does the delivery."""
+
+    settings: ServiceSettings
+    broker: KafkaBroker
+    client: AsyncMongoClient[dict[str, Any]]
+    db: AsyncDatabase[dict[str, Any]]
+    clock: Clock
+    publisher: RawPublisher
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    consumers: list[Consumer] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+    index_setups: list[Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]] = field(default_factory=list)
+    outbox: Outbox = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _health: HealthServer | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.db, self.publisher, self.instance_id)
+
+    @classmethod
+    def build(
+        cls,
+        settings: ServiceSettings,
+        *,
+        broker: KafkaBroker | None = None,
+        clock: Clock | None = None,
+        client: AsyncMongoClient[dict[str, Any]] | None = None,
+    ) -> Runtime:
+        broker = broker or make_broker(settings.kafka_bootstrap_servers, settings.service_name)
+        client = client or mongo_client(settings.mongodb_uri, settings.service_name)
+        return cls(
+            settings=settings,
+            broker=broker,
+            client=client,
+            db=database(client, settings.database),
+            clock=clock or clock_from(settings.clock_start),
+            publisher=BrokerPublisher(broker),
+        )
+
+    def consume(
+        self,
+        topic: Topic,
+        handler: BatchHandler,
+        *,
+        on_conflict: ConflictHandler | None = None,
+        description: str = "",
+    ) -> Consumer:
+        """Subscribe to `topic` in this service's consumer group with batch, at-least-once delivery."""
+        consumer = Consumer(
+            service=self.settings.service_name,
+            topic=topic,
+            db=self.db,
+            outbox=self.outbox,
+            handler=handler,
+            clock=self.clock,
+            on_conflict=on_conflict,
+            failpoint=self.settings.failpoint,
+        )
+        self.consumers.append(consumer)
+
+        async def subscriber(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            records = raw if isinstance(raw, tuple) else (raw,)
+            await consumer.process(
+                [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
+            )
+
+        subscriber.__name__ = f"{self.settings.service_name}_{topic.name.replace('.', '_')}"
+        self.broker.subscriber(
+            topic.name,
+            batch=True,
+            # One group per (service, topic): joining one subscription never rebalances another.
+            group_id=f"{self.settings.group_id}.{topic.name}",
+            auto_offset_reset="earliest",
+            max_records=self.settings.batch_max_records,
+            batch_timeout_ms=self.settings.batch_timeout_ms,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.settings.service_name}:{topic.name}",
+            description=description or topic.description,
+        )(subscriber)
+        self.publishes(dead_letter_topic(topic))
+        return consumer
+
+    def publishes(self, topic: Topic, description: str = "") -> None:
+        """Declare a topic this service writes (for the AsyncAPI document)."""
+        self.broker.publisher(
+            topic.name,
+            title=f"{self.settings.service_name}:{topic.name}:publish",
+            description=description or topic.description,
+            schema=topic.message,
+        )
+
+    def every(self, name: str, work: TickHandler, interval_s: float | None = None) -> None:
+        """Run clock-driven work (expiry, timeouts, period close) in a transaction on a timer.
+        Work must be idempotent by state, since every instance of the service runs it."""
+        self.ticks.append(Tick(name, work, interval_s or self.settings.tick_interval_s))
+
+    def indexes(self, setup: Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]) -> None:
+        self.index_setups.append(setup)
+
+    async def run_tick(self, name: str) -> int:
+        tick = next(t for t in self.ticks if t.name == name)
+        return await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+
+    async def start(self) -> None:
+        await self.outbox.ensure_indexes()
+        for setup in self.index_setups:
+            await setup(self.db)
+        # What a previous run of any instance left in the outbox goes out before anything new.
+        await self.outbox.flush(older_than_s=0)
+        self._tasks.append(asyncio.create_task(self._relay_loop(), name="outbox-relay"))
+        for tick in self.ticks:
+            self._tasks.append(asyncio.create_task(self._tick_loop(tick), name=f"tick-{tick.name}"))
+        if self.settings.health_port is not None:
+            self._health = HealthServer(self.settings.health_port, self.readiness)
+            await self._health.start()
+        log.info("service_started", instance=self.instance_id, database=self.settings.database)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.outbox.flush(), 5)
+        if self._health:
+            await self._health.stop()
+
+    async def readiness(self) -> dict[str, object]:
+        try:
+            await asyncio.wait_for(self.db.command("ping"), 2)
+            mongo_ok = True
+        except Exception:  # noqa: BLE001
+            mongo_ok = False
+        stats = {c.topic.name: vars(c.stats) for c in self.consumers}
+        return {"ready": mongo_ok, "mongo": mongo_ok, "consumers": stats, "instance": self.instance_id}
+
+    async def _relay_loop(self) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(self.settings.relay_interval_s)
+            try:
+                await self.outbox.flush(older_than_s=self.settings.relay_orphan_after_s)
+            except Exception as exc:  # noqa: BLE001 - the relay retries on its next round
+                log.warning("relay_failed", error=repr(exc)[:300])
+
+    async def _tick_loop(self, tick: Tick) -> None:
+        while not self._stopping.is_set():
+            try:
+                await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+            except Exception:  # noqa: BLE001 - a failed tick is retried on the next one
+                log.exception("tick_failed", tick=tick.name)
+            await asyncio.sleep(tick.interval_s)
+
+    async def _close(self) -> None:
+        await self.client.close()
+        log.info("service_stopped", instance=self.instance_id)
+
+    def app(self, title: str, description: str) -> FastStream:
+        """The FastStream app: start after the broker connects; on shutdown stop the timers, let
+        the broker stop its subscribers (an interrupted batch is aborted and redelivered), then
+        close the database. Committed but unpublished outbox entries go out on the next start."""
+        return FastStream(
+            self.broker,
+            after_startup=[self.start],
+            on_shutdown=[self.stop],
+            after_shutdown=[self._close],
+            logger=None,
+            specification=AsyncAPI(self.broker, title=title, description=description, version="1.0.0"),
+        )
+
+
+def service_main(create_app: Callable[[Any], FastStream], settings: ServiceSettings) -> None:
+    """Entry point of `python -m services.<name>`: log setup, then run until SIGINT/SIGTERM."""
+    from libs.logs import configure_logging
+
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    app = create_app(settings)
+    asyncio.run(app.run())
+
+
+ProcessRecords = Callable[[Sequence[Record]], Awaitable[None]]

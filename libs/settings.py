@@ -1,0 +1,75 @@
+"""One Settings base for every service: `<PREFIX>_FIELD` per service, with the connection
+settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`) so one pair of variables
+points the whole platform at real Kafka and MongoDB. Nothing else in the project reads the
+environment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri")
+
+
+class _SharedEnv(EnvSettingsSource):
+    """Unprefixed fallback for the connection settings every service shares."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name not in SHARED_VARIABLES:
+            return None, field_name, False
+        value = self.env_vars.get(field_name)
+        return value, field_name, False
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, env_prefix="", case_sensitive=False)
+
+
+class PlatformSettings(BaseSettings):
+    """Where the platform's broker and database are; unset means: start the embedded ones."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(default=None, description="Real Kafka to use instead of embedded.")
+    mongodb_uri: str | None = Field(default=None, description="Real MongoDB to use instead of embedded.")
+    asi_data_dir: str = Field(default=".run", description="Where the embedded stack keeps its files and logs.")
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings. Subclasses set `env_prefix` and `service_name`."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    service_name: str = Field(description="Service name; also the consumer group and the actor of its messages.")
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    mongodb_uri: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true", description="MongoDB URI.")
+    database: str = Field(description="This service's own database name.")
+    consumer_group: str | None = Field(default=None, description="Kafka consumer group (default: service name).")
+    batch_max_records: int = Field(default=500, ge=1, le=10_000, description="Messages per batch/transaction.")
+    batch_timeout_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
+    relay_interval_s: float = Field(default=1.0, gt=0, description="How often orphaned outbox entries are swept.")
+    relay_orphan_after_s: float = Field(default=5.0, gt=0, description="Age after which another instance's outbox entries are relayed.")
+    tick_interval_s: float = Field(default=1.0, gt=0, description="How often clock-driven work (expiry, timeouts) runs.")
+    health_port: int | None = Field(default=None, description="Port for /health and /ready (unset: no endpoint).")
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_format: Literal["auto", "json", "console"] = Field(default="auto", description="JSON off a terminal.")
+    clock_start: datetime | None = Field(default=None, description="Run the service clock from this instant (tests, demos).")
+    failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit'.")
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or self.service_name
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _SharedEnv(settings_cls), dotenv_settings, file_secret_settings

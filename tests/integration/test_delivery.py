@@ -1,0 +1,161 @@
+"""The shared delivery semantics, through the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from contracts.certificates import CertificateInputRejected, MemberRegistered, RegisterMember
+from contracts.common import Role
+from contracts.deadletter import DeadLetter, DeadLetterReason
+from contracts.plant import MaterialReceived
+from contracts.registry import Member, MembershipClass
+from services.certificates.app import build_runtime as build_certificates
+from services.certificates.config import Settings as CertificatesSettings
+from services.intake.app import build_runtime as build_intake
+from services.intake.config import Settings as IntakeSettings
+from tests.support import NOW, actor, running, service_settings, unique
+
+pytestmark = pytest.mark.integration
+
+
+def register(org: str, name: str = "Acme Smelting", event_id: uuid.UUID | None = None) -> RegisterMember:
+    return RegisterMember.create(
+        actor=actor("asi", Role.SECRETARIAT), occurred_at=NOW, event_id=event_id,
+        member=Member(organisation_id=org, name=name, membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
+                      joined_on=date(2024, 1, 1)),
+    )
+
+
+async def test_a_replayed_message_changes_nothing(stack, recorder, sender):
+    settings = service_settings(CertificatesSettings, stack)
+    org = unique("org")
+    command = register(org)
+    async with running(build_certificates, settings) as runtime:
+        await sender.send(command)
+        await sender.send(command)
+        await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == org)
+        follow_up = register(unique("org"))
+        await sender.send(follow_up)
+        await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == follow_up.member.organisation_id)
+        assert await runtime.db["members"].count_documents({"_id": org}) == 1
+        assert await runtime.db["inbox"].count_documents({"_id": str(command.event_id)}) == 1
+    assert len(recorder.messages(kind=MemberRegistered, where=lambda m: m.member.organisation_id == org)) == 1
+
+
+async def test_the_same_event_id_with_other_content_is_refused_as_a_conflict(stack, recorder, sender):
+    settings = service_settings(CertificatesSettings, stack)
+    org = unique("org")
+    first = register(org)
+    forged = register(org, name="Someone Else", event_id=first.event_id)
+    async with running(build_certificates, settings) as runtime:
+        await sender.send(first)
+        await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == org)
+        await sender.send(forged)
+        [rejected] = await recorder.wait_for(CertificateInputRejected, lambda m: m.rejected_event_id == first.event_id)
+        assert rejected.reasons[0].code == "event_id_conflict"
+        stored = await runtime.db["members"].find_one({"_id": org})
+        assert stored["name"] == "Acme Smelting"
+
+
+async def test_malformed_messages_go_to_the_dead_letter_topic_and_the_consumer_goes_on(stack, recorder, sender):
+    settings = service_settings(IntakeSettings, stack)
+    site = unique("site")
+    good = MaterialReceived.create(
+        actor=actor("org-x"), occurred_at=NOW, site_id=site, received_on=date(2026, 5, 1),
+        supplier_organisation_id="org-y", material_category="aluminium", product_form="ingot",
+        quantity="1000", unit="kg",
+    )
+    valid = json.loads(good.model_dump_json())
+    wrong_tag = {**valid, "event_id": str(uuid.uuid4()), "type": "material_teleported"}
+    negative = {**valid, "event_id": str(uuid.uuid4()), "quantity": "-5"}
+    floating = {**valid, "event_id": str(uuid.uuid4()), "quantity": 12.5}
+    async with running(build_intake, settings) as runtime:
+        await sender.send_raw("plant.events.v1", b"{not json at all", key=site)
+        await sender.send_raw("plant.events.v1", b"\xff\xfe\x00binary", key=site)
+        for bad in (wrong_tag, negative, floating):
+            await sender.send_raw("plant.events.v1", json.dumps(bad).encode(), key=site)
+        await sender.send(good)
+        letters = await recorder.wait_for(DeadLetter, lambda m: m.key == site, topic="plant.events.v1.dlq", count=5)
+        codes = sorted(letter.reason_code for letter in letters)
+        assert codes == sorted([DeadLetterReason.NOT_JSON, DeadLetterReason.NOT_JSON, DeadLetterReason.UNKNOWN_TYPE,
+                                DeadLetterReason.SCHEMA_INVALID, DeadLetterReason.SCHEMA_INVALID])
+        by_id = {json.loads(letter.payload).get("event_id"): letter for letter in letters
+                 if letter.reason_code != DeadLetterReason.NOT_JSON}
+        assert "greater than 0" in by_id[negative["event_id"]].errors[0].message
+        assert "floating point" in by_id[floating["event_id"]].errors[0].message
+        # The consumer went on: the valid event behind the garbage was taken (recorded in the inbox).
+        for _ in range(100):
+            if await runtime.db["inbox"].count_documents({"_id": str(good.event_id)}):
+                break
+            await asyncio.sleep(0.1)
+        assert await runtime.db["inbox"].count_documents({"_id": str(good.event_id)}) == 1
+
+
+def _service_process(module: str, prefix: str, settings, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        f"{prefix}_MONGODB_URI": settings.mongodb_uri,
+        f"{prefix}_DATABASE": settings.database,
+        f"{prefix}_CONSUMER_GROUP": settings.consumer_group,
+        f"{prefix}_BATCH_TIMEOUT_MS": "10",
+        f"{prefix}_LOG_FORMAT": "json",
+        **extra_env,
+    }
+    return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def test_a_crash_between_commit_and_publish_loses_nothing_and_duplicates_nothing(stack, recorder, sender):
+    settings = service_settings(CertificatesSettings, stack)
+    org = unique("org")
+    command = register(org)
+    crashing = _service_process("services.certificates", "CERTIFICATES", settings,
+                                {"CERTIFICATES_FAILPOINT": "crash_after_commit"})
+    try:
+        await sender.send(command)
+        for _ in range(300):
+            if crashing.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert crashing.returncode == 70, crashing.stderr.read().decode()[-2000:] if crashing.stderr else ""
+    finally:
+        if crashing.poll() is None:
+            crashing.kill()
+    client = AsyncMongoClient(settings.mongodb_uri)
+    try:
+        db = client[settings.database]
+        assert await db["members"].count_documents({"_id": org}) == 1, "the effect was committed"
+        assert await db["outbox"].count_documents({}) == 1, "its message waits in the outbox"
+    finally:
+        await client.close()
+    await recorder.settle(quiet_s=0.5)
+    assert not recorder.messages(kind=MemberRegistered, where=lambda m: m.member.organisation_id == org)
+
+    restarted = _service_process("services.certificates", "CERTIFICATES", settings, {})
+    try:
+        await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == org)
+        # The Kafka offset was never committed, so the command is redelivered: the inbox makes it a no-op.
+        client = AsyncMongoClient(settings.mongodb_uri)
+        try:
+            for _ in range(100):
+                if await client[settings.database]["outbox"].count_documents({}) == 0:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+        await recorder.settle(quiet_s=1.0)
+        published = recorder.messages(kind=MemberRegistered, where=lambda m: m.member.organisation_id == org)
+        assert len(published) == 1
+    finally:
+        restarted.terminate()
+        restarted.wait(15)
+    assert restarted.returncode == 0, "SIGTERM is a graceful shutdown"
