@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -52,6 +53,9 @@ class ClaimReason:
     CERTIFICATE_EXPIRED = "certificate_expired"
     WITHDRAWN_BY_CLAIMANT = "withdrawn_by_claimant"
     INVALID_REQUEST = "invalid_request"
+    REQUESTER_NOT_CLAIMANT = "requester_not_claimant"
+    UNKNOWN_CLAIM = "unknown_claim"
+    CLAIM_ALREADY_CLOSED = "claim_already_closed"
 
 
 class ClaimProduct(Contract):
@@ -180,7 +184,24 @@ class ClaimWithdrawalConfirmed(_Decision):
     reason: Text = Field(description="Why.")
 
 
+class ClaimRequestRefused(_Decision):
+    """An input about a claim was refused and changed nothing: the claim keeps its current decision.
+
+    Sent for a changed request under an existing claim id (`request_conflict`), a reused event id
+    with other content, or a withdrawal of an unknown or someone else's claim."""
+
+    type: Literal["claim_request_refused"] = Field(default="claim_request_refused", description="Type tag.")
+    refused_event_id: UUID = Field(description="Event id of the refused input.")
+    reasons: list[Reason] = Field(min_length=1, description="Why.")
+
+
 ClaimDecision = Annotated[
-    ClaimPending | ClaimApproved | ClaimRejected | ClaimRevoked | ClaimExpired | ClaimWithdrawalConfirmed,
+    ClaimPending
+    | ClaimApproved
+    | ClaimRejected
+    | ClaimRevoked
+    | ClaimExpired
+    | ClaimWithdrawalConfirmed
+    | ClaimRequestRefused,
     Field(discriminator="type"),
 ]

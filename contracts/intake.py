@@ -36,6 +36,10 @@ class IntakeReason:
     EVENT_ID_CONFLICT = "event_id_conflict"
     UNKNOWN_EVENT_REFERENCE = "unknown_event_reference"
     DEPENDENCY_TIMEOUT = "dependency_not_available_in_time"
+    QUANTITY_NOT_POSITIVE = "quantity_not_positive"
+    DOCUMENT_SUPPLIER_MISMATCH = "coc_document_supplier_mismatch"
+    REFERENCED_EVENT_NOT_ACCEPTED = "referenced_event_not_accepted"
+    CORRECTION_TYPE_MISMATCH = "correction_type_mismatch"
 
 
 class PlantEventRejected(Envelope):

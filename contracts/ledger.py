@@ -8,6 +8,7 @@ account of an organisation's certification scope. Commands about a brand owner's
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
@@ -55,6 +56,10 @@ class LedgerReason:
     UNKNOWN_RULE_SET = "unknown_rule_set"
     UNKNOWN_ALLOCATION = "unknown_allocation"
     ALLOCATION_CONFLICT = "allocation_conflict"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    NOT_AUTHORISED = "not_authorised"
+    REVERSAL_WOULD_OVERDRAW = "reversal_would_overdraw"
+    LOT_ALLOCATED = "lot_allocated_to_claim"
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -134,6 +139,9 @@ class LedgerEntry(Contract):
     coc_output_kg: ExactDecimal = Field(description="Change to CoC output designated in the period.")
     total_output_kg: ExactDecimal = Field(description="Change to total output of the period.")
     balance_after_kg: ExactDecimal = Field(description="Credit balance after the entry.")
+    reserved_change_kg: ExactDecimal = Field(
+        default=Decimal("0"), description="Change to credits reserved for claims (allocations and releases)."
+    )
     rule_set_id: Identifier = Field(description="Rule set the entry obeyed.")
     rule_set_version: Identifier = Field(description="Version of that rule set.")
     note: str | None = Field(default=None, max_length=2000, description="Free explanation, e.g. a rounding.")

@@ -107,6 +107,9 @@ class Finding(Contract):
     due_on: date = Field(description="Date it must be closed by.")
     closed_on: date | None = Field(default=None, description="Date closed, if closed.")
     overdue: bool = Field(default=False, description="True once past due while open.")
+    audit_id: Identifier | None = Field(
+        default=None, description="Audit that raised it (set by the certificates service when it records the finding)."
+    )
 
 
 class CertificateStatus(StrEnum):

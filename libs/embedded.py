@@ -405,7 +405,8 @@ class _Child:
 
         def spawn() -> subprocess.Popen[bytes]:
             with open(self.log_path, "ab") as logf:
-                logf.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+                shown = " ".join("<script>" if "\n" in a else a for a in argv)
+                logf.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {shown}\n".encode())
                 logf.flush()
                 return subprocess.Popen(
                     list(argv),

@@ -125,6 +125,8 @@ class Runtime:
             auto_offset_reset="earliest",
             max_records=self.settings.batch_max_records,
             batch_timeout_ms=self.settings.batch_timeout_ms,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{self.settings.service_name}:{topic.name}",
             description=description or topic.description,

@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     mongodb_uri: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true", description="MongoDB URI.")
     database: str = Field(description="This service's own database name.")
     consumer_group: str | None = Field(default=None, description="Kafka consumer group (default: service name).")
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, description="Consumer session timeout (a join waits about half of it on the embedded broker).")
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, description="Consumer heartbeat interval.")
     batch_max_records: int = Field(default=500, ge=1, le=10_000, description="Messages per batch/transaction.")
     batch_timeout_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
     relay_interval_s: float = Field(default=1.0, gt=0, description="How often orphaned outbox entries are swept.")

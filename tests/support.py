@@ -181,6 +181,8 @@ def service_settings(settings_cls: type[ServiceSettings], endpoints: Any, **valu
         "database": f"test_{suffix}",
         "consumer_group": f"test-{suffix}",
         "batch_timeout_ms": 10,
+        "kafka_session_timeout_ms": 2000,
+        "kafka_heartbeat_interval_ms": 300,
         "relay_orphan_after_s": 1.0,
         "relay_interval_s": 0.2,
         "tick_interval_s": 0.2,

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.registry import MembershipClass
 from libs.settings import ServiceSettings
+from services.certificates.domain.rules import Rules
 
 
 class Settings(ServiceSettings):
@@ -12,3 +15,27 @@ class Settings(ServiceSettings):
 
     service_name: str = "certificates"
     database: str = "asi_certificates"
+    signing_key_pem: SecretStr | None = Field(
+        default=None, description="Ed25519 private key (PKCS#8 PEM) that signs certificates.")
+    signing_key_seed: SecretStr | None = Field(
+        default=None, description="Or its 32-byte seed (hex or base64url). Neither: one key is generated once and "
+        "kept in this service's database, so every instance signs with the same key.")
+    full_validity_years: int = Field(default=3, ge=1, description="Validity of a full certificate.")
+    provisional_validity_years: int = Field(default=1, ge=1, description="Validity of a provisional certificate.")
+    max_major_ncs: int = Field(default=3, ge=0, description="More Major NCs than this in one audit: no certificate.")
+    certify_within_years: int = Field(default=2, ge=1, description="Years after joining to hold a PS certificate.")
+    must_certify: list[MembershipClass] = Field(
+        default=[MembershipClass.PRODUCTION_AND_TRANSFORMATION, MembershipClass.INDUSTRIAL_USERS],
+        description="Membership classes that must certify against the PS.")
+    certificate_number_prefix: str = Field(default="ASI", pattern=r"^[A-Z]{2,10}$", description="Number prefix.")
+    clock_batch: int = Field(default=200, ge=1, description="Certificates or members one clock tick handles at most.")
+
+    def rules(self) -> Rules:
+        return Rules(
+            full_validity_years=self.full_validity_years,
+            provisional_validity_years=self.provisional_validity_years,
+            max_major_ncs=self.max_major_ncs,
+            certify_within_years=self.certify_within_years,
+            must_certify=frozenset(self.must_certify),
+            number_prefix=self.certificate_number_prefix,
+        )

@@ -108,6 +108,8 @@ def _service_process(module: str, prefix: str, settings, extra_env: dict[str, st
         f"{prefix}_DATABASE": settings.database,
         f"{prefix}_CONSUMER_GROUP": settings.consumer_group,
         f"{prefix}_BATCH_TIMEOUT_MS": "10",
+        f"{prefix}_KAFKA_SESSION_TIMEOUT_MS": "2000",
+        f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
         f"{prefix}_LOG_FORMAT": "json",
         **extra_env,
     }

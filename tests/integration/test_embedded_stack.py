@@ -47,7 +47,7 @@ def _wait_dead(pids: list[int], timeout: float = 15.0) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[EmbeddedStack]:
+def embedded() -> Iterator[EmbeddedStack]:
     with EmbeddedStack() as s:
         yield s
 
@@ -97,11 +97,11 @@ def test_external_endpoints_blank_counts_as_unset(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.integration
-async def test_topics_produce_consume_commit(stack: EmbeddedStack) -> None:
+async def test_topics_produce_consume_commit(embedded: EmbeddedStack) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from aiokafka.admin import AIOKafkaAdminClient
 
-    bootstrap = stack.endpoints.kafka_bootstrap
+    bootstrap = embedded.endpoints.kafka_bootstrap
     await ensure_topics(bootstrap, ["t.a", "t.b"], 3)
     await ensure_topics(bootstrap, ["t.a", "t.b"], 3)  # idempotent
 
@@ -131,6 +131,9 @@ async def test_topics_produce_consume_commit(stack: EmbeddedStack) -> None:
         group_id="embedded-test-group",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        # tansu answers a JoinGroup only after max(1 s, session_timeout/2): keep the join short
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
     )
     await consumer.start()
     try:
@@ -157,10 +160,10 @@ async def test_topics_produce_consume_commit(stack: EmbeddedStack) -> None:
 
 
 @pytest.mark.integration
-async def test_mongo_transactions_commit_and_abort(stack: EmbeddedStack) -> None:
+async def test_mongo_transactions_commit_and_abort(embedded: EmbeddedStack) -> None:
     from pymongo import AsyncMongoClient
 
-    client: AsyncMongoClient = AsyncMongoClient(stack.endpoints.mongodb_uri)
+    client: AsyncMongoClient = AsyncMongoClient(embedded.endpoints.mongodb_uri)
     try:
         db = client["embedded_test"]
         await db.create_collection("orders")
@@ -276,10 +279,10 @@ def test_children_die_when_parent_is_killed(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-async def test_ensure_topics_creates_only_missing(stack: EmbeddedStack) -> None:
+async def test_ensure_topics_creates_only_missing(embedded: EmbeddedStack) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    bootstrap = stack.endpoints.kafka_bootstrap
+    bootstrap = embedded.endpoints.kafka_bootstrap
     await ensure_topics(bootstrap, ["t.c"], 2)
     await asyncio.wait_for(ensure_topics(bootstrap, ["t.c", "t.d", "t.d"], 5), 30)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -289,3 +292,37 @@ async def test_ensure_topics_creates_only_missing(stack: EmbeddedStack) -> None:
     finally:
         await admin.close()
     assert described == {"t.c": 2, "t.d": 5}
+
+
+# --------------------------------------------------------------------------------------------
+# stack_fixture backend choice (unit)
+# --------------------------------------------------------------------------------------------
+
+
+def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration import stack_fixture
+
+    monkeypatch.delenv("STACK_BACKEND", raising=False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    monkeypatch.setattr(stack_fixture, "docker_available", lambda: False)
+    assert stack_fixture._choose_backend() == ("embedded", None)
+    monkeypatch.setattr(stack_fixture, "docker_available", lambda: True)
+    assert stack_fixture._choose_backend() == ("docker", None)
+    monkeypatch.setenv("STACK_BACKEND", "embedded")
+    assert stack_fixture._choose_backend() == ("embedded", None)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k:9092")
+    monkeypatch.setenv("MONGODB_URI", "mongodb://m")
+    monkeypatch.delenv("STACK_BACKEND")
+    assert stack_fixture._choose_backend() == ("external", Endpoints("k:9092", "mongodb://m"))
+    monkeypatch.delenv("MONGODB_URI")
+    with pytest.raises(IncompleteExternalStackError):
+        stack_fixture._choose_backend()
+
+
+def test_docker_available_answers_quickly() -> None:
+    from tests.integration.stack_fixture import docker_available
+
+    started = time.monotonic()
+    assert isinstance(docker_available(), bool)
+    assert time.monotonic() - started < 8

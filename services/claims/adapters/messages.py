@@ -1,0 +1,77 @@
+"""Effects of the claim saga as contract messages, with deterministic event ids (a re-run emits the same ids)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from contracts.claims import (
+    ClaimApproved,
+    ClaimExpired,
+    ClaimPending,
+    ClaimRejected,
+    ClaimRequestRefused,
+    ClaimRevoked,
+    ClaimWithdrawalConfirmed,
+)
+from contracts.common import Actor, Envelope, Role, derived_event_id
+from contracts.ledger import AllocateForClaim, ReleaseAllocation
+from services.claims.domain import saga
+
+ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
+
+
+def translate(
+    claim_id: str,
+    claimant: str,
+    effects: Sequence[saga.Effect],
+    *,
+    cause: str | uuid.UUID,
+    causation_id: uuid.UUID | None,
+    correlation_id: uuid.UUID,
+    now: datetime,
+    refused_event_id: uuid.UUID | None = None,
+) -> list[Envelope]:
+    """One message per effect; ids derive from (cause, claim, message type)."""
+    out: list[Envelope] = []
+    for effect in effects:
+        kind, body = _body(effect, claimant, refused_event_id)
+        out.append(kind(
+            event_id=derived_event_id(cause, claim_id, kind.TYPE),
+            occurred_at=now,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            actor=ACTOR,
+            claim_id=claim_id,
+            **body,
+        ))
+    return out
+
+
+def _body(effect: saga.Effect, claimant: str, refused_event_id: uuid.UUID | None) -> tuple[type[Envelope], dict[str, Any]]:
+    match effect:
+        case saga.Allocate(mass_kg=mass):
+            return AllocateForClaim, {"owner_organisation_id": claimant, "mass_kg": mass}
+        case saga.Release(reason=reason):
+            return ReleaseAllocation, {"owner_organisation_id": claimant, "reason": reason[:2000]}
+        case saga.Pending(decide_by=decide_by, waiting_for=waiting_for):
+            return ClaimPending, {"claimant_organisation_id": claimant, "decide_by": decide_by,
+                                  "waiting_for": waiting_for}
+        case saga.Approved(approval_code=code, valid_until=valid_until, evidence=evidence):
+            return ClaimApproved, {"claimant_organisation_id": claimant, "approval_code": code,
+                                   "valid_until": valid_until, "evidence": evidence}
+        case saga.Rejected(reasons=reasons, evidence=evidence):
+            return ClaimRejected, {"claimant_organisation_id": claimant, "reasons": reasons, "evidence": evidence}
+        case saga.Revoked(approval_code=code, reasons=reasons):
+            return ClaimRevoked, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
+        case saga.Expired(approval_code=code, reasons=reasons):
+            return ClaimExpired, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
+        case saga.WithdrawalConfirmed(reason=reason):
+            return ClaimWithdrawalConfirmed, {"claimant_organisation_id": claimant, "reason": reason}
+        case saga.Refused(reasons=reasons):
+            assert refused_event_id is not None
+            return ClaimRequestRefused, {"claimant_organisation_id": claimant, "refused_event_id": refused_event_id,
+                                         "reasons": reasons}
+    raise TypeError(f"unknown effect {effect!r}")

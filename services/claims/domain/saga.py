@@ -1,0 +1,269 @@
+"""A claim's life as a state machine: request, allocation saga, decision, and what happens afterwards.
+
+Pure: each transition changes the claim and returns the effects (decisions to publish, allocations to
+ask for or release) for the caller to persist and send. Nothing here knows about topics or MongoDB.
+
+    request -> rejected                      (a static check failed: nothing allocated)
+            -> pending -> approved           (allocation granted, remaining checks pass)
+                       -> rejected + release (allocation granted, a check on it fails)
+                       -> rejected           (allocation refused)
+                       -> rejected + release (no answer before decide_by)
+    approved -> revoked + release            (a certificate it rests on suspended, withdrawn, or no longer covering)
+             -> expired + release            (a certificate expired, or the approval reached valid_until)
+    pending | approved -> withdrawn + release; rejected | revoked | expired -> withdrawn
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from contracts.claims import ClaimReason, ClaimRequested, Evidence
+from contracts.common import Reason, today_utc
+from contracts.registry import Certificate, CertificateStatus
+from services.claims.domain import checks
+from services.claims.domain.checks import Allocation, Registry
+from services.claims.domain.wording import WordingRules
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+# ---- effects ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pending:
+    decide_by: datetime
+    waiting_for: str
+
+
+@dataclass(frozen=True)
+class Approved:
+    approval_code: str
+    valid_until: date
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reasons: list[Reason]
+    evidence: Evidence | None
+
+
+@dataclass(frozen=True)
+class Revoked:
+    approval_code: str
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True)
+class Expired:
+    approval_code: str
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True)
+class WithdrawalConfirmed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The input changed nothing; tell the sender why."""
+
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True)
+class Allocate:
+    mass_kg: Decimal
+
+
+@dataclass(frozen=True)
+class Release:
+    reason: str
+
+
+Effect = Pending | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | Refused | Allocate | Release
+
+
+# ---- the claim -------------------------------------------------------------------------------
+
+
+def approval_code(claim_id: str) -> str:
+    """Short, printable, unique per claim id (60 bits of its hash), e.g. RAS-7KQ2M-9XD4H-PA3B."""
+    digest = base64.b32encode(hashlib.sha256(claim_id.encode()).digest()).decode()[:12]
+    return f"RAS-{digest[:4]}-{digest[4:8]}-{digest[8:]}"
+
+
+@dataclass
+class Claim:
+    """One claim with its request and where it stands."""
+
+    request: ClaimRequested
+    request_hash: str
+    status: Status
+    decide_by: datetime | None = None
+    allocation_held: bool = False
+    allocation: Allocation | None = None
+    certificate_ids: list[str] = field(default_factory=list)
+    approval_code: str | None = None
+    valid_until: date | None = None
+    evidence: Evidence | None = None
+    version: int = 0
+
+    @property
+    def claim_id(self) -> str:
+        return self.request.claim_id
+
+    @property
+    def claimant(self) -> str:
+        return self.request.claimant_organisation_id
+
+    @property
+    def open(self) -> bool:
+        return self.status in (Status.PENDING, Status.APPROVED)
+
+    # ---- the request ----
+
+    @classmethod
+    def requested(cls, request: ClaimRequested, request_hash: str, registry: Registry, rules: WordingRules,
+                  now: datetime, timeout: timedelta) -> tuple[Claim, list[Effect]]:
+        """A new claim: reject at once on any static failure, else ask for the allocation."""
+        result = checks.static_checks(request, registry, rules, today_utc(now))
+        evidence = _evidence(result, None, rules, now)
+        claim = cls(request, request_hash, Status.PENDING, evidence=evidence,
+                    certificate_ids=[c.certificate_id for c in result.resting_on])
+        if not result.passed:
+            claim.status = Status.REJECTED
+            return claim, [Rejected(result.reasons, evidence)]
+        assert result.claimed_mass_kg is not None
+        claim.decide_by = now + timeout
+        return claim, [
+            Allocate(result.claimed_mass_kg),
+            Pending(claim.decide_by, f"allocation of {result.claimed_mass_kg} kg of CoC credits by accounting"),
+        ]
+
+    def resubmitted(self, request: ClaimRequested, request_hash: str) -> list[Effect]:
+        """The same claim id again: a redelivery is a no-op, a changed request is refused."""
+        if request_hash == self.request_hash:
+            return []
+        return [Refused([Reason(code=ClaimReason.REQUEST_CONFLICT, field="claim_id",
+                                message=f"claim {self.claim_id} was already requested with other content; "
+                                        f"it stands as {self.status.value}")])]
+
+    # ---- the allocation saga ----
+
+    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime) -> list[Effect]:
+        """Complete the checks on the allocation and on certificates as they are now; approve or reject."""
+        if self.status is not Status.PENDING:
+            # Already closed: the release sent on closing follows the allocation on the owner's
+            # partition, so accounting has freed this mass already.
+            return []
+        self.allocation_held = True
+        self.allocation = allocation
+        result = checks.static_checks(self.request, registry, rules, today_utc(now))
+        reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
+        self.evidence = _evidence(result, allocation, rules, now)
+        self.decide_by = None
+        if reasons:
+            self.status = Status.REJECTED
+            self.allocation_held = False
+            return [Rejected(reasons, self.evidence), Release("claim rejected after allocation: "
+                                                               + ", ".join(sorted({r.code for r in reasons})))]
+        self.status = Status.APPROVED
+        self.certificate_ids = [c.certificate_id for c in result.resting_on]
+        self.approval_code = approval_code(self.claim_id)
+        self.valid_until = min(c.valid_until for c in result.resting_on)
+        return [Approved(self.approval_code, self.valid_until, self.evidence)]
+
+    def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime) -> list[Effect]:
+        if self.status is not Status.PENDING:
+            return []
+        result = checks.static_checks(self.request, registry, rules, today_utc(now))
+        reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=message), *result.reasons]
+        self.status = Status.REJECTED
+        self.decide_by = None
+        self.evidence = _evidence(result, None, rules, now)
+        return [Rejected(reasons, self.evidence)]
+
+    # ---- the clock ----
+
+    def clock(self, now: datetime) -> list[Effect]:
+        """Time-driven changes: a pending claim past decide_by, an approval past valid_until."""
+        if self.status is Status.PENDING and self.decide_by is not None and now >= self.decide_by:
+            self.status = Status.REJECTED
+            self.decide_by = None
+            reason = Reason(code=ClaimReason.ALLOCATION_TIMEOUT, field="product",
+                            message="accounting did not answer the allocation request in time")
+            return [Rejected([reason], self.evidence), Release("allocation timed out")]
+        if self.status is Status.APPROVED and self.valid_until is not None and today_utc(now) > self.valid_until:
+            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="valid_until",
+                                                      message=f"the approval was valid until {self.valid_until}"))
+        return []
+
+    # ---- the claimant ----
+
+    def withdrawn(self, by_organisation_id: str, reason: str) -> list[Effect]:
+        if by_organisation_id != self.claimant:
+            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
+                                    message=f"only {self.claimant} may withdraw claim {self.claim_id}")])]
+        if self.status is Status.WITHDRAWN:
+            return []
+        effects: list[Effect] = [Release(f"withdrawn by the claimant: {reason}")] if self.open else []
+        self.status = Status.WITHDRAWN
+        self.decide_by = None
+        self.allocation_held = False
+        return [*effects, WithdrawalConfirmed(reason)]
+
+    # ---- afterwards ----
+
+    def certificate_changed(self, certificate: Certificate, today: date) -> list[Effect]:
+        """A certificate this approval rests on changed: suspended or withdrawn revokes, expired expires,
+        a scope no longer covering the product revokes."""
+        if self.status is not Status.APPROVED or certificate.certificate_id not in self.certificate_ids:
+            return []
+        number = certificate.certificate_number
+        if certificate.status is CertificateStatus.SUSPENDED:
+            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_SUSPENDED, field="certificates",
+                                                      message=f"certificate {number} was suspended"))
+        if certificate.status is CertificateStatus.WITHDRAWN:
+            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_WITHDRAWN, field="certificates",
+                                                      message=f"certificate {number} was withdrawn"))
+        if certificate.status is CertificateStatus.EXPIRED:
+            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="certificates",
+                                                      message=f"certificate {number} expired"))
+        if not checks.covers(certificate, self.request.product.product_id):
+            return self._close(Status.REVOKED, Reason(
+                code=ClaimReason.PRODUCT_NOT_COVERED, field="certificates",
+                message=f"certificate {number} no longer covers product {self.request.product.product_id}"))
+        return []
+
+    def _close(self, status: Status, reason: Reason) -> list[Effect]:
+        assert self.approval_code is not None
+        self.status = status
+        self.allocation_held = False
+        kind = Revoked if status is Status.REVOKED else Expired
+        return [kind(self.approval_code, [reason]), Release(f"claim {status.value}: {reason.message}")]
+
+
+def _evidence(result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules,
+              now: datetime) -> Evidence:
+    return Evidence(
+        certificates=result.certificate_evidence(),
+        allocation=allocation.evidence() if allocation else None,
+        claimed_mass_kg=result.claimed_mass_kg or Decimal(0),
+        wording_rules_version=rules.version,
+        checked_at=now,
+    )

@@ -1,0 +1,148 @@
+"""Wording rules as versioned data, and the check that applies them. Pure: no I/O.
+
+Text is compared in a normal form (Unicode NFKC, case-folded, "%" read as "percent", every other
+run of punctuation or spaces a single space), so "100 %", "100%," and "ONE-HUNDRED PERCENT" match
+the same rule and "mine-to-can" matches "mine to can".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from contracts.claims import ClaimReason, ClaimRequested, ClaimType
+from contracts.common import Reason
+
+
+@dataclass(frozen=True)
+class ForbiddenPhrase:
+    """Wording a mass-balance claim must not use; any variant matches."""
+
+    rule_id: str
+    variants: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class RequiredElements:
+    """What a claim of one type must carry."""
+
+    certificate_number: bool = False
+    certificate_number_in_wording: bool = False
+    link: bool = False
+    logo_wording: bool = False
+    figure_in_wording: bool = False
+
+
+@dataclass(frozen=True)
+class WordingRules:
+    """One version of the wording rules; its `version` is stamped into every decision's evidence."""
+
+    version: str
+    mass_balance_types: frozenset[ClaimType]
+    forbidden: tuple[ForbiddenPhrase, ...]
+    required: dict[ClaimType, RequiredElements]
+    logo_wordings: tuple[str, ...]
+    certificate_number_pattern: str
+    link_pattern: str = r"^https?://[^\s/]+\.[^\s]+$"
+    _compiled: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def forbidden_pattern(self, phrase: ForbiddenPhrase) -> re.Pattern[str]:
+        pattern = self._compiled.get(phrase.rule_id)
+        if pattern is None:
+            alternatives = "|".join(re.escape(normalise(v)) for v in phrase.variants)
+            pattern = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
+            self._compiled[phrase.rule_id] = pattern
+        return pattern
+
+
+_PERCENT = re.compile(r"[%\uFF05\u2030]|\bper\s*cent\b|\bpct\b")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def normalise(text: str) -> str:
+    """Case-folded words separated by single spaces, with every way of writing per cent as 'percent'."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _PERCENT.sub(" percent ", folded)
+    folded = re.sub(r"(?<=\d)[.,]0+(?!\d)", "", folded)  # "100.0%" is "100%"
+    return _NOT_WORD.sub(" ", folded).strip()
+
+
+def check_wording(request: ClaimRequested, rules: WordingRules) -> list[Reason]:
+    """Every wording rule the request breaks (empty: the wording is allowed)."""
+    text = normalise(request.wording)
+    reasons: list[Reason] = []
+    if request.claim_type in rules.mass_balance_types:
+        for phrase in rules.forbidden:
+            found = rules.forbidden_pattern(phrase).search(text)
+            if found:
+                reasons.append(Reason(
+                    code=ClaimReason.MISLEADING_WORDING, field="wording",
+                    message=f"a mass-balance claim must not say '{found.group(0)}' ({phrase.rule_id}): {phrase.why}",
+                ))
+    reasons.extend(_missing_elements(request, rules, text))
+    return reasons
+
+
+def _missing_elements(request: ClaimRequested, rules: WordingRules, text: str) -> list[Reason]:
+    need = rules.required.get(request.claim_type, RequiredElements())
+    missing: list[Reason] = []
+
+    def lacks(field_name: str, message: str) -> None:
+        missing.append(Reason(code=ClaimReason.MISSING_ELEMENT, field=field_name, message=message))
+
+    if need.certificate_number and not request.certificate_number:
+        lacks("certificate_number", f"a {request.claim_type} claim must quote the claimant's ASI certificate number")
+    if (need.certificate_number_in_wording and request.certificate_number
+            and normalise(request.certificate_number) not in text):
+        lacks("wording", f"the wording must show the certificate number {request.certificate_number}")
+    if need.link and not (request.link and re.match(rules.link_pattern, request.link.strip())):
+        lacks("link", f"a {request.claim_type} claim must carry an http(s) information link")
+    if need.logo_wording and not any(_contains(text, w) for w in rules.logo_wordings):
+        lacks("wording", f"the on-pack logo claim must carry the wording '{rules.logo_wordings[0]}'")
+    if need.figure_in_wording:
+        missing.extend(_missing_figure(request, text))
+    return missing
+
+
+def _missing_figure(request: ClaimRequested, text: str) -> list[Reason]:
+    if request.claim_type is ClaimType.RECYCLED_CONTENT:
+        share = request.recycled_content_share
+        if share is None:
+            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="recycled_content_share",
+                           message="a recycled-content claim must state the recycled share it claims")]
+        figure = _plain(share * 100)
+        if not _contains(text, f"{figure} percent"):
+            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="wording",
+                           message=f"the wording must state the claimed recycled share ({figure}%)")]
+    if request.claim_type is ClaimType.CARBON_FOOTPRINT:
+        footprint = request.carbon_footprint_kg_co2e_per_kg
+        if footprint is None:
+            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="carbon_footprint_kg_co2e_per_kg",
+                           message="a carbon-footprint claim must state the footprint it claims")]
+        figure = _plain(footprint)
+        if not _contains(text, figure):
+            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="wording",
+                           message=f"the wording must state the claimed footprint ({figure} kg CO2e per kg)")]
+    return []
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as people print it: '35' for 0.35 x 100, '4.5' for 4.50."""
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _contains(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(normalise(phrase))}(?![a-z0-9])", text) is not None
+
+
+def quoted_certificate_numbers(request: ClaimRequested, rules: WordingRules) -> list[str]:
+    """Certificate numbers the claim quotes: the stated one and any printed in the wording."""
+    numbers = [request.certificate_number] if request.certificate_number else []
+    for found in re.findall(rules.certificate_number_pattern, request.wording, flags=re.IGNORECASE):
+        if found.upper() not in {n.upper() for n in numbers}:
+            numbers.append(found)
+    return numbers

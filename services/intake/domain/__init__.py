@@ -1,0 +1,1 @@
+"""The intake domain: plain, synchronous rules over an in-memory view of the state. No I/O."""

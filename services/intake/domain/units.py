@@ -1,0 +1,25 @@
+"""Mass units to exact kilograms."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+from contracts.common import MassUnit
+
+KG_PER_UNIT: dict[MassUnit, Decimal] = {
+    MassUnit.KG: Decimal(1),
+    MassUnit.TONNE: Decimal(1000),
+    MassUnit.POUND: Decimal("0.45359237"),  # exact by the 1959 international yard and pound agreement
+}
+KG_RESOLUTION = Decimal("0.000000001")
+"""Nine decimal places (a microgram): what the contracts carry. Only pounds with more than one
+decimal place ever need rounding, half to even."""
+
+
+def to_kg(quantity: Decimal, unit: MassUnit) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        kg = quantity * KG_PER_UNIT[unit]
+        if kg.as_tuple().exponent < KG_RESOLUTION.as_tuple().exponent:  # type: ignore[operator]
+            kg = kg.quantize(KG_RESOLUTION, rounding=ROUND_HALF_EVEN)
+        return kg

@@ -1,0 +1,215 @@
+"""`make run`: the whole platform on this machine.
+
+Starts the embedded Kafka-protocol broker and MongoDB-wire server (unless KAFKA_BOOTSTRAP_SERVERS
+and MONGODB_URI point at real ones), creates every topic, starts the four services as separate
+processes, shows their logs and progress, runs the supply-chain scenario when one is available,
+and stops everything on Ctrl-C, leaving no process behind.
+
+    python -m services.run            # until Ctrl-C
+    python -m services.run --demo     # run the scenario once, then stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts.topics import ALL_TOPIC_NAMES
+from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from libs.settings import PlatformSettings
+
+SERVICES = ("certificates", "intake", "accounting", "claims")
+COLOURS = {"certificates": "35", "intake": "36", "accounting": "33", "claims": "32", "scenario": "1;34"}
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        os.setsid()
+
+    return preexec
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def say(source: str, line: str) -> None:
+    colour = COLOURS.get(source, "0")
+    tty = sys.stdout.isatty()
+    label = f"\033[{colour}m{source:>12}\033[0m" if tty else f"{source:>12}"
+    print(f"{label} | {line}", flush=True)
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    health_port: int
+
+    def ready(self) -> dict[str, object] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/ready", timeout=1) as response:
+                return json.loads(response.read())
+        except Exception:  # noqa: BLE001 - not up yet
+            return None
+
+
+def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool) -> ServiceProcess:
+    prefix = name.upper()
+    port = _free_port()
+    env = {
+        **os.environ,
+        f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        f"{prefix}_MONGODB_URI": endpoints.mongodb_uri,
+        f"{prefix}_HEALTH_PORT": str(port),
+        f"{prefix}_LOG_FORMAT": "console",
+        f"{prefix}_LOG_LEVEL": "WARNING" if quiet else os.environ.get(f"{prefix}_LOG_LEVEL", "INFO"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if embedded:
+        # The embedded broker holds a group join for half the session timeout.
+        env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "6000")
+        env.setdefault(f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl + setsid
+    )
+    threading.Thread(target=_pump, args=(name, process), daemon=True).start()
+    return ServiceProcess(name, process, port)
+
+
+def _pump(name: str, process: subprocess.Popen[bytes]) -> None:
+    assert process.stdout is not None
+    for raw in process.stdout:
+        say(name, raw.decode(errors="replace").rstrip())
+
+
+def stop_all(services: list[ServiceProcess], grace_s: float = 15.0) -> None:
+    for service in services:
+        if service.process.poll() is None:
+            service.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for service in services:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            service.process.wait(max(0.1, deadline - time.monotonic()))
+        if service.process.poll() is None:
+            say("run", f"{service.name} did not stop in time; killing it")
+            service.process.kill()
+            service.process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--demo", action="store_true", help="run the scenario once, then stop")
+    parser.add_argument("--no-scenario", action="store_true", help="only run the platform")
+    parser.add_argument("--quiet-services", action="store_true", help="show only warnings from the services")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    platform = PlatformSettings()
+    stack: EmbeddedStack | None = None
+    if platform.kafka_bootstrap_servers and platform.mongodb_uri:
+        endpoints = Endpoints(platform.kafka_bootstrap_servers, platform.mongodb_uri)
+        say("run", f"using real Kafka at {endpoints.kafka_bootstrap} and MongoDB at {endpoints.mongodb_uri}")
+    elif platform.kafka_bootstrap_servers or platform.mongodb_uri:
+        say("run", "set both KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI, or neither (embedded)")
+        return 2
+    else:
+        log_dir = Path(platform.asi_data_dir) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stack = EmbeddedStack(log_dir=log_dir)
+        endpoints = stack.start()
+        say("run", f"embedded broker (tansu) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    services: list[ServiceProcess] = []
+    try:
+        asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
+        say("run", f"{len(ALL_TOPIC_NAMES)} topics ready")
+        services = [start_service(name, endpoints, stack is not None, args.quiet_services) for name in SERVICES]
+        _wait_ready(services, stop)
+        say("run", f"platform ready in {time.monotonic() - started:.1f} s: {', '.join(SERVICES)}")
+        scenario = None if args.no_scenario else _scenario()
+        if scenario is not None:
+            outcome = scenario(endpoints, once=args.demo, stop=stop, say=say)
+            if args.demo:
+                return 0 if outcome else 1
+        else:
+            say("run", "no scenario; the platform is waiting for plant data. Ctrl-C stops everything.")
+        while not stop.is_set():
+            _report(services)
+            if any(s.process.poll() is not None for s in services):
+                dead = [s.name for s in services if s.process.poll() is not None]
+                say("run", f"service(s) exited: {', '.join(dead)}; stopping")
+                return 1
+            stop.wait(10)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        say("run", "stopping services...")
+        stop_all(services)
+        if stack is not None:
+            stack.stop()
+        say("run", "stopped; no process left running")
+
+
+def _wait_ready(services: list[ServiceProcess], stop: threading.Event, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = {s.name: s for s in services}
+    while pending and time.monotonic() < deadline and not stop.is_set():
+        for name, service in list(pending.items()):
+            if service.process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {service.process.returncode} while starting")
+            if (service.ready() or {}).get("ready"):
+                pending.pop(name)
+        time.sleep(0.2)
+    if pending:
+        raise RuntimeError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
+
+
+def _report(services: list[ServiceProcess]) -> None:
+    for service in services:
+        state = service.ready() or {}
+        consumers = state.get("consumers") or {}
+        parts = [f"{topic}: {stats['messages']} msgs, {stats['dead_lettered']} dead-lettered"
+                 for topic, stats in consumers.items() if stats["messages"]]  # type: ignore[index]
+        if parts:
+            say(service.name, "progress | " + "; ".join(parts))
+
+
+def _scenario():  # noqa: ANN202
+    try:
+        from services.scenario import run_scenario
+    except ImportError:
+        return None
+    return run_scenario
+
+
+if __name__ == "__main__":
+    sys.exit(main())
