@@ -1,39 +1,71 @@
-"""Use cases of the certificates service: one function per message kind, dependencies passed in."""
+"""Use cases of the certificates service: thin functions that load what a batch needs, let the
+domain decide, save, and answer with events or rejections."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+from contracts.audits import AuditOutcomeSubmitted, NonconformityClosed
 from contracts.certificates import (
+    CertificateChanged,
     CertificateInputRejected,
     CertificationBodyRegistered,
+    ChangeCertificateScope,
+    MemberCertificationOverdue,
     MemberRegistered,
     RegisterCertificationBody,
     RegisterMember,
     RegisterSite,
     SiteRegistered,
 )
-from contracts.common import Actor, Envelope, Reason, Role, derived_event_id
+from contracts.common import Actor, Envelope, Reason, Role, Standard, derived_event_id, today_utc
 from contracts.registry import CertificationBody, Member, Site
 from libs.logs import message_context
 from libs.messaging import Incoming, Outgoing, Tx
+from services.certificates.adapters import certificate_store as store
 from services.certificates.adapters import registry_store
+from services.certificates.adapters.keys import KeyRing
 from services.certificates.domain import registry
+from services.certificates.domain.certification import (
+    Books,
+    Change,
+    Outcome,
+    apply_command,
+    certification_deadline,
+    certification_overdue,
+    close_nonconformity,
+    counter_key,
+    due_changes,
+    start_of,
+    submit_audit,
+)
+from services.certificates.domain.rules import Rules
 
 ACTOR = Actor(organisation_id="certificates", role=Role.SERVICE)
+REGISTRY_COMMANDS = (RegisterMember, RegisterSite, RegisterCertificationBody)
 
 
-def _reply(cause: Envelope, kind: type[Envelope], now, **body) -> Outgoing:  # noqa: ANN001
-    return Outgoing(kind.create(actor=ACTOR, occurred_at=now, cause=cause, event_id=derived_event_id(cause.event_id, kind.TYPE), **body))
+def _reply(cause: Envelope, kind: type[Envelope], now: datetime, **body: object) -> Outgoing:
+    return Outgoing(kind.create(actor=ACTOR, occurred_at=now, cause=cause,
+                                event_id=derived_event_id(cause.event_id, kind.TYPE), **body))
 
 
-def rejection(cause: Envelope, organisation_id: str, reasons: list[Reason], now) -> Outgoing:  # noqa: ANN001
+def rejection(cause: Envelope, organisation_id: str, reasons: list[Reason], now: datetime) -> Outgoing:
     return _reply(cause, CertificateInputRejected, now, organisation_id=organisation_id,
                   rejected_event_id=cause.event_id, rejected_event_type=getattr(cause, "type", "unknown"),
                   reasons=reasons)
 
 
-async def handle_register(command: RegisterMember | RegisterSite | RegisterCertificationBody, tx: Tx) -> list[Outgoing]:
+def on_conflict(item: Incoming, now: datetime) -> list[Outgoing]:
+    message = item.message
+    org = getattr(message, "organisation_id", None) or message.actor.organisation_id
+    return [rejection(message, org, [Reason(code="event_id_conflict",
+                                            message="this event id was already used with different content")], now)]
+
+
+async def handle_register(command: RegisterMember | RegisterSite | RegisterCertificationBody, tx: Tx,
+                          rules: Rules) -> list[Outgoing]:
     if command.actor.role is not Role.SECRETARIAT:
         org = getattr(getattr(command, "member", None) or getattr(command, "site", None) or command.certification_body,
                       "organisation_id", command.actor.organisation_id)
@@ -58,35 +90,123 @@ async def handle_register(command: RegisterMember | RegisterSite | RegisterCerti
         return []
     await registry_store.save(tx, outcome.record)
     if isinstance(outcome.record, Member):
+        await store.set_membership_check(tx, org, certification_deadline(outcome.record, rules))
         return [_reply(command, MemberRegistered, tx.now, member=outcome.record)]
     if isinstance(outcome.record, Site):
         return [_reply(command, SiteRegistered, tx.now, site=outcome.record)]
     return [_reply(command, CertificationBodyRegistered, tx.now, certification_body=outcome.record)]
 
 
-async def handle_commands(batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-    out: list[Outgoing] = []
-    for item in batch:
-        command = item.message
-        with message_context(event_id=str(command.event_id), correlation_id=str(command.correlation_id)):
-            if isinstance(command, RegisterMember | RegisterSite | RegisterCertificationBody):
-                out.extend(await handle_register(command, tx))
-            else:
-                out.append(rejection(command, command.actor.organisation_id,
-                                     [Reason(code="not_implemented", message=f"{command.type} is not handled yet")], tx.now))
-    return out
+class Certification:
+    """Audits to certificates, the secretariat's lifecycle commands and the clock."""
+
+    def __init__(self, rules: Rules, keys: KeyRing, clock_batch: int = 200) -> None:
+        self.rules = rules
+        self.keys = keys
+        self.clock_batch = clock_batch
+
+    async def _events(self, tx: Tx, changes: Sequence[Change], cause: Envelope | None) -> tuple[list[Outgoing], list[str]]:
+        signer = await self.keys.signer(tx.db)
+        out, signed = [], []
+        for change in changes:
+            certificate = change.certificate
+            jws = signer.sign_certificate(certificate)
+            event_id = (derived_event_id(cause.event_id, certificate.certificate_id, certificate.revision) if cause
+                        else derived_event_id(certificate.certificate_id, certificate.revision, change.change.value))
+            out.append(Outgoing(CertificateChanged.create(
+                actor=ACTOR, occurred_at=change.occurred_at, cause=cause, event_id=event_id, change=change.change,
+                certificate=certificate, signed_certificate=jws, reason=change.reason)))
+            signed.append(jws)
+        return out, signed
+
+    async def _answer(self, tx: Tx, message: Envelope, outcome: Outcome) -> tuple[list[Outgoing], list[str]]:
+        if outcome.refused:
+            return [rejection(message, outcome.organisation_id or message.actor.organisation_id, outcome.refused,
+                              tx.now)], []
+        return await self._events(tx, outcome.changes, message)
+
+    async def handle_audits(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
+        messages = [item.message for item in batch]
+        audits = [m for m in messages if isinstance(m, AuditOutcomeSubmitted)]
+        closures = [m for m in messages if isinstance(m, NonconformityClosed)]
+        year = today_utc(tx.now).year
+        books, loaded = await store.load_books(
+            tx,
+            members=[a.organisation_id for a in audits],
+            sites=[s for a in audits for s in a.scope.site_ids],
+            bodies=[m.certification_body_id for m in audits + closures],  # type: ignore[operator]
+            certificates=[a.certificate_id for a in audits if a.certificate_id] + [c.certificate_id for c in closures],
+            audits=[a.audit_id for a in audits],
+            counters=[counter_key(self.rules, s, year) for s in Standard],
+        )
+        out: list[Outgoing] = []
+        signed: list[str] = []
+        for message in messages:
+            with message_context(event_id=str(message.event_id), correlation_id=str(message.correlation_id)):
+                if isinstance(message, AuditOutcomeSubmitted):
+                    outcome = submit_audit(books, message, tx.now, self.rules)
+                else:
+                    outcome = close_nonconformity(books, message, tx.now)  # type: ignore[arg-type]
+                events, jws = await self._answer(tx, message, outcome)
+            out += events
+            signed += jws
+        await store.save_books(tx, books, loaded, signed)
+        return out
+
+    async def handle_commands(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
+        lifecycle = [i.message for i in batch if not isinstance(i.message, REGISTRY_COMMANDS)]
+        books, loaded = await store.load_books(tx, certificates=[m.certificate_id for m in lifecycle])  # type: ignore[attr-defined]
+        out: list[Outgoing] = []
+        signed: list[str] = []
+        for item in batch:
+            command = item.message
+            with message_context(event_id=str(command.event_id), correlation_id=str(command.correlation_id)):
+                if isinstance(command, REGISTRY_COMMANDS):
+                    out += await handle_register(command, tx, self.rules)
+                    continue
+                if isinstance(command, ChangeCertificateScope):
+                    # Sites may have been registered earlier in this batch: read them now.
+                    fresh, _ = await store.load_books(tx, sites=command.scope.site_ids)
+                    books.sites |= fresh.sites
+                events, jws = await self._answer(tx, command, apply_command(books, command, tx.now))  # type: ignore[arg-type]
+            out += events
+            signed += jws
+        await store.save_books(tx, books, loaded, signed)
+        return out
+
+    async def clock(self, tx: Tx) -> list[Outgoing]:
+        """Expiry and overdue Majors, by state: a tick after downtime catches up, and a certificate
+        already handled is not found again."""
+        certificates = await store.due_certificates(tx, today_utc(tx.now), self.clock_batch)
+        changes = [change for c in certificates for change in due_changes(c, tx.now)]
+        out, signed = await self._events(tx, changes, None)
+        await store.save_changes(tx, changes, {c.certificate_id: c.revision for c in certificates}, signed)
+        return out
+
+    async def membership(self, tx: Tx) -> list[Outgoing]:
+        """Flag, once, members that must certify and have no current PS certificate at their deadline."""
+        today = today_utc(tx.now)
+        organisations = await store.due_membership_checks(tx, today, self.clock_batch)
+        if not organisations:
+            return []
+        members = await store.members(tx, organisations)
+        certificates = await store.current_certificates(tx, organisations, Standard.PERFORMANCE_STANDARD)
+        outcome: dict[str, bool] = {}
+        out: list[Outgoing] = []
+        for org in organisations:
+            member = members.get(org)
+            overdue = member is not None and certification_overdue(member, certificates, today, self.rules)
+            outcome[org] = overdue
+            if overdue:
+                deadline = certification_deadline(member, self.rules)  # type: ignore[arg-type]
+                assert deadline is not None
+                out.append(Outgoing(MemberCertificationOverdue.create(
+                    actor=ACTOR, occurred_at=start_of(deadline + timedelta(days=1)),
+                    event_id=derived_event_id(org, "certification_overdue", deadline), organisation_id=org,
+                    reason=f"{member.membership_class.value} member since {member.joined_on} without a current "  # type: ignore[union-attr]
+                           f"Performance Standard certificate after {deadline}")))
+        await store.finish_membership_checks(tx, outcome)
+        return out
 
 
-async def handle_audits(batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-    return [
-        rejection(item.message, item.message.organisation_id,
-                  [Reason(code="not_implemented", message="audit outcomes are not handled yet")], tx.now)
-        for item in batch
-    ]
-
-
-def on_conflict(item: Incoming, now) -> list[Outgoing]:  # noqa: ANN001
-    message = item.message
-    org = getattr(message, "organisation_id", None) or message.actor.organisation_id
-    return [rejection(message, org, [Reason(code="event_id_conflict",
-                                            message="this event id was already used with different content")], now)]
+__all__ = ["Books", "Certification", "handle_register", "on_conflict", "rejection"]

@@ -140,12 +140,13 @@ async def save_books(tx: Tx, books: Books, loaded: dict[str, int], signed: list[
 async def due_certificates(tx: Tx, today: date, limit: int) -> list[Certificate]:
     """Live certificates past their end date or with an open Major past due."""
     day = today.isoformat()
-    query = {"$or": [
-        {"status": {"$in": [s.value for s in LIVE]}, "valid_until": {"$lt": day}},
-        {"open_major_due": {"$lt": day}},
-    ]}
-    cursor = tx.db[CERTIFICATES].find(query, session=tx.session).sort("_id", ASCENDING).limit(limit)
-    return [certificate_from(doc) async for doc in cursor]
+    found: dict[str, Certificate] = {}
+    for query in ({"status": {"$in": [s.value for s in LIVE]}, "valid_until": {"$lt": day}},
+                  {"open_major_due": {"$lt": day}}):
+        cursor = tx.db[CERTIFICATES].find(query, session=tx.session).sort("_id", ASCENDING).limit(limit)
+        async for doc in cursor:
+            found[doc["_id"]] = certificate_from(doc)
+    return [found[k] for k in sorted(found)][:limit]
 
 
 async def set_membership_check(tx: Tx, organisation_id: str, deadline: date | None) -> None:
@@ -175,6 +176,8 @@ async def current_certificates(tx: Tx, organisation_ids: list[str], standard: St
 
 async def finish_membership_checks(tx: Tx, outcome: dict[str, bool]) -> None:
     if outcome:
-        await tx.db[CHECKS].bulk_write(
+        result = await tx.db[CHECKS].bulk_write(
             [UpdateOne({"_id": org, "done": False}, {"$set": {"done": True, "flagged": flagged, "checked_at": tx.now}})
              for org, flagged in outcome.items()], ordered=False, session=tx.session)
+        if result.matched_count != len(outcome):
+            raise _conflict("a membership check")

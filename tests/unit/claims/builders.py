@@ -1,0 +1,106 @@
+"""Builders of claims test data: a member with current PS and CoC certificates, and good requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from contracts.claims import ClaimProduct, ClaimRequested, ClaimType
+from contracts.common import Actor, Role, Standard
+from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
+from services.claims.domain.checks import Allocation, Registry
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+TODAY = NOW.date()
+BRAND = "brand-1"
+PS_NUMBER = "ASI-PS-2025-00007"
+COC_NUMBER = "ASI-COC-2025-00012"
+LINK = "https://aluminium-stewardship.org/claims/brand-1"
+
+
+def certificate(
+    org: str = BRAND,
+    standard: Standard = Standard.CHAIN_OF_CUSTODY,
+    *,
+    number: str | None = None,
+    certificate_id: str | None = None,
+    status: CertificateStatus = CertificateStatus.ACTIVE,
+    products: tuple[str, ...] = (),
+    valid_from: date = date(2025, 1, 1),
+    valid_until: date = date(2027, 12, 31),
+    revision: int = 1,
+) -> Certificate:
+    number = number or (COC_NUMBER if standard is Standard.CHAIN_OF_CUSTODY else PS_NUMBER)
+    return Certificate(
+        certificate_id=certificate_id or f"cert-{number}",
+        certificate_number=number,
+        organisation_id=org,
+        standard=standard,
+        standard_version="V2-2022" if standard is Standard.CHAIN_OF_CUSTODY else "V3-2022",
+        status=status,
+        provisional=status is CertificateStatus.PROVISIONAL,
+        scope=CertificateScope(level=ScopeLevel.ENTITY, site_ids=[f"{org}-site-1"], products=list(products)),
+        certification_body_id="cb-1",
+        audit_id=f"audit-{number}",
+        issued_on=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        revision=revision,
+        updated_at=NOW,
+    )
+
+
+def ps(**kw: Any) -> Certificate:
+    return certificate(standard=Standard.PERFORMANCE_STANDARD, **kw)
+
+
+def coc(**kw: Any) -> Certificate:
+    return certificate(standard=Standard.CHAIN_OF_CUSTODY, **kw)
+
+
+def registry(*certificates: Certificate, members: tuple[str, ...] = (BRAND,)) -> Registry:
+    return Registry(frozenset(members), tuple(certificates) if certificates else (ps(), coc()))
+
+
+WORDING = {
+    ClaimType.ON_PACK_LOGO: "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org",
+    ClaimType.CERTIFIED_TEXT: f"Made by an ASI certified company, certificate {COC_NUMBER}",
+    ClaimType.RECYCLED_CONTENT: "Contains 35% recycled aluminium (mass balance)",
+    ClaimType.CARBON_FOOTPRINT: "Aluminium footprint: 4.5 kg CO2e per kg (mass balance)",
+}
+
+
+def request(claim_type: ClaimType = ClaimType.ON_PACK_LOGO, *, claim_id: str = "claim-1", org: str = BRAND,
+            units: int | None = 1_000_000, total_mass_kg: str | None = None, per_unit: str = "0.013",
+            product_id: str = "GTIN-05000112637922", **overrides: Any) -> ClaimRequested:
+    body: dict[str, Any] = {
+        "claim_id": claim_id,
+        "claimant_organisation_id": org,
+        "product": ClaimProduct(product_id=product_id, name="Cola 330 ml can", aluminium_mass_per_unit_kg=per_unit,
+                                units=units, total_mass_kg=total_mass_kg),
+        "claim_type": claim_type,
+        "wording": WORDING[claim_type],
+        "artwork_reference": "artwork-2026-01",
+        "link": LINK,
+        "markets": ["DE", "FR"],
+        "period_start": date(2026, 7, 1),
+        "period_end": date(2027, 6, 30),
+    }
+    if claim_type is ClaimType.CERTIFIED_TEXT:
+        body["certificate_number"] = COC_NUMBER
+    if claim_type is ClaimType.RECYCLED_CONTENT:
+        body["recycled_content_share"] = Decimal("0.35")
+    if claim_type is ClaimType.CARBON_FOOTPRINT:
+        body["carbon_footprint_kg_co2e_per_kg"] = Decimal("4.5")
+    body.update(overrides)
+    actor = body.pop("actor", Actor(organisation_id=org, role=Role.BRAND_OWNER))
+    return ClaimRequested.create(actor=actor, occurred_at=NOW, **body)
+
+
+def allocation(mass: str = "13000", recycled: str | None = "0.40", footprint: str | None = "4.2") -> Allocation:
+    return Allocation(
+        mass_kg=Decimal(mass), account_ids=("group:brand-1",), document_ids=("doc-1", "doc-2"),
+        recycled_content_share=Decimal(recycled) if recycled is not None else None,
+        carbon_footprint_kg_co2e_per_kg=Decimal(footprint) if footprint is not None else None,
+    )
