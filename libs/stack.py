@@ -1,14 +1,13 @@
 """Which infrastructure to connect to, when it is given from outside.
 
-Besides ``Settings`` this is the only place that reads the environment directly: tests and dev
-tooling use it to decide between externally provided servers and an embedded/containerised stack.
+The variables are read through ``libs.settings.PlatformSettings``: `make run` and the integration
+tests use this to decide between externally provided servers and an embedded/containerised stack.
 """
 
 from __future__ import annotations
 
-import os
-
 from libs.embedded import Endpoints
+from libs.settings import PlatformSettings
 
 __all__ = ["KAFKA_ENV", "MONGO_ENV", "IncompleteExternalStackError", "external_endpoints"]
 
@@ -25,8 +24,9 @@ def external_endpoints() -> Endpoints | None:
 
     Raises :class:`IncompleteExternalStackError` when only one of them is set (blank counts as unset).
     """
-    kafka = os.environ.get(KAFKA_ENV, "").strip()
-    mongo = os.environ.get(MONGO_ENV, "").strip()
+    platform = PlatformSettings()
+    kafka = (platform.kafka_bootstrap_servers or "").strip()
+    mongo = (platform.mongodb_uri or "").strip()
     if kafka and mongo:
         return Endpoints(kafka_bootstrap=kafka, mongodb_uri=mongo)
     if not kafka and not mongo:

@@ -31,6 +31,7 @@ from pathlib import Path
 from contracts.topics import ALL_TOPIC_NAMES
 from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.settings import PlatformSettings
+from libs.stack import IncompleteExternalStackError, external_endpoints
 
 SERVICES = ("certificates", "intake", "accounting", "claims")
 COLOURS = {"certificates": "35", "intake": "36", "accounting": "33", "claims": "32", "scenario": "1;34"}
@@ -84,7 +85,7 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool) 
         f"{prefix}_MONGODB_URI": endpoints.mongodb_uri,
         f"{prefix}_HEALTH_PORT": str(port),
         f"{prefix}_LOG_FORMAT": "console",
-        f"{prefix}_LOG_LEVEL": "WARNING" if quiet else os.environ.get(f"{prefix}_LOG_LEVEL", "INFO"),
+        **({f"{prefix}_LOG_LEVEL": "WARNING"} if quiet else {}),
         "PYTHONUNBUFFERED": "1",
     }
     if embedded:
@@ -132,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     platform = PlatformSettings()
     stack: EmbeddedStack | None = None
-    if platform.kafka_bootstrap_servers and platform.mongodb_uri:
-        endpoints = Endpoints(platform.kafka_bootstrap_servers, platform.mongodb_uri)
-        say("run", f"using real Kafka at {endpoints.kafka_bootstrap} and MongoDB at {endpoints.mongodb_uri}")
-    elif platform.kafka_bootstrap_servers or platform.mongodb_uri:
-        say("run", "set both KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI, or neither (embedded)")
+    try:
+        external = external_endpoints()
+    except IncompleteExternalStackError as exc:
+        say("run", str(exc))
         return 2
+    if external is not None:
+        endpoints = external
+        say("run", f"using real Kafka at {endpoints.kafka_bootstrap} and MongoDB at {endpoints.mongodb_uri}")
     else:
         log_dir = Path(platform.asi_data_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 
 from contracts.topics import ALL_TOPIC_NAMES
 from libs.embedded import Endpoints, ensure_topics
-from tests.integration.stack_fixture import provide_stack
+from tests.integration.stack_fixture import provide_stack, pytest_terminal_summary  # noqa: F401 - reports the backend
 from tests.support import Sender, TopicRecorder
 
 

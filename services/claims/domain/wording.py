@@ -60,13 +60,14 @@ class WordingRules:
 
 _PERCENT = re.compile(r"[%\uFF05\u2030]|\bper\s*cent\b|\bpct\b")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+_TRAILING_ZEROS = re.compile(r"(\d)[.,](\d*?)0+(?!\d)")  # "100.0%" is "100%", "4.50" is "4.5"
 
 
 def normalise(text: str) -> str:
     """Case-folded words separated by single spaces, with every way of writing per cent as 'percent'."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _PERCENT.sub(" percent ", folded)
-    folded = re.sub(r"(?<=\d)[.,]0+(?!\d)", "", folded)  # "100.0%" is "100%"
+    folded = _TRAILING_ZEROS.sub(lambda m: m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), folded)
     return _NOT_WORD.sub(" ", folded).strip()
 
 
