@@ -161,3 +161,44 @@ async def test_a_crash_between_commit_and_publish_loses_nothing_and_duplicates_n
         restarted.terminate()
         restarted.wait(15)
     assert restarted.returncode == 0, "SIGTERM is a graceful shutdown"
+
+
+async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, recorder, sender):
+    """A bug triggered by one message must not stop the consumer nor lose its batch neighbours."""
+    from contracts.claims import ClaimWithdrawn
+    from contracts.topics import CLAIMS_REQUESTS
+    from libs.service import Runtime
+
+    handled: list[str] = []
+    poison_id = unique("claim")
+
+    async def handler(batch, tx):
+        for item in batch:
+            if item.message.claim_id == poison_id:
+                raise ZeroDivisionError("a bug in the handler")
+            await tx.db["handled"].insert_one({"_id": item.message.claim_id}, session=tx.session)
+        handled.extend(item.message.claim_id for item in batch)
+        return []
+
+    def build(settings, **overrides):
+        runtime = Runtime.build(settings, **overrides)
+        runtime.consume(CLAIMS_REQUESTS, handler)
+        return runtime
+
+    settings = service_settings(CertificatesSettings, stack, service_name="poison-test")
+    claims = [unique("claim") for _ in range(3)]
+    messages = [ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=c,
+                                      claimant_organisation_id="brand", reason="test")
+                for c in (claims[0], poison_id, claims[1], claims[2])]
+    async with running(build, settings) as runtime:
+        for message in messages:
+            await sender.send(message, key="same-partition")
+        [letter] = await recorder.wait_for(DeadLetter, lambda m: poison_id in m.payload, topic="claims.requests.v1.dlq")
+        assert letter.reason_code == DeadLetterReason.HANDLER_ERROR and "a bug in the handler" in letter.errors[0].message
+        for _ in range(100):
+            if await runtime.db["handled"].count_documents({"_id": {"$in": claims}}) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert await runtime.db["handled"].count_documents({"_id": {"$in": claims}}) == 3
+        assert await runtime.db["handled"].count_documents({"_id": poison_id}) == 0
+        assert await runtime.db["inbox"].count_documents({"_id": str(messages[1].event_id)}) == 0
