@@ -198,8 +198,10 @@ class Activity(StrEnum):
 
 
 class ProcessStep(StrEnum):
-    """A transformation step with its own conversion factor."""
+    """A transformation step with its own conversion factor. `mining` is where CoC Material
+    originates: bauxite extracted at a CoC-certified mine becomes ASI Bauxite."""
 
+    MINING = "mining"
     BAUXITE_TO_ALUMINA = "bauxite_to_alumina"
     ALUMINA_TO_ALUMINIUM = "alumina_to_aluminium"
     REMELTING = "remelting"

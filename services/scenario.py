@@ -1,0 +1,395 @@
+"""A live supply chain on the platform, for `make run` and `make demo`.
+
+It plays every user through the contract topics only: the secretariat registers members and sites
+and assigns rule sets; a certification body audits and certifies a bauxite mine, an alumina refinery,
+a smelter, a remelter buying post-consumer scrap, a rolling mill (provisional: two Major NCs), a can
+maker and a brand owner; plants stream what they receive, transform and ship; CoC Documents flow
+from supplier to buyer; the brand owner asks for an on-pack logo claim that is approved and one that
+is refused; then the secretariat suspends the remelter and the effects propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import audits, certificates, claims, intake, ledger, plant
+from contracts.common import Activity, Actor, Envelope, MaterialCategory, ProcessStep, Role
+from contracts.registry import (
+    CertificateScope,
+    CertificationBody,
+    ConversionFactor,
+    Finding,
+    Member,
+    MembershipClass,
+    ScopeLevel,
+    Severity,
+    Site,
+)
+from contracts.topics import BY_NAME, TOPICS, topic_for
+from libs.embedded import Endpoints
+
+SECRETARIAT = Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT)
+BODY = CertificationBody(certification_body_id="cb-alu-assure", name="Alu Assure Certification",
+                         accredited_from=date(2020, 1, 1), accredited_until=date(2031, 12, 31))
+Say = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Participant:
+    org: str
+    name: str
+    site: str
+    site_name: str
+    country: str
+    activities: tuple[Activity, ...]
+    factors: dict[ProcessStep, str] = field(default_factory=dict)
+    membership: MembershipClass = MembershipClass.PRODUCTION_AND_TRANSFORMATION
+    rule_set: str | None = None
+    coc_majors: int = 0
+
+    @property
+    def actor(self) -> Actor:
+        role = Role.BRAND_OWNER if Activity.BRAND_OWNER in self.activities else Role.PRODUCER
+        return Actor(organisation_id=self.org, role=role)
+
+
+MINE = Participant("org-gove-bauxite", "Gove Bauxite Pty", "site-gove-mine", "Gove mine", "AU", (Activity.MINING,),
+                   {ProcessStep.MINING: "1"})
+REFINERY = Participant("org-gladstone-alumina", "Gladstone Alumina", "site-gladstone-refinery", "Gladstone refinery",
+                       "AU", (Activity.ALUMINA_REFINING,), {ProcessStep.BAUXITE_TO_ALUMINA: "0.45"})
+SMELTER = Participant("org-sunndal-smelting", "Sunndal Smelting AS", "site-sunndal-smelter", "Sunndal smelter", "NO",
+                      (Activity.SMELTING, Activity.CASTING),
+                      {ProcessStep.ALUMINA_TO_ALUMINIUM: "0.518", ProcessStep.CASTING: "0.98"})
+REMELTER = Participant("org-nachterstedt-recycling", "Nachterstedt Recycling GmbH", "site-nachterstedt-remelt",
+                       "Nachterstedt remelt", "DE", (Activity.REMELTING, Activity.CASTING),
+                       {ProcessStep.REMELTING: "0.97", ProcessStep.CASTING: "0.98"}, rule_set="v3-draft-site-credit")
+MILL = Participant("org-sierre-rolling", "Sierre Rolling SA", "site-sierre-mill", "Sierre mill", "CH",
+                   (Activity.ROLLING,), {ProcessStep.ROLLING: "0.85"}, rule_set="v3-draft-site-credit", coc_majors=2)
+CANS = Participant("org-bonn-cans", "Bonn Can Company", "site-bonn-cans", "Bonn can plant", "DE",
+                   (Activity.CAN_MAKING,), {ProcessStep.CAN_MAKING: "0.85"}, rule_set="v3-draft-group-credit")
+BRAND = Participant("org-fizz-brands", "Fizz Brands plc", "site-fizz-filling", "Fizz filling hall", "GB",
+                    (Activity.BRAND_OWNER,), membership=MembershipClass.INDUSTRIAL_USERS)
+CHAIN = (MINE, REFINERY, SMELTER, REMELTER, MILL, CANS, BRAND)
+
+
+class Platform:
+    """The scenario's view of the platform: a producer for sending, a consumer recording every topic."""
+
+    def __init__(self, endpoints: Endpoints, say: Say) -> None:
+        self.endpoints = endpoints
+        self.say = say
+        self.run = uuid.uuid4().hex[:6]
+        self.records: list[Envelope] = []
+        self.balances: dict[str, Decimal] = {}
+        self._changed = asyncio.Event()
+        self._producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, enable_idempotence=False,
+                                          acks="all")
+        self._consumer = AIOKafkaConsumer(*[t.name for t in TOPICS], bootstrap_servers=endpoints.kafka_bootstrap,
+                                          group_id=f"scenario-{self.run}", auto_offset_reset="latest",
+                                          enable_auto_commit=True, session_timeout_ms=6000,
+                                          heartbeat_interval_ms=1000)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Platform:
+        await self._producer.start()
+        await self._consumer.start()
+        while not self._consumer.assignment():
+            await asyncio.sleep(0.1)
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+        await self._producer.stop()
+
+    async def send(self, message: Envelope) -> Envelope:
+        topic = topic_for(message)
+        await self._producer.send_and_wait(topic.name, topic.encode(message), key=topic.key_of(message).encode())
+        return message
+
+    async def _watch(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for tp, records in batch.items():
+                for record in records:
+                    try:
+                        message = BY_NAME[tp.topic].parse(record.value)
+                    except Exception:  # noqa: BLE001 - not ours to judge here
+                        continue
+                    self.records.append(message)
+                    self._narrate(message)
+            if batch:
+                self._changed.set()
+
+    async def wait_for(self, kind: type | tuple[type, ...], where: Callable[[Any], bool], timeout: float = 60) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for message in self.records:
+                if isinstance(message, kind) and where(message):
+                    return message
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {kind} arrived in {timeout:.0f} s")
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+    def _narrate(self, m: Envelope) -> None:
+        say = self.say
+        if isinstance(m, certificates.CertificateChanged):
+            c = m.certificate
+            say("certificates", f"{c.certificate_number} {m.change.value}: {c.organisation_id} {c.standard.value} "
+                                f"status={c.status.value} valid until {c.valid_until}"
+                                + (f" ({m.reason})" if m.reason else ""))
+        elif isinstance(m, certificates.CertificateInputRejected):
+            say("certificates", f"refused {m.rejected_event_type}: {_reasons(m.reasons)}")
+        elif isinstance(m, intake.PlantEventRejected):
+            say("intake", f"refused {m.rejected_event_type} at {m.site_id}: {_reasons(m.reasons)}")
+        elif isinstance(m, intake.PlantEventHeld):
+            say("intake", f"holding an event at {m.site_id}: {_reasons(m.waiting_for)}")
+        elif isinstance(m, ledger.LedgerEntryPosted):
+            self.balances[m.entry.account_id] = m.entry.balance_after_kg
+        elif isinstance(m, ledger.CoCDocumentIssued):
+            d = m.document
+            say("accounting", f"CoC Document {d.document_id}: {d.coc_mass_kg} kg {d.material_category.value} "
+                              f"{d.issuer_site_id} -> {d.recipient_organisation_id} ({d.rule_set_id})")
+        elif isinstance(m, ledger.DesignationRefused):
+            say("accounting", f"designation refused at {m.site_id} ({m.requested_coc_kg} kg asked, "
+                              f"{m.available_coc_kg} kg available): {_reasons(m.reasons)}")
+        elif isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
+            say("accounting", f"{m.type.replace('_', ' ')}: {m.account_id} ({m.reason})")
+        elif isinstance(m, ledger.AllocationGranted | ledger.AllocationRefused):
+            detail = f"{m.mass_kg} kg" if isinstance(m, ledger.AllocationGranted) else _reasons(m.reasons)
+            say("accounting", f"{m.type.replace('_', ' ')} for claim {m.claim_id}: {detail}")
+        elif isinstance(m, claims.ClaimApproved):
+            say("claims", f"claim {m.claim_id} APPROVED, code {m.approval_code}, valid until {m.valid_until}")
+        elif isinstance(m, claims.ClaimRejected | claims.ClaimRevoked | claims.ClaimExpired):
+            say("claims", f"claim {m.claim_id} {m.type.removeprefix('claim_').upper()}: {_reasons(m.reasons)}")
+        elif isinstance(m, claims.ClaimPending):
+            say("claims", f"claim {m.claim_id} pending: {m.waiting_for}")
+
+    def show_balances(self) -> None:
+        if self.balances:
+            rows = ", ".join(f"{account}={balance.quantize(Decimal('0.001'))} kg"
+                             for account, balance in sorted(self.balances.items()))
+            self.say("scenario", f"balances: {rows}")
+
+
+def _reasons(reasons: list[Any]) -> str:
+    return "; ".join(f"{r.code}: {r.message}" for r in reasons)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Story:
+    """The scenario's steps, in supply-chain order."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.p = platform
+        self.today = _now().date()
+        self.certificates: dict[tuple[str, str], str] = {}
+        self.shipments = 0
+
+    async def register(self) -> None:
+        p = self.p
+        p.say("scenario", "the secretariat registers a certification body, 7 members and their sites")
+        await p.send(certificates.RegisterCertificationBody.create(actor=SECRETARIAT, occurred_at=_now(),
+                                                                  certification_body=BODY))
+        for who in CHAIN:
+            await p.send(certificates.RegisterMember.create(
+                actor=SECRETARIAT, occurred_at=_now(),
+                member=Member(organisation_id=who.org, name=who.name, membership_class=who.membership,
+                              joined_on=self.today - timedelta(days=400))))
+        for who in CHAIN:
+            await p.send(certificates.RegisterSite.create(
+                actor=SECRETARIAT, occurred_at=_now(),
+                site=Site(site_id=who.site, organisation_id=who.org, name=who.site_name, country=who.country,
+                          activities=list(who.activities),
+                          conversion_factors=[ConversionFactor(process_step=step, factor=Decimal(f),
+                                                               verified_by=BODY.certification_body_id,
+                                                               verified_on=self.today - timedelta(days=30))
+                                              for step, f in who.factors.items()])))
+        for who in CHAIN:
+            await p.wait_for(certificates.SiteRegistered, lambda m, who=who: m.site.site_id == who.site)
+            if who.rule_set:
+                await p.send(ledger.AssignRuleSet.create(actor=SECRETARIAT, occurred_at=_now(), organisation_id=who.org,
+                                                         rule_set_id=who.rule_set, effective_from=self.today))
+
+    async def certify(self) -> None:
+        p = self.p
+        p.say("scenario", f"{BODY.name} audits every member against the Performance Standard and Chain of Custody")
+        sent = []
+        for who in CHAIN:
+            for standard in ("performance_standard", "chain_of_custody"):
+                majors = who.coc_majors if standard == "chain_of_custody" else 0
+                findings = [Finding(finding_id=f"nc-{i + 1}", principle="CoC-2", criterion="2.1",
+                                    severity=Severity.MAJOR, site_id=who.site,
+                                    description="Material accounting records incomplete for one period",
+                                    raised_on=self.today - timedelta(days=3), due_on=self.today + timedelta(days=180))
+                            for i in range(majors)]
+                outcome = audits.AuditOutcomeSubmitted.create(
+                    actor=Actor(organisation_id=BODY.certification_body_id, role=Role.CERTIFICATION_BODY),
+                    occurred_at=_now(), audit_id=f"audit-{p.run}-{who.org}-{standard}",
+                    certification_body_id=BODY.certification_body_id, organisation_id=who.org, audit_type="initial",
+                    standard=standard, standard_version="V3-2022" if standard == "performance_standard" else "V2-2022",
+                    audit_started_on=self.today - timedelta(days=5), audit_completed_on=self.today - timedelta(days=3),
+                    scope=CertificateScope(level=ScopeLevel.ENTITY, site_ids=[who.site],
+                                           activities=list(who.activities)),
+                    findings=findings)
+                sent.append((who, standard, await p.send(outcome)))
+        for who, standard, outcome in sent:
+            changed = await p.wait_for(certificates.CertificateChanged,
+                                       lambda m, o=outcome: m.certificate.audit_id == o.audit_id)
+            self.certificates[(who.org, standard)] = changed.certificate.certificate_id
+
+    async def plant(self, who: Participant, event_cls: type[Envelope], **body: Any) -> Envelope:
+        return await self.p.send(event_cls.create(actor=who.actor, occurred_at=_now(), site_id=who.site, **body))
+
+    async def mine(self, tonnes: str) -> None:
+        await self.plant(MINE, plant.MaterialTransformed, transformed_on=self.today, process_step=ProcessStep.MINING,
+                         inputs=[plant.PlantLine(material_category=MaterialCategory.BAUXITE, product_form="ore",
+                                                 quantity=Decimal(tonnes), unit="t")],
+                         outputs=[plant.PlantLine(material_category=MaterialCategory.BAUXITE, product_form="crushed",
+                                                  quantity=Decimal(tonnes), unit="t")])
+
+    async def transform(self, who: Participant, step: ProcessStep, inputs: list[tuple[MaterialCategory, str, str]],
+                        outputs: list[tuple[MaterialCategory, str, str]]) -> None:
+        def lines(items: list[tuple[MaterialCategory, str, str]]) -> list[plant.PlantLine]:
+            return [plant.PlantLine(material_category=c, product_form=f, quantity=Decimal(q), unit="t")
+                    for c, f, q in items]
+
+        await self.plant(who, plant.MaterialTransformed, transformed_on=self.today, process_step=step,
+                         inputs=lines(inputs), outputs=lines(outputs))
+
+    async def ship(self, supplier: Participant, buyer: Participant, category: MaterialCategory, form: str,
+                   tonnes: str, coc_tonnes: str, *, carbon: str | None = None) -> str | None:
+        """Ship; if the designation is accepted, the buyer receives citing the CoC Document. Returns its id."""
+        self.shipments += 1
+        reference = f"DN-{self.p.run}-{self.shipments:04d}"
+        await self.plant(supplier, plant.MaterialShipped, shipped_on=self.today, customer_organisation_id=buyer.org,
+                         customer_site_id=buyer.site, material_category=category, product_form=form,
+                         quantity=Decimal(tonnes), unit="t", coc_quantity=Decimal(coc_tonnes),
+                         shipment_reference=reference,
+                         carbon_footprint_kg_co2e_per_kg=Decimal(carbon) if carbon else None)
+        document_id = None
+        if Decimal(coc_tonnes) > 0:
+            outcome = await self.p.wait_for(
+                (ledger.CoCDocumentIssued, ledger.DesignationRefused),
+                lambda m: (m.document.shipment_reference if isinstance(m, ledger.CoCDocumentIssued)
+                           else m.shipment_reference) == reference)
+            if isinstance(outcome, ledger.CoCDocumentIssued):
+                document_id = outcome.document.document_id
+        await self.plant(buyer, plant.MaterialReceived, received_on=self.today, supplier_organisation_id=supplier.org,
+                         supplier_site_id=supplier.site, material_category=category, product_form=form,
+                         quantity=Decimal(tonnes), unit="t", coc_document_id=document_id,
+                         due_diligence_status=None if document_id else "passed",
+                         due_diligence_reference=None if document_id else f"dd-{supplier.org}")
+        return document_id
+
+    async def receive_scrap(self, tonnes: str) -> None:
+        await self.plant(REMELTER, plant.MaterialReceived, received_on=self.today,
+                         supplier_organisation_id="uk-ubc-collectors", material_category="post_consumer_scrap",
+                         product_form="ubc-bales", quantity=Decimal(tonnes), unit="t",
+                         due_diligence_reference=f"dd-scrap-{self.p.run}", due_diligence_status="passed")
+
+    async def production_day(self) -> None:
+        """One day of the chain, with realistic lots (domain.md, Numbers)."""
+        await self.mine("4500")
+        await self.ship(MINE, REFINERY, MaterialCategory.BAUXITE, "crushed", "4500", "4500")
+        await self.transform(REFINERY, ProcessStep.BAUXITE_TO_ALUMINA,
+                             [(MaterialCategory.BAUXITE, "crushed", "4500")], [(MaterialCategory.ALUMINA, "powder", "2000")])
+        await self.ship(REFINERY, SMELTER, MaterialCategory.ALUMINA, "powder", "2000", "2000")
+        await self.transform(SMELTER, ProcessStep.ALUMINA_TO_ALUMINIUM,
+                             [(MaterialCategory.ALUMINA, "powder", "1930")],
+                             [(MaterialCategory.ALUMINIUM, "liquid-metal", "999")])
+        await self.transform(SMELTER, ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "999")],
+                             [(MaterialCategory.ALUMINIUM, "rolling-slab", "975")])
+        await self.ship(SMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "600", "400", carbon="3.9")
+        await self.receive_scrap("500")
+        await self.transform(REMELTER, ProcessStep.REMELTING, [(MaterialCategory.POST_CONSUMER_SCRAP, "ubc-bales", "500")],
+                             [(MaterialCategory.ALUMINIUM, "liquid-metal", "485")])
+        await self.transform(REMELTER, ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "485")],
+                             [(MaterialCategory.ALUMINIUM, "rolling-slab", "475")])
+        await self.ship(REMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "400", "300", carbon="0.5")
+        await self.transform(MILL, ProcessStep.ROLLING, [(MaterialCategory.ALUMINIUM, "rolling-slab", "1000")],
+                             [(MaterialCategory.ALUMINIUM, "can-stock-coil", "847")])
+        await self.ship(MILL, CANS, MaterialCategory.ALUMINIUM, "can-stock-coil", "550", "440")
+        await self.transform(CANS, ProcessStep.CAN_MAKING, [(MaterialCategory.ALUMINIUM, "can-stock-coil", "550")],
+                             [(MaterialCategory.ALUMINIUM, "can-body", "467")])
+        await self.ship(CANS, BRAND, MaterialCategory.ALUMINIUM, "can-body", "100", "60")
+
+    async def claim(self, claim_id: str, cans: int, wording: str) -> claims.ClaimRequested:
+        request = claims.ClaimRequested.create(
+            actor=BRAND.actor, occurred_at=_now(), claim_id=claim_id, claimant_organisation_id=BRAND.org,
+            product=claims.ClaimProduct(product_id="05012345678900", name="Fizz Cola 330 ml can",
+                                        aluminium_mass_per_unit_kg=Decimal("0.013"), units=cans,
+                                        producing_site_ids=[CANS.site], supplier_organisation_ids=[CANS.org, MILL.org,
+                                                                                                  REMELTER.org]),
+            claim_type="on_pack_logo", wording=wording, artwork_reference=f"artwork-{claim_id}",
+            link="https://aluminium-stewardship.org/asi-certification",
+            markets=["GB", "DE"], period_start=self.today, period_end=self.today + timedelta(days=180))
+        return await self.p.send(request)
+
+    async def decision(self, claim_id: str) -> Envelope:
+        return await self.p.wait_for((claims.ClaimApproved, claims.ClaimRejected),
+                                     lambda m: m.claim_id == claim_id, timeout=90)
+
+
+async def story(endpoints: Endpoints, *, once: bool, stop: threading.Event, say: Say) -> bool:
+    async with Platform(endpoints, say) as p:
+        s = Story(p)
+        await s.register()
+        await s.certify()
+        say("scenario", "plants start streaming: mine -> refinery -> smelter / remelter -> rolling mill -> can maker -> brand")
+        await s.production_day()
+        p.show_balances()
+        good = f"claim-{p.run}-logo"
+        await s.claim(good, 1_000_000, "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org")
+        approved = await s.decision(good)
+        bad = f"claim-{p.run}-too-much"
+        await s.claim(bad, 900_000_000, "100% certified aluminium, fully traceable from mine to can")
+        refused = await s.decision(bad)
+        say("scenario", "the secretariat suspends the remelter's CoC certificate (unpaid fees)")
+        await p.send(certificates.SuspendCertificate.create(
+            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(REMELTER.org, "chain_of_custody")],
+            reason="Unpaid certification fees"))
+        await p.wait_for(ledger.AccountFrozen, lambda m: REMELTER.org in m.account_id or REMELTER.site in m.account_id)
+        await s.receive_scrap("200")
+        await s.ship(REMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "100", "50")
+        revoked = await p.wait_for((claims.ClaimRevoked,), lambda m: m.claim_id == good, timeout=30)
+        p.show_balances()
+        ok = isinstance(approved, claims.ClaimApproved) and isinstance(refused, claims.ClaimRejected) and revoked
+        say("scenario", f"scenario {'complete' if ok else 'FAILED'}: claim approved, claim refused, "
+                        f"suspension propagated to accounting and claims")
+        day = 1
+        while not once and not stop.is_set():
+            await asyncio.sleep(5)
+            day += 1
+            say("scenario", f"production day {day}")
+            await s.production_day()
+            p.show_balances()
+        return bool(ok)
+
+
+def run_scenario(endpoints: Endpoints, *, once: bool, stop: threading.Event, say: Say) -> bool:
+    try:
+        return asyncio.run(story(endpoints, once=once, stop=stop, say=say))
+    except TimeoutError as exc:
+        say("scenario", f"scenario stopped: {exc}")
+        return False
