@@ -127,6 +127,7 @@ class Runtime:
             batch_timeout_ms=self.settings.batch_timeout_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{self.settings.service_name}:{topic.name}",
             description=description or topic.description,

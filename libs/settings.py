@@ -50,6 +50,7 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = Field(default=None, description="Kafka consumer group (default: service name).")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, description="Consumer session timeout (a join waits about half of it on the embedded broker).")
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, description="Consumer heartbeat interval.")
+    kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, description="Longest a fetch waits for data (the embedded broker always waits this long when idle).")
     batch_max_records: int = Field(default=500, ge=1, le=10_000, description="Messages per batch/transaction.")
     batch_timeout_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
     relay_interval_s: float = Field(default=1.0, gt=0, description="How often orphaned outbox entries are swept.")

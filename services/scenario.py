@@ -97,7 +97,7 @@ class Platform:
         self._consumer = AIOKafkaConsumer(*[t.name for t in TOPICS], bootstrap_servers=endpoints.kafka_bootstrap,
                                           group_id=f"scenario-{self.run}", auto_offset_reset="latest",
                                           enable_auto_commit=True, session_timeout_ms=6000,
-                                          heartbeat_interval_ms=1000)
+                                          heartbeat_interval_ms=1000, fetch_max_wait_ms=20)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Platform:

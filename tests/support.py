@@ -49,7 +49,7 @@ class TopicRecorder:
 
     async def start(self) -> TopicRecorder:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                          auto_offset_reset="earliest")
+                                          auto_offset_reset="earliest", fetch_max_wait_ms=20)
         await self._consumer.start()
         partitions = []
         for name in self.topic_names:
@@ -183,6 +183,7 @@ def service_settings(settings_cls: type[ServiceSettings], endpoints: Any, **valu
         "batch_timeout_ms": 10,
         "kafka_session_timeout_ms": 2000,
         "kafka_heartbeat_interval_ms": 300,
+        "kafka_fetch_max_wait_ms": 20,
         "relay_orphan_after_s": 1.0,
         "relay_interval_s": 0.2,
         "tick_interval_s": 0.2,

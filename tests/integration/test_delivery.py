@@ -110,6 +110,7 @@ def _service_process(module: str, prefix: str, settings, extra_env: dict[str, st
         f"{prefix}_BATCH_TIMEOUT_MS": "10",
         f"{prefix}_KAFKA_SESSION_TIMEOUT_MS": "2000",
         f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
+        f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS": "20",
         f"{prefix}_LOG_FORMAT": "json",
         **extra_env,
     }

@@ -24,8 +24,7 @@ from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.saga import Claim, Status
 
 CLAIMS = "claims"
-MEMBERS = "members"
-CERTIFICATES = "certificates"
+REGISTRY = "registry"
 WRITE_CONFLICT = 112
 
 
@@ -36,8 +35,8 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
-    await db[CERTIFICATES].create_index("organisation_id")
-    await db[CERTIFICATES].create_index("number_key")
+    await db[REGISTRY].create_index("organisation_id")
+    await db[REGISTRY].create_index("number_key", sparse=True)
 
 
 # ---- claims ----------------------------------------------------------------------------------
@@ -177,25 +176,32 @@ async def claims_of(db: AsyncDatabase[dict[str, Any]], organisation_id: str, lim
 
 
 # ---- the registry projection -----------------------------------------------------------------
+# Members and certificates share one collection so a check reads both in a single query:
+# `member:<org>` documents and `certificate:<id>` documents (the certificate's own fields).
+
+_NOT_CERTIFICATE_FIELDS = ("_id", "kind", "number_key")
 
 
 async def save_members(tx: Tx, members: Sequence[Member]) -> None:
     if members:
-        await tx.db[MEMBERS].bulk_write(
-            [ReplaceOne({"_id": m.organisation_id}, to_document(m), upsert=True) for m in members],
+        await tx.db[REGISTRY].bulk_write(
+            [ReplaceOne({"_id": f"member:{m.organisation_id}"},
+                        {"kind": "member", "organisation_id": m.organisation_id, "member": to_document(m)},
+                        upsert=True) for m in members],
             ordered=True, session=tx.session,
         )
 
 
 async def newer_certificates(tx: Tx, certificates: Sequence[Certificate]) -> list[Certificate]:
     """Keep, in order, the certificate revisions newer than what is stored (and than earlier ones in the batch)."""
-    ids = list({c.certificate_id for c in certificates})
+    ids = list({f"certificate:{c.certificate_id}" for c in certificates})
     stored = {doc["_id"]: doc["revision"] async for doc in
-              tx.db[CERTIFICATES].find({"_id": {"$in": ids}}, {"revision": 1}, session=tx.session)}
+              tx.db[REGISTRY].find({"_id": {"$in": ids}}, {"revision": 1}, session=tx.session)}
     newer = []
     for c in certificates:
-        if c.revision > stored.get(c.certificate_id, 0):
-            stored[c.certificate_id] = c.revision
+        key = f"certificate:{c.certificate_id}"
+        if c.revision > stored.get(key, 0):
+            stored[key] = c.revision
             newer.append(c)
     return newer
 
@@ -203,26 +209,29 @@ async def newer_certificates(tx: Tx, certificates: Sequence[Certificate]) -> lis
 async def save_certificates(tx: Tx, certificates: Sequence[Certificate]) -> None:
     latest = {c.certificate_id: c for c in certificates}
     if latest:
-        await tx.db[CERTIFICATES].bulk_write(
-            [ReplaceOne({"_id": cid}, to_document(c, number_key=c.certificate_number.upper()), upsert=True)
+        await tx.db[REGISTRY].bulk_write(
+            [ReplaceOne({"_id": f"certificate:{cid}"},
+                        to_document(c, kind="certificate", number_key=c.certificate_number.upper()), upsert=True)
              for cid, c in latest.items()],
             ordered=True, session=tx.session,
         )
 
 
 async def load_registry(tx: Tx, requests: Iterable[ClaimRequested], quoted_numbers: Iterable[str]) -> Registry:
-    """Members and certificates the given requests need, in two queries."""
+    """Members and certificates the given requests need, in one query."""
     orgs = list({r.claimant_organisation_id for r in requests})
     keys = list({n.upper() for n in quoted_numbers})
     if not orgs:
         return Registry()
-    members = frozenset([doc["_id"] async for doc in
-                         tx.db[MEMBERS].find({"_id": {"$in": orgs}}, {"_id": 1}, session=tx.session)])
     query: dict[str, Any] = {"organisation_id": {"$in": orgs}}
     if keys:
         query = {"$or": [query, {"number_key": {"$in": keys}}]}
-    certificates = tuple([
-        Certificate.model_validate({k: v for k, v in doc.items() if k not in ("_id", "number_key")})
-        async for doc in tx.db[CERTIFICATES].find(query, {"findings": 0}, session=tx.session)
-    ])
-    return Registry(members, certificates)
+    members: set[str] = set()
+    certificates: list[Certificate] = []
+    async for doc in tx.db[REGISTRY].find(query, {"findings": 0, "member": 0}, session=tx.session):
+        if doc["kind"] == "member":
+            members.add(doc["organisation_id"])
+        else:
+            certificates.append(Certificate.model_validate(
+                {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}))
+    return Registry(frozenset(members), tuple(certificates))

@@ -1,0 +1,85 @@
+"""Look up claims in the claims service's own database.
+
+    python -m services.claims.cli show CLAIM_ID      # status, request, every decision with its evidence
+    python -m services.claims.cli by-owner ORG       # the brand owner's claims, oldest change first
+
+Connection settings come from the service's Settings (`CLAIMS_MONGODB_URI` or `MONGODB_URI`,
+`CLAIMS_DATABASE`). Output is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from libs.mongo import database, mongo_client
+from services.claims.adapters import store
+from services.claims.config import Settings
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+async def show(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> dict[str, Any] | None:
+    """One claim as stored: status, approval, request, evidence and its decision history."""
+    doc = await store.claim_document(db, claim_id)
+    if doc is None:
+        return None
+    doc["claim_id"] = doc.pop("_id")
+    return _plain(doc)
+
+
+async def by_owner(db: AsyncDatabase[dict[str, Any]], organisation_id: str) -> list[dict[str, Any]]:
+    """A brand owner's claims, each with its status and approval."""
+    rows = []
+    for doc in await store.claims_of(db, organisation_id):
+        rows.append(_plain({
+            "claim_id": doc["_id"], "status": doc["status"], "claim_type": doc.get("claim_type"),
+            "product_id": doc.get("product_id"), "approval_code": doc.get("approval_code"),
+            "valid_until": doc.get("valid_until"), "decide_by": doc.get("decide_by"),
+            "updated_at": doc.get("updated_at"),
+        }))
+    return rows
+
+
+async def run(argv: list[str], settings: Settings) -> tuple[int, Any]:
+    parser = argparse.ArgumentParser(prog="python -m services.claims.cli", description="Look up claims.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("show", help="one claim with its evidence").add_argument("claim_id")
+    commands.add_parser("by-owner", help="a brand owner's claims").add_argument("organisation_id")
+    args = parser.parse_args(argv)
+    client = mongo_client(settings.mongodb_uri, "claims-cli")
+    try:
+        db = database(client, settings.database)
+        if args.command == "show":
+            found = await show(db, args.claim_id)
+            return (0, found) if found is not None else (1, {"error": f"no claim {args.claim_id}"})
+        return 0, await by_owner(db, args.organisation_id)
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    code, result = asyncio.run(run(sys.argv[1:] if argv is None else argv, Settings()))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
