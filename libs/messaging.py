@@ -150,6 +150,7 @@ class Outbox:
         self.instance_id = instance_id
         self._lock = asyncio.Lock()
         self._seq = 0
+        self._dirty = False
 
     async def ensure_indexes(self) -> None:
         await self.db[OUTBOX].create_index([("owner", ASCENDING), ("seq", ASCENDING)])
@@ -159,39 +160,64 @@ class Outbox:
         self._seq = max(self._seq + 1, time.time_ns())
         return self._seq
 
-    async def add(self, items: Sequence[Outgoing], tx: Tx) -> int:
-        """Write one outbox document holding every message of this transaction, in order."""
+    async def add(self, items: Sequence[Outgoing], tx: Tx) -> dict[str, Any] | None:
+        """Write one outbox document holding every message of this transaction, in order.
+        Returns it, to be handed to `publish_committed` once the transaction has committed."""
         if not items:
-            return 0
+            return None
         messages = []
         for item in items:
             topic = item.resolved_topic()
             messages.append(
-                {
-                    "topic": topic.name,
-                    "key": (item.key or topic.key_of(item.message)).encode(),
-                    "value": topic.encode(item.message),
-                }
+                {"topic": topic.name, "key": (item.key or topic.key_of(item.message)).encode(),
+                 "value": topic.encode(item.message)}
             )
-        await self.db[OUTBOX].insert_one(
-            {"owner": self.instance_id, "seq": self._next_seq(), "created": time.time(), "messages": messages},
-            session=tx.session,
-        )
-        return len(messages)
+        doc = {"_id": uuid.uuid4().hex, "owner": self.instance_id, "seq": self._next_seq(), "created": time.time(),
+               "messages": messages}
+        await self.db[OUTBOX].insert_one(doc, session=tx.session)
+        return doc
 
-    async def flush(self, *, owner: str | None = None, older_than_s: float | None = None) -> int:
-        """Publish pending outbox documents in order, then delete them. Returns messages published."""
+    async def publish_committed(self, docs: Sequence[dict[str, Any]]) -> int:
+        """Publish what a committed transaction wrote, from memory, then delete it. If an earlier
+        publish of this instance failed, go through the stored outbox first, so order holds."""
         async with self._lock:
-            query: dict[str, Any] = {"owner": owner or self.instance_id}
+            if self._dirty:
+                published = await self._flush_stored({"owner": self.instance_id})
+                self._dirty = False
+                return published
+            try:
+                items = [(m["topic"], m["key"], m["value"]) for doc in docs for m in doc["messages"]]
+                if items:
+                    await self.publisher.publish_many(items)
+                    await self.db[OUTBOX].delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}})
+                return len(items)
+            except BaseException:
+                self._dirty = True
+                raise
+
+    async def flush(self, *, older_than_s: float | None = None) -> int:
+        """Publish stored outbox documents in order, then delete them: this instance's, or (with
+        `older_than_s`) any instance's left for that long (a crashed process's). Returns messages published."""
+        async with self._lock:
+            query: dict[str, Any] = {"owner": self.instance_id}
             if older_than_s is not None:
                 query = {"created": {"$lt": time.time() - older_than_s}}
-            published = 0
-            async for doc in self.db[OUTBOX].find(query).sort([("seq", ASCENDING)]).limit(200):
+            published = await self._flush_stored(query)
+            if older_than_s is None:
+                self._dirty = False
+            return published
+
+    async def _flush_stored(self, query: dict[str, Any]) -> int:
+        published = 0
+        while True:
+            docs = await self.db[OUTBOX].find(query).sort([("seq", ASCENDING)]).limit(20).to_list()
+            if not docs:
+                return published
+            for doc in docs:
                 items = [(m["topic"], bytes(m["key"]), bytes(m["value"])) for m in doc["messages"]]
                 await self.publisher.publish_many(items)
                 await self.db[OUTBOX].delete_one({"_id": doc["_id"]})
                 published += len(items)
-            return published
 
 
 @dataclass
@@ -235,13 +261,14 @@ class Consumer:
                 dead.append(self._dead_letter(record, code, reasons))
                 continue
             incoming.append(Incoming(message, record))
+        committed: list[dict[str, Any]] = []
         try:
-            await self._with_retry(lambda: self._transaction(incoming, dead))
+            committed.append(await self._with_retry(lambda: self._transaction(incoming, dead)))
         except HandlerError:
             for one in incoming:
-                await self._with_retry(lambda one=one: self._transaction_isolating(one))
+                committed.append(await self._with_retry(lambda one=one: self._transaction_isolating(one)))
             if dead:
-                await self._with_retry(lambda: self._transaction([], dead))
+                committed.append(await self._with_retry(lambda: self._transaction([], dead)))
         self.stats.batches += 1
         self.stats.messages += len(records)
         self.stats.dead_lettered += len(dead)
@@ -249,16 +276,21 @@ class Consumer:
         if self.failpoint == "crash_after_commit":
             log.warning("failpoint_crash_after_commit", topic=self.topic.name)
             os._exit(70)
-        self.stats.published += await self._with_retry(self.outbox.flush)
-
-    async def _transaction_isolating(self, one: Incoming) -> None:
+        docs = [doc for doc in committed if doc is not None]
         try:
-            await self._transaction([one], [])
+            self.stats.published += await self.outbox.publish_committed(docs)
+        except Exception as exc:  # noqa: BLE001 - committed: the outbox keeps it for the retry below
+            log.warning("publish_failed_retrying_from_outbox", error=repr(exc)[:300])
+            self.stats.published += await self._with_retry(self.outbox.flush)
+
+    async def _transaction_isolating(self, one: Incoming) -> dict[str, Any] | None:
+        try:
+            return await self._transaction([one], [])
         except HandlerError as exc:
             reason = Reason(code=DeadLetterReason.HANDLER_ERROR, message=str(exc.__cause__ or exc)[:2000])
-            await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
+            return await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
 
-    async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> None:
+    async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> dict[str, Any] | None:
         client = self.db.client
         async with client.start_session() as session:
             async with await session.start_transaction():
@@ -281,7 +313,8 @@ class Consumer:
                         session=session,
                     )
                 out.extend(dead)
-                await self.outbox.add(out, tx)
+                doc = await self.outbox.add(out, tx)
+        return doc
 
     async def _dedupe(self, incoming: Sequence[Incoming], tx: Tx) -> tuple[list[Incoming], list[Outgoing]]:
         ids = [str(i.message.event_id) for i in incoming]
@@ -356,11 +389,11 @@ async def run_in_transaction(
                 async with await session.start_transaction():
                     tx = Tx(db, session, clock.now())
                     out = list(await work(tx))
-                    await outbox.add(out, tx)
+                    doc = await outbox.add(out, tx)
             break
         except Exception as exc:
             if not is_transient(exc) and not isinstance(exc, ConnectionFailure):
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-    return await outbox.flush()
+    return await outbox.publish_committed([doc] if doc else [])

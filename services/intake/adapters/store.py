@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts import topics
@@ -23,16 +23,17 @@ from libs.mongo import from_document, to_document
 from services.intake.domain.intake import PlantEvent
 from services.intake.domain.model import DocumentState, EventRecord, Status, Wait, World
 
-SITES, MEMBERS, CERTIFICATES, DOCUMENTS, EVENTS = "sites", "members", "certificates", "coc_documents", "plant_events"
-_HELD = {"status": Status.HELD.value}
+SITES, MEMBERS, CERTIFICATES, DOCUMENTS = "sites", "members", "certificates", "coc_documents"
+EVENTS, HELD = "plant_events", "held_events"
+"""Decided events (only the `_id` index: the hot path) and held events with what they wait for."""
 _seq = itertools.count(time.time_ns())
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CERTIFICATES].create_index("organisation_id")
-    await db[EVENTS].create_index("waiting", partialFilterExpression=_HELD)
-    await db[EVENTS].create_index("next_check_at", partialFilterExpression=_HELD)
-    await db[EVENTS].create_index("retry_until", partialFilterExpression=_HELD)
+    await db[HELD].create_index("waiting")
+    await db[HELD].create_index("next_check_at")
+    await db[HELD].create_index("retry_until")
 
 
 # ---- plant events: load the world a batch needs, write back what changed -------------------------
@@ -46,9 +47,10 @@ async def load_world(tx: Tx, events: Sequence[PlantEvent]) -> World:
         target = e.cancels_event_id if isinstance(e, PlantEventCancelled) else e.corrects_event_id
         if target is not None:
             event_ids.add(str(target))
-    async for doc in tx.db[EVENTS].find({"_id": {"$in": list(event_ids)}}, session=tx.session):
-        record = _record(doc)
-        world.events[record.event_id] = record
+    for collection in (EVENTS, HELD):
+        async for doc in tx.db[collection].find({"_id": {"$in": list(event_ids)}}, session=tx.session):
+            record = _record(doc)
+            world.events[record.event_id] = record
     document_ids = {e.coc_document_id for e in events if isinstance(e, MaterialReceived) and e.coc_document_id}
     document_ids |= {r.document_id for r in world.events.values() if r.document_id}
     if document_ids:
@@ -76,15 +78,29 @@ async def load_world(tx: Tx, events: Sequence[PlantEvent]) -> World:
 
 
 async def save_world(tx: Tx, world: World) -> None:
-    writes: list[Any] = []
+    inserts: list[dict[str, Any]] = []
+    events: list[Any] = []
+    held: list[Any] = []
     for record in world.events.values():
         if not record.dirty:
             continue
         doc = _record_document(record)
-        writes.append(ReplaceOne({"_id": doc["_id"]}, doc) if record.stored else InsertOne(doc))
-        record.stored, record.dirty = True, False
-    if writes:
-        await tx.db[EVENTS].bulk_write(writes, ordered=False, session=tx.session)
+        was, now_held = record.stored_as, record.status is Status.HELD
+        if was is Status.HELD and not now_held:
+            held.append(DeleteOne({"_id": doc["_id"]}))
+        if now_held:
+            held.append(ReplaceOne({"_id": doc["_id"]}, doc) if was is Status.HELD else InsertOne(doc))
+        elif was is None or was is Status.HELD:
+            inserts.append(doc)
+        else:
+            events.append(ReplaceOne({"_id": doc["_id"]}, doc))
+        record.stored_as, record.dirty = record.status, False
+    if inserts:
+        await tx.db[EVENTS].insert_many(inserts, ordered=False, session=tx.session)
+    if events:
+        await tx.db[EVENTS].bulk_write(events, ordered=False, session=tx.session)
+    if held:
+        await tx.db[HELD].bulk_write(held, ordered=True, session=tx.session)
     documents = [
         UpdateOne({"_id": document_id}, {"$set": {"received_kg": state.received_kg}})
         for document_id, state in world.documents.items() if state.dirty
@@ -109,8 +125,11 @@ def _record_document(record: EventRecord) -> dict[str, Any]:
             "waiting": [w.key for w in record.waits],
             "waits": [{"key": w.key, **w.reason.model_dump(mode="json")} for w in record.waits],
             "held_since": record.held_since, "retry_until": record.retry_until,
-            "next_check_at": record.next_check_at, "seq": next(_seq),
+            "next_check_at": record.next_check_at,
         }
+        if record.order is None:
+            record.order = next(_seq)
+        doc["seq"] = record.order
     return doc
 
 
@@ -124,7 +143,7 @@ def _record(doc: dict[str, Any]) -> EventRecord:
         waits=[Wait(w["key"], Reason(code=w["code"], message=w["message"], field=w.get("field")))
                for w in doc.get("waits", [])],
         held_since=doc.get("held_since"), retry_until=doc.get("retry_until"), next_check_at=doc.get("next_check_at"),
-        stored=True, dirty=False,
+        order=doc.get("seq"), stored_as=Status(doc["status"]), dirty=False,
     )
 
 
@@ -133,23 +152,19 @@ async def held_waiting_for(tx: Tx, keys: Iterable[str], limit: int) -> list[Plan
     keys = list(set(keys))
     if not keys:
         return []
-    cursor = tx.db[EVENTS].find({"waiting": {"$in": keys}, **_HELD}, {"event": 1}, session=tx.session)
+    cursor = tx.db[HELD].find({"waiting": {"$in": keys}}, {"event": 1}, session=tx.session)
     return await _events(cursor.sort([("seq", ASCENDING)]).limit(limit))
 
 
 async def held_due(tx: Tx, limit: int) -> list[PlantEvent]:
     """Held events due for a re-check or past their deadline, oldest first."""
-    query = {**_HELD, "$or": [{"next_check_at": {"$lte": tx.now}}, {"retry_until": {"$lte": tx.now}}]}
-    cursor = tx.db[EVENTS].find(query, {"event": 1}, session=tx.session)
+    query = {"$or": [{"next_check_at": {"$lte": tx.now}}, {"retry_until": {"$lte": tx.now}}]}
+    cursor = tx.db[HELD].find(query, {"event": 1}, session=tx.session)
     return await _events(cursor.sort([("seq", ASCENDING)]).limit(limit))
 
 
 async def _events(cursor: Any) -> list[PlantEvent]:
     return [topics.PLANT_EVENTS.parse(doc["event"]) async for doc in cursor]  # type: ignore[misc]
-
-
-async def status_of(tx: Tx, event_id: UUID) -> dict[str, Any] | None:
-    return await tx.db[EVENTS].find_one({"_id": str(event_id)}, session=tx.session)
 
 
 # ---- projections ---------------------------------------------------------------------------------

@@ -65,7 +65,10 @@ class EventRecord:
     held_since: datetime | None = None
     retry_until: datetime | None = None
     next_check_at: datetime | None = None
-    stored: bool = False
+    order: int | None = None
+    """Arrival order among held events (set by the store once), so they are released in that order."""
+    stored_as: Status | None = None
+    """How the store last saved it (None: not saved yet); the store keeps held events apart."""
     dirty: bool = True
 
 

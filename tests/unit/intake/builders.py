@@ -37,7 +37,7 @@ def certificate(org: str = SMELTER, sites: tuple[str, ...] = ("site-smelt",), *,
                 updated_at: datetime = NOW, standard: Standard = Standard.CHAIN_OF_CUSTODY, revision: int = 1
                 ) -> Certificate:
     return Certificate(
-        certificate_id=f"cert-{org}-{standard.value}", certificate_number="ASI-COC-2025-00001", organisation_id=org,
+        certificate_id=f"cert-{org}-{Standard(standard).value}", certificate_number="ASI-COC-2025-00001", organisation_id=org,
         standard=standard, standard_version="V2-2022", status=status, provisional=False,
         scope=CertificateScope(level=ScopeLevel.FACILITY, site_ids=list(sites)), certification_body_id="cb-1",
         audit_id="audit-1", issued_on=valid_from, valid_from=valid_from, valid_until=valid_until, revision=revision,
