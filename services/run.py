@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -33,8 +34,8 @@ from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.settings import PlatformSettings
 from libs.stack import IncompleteExternalStackError, external_endpoints
 
-SERVICES = ("certificates", "intake", "accounting", "claims")
-COLOURS = {"certificates": "35", "intake": "36", "accounting": "33", "claims": "32", "scenario": "1;34"}
+SERVICES = ("certificates", "intake", "accounting", "claims", "gateway")
+COLOURS = {"certificates": "35", "intake": "36", "accounting": "33", "claims": "32", "gateway": "34", "scenario": "1;34"}
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -76,7 +77,17 @@ class ServiceProcess:
             return None
 
 
-def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool) -> ServiceProcess:
+def _port_or_free(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return _free_port()
+
+
+def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool,
+                  extra_env: dict[str, str] | None = None) -> ServiceProcess:
     prefix = name.upper()
     port = _free_port()
     env = {
@@ -87,10 +98,11 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool) 
         f"{prefix}_LOG_FORMAT": "console",
         **({f"{prefix}_LOG_LEVEL": "WARNING"} if quiet else {}),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     if embedded:
         # The embedded broker holds a group join for half the session timeout.
-        env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "6000")
+        env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "4000")
         env.setdefault(f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
         env.setdefault(f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS", "20")
     process = subprocess.Popen(
@@ -155,9 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
         say("run", f"{len(ALL_TOPIC_NAMES)} topics ready")
-        services = [start_service(name, endpoints, stack is not None, args.quiet_services) for name in SERVICES]
+        http_port = _port_or_free(8080)
+        admin_key = "asi-admin-" + secrets.token_urlsafe(24)
+        gateway_env = {"GATEWAY_HTTP_PORT": str(http_port), "GATEWAY_BOOTSTRAP_ADMIN_KEY": admin_key,
+                       "GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}"}
+        services = [start_service(name, endpoints, stack is not None, args.quiet_services,
+                                  gateway_env if name == "gateway" else None) for name in SERVICES]
         _wait_ready(services, stop)
         say("run", f"platform ready in {time.monotonic() - started:.1f} s: {', '.join(SERVICES)}")
+        say("run", f"HTTP API and public pages: http://127.0.0.1:{http_port}/ (OpenAPI: /docs); "
+                   f"secretariat bootstrap key for this run: {admin_key}")
         scenario = None if args.no_scenario else _scenario()
         if scenario is not None:
             outcome = scenario(endpoints, once=args.demo, stop=stop, say=say)

@@ -10,7 +10,7 @@ from pathlib import Path
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "accounting", "claims", "certificates")
+SERVICES = ("intake", "accounting", "claims", "certificates", "gateway")
 
 
 def test_import_linter_contracts_hold():

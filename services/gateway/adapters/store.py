@@ -1,0 +1,58 @@
+"""The gateway's own MongoDB: API keys, read models built from the topics, webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+KEYS = "api_keys"
+MEMBERS = "members"
+SITES = "sites"
+BODIES = "certification_bodies"
+CERTIFICATES = "certificates"
+CERTIFICATE_EVENTS = "certificate_events"
+BALANCES = "balances"
+STATEMENTS = "statements"
+DOCUMENTS = "documents"
+CLAIMS = "claims"
+EVENT_STATUS = "event_status"
+SUBMISSIONS = "submissions"
+SUBSCRIPTIONS = "webhook_subscriptions"
+DELIVERIES = "webhook_deliveries"
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+async def ensure_indexes(db: Db) -> None:
+    await db[SITES].create_index([("organisation_id", ASCENDING)])
+    await db[CERTIFICATES].create_index([("certificate_number", ASCENDING)])
+    await db[CERTIFICATES].create_index([("organisation_id", ASCENDING)])
+    await db[CERTIFICATES].create_index([("site_ids", ASCENDING)])
+    await db[CERTIFICATES].create_index([("signatures", ASCENDING)])
+    await db[CERTIFICATE_EVENTS].create_index([("occurred_at", ASCENDING)])
+    await db[STATEMENTS].create_index([("account_id", ASCENDING), ("period_id", DESCENDING)])
+    await db[DOCUMENTS].create_index([("issuer_organisation_id", ASCENDING)])
+    await db[DOCUMENTS].create_index([("recipient_organisation_id", ASCENDING)])
+    await db[CLAIMS].create_index([("approval_code", ASCENDING)], sparse=True)
+    await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING)])
+    await db[EVENT_STATUS].create_index([("site_id", ASCENDING), ("updated_at", DESCENDING)])
+    await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
+    await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+    await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
+
+
+async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:
+    return {d["_id"]: d["organisation_id"] async for d in db[SITES].find({"_id": {"$in": site_ids}})}
+
+
+async def sites_of(db: Db, organisation_id: str) -> list[dict[str, Any]]:
+    return [d async for d in db[SITES].find({"organisation_id": organisation_id}).sort("_id", ASCENDING)]
+
+
+def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored document without Mongo's `_id` (exposed under its own name)."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k != "_id"}

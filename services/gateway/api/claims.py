@@ -1,0 +1,80 @@
+"""Brand owners: request claim verification, follow a claim to its decision, withdraw it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from contracts.claims import ClaimRequested, ClaimWithdrawn
+from contracts.common import Role, Text
+from services.gateway.adapters import store
+from services.gateway.api.deps import ApiError, GatewayDep, denied, publish, respond, role
+from services.gateway.domain import access
+from services.gateway.domain.access import AccessDenied, Principal
+from services.gateway.inputs import ClaimRequestedInput
+
+router = APIRouter(tags=["brand owners"])
+BrandOwner = Annotated[Principal, role(Role.BRAND_OWNER, Role.SECRETARIAT)]
+
+
+class Withdrawal(BaseModel):
+    reason: Text = Field(description="Why the claim is withdrawn.")
+
+
+def _view(doc: dict[str, Any]) -> dict[str, Any]:
+    request = doc.get("request") or {}
+    return {
+        "claim_id": doc["_id"], "status": doc.get("status"), "claimant_organisation_id": doc.get("claimant_organisation_id"),
+        "approval_code": doc.get("approval_code"), "valid_until": doc.get("valid_until"), "reasons": doc.get("reasons", []),
+        "waiting_for": doc.get("waiting_for"), "evidence": doc.get("evidence"), "decided_at": doc.get("decided_at"),
+        "claim_type": request.get("claim_type"), "product": request.get("product"), "wording": request.get("wording"),
+        "history": doc.get("history", []),
+    }
+
+
+@router.post("/v1/claims", status_code=202, summary="Request verification of a claim (you are the claimant)")
+async def request_claim(gw: GatewayDep, caller: BrandOwner, claim: ClaimRequestedInput) -> Any:  # type: ignore[valid-type]
+    try:
+        claimant = access.acting_as(caller, claim.claimant_organisation_id, "claimant_organisation_id")
+    except AccessDenied as exc:
+        raise denied(exc) from exc
+    existing = await gw.db[store.CLAIMS].find_one({"_id": claim.claim_id}, {"claimant_organisation_id": 1})
+    if existing is not None and existing.get("claimant_organisation_id") != claimant:
+        raise ApiError(409, "claim_id_taken", "this claim id belongs to another organisation; choose another one")
+    message = claim.build(ClaimRequested, caller.actor, gw.runtime.clock.now(), claimant_organisation_id=claimant)
+    result = await publish(gw, caller, message, claim_id=claim.claim_id)
+    await gw.db[store.CLAIMS].update_one({"_id": claim.claim_id}, {"$setOnInsert": {
+        "status": "requested", "claimant_organisation_id": claimant}}, upsert=True)
+    return respond({**result, "claim_id": claim.claim_id}, 202)
+
+
+@router.get("/v1/claims", summary="Your claims and their current status")
+async def my_claims(gw: GatewayDep, caller: BrandOwner, status: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    query: dict[str, Any] = {} if caller.is_secretariat else {"claimant_organisation_id": caller.organisation_id}
+    if status:
+        query["status"] = status
+    docs = gw.db[store.CLAIMS].find(query).sort("_id", 1).limit(limit)
+    return respond({"claims": [_view(d) async for d in docs]})
+
+
+async def _own_claim(gw: GatewayDep, caller: Principal, claim_id: str) -> dict[str, Any]:
+    doc = await gw.db[store.CLAIMS].find_one({"_id": claim_id})
+    if doc is None or not access.may_read_claim(caller, doc.get("claimant_organisation_id", "")):
+        raise ApiError(404, "not_found", "no claim of yours has this id")
+    return doc
+
+
+@router.get("/v1/claims/{claim_id}", summary="A claim's status, reasons, evidence and history")
+async def claim_status(gw: GatewayDep, caller: BrandOwner, claim_id: str) -> Any:
+    return respond(_view(await _own_claim(gw, caller, claim_id)))
+
+
+@router.post("/v1/claims/{claim_id}/withdraw", status_code=202, summary="Withdraw a request or an approved claim")
+async def withdraw(gw: GatewayDep, caller: BrandOwner, claim_id: str, body: Withdrawal) -> Any:
+    doc = await _own_claim(gw, caller, claim_id)
+    message = ClaimWithdrawn.create(actor=caller.actor, occurred_at=gw.runtime.clock.now(), claim_id=claim_id,
+                                    claimant_organisation_id=doc["claimant_organisation_id"], reason=body.reason)
+    return respond({**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id}, 202)

@@ -1,0 +1,158 @@
+"""Public pages, no login: certificate search, document verification, the claim approval page a
+shopper reaches by scanning the pack's QR code. Server-rendered, readable on a phone."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.gateway.adapters import store
+from services.gateway.api.certification import search
+from services.gateway.api.deps import GatewayDep
+from services.gateway.domain import jws
+from services.gateway.domain.qr import svg
+from services.gateway.templates import render
+
+router = APIRouter(tags=["public pages"])
+CURRENT = ("active", "provisional")
+
+
+def page(template: str, http_status: int = 200, /, **context: Any) -> HTMLResponse:
+    return HTMLResponse(render(template, **context), status_code=http_status)
+
+
+async def _names(gw: GatewayDep, organisation_ids: list[str]) -> dict[str, str]:
+    return {d["_id"]: d["name"] async for d in gw.db[store.MEMBERS].find({"_id": {"$in": organisation_ids}})}
+
+
+@router.get("/", response_class=HTMLResponse, summary="Certificate search form")
+async def home() -> HTMLResponse:
+    return page("search.html", q=None, results=[], names={})
+
+
+@router.get("/certificates", response_class=HTMLResponse, summary="Search certificates by number, organisation or site")
+async def search_page(gw: GatewayDep, q: Annotated[str | None, Query(max_length=120)] = None) -> HTMLResponse:
+    docs = await search(gw, q)
+    results = [d["certificate"] for d in docs]
+    return page("search.html", q=q, results=results, names=await _names(gw, [c["organisation_id"] for c in results]))
+
+
+@router.get("/certificates/{number}", response_class=HTMLResponse, summary="One certificate and its current status")
+async def certificate_page(gw: GatewayDep, number: str) -> HTMLResponse:
+    doc = await gw.db[store.CERTIFICATES].find_one({"$or": [{"certificate_number": number}, {"_id": number}]})
+    if doc is None:
+        return page("message.html", 404, title="Certificate not found", message=f"No certificate has the number {number}.")
+    c = doc["certificate"]
+    names = await _names(gw, [c["organisation_id"]])
+    return page("certificate.html", c=c, name=names.get(c["organisation_id"], c["organisation_id"]))
+
+
+def claim_url(gw: GatewayDep, code: str) -> str:
+    return f"{gw.settings.public_base_url.rstrip('/')}/c/{quote(code, safe='')}"
+
+
+@router.get("/c/{code}", response_class=HTMLResponse, summary="A claim approval: the page its QR code opens")
+async def claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
+    claim = await gw.db[store.CLAIMS].find_one({"approval_code": code})
+    if claim is None:
+        return page("message.html", 404, title="Unknown claim code",
+                    message=f"No ASI claim approval has the code {code}. The claim on this pack is not verified.")
+    evidence = (claim.get("evidence") or {}).get("certificates", [])
+    current = {d["_id"]: d async for d in gw.db[store.CERTIFICATES].find(
+        {"_id": {"$in": [e["certificate_id"] for e in evidence]}})}
+    certificates = [{"number": e["certificate_number"], "standard": e["standard"],
+                     "status": current.get(e["certificate_id"], {}).get("status", e["status"])} for e in evidence]
+    warning = None
+    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
+        warning = "A certificate behind this claim is no longer current; the approval is under review."
+    claimant_id = claim.get("claimant_organisation_id", "")
+    claimant = (await _names(gw, [claimant_id])).get(claimant_id, claimant_id)
+    return page("claim.html", code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
+                claimant=claimant, certificates=certificates, warning=warning, qr=svg(claim_url(gw, code)),
+                url=claim_url(gw, code))
+
+
+@router.get("/c/{code}/qr.svg", summary="The QR code (SVG) that links to a claim approval page")
+async def claim_qr(gw: GatewayDep, code: str) -> Response:
+    claim = await gw.db[store.CLAIMS].find_one({"approval_code": code}, {"_id": 1})
+    if claim is None:
+        return Response(status_code=404, content="unknown claim code", media_type="text/plain")
+    return Response(svg(claim_url(gw, code)), media_type="image/svg+xml")
+
+
+@router.get("/verify", response_class=HTMLResponse, summary="Verify a pasted document or code")
+async def verify_form() -> HTMLResponse:
+    return page("verify.html", pasted=None, result=None)
+
+
+VERIFY_BODY = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {"document": {"type": "string", "maxLength": 60000}}}}}}}
+
+
+@router.post("/verify", response_class=HTMLResponse, openapi_extra=VERIFY_BODY,
+             summary="Verify a signed certificate or CoC Document (compact JWS), or look up a code")
+async def verify(gw: GatewayDep, request: Request) -> Response:
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    pasted = (parse_qs(raw).get("document") or [""])[0].strip()[:60000]
+    if not pasted:
+        return page("verify.html", 400, pasted="", result={"title": "Nothing to verify", "verdict": "unknown",
+                                                         "lines": ["Paste a signed document or a code."], "link": None})
+    if not jws.looks_like_jws(pasted):
+        return await _lookup_code(gw, pasted)
+    return page("verify.html", pasted=pasted, result=await _verify_jws(gw, pasted))
+
+
+async def _verify_jws(gw: GatewayDep, text: str) -> dict[str, Any]:
+    checked = jws.check(text, gw.settings.verification_keys)
+    payload = checked.payload or {}
+    lines: list[str] = []
+    if "certificate_number" in payload and "certificate_id" in payload:
+        record = await gw.db[store.CERTIFICATES].find_one({"_id": str(payload["certificate_id"])})
+        published = record is not None and text in record.get("signatures", [])
+        title, link = f"Certificate {payload['certificate_number']}", f"/certificates/{quote(str(payload['certificate_number']))}"
+        if record is not None:
+            lines.append(f"Its current status is {record['status']} (revision {record['revision']}); "
+                         f"the pasted copy is revision {payload.get('revision')}.")
+    elif "document_id" in payload:
+        record = await gw.db[store.DOCUMENTS].find_one({"_id": str(payload["document_id"])})
+        published = record is not None and record.get("signature") == text
+        title, link = f"CoC Document {payload['document_id']}", None
+        lines.append(f"Issued by {payload.get('issuer_organisation_id')} to {payload.get('recipient_organisation_id')} "
+                     f"on {payload.get('issued_on')} for {payload.get('coc_mass_kg')} kg of {payload.get('material_category')}.")
+        issuer_cert = await gw.db[store.CERTIFICATES].find_one({"certificate_number": payload.get("issuer_certificate_number")})
+        if issuer_cert is not None:
+            lines.append(f"The issuer's certificate {issuer_cert['certificate_number']} is now {issuer_cert['status']}.")
+    else:
+        published, title, link = False, "Unrecognised document", None
+    if checked.signature_valid is False:
+        verdict = "invalid"
+        lines.insert(0, f"Not authentic: {checked.problem}.")
+    elif checked.signature_valid or published:
+        verdict = "valid"
+        lines.insert(0, "Authentic: " + ("the signature matches the ASI key " + str(checked.key_id) + "."
+                                         if checked.signature_valid else "it is exactly the document the platform published."))
+    else:
+        verdict = "unknown"
+        lines.insert(0, "It could not be verified: its key is not known here and the platform never published it.")
+    return {"title": title, "verdict": verdict, "lines": lines, "link": link}
+
+
+async def _lookup_code(gw: GatewayDep, code: str) -> Response:
+    if await gw.db[store.CLAIMS].find_one({"approval_code": code}, {"_id": 1}):
+        return RedirectResponse(f"/c/{quote(code, safe='')}", status_code=303)
+    cert = await gw.db[store.CERTIFICATES].find_one({"$or": [{"certificate_number": code}, {"certificate_number": code.upper()}]})
+    if cert is not None:
+        return RedirectResponse(f"/certificates/{quote(cert['certificate_number'], safe='')}", status_code=303)
+    doc = await gw.db[store.DOCUMENTS].find_one({"_id": code})
+    if doc is not None:
+        d = doc["document"]
+        result = {"title": f"CoC Document {code}", "verdict": "valid", "link": None,
+                  "lines": [f"The platform issued this document on {d['issued_on']} "
+                            f"(issuer {d['issuer_organisation_id']}, certificate {d['issuer_certificate_number']})."]}
+        return page("verify.html", pasted=code, result=result)
+    return page("verify.html", 404, pasted=code, result={
+        "title": "Not found", "verdict": "unknown", "link": None,
+        "lines": ["No certificate, CoC Document or claim approval has this number or code."]})

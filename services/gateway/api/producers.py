@@ -1,0 +1,196 @@
+"""Producers: plant events (single, batch, EPCIS 2.0), refusals, balances, statements, CoC Documents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from contracts.common import Envelope, Role
+from services.gateway.adapters import store
+from services.gateway.api.deps import ApiError, Caller, GatewayDep, denied, loads_exact, publish, publish_many, respond, role
+from services.gateway.domain import access, epcis
+from services.gateway.domain.access import AccessDenied, Principal
+from services.gateway.inputs import PLANT_INPUT, PlantEventInput
+
+router = APIRouter(tags=["producers"])
+Producer = Annotated[Principal, role(Role.PRODUCER, Role.SECRETARIAT)]
+
+
+class Accepted(BaseModel):
+    event_id: str = Field(description="Id of the published message.")
+    type: str = Field(description="Its type tag.")
+    topic: str = Field(description="Topic it was published on.")
+
+
+class ItemResult(BaseModel):
+    index: int = Field(description="Position of the item in the request.")
+    status: Literal["accepted", "refused"] = Field(description="Accepted: published; refused: not published.")
+    event_id: str | None = Field(default=None, description="Event id of the published plant event.")
+    error: dict[str, Any] | None = Field(default=None, description="Why the item was refused: code, message, details.")
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    refused: int
+    results: list[ItemResult]
+
+
+class Batch(BaseModel):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, max_length=10_000, description="Plant events, each shaped as for POST /v1/plant-events.")
+
+
+async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[int, Any]],
+                        refused: list[ItemResult]) -> BatchResult:
+    if len(bodies) + len(refused) > gw.settings.max_batch_items:
+        raise ApiError(413, "batch_too_large", f"at most {gw.settings.max_batch_items} events per request")
+    parsed: list[tuple[int, Any]] = []
+    for index, body in bodies:
+        try:
+            parsed.append((index, PLANT_INPUT.validate_python(body)))
+        except ValidationError as exc:
+            refused.append(ItemResult(index=index, status="refused", error={
+                "code": "invalid_event", "message": "the event does not match the plant-event contract",
+                "details": _errors(exc)}))
+    owners = await store.site_owners(gw.db, list({p.site_id for _, p in parsed}))
+    now = gw.runtime.clock.now()
+    messages: list[tuple[int, Envelope]] = []
+    for index, item in parsed:
+        try:
+            access.require_own_site(caller, item.site_id, owners)
+            messages.append((index, item.build(item.CONTRACT, caller.actor, now)))
+        except AccessDenied as exc:
+            refused.append(ItemResult(index=index, status="refused", error={"code": exc.code, "message": exc.message}))
+        except ValidationError as exc:
+            refused.append(ItemResult(index=index, status="refused", error={
+                "code": "invalid_event", "message": "the event does not match the plant-event contract",
+                "details": _errors(exc)}))
+    await publish_many(gw, caller, [m for _, m in messages])
+    results = refused + [ItemResult(index=i, status="accepted", event_id=str(m.event_id)) for i, m in messages]
+    results.sort(key=lambda r: r.index)
+    return BatchResult(accepted=len(messages), refused=len(refused), results=results)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]), "code": e["type"], "message": e["msg"]} for e in exc.errors()[:20]]
+
+
+@router.post("/v1/plant-events", status_code=202, response_model=Accepted,
+             summary="Submit one plant event (received, transformed, shipped, cancelled)")
+async def submit_plant_event(gw: GatewayDep, caller: Producer, event: Annotated[PlantEventInput, Body()]) -> Any:
+    owners = await store.site_owners(gw.db, [event.site_id])
+    try:
+        access.require_own_site(caller, event.site_id, owners)
+    except AccessDenied as exc:
+        raise denied(exc) from exc
+    message = event.build(event.CONTRACT, caller.actor, gw.runtime.clock.now())
+    return respond(await publish(gw, caller, message, site_id=event.site_id), 202)
+
+
+@router.post("/v1/plant-events/batch", response_model=BatchResult,
+             summary="Submit many plant events; each item is accepted or refused on its own")
+async def submit_plant_events(gw: GatewayDep, caller: Producer, batch: Batch) -> Any:
+    result = await _submit_items(gw, caller, list(enumerate(batch.events)), [])
+    return respond(result.model_dump())
+
+
+EPCIS_BODY = {"requestBody": {"required": True, "content": {
+    "application/ld+json": {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}},
+    "application/json": {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}},
+}}}
+
+
+@router.post("/v1/plant-events/epcis", response_model=BatchResult, openapi_extra=EPCIS_BODY,
+             summary="Submit an EPCIS 2.0 JSON-LD capture document (see the gateway README for the mapping)")
+async def submit_epcis(gw: GatewayDep, caller: Producer, request: Request) -> Any:
+    document = loads_exact(await request.body())
+    try:
+        mapped = epcis.map_document(document, caller.organisation_id)
+    except ValueError as exc:
+        raise ApiError(422, "epcis_invalid", str(exc)) from exc
+    refused = [ItemResult(index=m.index, status="refused", error={"code": m.code, "message": m.message})
+               for m in mapped if m.body is None]
+    bodies = [(m.index, m.body) for m in mapped if m.body is not None]
+    result = await _submit_items(gw, caller, bodies, refused)
+    return respond(result.model_dump())
+
+
+@router.get("/v1/submissions/{event_id}", summary="What became of a message you submitted")
+async def submission(gw: GatewayDep, caller: Caller, event_id: str) -> Any:
+    record = await gw.db[store.SUBMISSIONS].find_one({"_id": event_id})
+    if record is None or not (caller.is_secretariat or record["organisation_id"] == caller.organisation_id):
+        raise ApiError(404, "not_found", "no submission of yours has this event id")
+    status = await gw.db[store.EVENT_STATUS].find_one({"_id": event_id}) or {"status": "submitted"}
+    return respond({"event_id": event_id, "type": record["type"], "topic": record["topic"],
+                    "submitted_at": record["submitted_at"],
+                    **{k: v for k, v in status.items() if k not in ("_id", "topic")}, "status_from": status.get("topic")})
+
+
+@router.get("/v1/sites", summary="Your organisation's registered sites")
+async def my_sites(gw: GatewayDep, caller: Caller) -> Any:
+    return respond({"sites": [{"site_id": s["_id"], **s} for s in await store.sites_of(gw.db, caller.organisation_id)]})
+
+
+@router.get("/v1/refusals", summary="Refused and held plant events (and refused designations) of your sites")
+async def refusals(gw: GatewayDep, caller: Producer, site_id: str | None = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    own = [s["_id"] for s in await store.sites_of(gw.db, caller.organisation_id)]
+    if site_id is not None:
+        if site_id not in own and not caller.is_secretariat:
+            raise ApiError(403, "site_not_yours", f"site {site_id!r} is not a registered site of {caller.organisation_id}")
+        own = [site_id]
+    query = {"site_id": {"$in": own}, "status": {"$in": ["refused", "held", "designation_refused"]}}
+    docs = gw.db[store.EVENT_STATUS].find(query).sort("updated_at", -1).limit(limit)
+    return respond({"refusals": [{"event_id": d["_id"], **d} async for d in docs]})
+
+
+async def _visible_account(gw: GatewayDep, caller: Principal, account_id: str) -> None:
+    site = account_id.removeprefix("site:")
+    owners = await store.site_owners(gw.db, [site]) if account_id.startswith("site:") else {}
+    if not access.may_read_account(caller, account_id, owners):
+        raise ApiError(404, "not_found", "no account of yours has this id")
+
+
+@router.get("/v1/accounts", summary="Balances of your organisation's accounts (its sites and its group account)")
+async def accounts(gw: GatewayDep, caller: Producer) -> Any:
+    ids = [f"site:{s['_id']}" for s in await store.sites_of(gw.db, caller.organisation_id)]
+    ids.append(f"group:{caller.organisation_id}")
+    docs = gw.db[store.BALANCES].find({"_id": {"$in": ids}}).sort("_id", 1)
+    return respond({"accounts": [{"account_id": d["_id"], **d} async for d in docs]})
+
+
+@router.get("/v1/accounts/{account_id}", summary="One account's balance")
+async def account(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
+    await _visible_account(gw, caller, account_id)
+    doc = await gw.db[store.BALANCES].find_one({"_id": account_id})
+    if doc is None:
+        raise ApiError(404, "not_found", "this account has no entries yet")
+    return respond({"account_id": account_id, **doc})
+
+
+@router.get("/v1/accounts/{account_id}/statements", summary="Period statements of one account, newest first")
+async def statements(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
+    await _visible_account(gw, caller, account_id)
+    docs = gw.db[store.STATEMENTS].find({"account_id": account_id}).sort("period_id", -1).limit(100)
+    return respond({"statements": [d["statement"] async for d in docs]})
+
+
+@router.get("/v1/documents", summary="CoC Documents your organisation issued or received")
+async def documents(gw: GatewayDep, caller: Caller, direction: Literal["issued", "received", "all"] = "all",
+                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    me = caller.organisation_id
+    query = {"issued": {"issuer_organisation_id": me}, "received": {"recipient_organisation_id": me},
+             "all": {"$or": [{"issuer_organisation_id": me}, {"recipient_organisation_id": me}]}}[direction]
+    docs = gw.db[store.DOCUMENTS].find(query).sort("issued_on", -1).limit(limit)
+    return respond({"documents": [{"document": d["document"], "signature": d["signature"], "key_id": d["key_id"]}
+                                  async for d in docs]})
+
+
+@router.get("/v1/documents/{document_id}", summary="One CoC Document you issued or received, with its signature")
+async def document(gw: GatewayDep, caller: Caller, document_id: str) -> Any:
+    d = await gw.db[store.DOCUMENTS].find_one({"_id": document_id})
+    if d is None or not access.may_read_document(caller, d["issuer_organisation_id"], d["recipient_organisation_id"]):
+        raise ApiError(404, "not_found", "no CoC Document of yours has this id")
+    return respond({"document": d["document"], "signature": d["signature"], "key_id": d["key_id"]})

@@ -1,0 +1,245 @@
+"""EPCIS 2.0 JSON-LD capture documents mapped onto the plant-event contracts (a documented subset).
+
+* `ObjectEvent` with bizStep `receiving` -> `material_received`; with bizStep `shipping` -> `material_shipped`.
+* `TransformationEvent` -> `material_transformed`.
+* Sites and organisations: `urn:asi:site:<site id>` and `urn:asi:org:<organisation id>` (a bare id also works).
+* Material: `epcClass` = `urn:asi:class:<material category>:<product form>`.
+* Quantities: `quantity` with `uom` KGM, TNE or LBR (read exactly: JSON numbers are never floats here).
+* ASI fields EPCIS lacks are extension fields with the `asi:` prefix (see `services/gateway/README.md`).
+* Event ids: `eventID` `urn:uuid:<uuid>` is used as is; any other eventID (or none) gives a deterministic
+  id from the organisation and the event, so sending a document twice submits nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+EPCIS_NAMESPACE = uuid.UUID("0b7d6c53-6f8e-4f4e-9d7a-5a3c1e2f9b10")
+UNITS = {"KGM": "kg", "TNE": "t", "LBR": "lb"}
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One EPCIS event: the plant-event body it maps to, or why it could not be mapped."""
+
+    index: int
+    body: dict[str, Any] | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def events_of(document: Any) -> list[Any]:
+    if not isinstance(document, dict):
+        raise _Refused("epcis_invalid", "an EPCIS document is a JSON object")
+    if document.get("type") not in ("EPCISDocument", None):
+        raise _Refused("epcis_invalid", "only EPCISDocument capture documents are accepted")
+    body = document.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list):
+        raise _Refused("epcis_invalid", "the document has no epcisBody.eventList")
+    return events
+
+
+def map_document(document: Any, organisation_id: str) -> list[Mapped]:
+    """Map every event of a capture document; raises ValueError if the document itself is malformed."""
+    try:
+        events = events_of(document)
+    except _Refused as exc:
+        raise ValueError(exc.message) from exc
+    return [map_event(i, event, organisation_id) for i, event in enumerate(events)]
+
+
+def map_event(index: int, event: Any, organisation_id: str) -> Mapped:
+    try:
+        if not isinstance(event, dict):
+            raise _Refused("epcis_invalid", "an event is a JSON object")
+        kind = event.get("type")
+        if kind == "ObjectEvent":
+            step = _vocab(event.get("bizStep"))
+            if step == "receiving":
+                body = _received(event)
+            elif step == "shipping":
+                body = _shipped(event)
+            else:
+                raise _Refused("epcis_unsupported", f"ObjectEvent bizStep {event.get('bizStep')!r} is not mapped "
+                               "(receiving and shipping are)")
+        elif kind == "TransformationEvent":
+            body = _transformed(event)
+        else:
+            raise _Refused("epcis_unsupported", f"event type {kind!r} is not mapped (ObjectEvent and "
+                           "TransformationEvent are)")
+        body["event_id"] = str(_event_id(event, organisation_id))
+        body["occurred_at"] = _time(event).isoformat()
+        if event.get("asi:correctsEventId"):
+            body["corrects_event_id"] = event["asi:correctsEventId"]
+        return Mapped(index, body=body)
+    except _Refused as exc:
+        return Mapped(index, code=exc.code, message=exc.message)
+
+
+def _received(event: dict[str, Any]) -> dict[str, Any]:
+    [line] = _lines(event.get("quantityList"), "quantityList", single=True)
+    body = {
+        "type": "material_received",
+        "site_id": _site(event),
+        "received_on": _local_date(event),
+        "supplier_organisation_id": _party(event.get("sourceList"), "source", "owning_party", required=True),
+        "supplier_site_id": _party(event.get("sourceList"), "source", "location"),
+        **line,
+    }
+    for field, key in (("coc_document_id", "asi:cocDocumentId"), ("due_diligence_reference", "asi:dueDiligenceReference"),
+                       ("due_diligence_status", "asi:dueDiligenceStatus")):
+        if event.get(key) is not None:
+            body[field] = event[key]
+    return body
+
+
+def _shipped(event: dict[str, Any]) -> dict[str, Any]:
+    [line] = _lines(event.get("quantityList"), "quantityList", single=True)
+    reference = event.get("asi:shipmentReference") or _biz_transaction(event)
+    if not reference:
+        raise _Refused("epcis_invalid", "a shipping event needs a bizTransactionList entry or asi:shipmentReference")
+    body = {
+        "type": "material_shipped",
+        "site_id": _site(event),
+        "shipped_on": _local_date(event),
+        "customer_organisation_id": _party(event.get("destinationList"), "destination", "owning_party", required=True),
+        "customer_site_id": _party(event.get("destinationList"), "destination", "location"),
+        "coc_quantity": _decimal(event.get("asi:cocQuantity", "0"), "asi:cocQuantity"),
+        "shipment_reference": reference,
+        **line,
+    }
+    if event.get("asi:carbonFootprint") is not None:
+        body["carbon_footprint_kg_co2e_per_kg"] = _decimal(event["asi:carbonFootprint"], "asi:carbonFootprint")
+    return body
+
+
+def _transformed(event: dict[str, Any]) -> dict[str, Any]:
+    step = event.get("asi:processStep")
+    if not step:
+        raise _Refused("epcis_invalid", "a TransformationEvent needs asi:processStep (e.g. remelting, casting)")
+    return {
+        "type": "material_transformed",
+        "site_id": _site(event),
+        "transformed_on": _local_date(event),
+        "process_step": step,
+        "inputs": _lines(event.get("inputQuantityList"), "inputQuantityList"),
+        "outputs": _lines(event.get("outputQuantityList"), "outputQuantityList"),
+    }
+
+
+def _vocab(value: Any) -> str:
+    """The bare CBV term of a short name, a URN or a web URI: `urn:epcglobal:cbv:bizstep:receiving`,
+    `https://ref.gs1.org/cbv/BizStep-receiving` and `receiving` all give `receiving`."""
+    last = str(value or "").replace("/", ":").rsplit(":", 1)[-1]
+    return last.split("-", 1)[-1].lower() if "-" in last else last.lower()
+
+
+def _strip(value: Any, prefix: str) -> str:
+    text = str(value or "").strip()
+    return text.removeprefix(prefix)
+
+
+def _site(event: dict[str, Any]) -> str:
+    for holder in ("bizLocation", "readPoint"):
+        location = event.get(holder)
+        if isinstance(location, dict) and location.get("id"):
+            return _strip(location["id"], "urn:asi:site:")
+    raise _Refused("epcis_invalid", "the event needs a bizLocation (or readPoint) id: urn:asi:site:<site id>")
+
+
+def _party(entries: Any, field: str, kind: str, *, required: bool = False) -> str | None:
+    for entry in entries or []:
+        if isinstance(entry, dict) and _vocab(entry.get("type")) == kind:
+            prefix = "urn:asi:org:" if kind == "owning_party" else "urn:asi:site:"
+            return _strip(entry.get(field), prefix) or None
+    if required:
+        list_name = "sourceList" if field == "source" else "destinationList"
+        raise _Refused("epcis_invalid", f"{list_name} needs an entry of type {kind}: urn:asi:org:<organisation id>")
+    return None
+
+
+def _biz_transaction(event: dict[str, Any]) -> str | None:
+    for entry in event.get("bizTransactionList") or []:
+        if isinstance(entry, dict) and entry.get("bizTransaction"):
+            return _strip(entry["bizTransaction"], "urn:asi:ref:")
+    return None
+
+
+def _lines(entries: Any, name: str, *, single: bool = False) -> list[dict[str, Any]]:
+    if not isinstance(entries, list) or not entries:
+        raise _Refused("epcis_invalid", f"{name} must list at least one quantity")
+    if single and len(entries) != 1:
+        raise _Refused("epcis_invalid", f"{name} must hold exactly one quantity (send one event per material)")
+    lines = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise _Refused("epcis_invalid", f"{name} entries are objects")
+        category, _, form = _strip(entry.get("epcClass"), "urn:asi:class:").partition(":")
+        if not category or not form:
+            raise _Refused("epcis_invalid", f"{name}: epcClass must be urn:asi:class:<material category>:<product form>")
+        unit = UNITS.get(str(entry.get("uom") or "").upper())
+        if unit is None:
+            raise _Refused("epcis_invalid", f"{name}: uom must be one of {', '.join(UNITS)}")
+        lines.append({"material_category": category, "product_form": form,
+                      "quantity": _decimal(entry.get("quantity"), f"{name}.quantity"), "unit": unit})
+    return lines
+
+
+def _decimal(value: Any, field: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise _Refused("epcis_invalid", f"{field} must be a number")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise _Refused("epcis_invalid", f"{field} must be a number") from exc
+    if not number.is_finite():
+        raise _Refused("epcis_invalid", f"{field} must be a finite number")
+    return format(number, "f")
+
+
+def _time(event: dict[str, Any]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(event.get("eventTime")))
+    except ValueError as exc:
+        raise _Refused("epcis_invalid", "eventTime must be an ISO 8601 date-time with its offset") from exc
+    if moment.tzinfo is None:
+        raise _Refused("epcis_invalid", "eventTime must carry its offset (e.g. 2026-05-01T08:00:00Z)")
+    return moment
+
+
+def _local_date(event: dict[str, Any]) -> str:
+    """The business date where the event happened: eventTime shifted to eventTimeZoneOffset."""
+    moment = _time(event).astimezone(UTC)
+    offset = str(event.get("eventTimeZoneOffset") or "+00:00")
+    try:
+        sign = {"+": 1, "-": -1}[offset[0]]
+        hours, minutes = offset[1:].split(":")
+        shift = sign * timedelta(hours=int(hours), minutes=int(minutes))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise _Refused("epcis_invalid", "eventTimeZoneOffset must look like +02:00") from exc
+    return (moment + shift).date().isoformat()
+
+
+def _event_id(event: dict[str, Any], organisation_id: str) -> uuid.UUID:
+    given = event.get("eventID")
+    if isinstance(given, str) and given.lower().startswith("urn:uuid:"):
+        try:
+            return uuid.UUID(given[9:])
+        except ValueError as exc:
+            raise _Refused("epcis_invalid", "eventID urn:uuid:... must hold a UUID") from exc
+    name = given if isinstance(given, str) and given else hashlib.sha256(
+        json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+    return uuid.uuid5(EPCIS_NAMESPACE, f"{organisation_id}:{name}")

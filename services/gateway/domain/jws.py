@@ -1,0 +1,57 @@
+"""Check a compact JWS (EdDSA over Ed25519, RFC 8037) against the public keys the gateway knows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+@dataclass(frozen=True)
+class JwsCheck:
+    """What a pasted JWS says and whether its signature holds.
+
+    `signature_valid` is None when no known key has the JWS's key id."""
+
+    payload: dict[str, Any] | None
+    key_id: str | None
+    signature_valid: bool | None
+    problem: str | None = None
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def looks_like_jws(text: str) -> bool:
+    parts = text.strip().split(".")
+    return len(parts) == 3 and all(parts[:2]) and len(text) > 40
+
+
+def check(jws: str, keys: Sequence[dict[str, Any]]) -> JwsCheck:
+    try:
+        header_b64, payload_b64, signature_b64 = jws.strip().split(".")
+        header = json.loads(b64url_decode(header_b64))
+        payload = json.loads(b64url_decode(payload_b64))
+        signature = b64url_decode(signature_b64)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return JwsCheck(None, None, False, "this is not a compact JWS (three base64url parts with a JSON header and payload)")
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        return JwsCheck(None, None, False, "the header and payload must be JSON objects")
+    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+    if header.get("alg") != "EdDSA":
+        return JwsCheck(payload, kid, False, f"unexpected algorithm {header.get('alg')!r}")
+    key = next((k for k in keys if k.get("kid") == kid and k.get("crv") == "Ed25519"), None)
+    if key is None:
+        return JwsCheck(payload, kid, None, "no published key has this key id")
+    try:
+        public = Ed25519PublicKey.from_public_bytes(b64url_decode(str(key["x"])))
+        public.verify(signature, f"{header_b64}.{payload_b64}".encode())
+    except (InvalidSignature, ValueError, KeyError):
+        return JwsCheck(payload, kid, False, "the signature does not match: the document was changed or signed by another key")
+    return JwsCheck(payload, kid, True)

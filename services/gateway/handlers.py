@@ -1,0 +1,256 @@
+"""Read models: what the gateway shows, built from the topics in its own database.
+
+Each handler loads what its batch touches in one query, applies the batch in order in memory and
+writes back in bulk, inside the batch's transaction (`session=tx.session` everywhere).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pymongo import InsertOne, UpdateOne
+
+from contracts import certificates as cert
+from contracts import claims as cl
+from contracts import intake, ledger, movements
+from libs.messaging import Incoming, Outgoing, Tx
+from services.gateway.adapters import store
+from services.gateway.domain.webhooks import matches
+
+NO_OUTPUT: list[Outgoing] = []
+
+
+async def _bulk(tx: Tx, collection: str, ops: list[Any]) -> None:
+    if ops:
+        await tx.db[collection].bulk_write(ops, ordered=True, session=tx.session)
+
+
+async def _load(tx: Tx, collection: str, ids: set[str], projection: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
+    cursor = tx.db[collection].find({"_id": {"$in": list(ids)}}, projection, session=tx.session)
+    return {d["_id"]: d async for d in cursor}
+
+
+# ---- certificates.events.v1 ------------------------------------------------------------------
+
+
+async def handle_certificate_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    registry: dict[str, list[Any]] = {store.MEMBERS: [], store.SITES: [], store.BODIES: []}
+    changes = [i.message for i in batch if isinstance(i.message, cert.CertificateChanged)]
+    revisions = {k: d.get("revision", 0) for k, d in (await _load(
+        tx, store.CERTIFICATES, {c.certificate.certificate_id for c in changes}, {"revision": 1})).items()}
+    certificate_ops: list[Any] = []
+    event_ops: list[Any] = []
+    subscriptions = [s async for s in tx.db[store.SUBSCRIPTIONS].find({"active": True}, session=tx.session)] if changes else []
+    delivery_ops: list[Any] = []
+    for item in batch:
+        m = item.message
+        if isinstance(m, cert.MemberRegistered):
+            registry[store.MEMBERS].append(UpdateOne({"_id": m.member.organisation_id}, {"$set": {
+                "name": m.member.name, "name_lower": m.member.name.lower(),
+                "membership_class": m.member.membership_class.value, "joined_on": m.member.joined_on.isoformat()}},
+                upsert=True))
+        elif isinstance(m, cert.SiteRegistered):
+            registry[store.SITES].append(UpdateOne({"_id": m.site.site_id}, {"$set": {
+                "organisation_id": m.site.organisation_id, "name": m.site.name, "country": m.site.country,
+                "activities": [a.value for a in m.site.activities]}}, upsert=True))
+        elif isinstance(m, cert.CertificationBodyRegistered):
+            body = m.certification_body
+            registry[store.BODIES].append(UpdateOne({"_id": body.certification_body_id}, {"$set": {
+                "name": body.name, "accredited_until": body.accredited_until.isoformat()}}, upsert=True))
+        elif isinstance(m, cert.CertificateChanged):
+            c = m.certificate
+            update: dict[str, Any] = {}
+            if c.revision > revisions.get(c.certificate_id, 0):
+                revisions[c.certificate_id] = c.revision
+                update["$set"] = {
+                    "certificate_number": c.certificate_number, "organisation_id": c.organisation_id,
+                    "standard": c.standard.value, "status": c.status.value, "site_ids": list(c.scope.site_ids),
+                    "valid_until": c.valid_until.isoformat(), "revision": c.revision,
+                    "certificate": c.model_dump(mode="json"), "signed_certificate": m.signed_certificate,
+                    "last_change": m.change.value, "updated_at": tx.now,
+                }
+            if m.signed_certificate:
+                update["$addToSet"] = {"signatures": m.signed_certificate}
+            if update:
+                certificate_ops.append(UpdateOne({"_id": c.certificate_id}, update, upsert=True))
+            payload = json.loads(m.model_dump_json())
+            event_ops.append(UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {
+                "certificate_id": c.certificate_id, "organisation_id": c.organisation_id, "change": m.change.value,
+                "occurred_at": m.occurred_at, "recorded_at": tx.now, "payload": payload}}, upsert=True))
+            for sub in subscriptions:
+                if matches(payload, sub.get("organisation_ids", []), sub.get("changes", [])):
+                    delivery_ops.append(InsertOne(new_delivery(sub["_id"], payload, tx.now)))
+    for collection, ops in registry.items():
+        await _bulk(tx, collection, ops)
+    await _bulk(tx, store.CERTIFICATES, certificate_ops)
+    await _bulk(tx, store.CERTIFICATE_EVENTS, event_ops)
+    await _bulk(tx, store.DELIVERIES, delivery_ops)
+    return NO_OUTPUT
+
+
+def new_delivery(subscription_id: str, payload: dict[str, Any], now: Any, *, replay: bool = False) -> dict[str, Any]:
+    return {
+        "_id": uuid.uuid4().hex, "subscription_id": subscription_id, "event_id": payload["event_id"],
+        "event_type": payload.get("type"), "payload": payload, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now, "replay": replay, "log": [],
+    }
+
+
+# ---- certificates.rejections.v1 --------------------------------------------------------------
+
+
+async def handle_certificate_rejections(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    ops = [
+        UpdateOne({"_id": str(m.rejected_event_id)}, {"$set": {
+            "status": "refused", "topic": "certificates.rejections.v1", "organisation_id": m.organisation_id,
+            "event_type": m.rejected_event_type, "reasons": [r.model_dump() for r in m.reasons],
+            "message": "; ".join(r.message for r in m.reasons)[:4000], "updated_at": tx.now}}, upsert=True)
+        for m in (i.message for i in batch) if isinstance(m, cert.CertificateInputRejected)
+    ]
+    await _bulk(tx, store.EVENT_STATUS, ops)
+    return NO_OUTPUT
+
+
+# ---- intake.rejections.v1 and material.movements.v1: what became of each plant event ---------
+
+FINAL = {"accepted", "refused"}
+
+
+async def _set_statuses(tx: Tx, changes: list[tuple[str, dict[str, Any]]]) -> None:
+    current = {k: d.get("status") for k, d in (await _load(tx, store.EVENT_STATUS, {k for k, _ in changes}, {"status": 1})).items()}
+    ops = []
+    for event_id, fields in changes:
+        if fields["status"] == "held" and current.get(event_id) in FINAL:
+            continue
+        current[event_id] = fields["status"]
+        ops.append(UpdateOne({"_id": event_id}, {"$set": {**fields, "updated_at": tx.now}}, upsert=True))
+    await _bulk(tx, store.EVENT_STATUS, ops)
+
+
+async def handle_intake_rejections(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    changes: list[tuple[str, dict[str, Any]]] = []
+    for m in (i.message for i in batch):
+        if isinstance(m, intake.PlantEventRejected):
+            changes.append((str(m.rejected_event_id), {
+                "status": "refused", "topic": "intake.rejections.v1", "site_id": m.site_id,
+                "event_type": m.rejected_event_type, "reasons": [r.model_dump() for r in m.reasons],
+                "message": m.message}))
+        elif isinstance(m, intake.PlantEventHeld):
+            changes.append((str(m.held_event_id), {
+                "status": "held", "topic": "intake.rejections.v1", "site_id": m.site_id,
+                "reasons": [r.model_dump() for r in m.waiting_for], "retry_until": m.retry_until,
+                "message": "; ".join(r.message for r in m.waiting_for)[:4000]}))
+    await _set_statuses(tx, changes)
+    return NO_OUTPUT
+
+
+async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    changes = [
+        (str(m.movement_id), {"status": "accepted", "topic": "material.movements.v1", "site_id": m.site_id,
+                              "event_type": m.type, "reasons": [], "message": "accepted"})
+        for m in (i.message for i in batch) if not isinstance(m, movements.MovementCancelled)
+    ]
+    await _set_statuses(tx, changes)
+    return NO_OUTPUT
+
+
+# ---- ledger.events.v1 ------------------------------------------------------------------------
+
+
+async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    messages = [i.message for i in batch]
+    entries = [m for m in messages if isinstance(m, ledger.LedgerEntryPosted)]
+    balances = await _load(tx, store.BALANCES, {m.entry.account_id for m in entries})
+    touched: set[str] = set()
+    for m in entries:
+        e = m.entry
+        balance = balances.setdefault(e.account_id, {"_id": e.account_id, "sequence": 0, "reserved_kg": Decimal(0)})
+        if e.sequence <= balance["sequence"]:
+            continue
+        balance.update(
+            sequence=e.sequence, balance_kg=e.balance_after_kg, period_id=e.period_id, site_id=e.site_id,
+            rule_set_id=e.rule_set_id, last_entry_kind=e.kind.value, last_entry_hash=e.hash, updated_at=tx.now,
+            reserved_kg=Decimal(balance.get("reserved_kg", 0)) + e.reserved_change_kg)
+        touched.add(e.account_id)
+    ops: list[Any] = [UpdateOne({"_id": k}, {"$set": {f: v for f, v in balances[k].items() if f != "_id"}}, upsert=True)
+                      for k in touched]
+    statements, documents = [], []
+    for m in messages:
+        if isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
+            ops.append(UpdateOne({"_id": m.account_id}, {"$set": {
+                "frozen": isinstance(m, ledger.AccountFrozen), "frozen_reason": m.reason}}, upsert=True))
+        elif isinstance(m, ledger.PeriodClosed):
+            s = m.statement
+            statements.append(UpdateOne({"_id": f"{s.account_id}|{s.period_id}"}, {"$set": {
+                "account_id": s.account_id, "period_id": s.period_id, "statement": s.model_dump(mode="json")}},
+                upsert=True))
+        elif isinstance(m, ledger.CoCDocumentIssued):
+            d = m.document
+            documents.append(UpdateOne({"_id": d.document_id}, {"$set": {
+                "issuer_organisation_id": d.issuer_organisation_id, "recipient_organisation_id": d.recipient_organisation_id,
+                "issued_on": d.issued_on.isoformat(), "document": d.model_dump(mode="json"),
+                "signature": m.signature, "key_id": m.key_id}}, upsert=True))
+    await _bulk(tx, store.BALANCES, ops)
+    await _bulk(tx, store.STATEMENTS, statements)
+    await _bulk(tx, store.DOCUMENTS, documents)
+    refused = [
+        (str(m.movement_id), {"status": "designation_refused" if isinstance(m, ledger.DesignationRefused) else "refused",
+                              "topic": "ledger.events.v1", "site_id": m.site_id,
+                              "reasons": [r.model_dump() for r in m.reasons],
+                              "message": "; ".join(r.message for r in m.reasons)[:4000]})
+        for m in messages if isinstance(m, ledger.DesignationRefused | ledger.MovementRefused)
+    ]
+    if refused:
+        ops = [UpdateOne({"_id": k}, {"$set": {**v, "updated_at": tx.now}}, upsert=True) for k, v in refused]
+        await _bulk(tx, store.EVENT_STATUS, ops)
+    return NO_OUTPUT
+
+
+# ---- claims.requests.v1 and claims.decisions.v1 -----------------------------------------------
+
+STATUS_OF = {
+    cl.ClaimPending: "pending", cl.ClaimApproved: "approved", cl.ClaimRejected: "rejected",
+    cl.ClaimRevoked: "revoked", cl.ClaimExpired: "expired", cl.ClaimWithdrawalConfirmed: "withdrawn",
+}
+
+
+async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    ops = []
+    for m in (i.message for i in batch):
+        if isinstance(m, cl.ClaimRequested):
+            ops.append(UpdateOne({"_id": m.claim_id}, {
+                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id},
+                "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
+            }, upsert=True))
+    await _bulk(tx, store.CLAIMS, ops)
+    return NO_OUTPUT
+
+
+async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    ops = []
+    for m in (i.message for i in batch):
+        entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
+                 "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
+        update: dict[str, Any] = {"$push": {"history": entry},
+                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id}}
+        status = STATUS_OF.get(type(m))
+        if status is not None:
+            fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": entry["reasons"]}
+            if isinstance(m, cl.ClaimPending):
+                fields.update(waiting_for=m.waiting_for, decide_by=m.decide_by)
+            if isinstance(m, cl.ClaimApproved):
+                fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
+                              evidence=m.evidence.model_dump(mode="json"))
+            if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
+                fields["evidence"] = m.evidence.model_dump(mode="json")
+            update["$set"] = fields
+        # A refused input changes nothing: it is noted on a known claim, never creates one.
+        ops.append(UpdateOne({"_id": m.claim_id}, update, upsert=status is not None))
+    await _bulk(tx, store.CLAIMS, ops)
+    return NO_OUTPUT

@@ -1,0 +1,185 @@
+"""The public pages in a real headless Chromium (Debian's, driven by Playwright): a certificate
+search, the page a shopper's scan opens for an approved claim and for a revoked one, and the
+verification of a pasted signed certificate.
+
+Without a Chromium these tests FAIL, unless ASI_ALLOW_NO_BROWSER=1 (then they are skipped, loudly)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts.claims import (
+    CertificateEvidence,
+    ClaimApproved,
+    ClaimProduct,
+    ClaimRequested,
+    ClaimRevoked,
+    Evidence,
+)
+from contracts.common import Reason, Role
+from services.gateway.testing import ServedGateway, certificate, certificate_changed
+from tests.integration.test_gateway_api import gateway_settings, member_registered
+from tests.support import NOW, actor, unique
+
+pytestmark = pytest.mark.integration
+
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str:
+    found = next((p for p in (os.environ.get("ASI_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
+                              shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
+    if found:
+        return found
+    message = ("NO CHROMIUM FOUND: the public pages were NOT tested in a browser. Install Debian's chromium "
+               "(apt-get install chromium) or set ASI_CHROMIUM; .ci/run installs it.")
+    if os.environ.get("ASI_ALLOW_NO_BROWSER") == "1":
+        pytest.skip(message + " (skipped because ASI_ALLOW_NO_BROWSER=1)")
+    pytest.fail(message + " Set ASI_ALLOW_NO_BROWSER=1 to skip these tests knowingly.", pytrace=False)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign(key: Ed25519PrivateKey, kid: str, payload: dict[str, Any]) -> str:
+    header = b64url(json.dumps({"alg": "EdDSA", "kid": kid}, separators=(",", ":")).encode())
+    body = b64url(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    return f"{header}.{body}.{b64url(key.sign(f'{header}.{body}'.encode()))}"
+
+
+def decisions(claim_id: str, claimant: str, code: str, cert_id: str, number: str, *, revoked: bool) -> list[Any]:
+    who = actor("claims", Role.SERVICE)
+    requested = ClaimRequested.create(
+        actor=actor(claimant, Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim_id, claimant_organisation_id=claimant,
+        product=ClaimProduct(product_id="GTIN-0400", name="Sparkling water 330 ml", aluminium_mass_per_unit_kg="0.013",
+                             units=100000),
+        claim_type="on_pack_logo", wording="Made with ASI certified aluminium", artwork_reference="ART-7",
+        markets=["DE"], period_start=date(2026, 6, 1), period_end=date(2026, 12, 31))
+    evidence = Evidence(certificates=[CertificateEvidence(certificate_id=cert_id, certificate_number=number,
+                        standard="chain_of_custody", status="active", valid_until=date(2029, 1, 9))],
+                        claimed_mass_kg="1300", wording_rules_version="w1", checked_at=NOW)
+    out = [requested, ClaimApproved.create(actor=who, occurred_at=NOW, cause=requested, claim_id=claim_id,
+                                           claimant_organisation_id=claimant, approval_code=code,
+                                           valid_until=date(2029, 1, 9), evidence=evidence)]
+    if revoked:
+        out.append(ClaimRevoked.create(actor=who, occurred_at=NOW + timedelta(days=1), cause=requested, claim_id=claim_id,
+                                       claimant_organisation_id=claimant, approval_code=code, reasons=[Reason(
+                                           code="certificate_withdrawn", message="The certificate behind it was withdrawn.")]))
+    return out
+
+
+async def test_public_pages_in_a_real_browser(stack, sender):
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": "test-key-1"}
+    producer, brand, other_brand = unique("producer"), unique("brand"), unique("brand")
+    good_id, bad_id = unique("cert"), unique("cert")
+    good_number, bad_number = f"ASI-COC-{uuid.uuid4().hex[:6].upper()}", f"ASI-COC-{uuid.uuid4().hex[:6].upper()}"
+    site = unique("site")
+    now = datetime.now(UTC)
+    good = certificate(good_id, good_number, producer, site, updated_at=now)
+    signed = sign(key, "test-key-1", good.model_dump(mode="json"))
+    code_ok, code_revoked = f"OK{uuid.uuid4().hex[:6].upper()}", f"RV{uuid.uuid4().hex[:6].upper()}"
+
+    await sender.send(member_registered(producer, "Alpha Remelt GmbH"))
+    await sender.send(certificate_changed(good_id, good_number, producer, site, signed=signed, occurred_at=now))
+    await sender.send(certificate_changed(bad_id, bad_number, producer, site))
+    await sender.send(certificate_changed(bad_id, bad_number, producer, site, status="withdrawn", revision=2,
+                                          change="withdrawn"))
+    for message in decisions(unique("claim"), brand, code_ok, good_id, good_number, revoked=False):
+        await sender.send(message)
+    for message in decisions(unique("claim"), other_brand, code_revoked, bad_id, bad_number, revoked=True):
+        await sender.send(message)
+
+    settings = gateway_settings(stack, verification_keys=[jwk])
+    with ServedGateway(settings) as gateway:
+        settings.public_base_url = gateway.url
+        async with httpx.AsyncClient(base_url=gateway.url) as http:
+            await _until(http, f"/c/{code_revoked}", "revoked")
+            await _until(http, f"/c/{code_ok}", "approved")
+            await _until(http, f"/certificates/{bad_number}", "withdrawn")
+            tampered = signed[:-6] + ("AAAAAA" if not signed.endswith("AAAAAA") else "BBBBBB")
+            verdict = await http.post("/verify", data={"document": tampered})
+            assert 'data-status="invalid"' in verdict.text
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+                # search a certificate by its number from the home page
+                await page.goto(gateway.url + "/")
+                await page.fill("#q", good_number)
+                await page.click("button[type=submit]")
+                row = page.locator("tr.result")
+                assert await row.count() == 1
+                assert await row.locator(".status").get_attribute("data-status") == "active"
+                await row.locator("a").click()
+                assert good_number in await page.locator("h1").inner_text()
+                assert "Alpha Remelt GmbH" in await page.content()
+                # searching by organisation finds both, the current one first
+                await page.goto(gateway.url + f"/certificates?q={producer}")
+                statuses = [await s.get_attribute("data-status") for s in await page.locator("tr.result .status").all()]
+                assert statuses == ["active", "withdrawn"]
+
+                # the scan of an approved claim
+                await page.goto(gateway.url + f"/c/{code_ok}")
+                assert await page.locator("#claim-status .status").get_attribute("data-status") == "approved"
+                body = await page.locator("main").inner_text()
+                assert "Sparkling water 330 ml" in body and good_number in body
+                assert await page.locator("tr.certificate .status").get_attribute("data-status") == "active"
+                qr = page.locator(".qr svg")
+                assert await qr.count() == 1 and (await qr.bounding_box())["width"] > 100
+                assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+                # the scan of a revoked one
+                await page.goto(gateway.url + f"/c/{code_revoked}")
+                assert await page.locator("#claim-status .status").get_attribute("data-status") == "revoked"
+                assert "withdrawn" in await page.locator("main").inner_text()
+                assert await page.locator("tr.certificate .status").get_attribute("data-status") == "withdrawn"
+
+                # an unknown code says so
+                response = await page.goto(gateway.url + "/c/NOSUCHCODE")
+                assert response.status == 404 and "not verified" in await page.content()
+
+                # paste the signed certificate
+                await page.goto(gateway.url + "/verify")
+                await page.fill("#document", signed)
+                await page.click("button[type=submit]")
+                assert await page.locator("#result .status").get_attribute("data-status") == "valid"
+                assert "current status is active" in await page.locator("#result").inner_text()
+                # a claim code pasted leads to its page
+                await page.goto(gateway.url + "/verify")
+                await page.fill("#document", code_revoked)
+                await page.click("button[type=submit]")
+                await page.wait_for_url(f"**/c/{code_revoked}")
+            finally:
+                await browser.close()
+
+
+async def _until(http: httpx.AsyncClient, path: str, text: str, timeout: float = 20.0) -> None:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await http.get(path)
+        if f'data-status="{text}"' in response.text:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{path} never showed {text}: {response.status_code} {response.text[:500]}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,100 @@
+"""EPCIS 2.0 capture documents to plant-event bodies: the documented subset, exact quantities, refusals."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.gateway.domain.epcis import map_document, map_event
+from services.gateway.inputs import PLANT_INPUT
+
+ORG = "org-a"
+
+
+def receiving(**extra):
+    return {"type": "ObjectEvent", "eventID": "urn:uuid:6f1c1a40-6b0e-4d3e-9d52-0d2c1f7f0a11",
+            "eventTime": "2026-05-01T23:30:00Z", "eventTimeZoneOffset": "+02:00", "action": "OBSERVE",
+            "bizStep": "urn:epcglobal:cbv:bizstep:receiving", "bizLocation": {"id": "urn:asi:site:site-1"},
+            "quantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": Decimal("1000.125"), "uom": "TNE"}],
+            "sourceList": [{"type": "https://ref.gs1.org/cbv/SDT-owning_party", "source": "urn:asi:org:smelter"},
+                           {"type": "location", "source": "urn:asi:site:smelter-site"}],
+            "asi:cocDocumentId": "DOC-1", **extra}
+
+
+def test_a_receiving_object_event_becomes_material_received():
+    [mapped] = map_document({"type": "EPCISDocument", "epcisBody": {"eventList": [receiving()]}}, ORG)
+    body = mapped.body
+    assert body["type"] == "material_received" and body["site_id"] == "site-1"
+    assert body["event_id"] == "6f1c1a40-6b0e-4d3e-9d52-0d2c1f7f0a11"
+    assert body["received_on"] == "2026-05-02"  # 23:30 UTC is the next day at +02:00
+    assert (body["quantity"], body["unit"]) == ("1000.125", "t")
+    assert (body["supplier_organisation_id"], body["supplier_site_id"]) == ("smelter", "smelter-site")
+    assert body["coc_document_id"] == "DOC-1"
+    event = PLANT_INPUT.validate_python(body)
+    assert event.quantity == Decimal("1000.125")
+
+
+def test_shipping_and_transformation_map_and_validate():
+    shipping = {"type": "ObjectEvent", "eventTime": "2026-05-04T08:00:00+00:00", "bizStep": "shipping",
+                "readPoint": {"id": "site-1"},
+                "quantityList": [{"epcClass": "urn:asi:class:aluminium:coil", "quantity": 500, "uom": "KGM"}],
+                "destinationList": [{"type": "owning_party", "destination": "urn:asi:org:canmaker"}],
+                "asi:shipmentReference": "DN-9", "asi:cocQuantity": "200.5", "asi:carbonFootprint": "4.1"}
+    transforming = {"type": "TransformationEvent", "eventTime": "2026-05-03T08:00:00Z", "asi:processStep": "rolling",
+                    "bizLocation": {"id": "urn:asi:site:site-1"},
+                    "inputQuantityList": [{"epcClass": "urn:asi:class:aluminium:slab", "quantity": 1, "uom": "TNE"}],
+                    "outputQuantityList": [{"epcClass": "urn:asi:class:aluminium:coil", "quantity": 2000, "uom": "LBR"}]}
+    ship, transform = (map_event(i, e, ORG) for i, e in enumerate([shipping, transforming]))
+    shipped = PLANT_INPUT.validate_python(ship.body)
+    assert (shipped.customer_organisation_id, shipped.coc_quantity, shipped.shipment_reference) == ("canmaker", Decimal("200.5"), "DN-9")
+    transformed = PLANT_INPUT.validate_python(transform.body)
+    assert transformed.process_step.value == "rolling" and transformed.outputs[0].unit.value == "lb"
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ({"type": "AggregationEvent"}, "epcis_unsupported"),
+    (receiving(bizStep="inspecting"), "epcis_unsupported"),
+    (receiving(bizLocation=None), "epcis_invalid"),
+    (receiving(quantityList=[{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 1, "uom": "KG"}]), "epcis_invalid"),
+    (receiving(quantityList=[{"epcClass": "ingot", "quantity": 1, "uom": "KGM"}]), "epcis_invalid"),
+    (receiving(sourceList=[]), "epcis_invalid"),
+    (receiving(eventTime="yesterday"), "epcis_invalid"),
+    (receiving(eventTime="2026-05-01T10:00:00"), "epcis_invalid"),
+    ({**receiving(), "type": "ObjectEvent", "bizStep": "shipping", "destinationList": [
+        {"type": "owning_party", "destination": "x"}]}, "epcis_invalid"),
+    ({"type": "TransformationEvent", "eventTime": "2026-05-03T08:00:00Z", "bizLocation": {"id": "s"}}, "epcis_invalid"),
+    ("not an object", "epcis_invalid"),
+])
+def test_what_cannot_be_mapped_is_refused_with_a_code(event, code):
+    mapped = map_event(0, event, ORG)
+    assert mapped.body is None and mapped.code == code and mapped.message
+
+
+def test_a_malformed_document_is_refused_whole():
+    for document in ([], {"type": "EPCISQueryDocument"}, {"type": "EPCISDocument", "epcisBody": {}}):
+        with pytest.raises(ValueError):
+            map_document(document, ORG)
+
+
+def test_event_ids_are_deterministic_per_organisation():
+    event = receiving(eventID="ni:///sha-256;abc?ver=CBV2.0")
+    assert map_event(0, event, ORG).body["event_id"] == map_event(5, event, ORG).body["event_id"]
+    assert map_event(0, event, ORG).body["event_id"] != map_event(0, event, "org-b").body["event_id"]
+    anonymous = {k: v for k, v in receiving().items() if k != "eventID"}
+    assert map_event(0, anonymous, ORG).body["event_id"] == map_event(1, dict(anonymous), ORG).body["event_id"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.decimals(allow_nan=True),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+                        list(receiving()) + ["inputQuantityList", "outputQuantityList", "asi:processStep"]), inner, max_size=8),
+                    max_leaves=20))
+def test_any_json_maps_or_is_refused_but_never_raises(event):
+    mapped = map_event(0, event, ORG)
+    assert (mapped.body is None) != (mapped.code is None)
+    if mapped.body is not None:
+        json.dumps(mapped.body)

@@ -1,0 +1,123 @@
+"""The gateway's pure rules: access, keys, rate limit, webhook signatures and backoff, JWS, request bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+
+from contracts.claims import ClaimRequested
+from contracts.common import Actor, Role
+from services.gateway.domain import access, jws, keys, webhooks
+from services.gateway.domain.access import AccessDenied, Principal
+from services.gateway.domain.qr import svg
+from services.gateway.domain.ratelimit import RateLimiter
+from services.gateway.inputs import PLANT_INPUT, ClaimRequestedInput
+
+A = Principal("org-a", Role.PRODUCER, "k1")
+ADMIN = Principal("asi", Role.SECRETARIAT, "bootstrap")
+OWNERS = {"site-a": "org-a", "site-b": "org-b"}
+
+
+def test_a_producer_acts_only_for_its_own_sites_and_accounts():
+    access.require_own_site(A, "site-a", OWNERS)
+    for site in ("site-b", "unknown"):
+        with pytest.raises(AccessDenied) as refused:
+            access.require_own_site(A, site, OWNERS)
+        assert refused.value.code == "site_not_yours"
+    access.require_own_site(ADMIN, "site-b", OWNERS)
+    assert access.may_read_account(A, "site:site-a", OWNERS) and access.may_read_account(A, "group:org-a", OWNERS)
+    assert not access.may_read_account(A, "site:site-b", OWNERS)
+    assert not access.may_read_account(A, "group:org-b", OWNERS)
+    assert not access.may_read_account(A, "owner:org-a", OWNERS)
+    assert access.may_read_document(A, "org-b", "org-a") and not access.may_read_document(A, "org-b", "org-c")
+
+
+def test_the_organisation_of_a_message_is_always_the_callers():
+    assert access.acting_as(A, None, "x") == "org-a" == access.acting_as(A, "org-a", "x")
+    with pytest.raises(AccessDenied):
+        access.acting_as(A, "org-b", "x")
+    with pytest.raises(AccessDenied):
+        access.require_role(A, Role.BRAND_OWNER)
+
+
+def test_keys_are_random_stored_as_hashes_and_checked_in_constant_time():
+    one, two = keys.new_key(), keys.new_key()
+    assert one.token != two.token and one.secret_hash not in one.token
+    key_id, secret = keys.parse_token(one.token)
+    assert key_id == one.key_id and keys.secret_matches(secret, one.secret_hash)
+    assert not keys.secret_matches(secret + "x", one.secret_hash)
+    assert keys.parse_token("asi_nothex_abc") is None
+    assert keys.bootstrap_matches("x" * 40, "x" * 40) and not keys.bootstrap_matches("short", "short")
+    assert not keys.bootstrap_matches("x" * 40, None)
+
+
+def test_the_rate_limit_allows_a_burst_then_refills():
+    limiter = RateLimiter(per_minute=60, burst=3)
+    assert [limiter.take("k", 0.0) for _ in range(3)] == [0, 0, 0]
+    assert limiter.take("k", 0.0) == pytest.approx(1.0)
+    assert limiter.take("other", 0.0) == 0
+    assert limiter.take("k", 1.01) == 0
+
+
+def test_webhook_signatures_backoff_filters_and_urls():
+    body = b'{"a":1}'
+    header = webhooks.signature("s3cret", 1700000000, body)
+    assert webhooks.verify_signature("s3cret", header, body)
+    assert not webhooks.verify_signature("s3cret", header, body + b" ")
+    assert not webhooks.verify_signature("other", header, body) and not webhooks.verify_signature("s3cret", "junk", body)
+    assert [webhooks.backoff_s(n, 2, 60) for n in (1, 2, 3, 6, 20)] == [2, 4, 8, 60, 60]
+    event = {"change": "suspended", "certificate": {"organisation_id": "org-a"}}
+    assert webhooks.matches(event, [], []) and webhooks.matches(event, ["org-a"], ["suspended"])
+    assert not webhooks.matches(event, ["org-b"], []) and not webhooks.matches(event, [], ["issued"])
+    assert webhooks.url_problem("https://hooks.example.org/asi", False) is None
+    for bad in ("http://hooks.example.org", "https://127.0.0.1/x", "https://10.0.0.1/x", "https://localhost/x", "ftp://x"):
+        assert webhooks.url_problem(bad, False), bad
+    assert webhooks.url_problem("http://127.0.0.1:9000/x", True) is None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_jws_is_checked_against_the_known_keys():
+    key = Ed25519PrivateKey.generate()
+    jwk = {"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+           "x": _b64(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))}
+    header, payload = _b64(b'{"alg":"EdDSA","kid":"k1"}'), _b64(json.dumps({"certificate_id": "c1"}).encode())
+    token = f"{header}.{payload}.{_b64(key.sign(f'{header}.{payload}'.encode()))}"
+    assert jws.looks_like_jws(token) and not jws.looks_like_jws("ASI-COC-2026-0001")
+    good = jws.check(token, [jwk])
+    assert good.signature_valid is True and good.payload == {"certificate_id": "c1"}
+    forged_payload = _b64(json.dumps({"certificate_id": "c2"}).encode())
+    assert jws.check(f"{header}.{forged_payload}.{token.split('.')[2]}", [jwk]).signature_valid is False
+    assert jws.check(token, []).signature_valid is None
+    assert jws.check("a.b.c", [jwk]).signature_valid is False
+
+
+def test_request_bodies_have_no_envelope_and_the_actor_comes_from_the_key():
+    body = {"type": "material_received", "site_id": "s", "received_on": "2026-05-01", "supplier_organisation_id": "o",
+            "material_category": "aluminium", "product_form": "ingot", "quantity": "10", "unit": "kg"}
+    with pytest.raises(ValidationError):
+        PLANT_INPUT.validate_python({**body, "actor": {"organisation_id": "x", "role": "producer"}})
+    with pytest.raises(ValidationError):
+        PLANT_INPUT.validate_python({**body, "quantity": 10.5})
+    event = PLANT_INPUT.validate_python(body)
+    message = event.build(event.CONTRACT, Actor(organisation_id="org-a", role=Role.PRODUCER), datetime.now(UTC))
+    assert message.actor.organisation_id == "org-a" and message.site_id == "s"
+    claim = ClaimRequestedInput.model_validate({
+        "claim_id": "c1", "product": {"product_id": "p", "name": "n", "aluminium_mass_per_unit_kg": "0.013"},
+        "claim_type": "certified_text", "wording": "w", "artwork_reference": "a", "markets": ["DE"],
+        "period_start": "2026-01-01", "period_end": "2026-02-01"})
+    built = claim.build(ClaimRequested, A.actor, datetime.now(UTC), claimant_organisation_id="org-a")
+    assert built.claimant_organisation_id == "org-a"
+
+
+def test_the_qr_code_is_an_svg():
+    image = svg("https://verify.example/c/ABC123")
+    assert image.startswith("<svg") and "<path" in image
