@@ -273,7 +273,7 @@ class Consumer:
         self.stats.messages += len(records)
         self.stats.dead_lettered += len(dead)
         self.stats.last_batch_at = time.time()
-        if self.failpoint == "crash_after_commit":
+        if self.failpoint in ("crash_after_commit", f"crash_after_commit:{self.topic.name}"):
             log.warning("failpoint_crash_after_commit", topic=self.topic.name)
             os._exit(70)
         docs = [doc for doc in committed if doc is not None]

@@ -156,10 +156,14 @@ class Runtime:
         tick = next(t for t in self.ticks if t.name == name)
         return await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
 
-    async def start(self) -> None:
+    async def prepare(self) -> None:
+        """Create indexes before the broker consumes anything (the embedded database can stall when
+        an index is built while a transaction writes to the same collection)."""
         await self.outbox.ensure_indexes()
         for setup in self.index_setups:
             await setup(self.db)
+
+    async def start(self) -> None:
         # What a previous run of any instance left in the outbox goes out before anything new.
         await self.outbox.flush(older_than_s=0)
         self._tasks.append(asyncio.create_task(self._relay_loop(), name="outbox-relay"))
@@ -218,6 +222,7 @@ class Runtime:
         close the database. Committed but unpublished outbox entries go out on the next start."""
         return FastStream(
             self.broker,
+            on_startup=[self.prepare],
             after_startup=[self.start],
             on_shutdown=[self.stop],
             after_shutdown=[self._close],

@@ -60,7 +60,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(default="auto", description="JSON off a terminal.")
     clock_start: datetime | None = Field(default=None, description="Run the service clock from this instant (tests, demos).")
-    failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit'.")
+    failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit' or 'crash_after_commit:<topic>'.")
 
     @property
     def group_id(self) -> str:

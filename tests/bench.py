@@ -27,7 +27,7 @@ from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.stack import external_endpoints
 from contracts.topics import ALL_TOPIC_NAMES
 from tests.bench_ceilings import INTAKE_DOCUMENTS, broker_ceiling, database_ceiling
-from tests.bench_support import Rate, Services, machine, percentile
+from tests.bench_support import Rate, Services, machine
 
 CERTIFICATES_ACTOR = Actor(organisation_id="certificates", role=Role.SERVICE)
 SITES = 40

@@ -162,6 +162,7 @@ class Sender:
 async def running(build_runtime: Callable[..., Runtime], settings: ServiceSettings, **overrides: Any) -> AsyncIterator[Runtime]:
     """Run a service in this process against a real broker and database."""
     runtime = build_runtime(settings, **overrides)
+    await runtime.prepare()
     await runtime.broker.start()
     await runtime.start()
     try:

@@ -20,12 +20,12 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     keys = KeyRing(settings)
     certification = handlers.Certification(settings.rules(), keys, settings.clock_batch)
 
-    async def provision_key(db: AsyncDatabase[dict[str, Any]]) -> None:
+    async def setup(db: AsyncDatabase[dict[str, Any]]) -> None:
+        await registry_store.ensure_indexes(db)
+        await certificate_store.ensure_indexes(db)
         await keys.signer(db)
 
-    runtime.indexes(registry_store.ensure_indexes)
-    runtime.indexes(certificate_store.ensure_indexes)
-    runtime.indexes(provision_key)
+    runtime.indexes(setup)  # runs before the broker delivers anything
     runtime.consume(topics.CERTIFICATES_COMMANDS, certification.handle_commands, on_conflict=handlers.on_conflict)
     runtime.consume(topics.AUDITS_OUTCOMES, certification.handle_audits, on_conflict=handlers.on_conflict)
     runtime.publishes(topics.CERTIFICATES_EVENTS)

@@ -28,7 +28,6 @@ from services.certificates.adapters import registry_store
 from services.certificates.adapters.keys import KeyRing
 from services.certificates.domain import registry
 from services.certificates.domain.certification import (
-    Books,
     Change,
     Outcome,
     apply_command,
@@ -97,6 +96,11 @@ async def handle_register(command: RegisterMember | RegisterSite | RegisterCerti
     return [_reply(command, CertificationBodyRegistered, tx.now, certification_body=outcome.record)]
 
 
+def _ms(moment: datetime) -> datetime:
+    """The database keeps milliseconds: certificates carry no more, so stored and published agree."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 class Certification:
     """Audits to certificates, the secretariat's lifecycle commands and the clock."""
 
@@ -144,9 +148,9 @@ class Certification:
         for message in messages:
             with message_context(event_id=str(message.event_id), correlation_id=str(message.correlation_id)):
                 if isinstance(message, AuditOutcomeSubmitted):
-                    outcome = submit_audit(books, message, tx.now, self.rules)
+                    outcome = submit_audit(books, message, _ms(tx.now), self.rules)
                 else:
-                    outcome = close_nonconformity(books, message, tx.now)  # type: ignore[arg-type]
+                    outcome = close_nonconformity(books, message, _ms(tx.now))  # type: ignore[arg-type]
                 events, jws = await self._answer(tx, message, outcome)
             out += events
             signed += jws
@@ -168,7 +172,7 @@ class Certification:
                     # Sites may have been registered earlier in this batch: read them now.
                     fresh, _ = await store.load_books(tx, sites=command.scope.site_ids)
                     books.sites |= fresh.sites
-                events, jws = await self._answer(tx, command, apply_command(books, command, tx.now))  # type: ignore[arg-type]
+                events, jws = await self._answer(tx, command, apply_command(books, command, _ms(tx.now)))  # type: ignore[arg-type]
             out += events
             signed += jws
         await store.save_books(tx, books, loaded, signed)
@@ -178,7 +182,7 @@ class Certification:
         """Expiry and overdue Majors, by state: a tick after downtime catches up, and a certificate
         already handled is not found again."""
         certificates = await store.due_certificates(tx, today_utc(tx.now), self.clock_batch)
-        changes = [change for c in certificates for change in due_changes(c, tx.now)]
+        changes = [change for c in certificates for change in due_changes(c, _ms(tx.now))]
         out, signed = await self._events(tx, changes, None)
         await store.save_changes(tx, changes, {c.certificate_id: c.revision for c in certificates}, signed)
         return out
@@ -209,4 +213,3 @@ class Certification:
         return out
 
 
-__all__ = ["Books", "Certification", "handle_register", "on_conflict", "rejection"]

@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.prepare()
         await runtime.broker.start()
         await runtime.start()
         dispatcher.start()

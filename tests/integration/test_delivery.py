@@ -122,7 +122,7 @@ async def test_a_crash_between_commit_and_publish_loses_nothing_and_duplicates_n
     org = unique("org")
     command = register(org)
     crashing = _service_process("services.certificates", "CERTIFICATES", settings,
-                                {"CERTIFICATES_FAILPOINT": "crash_after_commit"})
+                                {"CERTIFICATES_FAILPOINT": "crash_after_commit:certificates.commands.v1"})
     try:
         await sender.send(command)
         for _ in range(300):
