@@ -40,6 +40,7 @@ class ClaimReason:
     NO_CURRENT_PS = "no_current_performance_standard_certificate"
     NO_CURRENT_COC = "no_current_coc_certificate"
     PRODUCT_NOT_COVERED = "product_not_covered"
+    SUPPLIER_NOT_CERTIFIED = "supplier_not_coc_certified"
     MISLEADING_WORDING = "misleading_wording"
     MISSING_ELEMENT = "missing_required_element"
     CERTIFICATE_NUMBER_INVALID = "certificate_number_not_claimants_or_not_current"

@@ -63,23 +63,30 @@ class Participant:
         return Actor(organisation_id=self.org, role=role)
 
 
-MINE = Participant("org-gove-bauxite", "Gove Bauxite Pty", "site-gove-mine", "Gove mine", "AU", (Activity.MINING,),
-                   {ProcessStep.MINING: "1"})
-REFINERY = Participant("org-gladstone-alumina", "Gladstone Alumina", "site-gladstone-refinery", "Gladstone refinery",
-                       "AU", (Activity.ALUMINA_REFINING,), {ProcessStep.BAUXITE_TO_ALUMINA: "0.45"})
-SMELTER = Participant("org-sunndal-smelting", "Sunndal Smelting AS", "site-sunndal-smelter", "Sunndal smelter", "NO",
-                      (Activity.SMELTING, Activity.CASTING),
-                      {ProcessStep.ALUMINA_TO_ALUMINIUM: "0.518", ProcessStep.CASTING: "0.98"})
-REMELTER = Participant("org-nachterstedt-recycling", "Nachterstedt Recycling GmbH", "site-nachterstedt-remelt",
-                       "Nachterstedt remelt", "DE", (Activity.REMELTING, Activity.CASTING),
-                       {ProcessStep.REMELTING: "0.97", ProcessStep.CASTING: "0.98"}, rule_set="v3-draft-site-credit")
-MILL = Participant("org-sierre-rolling", "Sierre Rolling SA", "site-sierre-mill", "Sierre mill", "CH",
-                   (Activity.ROLLING,), {ProcessStep.ROLLING: "0.85"}, rule_set="v3-draft-site-credit", coc_majors=2)
-CANS = Participant("org-bonn-cans", "Bonn Can Company", "site-bonn-cans", "Bonn can plant", "DE",
-                   (Activity.CAN_MAKING,), {ProcessStep.CAN_MAKING: "0.85"}, rule_set="v3-draft-group-credit")
-BRAND = Participant("org-fizz-brands", "Fizz Brands plc", "site-fizz-filling", "Fizz filling hall", "GB",
-                    (Activity.BRAND_OWNER,), membership=MembershipClass.INDUSTRIAL_USERS)
-CHAIN = (MINE, REFINERY, SMELTER, REMELTER, MILL, CANS, BRAND)
+def participants(suffix: str = "") -> dict[str, Participant]:
+    """The chain's members; `suffix` keeps the ids of one run apart from another's on shared topics."""
+
+    def p(role: str, org: str, name: str, site: str, site_name: str, country: str, activities: tuple[Activity, ...],
+          factors: dict[ProcessStep, str] | None = None, **kw: Any) -> tuple[str, Participant]:
+        return role, Participant(org + suffix, name, site + suffix, site_name, country, activities, factors or {}, **kw)
+
+    return dict([
+        p("mine", "org-gove-bauxite", "Gove Bauxite Pty", "site-gove-mine", "Gove mine", "AU", (Activity.MINING,),
+          {ProcessStep.MINING: "1"}),
+        p("refinery", "org-gladstone-alumina", "Gladstone Alumina", "site-gladstone-refinery", "Gladstone refinery",
+          "AU", (Activity.ALUMINA_REFINING,), {ProcessStep.BAUXITE_TO_ALUMINA: "0.45"}),
+        p("smelter", "org-sunndal-smelting", "Sunndal Smelting AS", "site-sunndal-smelter", "Sunndal smelter", "NO",
+          (Activity.SMELTING, Activity.CASTING), {ProcessStep.ALUMINA_TO_ALUMINIUM: "0.518", ProcessStep.CASTING: "0.98"}),
+        p("remelter", "org-nachterstedt-recycling", "Nachterstedt Recycling GmbH", "site-nachterstedt-remelt",
+          "Nachterstedt remelt", "DE", (Activity.REMELTING, Activity.CASTING),
+          {ProcessStep.REMELTING: "0.97", ProcessStep.CASTING: "0.98"}, rule_set="v3-draft-site-credit"),
+        p("mill", "org-sierre-rolling", "Sierre Rolling SA", "site-sierre-mill", "Sierre mill", "CH", (Activity.ROLLING,),
+          {ProcessStep.ROLLING: "0.85"}, rule_set="v3-draft-site-credit", coc_majors=2),
+        p("cans", "org-bonn-cans", "Bonn Can Company", "site-bonn-cans", "Bonn can plant", "DE", (Activity.CAN_MAKING,),
+          {ProcessStep.CAN_MAKING: "0.85"}, rule_set="v3-draft-group-credit"),
+        p("brand", "org-fizz-brands", "Fizz Brands plc", "site-fizz-filling", "Fizz filling hall", "GB",
+          (Activity.BRAND_OWNER,), membership=MembershipClass.INDUSTRIAL_USERS),
+    ])
 
 
 class Platform:
@@ -200,8 +207,10 @@ def _now() -> datetime:
 class Story:
     """The scenario's steps, in supply-chain order."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, suffix: str = "") -> None:
         self.p = platform
+        self.cast = participants(suffix)
+        self.chain = tuple(self.cast.values())
         self.today = _now().date()
         self.certificates: dict[tuple[str, str], str] = {}
         self.shipments = 0
@@ -211,12 +220,12 @@ class Story:
         p.say("scenario", "the secretariat registers a certification body, 7 members and their sites")
         await p.send(certificates.RegisterCertificationBody.create(actor=SECRETARIAT, occurred_at=_now(),
                                                                   certification_body=BODY))
-        for who in CHAIN:
+        for who in self.chain:
             await p.send(certificates.RegisterMember.create(
                 actor=SECRETARIAT, occurred_at=_now(),
                 member=Member(organisation_id=who.org, name=who.name, membership_class=who.membership,
                               joined_on=self.today - timedelta(days=400))))
-        for who in CHAIN:
+        for who in self.chain:
             await p.send(certificates.RegisterSite.create(
                 actor=SECRETARIAT, occurred_at=_now(),
                 site=Site(site_id=who.site, organisation_id=who.org, name=who.site_name, country=who.country,
@@ -225,7 +234,7 @@ class Story:
                                                                verified_by=BODY.certification_body_id,
                                                                verified_on=self.today - timedelta(days=30))
                                               for step, f in who.factors.items()])))
-        for who in CHAIN:
+        for who in self.chain:
             await p.wait_for(certificates.SiteRegistered, lambda m, who=who: m.site.site_id == who.site)
             if who.rule_set:
                 await p.send(ledger.AssignRuleSet.create(actor=SECRETARIAT, occurred_at=_now(), organisation_id=who.org,
@@ -235,7 +244,7 @@ class Story:
         p = self.p
         p.say("scenario", f"{BODY.name} audits every member against the Performance Standard and Chain of Custody")
         sent = []
-        for who in CHAIN:
+        for who in self.chain:
             for standard in ("performance_standard", "chain_of_custody"):
                 majors = who.coc_majors if standard == "chain_of_custody" else 0
                 findings = [Finding(finding_id=f"nc-{i + 1}", principle="CoC-2", criterion="2.1",
@@ -262,7 +271,7 @@ class Story:
         return await self.p.send(event_cls.create(actor=who.actor, occurred_at=_now(), site_id=who.site, **body))
 
     async def mine(self, tonnes: str) -> None:
-        await self.plant(MINE, plant.MaterialTransformed, transformed_on=self.today, process_step=ProcessStep.MINING,
+        await self.plant(self.cast["mine"], plant.MaterialTransformed, transformed_on=self.today, process_step=ProcessStep.MINING,
                          inputs=[plant.PlantLine(material_category=MaterialCategory.BAUXITE, product_form="ore",
                                                  quantity=Decimal(tonnes), unit="t")],
                          outputs=[plant.PlantLine(material_category=MaterialCategory.BAUXITE, product_form="crushed",
@@ -303,7 +312,7 @@ class Story:
         return document_id
 
     async def receive_scrap(self, tonnes: str) -> None:
-        await self.plant(REMELTER, plant.MaterialReceived, received_on=self.today,
+        await self.plant(self.cast["remelter"], plant.MaterialReceived, received_on=self.today,
                          supplier_organisation_id="uk-ubc-collectors", material_category="post_consumer_scrap",
                          product_form="ubc-bales", quantity=Decimal(tonnes), unit="t",
                          due_diligence_reference=f"dd-scrap-{self.p.run}", due_diligence_status="passed")
@@ -311,36 +320,36 @@ class Story:
     async def production_day(self) -> None:
         """One day of the chain, with realistic lots (domain.md, Numbers)."""
         await self.mine("4500")
-        await self.ship(MINE, REFINERY, MaterialCategory.BAUXITE, "crushed", "4500", "4500")
-        await self.transform(REFINERY, ProcessStep.BAUXITE_TO_ALUMINA,
+        await self.ship(self.cast["mine"], self.cast["refinery"], MaterialCategory.BAUXITE, "crushed", "4500", "4500")
+        await self.transform(self.cast["refinery"], ProcessStep.BAUXITE_TO_ALUMINA,
                              [(MaterialCategory.BAUXITE, "crushed", "4500")], [(MaterialCategory.ALUMINA, "powder", "2000")])
-        await self.ship(REFINERY, SMELTER, MaterialCategory.ALUMINA, "powder", "2000", "2000")
-        await self.transform(SMELTER, ProcessStep.ALUMINA_TO_ALUMINIUM,
+        await self.ship(self.cast["refinery"], self.cast["smelter"], MaterialCategory.ALUMINA, "powder", "2000", "2000")
+        await self.transform(self.cast["smelter"], ProcessStep.ALUMINA_TO_ALUMINIUM,
                              [(MaterialCategory.ALUMINA, "powder", "1930")],
                              [(MaterialCategory.ALUMINIUM, "liquid-metal", "999")])
-        await self.transform(SMELTER, ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "999")],
+        await self.transform(self.cast["smelter"], ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "999")],
                              [(MaterialCategory.ALUMINIUM, "rolling-slab", "975")])
-        await self.ship(SMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "600", "400", carbon="3.9")
+        await self.ship(self.cast["smelter"], self.cast["mill"], MaterialCategory.ALUMINIUM, "rolling-slab", "600", "400", carbon="3.9")
         await self.receive_scrap("500")
-        await self.transform(REMELTER, ProcessStep.REMELTING, [(MaterialCategory.POST_CONSUMER_SCRAP, "ubc-bales", "500")],
+        await self.transform(self.cast["remelter"], ProcessStep.REMELTING, [(MaterialCategory.POST_CONSUMER_SCRAP, "ubc-bales", "500")],
                              [(MaterialCategory.ALUMINIUM, "liquid-metal", "485")])
-        await self.transform(REMELTER, ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "485")],
+        await self.transform(self.cast["remelter"], ProcessStep.CASTING, [(MaterialCategory.ALUMINIUM, "liquid-metal", "485")],
                              [(MaterialCategory.ALUMINIUM, "rolling-slab", "475")])
-        await self.ship(REMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "400", "300", carbon="0.5")
-        await self.transform(MILL, ProcessStep.ROLLING, [(MaterialCategory.ALUMINIUM, "rolling-slab", "1000")],
+        await self.ship(self.cast["remelter"], self.cast["mill"], MaterialCategory.ALUMINIUM, "rolling-slab", "400", "300", carbon="0.5")
+        await self.transform(self.cast["mill"], ProcessStep.ROLLING, [(MaterialCategory.ALUMINIUM, "rolling-slab", "1000")],
                              [(MaterialCategory.ALUMINIUM, "can-stock-coil", "847")])
-        await self.ship(MILL, CANS, MaterialCategory.ALUMINIUM, "can-stock-coil", "550", "440")
-        await self.transform(CANS, ProcessStep.CAN_MAKING, [(MaterialCategory.ALUMINIUM, "can-stock-coil", "550")],
+        await self.ship(self.cast["mill"], self.cast["cans"], MaterialCategory.ALUMINIUM, "can-stock-coil", "550", "440")
+        await self.transform(self.cast["cans"], ProcessStep.CAN_MAKING, [(MaterialCategory.ALUMINIUM, "can-stock-coil", "550")],
                              [(MaterialCategory.ALUMINIUM, "can-body", "467")])
-        await self.ship(CANS, BRAND, MaterialCategory.ALUMINIUM, "can-body", "100", "60")
+        await self.ship(self.cast["cans"], self.cast["brand"], MaterialCategory.ALUMINIUM, "can-body", "100", "60")
 
     async def claim(self, claim_id: str, cans: int, wording: str) -> claims.ClaimRequested:
         request = claims.ClaimRequested.create(
-            actor=BRAND.actor, occurred_at=_now(), claim_id=claim_id, claimant_organisation_id=BRAND.org,
+            actor=self.cast["brand"].actor, occurred_at=_now(), claim_id=claim_id, claimant_organisation_id=self.cast["brand"].org,
             product=claims.ClaimProduct(product_id="05012345678900", name="Fizz Cola 330 ml can",
                                         aluminium_mass_per_unit_kg=Decimal("0.013"), units=cans,
-                                        producing_site_ids=[CANS.site], supplier_organisation_ids=[CANS.org, MILL.org,
-                                                                                                  REMELTER.org]),
+                                        producing_site_ids=[self.cast["cans"].site], supplier_organisation_ids=[self.cast["cans"].org, self.cast["mill"].org,
+                                                                                                  self.cast["remelter"].org]),
             claim_type="on_pack_logo", wording=wording, artwork_reference=f"artwork-{claim_id}",
             link="https://aluminium-stewardship.org/asi-certification",
             markets=["GB", "DE"], period_start=self.today, period_end=self.today + timedelta(days=180))
@@ -367,11 +376,11 @@ async def story(endpoints: Endpoints, *, once: bool, stop: threading.Event, say:
         refused = await s.decision(bad)
         say("scenario", "the secretariat suspends the remelter's CoC certificate (unpaid fees)")
         await p.send(certificates.SuspendCertificate.create(
-            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(REMELTER.org, "chain_of_custody")],
+            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(s.cast["remelter"].org, "chain_of_custody")],
             reason="Unpaid certification fees"))
-        await p.wait_for(ledger.AccountFrozen, lambda m: REMELTER.org in m.account_id or REMELTER.site in m.account_id)
+        await p.wait_for(ledger.AccountFrozen, lambda m: s.cast["remelter"].org in m.account_id or s.cast["remelter"].site in m.account_id)
         await s.receive_scrap("200")
-        await s.ship(REMELTER, MILL, MaterialCategory.ALUMINIUM, "rolling-slab", "100", "50")
+        await s.ship(s.cast["remelter"], s.cast["mill"], MaterialCategory.ALUMINIUM, "rolling-slab", "100", "50")
         revoked = await p.wait_for((claims.ClaimRevoked,), lambda m: m.claim_id == good, timeout=30)
         p.show_balances()
         ok = isinstance(approved, claims.ClaimApproved) and isinstance(refused, claims.ClaimRejected) and revoked

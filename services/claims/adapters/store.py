@@ -219,7 +219,7 @@ async def save_certificates(tx: Tx, certificates: Sequence[Certificate]) -> None
 
 async def load_registry(tx: Tx, requests: Iterable[ClaimRequested], quoted_numbers: Iterable[str]) -> Registry:
     """Members and certificates the given requests need, in one query."""
-    orgs = list({r.claimant_organisation_id for r in requests})
+    orgs = list({org for r in requests for org in (r.claimant_organisation_id, *r.product.supplier_organisation_ids)})
     keys = list({n.upper() for n in quoted_numbers})
     if not orgs:
         return Registry()

@@ -109,7 +109,9 @@ def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
 def certificate_reasons(
     request: ClaimRequested, registry: Registry, today: date
 ) -> tuple[list[Reason], list[Certificate], list[Certificate]]:
-    """Membership, current PS and CoC certificates covering the product: (reasons, resting on, examined)."""
+    """Membership, current PS and CoC certificates covering the product, and a current CoC certificate for
+    every supplier the request names (the approval rests on those too, so a supplier's suspension revokes
+    it): (reasons, resting on, examined)."""
     claimant = request.claimant_organisation_id
     if claimant not in registry.members:
         return ([Reason(code=ClaimReason.NOT_A_MEMBER, field="claimant_organisation_id",
@@ -130,7 +132,18 @@ def certificate_reasons(
                                           f"{request.product.product_id}"))
         else:
             resting.append(max(covering, key=lambda c: (c.valid_until, c.certificate_id)))
-    return reasons, resting, owned
+    examined = list(owned)
+    for supplier in dict.fromkeys(request.product.supplier_organisation_ids):
+        supplied = [c for c in registry.of(supplier) if c.standard is Standard.CHAIN_OF_CUSTODY]
+        examined += supplied
+        current = [c for c in supplied if is_current(c, today)]
+        if not current:
+            reasons.append(Reason(code=ClaimReason.SUPPLIER_NOT_CERTIFIED, field="product.supplier_organisation_ids",
+                                  message=f"supplier {supplier} named for the product holds no current chain of "
+                                          f"custody certificate on {today}"))
+        else:
+            resting.append(max(current, key=lambda c: (c.valid_until, c.certificate_id)))
+    return reasons, resting, examined
 
 
 def quoted_number_reasons(request: ClaimRequested, registry: Registry, rules: WordingRules, today: date) -> list[Reason]:

@@ -150,3 +150,21 @@ def test_certificate_evidence_records_number_status_and_validity():
     assert (coc_evidence.certificate_number, coc_evidence.status, coc_evidence.valid_until) == (
         COC_NUMBER, CertificateStatus.ACTIVE, date(2027, 12, 31))
     assert certificate(BRAND).certificate_id == coc_evidence.certificate_id
+
+
+def test_a_named_supplier_needs_a_current_coc_certificate_and_the_approval_rests_on_it():
+    from contracts.claims import ClaimProduct
+    from services.claims.domain.checks import static_checks
+
+    supplier_coc = coc(org="can-maker", number="ASI-COC-2026-000077", certificate_id="cert-can-maker")
+    product = ClaimProduct(product_id="GTIN-05000112637922", name="Cola 330 ml can",
+                           aluminium_mass_per_unit_kg="0.013", units=1000, supplier_organisation_ids=["can-maker"])
+    named = request(product=product)
+    passed = static_checks(named, registry(ps(), coc(), supplier_coc), RULES, TODAY)
+    assert passed.passed and "cert-can-maker" in [c.certificate_id for c in passed.resting_on]
+
+    suspended = supplier_coc.model_copy(update={"status": CertificateStatus.SUSPENDED})
+    failed = static_checks(named, registry(ps(), coc(), suspended), RULES, TODAY)
+    assert [r.code for r in failed.reasons] == [ClaimReason.SUPPLIER_NOT_CERTIFIED]
+    missing = static_checks(named, registry(ps(), coc()), RULES, TODAY)
+    assert [r.code for r in missing.reasons] == [ClaimReason.SUPPLIER_NOT_CERTIFIED]
