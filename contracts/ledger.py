@@ -140,7 +140,11 @@ class LedgerEntry(Contract):
     total_output_kg: ExactDecimal = Field(description="Change to total output of the period.")
     balance_after_kg: ExactDecimal = Field(description="Credit balance after the entry.")
     reserved_change_kg: ExactDecimal = Field(
-        default=Decimal("0"), description="Change to credits reserved for claims (allocations and releases)."
+        default=Decimal(0), description="Change to credits reserved for claims (allocations and releases)."
+    )
+    credit_buckets_kg: dict[str, ExactDecimal] = Field(
+        default_factory=dict,
+        description="Change to credits per product ('<material_category>|<product_form>'); sums to coc_credit_kg.",
     )
     rule_set_id: Identifier = Field(description="Rule set the entry obeyed.")
     rule_set_version: Identifier = Field(description="Version of that rule set.")

@@ -8,18 +8,30 @@ from faststream import FastStream
 
 from contracts import topics
 from libs.service import Runtime
-from services.accounting import handlers
 from services.accounting.config import Settings
+from services.accounting.handlers import Accounting
+
+PERIOD_CLOCK = "close-due-periods"
 
 
 def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime = Runtime.build(settings, **overrides)
-    runtime.consume(topics.MATERIAL_MOVEMENTS, handlers.handle_material_movements)
-    runtime.consume(topics.LEDGER_COMMANDS, handlers.handle_ledger_commands)
-    runtime.consume(topics.CERTIFICATES_EVENTS, handlers.handle_certificates_events)
+    service = Accounting(settings)
+    runtime.indexes(service.setup)
+    runtime.consume(topics.MATERIAL_MOVEMENTS, service.handle_movements, on_conflict=service.on_movement_conflict,
+                    description="Receipts credit, transformations convert, designations debit the mass-balance books.")
+    runtime.consume(topics.LEDGER_COMMANDS, service.handle_commands, on_conflict=service.on_command_conflict,
+                    description="Allocations for claims, period close, rule-set assignment.")
+    runtime.consume(topics.CERTIFICATES_EVENTS, service.handle_certificates,
+                    description="Certificate and site projection; freezes and thaws accounts.")
     runtime.publishes(topics.LEDGER_EVENTS)
+    runtime.every(PERIOD_CLOCK, service.close_due_periods)
     return runtime
 
 
 def create_app(settings: Settings, **overrides: Any) -> FastStream:
-    return build_runtime(settings, **overrides).app("ASI balance accounting", "")
+    return build_runtime(settings, **overrides).app(
+        "ASI balance accounting",
+        "The mass-balance ledger: site and group accounts under versioned rule sets, no overdraft, signed CoC "
+        "Documents, periods, allocations for claims, a hash-chained audit trail.",
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from libs.settings import ServiceSettings
@@ -12,3 +13,9 @@ class Settings(ServiceSettings):
 
     service_name: str = "accounting"
     database: str = "asi_accounting"
+    signing_key: str | None = Field(
+        default=None,
+        description="Ed25519 seed (base64url, 32 bytes) that signs CoC Documents; unset: generated once and kept "
+        "in the service database.",
+    )
+    period_close_batch: int = Field(default=200, ge=1, description="Accounts whose period the clock closes per tick.")

@@ -62,6 +62,8 @@ class RuleSet:
     period_months: int
     carry_over: bool
     require_coc_input_in_period: bool
+    credits_by_product: bool
+    """True: a designation draws only on credits of the shipped product (material and form)."""
     rounding: Rounding = Rounding()
     description: str = ""
 
@@ -80,6 +82,7 @@ V2_2022_GROUP_PERCENTAGE = RuleSet(
     period_months=12,
     carry_over=False,
     require_coc_input_in_period=False,
+    credits_by_product=False,
     description="ASI CoC V2 (2022): pooled per certification scope, CoC share of outputs <= CoC share of inputs per year.",
 )
 V3_DRAFT_SITE_CREDIT = RuleSet(
@@ -90,6 +93,7 @@ V3_DRAFT_SITE_CREDIT = RuleSet(
     period_months=12,
     carry_over=True,
     require_coc_input_in_period=True,
+    credits_by_product=True,
     description="V3 draft: one account per site, credit method, a site ships CoC only after CoC input in the period.",
 )
 V3_DRAFT_GROUP_CREDIT = RuleSet(
@@ -100,6 +104,7 @@ V3_DRAFT_GROUP_CREDIT = RuleSet(
     period_months=12,
     carry_over=True,
     require_coc_input_in_period=False,
+    credits_by_product=True,
     description="V3 draft: pooled per certification scope, credit method (no overdraft).",
 )
 

@@ -1,0 +1,188 @@
+"""Operator and auditor commands over the accounting database.
+
+    python -m services.accounting.cli balance ACCOUNT
+    python -m services.accounting.cli statement ACCOUNT [PERIOD]
+    python -m services.accounting.cli verify-chain [ACCOUNT]
+    python -m services.accounting.cli public-key
+    python -m services.accounting.cli verify-document FILE|- [--public-key KEY]
+
+The database comes from the service settings (`MONGODB_URI`, `ACCOUNTING_DATABASE`). Exit code 1
+when a chain is broken or a document does not verify.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient
+
+from contracts.ledger import CoCDocument
+from libs.mongo import CODEC_OPTIONS
+from services.accounting.adapters import store
+from services.accounting.adapters.keys import KEY_ID, signer_from_setting
+from services.accounting.config import Settings
+from services.accounting.domain.chain import verify_chain
+from services.accounting.domain.ledger import Ledger
+from services.accounting.signing import (
+    DocumentInvalid,
+    Signer,
+    b64url_decode,
+    public_key_from_text,
+    public_key_texts,
+    verify,
+)
+
+
+def _database(settings: Settings) -> Any:
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongodb_uri, type_registry=CODEC_OPTIONS.type_registry,
+                                                      tz_aware=True, serverSelectionTimeoutMS=10_000)
+    return client.get_database(settings.database, codec_options=CODEC_OPTIONS)
+
+
+def _signer(settings: Settings, db: Any) -> Signer | None:
+    if settings.signing_key:
+        return signer_from_setting(settings.signing_key)
+    doc = db["keys"].find_one({"_id": KEY_ID})
+    return Signer.from_seed(b64url_decode(doc["seed"])) if doc else None
+
+
+def balance(db: Any, account_id: str) -> int:
+    doc = db["accounts"].find_one({"_id": account_id})
+    if doc is None:
+        print(f"no account {account_id}", file=sys.stderr)
+        return 2
+    account = store.account_from(doc)
+    flag = db["account_flags"].find_one({"_id": account_id}) or {}
+    print(f"account      {account.account_id} ({account.level.value}, organisation {account.organisation_id})")
+    print(f"rule set     {account.rule_set_id} ({account.rules.version})")
+    print(f"balance      {account.balance} kg")
+    print(f"reserved     {account.reserved} kg (for claims)")
+    print(f"free         {account.free} kg")
+    for key, value in sorted(account.buckets.items()):
+        print(f"  {key:<40} {value} kg")
+    print(f"open period  {account.period.period_id} .. {account.period.end}")
+    print(f"frozen       {'yes' if flag.get('frozen') else 'no'}")
+    print(f"entries      {account.sequence}, chain head {account.last_hash}")
+    return 0
+
+
+def statement(db: Any, account_id: str, period: str | None) -> int:
+    doc = db["accounts"].find_one({"_id": account_id})
+    if doc is None:
+        print(f"no account {account_id}", file=sys.stderr)
+        return 2
+    account = store.account_from(doc)
+    if period is None or period == account.period.period_id:
+        state = Ledger(accounts=[account]).statement(account, account.period.end, datetime.now(UTC))
+        title = "OPEN PERIOD (provisional)"
+    else:
+        found = db["statements"].find_one({"_id": f"{account_id}|{period}"})
+        if found is None:
+            closed = [d["period_id"] for d in db["statements"].find({"account_id": account_id}, {"period_id": 1})]
+            print(f"no closed period {period} for {account_id}; closed: {', '.join(sorted(closed)) or 'none'}",
+                  file=sys.stderr)
+            return 2
+        state = store.statement_from(found)
+        title = f"CLOSED at {state.closed_at.isoformat()}"
+    s = state
+    print(f"statement of {s.account_id}, period {s.period_id}: {s.period_start} .. {s.period_end}  [{title}]")
+    print(f"rule set {s.rule_set_id} ({s.rule_set_version})")
+    rows = [("opening balance", s.opening_balance_kg), ("CoC input", s.coc_input_kg), ("total input", s.total_input_kg)]
+    rows += [(f"  input {k}", v) for k, v in sorted(s.inputs_by_category_kg.items())]
+    rows += [("CoC output", s.coc_output_kg), ("total output", s.total_output_kg),
+             ("closing balance", s.closing_balance_kg), ("carried over", s.carried_over_kg),
+             ("forfeited", s.forfeited_kg)]
+    for label, value in rows:
+        print(f"  {label:<28} {value:>18} kg")
+    for step, factor in sorted(s.conversion_applied.items()):
+        print(f"  conversion {step:<17} x {factor}")
+    print(f"  last entry hash {s.last_entry_hash}")
+    print("entries:")
+    for d in db["entries"].find(store.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING):
+        e = store.entry_from(d)
+        print(f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
+              f"balance {e.balance_after_kg:>14}  {e.note or ''}")
+    return 0
+
+
+def verify_chains(db: Any, account_id: str | None) -> int:
+    """Recompute every hash; also check that the balance document's chain head is the last entry."""
+    accounts = [account_id] if account_id else sorted(db["entries"].distinct("account_id"))
+    broken = 0
+    for account in accounts:
+        entries = [store.entry_from(d) for d in db["entries"].find(store.entries_filter(account)).sort("_id", ASCENDING)]
+        problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
+        head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
+        last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
+        if head is not None and (head["last_hash"] if entries else None, head["sequence"]) != last:
+            problems.append("the balance document's chain head does not match the last entry")
+        for problem in problems:
+            print(f"TAMPERED {account} {problem}")
+        if problems:
+            broken += 1
+        else:
+            print(f"ok       {account}: {len(entries)} entries")
+    return 1 if broken else 0
+
+
+def verify_document(db: Any, settings: Settings, source: str, key_text: str | None) -> int:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    body = json.loads(text)
+    document = CoCDocument.model_validate(body["document"])
+    if key_text:
+        public_key = public_key_from_text(key_text)
+    else:
+        signer = _signer(settings, db)
+        if signer is None:
+            print("no signing key in the database; pass --public-key", file=sys.stderr)
+            return 2
+        public_key = signer.public_key
+    try:
+        verify(body["signature"], public_key, document)
+    except DocumentInvalid as exc:
+        print(f"INVALID {document.document_id}: {exc}")
+        return 1
+    print(f"valid    {document.document_id}: {document.coc_mass_kg} kg from {document.issuer_organisation_id} "
+          f"to {document.recipient_organisation_id}, certificate {document.issuer_certificate_number}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.accounting.cli", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("balance", help="an account's balance (one document read)").add_argument("account")
+    p = commands.add_parser("statement", help="a period statement with its entries (default: the open period)")
+    p.add_argument("account")
+    p.add_argument("period", nargs="?")
+    commands.add_parser("verify-chain", help="recompute the hash chains").add_argument("account", nargs="?")
+    commands.add_parser("public-key", help="the public key that verifies CoC Documents")
+    p = commands.add_parser("verify-document", help="verify a CoCDocumentIssued message (JSON file or -)")
+    p.add_argument("source")
+    p.add_argument("--public-key", dest="public_key", help="PEM or base64url raw key (default: this service's key)")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    db = _database(settings)
+    if args.command == "balance":
+        return balance(db, args.account)
+    if args.command == "statement":
+        return statement(db, args.account, args.period)
+    if args.command == "verify-chain":
+        return verify_chains(db, args.account)
+    if args.command == "public-key":
+        signer = _signer(settings, db)
+        if signer is None:
+            print("no signing key yet: start the service once, or set ACCOUNTING_SIGNING_KEY", file=sys.stderr)
+            return 2
+        print(json.dumps(public_key_texts(signer.public_key), indent=2))
+        return 0
+    return verify_document(db, settings, args.source, args.public_key)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
