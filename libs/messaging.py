@@ -299,9 +299,9 @@ class Consumer:
                 if fresh:
                     try:
                         out.extend(await self.handler(fresh, tx))
-                    except PyMongoError:
-                        raise
                     except Exception as exc:
+                        if _retryable(exc):
+                            raise
                         log.exception("handler_failed", topic=self.topic.name, batch=len(fresh))
                         raise HandlerError(str(exc)) from exc
                     await self.db[INBOX].insert_many(
@@ -367,7 +367,7 @@ class Consumer:
             except HandlerError:
                 raise
             except Exception as exc:
-                if not (is_transient(exc) or isinstance(exc, PyMongoError | OSError | asyncio.TimeoutError) or _is_kafka_error(exc)):
+                if not _retryable(exc):
                     raise
                 log.warning("transient_error_retrying", error=repr(exc)[:500], delay_s=round(delay, 2))
                 await asyncio.sleep(delay)
@@ -376,6 +376,12 @@ class Consumer:
 
 def _is_kafka_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("aiokafka")
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Worth retrying the same work: the database or broker is unreachable or a transaction conflicted.
+    Anything else raised by a handler (a bug, a duplicate key it did not expect) is the message's fault."""
+    return is_transient(exc) or isinstance(exc, OSError | asyncio.TimeoutError) or _is_kafka_error(exc)
 
 
 async def run_in_transaction(

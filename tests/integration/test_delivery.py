@@ -171,13 +171,17 @@ async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, rec
     from libs.service import Runtime
 
     handled: list[str] = []
-    poison_id = unique("claim")
+    poison_id, duplicate_id = unique("claim"), unique("claim")
 
     async def handler(batch, tx):
         for item in batch:
             if item.message.claim_id == poison_id:
                 raise ZeroDivisionError("a bug in the handler")
-            await tx.db["handled"].insert_one({"_id": item.message.claim_id}, session=tx.session)
+            if item.message.claim_id == duplicate_id:
+                await tx.db["handled"].insert_one({"_id": "same"}, session=tx.session)
+                await tx.db["handled"].insert_one({"_id": "same"}, session=tx.session)  # a bug: DuplicateKeyError
+            await tx.db["handled"].insert_one({"_id": str(item.message.event_id), "claim": item.message.claim_id},
+                                              session=tx.session)
         handled.extend(item.message.claim_id for item in batch)
         return []
 
@@ -190,16 +194,19 @@ async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, rec
     claims = [unique("claim") for _ in range(3)]
     messages = [ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=c,
                                       claimant_organisation_id="brand", reason="test")
-                for c in (claims[0], poison_id, claims[1], claims[2])]
+                for c in (claims[0], poison_id, claims[1], duplicate_id, claims[2])]
     async with running(build, settings) as runtime:
         for message in messages:
             await sender.send(message, key="same-partition")
         [letter] = await recorder.wait_for(DeadLetter, lambda m: poison_id in m.payload, topic="claims.requests.v1.dlq")
         assert letter.reason_code == DeadLetterReason.HANDLER_ERROR and "a bug in the handler" in letter.errors[0].message
+        [letter] = await recorder.wait_for(DeadLetter, lambda m: duplicate_id in m.payload,
+                                           topic="claims.requests.v1.dlq")
+        assert "duplicate key" in letter.errors[0].message
         for _ in range(100):
-            if await runtime.db["handled"].count_documents({"_id": {"$in": claims}}) == 3:
+            if await runtime.db["handled"].count_documents({"claim": {"$in": claims}}) == 3:
                 break
             await asyncio.sleep(0.1)
-        assert await runtime.db["handled"].count_documents({"_id": {"$in": claims}}) == 3
-        assert await runtime.db["handled"].count_documents({"_id": poison_id}) == 0
+        assert await runtime.db["handled"].count_documents({"claim": {"$in": claims}}) == 3
+        assert await runtime.db["handled"].count_documents({"claim": poison_id}) == 0
         assert await runtime.db["inbox"].count_documents({"_id": str(messages[1].event_id)}) == 0
