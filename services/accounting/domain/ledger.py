@@ -670,6 +670,9 @@ class Ledger:
         account = self._account(m.organisation_id, m.site_id, m.transformed_on)
         late = self._bring_to(account, m.transformed_on, now, out)
         rounding = account.rules.rounding
+        if m.process_step in account.rules.origin_steps:
+            self._originate(account, m, late, out)
+            return
         change: dict[str, Decimal] = {}
         free = account.free
         consumed = ZERO
@@ -694,6 +697,26 @@ class Ledger:
             movement_id=m.movement_id, buckets=change,
             note=f"{step} x {m.conversion_factor}: {_clean(consumed)} kg of input credits became "
                  f"{_clean(sum((v for v in change.values() if v > 0), ZERO))} kg of output credits"
+                 + (f"; {self._late_note(account, m.transformed_on)}" if late else ""),
+        )
+        out.append(EntryPosted(entry))
+        self._record(str(m.movement_id), BOOKED, effects=[effect])
+
+    def _originate(self, account: Account, m: MaterialTransformedRecorded, late: bool, out: list[Outcome]) -> None:
+        """Where CoC Material originates (mining): at a site a current CoC certificate covers, the output
+        is CoC input and becomes credits; elsewhere it is recorded as non-CoC input."""
+        rounding = account.rules.rounding
+        covered = self.coverage(m.organisation_id, m.site_id, m.transformed_on).coverage is certification.Coverage.CURRENT
+        buckets = {bucket_key(line.material_category.value, line.product_form): rounding.credit(line.quantity_kg)
+                   for line in m.outputs} if covered else {}
+        credit = sum(buckets.values(), ZERO)
+        total = rounding.debit(sum((line.quantity_kg for line in m.outputs), Decimal(0)))
+        entry, effect = self._post(
+            account, EntryKind.TRANSFORMATION, booked_on=m.transformed_on, site_id=m.site_id,
+            movement_id=m.movement_id, buckets=buckets, coc_input=credit, total_input=total,
+            category=m.outputs[0].material_category.value, site_input=ZERO if late else credit,
+            note=(f"{m.process_step.value}: {_clean(credit)} kg of CoC Material originated at a certified site"
+                  if covered else f"{m.process_step.value} at a site no current CoC certificate covers: non-CoC input")
                  + (f"; {self._late_note(account, m.transformed_on)}" if late else ""),
         )
         out.append(EntryPosted(entry))

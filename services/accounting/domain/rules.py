@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from contracts.common import ProcessStep
 from contracts.ledger import group_account_id, site_account_id
 
 QUANTUM = Decimal("0.001")
@@ -65,6 +66,9 @@ class RuleSet:
     credits_by_product: bool
     """True: a designation draws only on credits of the shipped product (material and form)."""
     rounding: Rounding = Rounding()
+    origin_steps: frozenset[ProcessStep] = frozenset({ProcessStep.MINING})
+    """Steps where CoC Material originates: their output, at a site a current CoC certificate covers,
+    is CoC input (bauxite mined at a certified mine is ASI Bauxite)."""
     description: str = ""
 
     def account_id(self, organisation_id: str, site_id: str) -> str:

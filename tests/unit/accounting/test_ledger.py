@@ -347,3 +347,15 @@ def test_documents_are_listed_for_a_shipment():
     books = ledger(GROUP)
     books.apply(receipt("1000", "600"), NOW)
     assert [type(o) for o in books.apply(ship("500", "250"), NOW)][-1] is DocumentDue
+
+
+def test_bauxite_mined_at_a_certified_mine_originates_coc_credits_and_elsewhere_does_not():
+    mined = [(Cat.BAUXITE, "ore", "4500")], [(Cat.BAUXITE, "crushed", "4500")]
+    certified = ledger(SITE)
+    [entry] = entries(certified.apply(transform(*mined, "1", step=ProcessStep.MINING), NOW))
+    assert entry.credit_buckets_kg == {"bauxite|crushed": Decimal(4500)} and entry.coc_input_kg == Decimal(4500)
+    assert "DocumentDue" in kinds(certified.apply(ship("4500", "4500", category=Cat.BAUXITE, form="crushed"), NOW))
+
+    uncertified = ledger(SITE, certified=False)
+    [entry] = entries(uncertified.apply(transform(*mined, "1", step=ProcessStep.MINING), NOW))
+    assert entry.credit_buckets_kg == {} and entry.total_input_kg == Decimal(4500)
