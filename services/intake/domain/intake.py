@@ -138,8 +138,8 @@ class Intake:
     # ---- shared checks ----------------------------------------------------------------------
 
     def _site(self, event: PlantEvent, check: _Check) -> Site | None:
-        if event.actor.role is not Role.PRODUCER:
-            check.refuse(R.ACTOR_NOT_PRODUCER, f"plant events are sent by producers, not {event.actor.role.value}",
+        if event.actor.role not in self.rules.senders.get(event.type, frozenset({Role.PRODUCER})):
+            check.refuse(R.ACTOR_NOT_PRODUCER, f"a {event.actor.role.value} may not report {event.type}",
                          "actor.role")
         site = self.world.sites.get(event.site_id)
         if site is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from contracts.common import Activity, MaterialCategory
+from contracts.common import Activity, MaterialCategory, Role
 
 _BAUXITE, _ALUMINA, _ALUMINIUM = MaterialCategory.BAUXITE, MaterialCategory.ALUMINA, MaterialCategory.ALUMINIUM
 _PRE, _POST = MaterialCategory.PRE_CONSUMER_SCRAP, MaterialCategory.POST_CONSUMER_SCRAP
@@ -41,6 +41,15 @@ PRODUCES: dict[Activity, frozenset[MaterialCategory]] = {
 
 SCRAP_CLASSIFYING_ACTIVITIES = frozenset({Activity.REMELTING, Activity.REFINING})
 
+SENDERS: dict[str, frozenset[Role]] = {
+    "material_received": frozenset({Role.PRODUCER, Role.BRAND_OWNER}),
+    "plant_event_cancelled": frozenset({Role.PRODUCER, Role.BRAND_OWNER}),
+    "material_transformed": frozenset({Role.PRODUCER}),
+    "material_shipped": frozenset({Role.PRODUCER}),
+}
+"""Who may report which plant event: producers everything; brand owners what their own sites receive
+(their CoC receipts are what their claims' allocations rest on)."""
+
 
 @dataclass(frozen=True)
 class IntakeRules:
@@ -53,6 +62,7 @@ class IntakeRules:
     receives: dict[Activity, frozenset[MaterialCategory]] = field(default_factory=lambda: dict(RECEIVES))
     produces: dict[Activity, frozenset[MaterialCategory]] = field(default_factory=lambda: dict(PRODUCES))
     scrap_classifying_activities: frozenset[Activity] = SCRAP_CLASSIFYING_ACTIVITIES
+    senders: dict[str, frozenset[Role]] = field(default_factory=lambda: dict(SENDERS))
 
     def receivable(self, activities: list[Activity]) -> frozenset[MaterialCategory]:
         return frozenset().union(*(self.receives.get(a, frozenset()) for a in activities))

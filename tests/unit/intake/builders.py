@@ -118,7 +118,7 @@ def shipped(**body: Any) -> MaterialShipped:
                                   material_category="aluminium", product_form="coil", quantity="11", unit="t",
                                   coc_quantity="5", shipment_reference="DN-1")
     values.update(body)
-    return MaterialShipped.create(actor=producer(), occurred_at=NOW, **values)
+    return MaterialShipped.create(actor=values.pop("actor", producer()), occurred_at=NOW, **values)
 
 
 def cancelled(target: uuid.UUID, site_id: str = "site-roll", **body: Any) -> PlantEventCancelled:

@@ -12,6 +12,7 @@ from contracts.registry import CertificateStatus
 from services.intake.domain.intake import Accepted, Held, Refused
 from tests.unit.intake.builders import (
     NOW,
+    shipped,
     REMELTER,
     ROLLER,
     SMELTER,
@@ -58,9 +59,12 @@ def test_the_site_must_belong_to_the_actor():
     assert codes(intake().apply(event, NOW)) == [R.SITE_NOT_OWNED]
 
 
-def test_only_producers_send_plant_events():
-    event = received(actor=Actor(organisation_id=ROLLER, role=Role.BRAND_OWNER))
-    assert R.ACTOR_NOT_PRODUCER in codes(intake().apply(event, NOW))
+def test_producers_report_everything_and_brand_owners_only_what_their_sites_receive():
+    brand_owner = Actor(organisation_id=ROLLER, role=Role.BRAND_OWNER)
+    assert type(intake().apply(received(actor=brand_owner), NOW)).__name__ == "Accepted"
+    assert R.ACTOR_NOT_PRODUCER in codes(intake().apply(shipped(actor=brand_owner), NOW))
+    certification_body = Actor(organisation_id=ROLLER, role=Role.CERTIFICATION_BODY)
+    assert R.ACTOR_NOT_PRODUCER in codes(intake().apply(received(actor=certification_body), NOW))
 
 
 def test_an_unknown_site_is_held_until_it_is_registered():
