@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import audits, certificates, claims, intake, ledger, plant
 from contracts.common import Activity, Actor, Envelope, MaterialCategory, ProcessStep, Role
@@ -123,6 +123,27 @@ class Platform:
         await self._consumer.stop()
         await self._producer.stop()
 
+    async def caught_up(self, topic: str, services: tuple[str, ...], timeout: float = 60) -> None:
+        """Wait until every named service's consumer group has committed the end of `topic` (no lag)."""
+        partitions = [TopicPartition(topic, p) for p in self._consumer.partitions_for_topic(topic) or ()]
+        ends = await self._consumer.end_offsets(partitions)
+        deadline = asyncio.get_running_loop().time() + timeout
+        for service in services:
+            # A group member that never subscribes only reads the group's committed offsets.
+            reader = AIOKafkaConsumer(bootstrap_servers=self.endpoints.kafka_bootstrap, group_id=f"{service}.{topic}",
+                                      enable_auto_commit=False)
+            await reader.start()
+            try:
+                while True:
+                    committed = {tp: await reader.committed(tp) for tp in partitions}
+                    if all(not end or (committed[tp] or 0) >= end for tp, end in ends.items()):
+                        break
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise TimeoutError(f"{service} still behind on {topic}")
+                    await asyncio.sleep(0.2)
+            finally:
+                await reader.stop()
+
     async def send(self, message: Envelope) -> Envelope:
         topic = topic_for(message)
         await self._producer.send_and_wait(topic.name, topic.encode(message), key=topic.key_of(message).encode())
@@ -191,7 +212,7 @@ class Platform:
 
     def show_balances(self) -> None:
         if self.balances:
-            rows = ", ".join(f"{account}={balance.quantize(Decimal('0.001'))} kg"
+            rows = ", ".join(f"{account} {(balance / 1000).quantize(Decimal('0.001'))} t"
                              for account, balance in sorted(self.balances.items()))
             self.say("scenario", f"balances: {rows}")
 
@@ -268,7 +289,14 @@ class Story:
             self.certificates[(who.org, standard)] = changed.certificate.certificate_id
 
     async def plant(self, who: Participant, event_cls: type[Envelope], **body: Any) -> Envelope:
-        return await self.p.send(event_cls.create(actor=who.actor, occurred_at=_now(), site_id=who.site, **body))
+        """Send a plant event and wait for the platform's answer: refused by intake, or booked (or a
+        designation refused) by accounting. Intake may hold it a moment, e.g. until a CoC Document arrives."""
+        event = await self.p.send(event_cls.create(actor=who.actor, occurred_at=_now(), site_id=who.site, **body))
+        event_id = event.event_id
+        return await self.p.wait_for(
+            (intake.PlantEventRejected, ledger.LedgerEntryPosted, ledger.DesignationRefused, ledger.MovementRefused),
+            lambda m: (m.entry.movement_id if isinstance(m, ledger.LedgerEntryPosted)
+                       else getattr(m, "rejected_event_id", None) or getattr(m, "movement_id", None)) == event_id)
 
     async def mine(self, tonnes: str) -> None:
         await self.plant(self.cast["mine"], plant.MaterialTransformed, transformed_on=self.today, process_step=ProcessStep.MINING,
@@ -291,19 +319,16 @@ class Story:
         """Ship; if the designation is accepted, the buyer receives citing the CoC Document. Returns its id."""
         self.shipments += 1
         reference = f"DN-{self.p.run}-{self.shipments:04d}"
-        await self.plant(supplier, plant.MaterialShipped, shipped_on=self.today, customer_organisation_id=buyer.org,
-                         customer_site_id=buyer.site, material_category=category, product_form=form,
-                         quantity=Decimal(tonnes), unit="t", coc_quantity=Decimal(coc_tonnes),
-                         shipment_reference=reference,
-                         carbon_footprint_kg_co2e_per_kg=Decimal(carbon) if carbon else None)
+        outcome = await self.plant(
+            supplier, plant.MaterialShipped, shipped_on=self.today, customer_organisation_id=buyer.org,
+            customer_site_id=buyer.site, material_category=category, product_form=form, quantity=Decimal(tonnes),
+            unit="t", coc_quantity=Decimal(coc_tonnes), shipment_reference=reference,
+            carbon_footprint_kg_co2e_per_kg=Decimal(carbon) if carbon else None)
         document_id = None
-        if Decimal(coc_tonnes) > 0:
-            outcome = await self.p.wait_for(
-                (ledger.CoCDocumentIssued, ledger.DesignationRefused),
-                lambda m: (m.document.shipment_reference if isinstance(m, ledger.CoCDocumentIssued)
-                           else m.shipment_reference) == reference)
-            if isinstance(outcome, ledger.CoCDocumentIssued):
-                document_id = outcome.document.document_id
+        if Decimal(coc_tonnes) > 0 and isinstance(outcome, ledger.LedgerEntryPosted):
+            issued = await self.p.wait_for(ledger.CoCDocumentIssued,
+                                           lambda m: m.document.shipment_reference == reference)
+            document_id = issued.document.document_id
         await self.plant(buyer, plant.MaterialReceived, received_on=self.today, supplier_organisation_id=supplier.org,
                          supplier_site_id=supplier.site, material_category=category, product_form=form,
                          quantity=Decimal(tonnes), unit="t", coc_document_id=document_id,
@@ -365,27 +390,36 @@ async def story(endpoints: Endpoints, *, once: bool, stop: threading.Event, say:
         s = Story(p)
         await s.register()
         await s.certify()
+        await p.caught_up("certificates.events.v1", ("intake", "accounting", "claims"))
         say("scenario", "plants start streaming: mine -> refinery -> smelter / remelter -> rolling mill -> can maker -> brand")
         await s.production_day()
         p.show_balances()
-        good = f"claim-{p.run}-logo"
-        await s.claim(good, 1_000_000, "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org")
+        logo = "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org"
+        say("scenario", "the brand owner asks for three on-pack logo claims on its 330 ml can (13 g of aluminium)")
+        good, too_much, misleading = (f"claim-{p.run}-{name}" for name in ("logo", "too-much", "wording"))
+        await s.claim(good, 1_000_000, logo)
         approved = await s.decision(good)
-        bad = f"claim-{p.run}-too-much"
-        await s.claim(bad, 900_000_000, "100% certified aluminium, fully traceable from mine to can")
-        refused = await s.decision(bad)
-        say("scenario", "the secretariat suspends the remelter's CoC certificate (unpaid fees)")
+        await s.claim(too_much, 10_000_000, logo)
+        refused_mass = await s.decision(too_much)
+        await s.claim(misleading, 1_000, "100% certified aluminium, fully traceable from mine to can. " + logo)
+        refused_wording = await s.decision(misleading)
+        cans = s.cast["cans"]
+        say("scenario", f"the secretariat suspends the CoC certificate of {cans.name}, the brand's can supplier")
         await p.send(certificates.SuspendCertificate.create(
-            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(s.cast["remelter"].org, "chain_of_custody")],
-            reason="Unpaid certification fees"))
-        await p.wait_for(ledger.AccountFrozen, lambda m: s.cast["remelter"].org in m.account_id or s.cast["remelter"].site in m.account_id)
-        await s.receive_scrap("200")
-        await s.ship(s.cast["remelter"], s.cast["mill"], MaterialCategory.ALUMINIUM, "rolling-slab", "100", "50")
-        revoked = await p.wait_for((claims.ClaimRevoked,), lambda m: m.claim_id == good, timeout=30)
+            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
+            reason="Surveillance audit not held: unpaid certification fees"))
+        await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+        revoked = await p.wait_for(claims.ClaimRevoked, lambda m: m.claim_id == good, timeout=30)
+        refused_designation = await s.plant(
+            cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=s.cast["brand"].org,
+            customer_site_id=s.cast["brand"].site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
+            quantity=Decimal("50"), unit="t", coc_quantity=Decimal("30"), shipment_reference=f"DN-{p.run}-after")
         p.show_balances()
-        ok = isinstance(approved, claims.ClaimApproved) and isinstance(refused, claims.ClaimRejected) and revoked
-        say("scenario", f"scenario {'complete' if ok else 'FAILED'}: claim approved, claim refused, "
-                        f"suspension propagated to accounting and claims")
+        ok = (isinstance(approved, claims.ClaimApproved) and isinstance(refused_mass, claims.ClaimRejected)
+              and isinstance(refused_wording, claims.ClaimRejected) and revoked is not None
+              and isinstance(refused_designation, ledger.DesignationRefused))
+        say("scenario", f"scenario {'complete' if ok else 'FAILED'}: one claim approved, two refused with reasons; the "
+                        "suspension froze the supplier's account, refused its designation and revoked the claim")
         day = 1
         while not once and not stop.is_set():
             await asyncio.sleep(5)

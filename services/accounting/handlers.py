@@ -34,7 +34,7 @@ from contracts.ledger import (
     RuleSetAssigned,
     site_account_id,
 )
-from contracts.movements import MaterialShippedRecorded, MovementCancelled
+from contracts.movements import MaterialShippedRecorded, MaterialTransformedRecorded, MovementCancelled
 from libs.logs import get_logger
 from libs.messaging import Incoming, Outgoing, Tx
 from services.accounting.adapters import keys, store
@@ -157,7 +157,8 @@ class Accounting:
                 rules = rule_set_on(assignments.get(m.organisation_id, []), _movement_day(m))
                 account_ids.add(rules.account_id(m.organisation_id, m.site_id))
         certified = {m.organisation_id for m in messages
-                     if isinstance(m, MaterialShippedRecorded) and m.coc_quantity_kg > 0}
+                     if (isinstance(m, MaterialShippedRecorded) and m.coc_quantity_kg > 0)
+                     or isinstance(m, MaterialTransformedRecorded)}  # origin steps need the site's certificate
         ledger = books.Ledger(
             accounts=await store.load_accounts(tx, account_ids),
             movements=records,
