@@ -123,14 +123,14 @@ class Platform:
         await self._consumer.stop()
         await self._producer.stop()
 
-    async def caught_up(self, topic: str, services: tuple[str, ...], timeout: float = 60) -> None:
-        """Wait until every named service's consumer group has committed the end of `topic` (no lag)."""
+    async def caught_up(self, topic: str, groups: tuple[str, ...], timeout: float = 60) -> None:
+        """Wait until every named service (its consumer group name) has committed the end of `topic`."""
         partitions = [TopicPartition(topic, p) for p in self._consumer.partitions_for_topic(topic) or ()]
         ends = await self._consumer.end_offsets(partitions)
         deadline = asyncio.get_running_loop().time() + timeout
-        for service in services:
+        for group in groups:
             # A group member that never subscribes only reads the group's committed offsets.
-            reader = AIOKafkaConsumer(bootstrap_servers=self.endpoints.kafka_bootstrap, group_id=f"{service}.{topic}",
+            reader = AIOKafkaConsumer(bootstrap_servers=self.endpoints.kafka_bootstrap, group_id=f"{group}.{topic}",
                                       enable_auto_commit=False)
             await reader.start()
             try:
@@ -139,7 +139,7 @@ class Platform:
                     if all(not end or (committed[tp] or 0) >= end for tp, end in ends.items()):
                         break
                     if asyncio.get_running_loop().time() > deadline:
-                        raise TimeoutError(f"{service} still behind on {topic}")
+                        raise TimeoutError(f"{group} still behind on {topic}")
                     await asyncio.sleep(0.2)
             finally:
                 await reader.stop()
@@ -385,41 +385,79 @@ class Story:
                                      lambda m: m.claim_id == claim_id, timeout=90)
 
 
+@dataclass
+class Outcome:
+    """What the main story produced, for the terminal and for the journey tests."""
+
+    approved: Envelope
+    refused_mass: Envelope
+    refused_wording: Envelope
+    revoked: Envelope
+    refused_designation: Envelope
+    late_receipt: Envelope
+
+    @property
+    def as_expected(self) -> bool:
+        return (isinstance(self.approved, claims.ClaimApproved) and isinstance(self.refused_mass, claims.ClaimRejected)
+                and isinstance(self.refused_wording, claims.ClaimRejected)
+                and isinstance(self.revoked, claims.ClaimRevoked)
+                and isinstance(self.refused_designation, ledger.DesignationRefused)
+                and isinstance(self.late_receipt, intake.PlantEventRejected))
+
+
+async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake", "accounting", "claims")) -> Outcome:
+    """Registration, certification, a day of production, three claims, a supplier's suspension."""
+    say = p.say
+    await s.register()
+    await s.certify()
+    await p.caught_up("certificates.events.v1", groups)
+    say("scenario", "plants start streaming: mine -> refinery -> smelter / remelter -> rolling mill -> can maker -> brand")
+    await s.production_day()
+    p.show_balances()
+    logo = "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org"
+    say("scenario", "the brand owner asks for three on-pack logo claims on its 330 ml can (13 g of aluminium)")
+    good, too_much, misleading = (f"claim-{p.run}-{name}" for name in ("logo", "too-much", "wording"))
+    await s.claim(good, 1_000_000, logo)
+    approved = await s.decision(good)
+    await s.claim(too_much, 10_000_000, logo)
+    refused_mass = await s.decision(too_much)
+    await s.claim(misleading, 1_000, "100% certified aluminium, fully traceable from mine to can. " + logo)
+    refused_wording = await s.decision(misleading)
+    cans, brand = s.cast["cans"], s.cast["brand"]
+    say("scenario", f"{cans.name} ships another 20 t of CoC cans; the delivery is still on the road")
+    shipped = await s.plant(
+        cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=brand.org,
+        customer_site_id=brand.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
+        quantity=Decimal("20"), unit="t", coc_quantity=Decimal("20"), shipment_reference=f"DN-{p.run}-road")
+    document = await p.wait_for(ledger.CoCDocumentIssued,
+                                lambda m: m.document.movement_id == shipped.entry.movement_id)
+    say("scenario", f"the secretariat suspends the CoC certificate of {cans.name}, the brand's can supplier")
+    await p.send(certificates.SuspendCertificate.create(
+        actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
+        reason="Surveillance audit not held: unpaid certification fees"))
+    await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+    revoked = await p.wait_for(claims.ClaimRevoked, lambda m: m.claim_id == good, timeout=30)
+    refused_designation = await s.plant(
+        cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=brand.org,
+        customer_site_id=brand.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
+        quantity=Decimal("50"), unit="t", coc_quantity=Decimal("30"), shipment_reference=f"DN-{p.run}-after")
+    await p.caught_up("certificates.events.v1", groups)
+    late_receipt = await s.plant(
+        brand, plant.MaterialReceived, received_on=s.today, supplier_organisation_id=cans.org,
+        supplier_site_id=cans.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
+        quantity=Decimal("20"), unit="t", coc_document_id=document.document.document_id)
+    p.show_balances()
+    outcome = Outcome(approved, refused_mass, refused_wording, revoked, refused_designation, late_receipt)
+    say("scenario", f"scenario {'complete' if outcome.as_expected else 'FAILED'}: one claim approved, two refused "
+                    "with reasons; the suspension froze the supplier's account, refused its designation, made intake "
+                    "refuse its document and revoked the claim")
+    return outcome
+
+
 async def story(endpoints: Endpoints, *, once: bool, stop: threading.Event, say: Say) -> bool:
     async with Platform(endpoints, say) as p:
         s = Story(p)
-        await s.register()
-        await s.certify()
-        await p.caught_up("certificates.events.v1", ("intake", "accounting", "claims"))
-        say("scenario", "plants start streaming: mine -> refinery -> smelter / remelter -> rolling mill -> can maker -> brand")
-        await s.production_day()
-        p.show_balances()
-        logo = "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org"
-        say("scenario", "the brand owner asks for three on-pack logo claims on its 330 ml can (13 g of aluminium)")
-        good, too_much, misleading = (f"claim-{p.run}-{name}" for name in ("logo", "too-much", "wording"))
-        await s.claim(good, 1_000_000, logo)
-        approved = await s.decision(good)
-        await s.claim(too_much, 10_000_000, logo)
-        refused_mass = await s.decision(too_much)
-        await s.claim(misleading, 1_000, "100% certified aluminium, fully traceable from mine to can. " + logo)
-        refused_wording = await s.decision(misleading)
-        cans = s.cast["cans"]
-        say("scenario", f"the secretariat suspends the CoC certificate of {cans.name}, the brand's can supplier")
-        await p.send(certificates.SuspendCertificate.create(
-            actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
-            reason="Surveillance audit not held: unpaid certification fees"))
-        await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
-        revoked = await p.wait_for(claims.ClaimRevoked, lambda m: m.claim_id == good, timeout=30)
-        refused_designation = await s.plant(
-            cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=s.cast["brand"].org,
-            customer_site_id=s.cast["brand"].site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
-            quantity=Decimal("50"), unit="t", coc_quantity=Decimal("30"), shipment_reference=f"DN-{p.run}-after")
-        p.show_balances()
-        ok = (isinstance(approved, claims.ClaimApproved) and isinstance(refused_mass, claims.ClaimRejected)
-              and isinstance(refused_wording, claims.ClaimRejected) and revoked is not None
-              and isinstance(refused_designation, ledger.DesignationRefused))
-        say("scenario", f"scenario {'complete' if ok else 'FAILED'}: one claim approved, two refused with reasons; the "
-                        "suspension froze the supplier's account, refused its designation and revoked the claim")
+        outcome = await main_story(p, s)
         day = 1
         while not once and not stop.is_set():
             await asyncio.sleep(5)
@@ -427,7 +465,7 @@ async def story(endpoints: Endpoints, *, once: bool, stop: threading.Event, say:
             say("scenario", f"production day {day}")
             await s.production_day()
             p.show_balances()
-        return bool(ok)
+        return outcome.as_expected
 
 
 def run_scenario(endpoints: Endpoints, *, once: bool, stop: threading.Event, say: Say) -> bool:
