@@ -42,7 +42,7 @@ def test_standard_library_loggers_go_through_the_same_json_processors(capsys):
     configure_logging("svc", "INFO", "json")
     try:
         with message_context(event_id="e2"):
-            logging.getLogger("aiokafka").warning("broker hiccup")
+            logging.getLogger("some.stdlib.library").warning("broker hiccup")
             get_logger("x").info("hello", n=1)
         lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
         assert lines[0]["event"] == "broker hiccup" and lines[0]["event_id"] == "e2" and lines[0]["service"] == "svc"
