@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
+from contracts import signing
 from contracts.ledger import LedgerEntry
 
 GENESIS = "0" * 64
@@ -17,8 +17,7 @@ GENESIS = "0" * 64
 
 def canonical_json(model: BaseModel, *, exclude: set[str] | None = None) -> bytes:
     """Sorted keys, no whitespace, decimals as the strings the contract serialises."""
-    body = model.model_dump(mode="json", exclude=exclude)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return signing.canonical_json(model.model_dump(mode="json", exclude=exclude))
 
 
 def entry_hash(entry: LedgerEntry | dict[str, Any]) -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from contracts import signing
 
 
 @dataclass(frozen=True)
@@ -24,10 +22,6 @@ class JwsCheck:
     problem: str | None = None
 
 
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def looks_like_jws(text: str) -> bool:
     parts = text.strip().split(".")
     return len(parts) == 3 and all(parts[:2]) and len(text) > 40
@@ -35,13 +29,11 @@ def looks_like_jws(text: str) -> bool:
 
 def check(jws: str, keys: Sequence[dict[str, Any]]) -> JwsCheck:
     try:
-        header_b64, payload_b64, signature_b64 = jws.strip().split(".")
-        header = json.loads(b64url_decode(header_b64))
-        payload = json.loads(b64url_decode(payload_b64))
-        signature = b64url_decode(signature_b64)
-    except (ValueError, TypeError, UnicodeDecodeError):
+        header, _, payload_b64, _ = signing.parse(jws)
+        payload = json.loads(signing.b64url_decode(payload_b64))
+    except (signing.SignatureInvalid, ValueError, TypeError, UnicodeDecodeError):
         return JwsCheck(None, None, False, "this is not a compact JWS (three base64url parts with a JSON header and payload)")
-    if not isinstance(header, dict) or not isinstance(payload, dict):
+    if not isinstance(payload, dict):
         return JwsCheck(None, None, False, "the header and payload must be JSON objects")
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     if header.get("alg") != "EdDSA":
@@ -50,8 +42,7 @@ def check(jws: str, keys: Sequence[dict[str, Any]]) -> JwsCheck:
     if key is None:
         return JwsCheck(payload, kid, None, "no published key has this key id")
     try:
-        public = Ed25519PublicKey.from_public_bytes(b64url_decode(str(key["x"])))
-        public.verify(signature, f"{header_b64}.{payload_b64}".encode())
-    except (InvalidSignature, ValueError, KeyError):
+        signing.verify(jws, signing.public_key_from_jwk(key), kid=kid)
+    except signing.SignatureInvalid:
         return JwsCheck(payload, kid, False, "the signature does not match: the document was changed or signed by another key")
     return JwsCheck(payload, kid, True)

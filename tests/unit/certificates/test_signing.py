@@ -73,7 +73,7 @@ def test_a_changed_signature_or_header_or_another_key_is_detected(certificate):
     none_alg = b64url(json.dumps({"alg": "none", "kid": signer.kid}).encode())
     with pytest.raises(VerificationError, match="algorithm"):
         verify(".".join([none_alg, payload, signature]), signer.jwk)
-    with pytest.raises(VerificationError, match="malformed"):
+    with pytest.raises(VerificationError, match="not a compact JWS"):
         verify("not.a-jws", signer.jwk)
 
 
