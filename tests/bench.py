@@ -4,88 +4,190 @@ Runs against the embedded stack, or real Kafka and MongoDB when KAFKA_BOOTSTRAP_
 MONGODB_URI are set. Prints a table, writes it to bench-results/latest.md, and states the machine.
 
     python -m tests.bench [--events N] [--quick]
+
+In one run, in this order (each service is a separate process, as in production):
+1. the ceilings: broker produce/consume; database batched transactions of intake's and of
+   accounting's documents;
+2. intake alone on a backlog of plant events (accounting not running yet);
+3. accounting started on the movements intake left: accounting alone, catching up;
+4. intake -> accounting end to end on a fresh backlog (plant event in, ledger entry out);
+5. event-to-ledger latency at a steady 250 events/s;
+6. claims started (it first reads the ledger topic so far), then claim decision latency at 20 requests/s;
+7. peak resident memory of the four services; balance read time at 1,000 and 100,000 entries.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from contracts import certificates, plant
-from contracts.common import Activity, Actor, Envelope, ProcessStep, Role
-from contracts.registry import ConversionFactor, Member, MembershipClass, Site
-from contracts.topics import BY_NAME, topic_for
+from contracts.common import Envelope
+from contracts.topics import ALL_TOPIC_NAMES, topic_for
 from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.stack import external_endpoints
-from contracts.topics import ALL_TOPIC_NAMES
-from tests.bench_ceilings import INTAKE_DOCUMENTS, broker_ceiling, database_ceiling
-from tests.bench_support import Rate, Services, machine
+from tests.bench_balance import balance_read_times
+from tests.bench_ceilings import (
+    INTAKE_DOCUMENTS,
+    accounting_documents,
+    broker_ceiling,
+    database_ceiling,
+    database_figures,
+)
+from tests.bench_chain import DESIGNATION_EVERY, Chain
+from tests.bench_support import (
+    CpuMeter,
+    Services,
+    Watch,
+    commit_group_offsets,
+    group_lag,
+    load_average,
+    machine,
+    partitions,
+    percentile,
+    rate_of,
+)
 
-CERTIFICATES_ACTOR = Actor(organisation_id="certificates", role=Role.SERVICE)
 SITES = 40
+CLAIMS_LEDGER_BACKLOG = 20_000
+SUBSCRIPTIONS = {
+    "intake": ["plant.events.v1", "certificates.events.v1", "ledger.events.v1"],
+    "accounting": ["material.movements.v1", "ledger.commands.v1", "certificates.events.v1"],
+    "claims": ["claims.requests.v1", "ledger.events.v1", "certificates.events.v1"],
+    "certificates": ["certificates.commands.v1", "audits.outcomes.v1"],
+}
+RESULTS = Path("bench-results")
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+# ---- what the watchers look for (plain JSON) --------------------------------------------------
+
+
+def _codes(d: dict[str, Any]) -> str:
+    return ",".join(r["code"] for r in d.get("reasons", []))
+
+
+def _dead_letter(d: dict[str, Any], field: str) -> tuple[str, str] | None:
+    try:
+        payload = json.loads(d["payload"])
+        return str(payload[field]), f"dead-lettered:{d.get('reason_code')}"
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def pick_movement(d: dict[str, Any]) -> tuple[str, str] | None:
+    """material.movements.v1, intake.rejections.v1, plant.events.v1.dlq: what became of a plant event."""
+    kind = d.get("type")
+    if kind == "plant_event_rejected":
+        return d["rejected_event_id"], f"rejected:{_codes(d)}"
+    if kind == "plant_event_held":
+        return None
+    if "movement_id" in d:
+        return d["movement_id"], kind
+    if "payload" in d:
+        return _dead_letter(d, "event_id")
+    return None
+
+
+def pick_ledger(d: dict[str, Any]) -> tuple[str, str] | None:
+    """ledger.events.v1, intake.rejections.v1 and the two DLQs: what became of a plant event in the books."""
+    kind = d.get("type")
+    if kind == "ledger_entry_posted":
+        entry = d["entry"]
+        if entry.get("movement_id") is None:
+            return None
+        credited = "credit" if entry["coc_credit_kg"].lstrip("-") not in ("0", "0.000") else "no credit"
+        return entry["movement_id"], f"{entry['kind']} ({credited})"
+    if kind in ("designation_refused", "movement_refused"):
+        return d["movement_id"], f"{kind}:{_codes(d)}"
+    if kind == "plant_event_rejected":
+        return d["rejected_event_id"], f"rejected by intake:{_codes(d)}"
+    if "payload" in d and "source_topic" in d:
+        return _dead_letter(d, "movement_id" if d["source_topic"] == "material.movements.v1" else "event_id")
+    return None
+
+
+def pick_decision(d: dict[str, Any]) -> tuple[str, str] | None:
+    kind = d.get("type")
+    if kind in ("claim_approved", "claim_rejected", "claim_request_refused"):
+        return d["claim_id"], f"{kind}:{_codes(d)}" if kind != "claim_approved" else kind
+    return None
+
+
+MOVEMENT_TOPICS = ["material.movements.v1", "intake.rejections.v1", "plant.events.v1.dlq"]
+LEDGER_TOPICS = ["ledger.events.v1", "intake.rejections.v1", "plant.events.v1.dlq", "material.movements.v1.dlq"]
+
+
 class Bench:
-    def __init__(self, endpoints: Endpoints, embedded: bool, events: int) -> None:
+    def __init__(self, endpoints: Endpoints, stack: EmbeddedStack | None, events: int, quick: bool) -> None:
         self.endpoints = endpoints
-        self.embedded = embedded
+        self.stack = stack
+        self.embedded = stack is not None
         self.events = events
+        self.quick = quick
         self.rows: list[tuple[str, str, str]] = []
+        self.notes: list[str] = []
         self.run = uuid.uuid4().hex[:6]
+        self.chain = Chain(self.run, SITES)
         self.producer: AIOKafkaProducer | None = None
+        self.streams = 0
 
     def row(self, what: str, figure: str, target: str = "") -> None:
         self.rows.append((what, figure, target))
-        print(f"  {what:<58} {figure:>22}   {target}", flush=True)
+        print(f"  {what:<74} {figure:>14}   {target}", flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+    def meter(self, services: Services) -> CpuMeter:
+        """Start counting the CPU time of the services, the embedded broker and database, and the bench."""
+        pids = {s.name: s.process.pid for s in services.running if s.alive}
+        if self.stack is not None:
+            names = {"kafka": "broker", "mongo": "database"}
+            pids |= {names[k]: pid for k, pid in self.stack.pids.items() if pid}
+        pids["bench"] = os.getpid()
+        return CpuMeter(pids).start()
+
+    def cpu_note(self, meter: CpuMeter, label: str, events: int, wall_s: float) -> None:
+        spent = meter.stop()
+        used = sum(spent.values()) / wall_s
+        self.note(f"CPU in {label} ({events:,} events, {wall_s:.0f} s): the processes below used {used:.2f} of "
+                  f"{os.cpu_count()} cores; CPU ms per event: "
+                  + ", ".join(f"{name} {seconds * 1000 / events:.2f}" for name, seconds in spent.items()))
+
+    def watch(self, topics: list[str], pick: Any) -> Watch:
+        return Watch(self.endpoints.kafka_bootstrap, topics, pick)
 
     async def send(self, message: Envelope) -> Any:
+        assert self.producer is not None
         topic = topic_for(message)
         return await self.producer.send(topic.name, topic.encode(message), key=topic.key_of(message).encode())
 
-    def org(self, i: int) -> str:
-        return f"bench-{self.run}-org-{i}"
-
-    def site(self, i: int) -> str:
-        return f"bench-{self.run}-site-{i}"
-
-    async def register_sites(self) -> None:
-        """What the certificates service would have published: members and smelter sites."""
-        for i in range(SITES):
-            await self.send(certificates.MemberRegistered.create(
-                actor=CERTIFICATES_ACTOR, occurred_at=now(),
-                member=Member(organisation_id=self.org(i), name=f"Bench smelter {i}",
-                              membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
-                              joined_on=date(2024, 1, 1))))
-            await self.send(certificates.SiteRegistered.create(
-                actor=CERTIFICATES_ACTOR, occurred_at=now(),
-                site=Site(site_id=self.site(i), organisation_id=self.org(i), name=f"Bench smelter {i}", country="NO",
-                          activities=[Activity.SMELTING, Activity.CASTING],
-                          conversion_factors=[ConversionFactor(process_step=ProcessStep.ALUMINA_TO_ALUMINIUM,
-                                                               factor=Decimal("0.518"))])))
+    async def publish(self, messages: list[Any]) -> None:
+        for message in messages:
+            await self.send(message)
+        assert self.producer is not None
         await self.producer.flush()
 
-    def plant_event(self, n: int) -> plant.MaterialReceived:
-        i = n % SITES
-        return plant.MaterialReceived.create(
-            actor=Actor(organisation_id=self.org(i), role=Role.PRODUCER), occurred_at=now(), site_id=self.site(i),
-            received_on=date.today() - timedelta(days=1), supplier_organisation_id="external-refinery",
-            material_category="alumina", product_form="powder", quantity=Decimal("25000") + n % 100, unit="kg",
-            due_diligence_reference=f"dd-{n}", due_diligence_status="passed")
-
     async def stream(self, count: int, *, rate_per_s: float | None = None) -> dict[str, float]:
-        """Produce `count` plant events (as fast as possible, or at a steady rate); returns send times."""
+        """Produce `count` plant events of the mix (as fast as possible, or at a steady rate);
+        returns the send time of each event id."""
+        self.streams += 1
+        label = f"{self.run}-{self.streams}"
         sent: dict[str, float] = {}
         started = time.perf_counter()
         for n in range(count):
@@ -93,100 +195,309 @@ class Bench:
                 delay = started + n / rate_per_s - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            event = self.plant_event(n)
+            event = self.chain.plant_event(n, label)
             sent[str(event.event_id)] = time.perf_counter()
             await self.send(event)
+        assert self.producer is not None
         await self.producer.flush()
         return sent
 
-    async def count_outputs(self, topic: str, kinds: tuple[type, ...], ids: set[str], id_of: Any,
-                            rate: Rate, arrivals: dict[str, float], timeout_s: float) -> None:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.endpoints.kafka_bootstrap,
-                                    group_id=f"bench-{self.run}-{uuid.uuid4().hex[:4]}", auto_offset_reset="earliest",
-                                    enable_auto_commit=False, fetch_max_wait_ms=20, max_poll_records=5000,
-                                    session_timeout_ms=6000, heartbeat_interval_ms=1000)
-        await consumer.start()
-        spec = BY_NAME[topic]
-        deadline = time.perf_counter() + timeout_s
-        try:
-            while len(arrivals) < len(ids) and time.perf_counter() < deadline:
-                batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-                stamp = time.perf_counter()
-                for records in batch.values():
-                    for record in records:
-                        message = spec.parse(record.value)
-                        if isinstance(message, kinds):
-                            key = id_of(message)
-                            if key in ids and key not in arrivals:
-                                arrivals[key] = stamp
-                                rate.add()
-        finally:
-            await consumer.stop()
+    async def wait(self, watch: Watch, ids: set[str], what: str, timeout_s: float) -> bool:
+        last = [0.0]
+
+        def progress(arrived: int) -> None:
+            if time.perf_counter() - last[0] > 15:
+                last[0] = time.perf_counter()
+                print(f"    ... {what}: {arrived:,} of {len(ids):,}", flush=True)
+
+        done = await watch.wait_for(ids, timeout_s, progress)
+        if not done:
+            self.note(f"{what}: only {len(ids & watch.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s")
+        return done
+
+    def outcomes(self, watch: Watch, ids: set[str], label: str) -> Counter[str]:
+        seen = Counter(watch.what[i] for i in ids if i in watch.what)
+        print(f"    {label}: " + ", ".join(f"{k} x{v:,}" for k, v in sorted(seen.items())), flush=True)
+        return seen
 
 
-async def run(bench: Bench, quick: bool) -> None:
+def _refused(outcomes: Counter[str]) -> int:
+    return sum(v for k, v in outcomes.items() if "refused" in k or "rejected" in k or "dead-lettered" in k)
+
+
+async def run(bench: Bench, services: Services) -> None:
+    quick = bench.quick
     bench.producer = AIOKafkaProducer(bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_idempotence=False,
                                       acks="all", linger_ms=5)
     await bench.producer.start()
-    services = Services(bench.endpoints, bench.embedded)
+    sampler = asyncio.create_task(_sample(services))
     try:
-        print(f"\nmachine: {machine()}\nbackend: {'embedded (tansu + SecantusDB)' if bench.embedded else 'external'}\n")
-        broker = await broker_ceiling(bench.endpoints.kafka_bootstrap, 20_000 if quick else 50_000)
-        bench.row("broker ceiling: produce (acks=all), msgs/s", f"{broker['produce_per_s']:,.0f}")
-        bench.row("broker ceiling: consume (one group), msgs/s", f"{broker['consume_per_s']:,.0f}")
-        db = await database_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, events=5_000 if quick else 20_000)
-        db_ceiling = db["events_per_s"]
-        bench.row("database ceiling: intake's documents, batched txns, events/s", f"{db_ceiling:,.0f}")
-
-        from contracts.movements import MaterialReceivedRecorded
-
-        intake = services.start("intake")
-        await bench.register_sites()
-        probe_ids = set(await bench.stream(1))
-        await bench.count_outputs("material.movements.v1", (MaterialReceivedRecorded,), probe_ids,
-                                  lambda m: str(m.movement_id), Rate(), {}, 120)
-        sent = await bench.stream(bench.events)
-        rate, arrivals = Rate(), {}
-        await bench.count_outputs("material.movements.v1", (MaterialReceivedRecorded,), set(sent),
-                                  lambda m: str(m.movement_id), rate, arrivals, 900)
-        services.sample()
-        bench.row(f"intake alone: {rate.count:,} events over {rate.seconds:.0f} s, events/s", f"{rate.per_second:,.0f}",
-                  "target >= 1,000")
-        bench.row("intake alone / database ceiling", f"{rate.per_second / db_ceiling:.2f}", "target >= 0.5")
-        bench.row("peak RSS intake, MB", f"{intake.peak_rss_mb:.0f}", "target < 250")
+        await _phases(bench, services, quick)
     finally:
+        sampler.cancel()
         services.stop()
         await bench.producer.stop()
 
 
-def write(bench: Bench, command: str) -> Path:
-    out = Path("bench-results")
-    out.mkdir(exist_ok=True)
+async def _sample(services: Services) -> None:
+    while True:
+        services.sample()
+        await asyncio.sleep(2)
+
+
+async def _phases(bench: Bench, services: Services, quick: bool) -> None:
+    chain = bench.chain
+    mix = chain.mix(bench.events)
+    bench.note("plant event mix (per stream): " + ", ".join(f"{k} {v / bench.events:.0%}" for k, v in mix.items())
+               + f"; {SITES} sites, one organisation each, default rule set (group, percentage)")
+
+    # 1. ceilings ---------------------------------------------------------------------------------
+    broker = await broker_ceiling(bench.endpoints.kafka_bootstrap, 20_000 if quick else 50_000)
+    bench.row("broker ceiling: produce (acks=all), msgs/s", f"{broker['produce_per_s']:,.0f}")
+    bench.row("broker ceiling: consume (one group), msgs/s", f"{broker['consume_per_s']:,.0f}")
+    ceiling_events = 5_000 if quick else 20_000
+    intake_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS,
+                                             events=ceiling_events))["events_per_s"]
+    bench.row("database ceiling: intake's documents, batched txns, events/s", f"{intake_ceiling:,.0f}")
+    templates, described = accounting_documents(SITES, DESIGNATION_EVERY * 4)
+    accounting_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, templates,
+                                                 events=ceiling_events))["events_per_s"]
+    bench.row("database ceiling: accounting's documents, batched txns, movements/s", f"{accounting_ceiling:,.0f}")
+    bench.note(f"accounting's ceiling documents: {described}")
+    ceilings = database_figures(intake_ceiling, accounting_ceiling)
+    bench.row("database ceiling for the chain: the LOWER of the two, events/s", f"{ceilings['lower']:,.0f}")
+    bench.note("the end-to-end ratio uses the LOWER of the two database ceilings: each service writes its own "
+               "database, so the chain can go no faster than its slower writer; both services' documents written "
+               "in series on one server (a pessimistic bound) is shown for information")
+
+    # 2. intake alone -----------------------------------------------------------------------------
+    services.start("certificates")
+    services.start("intake")
+    await bench.publish(chain.registry())
+    async with bench.watch(MOVEMENT_TOPICS, pick_movement) as watch:
+        warm = await bench.stream(SITES)
+        await bench.wait(watch, set(warm), "intake warm-up", 180)
+        bench.outcomes(watch, set(warm), "warm-up outcomes")
+        meter, t0 = bench.meter(services), time.perf_counter()
+        sent = await bench.stream(bench.events)
+        await bench.wait(watch, set(sent), "intake alone", max(300, bench.events / 100))
+        bench.cpu_note(meter, "intake alone", len(sent), time.perf_counter() - t0)
+        count, seconds, per_s = rate_of(watch.arrivals[i] for i in sent if i in watch.arrivals)
+        outcomes = bench.outcomes(watch, set(sent), "intake alone outcomes")
+    bench.row(f"intake alone: {count:,} events over {seconds:.0f} s, events/s", f"{per_s:,.0f}", "target >= 1,000")
+    bench.row("intake alone / intake's database ceiling", f"{per_s / intake_ceiling:.2f}", "target >= 0.5")
+    bench.row("intake alone: events refused (should be 0)", f"{_refused(outcomes):,}")
+    backlog = set(warm) | set(sent)
+
+    # 3. accounting alone, catching up the movements intake published -------------------------------
+    async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
+        services.start("accounting")
+        meter, t0 = bench.meter(services), time.perf_counter()
+        await bench.wait(watch, backlog, "accounting catching up", max(300, len(backlog) / 100))
+        bench.cpu_note(meter, "accounting catching up (with its start-up)", len(backlog), time.perf_counter() - t0)
+        count, seconds, per_s = rate_of(watch.arrivals[i] for i in backlog if i in watch.arrivals)
+        outcomes = bench.outcomes(watch, backlog, "accounting catch-up outcomes")
+    bench.row(f"accounting alone, catching up {count:,} movements over {seconds:.0f} s, movements/s",
+              f"{per_s:,.0f}")
+    bench.row("accounting alone / accounting's database ceiling", f"{per_s / accounting_ceiling:.2f}")
+    _mining_note(bench, outcomes)
+
+    # 4. intake -> accounting end to end --------------------------------------------------------------
+    async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
+        meter, t0 = bench.meter(services), time.perf_counter()
+        sent = await bench.stream(bench.events)
+        await bench.wait(watch, set(sent), "end to end", max(300, bench.events / 50))
+        bench.cpu_note(meter, "intake -> accounting", len(sent), time.perf_counter() - t0)
+        count, seconds, per_s = rate_of(watch.arrivals[i] for i in sent if i in watch.arrivals)
+        outcomes = bench.outcomes(watch, set(sent), "end-to-end outcomes")
+    bench.row(f"intake -> accounting: {count:,} events over {seconds:.0f} s, events/s", f"{per_s:,.0f}",
+              "target >= 500")
+    bench.row("intake -> accounting / the lower database ceiling", f"{per_s / ceilings['lower']:.2f}",
+              "target >= 0.5")
+    bench.row("intake -> accounting / both services' documents in series (information)",
+              f"{per_s / ceilings['series']:.2f}")
+    bench.row("intake -> accounting: events refused or dead-lettered", f"{_refused(outcomes):,}")
+
+    # 5. event-to-ledger latency at a steady rate -------------------------------------------------------
+    await _settle(bench, services, "after the end-to-end run")
+    steady_s = 10 if quick else 30
+    async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
+        meter, started = bench.meter(services), time.perf_counter()
+        sent = await bench.stream(250 * steady_s, rate_per_s=250)
+        offered = len(sent) / (time.perf_counter() - started)
+        await bench.wait(watch, set(sent), "latency run", 120)
+        bench.cpu_note(meter, "the 250 events/s run", len(sent), time.perf_counter() - started)
+        latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
+        bench.outcomes(watch, set(sent), "latency run outcomes")
+    bench.row(f"event -> LedgerEntryPosted at {offered:.0f} events/s for {steady_s} s: p50, s",
+              f"{percentile(latencies, 0.5):.3f}")
+    bench.row("event -> LedgerEntryPosted: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 2")
+    bench.row("event -> LedgerEntryPosted: max, s", f"{max(latencies, default=float('nan')):.3f}")
+
+    # 6. claims ------------------------------------------------------------------------------------------
+    await _claims(bench, services, quick)
+
+    # 7. memory, balance reads -------------------------------------------------------------------------
+    services.sample()
+    for service in services.running:
+        alive = "" if service.alive else f" (EXITED with {service.process.returncode})"
+        bench.row(f"peak RSS {service.name}, MB{alive}", f"{service.peak_rss_mb:.0f}", "target < 250")
+    services.stop()
+    sizes = (1_000, 10_000) if quick else (1_000, 100_000)
+    reads = await balance_read_times(bench.endpoints.mongodb_uri, sizes)
+    small, large = reads[sizes[0]], reads[sizes[1]]
+    for size in sizes:
+        bench.row(f"balance read (accounting cli balance), {size:,} entries: p50 / p99, ms",
+                  f"{reads[size]['p50_ms']:.2f} / {reads[size]['p99_ms']:.2f}")
+    bench.row(f"balance read p50 at {sizes[1]:,} / at {sizes[0]:,} entries", f"{large['p50_ms'] / small['p50_ms']:.2f}",
+              "target <= 1.5")
+    bench.note("balance read: entries made by accounting's domain (Ledger.apply of eligible-scrap receipts, real hash "
+               "chain) and inserted directly with its store's document shapes (entry_doc, account_doc) into a bench "
+               "database; the read timed is services.accounting.cli.balance, the CLI's own read path")
+
+
+def _mining_note(bench: Bench, outcomes: Counter[str]) -> None:
+    mined = {k: v for k, v in outcomes.items() if k.startswith("transformation")}
+    if mined:
+        bench.note("mining transformations at CoC-certified mines: "
+                   + ", ".join(f"{k} x{v:,}" for k, v in sorted(mined.items())))
+
+
+async def _claims(bench: Bench, services: Services, quick: bool) -> None:
+    chain = bench.chain
+    credits = chain.brand_credits(lots=4, tonnes=500)
+    await bench.publish(chain.brand_registry())
+    async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
+        await bench.publish(credits)
+        await bench.wait(watch, {str(m.movement_id) for m in credits}, "brand owner credits", 120)
+    group = services.group("claims", "ledger.events.v1")
+    to_read = await commit_group_offsets(bench.endpoints.kafka_bootstrap, group, "ledger.events.v1",
+                                         CLAIMS_LEDGER_BACKLOG)
+    total = await _topic_size(bench, "ledger.events.v1")
+    if to_read < total:
+        bench.note(f"claims' ledger subscription was placed {to_read:,} events before the end of the ledger topic "
+                   f"({total:,} events), as if it had read and ignored the rest while the throughput runs went on")
+    services.start("claims")
+    samples = await _drain(bench, group, "ledger.events.v1", 900)
+    reading = [i for i, (_, lag) in enumerate(samples) if lag < samples[0][1]]
+    if reading:  # from the last sample before the lag moved (the process start-up is not counted)
+        (t0, first), (t1, last) = samples[reading[0] - 1], samples[-1]
+        bench.row(f"claims start-up: read {first - last:,} ledger events (it uses only allocation answers), events/s",
+                  f"{(first - last) / (t1 - t0):,.0f}")
+    await _settle(bench, services, "before the claims run")
+    async with bench.watch(["claims.decisions.v1"], pick_decision) as watch:
+        probe = chain.claim(0)
+        await bench.publish([probe])
+        await bench.wait(watch, {probe.claim_id}, "first claim", 120)
+        bench.outcomes(watch, {probe.claim_id}, "first claim")
+        steady_s = 10 if quick else 30
+        sent: dict[str, float] = {}
+        meter, t0 = bench.meter(services), time.perf_counter()
+        for n in range(1, 20 * steady_s + 1):
+            delay = t0 + (n - 1) / 20 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            request = chain.claim(n)
+            sent[request.claim_id] = time.perf_counter()
+            await bench.send(request)
+            assert bench.producer is not None
+            await bench.producer.flush()
+        await bench.wait(watch, set(sent), "claim decisions", 120)
+        bench.cpu_note(meter, "the 20 claims/s run", len(sent), time.perf_counter() - t0)
+        latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
+        outcomes = bench.outcomes(watch, set(sent), "claim decisions")
+    bench.row(f"claim request -> decision at 20 requests/s for {steady_s} s: p50, s", f"{percentile(latencies, 0.5):.3f}")
+    bench.row("claim request -> decision: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 1")
+    bench.row("claims approved / decided", f"{outcomes.get('claim_approved', 0):,} / {sum(outcomes.values()):,}")
+
+
+async def _drain(bench: Bench, group: str, topic: str, timeout_s: float) -> list[tuple[float, int]]:
+    """Poll a consumer group's lag until it is (nearly) zero; returns the (time, lag) samples."""
+    samples: list[tuple[float, int]] = []
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        lag = await group_lag(bench.endpoints.kafka_bootstrap, group, topic)
+        if lag is not None:
+            samples.append((time.perf_counter(), lag))
+            if lag < 20:
+                return samples
+        await asyncio.sleep(2)
+    bench.note(f"{group} still {samples[-1][1] if samples else 'unknown'} behind on {topic} after {timeout_s:.0f} s")
+    return samples
+
+
+async def _settle(bench: Bench, services: Services, before: str, timeout_s: float = 600) -> None:
+    """Wait until every running service has read its topics to the end, so a latency run starts idle."""
+    started = time.perf_counter()
+    behind: dict[str, int] = {}
+    for service in services.running:
+        for topic in SUBSCRIPTIONS.get(service.name, []):
+            samples = await _drain(bench, services.group(service.name, topic), topic,
+                                   max(10.0, timeout_s - (time.perf_counter() - started)))
+            if samples and samples[0][1] >= 20:
+                behind[f"{service.name} on {topic}"] = samples[0][1]
+    if behind:
+        bench.note(f"{before}, the services were still behind: "
+                   + ", ".join(f"{k} by {v:,}" for k, v in behind.items())
+                   + f"; settled in {time.perf_counter() - started:.0f} s")
+
+
+async def _topic_size(bench: Bench, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+def write(bench: Bench, command: str, loads: tuple[str, str]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
     lines = [f"# Benchmark, {now():%Y-%m-%d %H:%M} UTC", "", f"Machine: {machine()}",
              f"Backend: {'embedded (tansu + SecantusDB)' if bench.embedded else 'external Kafka + MongoDB'}",
-             f"Command: `{command}`", "", "| measure | figure | target |", "| --- | ---: | --- |"]
+             f"Command: `{command}`", f"Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}", "",
+             "| measure | figure | target |", "| --- | ---: | --- |"]
     lines += [f"| {what} | {figure} | {target} |" for what, figure, target in bench.rows]
-    path = out / "latest.md"
+    lines += ["", "Notes:", ""] + [f"- {n}" for n in bench.notes]
+    path = RESULTS / "latest.md"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=70_000, help="plant events per throughput run")
-    parser.add_argument("--quick", action="store_true", help="smaller runs (not the published figures)")
+    parser.add_argument("--events", type=int, default=None,
+                        help="plant events per throughput run (default 70,000; 5,000 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs, a few minutes (not the published figures)")
+    parser.add_argument("--profile", action="append", default=[], metavar="SERVICE",
+                        help="run a service under cProfile (bench-results/logs/<run>/<service>.prof); repeatable")
     args = parser.parse_args()
+    events = args.events or (5_000 if args.quick else 70_000)
+    command = "make bench" if len(sys.argv) == 1 else " ".join(["python -m tests.bench", *sys.argv[1:]])
+    load_start = load_average()
+    print(f"\nmachine: {machine()}\nload average at start: {load_start}")
     external = external_endpoints()
     stack = None if external else EmbeddedStack()
     endpoints = external or stack.start()  # type: ignore[union-attr]
+    bench = Bench(endpoints, stack, events, args.quick)
+    services = Services(endpoints, stack is not None, log_dir=RESULTS / "logs" / bench.run,
+                        profile=frozenset(args.profile))
     try:
+        print(f"backend: {'embedded (tansu + SecantusDB)' if bench.embedded else 'external'}; "
+              f"service logs: {services.log_dir}\n")
         asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
-        bench = Bench(endpoints, stack is not None, args.events)
-        asyncio.run(run(bench, args.quick))
-        print(f"\nwritten to {write(bench, 'make bench' + (' (--quick)' if args.quick else ''))}")
+        asyncio.run(run(bench, services))
     finally:
+        services.stop()
         if stack:
             stack.stop()
+    load_end = load_average()
+    bench.row("load average (1/5/15 min) at start", load_start)
+    bench.row("load average (1/5/15 min) at end", load_end)
+    print(f"\nwritten to {write(bench, command, (load_start, load_end))}")
 
 
 if __name__ == "__main__":

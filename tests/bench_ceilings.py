@@ -1,14 +1,25 @@
-"""The two ceilings every service figure is compared with, measured on the same stack in the same run."""
+"""The two ceilings every service figure is compared with, measured on the same stack in the same run.
+
+The database ceiling writes, in one transaction per batch of 500 (the services' batch size) and with
+no logic and no reads, the documents a service writes per event. A template is one of:
+
+* `{"collection", "document"}`: one document per event (`every: k`: one per k events);
+* `{"collection", "outbox": items_of}`: one outbox document per batch holding `items_of(i)` for each event i;
+* `{"collection", "replace_per_batch": n, "document"}`: n documents replaced per batch with a
+  version check (accounting's balance documents: one per account the batch touched).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import InsertOne, ReplaceOne
 
 from libs.embedded import ensure_topics
 from libs.mongo import database, mongo_client
@@ -21,6 +32,7 @@ SAMPLE_VALUE = (
     b'"material_category":"alumina","product_form":"powder","quantity":"25000","unit":"kg","coc_document_id":null,'
     b'"due_diligence_reference":"dd-1","due_diligence_status":"passed"}'
 )
+BATCH = 500
 
 
 async def broker_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, float]:
@@ -52,28 +64,35 @@ async def broker_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, fl
 
 
 async def database_ceiling(mongodb_uri: str, documents_per_event: list[dict[str, Any]], *, events: int = 20_000,
-                           batch: int = 500) -> dict[str, float]:
-    """Batched-transaction write rate for the documents a service writes per event, with no logic:
-    `documents_per_event` is a template list of (collection name, document) shapes."""
+                           batch: int = BATCH) -> dict[str, float]:
+    """Batched-transaction write rate for the documents a service writes per event, with no logic."""
     client = mongo_client(mongodb_uri, "bench-ceiling")
     db = database(client, f"bench_ceiling_{uuid.uuid4().hex[:6]}")
-    for template in documents_per_event:
-        for field in template.get("unique", []):
-            await db[template["collection"]].create_index(field, unique=True)
+    versions: dict[str, int] = {}
     started = time.perf_counter()
     for first in range(0, events, batch):
-        async with client.start_session() as session:
-            async with await session.start_transaction():
-                ids = [uuid.uuid4().hex for _ in range(first, min(first + batch, events))]
-                for template in documents_per_event:
-                    if template.get("per_batch"):
-                        await db[template["collection"]].insert_one(
-                            {**template["document"], "items": [{"id": i, **template.get("item", {})} for i in ids]},
-                            session=session)
-                    else:
-                        await db[template["collection"]].insert_many(
-                            [{"_id": f"{template['collection']}:{i}", **template["document"]} for i in ids],
-                            session=session, ordered=False)
+        numbers = range(first, min(first + batch, events))
+        async with client.start_session() as session, await session.start_transaction():
+            for template in documents_per_event:
+                collection = db[template["collection"]]
+                if "outbox" in template:
+                    items = [item for i in numbers for item in template["outbox"](i)]
+                    await collection.insert_one({"_id": uuid.uuid4().hex, "owner": "bench", "seq": first,
+                                                 "created": time.time(), "messages": items}, session=session)
+                elif "replace_per_batch" in template:
+                    writes: list[Any] = []
+                    for k in range(min(template["replace_per_batch"], len(numbers))):
+                        key = f"{template['collection']}:{k}"
+                        version = versions.get(key, 0)
+                        doc = {**template["document"], "_id": key, "version": version + 1}
+                        writes.append(ReplaceOne({"_id": key, "version": version}, doc) if version else InsertOne(doc))
+                        versions[key] = version + 1
+                    await collection.bulk_write(writes, ordered=True, session=session)
+                else:
+                    docs = [{"_id": f"{template['collection']}:{uuid.uuid4().hex}", **template["document"]}
+                            for i in numbers if i % template.get("every", 1) == 0]
+                    if docs:
+                        await collection.insert_many(docs, session=session, ordered=False)
     elapsed = time.perf_counter() - started
     await client.drop_database(db.name)
     await client.close()
@@ -84,8 +103,83 @@ INTAKE_DOCUMENTS: list[dict[str, Any]] = [
     # What intake writes per accepted plant event: its inbox record, its own event record, and its
     # share of the batch's outbox document (one movement per event).
     {"collection": "inbox", "document": {"h": "0" * 64, "t": "plant.events.v1"}},
-    {"collection": "events", "document": {"site_id": "site-smelter", "quantity_kg": Decimal("25000"),
-                                          "status": "accepted", "hash": "0" * 64}},
-    {"collection": "outbox", "per_batch": True, "document": {"owner": "bench", "seq": 1},
-     "item": {"topic": "material.movements.v1", "key": b"site-smelter", "value": SAMPLE_VALUE}},
+    {"collection": "events", "document": {"site_id": "site-smelter", "type": "material_received",
+                                          "status": "accepted"}},
+    {"collection": "outbox", "outbox": lambda i: [{"topic": "material.movements.v1", "key": b"site-smelter",
+                                                   "value": SAMPLE_VALUE}]},
 ]
+
+
+def accounting_documents(accounts: int, designation_every: int) -> tuple[list[dict[str, Any]], str]:
+    """What accounting writes per movement, as its own code builds it: the documents come from the
+    domain (`Ledger.apply` of a receipt and of a designation) encoded by its store and its publisher.
+
+    Per movement: the inbox record, the entry (`store.entry_doc`), the movement record
+    (`store.movement_doc`), and its share of the batch's outbox (`LedgerEntryPosted`, plus a signed
+    `CoCDocumentIssued` for one movement in `designation_every`); per batch: one balance document
+    replaced (`store.account_doc`, version-checked) per account the batch touched, at most `accounts`.
+    Lots are written only for CoC receipts that cite a document; the bench mix has none.
+    """
+    from contracts.common import Actor, Classification, MaterialCategory, Role
+    from contracts.movements import (
+        MaterialReceivedRecorded,
+        MaterialShippedRecorded,
+        Verification,
+    )
+    from libs.messaging import content_hash
+    from services.accounting.adapters import store
+    from services.accounting.config import Settings
+    from services.accounting.domain.ledger import Ledger
+    from services.accounting.handlers import Accounting
+    from services.accounting.signing import Signer, b64url
+
+    now = datetime.now(UTC)
+    day = now.date() - timedelta(days=1)
+    actor = Actor(organisation_id="intake", role=Role.SERVICE)
+    common = {"actor": actor, "occurred_at": now, "site_id": "bench-site-remelter-0001",
+              "organisation_id": "bench-org-remelter-0001"}
+    receipt = MaterialReceivedRecorded.create(
+        movement_id=uuid.uuid4(), received_on=day, supplier_organisation_id="uk-ubc-collectors",
+        material_category=MaterialCategory.POST_CONSUMER_SCRAP, product_form="ubc-bales", quantity_kg=Decimal(20000),
+        classification=Classification.ELIGIBLE_SCRAP, coc_quantity_kg=Decimal(20000),
+        verification=Verification.NOT_APPLICABLE, due_diligence_reference="dd-1", due_diligence_status="passed",
+        recycled_content_share=Decimal(1), **common)
+    shipment = MaterialShippedRecorded.create(
+        movement_id=uuid.uuid4(), shipped_on=day, customer_organisation_id="bench-customer",
+        material_category=MaterialCategory.ALUMINIUM, product_form="ingot", quantity_kg=Decimal(10000),
+        coc_quantity_kg=Decimal(5000), shipment_reference="DN-1", **common)
+    service = Accounting(Settings(database="bench", signing_key=b64url(Signer.generate().seed)))
+    ledger = Ledger(check_certificates=False)
+    received = service.publish(ledger.apply(receipt, now), receipt, now)
+    shipped = service.publish(ledger.apply(shipment, now), shipment, now)
+
+    def encoded(outgoing: Any) -> dict[str, Any]:
+        topic = outgoing.resolved_topic()
+        return {"topic": topic.name, "key": topic.key_of(outgoing.message).encode(), "value": topic.encode(outgoing.message)}
+
+    entry_posted = encoded(received[0])
+    designation = [encoded(o) for o in shipped]
+
+    def without_id(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k != "_id"}
+
+    templates = [
+        {"collection": "inbox", "document": {"h": content_hash(receipt), "t": "material.movements.v1"}},
+        {"collection": "entries", "document": without_id(store.entry_doc(ledger.entries[0]))},
+        {"collection": "movements", "document": without_id(store.movement_doc(ledger.movements[str(receipt.movement_id)]))},
+        {"collection": "accounts", "replace_per_batch": accounts,
+         "document": without_id(store.account_doc(next(iter(ledger.accounts.values())), 1))},
+        {"collection": "outbox",
+         "outbox": lambda i: designation if i % designation_every == designation_every - 1 else [entry_posted]},
+    ]
+    what = (f"inbox + entry + movement record + outbox share per movement (1 in {designation_every} a signed "
+            f"designation), {accounts} balance documents replaced per batch")
+    return templates, what
+
+
+def database_figures(intake_per_s: float, accounting_per_s: float) -> dict[str, float]:
+    """The lower ceiling bounds the chain (each service writes to its own database, in parallel);
+    both on one server in series is the pessimistic bound, shown for information."""
+    return {"lower": min(intake_per_s, accounting_per_s),
+            "series": 1 / (1 / intake_per_s + 1 / accounting_per_s)}
+

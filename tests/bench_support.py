@@ -1,7 +1,11 @@
-"""Plumbing for `make bench`: services as separate processes with their peak memory, rates, percentiles."""
+"""Plumbing for `make bench`: services as separate processes with their peak memory, topic
+watchers that stamp arrivals, consumer-group lag, rates, percentiles."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import platform
 import signal
@@ -9,8 +13,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from libs.embedded import Endpoints
 
@@ -35,6 +43,11 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -47,6 +60,10 @@ class ServiceProcess:
     name: str
     process: subprocess.Popen[bytes]
     peak_rss_mb: float = 0.0
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def sample(self) -> None:
         try:
@@ -73,6 +90,10 @@ class Services:
     embedded: bool
     running: list[ServiceProcess] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    log_dir: Path | None = None
+    """Where each service's warnings go (`<name>.log`); None: discarded."""
+    profile: frozenset[str] = frozenset()
+    """Services run under cProfile (`<log_dir>/<name>.prof`, written when the service stops)."""
 
     def start(self, name: str, **settings: str) -> ServiceProcess:
         prefix = name.upper()
@@ -90,14 +111,25 @@ class Services:
             env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "6000")
             env.setdefault(f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
             env.setdefault(f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS", "20")
-        process = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log: Any = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = (self.log_dir / f"{name}.log").open("ab")
+        command = [sys.executable, "-m", f"services.{name}"]
+        if name in self.profile and self.log_dir is not None:
+            command[1:1] = ["-m", "cProfile", "-o", str(self.log_dir / f"{name}.prof")]
+        process = subprocess.Popen(command, cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
         service = ServiceProcess(name, process)
         self.running.append(service)
         return service
 
     def database(self, name: str) -> str:
         return f"bench_{self.run_id}_{name}"
+
+    def group(self, name: str, topic: str) -> str:
+        """The consumer group a service uses for one topic (libs.service: `<group>.<topic>`)."""
+        return f"bench-{self.run_id}-{name}.{topic}"
 
     def sample(self) -> None:
         for service in self.running:
@@ -130,3 +162,158 @@ class Rate:
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds > 0 else float("nan")
+
+
+def rate_of(stamps: Iterable[float]) -> tuple[int, float, float]:
+    """(count, seconds between the first and the last, count per second) of arrival stamps."""
+    ordered = sorted(stamps)
+    if len(ordered) < 2:
+        return len(ordered), 0.0, float("nan")
+    seconds = ordered[-1] - ordered[0]
+    return len(ordered), seconds, len(ordered) / seconds if seconds > 0 else float("nan")
+
+
+Pick = Callable[[dict[str, Any]], tuple[str, str] | None]
+"""From a record's JSON: (the id the bench waits for, what arrived), or None to ignore it."""
+
+
+class Watch:
+    """Reads topics from their current end (no consumer group) and stamps the first arrival of each id.
+
+    Records are read as plain JSON, not parsed into contracts: the bench shares the CPU with the
+    services it measures, so it spends as little as it can.
+    """
+
+    def __init__(self, bootstrap: str, topics: list[str], pick: Pick) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.pick = pick
+        self.arrivals: dict[str, float] = {}
+        self.what: dict[str, str] = {}
+        self.records = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> Self:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=20, max_partition_fetch_bytes=4 * 1024 * 1024)
+        await consumer.start()
+        tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(await partitions(consumer, topic))]
+        consumer.assign(tps)
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            consumer.seek(tp, end)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100, max_records=10_000)
+            stamp = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    self.records += 1
+                    found = self.pick(json.loads(record.value))
+                    if found is not None and found[0] not in self.arrivals:
+                        self.arrivals[found[0]] = stamp
+                        self.what[found[0]] = found[1]
+            if batch:
+                self._changed.set()
+
+    async def wait_for(self, ids: set[str], timeout_s: float, progress: Callable[[int], None] | None = None) -> bool:
+        """Wait until every id has arrived; False at the timeout."""
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            arrived = len(ids & self.arrivals.keys())
+            if arrived >= len(ids):
+                return True
+            if progress:
+                progress(arrived)
+            if time.perf_counter() > deadline:
+                return False
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 1.0)
+
+
+async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        await consumer.topics()  # refreshes the metadata
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic} has no partitions")
+
+
+async def group_lag(bootstrap: str, group_id: str, topic: str) -> int | None:
+    """Messages of `topic` the consumer group has not committed yet; None before it committed anything."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()  # never subscribes: it only reads the group's committed offsets
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
+        ends = await consumer.end_offsets(tps)
+        if not any(ends.values()):
+            return 0
+        committed = {tp: await consumer.committed(tp) for tp in tps}
+        if all(offset is None for offset in committed.values()):
+            return None
+        return sum(max(0, end - (committed[tp] or 0)) for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+
+
+async def commit_group_offsets(bootstrap: str, group_id: str, topic: str, behind_end: int) -> int:
+    """Place a consumer group `behind_end` messages (spread over the partitions) before the topic's
+    end, as if it had consumed the rest; returns how many messages it is left to read."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
+        consumer.assign(tps)
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        offsets = {tp: max(starts[tp], ends[tp] - behind_end // len(tps)) for tp in tps}
+        await consumer.commit(offsets)
+        return sum(ends[tp] - offsets[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each process spent between `start()` and `stop()`."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before: dict[str, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> CpuMeter:
+        self.before = {name: t for name, pid in self.pids.items() if (t := cpu_seconds(pid)) is not None}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        for name, pid in self.pids.items():
+            after = cpu_seconds(pid)
+            if after is not None and name in self.before:
+                self.spent[name] = after - self.before[name]
+        return self.spent
