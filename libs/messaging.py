@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -70,6 +72,10 @@ class Incoming:
     message: Envelope
     record: Record
 
+    @cached_property
+    def digest(self) -> str:
+        return content_hash(self.message)
+
 
 @dataclass
 class Tx:
@@ -95,16 +101,8 @@ class HandlerError(Exception):
 
 
 def content_hash(message: Envelope) -> str:
-    body = message.model_dump(mode="json", exclude={"occurred_at"})
-    return hashlib.sha256(repr(sorted(_flatten(body))).encode()).hexdigest()
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(value, dict):
-        return [item for k, v in value.items() for item in _flatten(v, f"{prefix}.{k}")]
-    if isinstance(value, list):
-        return [item for i, v in enumerate(value) for item in _flatten(v, f"{prefix}[{i}]")]
-    return [(prefix, repr(value))]
+    """What makes a redelivery the same message: everything but the time it was (re)sent."""
+    return hashlib.sha256(message.model_dump_json(exclude={"occurred_at"}).encode()).hexdigest()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -225,6 +223,7 @@ class ConsumerStats:
     batches: int = 0
     messages: int = 0
     duplicates: int = 0
+    skipped: int = 0
     dead_lettered: int = 0
     published: int = 0
     last_batch_at: float = 0.0
@@ -241,6 +240,8 @@ class Consumer:
     handler: BatchHandler
     clock: Clock
     on_conflict: ConflictHandler | None = None
+    wanted: frozenset[str] | None = None
+    """Type tags this consumer takes; other messages of the topic are acknowledged unparsed."""
     failpoint: str | None = None
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     max_backoff_s: float = 5.0
@@ -254,6 +255,9 @@ class Consumer:
         incoming: list[Incoming] = []
         dead: list[Outgoing] = []
         for record in records:
+            if self.wanted is not None and _type_tag(record.value) not in self.wanted:
+                self.stats.skipped += 1
+                continue
             try:
                 message = self.topic.parse(record.value or b"")
             except ValidationError as exc:
@@ -305,10 +309,7 @@ class Consumer:
                         log.exception("handler_failed", topic=self.topic.name, batch=len(fresh))
                         raise HandlerError(str(exc)) from exc
                     await self.db[INBOX].insert_many(
-                        [
-                            {"_id": str(i.message.event_id), "h": content_hash(i.message), "t": self.topic.name}
-                            for i in fresh
-                        ],
+                        [{"_id": str(i.message.event_id), "h": i.digest, "t": self.topic.name} for i in fresh],
                         ordered=False,
                         session=session,
                     )
@@ -326,7 +327,7 @@ class Consumer:
         out: list[Outgoing] = []
         for item in incoming:
             event_id = str(item.message.event_id)
-            digest = content_hash(item.message)
+            digest = item.digest
             if event_id in seen:
                 if seen[event_id] != digest and self.on_conflict is not None:
                     with message_context(event_id=event_id, correlation_id=str(item.message.correlation_id)):
@@ -376,6 +377,15 @@ class Consumer:
 
 def _is_kafka_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("aiokafka")
+
+
+def _type_tag(raw: bytes | None) -> str | None:
+    """The `type` of a JSON message, or None (then it is parsed in full, and dead-lettered if bad)."""
+    try:
+        value = json.loads(raw or b"")
+    except ValueError:
+        return None
+    return value.get("type") if isinstance(value, dict) else None
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from faststream.specification import AsyncAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.common import Envelope
 from contracts.topics import Topic, dead_letter_topic
 from libs.clock import Clock, clock_from
 from libs.health import HealthServer
@@ -95,8 +96,10 @@ class Runtime:
         *,
         on_conflict: ConflictHandler | None = None,
         description: str = "",
+        only: Iterable[type[Envelope]] | None = None,
     ) -> Consumer:
-        """Subscribe to `topic` in this service's consumer group with batch, at-least-once delivery."""
+        """Subscribe to `topic` in this service's consumer group with batch, at-least-once delivery.
+        `only`: the message types the handler takes; the topic's others are acknowledged unparsed."""
         consumer = Consumer(
             service=self.settings.service_name,
             topic=topic,
@@ -105,6 +108,7 @@ class Runtime:
             handler=handler,
             clock=self.clock,
             on_conflict=on_conflict,
+            wanted=frozenset(kind.TYPE for kind in only) if only is not None else None,
             failpoint=self.settings.failpoint,
         )
         self.consumers.append(consumer)

@@ -8,6 +8,7 @@ from typing import Any
 from faststream import FastStream
 
 from contracts import topics
+from contracts.ledger import AllocationGranted, AllocationRefused, LedgerCommandRejected
 from libs.service import Runtime
 from services.claims.adapters import store
 from services.claims.config import Settings
@@ -26,7 +27,8 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     )
     runtime.indexes(store.ensure_indexes)
     runtime.consume(topics.CLAIMS_REQUESTS, service.handle_requests, on_conflict=service.on_conflict)
-    runtime.consume(topics.LEDGER_EVENTS, service.handle_ledger_events)
+    runtime.consume(topics.LEDGER_EVENTS, service.handle_ledger_events,
+                    only=[AllocationGranted, AllocationRefused, LedgerCommandRejected])
     runtime.consume(topics.CERTIFICATES_EVENTS, service.handle_certificate_events)
     runtime.publishes(topics.CLAIMS_DECISIONS)
     runtime.publishes(topics.LEDGER_COMMANDS)

@@ -7,6 +7,7 @@ from typing import Any
 from faststream import FastStream
 
 from contracts import topics
+from contracts.ledger import CoCDocumentIssued
 from libs.service import Runtime
 from services.intake.adapters import store
 from services.intake.config import Settings
@@ -19,7 +20,7 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime.indexes(store.ensure_indexes)
     runtime.consume(topics.PLANT_EVENTS, handlers.handle_plant_events, on_conflict=on_conflict)
     runtime.consume(topics.CERTIFICATES_EVENTS, handlers.handle_certificates_events)
-    runtime.consume(topics.LEDGER_EVENTS, handlers.handle_ledger_events)
+    runtime.consume(topics.LEDGER_EVENTS, handlers.handle_ledger_events, only=[CoCDocumentIssued])
     runtime.publishes(topics.MATERIAL_MOVEMENTS)
     runtime.publishes(topics.INTAKE_REJECTIONS)
     runtime.every("recheck_held", handlers.recheck_held)

@@ -210,3 +210,37 @@ async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, rec
         assert await runtime.db["handled"].count_documents({"claim": {"$in": claims}}) == 3
         assert await runtime.db["handled"].count_documents({"claim": poison_id}) == 0
         assert await runtime.db["inbox"].count_documents({"_id": str(messages[1].event_id)}) == 0
+
+
+async def test_a_consumer_takes_only_the_types_it_names_and_acknowledges_the_rest_unparsed(stack, recorder, sender):
+    from contracts.claims import ClaimWithdrawn
+    from contracts.topics import CLAIMS_REQUESTS
+    from libs.service import Runtime
+    from tests.unit.claims.builders import request
+
+    seen: list[str] = []
+
+    async def handler(batch, tx):
+        seen.extend(type(item.message).__name__ for item in batch)
+        return []
+
+    def build(settings, **overrides):
+        runtime = Runtime.build(settings, **overrides)
+        runtime.consume(CLAIMS_REQUESTS, handler, only=[ClaimWithdrawn])
+        return runtime
+
+    claim = unique("claim")
+    wanted = ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim,
+                                   claimant_organisation_id="brand", reason="test")
+    other = request(claim_id=claim)
+    async with running(build, service_settings(CertificatesSettings, stack, service_name="only-test")) as runtime:
+        await sender.send(other)
+        await sender.send(wanted)
+        for _ in range(100):
+            if await runtime.db["inbox"].count_documents({"_id": str(wanted.event_id)}):
+                break
+            await asyncio.sleep(0.1)
+        assert await runtime.db["inbox"].count_documents({"_id": str(wanted.event_id)}) == 1
+        assert await runtime.db["inbox"].count_documents({"_id": str(other.event_id)}) == 0
+        assert "ClaimRequested" not in seen and "ClaimWithdrawn" in seen
+        assert runtime.consumers[0].stats.skipped >= 1
