@@ -313,7 +313,7 @@ class Intake:
         out = []
         for i, line in enumerate(lines):
             kg = self._kg(line.quantity, line.unit, f"{name}[{i}].quantity", check)
-            if kg > 0:
+            if 0 < kg <= self.rules.max_quantity_kg:  # a refused line builds no movement line
                 out.append(MovementLine(material_category=line.material_category, product_form=line.product_form,
                                         quantity_kg=kg))
         return out

@@ -215,3 +215,12 @@ def test_non_coc_material_needs_a_due_diligence_status():
 def test_a_category_the_site_cannot_receive_is_refused():
     event = received(coc_document_id=None, due_diligence_status="passed", material_category="bauxite")
     assert codes(intake().apply(event, NOW)) == [R.CATEGORY_NOT_ALLOWED]
+
+
+def test_an_absurd_transformation_line_is_refused_with_a_reason_not_raised():
+    from tests.unit.intake.builders import transformed
+    from contracts.plant import PlantLine
+
+    huge = PlantLine(material_category="aluminium", product_form="coil", quantity="734434793331629824", unit="t")
+    event = transformed([huge], [PlantLine(material_category="aluminium", product_form="coil", quantity="1", unit="t")])
+    assert R.QUANTITY_ABSURD in codes(intake().apply(event, NOW))
