@@ -161,15 +161,17 @@ class Runtime:
         return await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
 
     async def prepare(self) -> None:
-        """Create indexes before the broker consumes anything (the embedded database can stall when
-        an index is built while a transaction writes to the same collection)."""
+        """Before the broker consumes anything: create indexes (the embedded database can stall when an
+        index is built while a transaction writes the same collection) and publish the stored outbox."""
         await self.outbox.ensure_indexes()
         for setup in self.index_setups:
             await setup(self.db)
+        # What a previous run of any instance committed but did not publish goes out before this
+        # instance consumes anything, so per-key order holds across a crash.
+        await self.broker.connect()
+        await self.outbox.flush(older_than_s=0)
 
     async def start(self) -> None:
-        # What a previous run of any instance left in the outbox goes out before anything new.
-        await self.outbox.flush(older_than_s=0)
         self._tasks.append(asyncio.create_task(self._relay_loop(), name="outbox-relay"))
         for tick in self.ticks:
             self._tasks.append(asyncio.create_task(self._tick_loop(tick), name=f"tick-{tick.name}"))
