@@ -115,7 +115,7 @@ class Runtime:
 
         async def subscriber(message: KafkaMessage) -> None:
             raw = message.raw_message
-            records = raw if isinstance(raw, tuple) else (raw,)
+            records = raw if isinstance(raw, tuple | list) else (raw,)
             await consumer.process(
                 [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
             )
