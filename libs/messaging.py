@@ -266,6 +266,10 @@ class Consumer:
                 continue
             incoming.append(Incoming(message, record))
         committed: list[dict[str, Any]] = []
+        if not incoming and not dead:  # every record was of a type this consumer does not take
+            self.stats.batches += 1
+            self.stats.messages += len(records)
+            return
         try:
             committed.append(await self._with_retry(lambda: self._transaction(incoming, dead)))
         except HandlerError:
