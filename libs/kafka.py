@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 
@@ -22,13 +23,31 @@ def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
     )
 
 
+HEADERS = [("content-type", b"application/json")]
+
+
 class BrokerPublisher:
-    """Publishes raw outbox entries through the FastStream broker, in order, then waits for every ack."""
+    """Publishes raw outbox entries with the FastStream broker's producer, in order, then waits for
+    every ack. The broker's aiokafka producer is used directly when it has one (a real connection):
+    the outbox's records are already encoded, and FastStream's per-message publish path (middlewares,
+    serialisation) costs more than the send itself. On FastStream's test broker it publishes through
+    the broker."""
 
     def __init__(self, broker: KafkaBroker) -> None:
         self.broker = broker
 
+    def _producer(self) -> AIOKafkaProducer | None:
+        state = getattr(getattr(self.broker.config, "producer", None), "_producer", None)
+        producer = getattr(state, "producer", None)
+        return producer if isinstance(producer, AIOKafkaProducer) else None
+
     async def publish_many(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
+        producer = self._producer()
+        if producer is not None:
+            sent = [await producer.send(topic, value, key=key, headers=HEADERS) for topic, key, value in items]
+            if sent:
+                await asyncio.gather(*sent)
+            return
         pending = []
         for topic, key, value in items:
             result = await self.broker.publish(

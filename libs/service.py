@@ -133,6 +133,7 @@ class Runtime:
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_body,  # the consumer parses records itself: no JSON decoding by FastStream
             title=f"{self.settings.service_name}:{topic.name}",
             description=description or topic.description,
         )(subscriber)
@@ -158,7 +159,9 @@ class Runtime:
 
     async def run_tick(self, name: str) -> int:
         tick = next(t for t in self.ticks if t.name == name)
-        return await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+        emitted = await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+        await self.outbox.drain()
+        return emitted
 
     async def prepare(self) -> None:
         """Before the broker consumes anything: create indexes (the embedded database can stall when an
@@ -188,6 +191,10 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        # Publish what committed batches handed over while the broker is still connected; whatever
+        # is left stays in the stored outbox for the next start (or another instance's relay).
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.outbox.drain(), 5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.outbox.flush(), 5)
         if self._health:
@@ -218,7 +225,9 @@ class Runtime:
                 log.exception("tick_failed", tick=tick.name)
             await asyncio.sleep(tick.interval_s)
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """After the broker stopped: stop the outbox's publisher and close the database client."""
+        await self.outbox.close()
         await self.client.close()
         log.info("service_stopped", instance=self.instance_id)
 
@@ -231,10 +240,15 @@ class Runtime:
             on_startup=[self.prepare],
             after_startup=[self.start],
             on_shutdown=[self.stop],
-            after_shutdown=[self._close],
+            after_shutdown=[self.close],
             logger=None,
             specification=AsyncAPI(self.broker, title=title, description=description, version="1.0.0"),
         )
+
+
+async def _raw_body(message: Any) -> None:
+    """FastStream's decoder for our subscribers: nothing (they read `KafkaMessage.raw_message`)."""
+    return None
 
 
 def service_main(create_app: Callable[[Any], FastStream], settings: ServiceSettings) -> None:

@@ -170,7 +170,7 @@ async def running(build_runtime: Callable[..., Runtime], settings: ServiceSettin
     finally:
         await runtime.stop()
         await runtime.broker.stop()
-        await runtime.client.close()
+        await runtime.close()
 
 
 def service_settings(settings_cls: type[ServiceSettings], endpoints: Any, **values: Any) -> ServiceSettings:

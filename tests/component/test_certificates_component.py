@@ -53,7 +53,7 @@ async def test_a_command_on_the_in_memory_broker_is_handled_once_and_answered(st
             await asyncio.wait_for(arrived.wait(), 10)
         finally:
             await runtime.stop()
-    await runtime.client.close()
+    await runtime.close()
 
     events = [MemberRegistered.model_validate(b) for b in published[CERTIFICATES_EVENTS.name]]
     assert [e.member.organisation_id for e in events] == [org]
