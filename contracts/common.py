@@ -42,26 +42,33 @@ _DECIMAL_JSON = WithJsonSchema(
 _DECIMAL_JSON_OUT = WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, mode="serialization")
 _AS_STRING = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
 
-ExactDecimal = Annotated[
-    Decimal,
-    BeforeValidator(_refuse_float),
-    Field(allow_inf_nan=False, max_digits=28, decimal_places=9),
-    _AS_STRING,
-    _DECIMAL_JSON,
-    _DECIMAL_JSON_OUT,
-]
+def _decimal(**bounds: Any) -> Any:
+    """An exact decimal type. The constraints sit in one Field *before* the float check, so that
+    pydantic-core checks digits, places and bounds itself (a constraint placed after a Python
+    validator is checked in Python, three times slower on every quantity of every message)."""
+    return Annotated[
+        Decimal,
+        Field(allow_inf_nan=False, max_digits=28, decimal_places=9, **bounds),
+        BeforeValidator(_refuse_float),
+        _AS_STRING,
+        _DECIMAL_JSON,
+        _DECIMAL_JSON_OUT,
+    ]
+
+
+ExactDecimal = _decimal()
 """Any exact decimal (signed), as a JSON string."""
 
-Kg = Annotated[ExactDecimal, Field(gt=0)]
+Kg = _decimal(gt=0)
 """A strictly positive mass in kilograms."""
 
-KgOrZero = Annotated[ExactDecimal, Field(ge=0)]
+KgOrZero = _decimal(ge=0)
 """A mass in kilograms that may be zero (balances, CoC shares)."""
 
-Share = Annotated[ExactDecimal, Field(ge=0, le=1)]
+Share = _decimal(ge=0, le=1)
 """A fraction between 0 and 1 inclusive."""
 
-Factor = Annotated[ExactDecimal, Field(gt=0, le=10)]
+Factor = _decimal(gt=0, le=10)
 """A conversion factor: output mass per unit of input mass."""
 
 
