@@ -65,9 +65,13 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _health: HealthServer | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    spec_broker: KafkaBroker = field(init=False)
+    """Never connected: carries the per-topic subscriptions and publications the AsyncAPI document shows."""
+    _subscribed: bool = False
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.db, self.publisher, self.instance_id)
+        self.spec_broker = KafkaBroker(self.settings.kafka_bootstrap_servers)
 
     @classmethod
     def build(
@@ -98,8 +102,10 @@ class Runtime:
         description: str = "",
         only: Iterable[type[Envelope]] | None = None,
     ) -> Consumer:
-        """Subscribe to `topic` in this service's consumer group with batch, at-least-once delivery.
-        `only`: the message types the handler takes; the topic's others are acknowledged unparsed."""
+        """Consume `topic` in this service's consumer group with batch, at-least-once delivery (all
+        of a service's topics are read by one Kafka consumer; a mixed batch is handled topic by topic
+        in the order they were declared). `only`: the message types the handler takes; the topic's
+        others are acknowledged unparsed."""
         consumer = Consumer(
             service=self.settings.service_name,
             topic=topic,
@@ -112,20 +118,52 @@ class Runtime:
             failpoint=self.settings.failpoint,
         )
         self.consumers.append(consumer)
+        self._documented(topic, description)
+        self.publishes(dead_letter_topic(topic))
+        return consumer
+
+    def _documented(self, topic: Topic, description: str) -> None:
+        """What the AsyncAPI document shows: one subscription per topic (the runtime reads them all
+        with one Kafka consumer, see `_subscribe`)."""
+
+        async def subscriber(message: KafkaMessage) -> None:  # documentation only: never started
+            raise NotImplementedError
+
+        subscriber.__name__ = f"{self.settings.service_name}_{topic.name.replace('.', '_')}"
+        self.spec_broker.subscriber(
+            topic.name, batch=True, group_id=self.settings.group_id,
+            title=f"{self.settings.service_name}:{topic.name}", description=description or topic.description,
+        )(subscriber)
+
+    def _subscribe(self) -> None:
+        """Subscribe once to every consumed topic with ONE Kafka consumer in the service's group.
+
+        One consumer per service, not one per topic: the embedded broker answers an idle fetch only
+        when `fetch_max_wait_ms` has passed, so every consumer costs a fetch round trip (broker and
+        client CPU) every few tens of milliseconds even when nothing happens; with one per topic an
+        idle platform spent most of a core polling. A batch may hold records of several topics: each
+        topic's records go to its consumer, in the order the topics were declared (projections the
+        others depend on are declared first), each with its own transaction."""
+        if self._subscribed or not self.consumers:
+            return
+        self._subscribed = True
+        by_topic = {consumer.topic.name: consumer for consumer in self.consumers}
 
         async def subscriber(message: KafkaMessage) -> None:
             raw = message.raw_message
             records = raw if isinstance(raw, tuple | list) else (raw,)
-            await consumer.process(
-                [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
-            )
+            grouped: dict[str, list[Record]] = {name: [] for name in by_topic}
+            for r in records:
+                grouped[r.topic].append(Record(r.topic, r.partition, r.offset, r.key, r.value))
+            for name, batch in grouped.items():
+                if batch:
+                    await by_topic[name].process(batch)
 
-        subscriber.__name__ = f"{self.settings.service_name}_{topic.name.replace('.', '_')}"
+        subscriber.__name__ = f"{self.settings.service_name}_consumer"
         self.broker.subscriber(
-            topic.name,
+            *by_topic,
             batch=True,
-            # One group per (service, topic): joining one subscription never rebalances another.
-            group_id=f"{self.settings.group_id}.{topic.name}",
+            group_id=self.settings.group_id,
             auto_offset_reset="earliest",
             max_records=self.settings.batch_max_records,
             batch_timeout_ms=self.settings.batch_timeout_ms,
@@ -133,21 +171,21 @@ class Runtime:
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=_raw_body,  # the consumer parses records itself: no JSON decoding by FastStream
-            title=f"{self.settings.service_name}:{topic.name}",
-            description=description or topic.description,
+            decoder=_raw_body,  # the consumers parse records themselves: no JSON decoding by FastStream
         )(subscriber)
-        self.publishes(dead_letter_topic(topic))
-        return consumer
 
     def publishes(self, topic: Topic, description: str = "") -> None:
         """Declare a topic this service writes (for the AsyncAPI document)."""
-        self.broker.publisher(
+        self.spec_broker.publisher(
             topic.name,
             title=f"{self.settings.service_name}:{topic.name}:publish",
             description=description or topic.description,
             schema=topic.message,
         )
+
+    def specification(self, title: str, description: str | None = None, **options: Any) -> AsyncAPI:
+        """The service's AsyncAPI document: each topic it consumes and publishes, with its schema."""
+        return AsyncAPI(self.spec_broker, title=title, description=description, version="1.0.0", **options)
 
     def every(self, name: str, work: TickHandler, interval_s: float | None = None) -> None:
         """Run clock-driven work (expiry, timeouts, period close) in a transaction on a timer.
@@ -166,6 +204,7 @@ class Runtime:
     async def prepare(self) -> None:
         """Before the broker consumes anything: create indexes (the embedded database can stall when an
         index is built while a transaction writes the same collection) and publish the stored outbox."""
+        self._subscribe()
         await self.outbox.ensure_indexes()
         for setup in self.index_setups:
             await setup(self.db)
@@ -235,6 +274,7 @@ class Runtime:
         """The FastStream app: start after the broker connects; on shutdown stop the timers, let
         the broker stop its subscribers (an interrupted batch is aborted and redelivered), then
         close the database. Committed but unpublished outbox entries go out on the next start."""
+        self._subscribe()
         return FastStream(
             self.broker,
             on_startup=[self.prepare],
@@ -242,7 +282,7 @@ class Runtime:
             on_shutdown=[self.stop],
             after_shutdown=[self.close],
             logger=None,
-            specification=AsyncAPI(self.broker, title=title, description=description, version="1.0.0"),
+            specification=self.specification(title, description),
         )
 
 

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from faststream.specification import AsyncAPI
-
 from contracts.topics import TOPICS, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parent.parent / "contracts"
@@ -51,7 +49,7 @@ def service_documents() -> dict[str, dict[str, Any]]:
         ("certificates", certificates, CertificatesSettings),
     ):
         runtime = build(settings(kafka_bootstrap_servers="kafka:9092"))
-        spec = AsyncAPI(runtime.broker, title=f"ASI {name} service", version="1.0.0", schema_version="3.0.0")
+        spec = runtime.specification(f"ASI {name} service", schema_version="3.0.0")
         documents[f"asyncapi/{name}.json"] = _with_subscribed_payloads(json.loads(spec.to_specification().to_json()))
     return documents
 

@@ -130,7 +130,7 @@ class Platform:
         deadline = asyncio.get_running_loop().time() + timeout
         for group in groups:
             # A group member that never subscribes only reads the group's committed offsets.
-            reader = AIOKafkaConsumer(bootstrap_servers=self.endpoints.kafka_bootstrap, group_id=f"{group}.{topic}",
+            reader = AIOKafkaConsumer(bootstrap_servers=self.endpoints.kafka_bootstrap, group_id=group,
                                       enable_auto_commit=False)
             await reader.start()
             try:

@@ -370,7 +370,7 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
     async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
         await bench.publish(credits)
         await bench.wait(watch, {str(m.movement_id) for m in credits}, "brand owner credits", 120)
-    group = services.group("claims", "ledger.events.v1")
+    group = services.group("claims")
     to_read = await commit_group_offsets(bench.endpoints.kafka_bootstrap, group, "ledger.events.v1",
                                          CLAIMS_LEDGER_BACKLOG)
     total = await _topic_size(bench, "ledger.events.v1")
@@ -432,7 +432,7 @@ async def _settle(bench: Bench, services: Services, before: str, timeout_s: floa
     behind: dict[str, int] = {}
     for service in services.running:
         for topic in SUBSCRIPTIONS.get(service.name, []):
-            samples = await _drain(bench, services.group(service.name, topic), topic,
+            samples = await _drain(bench, services.group(service.name), topic,
                                    max(10.0, timeout_s - (time.perf_counter() - started)))
             if samples and samples[0][1] >= 20:
                 behind[f"{service.name} on {topic}"] = samples[0][1]

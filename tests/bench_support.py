@@ -127,9 +127,9 @@ class Services:
     def database(self, name: str) -> str:
         return f"bench_{self.run_id}_{name}"
 
-    def group(self, name: str, topic: str) -> str:
-        """The consumer group a service uses for one topic (libs.service: `<group>.<topic>`)."""
-        return f"bench-{self.run_id}-{name}.{topic}"
+    def group(self, name: str) -> str:
+        """The consumer group a service reads all its topics in (libs.service: one per service)."""
+        return f"bench-{self.run_id}-{name}"
 
     def sample(self) -> None:
         for service in self.running:

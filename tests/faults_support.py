@@ -624,22 +624,24 @@ class FaultStack:
 
 
 async def start_groups_at_end(bootstrap: str, group: str, topic_names: Iterable[str]) -> None:
-    """Commit the current end offsets for a service's (new) consumer groups, one per topic as the runtime
-    names them, so the service starts with what this test sends and not with the whole session's history."""
-    for name in topic_names:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{group}.{name}", enable_auto_commit=False)
-        await consumer.start()
-        try:
+    """Commit the current end offsets of a service's topics for its (new) consumer group (one per
+    service, as the runtime names it), so the service starts with what this test sends and not with
+    the whole session's history."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = []
+        for name in topic_names:
             partitions = consumer.partitions_for_topic(name)
             if not partitions:
                 await consumer._client.force_metadata_update()
                 partitions = consumer.partitions_for_topic(name) or set()
-            tps = [TopicPartition(name, p) for p in sorted(partitions)]
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            await consumer.commit({tp: ends[tp] for tp in tps})
-        finally:
-            await consumer.stop()
+            tps += [TopicPartition(name, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.commit({tp: ends[tp] for tp in tps})
+    finally:
+        await consumer.stop()
 
 
 # ---- publishing in bulk ------------------------------------------------------------------------

@@ -18,12 +18,14 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime = Runtime.build(settings, **overrides)
     service = Accounting(settings)
     runtime.indexes(service.setup)
-    runtime.consume(topics.MATERIAL_MOVEMENTS, service.handle_movements, on_conflict=service.on_movement_conflict,
-                    description="Receipts credit, transformations convert, designations debit the mass-balance books.")
-    runtime.consume(topics.LEDGER_COMMANDS, service.handle_commands, on_conflict=service.on_command_conflict,
-                    description="Allocations for claims, period close, rule-set assignment.")
+    # Declared in the order a mixed batch is handled: certificates and rule-set assignments decide how
+    # movements are booked, so they come first.
     runtime.consume(topics.CERTIFICATES_EVENTS, service.handle_certificates,
                     description="Certificate and site projection; freezes and thaws accounts.")
+    runtime.consume(topics.LEDGER_COMMANDS, service.handle_commands, on_conflict=service.on_command_conflict,
+                    description="Allocations for claims, period close, rule-set assignment.")
+    runtime.consume(topics.MATERIAL_MOVEMENTS, service.handle_movements, on_conflict=service.on_movement_conflict,
+                    description="Receipts credit, transformations convert, designations debit the mass-balance books.")
     runtime.publishes(topics.LEDGER_EVENTS)
     runtime.every(PERIOD_CLOCK, service.close_due_periods)
     return runtime

@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             await dispatcher.stop()
             await runtime.stop()
             await runtime.broker.stop()
-            await runtime.client.close()
+            await runtime.close()
 
     app = FastAPI(title="ASI platform gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.gateway = Gateway(settings, runtime)
