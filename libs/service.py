@@ -170,6 +170,7 @@ class Runtime:
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            fetch_min_bytes=self.settings.kafka_fetch_min_bytes,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,  # the consumers parse records themselves: no JSON decoding by FastStream
         )(subscriber)

@@ -104,7 +104,6 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool,
         # The embedded broker holds a group join for half the session timeout.
         env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "4000")
         env.setdefault(f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
-        env.setdefault(f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS", "20")
     process = subprocess.Popen(
         [sys.executable, "-m", f"services.{name}"],
         env=env,

@@ -110,7 +110,7 @@ class Services:
         if self.embedded:
             env.setdefault(f"{prefix}_KAFKA_SESSION_TIMEOUT_MS", "6000")
             env.setdefault(f"{prefix}_KAFKA_HEARTBEAT_INTERVAL_MS", "1000")
-            env.setdefault(f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS", "20")
+            env.setdefault(f"{prefix}_KAFKA_FETCH_MAX_WAIT_MS", "50")
         log: Any = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
