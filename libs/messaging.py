@@ -317,7 +317,8 @@ class Consumer:
         return Actor(organisation_id=self.service, role=Role.SERVICE)
 
     async def process(self, records: Sequence[Record]) -> None:
-        """Handle a batch; returns only once its effects are durable and its output published."""
+        """Handle a batch; returns once its effects are durable and its output is handed to the
+        outbox's publisher (which publishes it in commit order while the next batch is handled)."""
         started = time.perf_counter()
         incoming: list[Incoming] = []
         dead: list[Outgoing] = []
