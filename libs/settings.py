@@ -51,7 +51,7 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, description="Consumer session timeout (a join waits about half of it on the embedded broker).")
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, description="Consumer heartbeat interval.")
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, description="Longest a fetch waits for data (the embedded broker always waits this long when idle).")
-    kafka_fetch_min_bytes: int = Field(default=1, ge=1, description="Bytes a fetch waits for (up to fetch_max_wait_ms) before the broker answers: larger means bigger batches at moderate rates (fewer transactions per event) for at most fetch_max_wait_ms more latency.")
+    kafka_fetch_min_bytes: int = Field(default=1, ge=1, description="Bytes a fetch waits for (up to fetch_max_wait_ms) before the broker answers: on real Kafka, larger means bigger batches at moderate rates (fewer transactions per event) for at most fetch_max_wait_ms more latency. Left at 1 on the embedded broker, which spends CPU while it holds a fetch.")
     batch_max_records: int = Field(default=500, ge=1, le=10_000, description="Messages per batch/transaction.")
     batch_timeout_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
     relay_interval_s: float = Field(default=2.0, gt=0, description="How often orphaned outbox entries are swept.")

@@ -13,10 +13,6 @@ class Settings(ServiceSettings):
 
     service_name: str = "accounting"
     database: str = "asi_accounting"
-    kafka_fetch_min_bytes: int = Field(
-        default=16_384, ge=1,
-        description="A fetch waits for ~25 movements (or fetch_max_wait_ms), so moderate rates still make batches "
-        "big enough to write efficiently; an allocation for a claim waits at most fetch_max_wait_ms more.")
     signing_key: str | None = Field(
         default=None,
         description="Ed25519 seed (base64url, 32 bytes) that signs CoC Documents; unset: generated once and kept "

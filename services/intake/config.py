@@ -17,10 +17,6 @@ class Settings(ServiceSettings):
 
     service_name: str = "intake"
     database: str = "asi_intake"
-    kafka_fetch_min_bytes: int = Field(
-        default=32_768, ge=1,
-        description="Intake takes producers' bulk streams: a fetch waits for ~50 plant events (or fetch_max_wait_ms), "
-        "so moderate rates still make batches big enough to write efficiently.")
     max_quantity_kg: Decimal = Field(default=Decimal(500_000_000), gt=0,
                                      description="Ceiling for one event line, in kg (above: quantity_absurd).")
     future_skew: timedelta = Field(default=timedelta(days=1), description="How far in the future a plant date may be.")
