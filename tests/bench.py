@@ -45,6 +45,7 @@ from tests.bench_ceilings import (
     database_figures,
 )
 from tests.bench_chain import DESIGNATION_EVERY, Chain
+from tests.support import consumed_topics
 from tests.bench_support import (
     CpuMeter,
     Services,
@@ -60,12 +61,6 @@ from tests.bench_support import (
 
 SITES = 40
 CLAIMS_LEDGER_BACKLOG = 20_000
-SUBSCRIPTIONS = {
-    "intake": ["plant.events.v1", "certificates.events.v1", "ledger.events.v1"],
-    "accounting": ["material.movements.v1", "ledger.commands.v1", "certificates.events.v1"],
-    "claims": ["claims.requests.v1", "ledger.events.v1", "certificates.events.v1"],
-    "certificates": ["certificates.commands.v1", "audits.outcomes.v1"],
-}
 RESULTS = Path("bench-results")
 
 
@@ -431,7 +426,7 @@ async def _settle(bench: Bench, services: Services, before: str, timeout_s: floa
     started = time.perf_counter()
     behind: dict[str, int] = {}
     for service in services.running:
-        for topic in SUBSCRIPTIONS.get(service.name, []):
+        for topic in consumed_topics(service.name):
             samples = await _drain(bench, services.group(service.name), topic,
                                    max(10.0, timeout_s - (time.perf_counter() - started)))
             if samples and samples[0][1] >= 20:

@@ -98,12 +98,11 @@ from services.accounting.domain import ledger as books
 from services.intake.domain.intake import Accepted, Held, Intake, Refused
 from services.intake.domain.model import DocumentState, World
 from services.intake.domain.rules import IntakeRules
-from tests.support import Sender, TopicRecorder
+from libs.settings import ServiceSettings
+from tests.support import Sender, TopicRecorder, consumed_topics
 
 CERTIFICATES = Actor(organisation_id="certificates", role=Role.SERVICE)
 PARTITIONS = 4
-INTAKE_TOPICS = ("plant.events.v1", "certificates.events.v1", "ledger.events.v1")
-ACCOUNTING_TOPICS = ("material.movements.v1", "ledger.commands.v1", "certificates.events.v1")
 MOVEMENTS = (MaterialReceivedRecorded, MaterialTransformedRecorded, MaterialShippedRecorded, MovementCancelled)
 LedgerState = dict[str, tuple[Decimal, int, str]]
 """Per account: balance, sequence of the last entry, hash of the last entry."""
@@ -623,25 +622,26 @@ class FaultStack:
 # ---- consumer groups ---------------------------------------------------------------------------
 
 
-async def start_groups_at_end(bootstrap: str, group: str, topic_names: Iterable[str]) -> None:
-    """Commit the current end offsets of a service's topics for its (new) consumer group (one per
-    service, as the runtime names it), so the service starts with what this test sends and not with
-    the whole session's history."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = []
-        for name in topic_names:
-            partitions = consumer.partitions_for_topic(name)
-            if not partitions:
-                await consumer._client.force_metadata_update()
-                partitions = consumer.partitions_for_topic(name) or set()
-            tps += [TopicPartition(name, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.commit({tp: ends[tp] for tp in tps})
-    finally:
-        await consumer.stop()
+async def start_groups_at_end(bootstrap: str, *services: ServiceSettings) -> None:
+    """Commit the current end offsets of every topic each service reads for its (new) consumer group,
+    so the services start with what this test sends and not with the whole session's history."""
+    for settings in services:
+        topic_names = consumed_topics(settings.service_name)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.group_id, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = []
+            for name in topic_names:
+                partitions = consumer.partitions_for_topic(name)
+                if not partitions:
+                    await consumer._client.force_metadata_update()
+                    partitions = consumer.partitions_for_topic(name) or set()
+                tps += [TopicPartition(name, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            await consumer.commit({tp: ends[tp] for tp in tps})
+        finally:
+            await consumer.stop()
 
 
 # ---- publishing in bulk ------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -191,3 +193,12 @@ def service_settings(settings_cls: type[ServiceSettings], endpoints: Any, **valu
     }
     base.update(values)
     return settings_cls(**base)
+
+
+@functools.cache
+def consumed_topics(service: str) -> tuple[str, ...]:
+    """The topics a service reads (all in its one consumer group), as its own runtime declares them."""
+    app = importlib.import_module(f"services.{service}.app")
+    config = importlib.import_module(f"services.{service}.config")
+    runtime = app.build_runtime(config.Settings())
+    return tuple(consumer.topic.name for consumer in runtime.consumers)

@@ -45,8 +45,6 @@ from services.accounting.config import Settings as AccountingSettings
 from services.intake.app import build_runtime as build_intake
 from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import (
-    ACCOUNTING_TOPICS,
-    INTAKE_TOPICS,
     Chain,
     FaultStack,
     Harness,
@@ -315,9 +313,7 @@ async def test_thousands_of_bad_plant_events_are_all_refused_and_move_no_balance
         intake_settings = service_settings(IntakeSettings, faults.endpoints, hold_for=timedelta(seconds=2),
                                            recheck_every=timedelta(milliseconds=500))
         accounting_settings = service_settings(AccountingSettings, faults.endpoints)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings.consumer_group, INTAKE_TOPICS)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, accounting_settings.consumer_group,
-                                  ACCOUNTING_TOPICS)
+        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings, accounting_settings)
         tally = Tally(faults.recorder, chain.run)
         harness = Harness(journey, tally, faults.sender.producer, faults.endpoints.mongodb_uri,
                           intake_settings.database, accounting_settings.database)

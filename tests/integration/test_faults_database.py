@@ -15,8 +15,6 @@ from services.accounting.config import Settings as AccountingSettings
 from services.intake.app import build_runtime as build_intake
 from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import (
-    ACCOUNTING_TOPICS,
-    INTAKE_TOPICS,
     Chain,
     FaultStack,
     Harness,
@@ -38,9 +36,7 @@ async def test_the_database_restarts_mid_stream_and_the_services_catch_up_alone(
     async with FaultStack(tmp_path / "stack") as faults:
         intake_settings = service_settings(IntakeSettings, faults.endpoints)
         accounting_settings = service_settings(AccountingSettings, faults.endpoints)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings.consumer_group, INTAKE_TOPICS)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, accounting_settings.consumer_group,
-                                  ACCOUNTING_TOPICS)
+        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings, accounting_settings)
         tally = Tally(faults.recorder, chain.run)
         entries = len(journey.phases[-1].expected.entries)
         outage: dict[str, float] = {}

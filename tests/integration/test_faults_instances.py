@@ -14,8 +14,6 @@ import pytest
 from services.accounting.config import Settings as AccountingSettings
 from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import (
-    ACCOUNTING_TOPICS,
-    INTAKE_TOPICS,
     Chain,
     FaultStack,
     Harness,
@@ -84,9 +82,7 @@ async def test_two_instances_each_one_stopped_mid_stream_partitions_move_same_bo
     async with FaultStack(tmp_path / "stack") as faults:
         intake_settings = service_settings(IntakeSettings, faults.endpoints)
         accounting_settings = service_settings(AccountingSettings, faults.endpoints)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings.consumer_group, INTAKE_TOPICS)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, accounting_settings.consumer_group,
-                                  ACCOUNTING_TOPICS)
+        await start_groups_at_end(faults.endpoints.kafka_bootstrap, intake_settings, accounting_settings)
         intake = Pair("intake", "services.intake", "INTAKE", intake_settings, tmp_path, "plant.events.v1")
         accounting = Pair("accounting", "services.accounting", "ACCOUNTING", accounting_settings, tmp_path,
                           "material.movements.v1")

@@ -16,8 +16,6 @@ import pytest
 from services.accounting.config import Settings as AccountingSettings
 from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import (
-    ACCOUNTING_TOPICS,
-    INTAKE_TOPICS,
     Chain,
     FaultStack,
     Harness,
@@ -99,8 +97,7 @@ async def _kill_at_random_moments(faults: FaultStack, tmp_path) -> None:
     journey = Journey(chain, SEED, mine_events=180, refinery_events=60, later_events=90)
     intake_settings = service_settings(IntakeSettings, stack)
     accounting_settings = service_settings(AccountingSettings, stack)
-    await start_groups_at_end(stack.kafka_bootstrap, intake_settings.consumer_group, INTAKE_TOPICS)
-    await start_groups_at_end(stack.kafka_bootstrap, accounting_settings.consumer_group, ACCOUNTING_TOPICS)
+    await start_groups_at_end(stack.kafka_bootstrap, intake_settings, accounting_settings)
     services = {
         "intake": ServiceProcess("intake", "services.intake", "INTAKE", intake_settings, tmp_path),
         "accounting": ServiceProcess("accounting", "services.accounting", "ACCOUNTING", accounting_settings, tmp_path),
@@ -151,7 +148,7 @@ async def test_a_restarted_service_publishes_what_its_crashed_predecessor_commit
     later = [journey.mine(mine, day, Decimal(n + 1)) for n in range(40)]
     async with FaultStack(tmp_path / "stack") as faults:
         settings = service_settings(IntakeSettings, faults.endpoints)
-        await start_groups_at_end(faults.endpoints.kafka_bootstrap, settings.consumer_group, INTAKE_TOPICS)
+        await start_groups_at_end(faults.endpoints.kafka_bootstrap, settings)
         intake = ServiceProcess("intake", "services.intake", "INTAKE", settings, tmp_path)
         tally = Tally(faults.recorder, chain.run)
         harness = Harness(journey, tally, faults.sender.producer, faults.endpoints.mongodb_uri, settings.database,
