@@ -51,7 +51,7 @@ class BrokerPublisher:
         pending = []
         for topic, key, value in items:
             result = await self.broker.publish(
-                value, topic, key=key, headers={"content-type": "application/json"}, no_confirm=True
+                value, topic, key=key, headers={name: raw.decode() for name, raw in HEADERS}, no_confirm=True
             )
             if isinstance(result, asyncio.Future):
                 pending.append(result)

@@ -247,7 +247,8 @@ class Runtime:
         except Exception:  # noqa: BLE001
             mongo_ok = False
         stats = {c.topic.name: vars(c.stats) for c in self.consumers}
-        return {"ready": mongo_ok, "mongo": mongo_ok, "consumers": stats, "instance": self.instance_id}
+        return {"ready": mongo_ok, "mongo": mongo_ok, "consumers": stats, "published": self.outbox.published,
+                "instance": self.instance_id}
 
     async def _relay_loop(self) -> None:
         while not self._stopping.is_set():

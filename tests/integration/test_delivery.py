@@ -48,6 +48,10 @@ async def test_a_replayed_message_changes_nothing(stack, recorder, sender):
         await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == follow_up.member.organisation_id)
         assert await runtime.db["members"].count_documents({"_id": org}) == 1
         assert await runtime.db["inbox"].count_documents({"_id": str(command.event_id)}) == 1
+        await runtime.outbox.drain()
+        ready = await runtime.readiness()
+        assert ready["published"] == 2, "one MemberRegistered for each distinct command, none for the replay"
+        assert ready["consumers"]["certificates.commands.v1"]["duplicates"] == 1
     assert len(recorder.messages(kind=MemberRegistered, where=lambda m: m.member.organisation_id == org)) == 1
 
 
