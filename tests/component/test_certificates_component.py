@@ -53,6 +53,7 @@ async def test_a_command_on_the_in_memory_broker_is_handled_once_and_answered(st
             await asyncio.wait_for(arrived.wait(), 10)
         finally:
             await runtime.stop()
+    await runtime.broker.stop()  # the producer prepare() connected before the test broker took over
     await runtime.close()
 
     events = [MemberRegistered.model_validate(b) for b in published[CERTIFICATES_EVENTS.name]]
