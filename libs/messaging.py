@@ -155,8 +155,10 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._seq = 0
         self._dirty = False
-        self._flushed_seq = 0
-        """The highest `seq` of this instance's documents published from the stored outbox."""
+        self._flushed: set[str] = set()
+        """This instance's documents a flush of the stored outbox published before they were submitted
+        (lanes commit concurrently, so a flush may publish a later document before an earlier one is
+        submitted; each is dropped from here when it is)."""
         self._pending: asyncio.Queue[list[dict[str, Any]]] | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -243,9 +245,13 @@ class Outbox:
             if self._dirty:
                 published = await self._flush_stored({"owner": self.instance_id})
                 self._dirty = False
+                self._flushed -= {doc["_id"] for doc in docs}  # committed, so the flush published them
                 return published
             # Documents a flush of the stored outbox has already published are not published again.
-            docs = [doc for doc in docs if doc["seq"] > self._flushed_seq]
+            if self._flushed:
+                done = self._flushed & {doc["_id"] for doc in docs}
+                self._flushed -= done
+                docs = [doc for doc in docs if doc["_id"] not in done]
             try:
                 items = [(m["topic"], m["key"], m["value"]) for doc in docs for m in doc["messages"]]
                 if items:
@@ -280,7 +286,7 @@ class Outbox:
                 await self.db[OUTBOX].delete_one({"_id": doc["_id"]})
                 published += len(items)
                 if doc.get("owner") == self.instance_id:
-                    self._flushed_seq = max(self._flushed_seq, doc["seq"])
+                    self._flushed.add(doc["_id"])
 
 
 @dataclass

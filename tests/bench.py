@@ -6,8 +6,8 @@ MONGODB_URI are set. Prints a table, writes it to bench-results/latest.md, and s
     python -m tests.bench [--events N] [--quick]
 
 In one run, in this order (each service is a separate process, as in production):
-1. the ceilings: broker produce/consume; database batched transactions of intake's and of
-   accounting's documents;
+1. the ceilings: broker produce/consume; database batched transactions of intake's, of
+   accounting's, and of both services' documents at once (the chain's);
 2. intake alone on a backlog of plant events (accounting not running yet);
 3. accounting started on the movements intake left: accounting alone, catching up;
 4. intake -> accounting end to end on a fresh backlog (plant event in, ledger entry out);
@@ -41,6 +41,7 @@ from tests.bench_ceilings import (
     INTAKE_DOCUMENTS,
     accounting_documents,
     broker_ceiling,
+    chain_ceiling,
     database_ceiling,
     database_figures,
 )
@@ -183,17 +184,23 @@ class Bench:
         returns the send time of each event id."""
         self.streams += 1
         label = f"{self.run}-{self.streams}"
+        # Made and encoded before the clock starts: the bench shares the cores with what it measures,
+        # so building events while streaming them would take CPU from the services.
+        records = []
+        for n in range(count):
+            event = self.chain.plant_event(n, label)
+            topic = topic_for(event)
+            records.append((str(event.event_id), topic.name, topic.key_of(event).encode(), topic.encode(event)))
+        assert self.producer is not None
         sent: dict[str, float] = {}
         started = time.perf_counter()
-        for n in range(count):
+        for n, (event_id, topic_name, key, value) in enumerate(records):
             if rate_per_s:
                 delay = started + n / rate_per_s - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            event = self.chain.plant_event(n, label)
-            sent[str(event.event_id)] = time.perf_counter()
-            await self.send(event)
-        assert self.producer is not None
+            sent[event_id] = time.perf_counter()
+            await self.producer.send(topic_name, value, key=key)
         await self.producer.flush()
         return sent
 
@@ -260,10 +267,15 @@ async def _phases(bench: Bench, services: Services, quick: bool) -> None:
     bench.row("database ceiling: accounting's documents, batched txns, movements/s", f"{accounting_ceiling:,.0f}")
     bench.note(f"accounting's ceiling documents: {described}")
     ceilings = database_figures(intake_ceiling, accounting_ceiling)
-    bench.row("database ceiling for the chain: the LOWER of the two, events/s", f"{ceilings['lower']:,.0f}")
-    bench.note("the end-to-end ratio uses the LOWER of the two database ceilings: each service writes its own "
-               "database, so the chain can go no faster than its slower writer; both services' documents written "
-               "in series on one server (a pessimistic bound) is shown for information")
+    chain_ceiling_per_s = (await chain_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, templates,
+                                               events=ceiling_events))["events_per_s"]
+    bench.row("database ceiling for the chain: both services' documents at once, events/s",
+              f"{chain_ceiling_per_s:,.0f}")
+    bench.note("the chain's database ceiling writes, for the same events, intake's documents and accounting's "
+               "documents at the same time, by two writers (one per service database) on the one database server "
+               "the platform runs on: the documents the chain writes, with the overlap the two services have; "
+               f"for information, the lower of the two single ceilings ({ceilings['lower']:,.0f}/s, as if each "
+               f"service had a server of its own) and both in series ({ceilings['series']:,.0f}/s, no overlap)")
 
     # 2. intake alone -----------------------------------------------------------------------------
     services.start("certificates")
@@ -307,10 +319,10 @@ async def _phases(bench: Bench, services: Services, quick: bool) -> None:
         outcomes = bench.outcomes(watch, set(sent), "end-to-end outcomes")
     bench.row(f"intake -> accounting: {count:,} events over {seconds:.0f} s, events/s", f"{per_s:,.0f}",
               "target >= 500")
-    bench.row("intake -> accounting / the lower database ceiling", f"{per_s / ceilings['lower']:.2f}",
+    bench.row("intake -> accounting / the chain's database ceiling", f"{per_s / chain_ceiling_per_s:.2f}",
               "target >= 0.5")
-    bench.row("intake -> accounting / both services' documents in series (information)",
-              f"{per_s / ceilings['series']:.2f}")
+    bench.row("intake -> accounting / the lower single ceiling (information: a server per service)",
+              f"{per_s / ceilings['lower']:.2f}")
     bench.row("intake -> accounting: events refused or dead-lettered", f"{_refused(outcomes):,}")
 
     # 5. event-to-ledger latency at a steady rate -------------------------------------------------------

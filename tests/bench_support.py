@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import platform
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic_core import from_json
 
 from libs.embedded import Endpoints
 
@@ -223,7 +223,7 @@ class Watch:
             for records in batch.values():
                 for record in records:
                     self.records += 1
-                    found = self.pick(json.loads(record.value))
+                    found = self.pick(from_json(record.value))
                     if found is not None and found[0] not in self.arrivals:
                         self.arrivals[found[0]] = stamp
                         self.what[found[0]] = found[1]

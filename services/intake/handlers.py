@@ -37,7 +37,7 @@ class IntakeHandlers:
         self.held_per_round = held_per_round
 
     async def handle_plant_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        return await self.decide([item.message for item in batch], tx)  # type: ignore[misc]
+        return await self.decide([item.message for item in batch], tx, fresh=True)  # type: ignore[misc]
 
     async def handle_certificates_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
         members, sites, certificates = [], [], []
@@ -71,14 +71,15 @@ class IntakeHandlers:
             return []
         return await self.decide(await store.held_waiting_for(tx, keys, self.held_per_round), tx)
 
-    async def decide(self, events: Sequence[PlantEvent], tx: Tx) -> list[Outgoing]:
-        """Apply events in order against state loaded in one go; then release what waited for them."""
+    async def decide(self, events: Sequence[PlantEvent], tx: Tx, *, fresh: bool = False) -> list[Outgoing]:
+        """Apply events in order against state loaded in one go; then release what waited for them.
+        `fresh`: first delivery of each event (past the inbox), so none has a record yet."""
         out: list[Outgoing] = []
         pending = list(events)
-        for _ in range(MAX_RELEASE_ROUNDS):
+        for round_ in range(MAX_RELEASE_ROUNDS):
             if not pending:
                 break
-            world = await store.load_world(tx, pending)
+            world = await store.load_world(tx, pending, fresh=fresh and round_ == 0)
             intake = Intake(world, self.rules)
             resolved: list[str] = []
             for event in pending:
