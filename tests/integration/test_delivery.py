@@ -309,3 +309,40 @@ async def test_the_outbox_publisher_publishes_in_commit_order_and_recovers_from_
         assert BrokerPublisher(broker)._producer() is not None, "the broker's aiokafka producer is used directly"
     finally:
         await broker.stop()
+
+
+async def test_published_outbox_documents_are_deleted_together_and_never_swept_again(stack):
+    """What the publisher sent from memory is deleted from the stored outbox in one statement (on the
+    relay's round, on drain, or every `forget_after` documents), not one delete per batch; a sweep of
+    the stored outbox before that deletes them first instead of publishing them a second time."""
+    from libs.messaging import OUTBOX, Outbox
+    from libs.mongo import database, mongo_client
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        async def publish_many(self, items):
+            self.sent.extend(value for _, _, value in items)
+
+    client = mongo_client(stack.mongodb_uri, "outbox-forget-test")
+    db = database(client, f"outbox_{uuid.uuid4().hex[:8]}")
+    publisher = Recorder()
+    outbox = Outbox(db, publisher, "instance-a")
+    try:
+        for n in range(3):
+            doc = {"_id": uuid.uuid4().hex, "owner": "instance-a", "seq": outbox._next_seq(), "created": 0.0,
+                   "messages": [{"topic": "t", "key": b"k", "value": f"m{n}".encode()}]}
+            await db[OUTBOX].insert_one(doc)  # as a committed transaction leaves it
+            await outbox.submit([doc])
+        assert outbox._pending is not None
+        await asyncio.wait_for(outbox._pending.join(), 30)
+        assert publisher.sent == [b"m0", b"m1", b"m2"]
+        assert await db[OUTBOX].count_documents({}) == 3, "published, deleted later in one statement"
+        assert await outbox.flush(older_than_s=0) == 0, "a sweep publishes nothing already published"
+        assert publisher.sent == [b"m0", b"m1", b"m2"]
+        assert await db[OUTBOX].count_documents({}) == 0
+    finally:
+        await outbox.close()
+        await client.drop_database(db.name)
+        await client.close()

@@ -75,3 +75,46 @@ def test_transient_errors_are_told_apart():
     assert is_transient(OperationFailure("conflict", code=112))
     assert not is_transient(DuplicateKeyError("dup"))
     assert not is_transient(ValueError("bug"))
+
+
+# ---- exact decimals in MongoDB -------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from bson.decimal128 import Decimal128  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from libs.mongo import from_decimal128, to_decimal128  # noqa: E402
+
+_finite = st.builds(
+    lambda sign, coefficient, exponent: Decimal((sign, tuple(int(d) for d in str(coefficient)), exponent)),
+    st.integers(0, 1), st.integers(0, 10**34 - 1), st.integers(-6176, 6111 - 33),
+)
+_everyday = st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**12), max_value=10**12)
+
+
+@settings(max_examples=500)
+@given(st.one_of(_finite, _everyday))
+def test_the_fast_decimal128_codec_gives_the_same_bits_and_exponent_as_bson(value):
+    reference = Decimal128(value)
+    assert to_decimal128(value).bid == reference.bid
+    back = from_decimal128(reference)
+    assert back.as_tuple() == reference.to_decimal().as_tuple()  # same digits and exponent, not just equal
+
+
+def test_the_fast_decimal128_codec_leaves_what_it_does_not_cover_to_bson():
+    for value in (Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN")):
+        assert to_decimal128(value).bid == Decimal128(value).bid
+        assert str(from_decimal128(Decimal128(value))) == str(Decimal128(value).to_decimal())
+    for value in (Decimal("1E+6112"), Decimal("1" * 35)):  # clamped, or too many digits: bson decides
+        try:
+            expected = Decimal128(value).bid
+        except Exception as exc:  # noqa: BLE001
+            try:
+                to_decimal128(value)
+            except type(exc):
+                continue
+            raise AssertionError(f"{value}: bson refuses it, the fast codec must too") from None
+        assert to_decimal128(value).bid == expected
+    assert from_decimal128(Decimal128("-0.00")).as_tuple() == Decimal("-0.00").as_tuple()
