@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from contracts.common import Actor, Envelope, Reason, Role
 from contracts.deadletter import DeadLetter, DeadLetterReason
@@ -96,6 +96,18 @@ TickHandler = Callable[[Tx], Awaitable[Sequence[Outgoing]]]
 class RawPublisher(Protocol):
     async def publish_many(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
         """Publish (topic, key, value) in order; return once every one is acknowledged."""
+
+
+class _SeenBefore(Exception):
+    """The optimistic inbox insert hit an event id already recorded: redo the batch carefully."""
+
+
+DUPLICATE_KEY = 11000
+CAREFUL_FOR_S = 5.0
+
+
+def _distinct(items: Sequence[Incoming]) -> bool:
+    return len({i.message.event_id for i in items}) == len(items)
 
 
 class HandlerError(Exception):
@@ -336,6 +348,8 @@ class Consumer:
     """Type tags this consumer takes; other messages of the topic are acknowledged unparsed."""
     failpoint: str | None = None
     stats: ConsumerStats = field(default_factory=ConsumerStats)
+    _careful_until: float = 0.0
+    """Until then (monotonic), batches read the inbox before they write (see `_transaction`)."""
     max_backoff_s: float = 5.0
 
     @property
@@ -395,11 +409,29 @@ class Consumer:
             return await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
 
     async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> dict[str, Any] | None:
+        """One transaction for the batch. Insert-first dedupe: the inbox insert itself is the check
+        (no read of the inbox), since a duplicate is rare; a batch holding something seen before hits
+        a duplicate key, its transaction is aborted, and it is redone the careful way (read the inbox,
+        skip what was seen, answer conflicts), as are the batches of the next few seconds (a replay
+        after a crash or a rebalance comes in runs)."""
+        if incoming and time.monotonic() >= self._careful_until and _distinct(incoming):
+            try:
+                return await self._run_transaction(incoming, dead, optimistic=True)
+            except _SeenBefore:
+                self._careful_until = time.monotonic() + CAREFUL_FOR_S
+        return await self._run_transaction(incoming, dead, optimistic=False)
+
+    async def _run_transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing], *,
+                               optimistic: bool) -> dict[str, Any] | None:
         client = self.db.client
         async with client.start_session() as session:
             async with await session.start_transaction():
                 tx = Tx(self.db, session, self.clock.now())
-                fresh, out = await self._dedupe(incoming, tx)
+                if optimistic:
+                    await self._record_inbox(incoming, session, optimistic=True)
+                    fresh, out = list(incoming), []
+                else:
+                    fresh, out = await self._dedupe(incoming, tx)
                 if fresh:
                     try:
                         out.extend(await self.handler(fresh, tx))
@@ -408,16 +440,26 @@ class Consumer:
                             raise
                         log.exception("handler_failed", topic=self.topic.name, batch=len(fresh))
                         raise HandlerError(str(exc)) from exc
-                    await self.db[INBOX].insert_many(
-                        [{"_id": str(i.message.event_id), "h": i.digest, "t": self.topic.name} for i in fresh],
-                        ordered=False,
-                        session=session,
-                    )
+                    if not optimistic:
+                        await self._record_inbox(fresh, session)
                 out.extend(dead)
                 doc = await self.outbox.add(out, tx)
         return doc
 
+    async def _record_inbox(self, items: Sequence[Incoming], session: AsyncClientSession, *,
+                            optimistic: bool = False) -> None:
+        docs = [{"_id": str(i.message.event_id), "h": i.digest, "t": self.topic.name} for i in items]
+        try:
+            await self.db[INBOX].insert_many(docs, ordered=False, session=session)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if optimistic and errors and all(e.get("code") == DUPLICATE_KEY for e in errors):
+                raise _SeenBefore from exc
+            raise
+
     async def _dedupe(self, incoming: Sequence[Incoming], tx: Tx) -> tuple[list[Incoming], list[Outgoing]]:
+        if not incoming:
+            return [], []
         ids = [str(i.message.event_id) for i in incoming]
         seen = {
             doc["_id"]: doc["h"]

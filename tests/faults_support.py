@@ -622,11 +622,11 @@ class FaultStack:
 # ---- consumer groups ---------------------------------------------------------------------------
 
 
-async def start_groups_at_end(bootstrap: str, *services: ServiceSettings) -> None:
-    """Commit the current end offsets of every topic each service reads for its (new) consumer group,
-    so the services start with what this test sends and not with the whole session's history."""
+async def start_groups_at_end(bootstrap: str, *services: ServiceSettings, topics: Sequence[str] = ()) -> None:
+    """Commit the current end offsets of every topic each service reads (or of `topics`) for its (new)
+    consumer group, so the services start with what this test sends and not with the session's history."""
     for settings in services:
-        topic_names = consumed_topics(settings.service_name)
+        topic_names = topics or consumed_topics(settings.service_name)
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=settings.group_id, enable_auto_commit=False)
         await consumer.start()
         try:

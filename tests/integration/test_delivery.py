@@ -346,3 +346,72 @@ async def test_published_outbox_documents_are_deleted_together_and_never_swept_a
         await outbox.close()
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_still_applied_once(stack, sender):
+    """Insert-first dedupe: a batch of first deliveries writes its inbox records without reading them
+    first; a batch that holds a message seen before is aborted and redone the careful way, so the new
+    messages beside it are applied once and the replayed one not again."""
+    from pymongo import monitoring
+
+    from contracts.claims import ClaimWithdrawn
+    from contracts.topics import CLAIMS_REQUESTS
+    from libs.mongo import CODEC_OPTIONS
+    from libs.service import Runtime
+    from tests.faults_support import start_groups_at_end
+
+    class InboxReads(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def started(self, event):
+            if event.command_name == "find" and event.command.get("find") == "inbox":
+                self.count += 1
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    reads = InboxReads()
+    handled: list[str] = []
+
+    async def handler(batch, tx):
+        handled.extend(item.message.claim_id for item in batch)
+        return []
+
+    def build(settings, **overrides):
+        client = AsyncMongoClient(settings.mongodb_uri, event_listeners=[reads],
+                                  type_registry=CODEC_OPTIONS.type_registry, tz_aware=True)
+        runtime = Runtime.build(settings, client=client, **overrides)
+        runtime.consume(CLAIMS_REQUESTS, handler)
+        return runtime
+
+    def withdrawn(claim: str) -> ClaimWithdrawn:
+        return ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim,
+                                     claimant_organisation_id="brand", reason="test")
+
+    async def until(condition) -> None:
+        for _ in range(200):
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("timed out")
+
+    first, second = withdrawn(unique("claim")), withdrawn(unique("claim"))
+    settings = service_settings(CertificatesSettings, stack, service_name="inbox-test")
+    await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])  # not earlier tests'
+    async with running(build, settings) as runtime:
+        await sender.send(first, key="same-partition")
+        await until(lambda: first.claim_id in handled)
+        assert reads.count == 0, "a first delivery does not read the inbox"
+        await sender.send(first, key="same-partition")  # a replay, then a new message
+        await sender.send(second, key="same-partition")
+        await until(lambda: second.claim_id in handled)
+        await asyncio.sleep(0.3)
+        assert handled.count(first.claim_id) == 1 and handled.count(second.claim_id) == 1, handled
+        assert runtime.consumers[0].stats.duplicates >= 1
+        assert reads.count >= 1, "the batch with the replay was redone reading the inbox"
+        assert await runtime.db["inbox"].count_documents(
+            {"_id": {"$in": [str(first.event_id), str(second.event_id)]}}) == 2
