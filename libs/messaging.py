@@ -169,8 +169,8 @@ class Outbox:
         self._dirty = False
         self._flushed: set[str] = set()
         """This instance's documents a flush of the stored outbox published before they were submitted
-        (lanes commit concurrently, so a flush may publish a later document before an earlier one is
-        submitted; each is dropped from here when it is)."""
+        (ticks and batches commit concurrently, so a flush may publish a later document before an
+        earlier one is submitted; each is dropped from here when it is)."""
         self._published: list[str] = []
         """This instance's documents published from memory and not yet deleted from the stored outbox:
         deleted in one statement every `forget_after` documents, on the relay's round and on drain,

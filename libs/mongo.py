@@ -30,7 +30,7 @@ _UNPACK = struct.Struct("<QQ").unpack
 
 def to_decimal128(value: Decimal) -> Decimal128:
     """Decimal -> Decimal128, exactly (the same bits as `Decimal128(value)`, which does this in
-    pure-Python bit loops: a tenth of accounting's CPU went there)."""
+    pure-Python bit loops: about 8% of accounting's CPU went there, measured with py-spy)."""
     if value.is_finite():
         sign, digits, exponent = value.as_tuple()
         biased = int(exponent) + _EXPONENT_BIAS
