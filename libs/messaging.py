@@ -157,7 +157,7 @@ class Outbox:
     """Messages written in the handler's transaction, published after commit, swept if orphaned."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], publisher: RawPublisher, instance_id: str,
-                 *, max_pending: int = 4) -> None:
+                 *, max_pending: int = 4, forget_after: int = 50) -> None:
         self.db = db
         self.publisher = publisher
         self.instance_id = instance_id
@@ -175,7 +175,7 @@ class Outbox:
         """This instance's documents published from memory and not yet deleted from the stored outbox:
         deleted in one statement every `forget_after` documents, on the relay's round and on drain,
         rather than one delete per batch (a statement and a commit less per batch on the database)."""
-        self.forget_after = 50
+        self.forget_after = forget_after
         self._pending: asyncio.Queue[list[dict[str, Any]]] | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -348,7 +348,7 @@ class Consumer:
     """Type tags this consumer takes; other messages of the topic are acknowledged unparsed."""
     failpoint: str | None = None
     stats: ConsumerStats = field(default_factory=ConsumerStats)
-    _careful_until: float = 0.0
+    _careful_until: float = field(default=0.0, init=False)
     """Until then (monotonic), batches read the inbox before they write (see `_transaction`)."""
     max_backoff_s: float = 5.0
 

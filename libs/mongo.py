@@ -66,7 +66,8 @@ class DecimalCodec(TypeCodec):
 CODEC_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(type_registry=TypeRegistry([DecimalCodec()]), tz_aware=True)
 
 
-def mongo_client(uri: str, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
+def mongo_client(uri: str, app_name: str, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
+    """The client every service uses; `options` go to AsyncMongoClient (tests add command listeners)."""
     return AsyncMongoClient(
         uri,
         appname=app_name,
@@ -74,6 +75,7 @@ def mongo_client(uri: str, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
         tz_aware=True,
         serverSelectionTimeoutMS=10_000,
         retryWrites=True,
+        **options,
     )
 
 

@@ -321,9 +321,12 @@ async def test_published_outbox_documents_are_deleted_together_and_never_swept_a
     class Recorder:
         def __init__(self) -> None:
             self.sent: list[bytes] = []
+            self.all_sent = asyncio.Event()
 
         async def publish_many(self, items):
             self.sent.extend(value for _, _, value in items)
+            if len(self.sent) == 3:
+                self.all_sent.set()
 
     client = mongo_client(stack.mongodb_uri, "outbox-forget-test")
     db = database(client, f"outbox_{uuid.uuid4().hex[:8]}")
@@ -335,8 +338,7 @@ async def test_published_outbox_documents_are_deleted_together_and_never_swept_a
                    "messages": [{"topic": "t", "key": b"k", "value": f"m{n}".encode()}]}
             await db[OUTBOX].insert_one(doc)  # as a committed transaction leaves it
             await outbox.submit([doc])
-        assert outbox._pending is not None
-        await asyncio.wait_for(outbox._pending.join(), 30)
+        await asyncio.wait_for(publisher.all_sent.wait(), 30)
         assert publisher.sent == [b"m0", b"m1", b"m2"]
         assert await db[OUTBOX].count_documents({}) == 3, "published, deleted later in one statement"
         assert await outbox.flush(older_than_s=0) == 0, "a sweep publishes nothing already published"
@@ -356,7 +358,7 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
 
     from contracts.claims import ClaimWithdrawn
     from contracts.topics import CLAIMS_REQUESTS
-    from libs.mongo import CODEC_OPTIONS
+    from libs.mongo import mongo_client
     from libs.service import Runtime
     from tests.faults_support import start_groups_at_end
 
@@ -376,14 +378,19 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
 
     reads = InboxReads()
     handled: list[str] = []
+    arrived: dict[str, asyncio.Event] = {}
 
     async def handler(batch, tx):
-        handled.extend(item.message.claim_id for item in batch)
+        for item in batch:
+            handled.append(item.message.claim_id)
+            arrived.setdefault(item.message.claim_id, asyncio.Event()).set()
         return []
 
+    async def until_handled(claim: str) -> None:
+        await asyncio.wait_for(arrived.setdefault(claim, asyncio.Event()).wait(), 10)
+
     def build(settings, **overrides):
-        client = AsyncMongoClient(settings.mongodb_uri, event_listeners=[reads],
-                                  type_registry=CODEC_OPTIONS.type_registry, tz_aware=True)
+        client = mongo_client(settings.mongodb_uri, "inbox-test", event_listeners=[reads])
         runtime = Runtime.build(settings, client=client, **overrides)
         runtime.consume(CLAIMS_REQUESTS, handler)
         return runtime
@@ -392,24 +399,17 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
         return ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim,
                                      claimant_organisation_id="brand", reason="test")
 
-    async def until(condition) -> None:
-        for _ in range(200):
-            if condition():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("timed out")
-
-    first, second = withdrawn(unique("claim")), withdrawn(unique("claim"))
+    first, second, last = (withdrawn(unique("claim")) for _ in range(3))
     settings = service_settings(CertificatesSettings, stack, service_name="inbox-test")
     await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])  # not earlier tests'
     async with running(build, settings) as runtime:
         await sender.send(first, key="same-partition")
-        await until(lambda: first.claim_id in handled)
+        await until_handled(first.claim_id)
         assert reads.count == 0, "a first delivery does not read the inbox"
         await sender.send(first, key="same-partition")  # a replay, then a new message
         await sender.send(second, key="same-partition")
-        await until(lambda: second.claim_id in handled)
-        await asyncio.sleep(0.3)
+        await sender.send(last, key="same-partition")  # one partition, in order: once it is handled, so are they
+        await until_handled(last.claim_id)
         assert handled.count(first.claim_id) == 1 and handled.count(second.claim_id) == 1, handled
         assert runtime.consumers[0].stats.duplicates >= 1
         assert reads.count >= 1, "the batch with the replay was redone reading the inbox"
