@@ -127,6 +127,12 @@ MOVEMENT_TOPICS = ["material.movements.v1", "intake.rejections.v1", "plant.event
 LEDGER_TOPICS = ["ledger.events.v1", "intake.rejections.v1", "plant.events.v1.dlq", "material.movements.v1.dlq"]
 
 
+def _record(message: Envelope) -> tuple[str, bytes, bytes]:
+    """(topic, key, value) of a message as the services would read it."""
+    topic = topic_for(message)
+    return topic.name, topic.key_of(message).encode(), topic.encode(message)
+
+
 class Bench:
     def __init__(self, endpoints: Endpoints, stack: EmbeddedStack | None, events: int, quick: bool) -> None:
         self.endpoints = endpoints
@@ -170,8 +176,8 @@ class Bench:
 
     async def send(self, message: Envelope) -> Any:
         assert self.producer is not None
-        topic = topic_for(message)
-        return await self.producer.send(topic.name, topic.encode(message), key=topic.key_of(message).encode())
+        topic_name, key, value = _record(message)
+        return await self.producer.send(topic_name, value, key=key)
 
     async def publish(self, messages: list[Any]) -> None:
         for message in messages:
@@ -186,11 +192,8 @@ class Bench:
         label = f"{self.run}-{self.streams}"
         # Made and encoded before the clock starts: the bench shares the cores with what it measures,
         # so building events while streaming them would take CPU from the services.
-        records = []
-        for n in range(count):
-            event = self.chain.plant_event(n, label)
-            topic = topic_for(event)
-            records.append((str(event.event_id), topic.name, topic.key_of(event).encode(), topic.encode(event)))
+        records = [(str(event.event_id), *_record(event))
+                   for event in (self.chain.plant_event(n, label) for n in range(count))]
         assert self.producer is not None
         sent: dict[str, float] = {}
         started = time.perf_counter()

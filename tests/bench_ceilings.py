@@ -177,14 +177,14 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     return templates, what
 
 
-async def chain_ceiling(mongodb_uri: str, intake_documents: list[dict[str, Any]],
-                        accounting_documents: list[dict[str, Any]], *, events: int = 20_000) -> dict[str, float]:
+async def chain_ceiling(mongodb_uri: str, intake_templates: list[dict[str, Any]],
+                        accounting_templates: list[dict[str, Any]], *, events: int = 20_000) -> dict[str, float]:
     """The database's rate for the chain's documents: for the same `events`, intake's documents and
     accounting's documents written at the same time by two writers (one per service database, as
     the two services do) on the one server. Events per second until both are done."""
     started = time.perf_counter()
-    await asyncio.gather(database_ceiling(mongodb_uri, intake_documents, events=events),
-                         database_ceiling(mongodb_uri, accounting_documents, events=events))
+    await asyncio.gather(database_ceiling(mongodb_uri, intake_templates, events=events),
+                         database_ceiling(mongodb_uri, accounting_templates, events=events))
     return {"events_per_s": events / (time.perf_counter() - started)}
 
 
