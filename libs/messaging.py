@@ -20,11 +20,11 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from pymongo import ASCENDING
@@ -39,6 +39,7 @@ from libs.clock import Clock
 from libs.logs import get_logger, message_context
 
 log = get_logger("libs.messaging")
+T = TypeVar("T")
 
 INBOX = "inbox"
 OUTBOX = "outbox"
@@ -79,13 +80,67 @@ class Incoming:
         return content_hash(self.message)
 
 
-@dataclass
 class Tx:
-    """What a handler gets: the database and the open transaction's session. Pass `session=tx.session`."""
+    """What a handler gets: the database, the open transaction's session (pass `session=tx.session`)
+    and the time of the batch.
 
-    db: AsyncDatabase[dict[str, Any]]
-    session: AsyncClientSession
-    now: datetime
+    `async with tx.computing():` marks a block of pure computation (no database call): writes the
+    runtime left pending on the transaction (the inbox records of a consumer declared with
+    `inbox_while_computing`) run on the session meanwhile, so the database works while the handler
+    computes. Inside, iterate with `paced` so their replies are read; the block ends once they are
+    done, and raises what they raised."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], session: AsyncClientSession, now: datetime, *,
+                 pending: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.db = db
+        self.now = now
+        self._session = session
+        self._pending = pending
+        self._running: asyncio.Future[None] | None = None
+
+    @property
+    def session(self) -> AsyncClientSession:
+        if self._running is not None:
+            raise RuntimeError("no database call inside tx.computing(): the session is busy with the runtime's writes")
+        return self._session
+
+    @contextlib.asynccontextmanager
+    async def computing(self) -> AsyncIterator[None]:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            yield
+            return
+        running = self._running = asyncio.ensure_future(pending())
+        try:
+            yield
+        except asyncio.CancelledError:
+            running.cancel()
+            with contextlib.suppress(BaseException):
+                await running
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):  # the transaction aborts: the session must be idle first
+                await running
+            raise
+        else:
+            await running
+        finally:
+            self._running = None
+
+    async def settle(self) -> None:
+        """Run the pending writes no `computing()` block took (the runtime calls it after the handler)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending()
+
+
+async def paced(items: Iterable[T], every: int = 50) -> AsyncIterator[T]:
+    """The items one by one, letting the event loop run after every `every` of them: inside
+    `tx.computing()`, so the writes in flight go on while the handler computes."""
+    for n, item in enumerate(items, 1):
+        yield item
+        if n % every == 0:
+            await asyncio.sleep(0)
 
 
 BatchHandler = Callable[[Sequence[Incoming], Tx], Awaitable[Sequence[Outgoing]]]
@@ -347,6 +402,9 @@ class Consumer:
     wanted: frozenset[str] | None = None
     """Type tags this consumer takes; other messages of the topic are acknowledged unparsed."""
     failpoint: str | None = None
+    inbox_while_computing: bool = False
+    """The handler writes nothing before its `tx.computing()` block: the inbox records of a batch of
+    first deliveries are written during that block instead of before the handler."""
     stats: ConsumerStats = field(default_factory=ConsumerStats)
     _careful_until: float = field(default=0.0, init=False)
     """Until then (monotonic), batches read the inbox before they write (see `_transaction`)."""
@@ -427,7 +485,11 @@ class Consumer:
         async with client.start_session() as session:
             async with await session.start_transaction():
                 tx = Tx(self.db, session, self.clock.now())
-                if optimistic:
+                if optimistic and self.inbox_while_computing:
+                    tx = Tx(self.db, session, tx.now,
+                            pending=lambda: self._record_inbox(incoming, session, optimistic=True))
+                    fresh, out = list(incoming), []
+                elif optimistic:
                     await self._record_inbox(incoming, session, optimistic=True)
                     fresh, out = list(incoming), []
                 else:
@@ -435,11 +497,14 @@ class Consumer:
                 if fresh:
                     try:
                         out.extend(await self.handler(fresh, tx))
+                    except _SeenBefore:
+                        raise
                     except Exception as exc:
                         if _retryable(exc):
                             raise
                         log.exception("handler_failed", topic=self.topic.name, batch=len(fresh))
                         raise HandlerError(str(exc)) from exc
+                    await tx.settle()
                     if not optimistic:
                         await self._record_inbox(fresh, session)
                 out.extend(dead)

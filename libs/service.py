@@ -101,11 +101,13 @@ class Runtime:
         on_conflict: ConflictHandler | None = None,
         description: str = "",
         only: Iterable[type[Envelope]] | None = None,
+        inbox_while_computing: bool = False,
     ) -> Consumer:
         """Consume `topic` in this service's consumer group with batch, at-least-once delivery (all
         of a service's topics are read by one Kafka consumer; a mixed batch is handled topic by topic
         in the order they were declared). `only`: the message types the handler takes; the topic's
-        others are acknowledged unparsed."""
+        others are acknowledged unparsed. `inbox_while_computing`: the handler writes nothing before
+        its `tx.computing()` block, so the batch's inbox records are written while it computes."""
         consumer = Consumer(
             service=self.settings.service_name,
             topic=topic,
@@ -116,6 +118,7 @@ class Runtime:
             on_conflict=on_conflict,
             wanted=frozenset(kind.TYPE for kind in only) if only is not None else None,
             failpoint=self.settings.failpoint,
+            inbox_while_computing=inbox_while_computing,
         )
         self.consumers.append(consumer)
         self._documented(topic, description)

@@ -21,7 +21,8 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     # Declared in the order a mixed batch is handled: what plant events depend on comes first.
     runtime.consume(topics.CERTIFICATES_EVENTS, handlers.handle_certificates_events)
     runtime.consume(topics.LEDGER_EVENTS, handlers.handle_ledger_events, only=[CoCDocumentIssued])
-    runtime.consume(topics.PLANT_EVENTS, handlers.handle_plant_events, on_conflict=on_conflict)
+    runtime.consume(topics.PLANT_EVENTS, handlers.handle_plant_events, on_conflict=on_conflict,
+                    inbox_while_computing=True)
     runtime.publishes(topics.MATERIAL_MOVEMENTS)
     runtime.publishes(topics.INTAKE_REJECTIONS)
     runtime.every("recheck_held", handlers.recheck_held)

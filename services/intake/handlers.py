@@ -9,7 +9,7 @@ from contracts.certificates import CertificateChanged, MemberRegistered, SiteReg
 from contracts.common import Reason, Standard, derived_event_id
 from contracts.intake import IntakeReason, PlantEventRejected
 from contracts.ledger import CoCDocumentIssued
-from libs.messaging import Incoming, Outgoing, Tx, content_hash
+from libs.messaging import Incoming, Outgoing, Tx, content_hash, paced
 from services.intake.adapters import store
 from services.intake.domain.intake import (
     ACTOR,
@@ -82,17 +82,18 @@ class IntakeHandlers:
             world = await store.load_world(tx, pending, fresh=fresh and round_ == 0)
             intake = Intake(world, self.rules)
             resolved: list[str] = []
-            for event in pending:
-                before = world.events.get(event.event_id)
-                was_held = before is not None and before.status is Status.HELD
-                outcome = intake.apply(event, tx.now)
-                if isinstance(outcome, Held):
-                    if outcome.notice is not None:
-                        out.append(Outgoing(outcome.notice))
-                    continue
-                out.append(Outgoing(outcome.movement if isinstance(outcome, Accepted) else outcome.rejection))
-                if was_held:
-                    resolved.append(event_key(event.event_id))
+            async with tx.computing():  # the batch's inbox records are written meanwhile
+                async for event in paced(pending):
+                    before = world.events.get(event.event_id)
+                    was_held = before is not None and before.status is Status.HELD
+                    outcome = intake.apply(event, tx.now)
+                    if isinstance(outcome, Held):
+                        if outcome.notice is not None:
+                            out.append(Outgoing(outcome.notice))
+                        continue
+                    out.append(Outgoing(outcome.movement if isinstance(outcome, Accepted) else outcome.rejection))
+                    if was_held:
+                        resolved.append(event_key(event.event_id))
             await store.save_world(tx, world)
             pending = await store.held_waiting_for(tx, resolved, self.held_per_round) if resolved else []
         return out

@@ -415,3 +415,90 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
         assert reads.count >= 1, "the batch with the replay was redone reading the inbox"
         assert await runtime.db["inbox"].count_documents(
             {"_id": {"$in": [str(first.event_id), str(second.event_id)]}}) == 2
+
+
+@pytest.mark.parametrize("computes", [True, False], ids=["enters-computing", "never-computes"])
+async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay_is_still_applied_once(
+        stack, sender, computes):
+    """A consumer declared `inbox_while_computing`: the inbox records of a batch of first deliveries go
+    to the database during the handler's `tx.computing()` block (after its reads, before its writes),
+    or after the handler if it has no such block; either way a replay beside new messages is applied once."""
+    from pymongo import monitoring
+
+    from contracts.claims import ClaimWithdrawn
+    from contracts.topics import CLAIMS_REQUESTS
+    from libs.messaging import paced
+    from libs.mongo import mongo_client
+    from libs.service import Runtime
+    from tests.faults_support import start_groups_at_end
+
+    class Commands(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def started(self, event):
+            if event.command_name in ("find", "insert", "update") and "txnNumber" in event.command:
+                self.seen.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    commands = Commands()
+    guarded: list[bool] = []
+
+    async def handler(batch, tx):
+        await tx.db["lookups"].find_one({}, session=tx.session)
+        if computes:
+            async with tx.computing():
+                try:
+                    tx.session  # noqa: B018 - busy with the inbox write, if one is pending (first deliveries)
+                    guarded.append(False)
+                except RuntimeError as exc:
+                    guarded.append("no database call" in str(exc))
+                async for _ in paced(batch, every=1):
+                    pass
+        for item in batch:  # applied twice, a message would count 2
+            await tx.db["handled"].update_one({"_id": item.message.claim_id}, {"$inc": {"n": 1}}, upsert=True,
+                                              session=tx.session)
+        return []
+
+    async def committed(claim: str) -> None:
+        for _ in range(200):
+            if await runtime.db["handled"].find_one({"_id": claim}):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{claim} was not handled")
+
+    def build(settings, **overrides):
+        client = mongo_client(settings.mongodb_uri, "computing-test", event_listeners=[commands])
+        runtime = Runtime.build(settings, client=client, **overrides)
+        runtime.consume(CLAIMS_REQUESTS, handler, inbox_while_computing=True)
+        return runtime
+
+    def withdrawn(claim: str) -> ClaimWithdrawn:
+        return ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim,
+                                     claimant_organisation_id="brand", reason="test")
+
+    first, second, last = (withdrawn(unique("claim")) for _ in range(3))
+    settings = service_settings(CertificatesSettings, stack, service_name=f"computing-test-{computes}")
+    await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])
+    async with running(build, settings) as runtime:
+        await sender.send(first, key="same-partition")
+        await committed(first.claim_id)
+        batch = [c for c in commands.seen if c.split()[1] in ("lookups", "inbox", "handled")]
+        expected = ["find lookups", "insert inbox", "update handled"] if computes else \
+            ["find lookups", "update handled", "insert inbox"]
+        assert batch == expected
+        assert guarded == ([True] if computes else [])
+        await sender.send(first, key="same-partition")  # a replay, then new messages, on one partition
+        await sender.send(second, key="same-partition")
+        await sender.send(last, key="same-partition")
+        await committed(last.claim_id)
+        consumer = runtime.consumers[0]
+        assert consumer.stats.duplicates >= 1 and consumer.stats.dead_lettered == 0
+        for message in (first, second, last):
+            assert (await runtime.db["handled"].find_one({"_id": message.claim_id}))["n"] == 1
+            assert await runtime.db["inbox"].count_documents({"_id": str(message.event_id)}) == 1

@@ -118,3 +118,53 @@ def test_the_fast_decimal128_codec_leaves_what_it_does_not_cover_to_bson():
             raise AssertionError(f"{value}: bson refuses it, the fast codec must too") from None
         assert to_decimal128(value).bid == expected
     assert from_decimal128(Decimal128("-0.00")).as_tuple() == Decimal("-0.00").as_tuple()
+
+
+async def test_computing_runs_the_pending_write_meanwhile_and_ends_only_once_it_is_done():
+    import asyncio
+
+    import pytest
+
+    from libs.messaging import Tx, paced
+
+    steps: list[str] = []
+    gate = asyncio.Event()
+
+    async def pending_write() -> None:
+        steps.append("write sent")
+        await gate.wait()  # the database's reply
+        steps.append("write done")
+
+    session = object()
+    tx = Tx(None, session, datetime(2026, 1, 1, tzinfo=UTC), pending=pending_write)  # type: ignore[arg-type]
+    assert tx.session is session  # reads before the block are fine
+    async with tx.computing():
+        async for n in paced(range(4), every=2):
+            steps.append(f"computed {n}")
+            if n == 3:
+                gate.set()
+        with pytest.raises(RuntimeError, match="no database call"):
+            tx.session  # noqa: B018
+    assert steps[:2] == ["computed 0", "computed 1"] and steps[2] == "write sent" and steps[-1] == "write done"
+    assert tx.session is session
+
+    async def failing_write() -> None:
+        raise ValueError("duplicate key")
+
+    tx = Tx(None, session, datetime(2026, 1, 1, tzinfo=UTC), pending=failing_write)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="duplicate key"):  # the write's error is the block's
+        async with tx.computing():
+            pass
+    finished: list[str] = []
+
+    async def slow_write() -> None:
+        await asyncio.sleep(0.01)
+        finished.append("write")
+
+    tx = Tx(None, session, datetime(2026, 1, 1, tzinfo=UTC), pending=slow_write)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):  # the block's own error: raised once the session is idle again
+        async with tx.computing():
+            raise KeyError("a bug")
+    assert finished == ["write"] and tx.session is session
+    async with tx.computing():  # nothing pending any more: a plain block
+        assert tx.session is session
