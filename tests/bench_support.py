@@ -1,5 +1,6 @@
 """Plumbing for `make bench`: services as separate processes with their peak memory, topic
-watchers that stamp arrivals, consumer-group lag, rates, percentiles."""
+watchers that stamp arrivals (live, or read after the fact from the records' timestamps),
+consumer-group lag, rates, percentiles."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -94,6 +95,7 @@ class Services:
     """Where each service's warnings go (`<name>.log`); None: discarded."""
     profile: frozenset[str] = frozenset()
     """Services run under cProfile (`<log_dir>/<name>.prof`, written when the service stops)."""
+    _peaks: dict[str, float] = field(default_factory=dict)
 
     def start(self, name: str, **settings: str) -> ServiceProcess:
         prefix = name.upper()
@@ -120,9 +122,17 @@ class Services:
             command[1:1] = ["-m", "cProfile", "-o", str(self.log_dir / f"{name}.prof")]
         process = subprocess.Popen(command, cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
-        service = ServiceProcess(name, process)
+        service = ServiceProcess(name, process, peak_rss_mb=self._peaks.get(name, 0.0))
         self.running.append(service)
         return service
+
+    def stop_one(self, name: str) -> None:
+        """Stop the running process of a service (it starts again with `start`, in the same consumer
+        group and database; its peak memory is kept in the row of the next process)."""
+        for service in [s for s in self.running if s.name == name and s.alive]:
+            service.stop()
+            self.running.remove(service)
+            self._peaks[name] = max(self._peaks.get(name, 0.0), service.peak_rss_mb)
 
     def database(self, name: str) -> str:
         return f"bench_{self.run_id}_{name}"
@@ -244,6 +254,59 @@ class Watch:
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 1.0)
+
+
+class Stamps:
+    """Arrivals read after the fact, for the throughput phases: what `topics` gained after entering,
+    each id stamped with its record's timestamp (the time the service handed the message to its Kafka
+    producer). Nothing is read while the services work, so the bench takes no CPU from them: a live
+    `Watch` spent 0.1-0.2 ms per event, about what the service measured spent itself."""
+
+    def __init__(self, bootstrap: str, topics: list[str], pick: Pick) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.pick = pick
+        self.arrivals: dict[str, float] = {}
+        self.what: dict[str, str] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._starts: dict[TopicPartition, int] = {}
+
+    async def __aenter__(self) -> Self:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    max_partition_fetch_bytes=4 * 1024 * 1024)
+        await consumer.start()
+        tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(await partitions(consumer, topic))]
+        self._starts = await consumer.end_offsets(tps)
+        self._consumer = consumer
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def collect(self, ids: set[str], caught_up: Callable[[], Awaitable[bool]], timeout_s: float,
+                      progress: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Wait (polling `caught_up` every second) until the services have read their input, then read
+        the records and stamp the ids; keep reading what is still published until every id is there.
+        False at the timeout."""
+        assert self._consumer is not None
+        deadline = time.perf_counter() + timeout_s
+        while not await caught_up() and time.perf_counter() < deadline:
+            if progress:
+                await progress()
+            await asyncio.sleep(1)
+        self._consumer.assign(list(self._starts))
+        for tp, offset in self._starts.items():
+            self._consumer.seek(tp, offset)
+        while len(ids & self.arrivals.keys()) < len(ids) and time.perf_counter() < deadline:
+            batch = await self._consumer.getmany(timeout_ms=500, max_records=10_000)
+            for records in batch.values():
+                for record in records:
+                    found = self.pick(from_json(record.value))
+                    if found is not None and found[0] not in self.arrivals:
+                        self.arrivals[found[0]] = record.timestamp / 1000
+                        self.what[found[0]] = found[1]
+        return len(ids & self.arrivals.keys()) == len(ids)
 
 
 async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
