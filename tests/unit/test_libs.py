@@ -168,3 +168,14 @@ async def test_computing_runs_the_pending_write_meanwhile_and_ends_only_once_it_
     assert finished == ["write"] and tx.session is session
     async with tx.computing():  # nothing pending any more: a plain block
         assert tx.session is session
+
+
+@given(st.binary(min_size=1, max_size=64), st.integers(min_value=1, max_value=64))
+def test_the_cached_partitioner_puts_a_key_where_the_default_one_does(key, count):
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from libs.kafka import partition_for
+
+    partitions = list(range(count))
+    assert partition_for(key, partitions, partitions) == DefaultPartitioner()(key, partitions, partitions)
+    assert partition_for(key, partitions, partitions) == partition_for(key, partitions, [])  # cached: the same

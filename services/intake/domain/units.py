@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from contracts.common import MassUnit
 
@@ -14,12 +14,15 @@ KG_PER_UNIT: dict[MassUnit, Decimal] = {
 KG_RESOLUTION = Decimal("0.000000001")
 """Nine decimal places (a microgram): what the contracts carry. Only pounds with more than one
 decimal place ever need rounding, half to even."""
+KG_RESOLUTION_EXPONENT = -9
+
+
+_EXACT = Context(prec=60)
+"""Enough digits for any contract quantity times a unit factor: the product is exact."""
 
 
 def to_kg(quantity: Decimal, unit: MassUnit) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        kg = quantity * KG_PER_UNIT[unit]
-        if kg.as_tuple().exponent < KG_RESOLUTION.as_tuple().exponent:  # type: ignore[operator]
-            kg = kg.quantize(KG_RESOLUTION, rounding=ROUND_HALF_EVEN)
-        return kg
+    kg = _EXACT.multiply(quantity, KG_PER_UNIT[unit])
+    if kg.as_tuple().exponent < KG_RESOLUTION_EXPONENT:  # type: ignore[operator]
+        kg = kg.quantize(KG_RESOLUTION, rounding=ROUND_HALF_EVEN, context=_EXACT)
+    return kg
