@@ -5,11 +5,14 @@ MONGODB_URI are set. Prints a table, writes it to bench-results/latest.md, and s
 
     python -m tests.bench [--events N] [--intake-events N] [--quick]
 
-In one run, in this order (each service is a separate process, as in production):
-1. the ceilings: broker produce/consume; database batched transactions of intake's, of
-   accounting's, and of both services' documents at once (the chain's);
-2. intake alone on a backlog of plant events (accounting not running yet), a minute or more;
-3. accounting started on the last movements intake left: accounting alone, catching up;
+In one run, in this order (each service is a separate process, as in production), in two parts
+that each get a fresh embedded stack (the embedded broker keeps topics in memory and slows as they
+grow; on real Kafka and MongoDB both parts use the same servers):
+1. the ceilings: broker produce/consume; database batched transactions of intake's documents;
+2. intake alone on a backlog of plant events (accounting not running), a minute or more;
+then the second part: the database ceilings of accounting's documents and of both services'
+documents at once (the chain's);
+3. accounting started on a backlog of movements: accounting alone, catching up;
 4. intake -> accounting end to end on a fresh backlog (plant event in, ledger entry out);
 
 The throughput phases (2-4) work off a backlog: it is produced while the services that take it are
@@ -33,6 +36,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -142,10 +146,10 @@ def _record(message: Envelope) -> tuple[str, bytes, bytes]:
 class Bench:
     def __init__(self, endpoints: Endpoints, stack: EmbeddedStack | None, events: int, quick: bool,
                  intake_events: int | None = None) -> None:
-        self.endpoints = endpoints
-        self.stack = stack
-        self.embedded = stack is not None
+        self.use(endpoints, stack)
         self.events = events
+        self.ceiling_events = 5_000 if quick else 20_000
+        self.intake_ceiling = float("nan")
         """Plant events of the end-to-end run (and movements accounting catches up)."""
         self.intake_events = intake_events or events
         """Plant events of intake's run: more, since intake alone is faster and must last a minute."""
@@ -156,6 +160,12 @@ class Bench:
         self.chain = Chain(self.run, SITES)
         self.producer: AIOKafkaProducer | None = None
         self.streams = 0
+
+    def use(self, endpoints: Endpoints, stack: EmbeddedStack | None) -> None:
+        """The broker and database of the next part of the run."""
+        self.endpoints = endpoints
+        self.stack = stack
+        self.embedded = stack is not None
 
     def row(self, what: str, figure: str, target: str = "") -> None:
         self.rows.append((what, figure, target))
@@ -266,14 +276,17 @@ def _refused(outcomes: Counter[str]) -> int:
     return sum(v for k, v in outcomes.items() if "refused" in k or "rejected" in k or "dead-lettered" in k)
 
 
-async def run(bench: Bench, services: Services) -> None:
-    quick = bench.quick
+Part = Callable[["Bench", Services], Awaitable[None]]
+
+
+async def run(bench: Bench, services: Services, part: Part) -> None:
+    await ensure_topics(bench.endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4)
     bench.producer = AIOKafkaProducer(bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_idempotence=False,
                                       acks="all", linger_ms=5)
     await bench.producer.start()
     sampler = asyncio.create_task(_sample(services))
     try:
-        await _phases(bench, services, quick)
+        await part(bench, services)
     finally:
         sampler.cancel()
         services.stop()
@@ -286,9 +299,10 @@ async def _sample(services: Services) -> None:
         await asyncio.sleep(2)
 
 
-async def _phases(bench: Bench, services: Services, quick: bool) -> None:
-    chain = bench.chain
-    mix = chain.mix(bench.events)
+async def _intake_part(bench: Bench, services: Services) -> None:
+    """Intake alone, with the ceilings it is compared with (on a stack of its own when embedded)."""
+    quick = bench.quick
+    mix = bench.chain.mix(bench.events)
     bench.note("plant event mix (per stream): " + ", ".join(f"{k} {v / bench.events:.0%}" for k, v in mix.items())
                + f"; {SITES} sites, one organisation each, default rule set (group, percentage)")
 
@@ -296,18 +310,41 @@ async def _phases(bench: Bench, services: Services, quick: bool) -> None:
     broker = await broker_ceiling(bench.endpoints.kafka_bootstrap, 20_000 if quick else 50_000)
     bench.row("broker ceiling: produce (acks=all), msgs/s", f"{broker['produce_per_s']:,.0f}")
     bench.row("broker ceiling: consume (one group), msgs/s", f"{broker['consume_per_s']:,.0f}")
-    ceiling_events = 5_000 if quick else 20_000
-    intake_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS,
-                                             events=ceiling_events))["events_per_s"]
-    bench.row("database ceiling: intake's documents, batched txns, events/s", f"{intake_ceiling:,.0f}")
+    bench.intake_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS,
+                                                   events=bench.ceiling_events))["events_per_s"]
+    bench.row("database ceiling: intake's documents, batched txns, events/s", f"{bench.intake_ceiling:,.0f}")
+
+    # 2. intake alone, on a backlog -------------------------------------------------------------------
+    await _start_intake(bench, services)
+    per_s, outcomes = await _backlog_run(
+        bench, services, "intake alone", bench.intake_events, MOVEMENT_TOPICS, pick_movement,
+        restart=["intake"], caught_up=[("intake", "plant.events.v1")])
+    bench.row("intake alone / intake's database ceiling", f"{per_s / bench.intake_ceiling:.2f}", "target >= 0.5")
+    bench.row("intake alone: events refused (should be 0)", f"{_refused(outcomes):,}")
+
+
+async def _start_intake(bench: Bench, services: Services) -> None:
+    """Certificates and intake started, the registry published, and a warm-up answered."""
+    services.start("certificates")
+    services.start("intake")
+    await bench.publish(bench.chain.registry())
+    async with bench.watch(MOVEMENT_TOPICS, pick_movement) as watch:
+        warm = await bench.stream(SITES)
+        await bench.wait(watch, set(warm), "intake warm-up", 180)
+        bench.outcomes(watch, set(warm), "warm-up outcomes")
+
+
+async def _chain_part(bench: Bench, services: Services) -> None:
+    """Accounting, the chain, latency, claims, memory and balance reads (on a fresh stack when embedded)."""
+    quick = bench.quick
     templates, described = accounting_documents(SITES, DESIGNATION_EVERY * 4)
     accounting_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, templates,
-                                                 events=ceiling_events))["events_per_s"]
+                                                 events=bench.ceiling_events))["events_per_s"]
     bench.row("database ceiling: accounting's documents, batched txns, movements/s", f"{accounting_ceiling:,.0f}")
     bench.note(f"accounting's ceiling documents: {described}")
-    ceilings = database_figures(intake_ceiling, accounting_ceiling)
+    ceilings = database_figures(bench.intake_ceiling, accounting_ceiling)
     chain_ceiling_per_s = (await chain_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, templates,
-                                               events=ceiling_events))["events_per_s"]
+                                               events=bench.ceiling_events))["events_per_s"]
     bench.row("database ceiling for the chain: both services' documents at once, events/s",
               f"{chain_ceiling_per_s:,.0f}")
     bench.note("the chain's database ceiling writes, for the same events, intake's documents and accounting's "
@@ -315,24 +352,10 @@ async def _phases(bench: Bench, services: Services, quick: bool) -> None:
                "the platform runs on: the documents the chain writes, with the overlap the two services have; "
                f"for information, the lower of the two single ceilings ({ceilings['lower']:,.0f}/s, as if each "
                f"service had a server of its own) and both in series ({ceilings['series']:,.0f}/s, no overlap)")
-
-    # 2. intake alone, on a backlog -------------------------------------------------------------------
-    services.start("certificates")
-    services.start("intake")
-    await bench.publish(chain.registry())
-    async with bench.watch(MOVEMENT_TOPICS, pick_movement) as watch:
-        warm = await bench.stream(SITES)
-        await bench.wait(watch, set(warm), "intake warm-up", 180)
-        bench.outcomes(watch, set(warm), "warm-up outcomes")
-    per_s, outcomes = await _backlog_run(
-        bench, services, "intake alone", bench.intake_events, MOVEMENT_TOPICS, pick_movement,
-        restart=["intake"], caught_up=[("intake", "plant.events.v1")])
-    bench.row("intake alone / intake's database ceiling", f"{per_s / intake_ceiling:.2f}", "target >= 0.5")
-    bench.row("intake alone: events refused (should be 0)", f"{_refused(outcomes):,}")
+    await _start_intake(bench, services)
 
     # 3. accounting alone, catching up a backlog of movements ---------------------------------------
-    # It starts as if it had read intake's run (sized for a minute of intake, that is minutes of
-    # accounting) and catches up the movements of a fresh backlog that intake answers first.
+    # It starts as if it had read the warm-up and catches up the movements of a backlog intake answers first.
     group = services.group("accounting")
     await commit_group_offsets(bench.endpoints.kafka_bootstrap, group, "material.movements.v1", 0)
     services.start("accounting")  # reads the registry and certificates first, as a running service has
@@ -552,21 +575,25 @@ def main() -> None:
     load_start = load_average()
     print(f"\nmachine: {machine()}\nload average at start: {load_start}")
     external = external_endpoints()
-    stack = None if external else EmbeddedStack()
-    endpoints = external or stack.start()  # type: ignore[union-attr]
     intake_events = args.intake_events or (events if args.quick else 240_000)
-    bench = Bench(endpoints, stack, events, args.quick, intake_events)
-    services = Services(endpoints, stack is not None, log_dir=RESULTS / "logs" / bench.run,
-                        profile=frozenset(args.profile))
-    try:
-        print(f"backend: {'embedded (tansu + SecantusDB)' if bench.embedded else 'external'}; "
-              f"service logs: {services.log_dir}\n")
-        asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
-        asyncio.run(run(bench, services))
-    finally:
-        services.stop()
-        if stack:
-            stack.stop()
+    bench = Bench(external or Endpoints("", ""), None, events, args.quick, intake_events)
+    peaks: dict[str, float] = {}
+    # With the embedded stack each part gets fresh servers: the embedded broker (in memory) slows as a
+    # topic grows, and intake's run leaves a quarter of a million records on two topics.
+    for part in (_intake_part, _chain_part):
+        stack = None if external else EmbeddedStack()
+        bench.use(external or stack.start(), stack)  # type: ignore[union-attr]
+        services = Services(bench.endpoints, stack is not None, log_dir=RESULTS / "logs" / bench.run,
+                            profile=frozenset(args.profile), peaks=peaks)
+        try:
+            print(f"backend: {'embedded (tansu + SecantusDB), fresh for this part' if bench.embedded else 'external'}; "
+                  f"service logs: {services.log_dir}\n")
+            asyncio.run(run(bench, services, part))
+        finally:
+            services.stop()
+            peaks = services.peaks
+            if stack:
+                stack.stop()
     load_end = load_average()
     bench.row("load average (1/5/15 min) at start", load_start)
     bench.row("load average (1/5/15 min) at end", load_end)

@@ -95,7 +95,8 @@ class Services:
     """Where each service's warnings go (`<name>.log`); None: discarded."""
     profile: frozenset[str] = frozenset()
     """Services run under cProfile (`<log_dir>/<name>.prof`, written when the service stops)."""
-    _peaks: dict[str, float] = field(default_factory=dict)
+    peaks: dict[str, float] = field(default_factory=dict)
+    """Peak memory of processes of a service that stopped (an earlier process, or an earlier stack's)."""
 
     def start(self, name: str, **settings: str) -> ServiceProcess:
         prefix = name.upper()
@@ -122,7 +123,7 @@ class Services:
             command[1:1] = ["-m", "cProfile", "-o", str(self.log_dir / f"{name}.prof")]
         process = subprocess.Popen(command, cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
-        service = ServiceProcess(name, process, peak_rss_mb=self._peaks.get(name, 0.0))
+        service = ServiceProcess(name, process, peak_rss_mb=self.peaks.get(name, 0.0))
         self.running.append(service)
         return service
 
@@ -132,7 +133,7 @@ class Services:
         for service in [s for s in self.running if s.name == name and s.alive]:
             service.stop()
             self.running.remove(service)
-            self._peaks[name] = max(self._peaks.get(name, 0.0), service.peak_rss_mb)
+            self.peaks[name] = max(self.peaks.get(name, 0.0), service.peak_rss_mb)
 
     def database(self, name: str) -> str:
         return f"bench_{self.run_id}_{name}"
@@ -148,6 +149,7 @@ class Services:
     def stop(self) -> None:
         for service in self.running:
             service.stop()
+            self.peaks[service.name] = max(self.peaks.get(service.name, 0.0), service.peak_rss_mb)
 
 
 class Rate:
