@@ -57,14 +57,15 @@ from tests.bench_ceilings import (
 from tests.bench_chain import DESIGNATION_EVERY, Chain
 from tests.support import consumed_topics
 from tests.bench_support import (
+    Arrivals,
     CpuMeter,
     Services,
+    Stamps,
     Watch,
     commit_group_offsets,
     group_lag,
     load_average,
     machine,
-    Stamps,
     partitions,
     percentile,
     rate_of,
@@ -265,7 +266,7 @@ class Bench:
             self.note(f"{what}: only {len(ids & watch.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s")
         return done
 
-    def outcomes(self, watch: Watch | Stamps, ids: set[str], label: str) -> Counter[str]:
+    def outcomes(self, watch: Arrivals, ids: set[str], label: str) -> Counter[str]:
         seen = Counter(watch.what[i] for i in ids if i in watch.what)
         print(f"    {label}: " + ", ".join(f"{k} x{v:,}" for k, v in sorted(seen.items())), flush=True)
         return seen
