@@ -484,13 +484,12 @@ class Consumer:
         client = self.db.client
         async with client.start_session() as session:
             async with await session.start_transaction():
-                tx = Tx(self.db, session, self.clock.now())
-                if optimistic and self.inbox_while_computing:
-                    tx = Tx(self.db, session, tx.now,
-                            pending=lambda: self._record_inbox(incoming, session, optimistic=True))
-                    fresh, out = list(incoming), []
-                elif optimistic:
-                    await self._record_inbox(incoming, session, optimistic=True)
+                alongside = optimistic and self.inbox_while_computing
+                tx = Tx(self.db, session, self.clock.now(),
+                        pending=(lambda: self._record_inbox(incoming, session, optimistic=True)) if alongside else None)
+                if optimistic:
+                    if not alongside:
+                        await self._record_inbox(incoming, session, optimistic=True)
                     fresh, out = list(incoming), []
                 else:
                     fresh, out = await self._dedupe(incoming, tx)
