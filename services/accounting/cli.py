@@ -4,7 +4,7 @@
     python -m services.accounting.cli statement ACCOUNT [PERIOD]
     python -m services.accounting.cli verify-chain [ACCOUNT]
     python -m services.accounting.cli public-key
-    python -m services.accounting.cli verify-document FILE|- [--public-key KEY]
+    python -m services.accounting.cli verify-document FILE|- [--public-key=KEY]
 
 The database comes from the service settings (`MONGODB_URI`, `ACCOUNTING_DATABASE`). Exit code 1
 when a chain is broken or a document does not verify.
@@ -164,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("public-key", help="the public key that verifies CoC Documents")
     p = commands.add_parser("verify-document", help="verify a CoCDocumentIssued message (JSON file or -)")
     p.add_argument("source")
-    p.add_argument("--public-key", dest="public_key", help="PEM or base64url raw key (default: this service's key)")
+    p.add_argument("--public-key", dest="public_key", help="PEM or base64url raw key, given as --public-key=KEY (a base64url key may start with '-'); "
+                   "default: this service's key")
     args = parser.parse_args(argv)
     settings = Settings()
     db = _database(settings)

@@ -174,7 +174,8 @@ async def test_the_cli_prints_balances_verifies_documents_and_detects_a_tampered
         public = json.loads(capsys.readouterr().out)["public_key"]
         document = tmp_path / "document.json"
         document.write_text(issued.model_dump_json())
-        assert cli.main(["verify-document", str(document), "--public-key", public]) == 0
+        # `=`: a base64url key may start with "-", which argparse would take for an option (1 key in 64)
+        assert cli.main(["verify-document", str(document), f"--public-key={public}"]) == 0
         forged = json.loads(issued.model_dump_json())
         forged["document"]["coc_mass_kg"] = "4000"
         document.write_text(json.dumps(forged))
