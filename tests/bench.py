@@ -582,12 +582,14 @@ def main() -> None:
     bench = Bench(external or Endpoints("", ""), None, events, args.quick, intake_events)
     peaks: dict[str, float] = {}
     # With the embedded stack each part gets fresh servers: the embedded broker (in memory) slows as a
-    # topic grows, and intake's run leaves a quarter of a million records on two topics.
+    # topic grows, and intake's run leaves a quarter of a million records on two topics. On external
+    # servers the second part goes on with the first part's databases and consumer groups (new groups
+    # would read intake's whole run again from the start of the topics).
     for part in (_intake_part, _chain_part):
         stack = None if external else EmbeddedStack()
         bench.use(external or stack.start(), stack)  # type: ignore[union-attr]
-        services = Services(bench.endpoints, stack is not None, log_dir=RESULTS / "logs" / bench.run,
-                            profile=frozenset(args.profile), peaks=peaks)
+        services = Services(bench.endpoints, stack is not None, run_id=bench.run,
+                            log_dir=RESULTS / "logs" / bench.run, profile=frozenset(args.profile), peaks=peaks)
         try:
             print(f"backend: {'embedded (tansu + SecantusDB), fresh for this part' if bench.embedded else 'external'}; "
                   f"service logs: {services.log_dir}\n")
