@@ -11,7 +11,7 @@ import uuid
 from datetime import date
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from contracts.certificates import CertificateInputRejected, MemberRegistered, RegisterMember
 from contracts.common import Role
@@ -33,6 +33,44 @@ def register(org: str, name: str = "Acme Smelting", event_id: uuid.UUID | None =
         member=Member(organisation_id=org, name=name, membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
                       joined_on=date(2024, 1, 1)),
     )
+
+
+class Transactions(monitoring.CommandListener):
+    """What a service's database client did in transactions, and when a handler's work committed: a
+    handler calls `handled(key)` inside its transaction; `committed(key)` returns once a transaction
+    that marked it commits (an aborted one forgets its marks). One transaction at a time."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        """`<command> <collection>` of the reads and writes run inside transactions, in order."""
+        self.inbox_reads = 0
+        self._marked: set[str] = set()
+        self._committed: dict[str, asyncio.Event] = {}
+
+    def handled(self, key: str) -> None:
+        self._marked.add(key)
+
+    async def committed(self, key: str) -> None:
+        await asyncio.wait_for(self._committed.setdefault(key, asyncio.Event()).wait(), 10)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        if name == "find" and event.command.get("find") == "inbox":
+            self.inbox_reads += 1
+        if name in ("find", "insert", "update") and "txnNumber" in event.command:
+            self.seen.append(f"{name} {event.command.get(name)}")
+        if name == "abortTransaction":
+            self._marked.clear()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.command_name == "commitTransaction":
+            for key in self._marked:
+                self._committed.setdefault(key, asyncio.Event()).set()
+            self._marked.clear()
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        if event.command_name == "commitTransaction":
+            self._marked.clear()
 
 
 async def test_a_replayed_message_changes_nothing(stack, recorder, sender):
@@ -354,43 +392,23 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
     """Insert-first dedupe: a batch of first deliveries writes its inbox records without reading them
     first; a batch that holds a message seen before is aborted and redone the careful way, so the new
     messages beside it are applied once and the replayed one not again."""
-    from pymongo import monitoring
-
     from contracts.claims import ClaimWithdrawn
     from contracts.topics import CLAIMS_REQUESTS
     from libs.mongo import mongo_client
     from libs.service import Runtime
     from tests.faults_support import start_groups_at_end
 
-    class InboxReads(monitoring.CommandListener):
-        def __init__(self) -> None:
-            self.count = 0
-
-        def started(self, event):
-            if event.command_name == "find" and event.command.get("find") == "inbox":
-                self.count += 1
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    reads = InboxReads()
+    transactions = Transactions()
     handled: list[str] = []
-    arrived: dict[str, asyncio.Event] = {}
 
     async def handler(batch, tx):
         for item in batch:
             handled.append(item.message.claim_id)
-            arrived.setdefault(item.message.claim_id, asyncio.Event()).set()
+            transactions.handled(item.message.claim_id)
         return []
 
-    async def until_handled(claim: str) -> None:
-        await asyncio.wait_for(arrived.setdefault(claim, asyncio.Event()).wait(), 10)
-
     def build(settings, **overrides):
-        client = mongo_client(settings.mongodb_uri, "inbox-test", event_listeners=[reads])
+        client = mongo_client(settings.mongodb_uri, "inbox-test", event_listeners=[transactions])
         runtime = Runtime.build(settings, client=client, **overrides)
         runtime.consume(CLAIMS_REQUESTS, handler)
         return runtime
@@ -404,21 +422,17 @@ async def test_first_deliveries_skip_the_inbox_read_and_a_replay_among_them_is_s
     await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])  # not earlier tests'
     async with running(build, settings) as runtime:
         await sender.send(first, key="same-partition")
-        await until_handled(first.claim_id)
-        assert reads.count == 0, "a first delivery does not read the inbox"
+        await transactions.committed(first.claim_id)
+        assert transactions.inbox_reads == 0, "a first delivery does not read the inbox"
         await sender.send(first, key="same-partition")  # a replay, then a new message
         await sender.send(second, key="same-partition")
         await sender.send(last, key="same-partition")  # one partition, in order: once it is handled, so are they
-        await until_handled(last.claim_id)
+        await transactions.committed(last.claim_id)
         assert handled.count(first.claim_id) == 1 and handled.count(second.claim_id) == 1, handled
         assert runtime.consumers[0].stats.duplicates >= 1
-        assert reads.count >= 1, "the batch with the replay was redone reading the inbox"
-        ids = {"_id": {"$in": [str(first.event_id), str(second.event_id)]}}
-        for _ in range(200):  # the handler has run; its transaction commits right after
-            if await runtime.db["inbox"].count_documents(ids) == 2:
-                break
-            await asyncio.sleep(0.05)
-        assert await runtime.db["inbox"].count_documents(ids) == 2
+        assert transactions.inbox_reads >= 1, "the batch with the replay was redone reading the inbox"
+        assert await runtime.db["inbox"].count_documents(
+            {"_id": {"$in": [str(first.event_id), str(second.event_id)]}}) == 2
 
 
 @pytest.mark.parametrize("computes", [True, False], ids=["enters-computing", "never-computes"])
@@ -427,8 +441,6 @@ async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay
     """A consumer declared `inbox_while_computing`: the inbox records of a batch of first deliveries go
     to the database during the handler's `tx.computing()` block (after its reads, before its writes),
     or after the handler if it has no such block; either way a replay beside new messages is applied once."""
-    from pymongo import monitoring
-
     from contracts.claims import ClaimWithdrawn
     from contracts.topics import CLAIMS_REQUESTS
     from libs.messaging import paced
@@ -436,21 +448,7 @@ async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay
     from libs.service import Runtime
     from tests.faults_support import start_groups_at_end
 
-    class Commands(monitoring.CommandListener):
-        def __init__(self) -> None:
-            self.seen: list[str] = []
-
-        def started(self, event):
-            if event.command_name in ("find", "insert", "update") and "txnNumber" in event.command:
-                self.seen.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-        def succeeded(self, event):
-            pass
-
-        def failed(self, event):
-            pass
-
-    commands = Commands()
+    transactions = Transactions()
     guarded: list[bool] = []
 
     async def handler(batch, tx):
@@ -467,17 +465,11 @@ async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay
         for item in batch:  # applied twice, a message would count 2
             await tx.db["handled"].update_one({"_id": item.message.claim_id}, {"$inc": {"n": 1}}, upsert=True,
                                               session=tx.session)
+            transactions.handled(item.message.claim_id)
         return []
 
-    async def committed(claim: str) -> None:
-        for _ in range(200):
-            if await runtime.db["handled"].find_one({"_id": claim}):
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{claim} was not handled")
-
     def build(settings, **overrides):
-        client = mongo_client(settings.mongodb_uri, "computing-test", event_listeners=[commands])
+        client = mongo_client(settings.mongodb_uri, "computing-test", event_listeners=[transactions])
         runtime = Runtime.build(settings, client=client, **overrides)
         runtime.consume(CLAIMS_REQUESTS, handler, inbox_while_computing=True)
         return runtime
@@ -491,8 +483,8 @@ async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay
     await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])
     async with running(build, settings) as runtime:
         await sender.send(first, key="same-partition")
-        await committed(first.claim_id)
-        batch = [c for c in commands.seen if c.split()[1] in ("lookups", "inbox", "handled")]
+        await transactions.committed(first.claim_id)
+        batch = [c for c in transactions.seen if c.split()[1] in ("lookups", "inbox", "handled")]
         expected = ["find lookups", "insert inbox", "update handled"] if computes else \
             ["find lookups", "update handled", "insert inbox"]
         assert batch == expected
@@ -500,7 +492,7 @@ async def test_inbox_records_are_written_while_the_handler_computes_and_a_replay
         await sender.send(first, key="same-partition")  # a replay, then new messages, on one partition
         await sender.send(second, key="same-partition")
         await sender.send(last, key="same-partition")
-        await committed(last.claim_id)
+        await transactions.committed(last.claim_id)
         consumer = runtime.consumers[0]
         assert consumer.stats.duplicates >= 1 and consumer.stats.dead_lettered == 0
         for message in (first, second, last):
