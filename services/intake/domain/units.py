@@ -14,7 +14,7 @@ KG_PER_UNIT: dict[MassUnit, Decimal] = {
 KG_RESOLUTION = Decimal("0.000000001")
 """Nine decimal places (a microgram): what the contracts carry. Only pounds with more than one
 decimal place ever need rounding, half to even."""
-KG_RESOLUTION_EXPONENT = -9
+KG_RESOLUTION_EXPONENT: int = KG_RESOLUTION.as_tuple().exponent  # type: ignore[assignment]
 
 
 _EXACT = Context(prec=60)
