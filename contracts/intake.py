@@ -28,7 +28,6 @@ class IntakeReason:
     SUPPLIER_NOT_ON_PLATFORM = "supplier_not_on_platform"
     SCRAP_NOT_ALLOWED_AT_SITE = "scrap_classification_not_allowed_at_site"
     DUE_DILIGENCE_MISSING = "due_diligence_missing"
-    DUE_DILIGENCE_FAILED = "due_diligence_failed"
     YIELD_EXCEEDED = "transformation_yield_exceeded"
     NO_DECLARED_YIELD = "no_declared_yield_for_step"
     CATEGORY_NOT_ALLOWED = "material_category_not_allowed_at_site"

@@ -207,8 +207,7 @@ class Intake:
                   now: datetime):  # noqa: ANN202
         kg = self._kg(event.quantity, event.unit, "quantity", check)
         self._date(event.received_on, "received_on", now, check)
-        if event.due_diligence_status is DueDiligenceStatus.FAILED:
-            check.refuse(R.DUE_DILIGENCE_FAILED, "the supply failed due diligence", "due_diligence_status")
+        failed = event.due_diligence_status is DueDiligenceStatus.FAILED  # physically received: non-CoC input
         scrap = event.material_category in SCRAP_CATEGORIES
         if site is not None:
             if scrap and not (set(site.activities) & self.rules.scrap_classifying_activities):
@@ -218,7 +217,7 @@ class Intake:
                 self._category(site, event.material_category, self.rules.receivable(site.activities), "receive",
                                "material_category", check)
         document: DocumentState | None = None
-        coc_kg = Decimal(0)
+        coc_kg = matched_kg = Decimal(0)
         recycled = carbon = None
         if event.coc_document_id is not None:
             document = self._document_for(event, replacing, check)
@@ -229,10 +228,14 @@ class Intake:
                 if remaining <= 0:
                     check.refuse(R.DOCUMENT_OVER_RECEIVED, f"CoC Document {event.coc_document_id} "
                                  f"({document.document.coc_mass_kg} kg) is already fully received", "coc_document_id")
-                coc_kg = min(kg, remaining)
-                recycled = document.document.recycled_content_share
-                carbon = document.document.carbon_footprint_kg_co2e_per_kg
+                matched_kg = min(kg, remaining)
+                if not failed:
+                    coc_kg = matched_kg
+                    recycled = document.document.recycled_content_share
+                    carbon = document.document.carbon_footprint_kg_co2e_per_kg
             classification, verification = Classification.COC_MATERIAL, Verification.VERIFIED
+            if failed:  # the document's mass is used up all the same, so the tonnes are never received twice
+                classification, verification = Classification.NON_COC_MATERIAL, Verification.NOT_APPLICABLE
         elif scrap:
             if event.due_diligence_reference is None:
                 check.refuse(R.DUE_DILIGENCE_MISSING, "eligible scrap needs its due-diligence reference",
@@ -254,9 +257,9 @@ class Intake:
             assert site is not None
             self._close(replacing, event.event_id, Status.SUPERSEDED)
             if document is not None:
-                document.receive(coc_kg)
+                document.receive(matched_kg)
             self._record(event, Status.ACCEPTED, document_id=event.coc_document_id if document else None,
-                         coc_kg=coc_kg if document else Decimal(0))
+                         coc_kg=matched_kg if document else Decimal(0))
             return Accepted(MaterialReceivedRecorded.create(
                 actor=ACTOR, occurred_at=now, cause=event, event_id=derived_event_id(event.event_id, "movement"),
                 movement_id=event.event_id, corrects_movement_id=_replaced_id(replacing), site_id=event.site_id,

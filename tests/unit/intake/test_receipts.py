@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from contracts.common import Actor, Classification, Role
+from contracts.common import Actor, Classification, DueDiligenceStatus, Role
 from contracts.intake import IntakeReason as R
 from contracts.movements import MaterialReceivedRecorded, Verification
 from contracts.registry import CertificateStatus
 from services.intake.domain.intake import Accepted, Held, Refused
+from services.intake.domain.units import to_kg
 from tests.unit.intake.builders import (
     NOW,
     shipped,
@@ -199,10 +200,24 @@ def test_scrap_with_due_diligence_in_progress_is_accepted_as_non_coc():
     assert m.classification is Classification.NON_COC_MATERIAL and m.coc_quantity_kg == 0
 
 
-def test_material_that_failed_due_diligence_is_refused():
-    assert R.DUE_DILIGENCE_FAILED in codes(intake().apply(scrap(due_diligence_status="failed"), NOW))
-    event = received(coc_document_id=None, due_diligence_status="failed")
-    assert codes(intake().apply(event, NOW)) == [R.DUE_DILIGENCE_FAILED]
+def test_material_that_failed_due_diligence_is_passed_on_as_non_coc_input():
+    """Issue 15 item 4: it was physically received, so it counts in the period's input totals, but it
+    can never become CoC output."""
+    for event in (scrap(due_diligence_status="failed"), received(coc_document_id=None, due_diligence_status="failed")):
+        m = movement(intake().apply(event, NOW))
+        assert m.classification is Classification.NON_COC_MATERIAL and m.coc_quantity_kg == 0
+        assert m.due_diligence_status is DueDiligenceStatus.FAILED and m.quantity_kg == to_kg(event.quantity, event.unit)
+        assert m.recycled_content_share is None
+
+
+def test_a_coc_receipt_that_failed_due_diligence_uses_up_its_document_but_earns_no_coc_mass():
+    gate = intake(world(document(mass="6000")))
+    m = movement(gate.apply(received(due_diligence_status="failed"), NOW))
+    assert m.classification is Classification.NON_COC_MATERIAL and m.coc_quantity_kg == 0
+    assert m.verification is Verification.NOT_APPLICABLE and m.recycled_content_share is None
+    assert m.carbon_footprint_kg_co2e_per_kg is None
+    assert gate.world.documents["DOC-1"].received_kg == Decimal(4000)  # the same tonnes cannot come again as CoC
+    assert movement(gate.apply(received(), NOW)).coc_quantity_kg == Decimal(2000)
 
 
 def test_non_coc_material_needs_a_due_diligence_status():
