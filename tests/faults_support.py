@@ -95,7 +95,9 @@ from libs import embedded
 from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.mongo import database, mongo_client
 from services.accounting.domain import ledger as books
-from services.intake.domain.intake import Accepted, Held, Intake, Refused
+from services.intake.adapters import messages as intake_messages
+from services.intake.domain.intake import Intake
+from services.intake.domain.outcomes import Accepted, Held, Refused
 from services.intake.domain.model import DocumentState, World
 from services.intake.domain.rules import IntakeRules
 from libs.settings import ServiceSettings
@@ -268,11 +270,11 @@ class Reference:
                 raise AssertionError(f"the journey generator made an event that waits: {event}")  # noqa: TRY004
             if isinstance(outcome, Refused):
                 self.answers[event.event_id] = "refused"
-                self.reasons[event.event_id] = {r.code for r in outcome.rejection.reasons}
+                self.reasons[event.event_id] = {r.code for r in outcome.reasons}
                 continue
             assert isinstance(outcome, Accepted)
             self.answers[event.event_id] = "accepted"
-            for result in self.ledger.apply(outcome.movement, now):  # type: ignore[arg-type]
+            for result in self.ledger.apply(intake_messages.movement(outcome, now), now):  # type: ignore[arg-type]
                 if isinstance(result, books.DocumentDue):
                     self.documents[result.document.document_id] = result.document
                     self.world.documents[result.document.document_id] = DocumentState(result.document)

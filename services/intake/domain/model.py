@@ -1,16 +1,19 @@
-"""The state intake keeps: projections it reads and the record of every plant event it answered."""
+"""The state intake keeps: projections it reads and the record of every plant event it answered.
+
+`World` is the one state object a batch works on: the store port loads it and writes it back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from contracts.common import Envelope, Reason, Standard
+from contracts.common import Reason
 from contracts.ledger import CoCDocument
-from contracts.registry import Certificate, CertificateStatus, Site
+from contracts.registry import Certificate, Site
+from services.intake.domain.outcomes import PlantEvent
 
 
 class Status(StrEnum):
@@ -60,7 +63,7 @@ class EventRecord:
     document_id: str | None = None
     coc_kg: Decimal = Decimal(0)
     closed_by: UUID | None = None
-    event: Envelope | None = None
+    event: PlantEvent | None = None
     waits: list[Wait] = field(default_factory=list)
     held_since: datetime | None = None
     retry_until: datetime | None = None
@@ -81,18 +84,3 @@ class World:
     certificates: dict[str, list[Certificate]] = field(default_factory=dict)
     documents: dict[str, DocumentState] = field(default_factory=dict)
     events: dict[UUID, EventRecord] = field(default_factory=dict)
-
-
-_CLOSED_LATER = frozenset({CertificateStatus.SUSPENDED, CertificateStatus.WITHDRAWN})
-
-
-def covered_on(certificate: Certificate, site_id: str, day: date) -> bool:
-    """Did this CoC certificate cover the site on that day? A suspension or withdrawal only counts from
-    the day it happened (`updated_at`); expiry and supersession leave the validity window intact."""
-    if certificate.standard is not Standard.CHAIN_OF_CUSTODY or site_id not in certificate.scope.site_ids:
-        return False
-    if not certificate.valid_from <= day <= certificate.valid_until:
-        return False
-    if certificate.status in _CLOSED_LATER:
-        return day < certificate.updated_at.date()
-    return True

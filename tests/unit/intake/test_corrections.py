@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from contracts.intake import IntakeReason as R
 from contracts.movements import MaterialReceivedRecorded, MovementCancelled
-from services.intake.domain.intake import Accepted, Held
+from services.intake.adapters import messages
+from services.intake.domain.outcomes import Accepted, Held
 from services.intake.domain.model import Status
 from tests.unit.intake.builders import NOW, cancelled, document, intake, later, received, shipped, world
 from tests.unit.intake.test_receipts import codes, movement
@@ -67,8 +68,8 @@ def test_a_correction_of_a_held_event_waits_for_its_outcome():
     assert isinstance(gate.apply(held, NOW), Held)
     outcome = gate.apply(received(corrects_event_id=held.event_id, coc_document_id=None,
                                   due_diligence_status="passed"), NOW)
-    assert isinstance(outcome, Held) and outcome.notice is not None
-    assert outcome.notice.waiting_for[0].code == R.REFERENCED_EVENT_NOT_ACCEPTED
+    assert isinstance(outcome, Held) and outcome.first
+    assert outcome.waiting_for[0].code == R.REFERENCED_EVENT_NOT_ACCEPTED
 
 
 def test_a_cancellation_withdraws_the_movement_and_frees_the_document():
@@ -76,8 +77,9 @@ def test_a_cancellation_withdraws_the_movement_and_frees_the_document():
     first = received(quantity="10000")
     gate.apply(first, NOW)
     outcome = gate.apply(cancelled(first.event_id), NOW)
-    assert isinstance(outcome, Accepted) and isinstance(outcome.movement, MovementCancelled)
-    assert outcome.movement.cancelled_movement_id == first.event_id
+    assert isinstance(outcome, Accepted)
+    cancellation = messages.movement(outcome, NOW)
+    assert isinstance(cancellation, MovementCancelled) and cancellation.cancelled_movement_id == first.event_id
     assert gate.world.documents["DOC-1"].received_kg == 0
     assert codes(gate.apply(cancelled(first.event_id), NOW)) == [R.REFERENCED_EVENT_NOT_ACCEPTED]
     assert isinstance(gate.apply(received(quantity="10000"), NOW), Accepted)

@@ -9,7 +9,8 @@ from contracts.common import Actor, Classification, DueDiligenceStatus, Role
 from contracts.intake import IntakeReason as R
 from contracts.movements import MaterialReceivedRecorded, Verification
 from contracts.registry import CertificateStatus
-from services.intake.domain.intake import Accepted, Held, Refused
+from services.intake.adapters import messages
+from services.intake.domain.outcomes import Accepted, Held, Refused
 from services.intake.domain.units import to_kg
 from tests.unit.intake.builders import (
     NOW,
@@ -29,13 +30,15 @@ from tests.unit.intake.builders import (
 
 def codes(outcome) -> list[str]:  # noqa: ANN001
     assert isinstance(outcome, Refused), outcome
-    return [r.code for r in outcome.rejection.reasons]
+    return [r.code for r in outcome.reasons]
 
 
 def movement(outcome) -> MaterialReceivedRecorded:  # noqa: ANN001
+    """The movement intake publishes for an accepted receipt (built by the messages adapter)."""
     assert isinstance(outcome, Accepted), outcome
-    assert isinstance(outcome.movement, MaterialReceivedRecorded)
-    return outcome.movement
+    message = messages.movement(outcome, NOW)
+    assert isinstance(message, MaterialReceivedRecorded)
+    return message
 
 
 def test_a_coc_receipt_against_a_matching_document_is_accepted_verified():
@@ -62,7 +65,7 @@ def test_the_site_must_belong_to_the_actor():
 
 def test_producers_report_everything_and_brand_owners_only_what_their_sites_receive():
     brand_owner = Actor(organisation_id=ROLLER, role=Role.BRAND_OWNER)
-    assert type(intake().apply(received(actor=brand_owner), NOW)).__name__ == "Accepted"
+    assert isinstance(intake().apply(received(actor=brand_owner), NOW), Accepted)
     assert R.ACTOR_NOT_PRODUCER in codes(intake().apply(shipped(actor=brand_owner), NOW))
     certification_body = Actor(organisation_id=ROLLER, role=Role.CERTIFICATION_BODY)
     assert R.ACTOR_NOT_PRODUCER in codes(intake().apply(received(actor=certification_body), NOW))
@@ -70,8 +73,8 @@ def test_producers_report_everything_and_brand_owners_only_what_their_sites_rece
 
 def test_an_unknown_site_is_held_until_it_is_registered():
     outcome = intake().apply(received(site_id="site-new"), NOW)
-    assert isinstance(outcome, Held) and outcome.notice is not None
-    assert [r.code for r in outcome.notice.waiting_for] == [R.UNKNOWN_SITE]
+    assert isinstance(outcome, Held) and outcome.first
+    assert [r.code for r in outcome.waiting_for] == [R.UNKNOWN_SITE]
 
 
 def test_an_absurd_quantity_is_refused_by_the_configured_ceiling():
@@ -95,11 +98,11 @@ def test_an_unknown_document_is_held_then_refused_after_the_deadline():
     gate = intake(world(), hold_for=timedelta(minutes=10))
     event = received()
     first = gate.apply(event, NOW)
-    assert isinstance(first, Held) and first.notice is not None
-    assert first.notice.retry_until == NOW + timedelta(minutes=10)
-    assert [r.code for r in first.notice.waiting_for] == [R.UNKNOWN_DOCUMENT]
+    assert isinstance(first, Held) and first.first
+    assert first.retry_until == NOW + timedelta(minutes=10)
+    assert [r.code for r in first.waiting_for] == [R.UNKNOWN_DOCUMENT]
     again = gate.apply(event, later(0.1))
-    assert isinstance(again, Held) and again.notice is None
+    assert isinstance(again, Held) and not again.first
     assert codes(gate.apply(event, later(0.2))) == [R.DEPENDENCY_TIMEOUT, R.UNKNOWN_DOCUMENT]
 
 
@@ -120,8 +123,8 @@ def test_a_document_from_a_supplier_not_on_the_platform_is_refused_after_the_hol
     gate = intake(w)
     event = received()
     held = gate.apply(event, NOW)
-    assert isinstance(held, Held) and held.notice is not None
-    assert {r.code for r in held.notice.waiting_for} == {R.UNKNOWN_DOCUMENT, R.SUPPLIER_NOT_ON_PLATFORM}
+    assert isinstance(held, Held) and held.first
+    assert {r.code for r in held.waiting_for} == {R.UNKNOWN_DOCUMENT, R.SUPPLIER_NOT_ON_PLATFORM}
     assert R.SUPPLIER_NOT_ON_PLATFORM in codes(gate.apply(event, later(1)))
 
 
@@ -163,8 +166,8 @@ def test_a_suspension_counts_from_the_day_it_happened():
 
 def test_no_known_certificate_of_the_supplier_holds_the_receipt():
     outcome = intake(world(document(), certificates=[])).apply(received(), NOW)
-    assert isinstance(outcome, Held) and outcome.notice is not None
-    assert [r.code for r in outcome.notice.waiting_for] == [R.SUPPLIER_NOT_CERTIFIED]
+    assert isinstance(outcome, Held) and outcome.first
+    assert [r.code for r in outcome.waiting_for] == [R.SUPPLIER_NOT_CERTIFIED]
 
 
 def test_receipts_may_be_partial_and_never_exceed_the_document():

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from contracts.intake import IntakeReason as R
 from contracts.movements import MaterialShippedRecorded, MaterialTransformedRecorded
-from services.intake.domain.intake import Accepted
+from services.intake.adapters import messages
+from services.intake.domain.outcomes import Accepted
 from tests.unit.intake.builders import NOW, intake, line, shipped, transformed
 from tests.unit.intake.test_receipts import codes
 
@@ -15,9 +16,10 @@ def test_a_transformation_within_the_declared_yield_carries_the_factor():
     event = transformed([line("aluminium", "20", "t", "slab")], [line("aluminium", "17", "t"),
                                                                  line("pre_consumer_scrap", "2.5", "t", "trim")])
     outcome = intake().apply(event, NOW)
-    assert isinstance(outcome, Accepted) and isinstance(outcome.movement, MaterialTransformedRecorded)
-    assert outcome.movement.conversion_factor == Decimal("0.85")
-    assert [o.quantity_kg for o in outcome.movement.outputs] == [Decimal(17000), Decimal(2500)]
+    assert isinstance(outcome, Accepted)
+    m = messages.movement(outcome, NOW)
+    assert isinstance(m, MaterialTransformedRecorded) and m.conversion_factor == Decimal("0.85")
+    assert [o.quantity_kg for o in m.outputs] == [Decimal(17000), Decimal(2500)]
 
 
 def test_product_beyond_the_declared_yield_is_refused():
@@ -43,8 +45,10 @@ def test_a_transformation_may_not_consume_or_produce_what_the_site_cannot():
 
 def test_a_shipment_is_normalised_and_keeps_its_designation():
     outcome = intake().apply(shipped(quantity="11", coc_quantity="5", unit="t"), NOW)
-    assert isinstance(outcome, Accepted) and isinstance(outcome.movement, MaterialShippedRecorded)
-    assert outcome.movement.quantity_kg == Decimal(11000) and outcome.movement.coc_quantity_kg == Decimal(5000)
+    assert isinstance(outcome, Accepted)
+    m = messages.movement(outcome, NOW)
+    assert isinstance(m, MaterialShippedRecorded)
+    assert m.quantity_kg == Decimal(11000) and m.coc_quantity_kg == Decimal(5000)
 
 
 def test_a_designation_above_the_shipment_is_refused():
