@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration contracts lint-imports bench clean
+.PHONY: install run demo test test-unit test-integration contracts lint lint-imports bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -37,6 +37,13 @@ test-integration: install
 contracts: install
 	$(BIN)/python -m services.asyncapi
 
+## ruff (lint and format, 100 columns), mypy (strict) and the import contracts, as configured in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 lint-imports: install
 	$(BIN)/lint-imports
 
@@ -45,4 +52,4 @@ bench: install
 	$(BIN)/python -m tests.bench
 
 clean:
-	rm -rf $(VENV) .run bench-results .pytest_cache .hypothesis
+	rm -rf $(VENV) .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache

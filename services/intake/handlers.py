@@ -15,21 +15,33 @@ from typing import Any, cast
 from contracts.certificates import CertificateChanged, MemberRegistered, SiteRegistered
 from contracts.common import Envelope, Standard
 from contracts.ledger import CoCDocumentIssued
-from contracts.plant import MaterialReceived, MaterialShipped, MaterialTransformed, PlantEventCancelled
+from contracts.plant import (
+    MaterialReceived,
+    MaterialShipped,
+    MaterialTransformed,
+    PlantEventCancelled,
+)
 from libs.messaging import Incoming, Outgoing, Tx, paced
 from services.intake.domain.intake import Intake
-from services.intake.domain.keys import certificates_key, document_key, event_key, member_key, site_key
+from services.intake.domain.keys import (
+    certificates_key,
+    document_key,
+    event_key,
+    member_key,
+    site_key,
+)
 from services.intake.domain.outcomes import Held, PlantEvent
 from services.intake.domain.rules import IntakeRules
 from services.intake.ports import IntakeStore, Messages, StoreFor
 
 MAX_RELEASE_ROUNDS = 20
-"""Releasing held events can release others (a correction waiting for its held original): rounds per batch."""
+"""Releasing held events can release others (a correction waiting for its held original): rounds per
+batch."""
 
 
 @dataclass
 class Batch:
-    """What one transaction's use cases share: its store, what they publish, the keys they released."""
+    """What one transaction's use cases share: its store, what they publish, what they released."""
 
     tx: Tx
     store: IntakeStore
@@ -43,15 +55,17 @@ UseCase = Callable[["IntakeHandlers", list[Any], Batch], Awaitable[None]]
 class IntakeHandlers:
     """The batch handlers the runtime calls, with the rules they apply and the ports they use."""
 
-    def __init__(self, rules: IntakeRules, store: StoreFor, messages: Messages, held_per_round: int = 500) -> None:
+    def __init__(
+        self, rules: IntakeRules, store: StoreFor, messages: Messages, held_per_round: int = 500
+    ) -> None:
         self.rules = rules
         self.store = store
         self.messages = messages
         self.held_per_round = held_per_round
 
     async def handle(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        """Every consumed topic: messages grouped by use case in `DISPATCH` order, then what waited for
-        the projected registry entries and documents is re-evaluated."""
+        """Every consumed topic: messages grouped by use case in `DISPATCH` order, then what waited
+        for the projected registry entries and documents is re-evaluated."""
         work = Batch(tx, self.store(tx))
         groups: dict[UseCase, list[Envelope]] = {use_case: [] for use_case in DISPATCH.values()}
         for item in batch:
@@ -91,8 +105,11 @@ class IntakeHandlers:
 
     async def certificates_changed(self, messages: list[CertificateChanged], work: Batch) -> None:
         changed = await work.store.save_certificates([m.certificate for m in messages])
-        work.released += [certificates_key(c.organisation_id) for c in changed
-                          if c.standard is Standard.CHAIN_OF_CUSTODY]
+        work.released += [
+            certificates_key(c.organisation_id)
+            for c in changed
+            if c.standard is Standard.CHAIN_OF_CUSTODY
+        ]
 
     async def coc_documents_issued(self, messages: list[CoCDocumentIssued], work: Batch) -> None:
         await work.store.save_documents([m.document for m in messages])
@@ -105,14 +122,18 @@ class IntakeHandlers:
         if keys:
             await self.decide(await work.store.held_waiting_for(keys, self.held_per_round), work)
 
-    async def decide(self, events: Sequence[PlantEvent], work: Batch, *, fresh: bool = False) -> None:
-        """Apply events in order against state loaded in one go; then release what waited for them."""
+    async def decide(
+        self, events: Sequence[PlantEvent], work: Batch, *, fresh: bool = False
+    ) -> None:
+        """Apply events in order against state loaded in one go; then release what they held up."""
         pending = list(events)
         for round_ in range(MAX_RELEASE_ROUNDS):
             if not pending:
                 break
             resolved = await self._round(pending, work, fresh=fresh and round_ == 0)
-            pending = await work.store.held_waiting_for(resolved, self.held_per_round) if resolved else []
+            pending = (
+                await work.store.held_waiting_for(resolved, self.held_per_round) if resolved else []
+            )
 
     async def _round(self, events: Sequence[PlantEvent], work: Batch, *, fresh: bool) -> list[str]:
         """One load, the decisions (while the runtime writes the batch's inbox records), one save.
@@ -145,4 +166,5 @@ DISPATCH: dict[type[Envelope], UseCase] = {
     MaterialShipped: IntakeHandlers.plant_events_reported,
     PlantEventCancelled: IntakeHandlers.plant_events_reported,
 }
-"""Incoming message type -> use case. Types not listed (other ledger and certificate events) are ignored."""
+"""Incoming message type -> use case. Types not listed (other ledger and certificate events) are
+ignored."""

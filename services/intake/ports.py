@@ -19,8 +19,9 @@ class IntakeStore(Protocol):
     Documents, and the record of every plant event (held ones with what they wait for)."""
 
     async def load(self, events: Sequence[PlantEvent], *, fresh: bool) -> World:
-        """Everything deciding these events reads, in a few queries. `fresh`: they come straight from the
-        topic past the runtime's inbox, so none has a record yet; only what they correct or cancel is read."""
+        """Everything deciding these events reads, in a few queries. `fresh`: they come straight
+        from the topic past the runtime's inbox, so none has a record yet; only what they correct or
+        cancel is read."""
         ...
 
     async def save(self, world: World) -> None:
@@ -40,11 +41,12 @@ class IntakeStore(Protocol):
     async def save_sites(self, sites: Sequence[Site]) -> None: ...
 
     async def save_certificates(self, certificates: Sequence[Certificate]) -> list[Certificate]:
-        """Keep the highest revision of each certificate; return those that changed what is stored."""
+        """Keep the highest revision of each certificate; return those that changed the store."""
         ...
 
     async def save_documents(self, documents: Sequence[CoCDocument]) -> None:
-        """A document is immutable once issued: the first copy is kept, with the mass received against it."""
+        """A document is immutable once issued: the first copy is kept, with the mass received
+        against it."""
         ...
 
 

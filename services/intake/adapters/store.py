@@ -1,6 +1,6 @@
-"""Intake's own database: projections of the registry, certificates and CoC Documents, and the record
-of every plant event it answered. `MongoStore` implements the `IntakeStore` port inside one batch's
-transaction (every call passes `session=tx.session`)."""
+"""Intake's own database: projections of the registry, certificates and CoC Documents, and the
+record of every plant event it answered. `MongoStore` implements the `IntakeStore` port inside one
+batch's transaction (every call passes `session=tx.session`)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,9 @@ class MongoStore:
             world.sites[site.site_id] = site
         return world
 
-    async def _load_records(self, world: World, events: Sequence[PlantEvent], *, fresh: bool) -> None:
+    async def _load_records(
+        self, world: World, events: Sequence[PlantEvent], *, fresh: bool
+    ) -> None:
         event_ids = set() if fresh else {str(e.event_id) for e in events}
         event_ids |= {str(target) for target in map(_target, events) if target is not None}
         for collection in (EVENTS, HELD) if event_ids else ():
@@ -69,14 +71,19 @@ class MongoStore:
                 world.events[record.event_id] = record
 
     async def _load_documents(self, world: World, events: Sequence[PlantEvent]) -> None:
-        """The documents cited or matched by earlier records, and the certificates of their issuers."""
-        document_ids = {e.coc_document_id for e in events if isinstance(e, MaterialReceived) and e.coc_document_id}
+        """The documents cited or matched by earlier records, and their issuers' certificates."""
+        document_ids = {
+            e.coc_document_id
+            for e in events
+            if isinstance(e, MaterialReceived) and e.coc_document_id
+        }
         document_ids |= {r.document_id for r in world.events.values() if r.document_id}
         if document_ids:
             async for doc in self._find(DOCUMENTS, {"_id": {"$in": list(document_ids)}}):
                 received = doc.pop("received_kg", Decimal(0))
-                world.documents[doc["_id"]] = DocumentState(cast(CoCDocument, from_document(CoCDocument, doc)),
-                                                            received)
+                world.documents[doc["_id"]] = DocumentState(
+                    cast(CoCDocument, from_document(CoCDocument, doc)), received
+                )
         issuers = list({d.document.issuer_organisation_id for d in world.documents.values()})
         if issuers:
             async for doc in self._find(CERTIFICATES, {"organisation_id": {"$in": issuers}}):
@@ -84,10 +91,16 @@ class MongoStore:
                 world.certificates.setdefault(certificate.organisation_id, []).append(certificate)
 
     async def _load_members(self, world: World, events: Sequence[PlantEvent]) -> None:
-        suppliers = {e.supplier_organisation_id for e in events if isinstance(e, MaterialReceived) and e.coc_document_id}
+        suppliers = {
+            e.supplier_organisation_id
+            for e in events
+            if isinstance(e, MaterialReceived) and e.coc_document_id
+        }
         if suppliers:
-            world.members = {doc["_id"] async for doc in self._find(MEMBERS, {"_id": {"$in": list(suppliers)}},
-                                                                    {"_id": 1})}
+            world.members = {
+                doc["_id"]
+                async for doc in self._find(MEMBERS, {"_id": {"$in": list(suppliers)}}, {"_id": 1})
+            }
 
     async def save(self, world: World) -> None:
         inserts: list[Doc] = []
@@ -105,7 +118,8 @@ class MongoStore:
             await self.tx.db[HELD].bulk_write(held, ordered=True, session=session)
         documents = [
             UpdateOne({"_id": document_id}, {"$set": {"received_kg": state.received_kg}})
-            for document_id, state in world.documents.items() if state.dirty
+            for document_id, state in world.documents.items()
+            if state.dirty
         ]
         if documents:
             await self.tx.db[DOCUMENTS].bulk_write(documents, ordered=False, session=session)
@@ -118,7 +132,9 @@ class MongoStore:
         return await self._held({"waiting": {"$in": list(set(keys))}}, limit)
 
     async def held_due(self, now: datetime, limit: int) -> list[PlantEvent]:
-        return await self._held({"$or": [{"next_check_at": {"$lte": now}}, {"retry_until": {"$lte": now}}]}, limit)
+        return await self._held(
+            {"$or": [{"next_check_at": {"$lte": now}}, {"retry_until": {"$lte": now}}]}, limit
+        )
 
     async def _held(self, query: Doc, limit: int) -> list[PlantEvent]:
         cursor = self._find(HELD, query, {"event": 1}).sort([("seq", ASCENDING)]).limit(limit)
@@ -129,31 +145,65 @@ class MongoStore:
     async def save_members(self, members: Sequence[Member]) -> None:
         if members:
             await self.tx.db[MEMBERS].bulk_write(
-                [ReplaceOne({"_id": m.organisation_id}, to_document(m, _id=m.organisation_id), upsert=True)
-                 for m in members], ordered=True, session=self.tx.session)
+                [
+                    ReplaceOne(
+                        {"_id": m.organisation_id},
+                        to_document(m, _id=m.organisation_id),
+                        upsert=True,
+                    )
+                    for m in members
+                ],
+                ordered=True,
+                session=self.tx.session,
+            )
 
     async def save_sites(self, sites: Sequence[Site]) -> None:
         if sites:
             await self.tx.db[SITES].bulk_write(
-                [ReplaceOne({"_id": s.site_id}, to_document(s, _id=s.site_id), upsert=True) for s in sites],
-                ordered=True, session=self.tx.session)
+                [
+                    ReplaceOne({"_id": s.site_id}, to_document(s, _id=s.site_id), upsert=True)
+                    for s in sites
+                ],
+                ordered=True,
+                session=self.tx.session,
+            )
 
     async def save_certificates(self, certificates: Sequence[Certificate]) -> list[Certificate]:
         latest = highest_revisions(certificates)
-        stored = {doc["_id"]: doc["revision"] async for doc in self._find(CERTIFICATES, {"_id": {"$in": list(latest)}},
-                                                                           {"revision": 1})}
+        stored = {
+            doc["_id"]: doc["revision"]
+            async for doc in self._find(
+                CERTIFICATES, {"_id": {"$in": list(latest)}}, {"revision": 1}
+            )
+        }
         changed = [c for c in latest.values() if c.revision > stored.get(c.certificate_id, 0)]
         if changed:
             await self.tx.db[CERTIFICATES].bulk_write(
-                [ReplaceOne({"_id": c.certificate_id}, to_document(c, _id=c.certificate_id), upsert=True)
-                 for c in changed], ordered=False, session=self.tx.session)
+                [
+                    ReplaceOne(
+                        {"_id": c.certificate_id}, to_document(c, _id=c.certificate_id), upsert=True
+                    )
+                    for c in changed
+                ],
+                ordered=False,
+                session=self.tx.session,
+            )
         return changed
 
     async def save_documents(self, documents: Sequence[CoCDocument]) -> None:
         if documents:
             await self.tx.db[DOCUMENTS].bulk_write(
-                [UpdateOne({"_id": d.document_id}, {"$setOnInsert": to_document(d, received_kg=Decimal(0))},
-                           upsert=True) for d in documents], ordered=False, session=self.tx.session)
+                [
+                    UpdateOne(
+                        {"_id": d.document_id},
+                        {"$setOnInsert": to_document(d, received_kg=Decimal(0))},
+                        upsert=True,
+                    )
+                    for d in documents
+                ],
+                ordered=False,
+                session=self.tx.session,
+            )
 
 
 def highest_revisions(certificates: Sequence[Certificate]) -> dict[str, Certificate]:
@@ -165,7 +215,11 @@ def highest_revisions(certificates: Sequence[Certificate]) -> dict[str, Certific
 
 
 def _target(event: PlantEvent) -> UUID | None:
-    return event.cancels_event_id if isinstance(event, PlantEventCancelled) else event.corrects_event_id
+    return (
+        event.cancels_event_id
+        if isinstance(event, PlantEventCancelled)
+        else event.corrects_event_id
+    )
 
 
 def _plant_event(raw: str) -> PlantEvent:
@@ -189,7 +243,10 @@ def _write(record: EventRecord, inserts: list[Doc], replaces: list[Any], held: l
 
 def _record_document(record: EventRecord) -> Doc:
     doc: Doc = {
-        "_id": str(record.event_id), "site_id": record.site_id, "type": record.type, "status": record.status.value,
+        "_id": str(record.event_id),
+        "site_id": record.site_id,
+        "type": record.type,
+        "status": record.status.value,
     }
     if record.document_id:
         doc["document_id"], doc["coc_kg"] = record.document_id, record.coc_kg
@@ -200,7 +257,8 @@ def _record_document(record: EventRecord) -> Doc:
             "event": topics.PLANT_EVENTS.encode(record.event).decode(),
             "waiting": [w.key for w in record.waits],
             "waits": [{"key": w.key, **w.reason.model_dump(mode="json")} for w in record.waits],
-            "held_since": record.held_since, "retry_until": record.retry_until,
+            "held_since": record.held_since,
+            "retry_until": record.retry_until,
             "next_check_at": record.next_check_at,
         }
         if record.order is None:
@@ -212,12 +270,22 @@ def _record_document(record: EventRecord) -> Doc:
 def _record(doc: Doc) -> EventRecord:
     held = doc["status"] == Status.HELD.value
     return EventRecord(
-        event_id=UUID(doc["_id"]), site_id=doc["site_id"], type=doc["type"], status=Status(doc["status"]),
-        document_id=doc.get("document_id"), coc_kg=doc.get("coc_kg", Decimal(0)),
+        event_id=UUID(doc["_id"]),
+        site_id=doc["site_id"],
+        type=doc["type"],
+        status=Status(doc["status"]),
+        document_id=doc.get("document_id"),
+        coc_kg=doc.get("coc_kg", Decimal(0)),
         closed_by=UUID(doc["closed_by"]) if doc.get("closed_by") else None,
         event=_plant_event(doc["event"]) if held else None,
-        waits=[Wait(w["key"], Reason(code=w["code"], message=w["message"], field=w.get("field")))
-               for w in doc.get("waits", [])],
-        held_since=doc.get("held_since"), retry_until=doc.get("retry_until"), next_check_at=doc.get("next_check_at"),
-        order=doc.get("seq"), stored_as=Status(doc["status"]), dirty=False,
+        waits=[
+            Wait(w["key"], Reason(code=w["code"], message=w["message"], field=w.get("field")))
+            for w in doc.get("waits", [])
+        ],
+        held_since=doc.get("held_since"),
+        retry_until=doc.get("retry_until"),
+        next_check_at=doc.get("next_check_at"),
+        order=doc.get("seq"),
+        stored_as=Status(doc["status"]),
+        dirty=False,
     )

@@ -1,9 +1,8 @@
 """The gate: decide one plant event at a time against the batch's state, in arrival order.
 
 `Intake.apply` runs the checks of the event's kind (receipts.py, transformations.py, shipments.py;
-references.py for corrections and cancellations), then changes the in-memory state (document matches,
-superseded and cancelled events, held records) and returns the decision (outcomes.py).
-"""
+references.py for corrections and cancellations), then changes the in-memory state (document
+matches, superseded and cancelled events, held records) and returns the decision (outcomes.py)."""
 
 from __future__ import annotations
 
@@ -38,8 +37,8 @@ class Intake:
         self.rules = rules
 
     def apply(self, event: PlantEvent, now: datetime) -> Outcome:
-        """Decide one event (new, or held and re-evaluated); a held event past its deadline is refused.
-        Refusal beats waiting: what it waited for is listed among the reasons."""
+        """Decide one event (new, or held and re-evaluated); a held event past its deadline is
+        refused. Refusal beats waiting: what it waited for is listed among the reasons."""
         check = Check()
         site = reporting_site(event, self.world.sites, self.rules, check)
         replacing = referenced(event, self.world.events, check)
@@ -56,7 +55,12 @@ class Intake:
         return record is not None and record.status is Status.HELD
 
     def _checked(
-        self, event: PlantEvent, site: Site | None, replacing: EventRecord | None, check: Check, now: datetime
+        self,
+        event: PlantEvent,
+        site: Site | None,
+        replacing: EventRecord | None,
+        check: Check,
+        now: datetime,
     ) -> Accepted | None:
         if isinstance(event, MaterialReceived):
             return receipt(event, site, replacing, self.world, self.rules, check, now)
@@ -73,15 +77,19 @@ class Intake:
     def _accept(self, accepted: Accepted, replacing: EventRecord | None) -> None:
         event = accepted.event
         cancelling = isinstance(accepted, CancellationAccepted)
-        self._close(replacing, event.event_id, Status.CANCELLED if cancelling else Status.SUPERSEDED)
+        self._close(
+            replacing, event.event_id, Status.CANCELLED if cancelling else Status.SUPERSEDED
+        )
         if isinstance(accepted, ReceiptAccepted) and accepted.document_id is not None:
             self.world.documents[accepted.document_id].receive(accepted.matched_kg)
-            self._record(event, Status.ACCEPTED, document_id=accepted.document_id, coc_kg=accepted.matched_kg)
+            self._record(
+                event, Status.ACCEPTED, document_id=accepted.document_id, coc_kg=accepted.matched_kg
+            )
         else:
             self._record(event, Status.ACCEPTED)
 
     def _close(self, target: EventRecord | None, by: UUID, status: Status) -> None:
-        """The event a correction replaces or a cancellation withdraws gives back its document mass."""
+        """What a correction replaces or a cancellation withdraws gives back its document mass."""
         if target is None:
             return
         if target.document_id is not None and target.coc_kg:
@@ -108,12 +116,22 @@ class Intake:
         """Hold the event (announced the first time only); past its deadline it is refused."""
         record = self.world.events.get(event.event_id)
         first = record is None or record.status is not Status.HELD
-        if record is not None and not first and record.retry_until is not None and now >= record.retry_until:
-            timeout = Reason(code=R.DEPENDENCY_TIMEOUT,
-                             message=f"what the event depends on did not arrive by {record.retry_until.isoformat()}")
+        if (
+            record is not None
+            and not first
+            and record.retry_until is not None
+            and now >= record.retry_until
+        ):
+            timeout = Reason(
+                code=R.DEPENDENCY_TIMEOUT,
+                message="what the event depends on did not arrive by "
+                f"{record.retry_until.isoformat()}",
+            )
             return self._refuse(event, [timeout, *(w.reason for w in waits)])
         if record is None or first:
-            record = self._record(event, Status.HELD, held_since=now, retry_until=now + self.rules.hold_for)
+            record = self._record(
+                event, Status.HELD, held_since=now, retry_until=now + self.rules.hold_for
+            )
         record.event, record.waits, record.dirty = event, waits, True
         record.next_check_at = now + self.rules.recheck_every
         retry_until = record.retry_until or now + self.rules.hold_for

@@ -36,7 +36,8 @@ class Wait:
 
 @dataclass
 class DocumentState:
-    """A CoC Document issued on the platform and how much of it was received so far (the two-party match)."""
+    """A CoC Document issued on the platform and how much of it was received so far (the two-party
+    match)."""
 
     document: CoCDocument
     received_kg: Decimal = Decimal(0)
@@ -44,7 +45,8 @@ class DocumentState:
 
     @property
     def remaining_kg(self) -> Decimal:
-        return self.document.coc_mass_kg - self.received_kg
+        remaining: Decimal = self.document.coc_mass_kg - self.received_kg  # Kg reads as Any
+        return remaining
 
     def receive(self, kg: Decimal) -> None:
         if kg:
@@ -69,7 +71,7 @@ class EventRecord:
     retry_until: datetime | None = None
     next_check_at: datetime | None = None
     order: int | None = None
-    """Arrival order among held events (set by the store once), so they are released in that order."""
+    """Arrival order among held events (set by the store once): they are released in that order."""
     stored_as: Status | None = None
     """How the store last saved it (None: not saved yet); the store keeps held events apart."""
     dirty: bool = True

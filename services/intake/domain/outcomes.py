@@ -10,7 +10,12 @@ from uuid import UUID
 
 from contracts.common import Classification, MaterialCategory, Reason
 from contracts.movements import Verification
-from contracts.plant import MaterialReceived, MaterialShipped, MaterialTransformed, PlantEventCancelled
+from contracts.plant import (
+    MaterialReceived,
+    MaterialShipped,
+    MaterialTransformed,
+    PlantEventCancelled,
+)
 
 PlantEvent = MaterialReceived | MaterialTransformed | MaterialShipped | PlantEventCancelled
 

@@ -1,4 +1,4 @@
-"""Receipts: classification as CoC Material, eligible scrap or non-CoC material, and due diligence."""
+"""Receipts: classified as CoC Material, eligible scrap or non-CoC material; due diligence."""
 
 from __future__ import annotations
 
@@ -32,8 +32,13 @@ _NON_COC = _Classified(Classification.NON_COC_MATERIAL)
 
 
 def receipt(
-    event: MaterialReceived, site: Site | None, replacing: EventRecord | None, world: World, rules: IntakeRules,
-    check: Check, now: datetime,
+    event: MaterialReceived,
+    site: Site | None,
+    replacing: EventRecord | None,
+    world: World,
+    rules: IntakeRules,
+    check: Check,
+    now: datetime,
 ) -> ReceiptAccepted | None:
     """The receipt as it would be accepted (None without a site: then the check waits for it)."""
     kg = kilograms(event.quantity, event.unit, "quantity", rules, check)
@@ -49,9 +54,14 @@ def receipt(
     if site is None:
         return None
     return ReceiptAccepted(
-        event=event, organisation_id=site.organisation_id, quantity_kg=kg,
-        classification=classified.classification, coc_kg=classified.coc_kg, verification=classified.verification,
-        document_id=event.coc_document_id, matched_kg=classified.matched_kg,
+        event=event,
+        organisation_id=site.organisation_id,
+        quantity_kg=kg,
+        classification=classified.classification,
+        coc_kg=classified.coc_kg,
+        verification=classified.verification,
+        document_id=event.coc_document_id,
+        matched_kg=classified.matched_kg,
         recycled_content_share=classified.recycled_content_share,
         carbon_footprint_kg_co2e_per_kg=classified.carbon_footprint_kg_co2e_per_kg,
         replaces=replacing.event_id if replacing is not None else None,
@@ -62,18 +72,29 @@ def _receivable_here(event: MaterialReceived, site: Site, rules: IntakeRules, ch
     """Scrap is received and classified only where it is remelted or refined; other material by the
     activity table."""
     if event.material_category not in SCRAP_CATEGORIES:
-        category_allowed(site, event.material_category, rules.receivable(site.activities), "receive",
-                         "material_category", check)
+        category_allowed(
+            site,
+            event.material_category,
+            rules.receivable(site.activities),
+            "receive",
+            "material_category",
+            check,
+        )
     elif not set(site.activities) & rules.scrap_classifying_activities:
         check.refuse(
             R.SCRAP_NOT_ALLOWED_AT_SITE,
-            f"only remelting or refining sites receive and classify scrap; {site.site_id} does not remelt or refine",
+            "only remelting or refining sites receive and classify scrap; "
+            f"{site.site_id} does not remelt or refine",
             "material_category",
         )
 
 
 def _coc_material(
-    event: MaterialReceived, document_id: str, kg: Decimal, replacing: EventRecord | None, world: World,
+    event: MaterialReceived,
+    document_id: str,
+    kg: Decimal,
+    replacing: EventRecord | None,
+    world: World,
     check: Check,
 ) -> _Classified:
     """CoC Material is matched against its document. Failed due diligence (issue 15, item 4): the
@@ -86,28 +107,43 @@ def _coc_material(
     if state is None:
         return _Classified(Classification.COC_MATERIAL, Verification.VERIFIED)
     return _Classified(
-        Classification.COC_MATERIAL, Verification.VERIFIED, coc_kg=matched, matched_kg=matched,
+        Classification.COC_MATERIAL,
+        Verification.VERIFIED,
+        coc_kg=matched,
+        matched_kg=matched,
         recycled_content_share=state.document.recycled_content_share,
         carbon_footprint_kg_co2e_per_kg=state.document.carbon_footprint_kg_co2e_per_kg,
     )
 
 
 def _scrap(event: MaterialReceived, kg: Decimal, check: Check) -> _Classified:
-    """Scrap needs its due-diligence reference and status. Passed: eligible scrap, all of it CoC input
-    with a recycled share of 1. In progress or failed: non-CoC material (a correction once it passes)."""
+    """Scrap needs its due-diligence reference and status. Passed: eligible scrap, all of it CoC
+    input with a recycled share of 1. In progress or failed: non-CoC material (a correction once it
+    passes)."""
     if event.due_diligence_reference is None:
-        check.refuse(R.DUE_DILIGENCE_MISSING, "eligible scrap needs its due-diligence reference",
-                     "due_diligence_reference")
+        check.refuse(
+            R.DUE_DILIGENCE_MISSING,
+            "eligible scrap needs its due-diligence reference",
+            "due_diligence_reference",
+        )
     if event.due_diligence_status is None:
-        check.refuse(R.DUE_DILIGENCE_MISSING, "scrap needs its due-diligence status", "due_diligence_status")
+        check.refuse(
+            R.DUE_DILIGENCE_MISSING, "scrap needs its due-diligence status", "due_diligence_status"
+        )
     if event.due_diligence_status is DueDiligenceStatus.PASSED:
-        return _Classified(Classification.ELIGIBLE_SCRAP, coc_kg=kg, recycled_content_share=Decimal(1))
+        return _Classified(
+            Classification.ELIGIBLE_SCRAP, coc_kg=kg, recycled_content_share=Decimal(1)
+        )
     return _NON_COC
 
 
 def _non_coc(event: MaterialReceived, check: Check) -> _Classified:
-    """Non-CoC material needs its due-diligence status; whatever it is, the material counts as input."""
+    """Non-CoC material needs its due-diligence status; whatever it is, the material counts as
+    input."""
     if event.due_diligence_status is None:
-        check.refuse(R.DUE_DILIGENCE_MISSING, "non-CoC material needs its due-diligence status",
-                     "due_diligence_status")
+        check.refuse(
+            R.DUE_DILIGENCE_MISSING,
+            "non-CoC material needs its due-diligence status",
+            "due_diligence_status",
+        )
     return _NON_COC

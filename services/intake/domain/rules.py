@@ -8,7 +8,11 @@ from decimal import Decimal
 
 from contracts.common import Activity, MaterialCategory, Role
 
-_BAUXITE, _ALUMINA, _ALUMINIUM = MaterialCategory.BAUXITE, MaterialCategory.ALUMINA, MaterialCategory.ALUMINIUM
+_BAUXITE, _ALUMINA, _ALUMINIUM = (
+    MaterialCategory.BAUXITE,
+    MaterialCategory.ALUMINA,
+    MaterialCategory.ALUMINIUM,
+)
 _PRE, _POST = MaterialCategory.PRE_CONSUMER_SCRAP, MaterialCategory.POST_CONSUMER_SCRAP
 
 RECEIVES: dict[Activity, frozenset[MaterialCategory]] = {
@@ -37,7 +41,8 @@ PRODUCES: dict[Activity, frozenset[MaterialCategory]] = {
     Activity.CAN_MAKING: frozenset({_ALUMINIUM, _PRE}),
     Activity.BRAND_OWNER: frozenset({_ALUMINIUM}),
 }
-"""What a site with each activity may produce and ship (process scrap and dross are pre-consumer scrap)."""
+"""What a site with each activity may produce and ship (process scrap and dross are pre-consumer
+scrap)."""
 
 SCRAP_CLASSIFYING_ACTIVITIES = frozenset({Activity.REMELTING, Activity.REFINING})
 
@@ -53,14 +58,19 @@ SENDERS: dict[str, frozenset[Role]] = {
 
 @dataclass(frozen=True)
 class IntakeRules:
-    """Every threshold intake applies; built from the service settings, never a literal in a handler."""
+    """Every threshold intake applies; built from the service settings, never a literal in a
+    handler."""
 
     max_quantity_kg: Decimal = Decimal(500_000_000)
     future_skew: timedelta = timedelta(days=1)
     hold_for: timedelta = timedelta(minutes=10)
     recheck_every: timedelta = timedelta(seconds=5)
-    receives: dict[Activity, frozenset[MaterialCategory]] = field(default_factory=lambda: dict(RECEIVES))
-    produces: dict[Activity, frozenset[MaterialCategory]] = field(default_factory=lambda: dict(PRODUCES))
+    receives: dict[Activity, frozenset[MaterialCategory]] = field(
+        default_factory=lambda: dict(RECEIVES)
+    )
+    produces: dict[Activity, frozenset[MaterialCategory]] = field(
+        default_factory=lambda: dict(PRODUCES)
+    )
     scrap_classifying_activities: frozenset[Activity] = SCRAP_CLASSIFYING_ACTIVITIES
     senders: dict[str, frozenset[Role]] = field(default_factory=lambda: dict(SENDERS))
 

@@ -1,5 +1,5 @@
-"""An in-memory `IntakeStore` for handler tests (cosmicpython's FakeUnitOfWork), held to the same store
-suite as the MongoDB adapter (store_suite.py) so the two cannot drift."""
+"""An in-memory `IntakeStore` for handler tests (cosmicpython's FakeUnitOfWork), held to the same
+store suite as the MongoDB adapter (store_suite.py) so the two cannot drift."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from services.intake.domain.outcomes import PlantEvent
 
 
 class FakeStore:
-    """The whole database in dicts; `load` hands out copies, so only `save` changes what is stored."""
+    """The whole database in dicts; `load` hands out copies, so only `save` changes the store."""
 
     def __init__(self) -> None:
         self.sites: dict[str, Site] = {}
@@ -44,7 +44,9 @@ class FakeStore:
             if record is not None:
                 world.events[event_id] = replace(record, waits=list(record.waits))
         receipts = [e for e in events if isinstance(e, MaterialReceived) and e.coc_document_id]
-        cited = {e.coc_document_id for e in receipts} | {r.document_id for r in world.events.values()}
+        cited = {e.coc_document_id for e in receipts} | {
+            r.document_id for r in world.events.values()
+        }
         for document_id in cited & set(self.documents):
             document, received = self.documents[document_id]
             world.documents[document_id] = DocumentState(document, received)
@@ -73,18 +75,29 @@ class FakeStore:
             self.held[record.event_id] = replace(record, waits=list(record.waits))
             return
         self.held.pop(record.event_id, None)
-        self.events[record.event_id] = replace(record, event=None, waits=[], held_since=None, retry_until=None,
-                                               next_check_at=None, order=None)
+        self.events[record.event_id] = replace(
+            record,
+            event=None,
+            waits=[],
+            held_since=None,
+            retry_until=None,
+            next_check_at=None,
+            order=None,
+        )
 
     async def held_waiting_for(self, keys: Collection[str], limit: int) -> list[PlantEvent]:
         wanted = set(keys)
         return self._held(lambda r: any(w.key in wanted for w in r.waits), limit)
 
     async def held_due(self, now: datetime, limit: int) -> list[PlantEvent]:
-        return self._held(lambda r: _reached(r.next_check_at, now) or _reached(r.retry_until, now), limit)
+        return self._held(
+            lambda r: _reached(r.next_check_at, now) or _reached(r.retry_until, now), limit
+        )
 
     def _held(self, selected: Any, limit: int) -> list[PlantEvent]:
-        records = sorted((r for r in self.held.values() if selected(r)), key=lambda r: cast(int, r.order))
+        records = sorted(
+            (r for r in self.held.values() if selected(r)), key=lambda r: cast(int, r.order)
+        )
         return [cast(PlantEvent, r.event) for r in records[:limit]]
 
     async def save_members(self, members: Sequence[Member]) -> None:
@@ -98,7 +111,9 @@ class FakeStore:
         for certificate in certificates:
             stored = self.certificates.get(certificate.certificate_id)
             if stored is None or certificate.revision > stored.revision:
-                self.certificates[certificate.certificate_id] = changed[certificate.certificate_id] = certificate
+                self.certificates[certificate.certificate_id] = changed[
+                    certificate.certificate_id
+                ] = certificate
         return list(changed.values())
 
     async def save_documents(self, documents: Sequence[CoCDocument]) -> None:
@@ -107,7 +122,11 @@ class FakeStore:
 
 
 def _target(event: PlantEvent) -> UUID | None:
-    return event.cancels_event_id if isinstance(event, PlantEventCancelled) else event.corrects_event_id
+    return (
+        event.cancels_event_id
+        if isinstance(event, PlantEventCancelled)
+        else event.corrects_event_id
+    )
 
 
 def _reached(moment: datetime | None, now: datetime) -> bool:

@@ -23,19 +23,25 @@ RULES = IntakeRules(hold_for=timedelta(minutes=10), recheck_every=timedelta(seco
 
 
 def member(org: str) -> Member:
-    return Member(organisation_id=org, name=org, membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
-                  joined_on=date(2024, 1, 1))
+    return Member(
+        organisation_id=org,
+        name=org,
+        membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
+        joined_on=date(2024, 1, 1),
+    )
 
 
 class StoreSuite:
-    """Subclasses provide `transaction()`: a store bound to a new transaction, committed at the end."""
+    """Subclasses provide `transaction()`: a store in a new transaction, committed at the end."""
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[IntakeStore]:
         raise NotImplementedError
         yield
 
-    async def decide(self, *events: PlantEvent, fresh: bool = True, hours: float = 0) -> list[object]:
+    async def decide(
+        self, *events: PlantEvent, fresh: bool = True, hours: float = 0
+    ) -> list[object]:
         """What a handler does: load, decide in order, save, in one transaction."""
         async with self.transaction() as store:
             world = await store.load(list(events), fresh=fresh)
@@ -53,21 +59,31 @@ class StoreSuite:
             await store.save_documents(issued)
         return [d.document_id for d in issued]
 
-    async def test_a_batch_loads_its_sites_documents_suppliers_and_issuers_certificates(self) -> None:
+    async def test_a_batch_loads_its_sites_documents_suppliers_and_issuers_certificates(
+        self,
+    ) -> None:
         [doc_id] = await self.registry()
         async with self.transaction() as store:
             world = await store.load([received(coc_document_id=doc_id)], fresh=True)
         assert set(world.sites) == {"site-roll"} and world.members == {SMELTER}
         assert set(world.documents) == {doc_id} and world.documents[doc_id].received_kg == 0
-        assert [c.certificate_id for c in world.certificates[SMELTER]] == [certificate().certificate_id]
+        assert [c.certificate_id for c in world.certificates[SMELTER]] == [
+            certificate().certificate_id
+        ]
         async with self.transaction() as store:
-            bare = await store.load([received(coc_document_id=None, site_id="site-elsewhere")], fresh=True)
+            bare = await store.load(
+                [received(coc_document_id=None, site_id="site-elsewhere")], fresh=True
+            )
         assert (bare.sites, bare.members, bare.documents, bare.certificates) == ({}, set(), {}, {})
 
     async def test_a_certificate_keeps_its_highest_revision_and_reports_only_changes(self) -> None:
         async with self.transaction() as store:
-            assert [c.revision for c in await store.save_certificates([certificate(revision=2),
-                                                                       certificate(revision=3)])] == [3]
+            assert [
+                c.revision
+                for c in await store.save_certificates(
+                    [certificate(revision=2), certificate(revision=3)]
+                )
+            ] == [3]
             assert await store.save_certificates([certificate(revision=2)]) == []
         [doc_id] = await self.registry()  # revision 1 again: ignored
         async with self.transaction() as store:
@@ -78,30 +94,42 @@ class StoreSuite:
         [doc_id] = await self.registry(documents=("6000.000000001",))
         await self.decide(received(coc_document_id=doc_id, quantity="4000"))
         async with self.transaction() as store:
-            await store.save_documents([document(doc_id, mass="1")])  # a redelivery: the first copy stands
+            await store.save_documents(
+                [document(doc_id, mass="1")]
+            )  # a redelivery: the first copy stands
             world = await store.load([received(coc_document_id=doc_id)], fresh=True)
         state = world.documents[doc_id]
-        assert state.document.coc_mass_kg == Decimal("6000.000000001") and state.received_kg == Decimal(4000)
+        assert state.document.coc_mass_kg == Decimal(
+            "6000.000000001"
+        ) and state.received_kg == Decimal(4000)
         assert state.remaining_kg == Decimal("2000.000000001")
 
     async def test_a_fresh_batch_reads_only_the_events_it_corrects_or_cancels(self) -> None:
         [doc_id] = await self.registry()
         first = received(coc_document_id=doc_id, quantity="0.000000001", unit="t")
         await self.decide(first)
-        correction = received(coc_document_id=doc_id, quantity="3", unit="t", corrects_event_id=first.event_id)
+        correction = received(
+            coc_document_id=doc_id, quantity="3", unit="t", corrects_event_id=first.event_id
+        )
         async with self.transaction() as store:
             fresh = await store.load([correction, first], fresh=True)
             again = await store.load([first], fresh=False)
         assert set(fresh.events) == {first.event_id} == set(again.events)
         record = fresh.events[first.event_id]
-        assert (record.status, record.document_id, record.coc_kg) == (Status.ACCEPTED, doc_id, Decimal("0.000001"))
+        assert (record.status, record.document_id, record.coc_kg) == (
+            Status.ACCEPTED,
+            doc_id,
+            Decimal("0.000001"),
+        )
         assert not record.dirty and record.stored_as is Status.ACCEPTED
 
     async def test_a_correction_supersedes_its_original_in_the_store(self) -> None:
         [doc_id] = await self.registry()
         first = received(coc_document_id=doc_id, quantity="4000")
         await self.decide(first)
-        await self.decide(received(coc_document_id=doc_id, quantity="2500", corrects_event_id=first.event_id))
+        await self.decide(
+            received(coc_document_id=doc_id, quantity="2500", corrects_event_id=first.event_id)
+        )
         async with self.transaction() as store:
             world = await store.load([first], fresh=False)
         assert world.events[first.event_id].status is Status.SUPERSEDED
@@ -116,7 +144,9 @@ class StoreSuite:
         async with self.transaction() as store:
             assert await store.held_waiting_for([document_key("DOC-LATE")], 10) == waiting
             assert await store.held_waiting_for([document_key("DOC-LATE")], 2) == waiting[:2]
-            assert await store.held_waiting_for([site_key("site-new"), "nothing"], 10) == [elsewhere]
+            assert await store.held_waiting_for([site_key("site-new"), "nothing"], 10) == [
+                elsewhere
+            ]
             assert await store.held_waiting_for([], 10) == []
             world = await store.load([waiting[0]], fresh=False)
         record = world.events[waiting[0].event_id]
@@ -133,7 +163,10 @@ class StoreSuite:
             assert await store.held_waiting_for([document_key("DOC-LATE")], 10) == []
             assert await store.held_due(NOW + timedelta(days=1), 10) == []
             world = await store.load([event], fresh=False)
-        assert world.events[event.event_id].status is Status.REFUSED and world.events[event.event_id].event is None
+        assert (
+            world.events[event.event_id].status is Status.REFUSED
+            and world.events[event.event_id].event is None
+        )
 
     async def test_held_events_are_due_at_their_recheck_or_their_deadline(self) -> None:
         await self.registry()
@@ -142,7 +175,9 @@ class StoreSuite:
         async with self.transaction() as store:
             assert await store.held_due(NOW + timedelta(seconds=4), 10) == []
             assert await store.held_due(NOW + RULES.recheck_every, 10) == [event]
-        await self.decide(event, fresh=False, hours=0.1)  # re-checked: still waiting, next check later
+        await self.decide(
+            event, fresh=False, hours=0.1
+        )  # re-checked: still waiting, next check later
         async with self.transaction() as store:
             assert await store.held_due(NOW + timedelta(hours=0.1, seconds=4), 10) == []
             assert await store.held_due(NOW + RULES.hold_for, 10) == [event]

@@ -1,4 +1,5 @@
-"""Property-based tests: unit normalisation, and the two-party match whatever the order and duplication."""
+"""Property-based tests: unit normalisation, and the two-party match whatever the order and
+duplication."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.common import MassUnit
-from services.intake.domain.outcomes import ReceiptAccepted
 from services.intake.domain.model import Status
+from services.intake.domain.outcomes import ReceiptAccepted
 from services.intake.domain.units import KG_RESOLUTION, to_kg
 from tests.unit.intake.builders import NOW, cancelled, document, intake, received, world
 
-quantities = st.decimals(min_value=Decimal("0.000000001"), max_value=Decimal("999999999"), places=9,
-                         allow_nan=False, allow_infinity=False)
+quantities = st.decimals(
+    min_value=Decimal("0.000000001"),
+    max_value=Decimal("999999999"),
+    places=9,
+    allow_nan=False,
+    allow_infinity=False,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -30,7 +36,9 @@ def test_kilograms_and_tonnes_are_exact(q):
 @given(quantities)
 def test_pounds_are_exact_to_the_microgram(q):
     kg = to_kg(q, MassUnit.POUND)
-    exact = q * Decimal("0.45359237")  # Decimal's 28 digits hold this product exactly for these inputs
+    exact = q * Decimal(
+        "0.45359237"
+    )  # Decimal's 28 digits hold this product exactly for these inputs
     assert abs(kg - exact) <= KG_RESOLUTION / 2
     assert kg.as_tuple().exponent >= -9
     if exact.as_tuple().exponent >= -9:
@@ -71,8 +79,11 @@ def test_receipts_against_a_document_never_exceed_its_mass(operations, rnd):
             continue
         elif kind == "correct":
             target = sent[ref % len(sent)]
-            event = received(coc_document_id=target.coc_document_id or "DOC-1", quantity=str(mass),
-                             corrects_event_id=target.event_id)
+            event = received(
+                coc_document_id=target.coc_document_id or "DOC-1",
+                quantity=str(mass),
+                corrects_event_id=target.event_id,
+            )
         elif kind == "cancel":
             event = cancelled(sent[ref % len(sent)].event_id)
         else:
@@ -86,7 +97,13 @@ def test_receipts_against_a_document_never_exceed_its_mass(operations, rnd):
         if isinstance(outcome, ReceiptAccepted):
             assert outcome.coc_kg <= outcome.matched_kg <= outcome.quantity_kg
     for document_id, state in gate.world.documents.items():
-        standing = sum((r.coc_kg for r in gate.world.events.values()
-                        if r.status is Status.ACCEPTED and r.document_id == document_id), Decimal(0))
+        standing = sum(
+            (
+                r.coc_kg
+                for r in gate.world.events.values()
+                if r.status is Status.ACCEPTED and r.document_id == document_id
+            ),
+            Decimal(0),
+        )
         assert standing == state.received_kg
         assert 0 <= state.received_kg <= state.document.coc_mass_kg

@@ -14,7 +14,6 @@ from services.intake.domain.outcomes import Accepted, Held, Refused
 from services.intake.domain.units import to_kg
 from tests.unit.intake.builders import (
     NOW,
-    shipped,
     REMELTER,
     ROLLER,
     SMELTER,
@@ -24,16 +23,17 @@ from tests.unit.intake.builders import (
     later,
     received,
     scrap,
+    shipped,
     world,
 )
 
 
-def codes(outcome) -> list[str]:  # noqa: ANN001
+def codes(outcome) -> list[str]:
     assert isinstance(outcome, Refused), outcome
     return [r.code for r in outcome.reasons]
 
 
-def movement(outcome) -> MaterialReceivedRecorded:  # noqa: ANN001
+def movement(outcome) -> MaterialReceivedRecorded:
     """The movement intake publishes for an accepted receipt (built by the messages adapter)."""
     assert isinstance(outcome, Accepted), outcome
     message = messages.movement(outcome, NOW)
@@ -44,10 +44,16 @@ def movement(outcome) -> MaterialReceivedRecorded:  # noqa: ANN001
 def test_a_coc_receipt_against_a_matching_document_is_accepted_verified():
     event = received()
     m = movement(intake().apply(event, NOW))
-    assert m.movement_id == event.event_id and m.site_id == "site-roll" and m.organisation_id == ROLLER
-    assert m.classification is Classification.COC_MATERIAL and m.verification is Verification.VERIFIED
+    assert (
+        m.movement_id == event.event_id and m.site_id == "site-roll" and m.organisation_id == ROLLER
+    )
+    assert (
+        m.classification is Classification.COC_MATERIAL and m.verification is Verification.VERIFIED
+    )
     assert m.quantity_kg == m.coc_quantity_kg == Decimal(4000)
-    assert m.recycled_content_share == Decimal("0.25") and m.carbon_footprint_kg_co2e_per_kg == Decimal("4.1")
+    assert m.recycled_content_share == Decimal(
+        "0.25"
+    ) and m.carbon_footprint_kg_co2e_per_kg == Decimal("4.1")
     assert m.causation_id == event.event_id
 
 
@@ -78,20 +84,30 @@ def test_an_unknown_site_is_held_until_it_is_registered():
 
 
 def test_an_absurd_quantity_is_refused_by_the_configured_ceiling():
-    assert codes(intake(max_quantity_kg=Decimal(1000)).apply(received(quantity="1.001", unit="t"), NOW)) == [
-        R.QUANTITY_ABSURD]
-    assert isinstance(intake(max_quantity_kg=Decimal(1001)).apply(received(quantity="1.001", unit="t"), NOW), Accepted)
+    assert codes(
+        intake(max_quantity_kg=Decimal(1000)).apply(received(quantity="1.001", unit="t"), NOW)
+    ) == [R.QUANTITY_ABSURD]
+    assert isinstance(
+        intake(max_quantity_kg=Decimal(1001)).apply(received(quantity="1.001", unit="t"), NOW),
+        Accepted,
+    )
 
 
 def test_a_quantity_that_rounds_to_nothing_is_refused():
-    assert R.QUANTITY_NOT_POSITIVE in codes(intake().apply(received(quantity="0.000000001", unit="lb"), NOW))
+    assert R.QUANTITY_NOT_POSITIVE in codes(
+        intake().apply(received(quantity="0.000000001", unit="lb"), NOW)
+    )
 
 
 def test_a_date_in_the_future_beyond_the_skew_is_refused():
     tomorrow = (NOW + timedelta(days=1)).date()
     assert isinstance(intake().apply(received(received_on=tomorrow), NOW), Accepted)
-    assert codes(intake().apply(received(received_on=tomorrow + timedelta(days=1)), NOW)) == [R.DATE_IN_FUTURE]
-    assert codes(intake(future_skew=timedelta(0)).apply(received(received_on=tomorrow), NOW)) == [R.DATE_IN_FUTURE]
+    assert codes(intake().apply(received(received_on=tomorrow + timedelta(days=1)), NOW)) == [
+        R.DATE_IN_FUTURE
+    ]
+    assert codes(intake(future_skew=timedelta(0)).apply(received(received_on=tomorrow), NOW)) == [
+        R.DATE_IN_FUTURE
+    ]
 
 
 def test_an_unknown_document_is_held_then_refused_after_the_deadline():
@@ -129,10 +145,15 @@ def test_a_document_from_a_supplier_not_on_the_platform_is_refused_after_the_hol
 
 
 def test_the_document_must_be_issued_to_the_receiving_organisation_and_site():
-    assert codes(intake(world(document(recipient=REMELTER))).apply(received(), NOW)) == [R.DOCUMENT_NOT_FOR_RECIPIENT]
+    assert codes(intake(world(document(recipient=REMELTER))).apply(received(), NOW)) == [
+        R.DOCUMENT_NOT_FOR_RECIPIENT
+    ]
     assert codes(intake(world(document(recipient_site="site-roll-2"))).apply(received(), NOW)) == [
-        R.DOCUMENT_NOT_FOR_RECIPIENT]
-    assert isinstance(intake(world(document(recipient_site="site-roll"))).apply(received(), NOW), Accepted)
+        R.DOCUMENT_NOT_FOR_RECIPIENT
+    ]
+    assert isinstance(
+        intake(world(document(recipient_site="site-roll"))).apply(received(), NOW), Accepted
+    )
 
 
 def test_the_document_must_be_for_the_material_received():
@@ -141,27 +162,44 @@ def test_the_document_must_be_for_the_material_received():
 
 
 def test_the_document_must_come_from_the_named_supplier_and_site():
-    assert R.DOCUMENT_SUPPLIER_MISMATCH in codes(intake().apply(received(supplier_organisation_id=REMELTER), NOW))
-    assert R.DOCUMENT_SUPPLIER_MISMATCH in codes(intake().apply(received(supplier_site_id="site-other"), NOW))
+    assert R.DOCUMENT_SUPPLIER_MISMATCH in codes(
+        intake().apply(received(supplier_organisation_id=REMELTER), NOW)
+    )
+    assert R.DOCUMENT_SUPPLIER_MISMATCH in codes(
+        intake().apply(received(supplier_site_id="site-other"), NOW)
+    )
 
 
 def test_the_supplier_certificate_must_cover_the_shipping_site_on_the_shipment_date():
-    expired = certificate(valid_from=date(2023, 1, 1), valid_until=date(2026, 5, 1), status=CertificateStatus.EXPIRED)
+    expired = certificate(
+        valid_from=date(2023, 1, 1), valid_until=date(2026, 5, 1), status=CertificateStatus.EXPIRED
+    )
     assert codes(intake(world(document(), certificates=[expired])).apply(received(), NOW)) == [
-        R.SUPPLIER_NOT_CERTIFIED]
+        R.SUPPLIER_NOT_CERTIFIED
+    ]
     other_site = certificate(sites=("site-elsewhere",))
     assert codes(intake(world(document(), certificates=[other_site])).apply(received(), NOW)) == [
-        R.SUPPLIER_NOT_CERTIFIED]
+        R.SUPPLIER_NOT_CERTIFIED
+    ]
     performance_only = certificate(standard="performance_standard")
-    assert isinstance(intake(world(document(), certificates=[performance_only])).apply(received(), NOW), Held)
+    assert isinstance(
+        intake(world(document(), certificates=[performance_only])).apply(received(), NOW), Held
+    )
 
 
 def test_a_suspension_counts_from_the_day_it_happened():
-    suspended_before = certificate(status=CertificateStatus.SUSPENDED, updated_at=NOW.replace(month=5, day=10))
-    assert codes(intake(world(document(), certificates=[suspended_before])).apply(received(), NOW)) == [
-        R.SUPPLIER_NOT_CERTIFIED]
-    suspended_after = certificate(status=CertificateStatus.SUSPENDED, updated_at=NOW.replace(month=5, day=30))
-    assert isinstance(intake(world(document(), certificates=[suspended_after])).apply(received(), NOW), Accepted)
+    suspended_before = certificate(
+        status=CertificateStatus.SUSPENDED, updated_at=NOW.replace(month=5, day=10)
+    )
+    assert codes(
+        intake(world(document(), certificates=[suspended_before])).apply(received(), NOW)
+    ) == [R.SUPPLIER_NOT_CERTIFIED]
+    suspended_after = certificate(
+        status=CertificateStatus.SUSPENDED, updated_at=NOW.replace(month=5, day=30)
+    )
+    assert isinstance(
+        intake(world(document(), certificates=[suspended_after])).apply(received(), NOW), Accepted
+    )
 
 
 def test_no_known_certificate_of_the_supplier_holds_the_receipt():
@@ -188,13 +226,29 @@ def test_eligible_scrap_is_classified_at_a_remelter_with_its_due_diligence():
 
 def test_scrap_is_not_classified_at_a_site_that_does_not_remelt_or_refine():
     event = scrap(site_id="site-roll", actor=None)
-    event = received(**{**event.model_dump(exclude={"event_id", "occurred_at", "correlation_id", "causation_id",
-                                                    "actor", "type", "schema_version"}), "site_id": "site-roll"})
+    event = received(
+        **{
+            **event.model_dump(
+                exclude={
+                    "event_id",
+                    "occurred_at",
+                    "correlation_id",
+                    "causation_id",
+                    "actor",
+                    "type",
+                    "schema_version",
+                }
+            ),
+            "site_id": "site-roll",
+        }
+    )
     assert codes(intake().apply(event, NOW)) == [R.SCRAP_NOT_ALLOWED_AT_SITE]
 
 
 def test_eligible_scrap_needs_its_due_diligence_reference_and_status():
-    assert codes(intake().apply(scrap(due_diligence_reference=None), NOW)) == [R.DUE_DILIGENCE_MISSING]
+    assert codes(intake().apply(scrap(due_diligence_reference=None), NOW)) == [
+        R.DUE_DILIGENCE_MISSING
+    ]
     assert codes(intake().apply(scrap(due_diligence_status=None), NOW)) == [R.DUE_DILIGENCE_MISSING]
 
 
@@ -204,12 +258,17 @@ def test_scrap_with_due_diligence_in_progress_is_accepted_as_non_coc():
 
 
 def test_material_that_failed_due_diligence_is_passed_on_as_non_coc_input():
-    """Issue 15 item 4: it was physically received, so it counts in the period's input totals, but it
-    can never become CoC output."""
-    for event in (scrap(due_diligence_status="failed"), received(coc_document_id=None, due_diligence_status="failed")):
+    """Issue 15 item 4: it was physically received, so it counts in the period's input totals, but
+    it can never become CoC output."""
+    for event in (
+        scrap(due_diligence_status="failed"),
+        received(coc_document_id=None, due_diligence_status="failed"),
+    ):
         m = movement(intake().apply(event, NOW))
         assert m.classification is Classification.NON_COC_MATERIAL and m.coc_quantity_kg == 0
-        assert m.due_diligence_status is DueDiligenceStatus.FAILED and m.quantity_kg == to_kg(event.quantity, event.unit)
+        assert m.due_diligence_status is DueDiligenceStatus.FAILED and m.quantity_kg == to_kg(
+            event.quantity, event.unit
+        )
         assert m.recycled_content_share is None
 
 
@@ -219,7 +278,9 @@ def test_a_coc_receipt_that_failed_due_diligence_uses_up_its_document_but_earns_
     assert m.classification is Classification.NON_COC_MATERIAL and m.coc_quantity_kg == 0
     assert m.verification is Verification.NOT_APPLICABLE and m.recycled_content_share is None
     assert m.carbon_footprint_kg_co2e_per_kg is None
-    assert gate.world.documents["DOC-1"].received_kg == Decimal(4000)  # the same tonnes cannot come again as CoC
+    assert gate.world.documents["DOC-1"].received_kg == Decimal(
+        4000
+    )  # the same tonnes cannot come again as CoC
     assert movement(gate.apply(received(), NOW)).coc_quantity_kg == Decimal(2000)
 
 
@@ -231,14 +292,21 @@ def test_non_coc_material_needs_a_due_diligence_status():
 
 
 def test_a_category_the_site_cannot_receive_is_refused():
-    event = received(coc_document_id=None, due_diligence_status="passed", material_category="bauxite")
+    event = received(
+        coc_document_id=None, due_diligence_status="passed", material_category="bauxite"
+    )
     assert codes(intake().apply(event, NOW)) == [R.CATEGORY_NOT_ALLOWED]
 
 
 def test_an_absurd_transformation_line_is_refused_with_a_reason_not_raised():
-    from tests.unit.intake.builders import transformed
     from contracts.plant import PlantLine
+    from tests.unit.intake.builders import transformed
 
-    huge = PlantLine(material_category="aluminium", product_form="coil", quantity="734434793331629824", unit="t")
-    event = transformed([huge], [PlantLine(material_category="aluminium", product_form="coil", quantity="1", unit="t")])
+    huge = PlantLine(
+        material_category="aluminium", product_form="coil", quantity="734434793331629824", unit="t"
+    )
+    event = transformed(
+        [huge],
+        [PlantLine(material_category="aluminium", product_form="coil", quantity="1", unit="t")],
+    )
     assert R.QUANTITY_ABSURD in codes(intake().apply(event, NOW))

@@ -13,8 +13,10 @@ from tests.unit.intake.test_receipts import codes
 
 
 def test_a_transformation_within_the_declared_yield_carries_the_factor():
-    event = transformed([line("aluminium", "20", "t", "slab")], [line("aluminium", "17", "t"),
-                                                                 line("pre_consumer_scrap", "2.5", "t", "trim")])
+    event = transformed(
+        [line("aluminium", "20", "t", "slab")],
+        [line("aluminium", "17", "t"), line("pre_consumer_scrap", "2.5", "t", "trim")],
+    )
     outcome = intake().apply(event, NOW)
     assert isinstance(outcome, Accepted)
     m = messages.movement(outcome, NOW)
@@ -28,13 +30,17 @@ def test_product_beyond_the_declared_yield_is_refused():
 
 
 def test_outputs_with_scrap_may_not_create_mass():
-    event = transformed([line("aluminium", "20000", form="slab")], [line("aluminium", "17000"),
-                                                                    line("pre_consumer_scrap", "3000.5")])
+    event = transformed(
+        [line("aluminium", "20000", form="slab")],
+        [line("aluminium", "17000"), line("pre_consumer_scrap", "3000.5")],
+    )
     assert codes(intake().apply(event, NOW)) == [R.YIELD_EXCEEDED]
 
 
 def test_a_step_without_a_declared_factor_is_refused():
-    event = transformed([line("aluminium", "100")], [line("aluminium", "90")], process_step="extrusion")
+    event = transformed(
+        [line("aluminium", "100")], [line("aluminium", "90")], process_step="extrusion"
+    )
     assert codes(intake().apply(event, NOW)) == [R.NO_DECLARED_YIELD]
 
 
@@ -53,8 +59,11 @@ def test_a_shipment_is_normalised_and_keeps_its_designation():
 
 def test_a_designation_above_the_shipment_is_refused():
     assert codes(intake().apply(shipped(quantity="11", coc_quantity="11.5"), NOW)) == [
-        R.COC_QUANTITY_EXCEEDS_SHIPMENT]
+        R.COC_QUANTITY_EXCEEDS_SHIPMENT
+    ]
 
 
 def test_a_site_cannot_ship_what_it_cannot_produce():
-    assert codes(intake().apply(shipped(material_category="alumina"), NOW)) == [R.CATEGORY_NOT_ALLOWED]
+    assert codes(intake().apply(shipped(material_category="alumina"), NOW)) == [
+        R.CATEGORY_NOT_ALLOWED
+    ]
