@@ -84,6 +84,9 @@ class MongoStore:
                 world.documents[doc["_id"]] = DocumentState(
                     cast(CoCDocument, from_document(CoCDocument, doc)), received
                 )
+        await self._load_certificates(world)
+
+    async def _load_certificates(self, world: World) -> None:
         issuers = list({d.document.issuer_organisation_id for d in world.documents.values()})
         if issuers:
             async for doc in self._find(CERTIFICATES, {"organisation_id": {"$in": issuers}}):

@@ -51,8 +51,7 @@ class Intake:
         return accepted
 
     def is_held(self, event_id: UUID) -> bool:
-        record = self.world.events.get(event_id)
-        return record is not None and record.status is Status.HELD
+        return self._held(event_id) is not None
 
     def _checked(
         self,
@@ -114,25 +113,22 @@ class Intake:
 
     def _wait(self, event: PlantEvent, waits: list[Wait], now: datetime) -> Outcome:
         """Hold the event (announced the first time only); past its deadline it is refused."""
-        record = self.world.events.get(event.event_id)
-        first = record is None or record.status is not Status.HELD
-        if (
-            record is not None
-            and not first
-            and record.retry_until is not None
-            and now >= record.retry_until
-        ):
+        held = self._held(event.event_id)
+        if held is not None and held.retry_until is not None and now >= held.retry_until:
             timeout = Reason(
                 code=R.DEPENDENCY_TIMEOUT,
                 message="what the event depends on did not arrive by "
-                f"{record.retry_until.isoformat()}",
+                f"{held.retry_until.isoformat()}",
             )
             return self._refuse(event, [timeout, *(w.reason for w in waits)])
-        if record is None or first:
-            record = self._record(
-                event, Status.HELD, held_since=now, retry_until=now + self.rules.hold_for
-            )
+        record = held or self._record(
+            event, Status.HELD, held_since=now, retry_until=now + self.rules.hold_for
+        )
         record.event, record.waits, record.dirty = event, waits, True
         record.next_check_at = now + self.rules.recheck_every
         retry_until = record.retry_until or now + self.rules.hold_for
-        return Held(event, tuple(w.reason for w in waits), retry_until, first)
+        return Held(event, tuple(w.reason for w in waits), retry_until, first=held is None)
+
+    def _held(self, event_id: UUID) -> EventRecord | None:
+        record = self.world.events.get(event_id)
+        return record if record is not None and record.status is Status.HELD else None
