@@ -315,3 +315,11 @@ async def test_messages_intake_does_not_take_are_ignored():
     assert (
         await service.handlers.handle([Incoming(other, Record("t", 0, 1, None, None))], tx()) == []
     )
+
+
+def test_every_plant_event_type_and_every_projected_type_has_a_use_case():
+    """A plant event type missing from the table would be acknowledged and never answered."""
+    from services.intake.handlers import DISPATCH
+
+    projected = {MemberRegistered, SiteRegistered, CertificateChanged, CoCDocumentIssued}
+    assert set(topics.PLANT_EVENTS.message_types()) | projected == set(DISPATCH)
