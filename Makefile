@@ -42,7 +42,7 @@ lint-imports: install
 
 ## Benchmarks (not tests): prints a table and writes bench-results/latest.md.
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .run bench-results .pytest_cache .hypothesis

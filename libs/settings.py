@@ -36,6 +36,10 @@ class PlatformSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(default=None, description="Real Kafka to use instead of embedded.")
     mongodb_uri: str | None = Field(default=None, description="Real MongoDB to use instead of embedded.")
     asi_data_dir: str = Field(default=".run", description="Where the embedded stack keeps its files and logs.")
+    kafka: Literal["tansu", "apache"] = Field(
+        default="tansu",
+        description="Which broker the embedded stack starts: tansu (Python-only) or Apache Kafka from Maven (devstack).",
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -157,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = Path(platform.asi_data_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         stack = EmbeddedStack(log_dir=log_dir)
-        endpoints = stack.start()
-        say("run", f"embedded broker (tansu) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
+        try:
+            endpoints = stack.start()
+        except RuntimeError as exc:  # e.g. KAFKA=apache without Java 17+ or Maven: the message says what to install
+            say("run", f"could not start the embedded stack: {exc}")
+            return 2
+        broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
+        say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

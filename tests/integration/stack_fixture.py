@@ -4,7 +4,8 @@ Order of preference, and it always says loudly which one it used (never silently
 
 1. external servers: ``KAFKA_BOOTSTRAP_SERVERS`` + ``MONGODB_URI`` (see ``libs.stack``);
 2. Docker via testcontainers: Kafka (KRaft) + MongoDB 7 as a single-node replica set ``rs0``;
-3. the embedded stack (tansu + SecantusDB child processes, ``libs.embedded``).
+3. the embedded stack (tansu, or Apache Kafka with ``KAFKA=apache``, + SecantusDB child processes,
+   ``libs.embedded``).
 
 Set ``STACK_BACKEND`` to ``external``, ``docker`` or ``embedded`` to force one (optional).
 Nothing is started at import time.
@@ -187,13 +188,15 @@ def provide_stack() -> Iterator[Endpoints]:
             _announce(f"docker stack up: kafka={endpoints.kafka_bootstrap} mongo={endpoints.mongodb_uri}")
             yield endpoints
         return
-    _announce(
-        "no external servers and no Docker: using the EMBEDDED stack "
-        "(tansu Kafka-protocol broker + SecantusDB child processes; no idempotent producer / Kafka transactions)"
-    )
     # Logs outside the (removed-on-stop) data dir, so they survive a failed run.
     log_dir = Path(tempfile.mkdtemp(prefix="integration-stack-logs-"))
-    with EmbeddedStack(log_dir=log_dir) as stack:
+    stack = EmbeddedStack(log_dir=log_dir)  # KAFKA=apache: Apache Kafka from Maven instead of tansu
+    broker = (
+        "Apache Kafka broker from Maven (devstack.apache_kafka)" if stack.kafka == "apache"
+        else "tansu Kafka-protocol broker (no idempotent producer / Kafka transactions)"
+    )
+    _announce(f"no external servers and no Docker: using the EMBEDDED stack ({broker} + SecantusDB child processes)")
+    with stack:
         _announce(
             f"embedded stack up: kafka={stack.endpoints.kafka_bootstrap} mongo={stack.endpoints.mongodb_uri} "
             f"(logs in {stack.log_dir})"
