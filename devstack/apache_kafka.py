@@ -194,7 +194,7 @@ def ensure_jars(cache_dir: Path = CACHE_DIR, pom: Path = POM, *, mvn: str | None
 
 
 def _classpath(lib: Path) -> str:
-    return os.pathsep.join(str(jar) for jar in sorted(lib.glob("*.jar")))
+    return str(lib / "*")  # the JVM expands a folder's "*" to its jars (keeps `ps` readable)
 
 
 def server_properties(log_dir: Path, port: int, controller_port: int,

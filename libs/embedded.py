@@ -75,10 +75,12 @@ _TANSU_ENV_BLOCKLIST = (
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where to connect: a Kafka bootstrap string and a MongoDB URI."""
+    """Where to connect: a Kafka bootstrap string and a MongoDB URI; whether the broker has the
+    idempotent producer (Apache Kafka does, tansu does not), for what starts services on it."""
 
     kafka_bootstrap: str
     mongodb_uri: str
+    idempotent_producer: bool = False
 
 
 class EmbeddedStackError(RuntimeError):
@@ -603,6 +605,7 @@ class EmbeddedStack:
             self._endpoints = Endpoints(
                 kafka_bootstrap=f"{_HOST}:{self._kafka_port}",
                 mongodb_uri=self._mongo_uri(),
+                idempotent_producer=self.kafka == "apache",
             )
             log.info(
                 "embedded stack up in %.1fs: kafka=%s mongo=%s (logs in %s)",

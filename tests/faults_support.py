@@ -699,6 +699,7 @@ class ServiceProcess:
             f"{p}_MONGODB_URI": s.mongodb_uri,
             f"{p}_DATABASE": s.database,
             f"{p}_CONSUMER_GROUP": s.consumer_group,
+            f"{p}_KAFKA_IDEMPOTENT_PRODUCER": str(s.kafka_idempotent_producer).lower(),
             f"{p}_KAFKA_SESSION_TIMEOUT_MS": "2000",
             f"{p}_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             f"{p}_KAFKA_FETCH_MAX_WAIT_MS": "20",

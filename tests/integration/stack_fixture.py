@@ -8,6 +8,7 @@ Order of preference, and it always says loudly which one it used (never silently
    ``libs.embedded``).
 
 Set ``STACK_BACKEND`` to ``external``, ``docker`` or ``embedded`` to force one (optional).
+``KAFKA=apache`` (without external servers) means the embedded stack on Apache Kafka, even with Docker.
 Nothing is started at import time.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.embedded import EmbeddedStack, Endpoints, wait_for_kafka, wait_for_mongo
+from libs.settings import PlatformSettings
 from libs.stack import external_endpoints
 
 __all__ = ["backend_in_use", "docker_available", "provide_stack", "pytest_terminal_summary"]
@@ -134,7 +136,7 @@ def _docker_stack() -> Iterator[Endpoints]:
         finally:
             client.close()
 
-        endpoints = Endpoints(kafka_bootstrap=kafka.get_bootstrap_server(), mongodb_uri=uri)
+        endpoints = Endpoints(kafka_bootstrap=kafka.get_bootstrap_server(), mongodb_uri=uri, idempotent_producer=True)
         wait_for_kafka(endpoints.kafka_bootstrap, 60)
         wait_for_mongo(endpoints.mongodb_uri, 60)
         yield endpoints
@@ -161,6 +163,8 @@ def _choose_backend() -> tuple[str, Endpoints | None]:
         return forced, None
     if external is not None:
         return "external", external
+    if PlatformSettings().kafka == "apache":  # KAFKA=apache asks for the project's own Apache Kafka broker
+        return "embedded", None
     if docker_available():
         return "docker", None
     return "embedded", None
