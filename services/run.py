@@ -1,7 +1,7 @@
 """`make run`: the whole platform on this machine.
 
-Starts the embedded Kafka-protocol broker and MongoDB-wire server (unless KAFKA_BOOTSTRAP_SERVERS
-and MONGODB_URI point at real ones), creates every topic, starts the four services as separate
+Starts the embedded Kafka-protocol broker (tansu; Apache Kafka with KAFKA=apache) and MongoDB-wire
+server (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI point at real ones), creates every topic, starts the four services as separate
 processes, shows their logs and progress, runs the supply-chain scenario when one is available,
 and stops everything on Ctrl-C, leaving no process behind.
 
