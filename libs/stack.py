@@ -28,7 +28,8 @@ def external_endpoints() -> Endpoints | None:
     kafka = (platform.kafka_bootstrap_servers or "").strip()
     mongo = (platform.mongodb_uri or "").strip()
     if kafka and mongo:
-        return Endpoints(kafka_bootstrap=kafka, mongodb_uri=mongo)
+        return Endpoints(kafka_bootstrap=kafka, mongodb_uri=mongo,
+                         idempotent_producer=platform.kafka_idempotent_producer)
     if not kafka and not mongo:
         return None
     missing, present = (KAFKA_ENV, MONGO_ENV) if not kafka else (MONGO_ENV, KAFKA_ENV)

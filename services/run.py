@@ -1,7 +1,7 @@
 """`make run`: the whole platform on this machine.
 
-Starts the embedded Kafka-protocol broker and MongoDB-wire server (unless KAFKA_BOOTSTRAP_SERVERS
-and MONGODB_URI point at real ones), creates every topic, starts the four services as separate
+Starts the embedded Kafka-protocol broker (tansu; Apache Kafka with KAFKA=apache) and MongoDB-wire
+server (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI point at real ones), creates every topic, starts the four services as separate
 processes, shows their logs and progress, runs the supply-chain scenario when one is available,
 and stops everything on Ctrl-C, leaving no process behind.
 
@@ -95,6 +95,7 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool,
         f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
         f"{prefix}_MONGODB_URI": endpoints.mongodb_uri,
         f"{prefix}_HEALTH_PORT": str(port),
+        f"{prefix}_KAFKA_IDEMPOTENT_PRODUCER": str(endpoints.idempotent_producer).lower(),
         f"{prefix}_LOG_FORMAT": "console",
         **({f"{prefix}_LOG_LEVEL": "WARNING"} if quiet else {}),
         "PYTHONUNBUFFERED": "1",
@@ -157,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = Path(platform.asi_data_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         stack = EmbeddedStack(log_dir=log_dir)
-        endpoints = stack.start()
-        say("run", f"embedded broker (tansu) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
+        try:
+            endpoints = stack.start()
+        except RuntimeError as exc:  # e.g. KAFKA=apache without Java 17+ or Maven: the message says what to install
+            say("run", f"could not start the embedded stack: {exc}")
+            return 2
+        broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
+        say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -646,6 +646,41 @@ async def start_groups_at_end(bootstrap: str, *services: ServiceSettings, topics
             await consumer.stop()
 
 
+async def group_members(bootstrap: str, group_id: str) -> int:
+    """How many members the broker lists in a consumer group (DescribeGroups). Both brokers list the
+    members; only Apache Kafka also returns each member's assignment (tansu leaves it empty)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="fault-test-admin")
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    [group] = response.to_object()["groups"]
+    return len(group["members"])
+
+
+async def committed_lag(bootstrap: str, group_id: str, topic: str) -> dict[int, int | None]:
+    """Per partition of `topic`: records the group has not committed yet (None: it never committed there)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()  # never subscribes: it only reads the group's committed offsets
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        ends = await consumer.end_offsets(tps)
+        lags: dict[int, int | None] = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            lags[tp.partition] = None if committed is None else ends[tp] - committed
+        return lags
+    finally:
+        await consumer.stop()
+
+
 # ---- publishing in bulk ------------------------------------------------------------------------
 
 
@@ -701,6 +736,7 @@ class ServiceProcess:
             f"{p}_MONGODB_URI": s.mongodb_uri,
             f"{p}_DATABASE": s.database,
             f"{p}_CONSUMER_GROUP": s.consumer_group,
+            f"{p}_KAFKA_IDEMPOTENT_PRODUCER": str(s.kafka_idempotent_producer).lower(),
             f"{p}_KAFKA_SESSION_TIMEOUT_MS": "2000",
             f"{p}_KAFKA_HEARTBEAT_INTERVAL_MS": "300",
             f"{p}_KAFKA_FETCH_MAX_WAIT_MS": "20",

@@ -181,6 +181,7 @@ def service_settings(settings_cls: type[ServiceSettings], endpoints: Any, **valu
     base = {
         "kafka_bootstrap_servers": endpoints.kafka_bootstrap,
         "mongodb_uri": endpoints.mongodb_uri,
+        "kafka_idempotent_producer": getattr(endpoints, "idempotent_producer", False),
         "database": f"test_{suffix}",
         "consumer_group": f"test-{suffix}",
         "batch_timeout_ms": 10,

@@ -4,9 +4,11 @@ Order of preference, and it always says loudly which one it used (never silently
 
 1. external servers: ``KAFKA_BOOTSTRAP_SERVERS`` + ``MONGODB_URI`` (see ``libs.stack``);
 2. Docker via testcontainers: Kafka (KRaft) + MongoDB 7 as a single-node replica set ``rs0``;
-3. the embedded stack (tansu + SecantusDB child processes, ``libs.embedded``).
+3. the embedded stack (tansu, or Apache Kafka with ``KAFKA=apache``, + SecantusDB child processes,
+   ``libs.embedded``).
 
 Set ``STACK_BACKEND`` to ``external``, ``docker`` or ``embedded`` to force one (optional).
+``KAFKA=apache`` (without external servers) means the embedded stack on Apache Kafka, even with Docker.
 Nothing is started at import time.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.embedded import EmbeddedStack, Endpoints, wait_for_kafka, wait_for_mongo
+from libs.settings import PlatformSettings
 from libs.stack import external_endpoints
 
 __all__ = ["backend_in_use", "docker_available", "provide_stack", "pytest_terminal_summary"]
@@ -133,7 +136,7 @@ def _docker_stack() -> Iterator[Endpoints]:
         finally:
             client.close()
 
-        endpoints = Endpoints(kafka_bootstrap=kafka.get_bootstrap_server(), mongodb_uri=uri)
+        endpoints = Endpoints(kafka_bootstrap=kafka.get_bootstrap_server(), mongodb_uri=uri, idempotent_producer=True)
         wait_for_kafka(endpoints.kafka_bootstrap, 60)
         wait_for_mongo(endpoints.mongodb_uri, 60)
         yield endpoints
@@ -160,6 +163,8 @@ def _choose_backend() -> tuple[str, Endpoints | None]:
         return forced, None
     if external is not None:
         return "external", external
+    if PlatformSettings().kafka == "apache":  # KAFKA=apache asks for the project's own Apache Kafka broker
+        return "embedded", None
     if docker_available():
         return "docker", None
     return "embedded", None
@@ -187,13 +192,15 @@ def provide_stack() -> Iterator[Endpoints]:
             _announce(f"docker stack up: kafka={endpoints.kafka_bootstrap} mongo={endpoints.mongodb_uri}")
             yield endpoints
         return
-    _announce(
-        "no external servers and no Docker: using the EMBEDDED stack "
-        "(tansu Kafka-protocol broker + SecantusDB child processes; no idempotent producer / Kafka transactions)"
-    )
     # Logs outside the (removed-on-stop) data dir, so they survive a failed run.
     log_dir = Path(tempfile.mkdtemp(prefix="integration-stack-logs-"))
-    with EmbeddedStack(log_dir=log_dir) as stack:
+    stack = EmbeddedStack(log_dir=log_dir)  # KAFKA=apache: Apache Kafka from Maven instead of tansu
+    broker = (
+        "Apache Kafka broker from Maven (devstack.apache_kafka)" if stack.kafka == "apache"
+        else "tansu Kafka-protocol broker (no idempotent producer / Kafka transactions)"
+    )
+    _announce(f"no external servers and no Docker: using the EMBEDDED stack ({broker} + SecantusDB child processes)")
+    with stack:
         _announce(
             f"embedded stack up: kafka={stack.endpoints.kafka_bootstrap} mongo={stack.endpoints.mongodb_uri} "
             f"(logs in {stack.log_dir})"

@@ -3,7 +3,10 @@
 Runs against the embedded stack, or real Kafka and MongoDB when KAFKA_BOOTSTRAP_SERVERS and
 MONGODB_URI are set. Prints a table, writes it to bench-results/latest.md, and states the machine.
 
-    python -m tests.bench [--events N] [--intake-events N] [--quick]
+    python -m bench [--events N] [--intake-events N] [--quick] [--kafka tansu|apache|both]
+
+`--kafka` (default: the KAFKA variable, else tansu) picks the embedded broker: tansu, Apache Kafka from
+Maven (devstack.apache_kafka), or both one after the other, printed and written as one column each.
 
 In one run, in this order (each service is a separate process, as in production), in two parts
 that each get a fresh embedded stack (the embedded broker keeps topics in memory and slows as they
@@ -43,10 +46,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts.common import Envelope
 from contracts.topics import ALL_TOPIC_NAMES, topic_for
+from devstack.apache_kafka import kafka_version
 from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from libs.settings import PlatformSettings
 from libs.stack import external_endpoints
-from tests.bench_balance import balance_read_times
-from tests.bench_ceilings import (
+from bench.balance import balance_read_times
+from bench.ceilings import (
     INTAKE_DOCUMENTS,
     accounting_documents,
     broker_ceiling,
@@ -54,9 +59,9 @@ from tests.bench_ceilings import (
     database_ceiling,
     database_figures,
 )
-from tests.bench_chain import DESIGNATION_EVERY, Chain
+from bench.chain import DESIGNATION_EVERY, Chain
 from tests.support import consumed_topics
-from tests.bench_support import (
+from bench.support import (
     Arrivals,
     CpuMeter,
     Services,
@@ -550,17 +555,58 @@ async def _topic_size(bench: Bench, topic: str) -> int:
         await consumer.stop()
 
 
-def write(bench: Bench, command: str, loads: tuple[str, str]) -> Path:
+def backend(bench: Bench, broker: str) -> str:
+    if not bench.embedded:
+        return "external Kafka + MongoDB"
+    return f"embedded ({'Apache Kafka ' + kafka_version() if broker == 'apache' else 'tansu'} + SecantusDB)"
+
+
+def write(runs: list[tuple[str, Bench]], command: str, loads: tuple[str, str]) -> Path:
+    """bench-results/latest.md: one table, one figure column per broker run, then each run's notes."""
     RESULTS.mkdir(exist_ok=True)
     lines = [f"# Benchmark, {now():%Y-%m-%d %H:%M} UTC", "", f"Machine: {machine()}",
-             f"Backend: {'embedded (tansu + SecantusDB)' if bench.embedded else 'external Kafka + MongoDB'}",
+             "Backend: " + "; ".join(backend(bench, broker) for broker, bench in runs),
              f"Command: `{command}`", f"Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}", "",
-             "| measure | figure | target |", "| --- | ---: | --- |"]
-    lines += [f"| {what} | {figure} | {target} |" for what, figure, target in bench.rows]
-    lines += ["", "Notes:", ""] + [f"- {n}" for n in bench.notes]
+             "| measure | " + " | ".join(broker for broker, _ in runs) + " | target |",
+             "| --- | " + "---: | " * len(runs) + "--- |"]
+    figures = [{what: figure for what, figure, _ in bench.rows} for _, bench in runs]
+    targets: dict[str, str] = {}
+    for _, bench in runs:
+        for what, _, target in bench.rows:
+            targets.setdefault(what, target)
+    lines += [f"| {what} | " + " | ".join(f.get(what, "") for f in figures) + f" | {target} |"
+              for what, target in targets.items()]
+    for broker, bench in runs:
+        lines += ["", f"Notes ({broker}):", ""] + [f"- {n}" for n in bench.notes]
     path = RESULTS / "latest.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def run_on(broker: str, args: argparse.Namespace, events: int, intake_events: int,
+           external: Endpoints | None) -> Bench:
+    """Both parts of the bench on one broker (each part on a fresh embedded stack)."""
+    bench = Bench(external or Endpoints("", ""), None, events, args.quick, intake_events)
+    peaks: dict[str, float] = {}
+    # With the embedded stack each part gets fresh servers: the embedded broker (in memory) slows as a
+    # topic grows, and intake's run leaves a quarter of a million records on two topics. On external
+    # servers the second part goes on with the first part's databases and consumer groups (new groups
+    # would read intake's whole run again from the start of the topics).
+    for part in (_intake_part, _chain_part):
+        stack = None if external else EmbeddedStack(kafka=broker)
+        bench.use(external or stack.start(), stack)  # type: ignore[union-attr]
+        services = Services(bench.endpoints, stack is not None, run_id=bench.run,
+                            log_dir=RESULTS / "logs" / bench.run, profile=frozenset(args.profile), peaks=peaks)
+        try:
+            print(f"backend: {backend(bench, broker)}{', fresh for this part' if bench.embedded else ''}; "
+                  f"service logs: {services.log_dir}\n")
+            asyncio.run(run(bench, services, part))
+        finally:
+            services.stop()
+            peaks = services.peaks
+            if stack:
+                stack.stop()
+    return bench
 
 
 def main() -> None:
@@ -570,39 +616,33 @@ def main() -> None:
     parser.add_argument("--intake-events", type=int, default=None,
                         help="plant events of intake's run alone (default 240,000, a minute or more; --events with --quick)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, a few minutes (not the published figures)")
+    parser.add_argument("--kafka", choices=("tansu", "apache", "both"), default=None,
+                        help="the embedded broker: tansu, Apache Kafka (devstack.apache_kafka), or both one after the "
+                             "other in one run, one column each (default: the KAFKA variable, else tansu)")
     parser.add_argument("--profile", action="append", default=[], metavar="SERVICE",
                         help="run a service under cProfile (bench-results/logs/<run>/<service>.prof); repeatable")
     args = parser.parse_args()
     events = args.events or (5_000 if args.quick else 70_000)
-    command = "make bench" if len(sys.argv) == 1 else " ".join(["python -m tests.bench", *sys.argv[1:]])
+    kafka = args.kafka or PlatformSettings().kafka
+    command = " ".join(["python -m bench", *sys.argv[1:]]) + ("" if args.kafka else f" (KAFKA={kafka})")
     load_start = load_average()
     print(f"\nmachine: {machine()}\nload average at start: {load_start}")
     external = external_endpoints()
+    if external is not None and args.kafka is not None:
+        parser.error("--kafka chooses the embedded broker; KAFKA_BOOTSTRAP_SERVERS points at an external one")
     intake_events = args.intake_events or (events if args.quick else 240_000)
-    bench = Bench(external or Endpoints("", ""), None, events, args.quick, intake_events)
-    peaks: dict[str, float] = {}
-    # With the embedded stack each part gets fresh servers: the embedded broker (in memory) slows as a
-    # topic grows, and intake's run leaves a quarter of a million records on two topics. On external
-    # servers the second part goes on with the first part's databases and consumer groups (new groups
-    # would read intake's whole run again from the start of the topics).
-    for part in (_intake_part, _chain_part):
-        stack = None if external else EmbeddedStack()
-        bench.use(external or stack.start(), stack)  # type: ignore[union-attr]
-        services = Services(bench.endpoints, stack is not None, run_id=bench.run,
-                            log_dir=RESULTS / "logs" / bench.run, profile=frozenset(args.profile), peaks=peaks)
-        try:
-            print(f"backend: {'embedded (tansu + SecantusDB), fresh for this part' if bench.embedded else 'external'}; "
-                  f"service logs: {services.log_dir}\n")
-            asyncio.run(run(bench, services, part))
-        finally:
-            services.stop()
-            peaks = services.peaks
-            if stack:
-                stack.stop()
+    brokers = ["tansu", "apache"] if kafka == "both" else [kafka]
+    runs = []
+    for broker in brokers:
+        if len(brokers) > 1:
+            print(f"\n===== broker: {broker} =====", flush=True)
+        bench = run_on(broker, args, events, intake_events, external)
+        runs.append(("external" if external else broker, bench))
     load_end = load_average()
-    bench.row("load average (1/5/15 min) at start", load_start)
-    bench.row("load average (1/5/15 min) at end", load_end)
-    print(f"\nwritten to {write(bench, command, (load_start, load_end))}")
+    for _, bench in runs:
+        bench.row("load average (1/5/15 min) at start", load_start)
+        bench.row("load average (1/5/15 min) at end", load_end)
+    print(f"\nwritten to {write(runs, command, (load_start, load_end))}")
 
 
 if __name__ == "__main__":

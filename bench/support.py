@@ -104,6 +104,7 @@ class Services:
             **os.environ,
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.endpoints.kafka_bootstrap,
             f"{prefix}_MONGODB_URI": self.endpoints.mongodb_uri,
+            f"{prefix}_KAFKA_IDEMPOTENT_PRODUCER": str(self.endpoints.idempotent_producer).lower(),
             f"{prefix}_DATABASE": f"bench_{self.run_id}_{name}",
             f"{prefix}_CONSUMER_GROUP": f"bench-{self.run_id}-{name}",
             f"{prefix}_LOG_LEVEL": "WARNING",

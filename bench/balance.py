@@ -25,7 +25,7 @@ from services.accounting import cli
 from services.accounting.adapters import store
 from services.accounting.config import Settings
 from services.accounting.domain.ledger import Account, Ledger
-from tests.bench_support import percentile
+from bench.support import percentile
 
 CHUNK = 5_000
 
