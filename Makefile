@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration contracts lint lint-imports bench clean
+.PHONY: install run demo test test-unit test-integration browser contracts lint lint-imports bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -26,14 +26,23 @@ demo: install
 	$(BIN)/python -m services.run --demo
 
 ## Unit, component and integration tests (integration: external servers, else Docker, else embedded).
+## Installs Debian's chromium for the browser tests when it can (as root); without one they are skipped
+## and the summary says so, except in CI (CI=true), where a missing browser fails them.
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	@$(BIN)/python -m tests.browser ensure
+	ASI_ALLOW_NO_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/component
 
 test-integration: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+	@$(BIN)/python -m tests.browser ensure
+	ASI_ALLOW_NO_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+## Debian's chromium for the browser tests (needs root: `sudo make browser`).
+browser:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	@command -v chromium
 
 ## Regenerate the committed JSON Schemas and AsyncAPI documents from the code.
 contracts: install

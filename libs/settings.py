@@ -1,18 +1,26 @@
 """One Settings base for every service: `<PREFIX>_FIELD` per service, with the connection
 settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`) so one pair of variables
 points the whole platform at real Kafka and MongoDB. Nothing else in the project reads the
-environment."""
+environment.
+
+Command-line tools build their service's Settings with `Settings.for_cli()`: after the arguments and
+the environment, the connection settings come from the platform `make run` started (its run file,
+`libs.runfile`), and with neither they stop with "no platform is running" instead of trying defaults."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from libs import runfile
+
 SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "kafka_idempotent_producer")
+_FOR_CLI: ContextVar[bool] = ContextVar("settings_for_cli", default=False)
 
 
 class _SharedEnv(EnvSettingsSource):
@@ -26,6 +34,37 @@ class _SharedEnv(EnvSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
         super().__init__(settings_cls, env_prefix="", case_sensitive=False)
+
+
+class RunFileSource(PydanticBaseSettingsSource):
+    """The running platform's addresses, for command-line tools only (below the environment)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not _FOR_CLI.get():
+            return {}
+        record = runfile.read(PlatformSettings().asi_data_dir)
+        if record is None:
+            return {}
+        values = {"kafka_bootstrap_servers": record.kafka_bootstrap_servers, "mongodb_uri": record.mongodb_uri}
+        return {k: v for k, v in values.items() if k in self.settings_cls.model_fields}
+
+
+def cli_settings(cls: type[BaseSettings], required: tuple[str, ...], **values: Any) -> Any:
+    """`cls(**values)` with the run file as a source; `required` connection fields must come from
+    somewhere (arguments, environment or run file), else :class:`runfile.NoPlatformRunning`."""
+    token = _FOR_CLI.set(True)
+    try:
+        settings = cls(**values)
+    finally:
+        _FOR_CLI.reset(token)
+    missing = [name for name in required if name not in settings.model_fields_set]
+    if missing:
+        raise runfile.NoPlatformRunning(f"no platform is running: {runfile.START_HINT} "
+                                        f"(or set {' and '.join(name.upper() for name in missing)})")
+    return settings
 
 
 class PlatformSettings(BaseSettings):
@@ -74,6 +113,12 @@ class ServiceSettings(BaseSettings):
         return self.consumer_group or self.service_name
 
     @classmethod
+    def for_cli(cls, **values: Any) -> Self:
+        """Settings of a command-line tool: arguments, the environment, then the running platform's run
+        file; raises `libs.runfile.NoPlatformRunning` when none of them says where the database is."""
+        return cli_settings(cls, ("mongodb_uri",), **values)  # type: ignore[no-any-return]
+
+    @classmethod
     def settings_customise_sources(
         cls,
         settings_cls: type[BaseSettings],
@@ -82,4 +127,5 @@ class ServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _SharedEnv(settings_cls), dotenv_settings, file_secret_settings
+        return (init_settings, env_settings, _SharedEnv(settings_cls), RunFileSource(settings_cls), dotenv_settings,
+                file_secret_settings)

@@ -9,7 +9,16 @@ and stops everything on Ctrl-C, leaving no process behind.
     python -m services.run --demo     # run the scenario once, then stop
 """
 
+# ruff: noqa: E402 - the first Ctrl-C handler is installed before the slow imports
+
 from __future__ import annotations
+
+import signal
+import sys
+
+if __name__ == "__main__":
+    # Ctrl-C while Python is still importing: nothing is started yet, so leave at once and quietly.
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
 import argparse
 import asyncio
@@ -18,19 +27,19 @@ import ctypes
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts.topics import ALL_TOPIC_NAMES
-from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from libs import runfile
+from libs.embedded import EmbeddedStack, EmbeddedStackError, Endpoints, ensure_topics
 from libs.settings import PlatformSettings
 from libs.stack import IncompleteExternalStackError, external_endpoints
 
@@ -56,11 +65,51 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_output_closed = False
+
+
 def say(source: str, line: str) -> None:
+    """One labelled line on stdout; when its reader is gone (`make run | tee log`, Ctrl-C) the rest is dropped."""
+    global _output_closed
+    if _output_closed:
+        return
     colour = COLOURS.get(source, "0")
-    tty = sys.stdout.isatty()
-    label = f"\033[{colour}m{source:>12}\033[0m" if tty else f"{source:>12}"
-    print(f"{label} | {line}", flush=True)
+    label = f"\033[{colour}m{source:>12}\033[0m" if _tty() else f"{source:>12}"
+    try:
+        print(f"{label} | {line}", flush=True)
+    except (BrokenPipeError, ValueError, OSError):
+        _output_closed = True
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _tty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except ValueError:
+        return False
+
+
+class Stopper:
+    """Ctrl-C (SIGINT) and SIGTERM, at any moment: the first interrupts whatever start-up or waiting is
+    going on (as KeyboardInterrupt) unless the platform is already being stopped; later ones are noted."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.shielded = False
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        first = not self.requested.is_set()
+        self.requested.set()
+        if first and not self.shielded:
+            raise KeyboardInterrupt
+        say("run", "still stopping; it takes a few more seconds")
+
+
+class StartFailed(Exception):
+    """The platform could not start; the message says why."""
 
 
 @dataclass
@@ -143,82 +192,97 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet-services", action="store_true", help="show only warnings from the services")
     args = parser.parse_args(argv)
 
+    stopper = Stopper()
     started = time.monotonic()
     platform = PlatformSettings()
     stack: EmbeddedStack | None = None
-    try:
-        external = external_endpoints()
-    except IncompleteExternalStackError as exc:
-        say("run", str(exc))
-        return 2
-    if external is not None:
-        endpoints = external
-        say("run", f"using real Kafka at {endpoints.kafka_bootstrap} and MongoDB at {endpoints.mongodb_uri}")
-    else:
-        log_dir = Path(platform.asi_data_dir) / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        stack = EmbeddedStack(log_dir=log_dir)
-        try:
-            endpoints = stack.start()
-        except RuntimeError as exc:  # e.g. KAFKA=apache without Java 17+ or Maven: the message says what to install
-            say("run", f"could not start the embedded stack: {exc}")
-            return 2
-        broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
-        say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, database (SecantusDB) at {endpoints.mongodb_uri}")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     services: list[ServiceProcess] = []
+    ready = False
     try:
+        try:
+            external = external_endpoints()
+        except IncompleteExternalStackError as exc:
+            say("run", str(exc))
+            return 2
+        if external is not None:
+            endpoints = external
+            say("run", f"using real Kafka at {endpoints.kafka_bootstrap} and MongoDB at {endpoints.mongodb_uri}")
+        else:
+            log_dir = Path(platform.asi_data_dir) / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            stack = EmbeddedStack(log_dir=log_dir)
+            try:
+                endpoints = stack.start()
+            except RuntimeError as exc:  # e.g. KAFKA=apache without Java 17+ or Maven: the message says what to install
+                say("run", f"could not start the embedded stack: {exc}")
+                return 2
+            broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
+            say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, "
+                       f"database (SecantusDB) at {endpoints.mongodb_uri}")
         asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
         say("run", f"{len(ALL_TOPIC_NAMES)} topics ready")
         http_port = _port_or_free(8080)
         admin_key = "asi-admin-" + secrets.token_urlsafe(24)
+        gateway_url = f"http://127.0.0.1:{http_port}"
         gateway_env = {"GATEWAY_HTTP_PORT": str(http_port), "GATEWAY_BOOTSTRAP_ADMIN_KEY": admin_key,
-                       "GATEWAY_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}"}
-        services = [start_service(name, endpoints, stack is not None, args.quiet_services,
-                                  gateway_env if name == "gateway" else None) for name in SERVICES]
-        _wait_ready(services, stop)
+                       "GATEWAY_PUBLIC_BASE_URL": gateway_url}
+        for name in SERVICES:
+            services.append(start_service(name, endpoints, stack is not None, args.quiet_services,
+                                          gateway_env if name == "gateway" else None))
+        _wait_ready(services)
+        ready = True
+        run_file = runfile.write(platform.asi_data_dir, runfile.PlatformRecord(
+            kafka_bootstrap_servers=endpoints.kafka_bootstrap, mongodb_uri=endpoints.mongodb_uri,
+            gateway_url=gateway_url, secretariat_key=admin_key, pid=os.getpid(),
+            started_at=datetime.now(UTC).isoformat()))
         say("run", f"platform ready in {time.monotonic() - started:.1f} s: {', '.join(SERVICES)}")
-        say("run", f"HTTP API and public pages: http://127.0.0.1:{http_port}/ (OpenAPI: /docs); "
+        say("run", f"HTTP API and public pages: {gateway_url}/ (OpenAPI: /docs); "
                    f"secretariat bootstrap key for this run: {admin_key}")
+        say("run", f"where it listens, for the command-line tools: {run_file}")
         scenario = None if args.no_scenario else _scenario()
         if scenario is not None:
-            outcome = scenario(endpoints, once=args.demo, stop=stop, say=say)
+            outcome = scenario(endpoints, once=args.demo, stop=stopper.requested, say=say)
             if args.demo:
                 return 0 if outcome else 1
         else:
             say("run", "no scenario; the platform is waiting for plant data. Ctrl-C stops everything.")
-        while not stop.is_set():
+        while not stopper.requested.is_set():
             _report(services)
-            if any(s.process.poll() is not None for s in services):
-                dead = [s.name for s in services if s.process.poll() is not None]
+            dead = [s.name for s in services if s.process.poll() is not None]
+            if dead:
                 say("run", f"service(s) exited: {', '.join(dead)}; stopping")
                 return 1
-            stop.wait(10)
+            stopper.requested.wait(10)
         return 0
     except KeyboardInterrupt:
-        return 0
+        say("run", "interrupted" + ("" if ready else " during start-up"))
+        return 130 if args.demo else 0
+    except (StartFailed, EmbeddedStackError, TimeoutError, OSError) as exc:
+        say("run", f"could not start the platform: {exc}")
+        return 1
     finally:
-        say("run", "stopping services...")
+        stopper.shielded = True
+        stopper.requested.set()
+        say("run", "stopping...")
         stop_all(services)
         if stack is not None:
             stack.stop()
+        runfile.remove(platform.asi_data_dir, os.getpid())
         say("run", "stopped; no process left running")
 
 
-def _wait_ready(services: list[ServiceProcess], stop: threading.Event, timeout_s: float = 90.0) -> None:
+def _wait_ready(services: list[ServiceProcess], timeout_s: float = 90.0) -> None:
     deadline = time.monotonic() + timeout_s
     pending = {s.name: s for s in services}
-    while pending and time.monotonic() < deadline and not stop.is_set():
+    while pending and time.monotonic() < deadline:
         for name, service in list(pending.items()):
             if service.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {service.process.returncode} while starting")
+                raise StartFailed(f"{name} exited with code {service.process.returncode} while starting")
             if (service.ready() or {}).get("ready"):
                 pending.pop(name)
         time.sleep(0.2)
     if pending:
-        raise RuntimeError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
+        raise StartFailed(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
 
 
 def _report(services: list[ServiceProcess]) -> None:

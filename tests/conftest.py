@@ -7,8 +7,20 @@ import pytest
 
 from contracts.topics import ALL_TOPIC_NAMES
 from libs.embedded import Endpoints, ensure_topics
-from tests.integration.stack_fixture import provide_stack, pytest_terminal_summary  # noqa: F401 - reports the backend
+from tests import browser
+from tests.integration import stack_fixture
+from tests.integration.stack_fixture import provide_stack
 from tests.support import Sender, TopicRecorder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which stack the integration tests used, and loudly when the browser tests were skipped."""
+    stack_fixture.pytest_terminal_summary(terminalreporter)
+    lines = browser.summary_lines()
+    if lines:
+        terminalreporter.section("browser tests SKIPPED", sep="!", yellow=True, bold=True)
+        for line in lines:
+            terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,13 @@
 search, the page a shopper's scan opens for an approved claim and for a revoked one, and the
 verification of a pasted signed certificate.
 
-Without a Chromium these tests FAIL, unless ASI_ALLOW_NO_BROWSER=1 (then they are skipped, loudly)."""
+Without a Chromium these tests FAIL, unless ASI_ALLOW_NO_BROWSER=1 outside CI (`make test` sets it: then they
+are skipped and the run's summary says how to enable them); see tests/browser.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from contracts.claims import (
 )
 from contracts.common import Reason, Role
 from services.gateway.testing import ServedGateway, certificate, certificate_changed
+from tests.browser import chromium_or_skip
 from tests.integration.test_gateway_api import gateway_settings, member_registered
 from tests.support import NOW, actor, unique
 
@@ -39,15 +39,7 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 
 
 def chromium_path() -> str:
-    found = next((p for p in (os.environ.get("ASI_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
-                              shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
-    if found:
-        return found
-    message = ("NO CHROMIUM FOUND: the public pages were NOT tested in a browser. Install Debian's chromium "
-               "(apt-get install chromium) or set ASI_CHROMIUM; .ci/run installs it.")
-    if os.environ.get("ASI_ALLOW_NO_BROWSER") == "1":
-        pytest.skip(message + " (skipped because ASI_ALLOW_NO_BROWSER=1)")
-    pytest.fail(message + " Set ASI_ALLOW_NO_BROWSER=1 to skip these tests knowingly.", pytrace=False)
+    return chromium_or_skip()
 
 
 def b64url(data: bytes) -> str:

@@ -1,0 +1,57 @@
+"""What every command-line tool does the same way: one line instead of a traceback when no platform
+answers or an input is unusable, and a quiet end when its reader goes away (`tool | head`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from libs.runfile import START_HINT, NoPlatformRunning
+
+__all__ = ["CliError", "NoPlatformRunning", "mongo_reachable", "run"]
+
+REACH_TIMEOUT_S = 3.0
+
+
+class CliError(Exception):
+    """A problem with what the person gave the tool; its message is the one line to show."""
+
+
+def mongo_reachable(uri: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """Ping the database once, quickly; :class:`NoPlatformRunning` when it does not answer."""
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    ms = int(timeout_s * 1000)
+    client: MongoClient[dict[str, object]] = MongoClient(uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms)
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        raise NoPlatformRunning(f"no platform is running: the database at {uri} does not answer; {START_HINT} "
+                                "(or set MONGODB_URI to yours)") from exc
+    finally:
+        client.close()
+
+
+def run(main: Callable[[], int]) -> int:
+    """Run a tool's main and return its exit code: 2 with one line on stderr for no platform or a bad
+    input; 0 when stdout was closed by its reader."""
+    try:
+        return main()
+    except (NoPlatformRunning, CliError) as exc:
+        _flush_quietly()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
