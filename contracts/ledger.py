@@ -1,7 +1,8 @@
 """`ledger.commands.v1` (claims, secretariat) and `ledger.events.v1` (accounting), keyed by account id.
 
-Account ids: `site:<site_id>` for a site-level account, `group:<organisation_id>` for the pooled
-account of an organisation's certification scope. Commands about a brand owner's credits as a whole
+Account ids: `site:<site_id>` for a site-level account, `group:<organisation_id>/<scope_id>` for the
+pooled account of one CoC certification scope of an organisation (`group:<organisation_id>` holds what
+happened at its sites outside every CoC scope: recorded, never credited). Commands about a brand owner's credits as a whole
 (allocations for claims) are keyed by `owner:<organisation_id>`.
 """
 
@@ -39,6 +40,18 @@ def group_account_id(organisation_id: str) -> str:
     return f"group:{organisation_id}"
 
 
+def scope_account_id(organisation_id: str, scope_id: str) -> str:
+    """The pooled account of one CoC certification scope (group level): `group:<org>/<scope>`, where the
+    scope is the first certificate of a chain of re-certifications (so a renewal keeps its pool)."""
+    return f"group:{organisation_id}/{scope_id}"
+
+
+def account_organisation_id(account_id: str) -> str | None:
+    """The organisation of a group account (`group:<org>` or `group:<org>/<scope>`); None for a site account."""
+    kind, _, rest = account_id.partition(":")
+    return (rest.partition("/")[0] or None) if kind == "group" else None
+
+
 def owner_key(organisation_id: str) -> str:
     return f"owner:{organisation_id}"
 
@@ -51,6 +64,8 @@ class LedgerReason:
     NO_COC_INPUT_IN_PERIOD = "no_coc_input_in_period"
     ACCOUNT_FROZEN = "account_frozen"
     NOT_CERTIFIED = "site_not_coc_certified"
+    PS_NOT_CERTIFIED = "site_not_ps_certified"
+    PS_LAPSED = "ps_certificate_lapsed"
     PERIOD_CLOSED = "period_closed"
     UNKNOWN_MOVEMENT = "unknown_movement"
     UNKNOWN_RULE_SET = "unknown_rule_set"
@@ -118,6 +133,7 @@ class EntryKind(StrEnum):
     FORFEIT = "forfeit"
     ALLOCATION_RESERVED = "allocation_reserved"
     ALLOCATION_RELEASED = "allocation_released"
+    CREDIT_EXPIRED = "credit_expired"
 
 
 class LedgerEntry(Contract):
@@ -265,6 +281,18 @@ class AllocationReleased(Envelope):
     reason: Text = Field(description="Why.")
 
 
+class TransformationSummary(Contract):
+    """What a period's transformations of one step and factor did, so every kilogram can be followed."""
+
+    process_step: Identifier = Field(description="The process step.")
+    conversion_factor: Factor = Field(description="The factor applied.")
+    input_kg: ExactDecimal = Field(description="Mass consumed.")
+    coc_input_kg: ExactDecimal = Field(description="Credits of the inputs converted (CoC input of the step).")
+    output_kg: ExactDecimal = Field(description="Product mass made (scrap excluded).")
+    scrap_kg: ExactDecimal = Field(description="Process scrap made: it carries no credits (the factor is the yield).")
+    credits_created_kg: ExactDecimal = Field(description="Credits made: CoC input times the factor, capped at the product mass.")
+
+
 class PeriodStatement(Contract):
     """The immutable statement written when an account's period closes."""
 
@@ -286,6 +314,27 @@ class PeriodStatement(Contract):
     forfeited_kg: ExactDecimal = Field(description="Credits forfeited at close.")
     last_entry_hash: str = Field(description="Hash of the last entry of the period.")
     closed_at: UtcDatetime = Field(description="When it closed.")
+    non_coc_inputs_kg: dict[str, ExactDecimal] = Field(
+        default_factory=dict,
+        description="Input counted in the totals without credit, by reason ('site_not_coc_certified', "
+                    "'due_diligence_failed').",
+    )
+    expired_kg: ExactDecimal = Field(default=Decimal(0), description="Credits expired in the period (lifetime).")
+    overshoot_brought_in_kg: ExactDecimal = Field(
+        default=Decimal(0), description="CoC output an earlier period's overshoot charged against this one."
+    )
+    percentage_overshoot_kg: ExactDecimal = Field(
+        default=Decimal(0),
+        description="Percentage method: CoC output beyond what the whole period's inputs allow "
+                    "(coc_out / total_out <= coc_in / total_in).",
+    )
+    overshoot_handling: str | None = Field(
+        default=None, max_length=40,
+        description="How the rule set handles the overshoot: 'deduct_next_period' or 'non_conformity'.",
+    )
+    transformations: list[TransformationSummary] = Field(
+        default_factory=list, description="Transformations of the period by step and factor."
+    )
 
 
 class PeriodClosed(Envelope):
@@ -323,6 +372,29 @@ class RuleSetAssigned(Envelope):
     effective_from: date = Field(description="First day.")
 
 
+class AlertKind(StrEnum):
+    """What the certification body is alerted to."""
+
+    DUE_DILIGENCE_FAILED = "due_diligence_failed"
+    PERCENTAGE_OVERSHOOT = "percentage_overshoot"
+
+
+class CertificationBodyAlerted(Envelope):
+    """Something the member's certification body must hear of: material received that failed due diligence
+    (recorded as non-CoC input, never CoC output), or a period's percentage overshoot recorded as a
+    non-conformity."""
+
+    type: Literal["certification_body_alerted"] = Field(default="certification_body_alerted", description="Type tag.")
+    account_id: Identifier = Field(description="Account (the partition key).")
+    organisation_id: Identifier = Field(description="The member concerned.")
+    kind: AlertKind = Field(description="What happened.")
+    period_id: Identifier = Field(description="Accounting period.")
+    mass_kg: ExactDecimal = Field(description="Mass concerned (received, or CoC output in excess).")
+    site_id: Identifier | None = Field(default=None, description="Site, where one is concerned.")
+    movement_id: UUID | None = Field(default=None, description="Movement, where one is concerned.")
+    message: Text = Field(description="What the certification body should know.")
+
+
 class LedgerCommandRejected(Envelope):
     """A ledger command that was refused (unknown rule set, unknown account...)."""
 
@@ -344,6 +416,7 @@ LedgerEvent = Annotated[
     | AccountFrozen
     | AccountThawed
     | RuleSetAssigned
+    | CertificationBodyAlerted
     | LedgerCommandRejected,
     Field(discriminator="type"),
 ]

@@ -5,6 +5,7 @@
     python -m services.accounting.cli verify-chain [ACCOUNT]
     python -m services.accounting.cli public-key
     python -m services.accounting.cli verify-document FILE|- [--public-key=KEY]
+    python -m services.accounting.cli shadow ACCOUNT [--until=DATE]
 
 The database comes from the service settings (`MONGODB_URI`, `ACCOUNTING_DATABASE`). Exit code 1
 when a chain is broken or a document does not verify.
@@ -16,19 +17,24 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
 from pymongo import ASCENDING, MongoClient
 
 from contracts.ledger import CoCDocument
-from libs.mongo import CODEC_OPTIONS
+from contracts.movements import MaterialMovement
+from contracts.registry import Certificate
+from libs.mongo import CODEC_OPTIONS, from_document
 from services.accounting.adapters import store
 from services.accounting.adapters.keys import KEY_ID, signer_from_setting
 from services.accounting.config import Settings
+from services.accounting.domain import shadow
 from services.accounting.domain.chain import verify_chain
 from services.accounting.domain.ledger import Ledger
+from services.accounting.domain.rules import Assignment, rule_set_on
 from services.accounting.signing import (
     DocumentInvalid,
     Signer,
@@ -37,6 +43,9 @@ from services.accounting.signing import (
     public_key_texts,
     verify,
 )
+
+
+MOVEMENT: TypeAdapter[Any] = TypeAdapter(MaterialMovement)
 
 
 def _database(settings: Settings) -> Any:
@@ -97,11 +106,19 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
     rows += [(f"  input {k}", v) for k, v in sorted(s.inputs_by_category_kg.items())]
     rows += [("CoC output", s.coc_output_kg), ("total output", s.total_output_kg),
              ("closing balance", s.closing_balance_kg), ("carried over", s.carried_over_kg),
-             ("forfeited", s.forfeited_kg)]
+             ("forfeited", s.forfeited_kg), ("expired", s.expired_kg)]
+    rows += [(f"  non-CoC input: {k}", v) for k, v in sorted(s.non_coc_inputs_kg.items())]
+    if s.overshoot_brought_in_kg:
+        rows.append(("overshoot brought in", s.overshoot_brought_in_kg))
+    if s.percentage_overshoot_kg:
+        rows.append((f"OVERSHOOT ({s.overshoot_handling})", s.percentage_overshoot_kg))
     for label, value in rows:
         print(f"  {label:<28} {value:>18} kg")
     for step, factor in sorted(s.conversion_applied.items()):
         print(f"  conversion {step:<17} x {factor}")
+    for t in s.transformations:
+        print(f"  {t.process_step} x {t.conversion_factor}: {t.input_kg} kg in ({t.coc_input_kg} kg CoC credits), "
+              f"{t.output_kg} kg product + {t.scrap_kg} kg process scrap out, {t.credits_created_kg} kg credits made")
     print(f"  last entry hash {s.last_entry_hash}")
     print("entries:")
     for d in db["entries"].find(store.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING):
@@ -153,6 +170,47 @@ def verify_document(db: Any, settings: Settings, source: str, key_text: str | No
     return 0
 
 
+def shadow_report(db: Any, account_id: str, until: date | None) -> int:
+    """Every rule set of the catalogue on this account's movements, per period; never authoritative."""
+    doc = db["accounts"].find_one({"_id": account_id})
+    if doc is None:
+        print(f"no account {account_id}", file=sys.stderr)
+        return 2
+    account = store.account_from(doc)
+    organisation_id = account.organisation_id
+    sites = {json.loads(d["entry"]).get("site_id") for d in db["entries"].find(store.entries_filter(account_id),
+                                                                                 {"entry": 1})} - {None}
+    movements = []
+    for d in db["movements"].find({"organisation_id": organisation_id, "movement": {"$exists": True}},
+                                  {"movement": 1}):
+        movement = MOVEMENT.validate_json(d["movement"])
+        if movement.site_id in sites:
+            movements.append(movement)
+    certificates = [c for c in (from_document(Certificate, d["certificate"])
+                                for d in db["certificates"].find({"organisation_id": organisation_id})) if c]
+    assignments = {organisation_id: [Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
+                                     for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])]}
+    now = datetime.now(UTC)
+    until = until or now.date()
+    assigned = rule_set_on(assignments[organisation_id], until).rule_set_id
+    print(f"shadow accounting for {account_id} (organisation {organisation_id}, sites {', '.join(sorted(sites))}): "
+          f"{len(movements)} movements in date order, every rule set beside the assigned {assigned}.")
+    print("Never authoritative, never issuing documents; certificates as they stand today.")
+    header = (f"{'rule set':<26} {'account':<34} {'period':<10} {'CoC in':>12} {'total in':>12} {'designated':>12} "
+              f"{'refused':>12} {'CoC out':>12} {'total out':>12} {'balance':>12} {'forfeit':>10} {'expired':>10} "
+              f"{'overshoot':>10}")
+    print(header)
+    for rule_set_id, views in shadow.compare(organisation_id, movements, certificates, until, now).items():
+        mark = " *" if rule_set_id == assigned else ""
+        for v in views:
+            print(f"{rule_set_id + mark:<26} {v.account_id:<34} {v.period_id + ('' if v.closed else '+'):<10} "
+                  f"{v.coc_input:>12} {v.total_input:>12} {v.designated:>12} {v.refused:>12} {v.coc_output:>12} "
+                  f"{v.total_output:>12} {v.closing_balance:>12} {v.forfeited:>10} {v.expired:>10} {v.overshoot:>10}"
+                  + (f"  refusals: {', '.join(sorted(v.refusal_reasons))}" if v.refusals else ""))
+    print("* the assigned rule set (replayed in date order); period+ = still open")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.accounting.cli", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("source")
     p.add_argument("--public-key", dest="public_key", help="PEM or base64url raw key, given as --public-key=KEY (a base64url key may start with '-'); "
                    "default: this service's key")
+    p = commands.add_parser("shadow", help="what every rule set would have allowed, per period (never authoritative)")
+    p.add_argument("account")
+    p.add_argument("--until", type=date.fromisoformat, help="close periods that ended before this day (default today)")
     args = parser.parse_args(argv)
     settings = Settings()
     db = _database(settings)
@@ -173,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return balance(db, args.account)
     if args.command == "statement":
         return statement(db, args.account, args.period)
+    if args.command == "shadow":
+        return shadow_report(db, args.account, args.until)
     if args.command == "verify-chain":
         return verify_chains(db, args.account)
     if args.command == "public-key":

@@ -14,14 +14,17 @@ from typing import Any
 
 from contracts.certificates import CertificateChanged, SiteRegistered
 from contracts.common import Actor, Envelope, Reason, Role, derived_event_id, today_utc
+from contracts.registry import Certificate
 from contracts.ledger import (
     AccountFrozen,
     AccountThawed,
     AllocateForClaim,
     AllocationGranted,
     AllocationRefused,
+    AlertKind,
     AllocationReleased,
     AssignRuleSet,
+    CertificationBodyAlerted,
     ClosePeriod,
     CoCDocumentIssued,
     DesignationRefused,
@@ -34,12 +37,12 @@ from contracts.ledger import (
     RuleSetAssigned,
     site_account_id,
 )
-from contracts.movements import MaterialShippedRecorded, MaterialTransformedRecorded, MovementCancelled
+from contracts.movements import MovementCancelled
 from libs.logs import get_logger
 from libs.messaging import Incoming, Outgoing, Tx
 from services.accounting.adapters import keys, store
 from services.accounting.config import Settings
-from services.accounting.domain import certification
+from services.accounting.domain import certification, scope
 from services.accounting.domain import ledger as books
 from services.accounting.domain.rules import Assignment, Level, rule_set, rule_set_on
 from services.accounting.signing import Signer
@@ -96,6 +99,14 @@ class Accounting:
                 out.append(_emit(CoCDocumentIssued, now, cause, derived_event_id(document.document_id, "issued"),
                                  account_id=outcome.account_id, document=document,
                                  signature=self.signer.sign(document), key_id=self.signer.key_id))
+            elif isinstance(outcome, books.AlertDue):
+                out.append(_emit(CertificationBodyAlerted, now, cause,
+                                 derived_event_id(f"{outcome.account_id}|{outcome.kind}|{outcome.period_id}|"
+                                                  f"{outcome.movement_id}", "alerted"),
+                                 account_id=outcome.account_id, organisation_id=outcome.organisation_id,
+                                 kind=AlertKind(outcome.kind), period_id=outcome.period_id, mass_kg=outcome.mass,
+                                 site_id=outcome.site_id, movement_id=outcome.movement_id,
+                                 message=outcome.message[:2000]))
             elif isinstance(outcome, books.StatementWritten):
                 s = outcome.statement
                 out.append(_emit(PeriodClosed, now, cause, derived_event_id(f"{s.account_id}|{s.period_id}", "closed"),
@@ -152,18 +163,19 @@ class Accounting:
                 movement_ids.add(str(m.corrects_movement_id))
         records = await store.load_movements(tx, movement_ids)
         account_ids = {e.account_id for r in records for e in r.effects}
+        # Every movement's account follows the CoC certificate covering its site, so every batch needs the
+        # certificates of its organisations (one `$in` query, as before for designations only).
+        certificates = await store.load_certificates(tx, {m.organisation_id for m in messages})
         for m in messages:
             if not isinstance(m, MovementCancelled):
                 rules = rule_set_on(assignments.get(m.organisation_id, []), _movement_day(m))
-                account_ids.add(rules.account_id(m.organisation_id, m.site_id))
-        certified = {m.organisation_id for m in messages
-                     if (isinstance(m, MaterialShippedRecorded) and m.coc_quantity_kg > 0)
-                     or isinstance(m, MaterialTransformedRecorded)}  # origin steps need the site's certificate
+                account_ids.add(scope.place(rules, certificates, m.organisation_id, m.site_id,
+                                            _movement_day(m)).account_id)
         ledger = books.Ledger(
             accounts=await store.load_accounts(tx, account_ids),
             movements=records,
             lots=await store.load_lots(tx, [r.lot_id for r in records if r.lot_id]),
-            certificates=await store.load_certificates(tx, certified) if certified else [],
+            certificates=certificates,
             assignments=assignments,
         )
         out: list[Outgoing] = []
@@ -245,10 +257,14 @@ class Accounting:
                 for site_id in sorted({s for c in mine for s in c.scope.site_ids}):
                     covered = certification.site_coverage(mine, organisation_id, site_id, today)
                     states[site_account_id(site_id)] = (covered.coverage is certification.Coverage.LAPSED, covered, cause)
-            else:
-                covered = certification.group_coverage(mine, organisation_id, today)
-                states[rules.account_id(organisation_id, "")] = (
-                    covered.coverage is certification.Coverage.LAPSED, covered, cause)
+            else:  # one pool per certification scope: its chain's newest certificate decides
+                chains: dict[str, list[Certificate]] = {}
+                for certificate in mine:
+                    chains.setdefault(scope.scope_id(certificate, mine), []).append(certificate)
+                for scope_id, chain in sorted(chains.items()):
+                    covered = certification.group_coverage(chain, organisation_id, today)
+                    states[rules.account_id(organisation_id, "", scope_id)] = (
+                        covered.coverage is certification.Coverage.LAPSED, covered, cause)
         flags = await store.load_flags(tx, states)
         out: list[Outgoing] = []
         updates: dict[str, tuple[bool, str]] = {}

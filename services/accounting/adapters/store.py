@@ -32,7 +32,8 @@ from services.accounting.domain.ledger import (
     MovementRecord,
     Period,
 )
-from services.accounting.domain.rules import Assignment, Level
+from services.accounting.domain import periods
+from services.accounting.domain.rules import ZERO, Assignment, Level
 
 WRITE_CONFLICT = 112
 
@@ -76,31 +77,39 @@ def account_doc(a: Account, version: int) -> dict[str, Any]:
         "_id": a.account_id, "organisation_id": a.organisation_id, "level": a.level.value, "site_id": a.site_id,
         "rule_set_id": a.rule_set_id, "balance": a.balance, "reserved": a.reserved, "buckets": _pairs(a.buckets),
         "sequence": a.sequence, "last_hash": a.last_hash, "version": version, "period_end": p.end.isoformat(),
+        "layers": _pairs(a.layers),
         "period": {
             "period_id": p.period_id, "start": p.start.isoformat(), "end": p.end.isoformat(),
             "opening_balance": p.opening_balance, "coc_input": p.coc_input, "total_input": p.total_input,
             "coc_output": p.coc_output, "total_output": p.total_output,
             "inputs_by_category": _pairs(p.inputs_by_category), "conversion_applied": _pairs(p.conversion_applied),
             "site_coc_input": _pairs(p.site_coc_input), "recycled_kg": p.recycled_kg,
-            "recycled_unknown": p.recycled_unknown,
+            "recycled_unknown": p.recycled_unknown, "deducted": p.deducted,
+            "non_coc_inputs": _pairs(p.non_coc_inputs), "expired": p.expired,
+            "transformations": _pairs(p.transformations),
         },
     }
 
 
 def account_from(doc: dict[str, Any]) -> Account:
     p = doc["period"]
+    buckets = _map(doc["buckets"])
+    layers = _map(doc["layers"]) if "layers" in doc else {
+        periods.layer_key(k, _day(p["start"])): v for k, v in buckets.items()}  # written before credits aged
     return Account(
         account_id=doc["_id"], organisation_id=doc["organisation_id"], level=Level(doc["level"]),
         site_id=doc.get("site_id"), rule_set_id=doc["rule_set_id"], balance=doc["balance"],
-        reserved=doc["reserved"], buckets=_map(doc["buckets"]), sequence=doc["sequence"],
-        last_hash=doc["last_hash"], version=doc["version"],
+        reserved=doc["reserved"], buckets=buckets, sequence=doc["sequence"],
+        last_hash=doc["last_hash"], version=doc["version"], layers=layers,
         period=Period(
             period_id=p["period_id"], start=_day(p["start"]), end=_day(p["end"]),
             opening_balance=p["opening_balance"], coc_input=p["coc_input"], total_input=p["total_input"],
             coc_output=p["coc_output"], total_output=p["total_output"],
             inputs_by_category=_map(p["inputs_by_category"]), conversion_applied=_map(p["conversion_applied"]),
             site_coc_input=_map(p["site_coc_input"]), recycled_kg=p["recycled_kg"],
-            recycled_unknown=p["recycled_unknown"],
+            recycled_unknown=p["recycled_unknown"], deducted=p.get("deducted", ZERO),
+            non_coc_inputs=_map(p.get("non_coc_inputs")), expired=p.get("expired", ZERO),
+            transformations=_map(p.get("transformations")),
         ),
     )
 
@@ -136,6 +145,7 @@ def statement_doc(statement: PeriodStatement) -> dict[str, Any]:
     doc = to_document(statement, _id=f"{statement.account_id}|{statement.period_id}")
     doc["inputs_by_category_kg"] = _pairs(statement.inputs_by_category_kg)
     doc["conversion_applied"] = _pairs(statement.conversion_applied)
+    doc["non_coc_inputs_kg"] = _pairs(statement.non_coc_inputs_kg)
     return doc
 
 
@@ -143,6 +153,7 @@ def statement_from(doc: dict[str, Any]) -> PeriodStatement:
     body = dict(doc)
     body["inputs_by_category_kg"] = _map(body.get("inputs_by_category_kg"))
     body["conversion_applied"] = _map(body.get("conversion_applied"))
+    body["non_coc_inputs_kg"] = _map(body.get("non_coc_inputs_kg"))
     statement = from_document(PeriodStatement, body)
     assert statement is not None
     return statement
@@ -153,14 +164,18 @@ def _effect_doc(e: Effect) -> dict[str, Any]:
 
 
 def movement_doc(m: MovementRecord) -> dict[str, Any]:
-    return {"_id": m.movement_id, "status": m.status, "lot_id": m.lot_id, "by": m.by,
-            "effects": [_effect_doc(e) for e in m.effects]}
+    doc = {"_id": m.movement_id, "status": m.status, "lot_id": m.lot_id, "by": m.by,
+           "effects": [_effect_doc(e) for e in m.effects]}
+    if m.movement is not None:
+        doc["organisation_id"], doc["movement"] = m.organisation_id, m.movement
+    return doc
 
 
 def movement_from(doc: dict[str, Any]) -> MovementRecord:
     effects = [Effect(**{**{k: v for k, v in e.items() if k != "buckets"}, "buckets": _map(e["buckets"])})
                for e in doc["effects"]]
-    return MovementRecord(doc["_id"], doc["status"], effects, doc.get("lot_id"), doc.get("by"))
+    return MovementRecord(doc["_id"], doc["status"], effects, doc.get("lot_id"), doc.get("by"),
+                          doc.get("organisation_id"), doc.get("movement"))
 
 
 def lot_doc(lot: Lot) -> dict[str, Any]:

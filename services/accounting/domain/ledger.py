@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from contracts.common import Classification, Reason
+from contracts.common import Classification, DueDiligenceStatus, Reason
 from contracts.ledger import (
     CoCDocument,
     DocumentShare,
@@ -24,6 +24,7 @@ from contracts.ledger import (
     LedgerEntry,
     LedgerReason,
     PeriodStatement,
+    TransformationSummary,
 )
 from contracts.movements import (
     MaterialReceivedRecorded,
@@ -32,14 +33,16 @@ from contracts.movements import (
     MovementCancelled,
 )
 from contracts.registry import Certificate
-from services.accounting.domain import certification
+from services.accounting.domain import certification, conversion, periods, scope
 from services.accounting.domain.chain import GENESIS, entry_hash
+from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.rules import (
     CATALOGUE,
     ZERO,
     Assignment,
     Level,
     Method,
+    Overshoot,
     RuleSet,
     period_id,
     round_down,
@@ -52,11 +55,6 @@ SHARE_QUANTUM = Decimal("0.000001")
 RECYCLED_METHOD = "mass-weighted recycled share of the account's CoC input in the period (eligible scrap = 1)"
 
 Movement = MaterialReceivedRecorded | MaterialTransformedRecorded | MaterialShippedRecorded | MovementCancelled
-
-
-def bucket_key(category: str, product_form: str) -> str:
-    """Credits are kept per product (material category and product form) in output-equivalent kg."""
-    return f"{category}|{product_form}"
 
 
 def _clean(value: Decimal) -> Decimal:
@@ -89,6 +87,17 @@ class Period:
     site_coc_input: dict[str, Decimal] = field(default_factory=dict)
     recycled_kg: Decimal = ZERO
     recycled_unknown: bool = False
+    deducted: Decimal = ZERO
+    """CoC output an earlier period's percentage overshoot charges against this one."""
+    non_coc_inputs: dict[str, Decimal] = field(default_factory=dict)
+    """Input recorded without credit, by why: outside every current CoC scope, or due diligence failed."""
+    expired: Decimal = ZERO
+    transformations: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """Per `<step>|<factor>`: input, CoC input, product and scrap mass, credits created."""
+
+
+NOT_COVERED, DD_FAILED = "site_not_coc_certified", "due_diligence_failed"
+STEP_FIELDS = ("input_kg", "coc_input_kg", "output_kg", "scrap_kg", "credits_created_kg")
 
 
 @dataclass
@@ -105,6 +114,9 @@ class Account:
     sequence: int = 0
     last_hash: str = GENESIS
     version: int = 0
+    layers: dict[str, Decimal] = field(default_factory=dict)
+    """The credits by product and vintage (`<product>@<first day of the month they were created>`),
+    summing per product to `buckets`: what expires, oldest first."""
     """Persisted version, for the adapter's optimistic concurrency; the domain never reads it."""
 
     @property
@@ -133,6 +145,11 @@ class Effect:
     site_input: Decimal = ZERO
     recycled: Decimal = ZERO
     buckets: dict[str, Decimal] = field(default_factory=dict)
+    vintage: str | None = None
+    """Vintage of the credits the entry added, or the oldest it took (what a reversal gives back)."""
+    non_coc: str | None = None
+    step_key: str | None = None
+    step: dict[str, Decimal] = field(default_factory=dict)
 
 
 BOOKED, REFUSED, REVERSED, VOID = "booked", "refused", "reversed", "void"
@@ -148,6 +165,9 @@ class MovementRecord:
     effects: list[Effect] = field(default_factory=list)
     lot_id: str | None = None
     by: str | None = None
+    organisation_id: str | None = None
+    movement: str | None = None
+    """The movement's contract JSON (booked or refused), for shadow accounting."""
 
 
 @dataclass
@@ -253,9 +273,26 @@ class CommandDenied:
     reasons: list[Reason]
 
 
+@dataclass(frozen=True)
+class AlertDue:
+    """Something the certification body must hear of: a receipt that failed due diligence, a period's
+    percentage overshoot recorded as a non-conformity."""
+
+    kind: str
+    account_id: str
+    organisation_id: str
+    mass: Decimal
+    period_id: str
+    message: str
+    site_id: str | None = None
+    movement_id: uuid.UUID | None = None
+
+
+ALERT_DD_FAILED, ALERT_OVERSHOOT = "due_diligence_failed", "percentage_overshoot"
+
 Outcome = (
     EntryPosted | DocumentDue | DesignationDenied | MovementDenied | StatementWritten | Granted | AllocationDenied
-    | Released | CommandDenied
+    | Released | CommandDenied | AlertDue
 )
 
 
@@ -285,6 +322,7 @@ class Ledger:
         certificates: Iterable[Certificate] = (),
         assignments: dict[str, list[Assignment]] | None = None,
         check_certificates: bool = True,
+        keep_movements: bool = True,
     ) -> None:
         self.accounts = {a.account_id: a for a in accounts}
         self.movements = {m.movement_id: m for m in movements}
@@ -293,6 +331,8 @@ class Ledger:
         self.certificates = {c.certificate_id: c for c in certificates}
         self.assignments = assignments if assignments is not None else {}
         self.check_certificates = check_certificates
+        self.keep_movements = keep_movements
+        """Keep each movement's JSON on its record (what shadow accounting replays)."""
         self.loaded = {"movements": set(self.movements), "lots": set(self.lots), "allocations": set(self.allocations)}
         """Keys that exist in storage (the rest are new and can be inserted)."""
         self.entries: list[LedgerEntry] = []
@@ -344,12 +384,19 @@ class Ledger:
     def rule_set_for(self, organisation_id: str, day: date) -> RuleSet:
         return rule_set_on(self.assignments.get(organisation_id, []), day)
 
+    def place(self, organisation_id: str, site_id: str, day: date) -> scope.Placement:
+        """The account of the site's certification scope (or the site), and the CoC coverage on `day`."""
+        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.values(), organisation_id,
+                           site_id, day)
+
     def route(self, organisation_id: str, site_id: str, day: date) -> str:
-        return self.rule_set_for(organisation_id, day).account_id(organisation_id, site_id)
+        return self.place(organisation_id, site_id, day).account_id
 
     def _account(self, organisation_id: str, site_id: str, day: date) -> Account:
+        return self._open(self.place(organisation_id, site_id, day).account_id, organisation_id, site_id, day)
+
+    def _open(self, account_id: str, organisation_id: str, site_id: str, day: date) -> Account:
         rules = self.rule_set_for(organisation_id, day)
-        account_id = rules.account_id(organisation_id, site_id)
         account = self.accounts.get(account_id)
         if account is None:
             self._touch("accounts", account_id)
@@ -368,10 +415,41 @@ class Ledger:
         return account
 
     def _bring_to(self, account: Account, day: date, now: datetime, out: list[Outcome]) -> bool:
-        """Close every period that ended before `day`; True when `day` lies before the open period."""
+        """Close every period that ended before `day` and expire credits whose lifetime ended by then;
+        True when `day` lies before the open period."""
         while day > account.period.end:
+            self._expire(account, account.period.end, out)
             self._close(account, account.period.end, now, out)
+        self._expire(account, max(day, account.period.start), out)
         return day < account.period.start
+
+    def _expire(self, account: Account, day: date, out: list[Outcome]) -> None:
+        """Credits past the rule set's lifetime expire, oldest first, with an entry that says why
+        (credits reserved for claims are kept for them)."""
+        rules = account.rules
+        due = periods.expiring(account.layers, rules, day)
+        if not due:
+            return
+        left = account.free
+        take: dict[str, Decimal] = {}
+        vintages: list[str] = []
+        for product, vintage, value in due:
+            part = min(value, left)
+            if part <= 0:
+                break
+            take[product] = take.get(product, ZERO) + part
+            left -= part
+            vintages.append(f"{part} kg of {product} from {vintage.strftime('%Y-%m')}")
+        if not take:
+            return
+        expired = sum(take.values(), ZERO)
+        entry, _ = self._post(
+            account, EntryKind.CREDIT_EXPIRED, booked_on=day, buckets={k: -v for k, v in take.items()},
+            note=f"{rules.rule_set_id}: credits live {rules.credit_lifetime_months} months, oldest used first: "
+                 f"{expired} kg expired ({'; '.join(vintages)})",
+        )
+        account.period.expired = _clean(account.period.expired + expired)
+        out.append(EntryPosted(entry))
 
     def _post(
         self,
@@ -394,12 +472,24 @@ class Ledger:
         recycled: Decimal = ZERO,
         recycled_unknown: bool = False,
         note: str | None = None,
+        vintage: date | None = None,
+        prefer: date | None = None,
     ) -> tuple[LedgerEntry, Effect]:
+        """Append one entry. Credits added get `vintage` (default: the month of `booked_on`); credits
+        taken come from the `prefer`red vintage first, then oldest first."""
         self._touch("accounts", account.account_id)
         buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
         credit = _clean(sum(buckets.values(), ZERO))
-        for key, delta in buckets.items():
+        added_vintage = (vintage or booked_on).replace(day=1)
+        taken_vintage: date | None = None
+        for key, delta in sorted(buckets.items(), key=lambda kv: kv[1]):
             _add(account.buckets, key, delta)
+            if delta > 0:
+                periods.add(account.layers, key, added_vintage, delta)
+            else:
+                first = periods.take(account.layers, key, -delta, prefer)
+                if first is not None and (taken_vintage is None or first < taken_vintage):
+                    taken_vintage = first
         period = account.period
         account.sequence += 1
         account.balance = _clean(account.balance + credit)
@@ -448,8 +538,20 @@ class Ledger:
             site_id=site_id or "", credit=credit, coc_input=coc_input, total_input=total_input,
             coc_output=coc_output, total_output=total_output, category=category, site_input=site_input,
             recycled=recycled, buckets=buckets,
+            vintage=(added_vintage if any(v > 0 for v in buckets.values()) else taken_vintage or added_vintage
+                     ).isoformat() if buckets else None,
         )
         return entry, effect
+
+    @staticmethod
+    def overshoot(account: Account) -> Decimal:
+        """Percentage method: CoC output of the open period (with what an earlier overshoot charges to it)
+        beyond what the whole period's inputs allow. Zero under the credit method (no overdraft there)."""
+        period = account.period
+        if account.rules.method is not Method.PERCENTAGE:
+            return ZERO
+        return periods.overshoot(period.coc_input, period.total_input, period.coc_output + period.deducted,
+                                 period.total_output)
 
     def statement(self, account: Account, end: date, now: datetime, *, forfeited: Decimal = ZERO,
                   closing: Decimal | None = None) -> PeriodStatement:
@@ -457,6 +559,7 @@ class Ledger:
         period = account.period
         closing = account.balance if closing is None else closing
         rules = account.rules
+        excess = self.overshoot(account)
         return PeriodStatement(
             account_id=account.account_id,
             period_id=period.period_id,
@@ -476,6 +579,16 @@ class Ledger:
             forfeited_kg=forfeited,
             last_entry_hash=account.last_hash,
             closed_at=now,
+            non_coc_inputs_kg=dict(sorted(period.non_coc_inputs.items())),
+            expired_kg=period.expired,
+            overshoot_brought_in_kg=period.deducted,
+            percentage_overshoot_kg=excess,
+            overshoot_handling=rules.overshoot.value if excess > 0 else None,
+            transformations=[
+                TransformationSummary(process_step=key.partition("|")[0],
+                                      conversion_factor=Decimal(key.partition("|")[2]), **values)
+                for key, values in sorted(period.transformations.items())
+            ],
         )
 
     def _close(self, account: Account, end: date, now: datetime, out: list[Outcome]) -> None:
@@ -485,7 +598,7 @@ class Ledger:
         forfeited = ZERO
         if not rules.carry_over and account.free > 0:
             forfeited = account.free
-            take = self._draw(account, forfeited, first=None)
+            take = self._draw(account, forfeited)
             entry, _ = self._post(
                 account, EntryKind.FORFEIT, booked_on=end, buckets={k: -v for k, v in take.items()},
                 note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at close "
@@ -495,13 +608,22 @@ class Ledger:
         statement = self.statement(account, end, now, forfeited=forfeited, closing=closing)
         self.statements.append(statement)
         out.append(StatementWritten(statement))
+        excess = statement.percentage_overshoot_kg or ZERO
+        if excess > 0 and rules.overshoot is Overshoot.NON_CONFORMITY:
+            out.append(AlertDue(
+                ALERT_OVERSHOOT, account.account_id, account.organisation_id, excess, statement.period_id,
+                f"CoC share of outputs exceeded the CoC share of inputs over period {statement.period_id}: "
+                f"{statement.coc_output_kg + statement.overshoot_brought_in_kg} kg CoC of {statement.total_output_kg} "
+                f"kg out, {statement.coc_input_kg} kg CoC of {statement.total_input_kg} kg in; {excess} kg too much "
+                f"({rules.rule_set_id}: recorded as a non-conformity for the certification body)"))
         start = end + timedelta(days=1)
         next_rules = self.rule_set_for(account.organisation_id, start)
         if next_rules.level is not account.level:
             next_rules = rules
         account.rule_set_id = next_rules.rule_set_id
         _, next_end = next_rules.period_containing(start)
-        account.period = Period(period_id(start), start, next_end, opening_balance=account.balance)
+        carried = excess if excess > 0 and rules.overshoot is Overshoot.DEDUCT_NEXT_PERIOD else ZERO
+        account.period = Period(period_id(start), start, next_end, opening_balance=account.balance, deducted=carried)
         if account.balance > 0:
             entry, _ = self._post(
                 account, EntryKind.CARRY_OVER, booked_on=start,
@@ -539,8 +661,17 @@ class Ledger:
         if movement_id in self.movements:
             return []
         if isinstance(movement, MovementCancelled):
-            return self._atomic(lambda out: self._cancel(movement, now, out))
-        return self._atomic(lambda out: self._book_replacing(movement, now, out))
+            outcomes = self._atomic(lambda out: self._cancel(movement, now, out))
+        else:
+            outcomes = self._atomic(lambda out: self._book_replacing(movement, now, out))
+        record = self.movements.get(movement_id)
+        if record is None and any(isinstance(o, DesignationDenied) for o in outcomes):
+            record = self._record(movement_id, REFUSED)  # kept, so shadow accounting sees what was asked
+        if record is not None and self.keep_movements:
+            self._touch("movements", movement_id)
+            record.organisation_id = movement.organisation_id
+            record.movement = movement.model_dump_json()
+        return outcomes
 
     def _record(self, movement_id: str, status: str, **values: Any) -> MovementRecord:
         self._touch("movements", movement_id)
@@ -584,6 +715,7 @@ class Ledger:
             day = _movement_day(cause)
             self._bring_to(account, day, now, out)
             same_period = effect.period_id == account.period.period_id
+            vintage = date.fromisoformat(effect.vintage) if effect.vintage else None
             for key, delta in effect.buckets.items():
                 if delta > 0 and account.buckets.get(key, ZERO) < delta:
                     raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
@@ -594,6 +726,11 @@ class Ledger:
                 raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
                     LedgerReason.REVERSAL_WOULD_OVERDRAW,
                     f"reversing {record.movement_id} would leave {account.free - effect.credit} kg of free credits")]))
+            self._touch("accounts", account.account_id)
+            if same_period and effect.non_coc:
+                _add(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
+            if same_period and effect.step_key:
+                _add_step(account.period, effect.step_key, effect.step, -1)
             entry, _ = self._post(
                 account, EntryKind.REVERSAL, booked_on=day, site_id=effect.site_id or None, movement_id=cause_id,
                 reverses=effect.entry_id, buckets={k: -v for k, v in effect.buckets.items()},
@@ -606,6 +743,7 @@ class Ledger:
                 recycled=-effect.recycled if same_period else ZERO,
                 note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
                      + ("" if same_period else f" (booked in closed period {effect.period_id})"),
+                vintage=vintage, prefer=vintage,
             )
             out.append(EntryPosted(entry))
         if record.lot_id:
@@ -633,10 +771,30 @@ class Ledger:
                 f"(closed periods are immutable); booked into the open period")
 
     def _receive(self, m: MaterialReceivedRecorded, now: datetime, out: list[Outcome]) -> None:
-        account = self._account(m.organisation_id, m.site_id, m.received_on)
+        """Anyone may receive CoC Material; it earns credits only at a site a current CoC certificate
+        covers on the day, and only when its due diligence did not fail. Otherwise it is recorded as
+        non-CoC input with the reason: counted in the period's totals, never credited."""
+        placement = self.place(m.organisation_id, m.site_id, m.received_on)
+        account = self._open(placement.account_id, m.organisation_id, m.site_id, m.received_on)
         late = self._bring_to(account, m.received_on, now, out)
         rounding = account.rules.rounding
         credit = rounding.credit(m.coc_quantity_kg)
+        total = rounding.debit(m.quantity_kg)
+        non_coc: str | None = None
+        why: str | None = None
+        if m.due_diligence_status is DueDiligenceStatus.FAILED:
+            non_coc = DD_FAILED
+            why = (f"due diligence failed ({m.due_diligence_reference or 'no reference'}): {total} kg recorded as "
+                   f"non-CoC input, never CoC output; the certification body is alerted")
+        elif credit > 0 and not placement.credits_allowed and self.check_certificates:
+            non_coc = NOT_COVERED
+            certificate = placement.coverage.certificate
+            why = (f"no current CoC certificate covers site {m.site_id} on {m.received_on}"
+                   + (f" ({certificate.certificate_number} is {certificate.status.value})" if certificate else "")
+                   + f": {credit} kg of CoC input recorded as non-CoC input, no credit")
+        if non_coc is not None:
+            credit = ZERO
+            _add(account.period.non_coc_inputs, non_coc, total)
         share = m.recycled_content_share
         if share is None and m.classification is Classification.ELIGIBLE_SCRAP:
             share = Decimal(1)
@@ -648,9 +806,13 @@ class Ledger:
             total_input=rounding.debit(m.quantity_kg), category=m.material_category.value,
             site_input=ZERO if late else credit, recycled=recycled,
             recycled_unknown=credit > 0 and share is None,
-            note=self._late_note(account, m.received_on) if late else None,
+            note="; ".join(n for n in (why, self._late_note(account, m.received_on) if late else None) if n) or None,
         )
+        effect.non_coc = non_coc
         out.append(EntryPosted(entry))
+        if non_coc == DD_FAILED:
+            out.append(AlertDue(ALERT_DD_FAILED, account.account_id, m.organisation_id, total,
+                                account.period.period_id, why or "", site_id=m.site_id, movement_id=m.movement_id))
         lot_id = None
         if m.classification is Classification.COC_MATERIAL and m.coc_document_id and credit > 0:
             lot_id = f"{m.organisation_id}#{m.movement_id}"
@@ -664,41 +826,34 @@ class Ledger:
         self._record(str(m.movement_id), BOOKED, effects=[effect], lot_id=lot_id)
 
     def _transform(self, m: MaterialTransformedRecorded, now: datetime, out: list[Outcome]) -> None:
-        """Credits follow the metal: the credits held in the input products (at most the input mass,
-        and never reserved ones) are converted with the step's factor into the output products,
-        split by output mass, every split rounded down, and never more than the output mass."""
+        """Credits follow the metal, once (`conversion.convert`): the input products' credits times the
+        step's factor become credits of the product outputs; process scrap gets none. The new credits
+        keep the vintage of the oldest credits converted (a conversion never makes credits younger)."""
         account = self._account(m.organisation_id, m.site_id, m.transformed_on)
         late = self._bring_to(account, m.transformed_on, now, out)
-        rounding = account.rules.rounding
-        if m.process_step in account.rules.origin_steps:
+        rules = account.rules
+        if m.process_step in rules.origin_steps:
             self._originate(account, m, late, out)
             return
-        change: dict[str, Decimal] = {}
-        free = account.free
-        consumed = ZERO
-        for line in m.inputs:
-            key = bucket_key(line.material_category.value, line.product_form)
-            available = account.buckets.get(key, ZERO) + change.get(key, ZERO)
-            take = min(available, rounding.debit(line.quantity_kg), free - consumed)
-            if take > 0:
-                change[key] = change.get(key, ZERO) - take
-                consumed += take
-        output_mass = sum((line.quantity_kg for line in m.outputs), Decimal(0))
-        produced = min(rounding.credit(consumed * m.conversion_factor), rounding.credit(output_mass))
-        for line in m.outputs:
-            key = bucket_key(line.material_category.value, line.product_form)
-            share = rounding.credit(produced * line.quantity_kg / output_mass)
-            change[key] = change.get(key, ZERO) + share
-        step = m.process_step.value
+        step = conversion.convert(m.inputs, m.outputs, m.conversion_factor, account.buckets, account.free,
+                                  rules.rounding)
+        vintage = periods.oldest(account.layers, step.taken)
         applied = account.period.conversion_applied
-        applied[step] = min(applied.get(step, m.conversion_factor), m.conversion_factor)
+        name = m.process_step.value
+        applied[name] = min(applied.get(name, m.conversion_factor), m.conversion_factor)
+        masses = {"input_kg": step.input_kg, "coc_input_kg": step.coc_input_kg, "output_kg": step.product_kg,
+                  "scrap_kg": step.scrap_kg, "credits_created_kg": step.created}
+        step_key = f"{name}|{m.conversion_factor.normalize():f}"
+        _add_step(account.period, step_key, masses, 1)
         entry, effect = self._post(
             account, EntryKind.TRANSFORMATION, booked_on=m.transformed_on, site_id=m.site_id,
-            movement_id=m.movement_id, buckets=change,
-            note=f"{step} x {m.conversion_factor}: {_clean(consumed)} kg of input credits became "
-                 f"{_clean(sum((v for v in change.values() if v > 0), ZERO))} kg of output credits"
-                 + (f"; {self._late_note(account, m.transformed_on)}" if late else ""),
+            movement_id=m.movement_id, buckets=step.change(), vintage=vintage,
+            note=f"{name} x {m.conversion_factor}: {step.input_kg} kg in ({_clean(step.coc_input_kg)} kg of it "
+                 f"CoC credits), {step.product_kg} kg of product and {step.scrap_kg} kg of process scrap out; "
+                 f"{_clean(step.coc_input_kg)} x {m.conversion_factor} = {_clean(step.created)} kg of product credits "
+                 f"(scrap carries none)" + (f"; {self._late_note(account, m.transformed_on)}" if late else ""),
         )
+        effect.step_key, effect.step = step_key, masses
         out.append(EntryPosted(entry))
         self._record(str(m.movement_id), BOOKED, effects=[effect])
 
@@ -722,22 +877,51 @@ class Ledger:
         out.append(EntryPosted(entry))
         self._record(str(m.movement_id), BOOKED, effects=[effect])
 
-    def _draw(self, account: Account, amount: Decimal, first: str | None) -> dict[str, Decimal]:
-        """Which products' credits a debit takes: `first` before the others (sorted)."""
+    @staticmethod
+    def _draw(account: Account, amount: Decimal, products: Iterable[str] | None = None) -> dict[str, Decimal]:
+        """Which products' credits a debit takes: the oldest credits of the allowed products first."""
         take: dict[str, Decimal] = {}
         left = amount
-        keys = ([first] if first in account.buckets else []) + sorted(k for k in account.buckets if k != first)
-        for key in keys:
+        for key, value in periods.draw_order(account.layers, account.buckets if products is None else products):
             if left <= 0:
                 break
-            part = min(left, account.buckets[key])
+            part = min(left, value)
             if part > 0:
-                take[key] = part
+                take[key] = take.get(key, ZERO) + part
                 left -= part
         return take
 
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
         return certification.site_coverage(self.certificates.values(), organisation_id, site_id, day)
+
+    def _certified_to_designate(self, m: MaterialShippedRecorded, rules: RuleSet,
+                                reasons: list[Reason]) -> Certificate | None:
+        """Issuing a CoC Document needs a current CoC certificate and (rule set permitting) a current PS
+        certificate, both covering the shipping site on the shipment date. Returns the CoC certificate."""
+        covered = self.coverage(m.organisation_id, m.site_id, m.shipped_on)
+        certificate = covered.certificate
+        if covered.coverage is certification.Coverage.LAPSED:
+            assert certificate is not None
+            reasons.append(_reason(LedgerReason.ACCOUNT_FROZEN,
+                                   f"certificate {certificate.certificate_number} covering {m.site_id} is "
+                                   f"{certificate.status.value} on {m.shipped_on}"))
+        elif covered.coverage is certification.Coverage.NONE:
+            reasons.append(_reason(LedgerReason.NOT_CERTIFIED,
+                                   f"no CoC certificate of {m.organisation_id} covers site {m.site_id}"))
+        if rules.require_performance_standard:
+            ps = scope.performance_standard(self.certificates.values(), m.organisation_id, m.site_id, m.shipped_on)
+            if ps.coverage is certification.Coverage.LAPSED:
+                assert ps.certificate is not None
+                reasons.append(_reason(LedgerReason.PS_LAPSED,
+                                       f"Performance Standard certificate {ps.certificate.certificate_number} covering "
+                                       f"{m.site_id} is {ps.certificate.status.value} on {m.shipped_on}: only an "
+                                       f"entity certified against both PS and CoC may pass material on as CoC"))
+            elif ps.coverage is certification.Coverage.NONE:
+                reasons.append(_reason(LedgerReason.PS_NOT_CERTIFIED,
+                                       f"no Performance Standard certificate of {m.organisation_id} covers site "
+                                       f"{m.site_id}: only an entity certified against both PS and CoC may pass "
+                                       f"material on as CoC"))
+        return certificate
 
     def _ship(self, m: MaterialShippedRecorded, now: datetime, out: list[Outcome]) -> None:
         account = self._account(m.organisation_id, m.site_id, m.shipped_on)
@@ -755,51 +939,45 @@ class Ledger:
             self._record(str(m.movement_id), BOOKED, effects=[effect])
             return
         debit = rounding.debit(m.coc_quantity_kg)
-        key = bucket_key(m.material_category.value, m.product_form)
+        key = bucket_key(m.material_category, m.product_form)
         period = account.period
         reasons: list[Reason] = []
         certificate = None
         if self.check_certificates:
-            covered = self.coverage(m.organisation_id, m.site_id, m.shipped_on)
-            certificate = covered.certificate
-            if covered.coverage is certification.Coverage.LAPSED:
-                assert certificate is not None
-                reasons.append(_reason(LedgerReason.ACCOUNT_FROZEN,
-                                       f"certificate {certificate.certificate_number} covering {m.site_id} is "
-                                       f"{certificate.status.value} on {m.shipped_on}"))
-            elif covered.coverage is certification.Coverage.NONE:
-                reasons.append(_reason(LedgerReason.NOT_CERTIFIED,
-                                       f"no CoC certificate of {m.organisation_id} covers site {m.site_id}"))
-        available = account.free
-        if rules.credits_by_product:
-            available = min(available, account.buckets.get(key, ZERO))
+            certificate = self._certified_to_designate(m, rules, reasons)
+        usable = conversion.usable_for(account.buckets, m.material_category, m.product_form, rules.credits_by_product)
+        available = min(account.free, sum((account.buckets[k] for k in usable), ZERO))
         available = max(available, ZERO)
         if debit > m.quantity_kg:
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS, "CoC mass exceeds the shipped mass",
                                    "coc_quantity_kg"))
         if debit > available:
-            what = f"{key} credits" if rules.credits_by_product else "free credits"
+            what = (f"{key} credits" if rules.credits_by_product
+                    else f"free {conversion.material_of(m.material_category).value} credits")
+            others = _clean(account.free - available) if account.free > available else ZERO
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS,
-                                   f"designation of {debit} kg exceeds the {available} kg of {what}"))
+                                   f"designation of {debit} kg exceeds the {available} kg of {what}"
+                                   + (f" (credits of other products or materials, {others} kg, become usable only "
+                                      f"through a reported transformation with its factor)" if others > 0 else "")))
         if rules.require_coc_input_in_period and period.site_coc_input.get(m.site_id, ZERO) <= 0:
             reasons.append(_reason(LedgerReason.NO_COC_INPUT_IN_PERIOD,
                                    f"site {m.site_id} received no CoC Material in period {period.period_id}"))
         if rules.method is Method.PERCENTAGE:
-            allowed = ZERO
-            if period.total_input > 0:
-                allowed = round_down(period.coc_input * (period.total_output + total_out) / period.total_input)
-            allowed = max(_clean(allowed - period.coc_output), ZERO)
+            allowed = periods.allowed_coc_output(period.coc_input, period.total_input, period.total_output + total_out)
+            allowed = max(_clean(allowed - period.coc_output - period.deducted), ZERO)
             if debit > allowed:
                 reasons.append(_reason(LedgerReason.PERCENTAGE_RULE,
                                        f"CoC share of outputs would exceed the CoC share of inputs "
                                        f"({period.coc_input}/{period.total_input} kg) in period {period.period_id}: "
-                                       f"at most {allowed} kg"))
+                                       f"at most {allowed} kg"
+                                       + (f" ({period.deducted} kg charged by an earlier period's overshoot)"
+                                          if period.deducted > 0 else "")))
             available = min(available, allowed)
         if reasons:
             raise _Refusal(DesignationDenied(
                 account.account_id, m.site_id, m.organisation_id, m.movement_id, m.shipment_reference,
                 m.coc_quantity_kg, available, rules.rule_set_id, rules.version, reasons))
-        take = self._draw(account, debit, key)
+        take = self._draw(account, debit, usable)
         entry, effect = self._post(
             account, EntryKind.DESIGNATION_DEBIT, booked_on=m.shipped_on, site_id=m.site_id,
             movement_id=m.movement_id, buckets={k: -v for k, v in take.items()}, coc_output=debit,
@@ -935,13 +1113,23 @@ class Ledger:
         return self._atomic(work)
 
 
+def _add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) -> None:
+    totals = period.transformations.setdefault(key, dict.fromkeys(STEP_FIELDS, ZERO))
+    for name, value in masses.items():
+        totals[name] = _clean(totals.get(name, ZERO) + sign * value)
+    if all(v.is_zero() for v in totals.values()):
+        del period.transformations[key]
+
+
 def _snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
     if isinstance(value, Account):
         period = value.period
-        return replace(value, buckets=dict(value.buckets), period=replace(
+        return replace(value, buckets=dict(value.buckets), layers=dict(value.layers), period=replace(
             period, inputs_by_category=dict(period.inputs_by_category),
-            conversion_applied=dict(period.conversion_applied), site_coc_input=dict(period.site_coc_input)))
+            conversion_applied=dict(period.conversion_applied), site_coc_input=dict(period.site_coc_input),
+            non_coc_inputs=dict(period.non_coc_inputs),
+            transformations={k: dict(v) for k, v in period.transformations.items()}))
     if isinstance(value, MovementRecord):
         return replace(value, effects=list(value.effects))
     if isinstance(value, Allocation):

@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
 from contracts.common import ProcessStep
-from contracts.ledger import group_account_id, site_account_id
+from contracts.ledger import group_account_id, scope_account_id, site_account_id
 
 QUANTUM = Decimal("0.001")
 """Every mass in the ledger is a whole number of grams."""
@@ -24,6 +24,15 @@ class Level(StrEnum):
 class Method(StrEnum):
     PERCENTAGE = "percentage"
     CREDIT = "credit"
+
+
+class Overshoot(StrEnum):
+    """What happens when a closed period's CoC share of outputs exceeds its CoC share of inputs."""
+
+    DEDUCT_NEXT_PERIOD = "deduct_next_period"
+    """The excess CoC output counts against the next period's allowance."""
+    NON_CONFORMITY = "non_conformity"
+    """The excess is reported to the certification body as a non-conformity (an alert event)."""
 
 
 def _clean(value: Decimal) -> Decimal:
@@ -65,14 +74,27 @@ class RuleSet:
     require_coc_input_in_period: bool
     credits_by_product: bool
     """True: a designation draws only on credits of the shipped product (material and form)."""
+    overshoot: Overshoot = Overshoot.NON_CONFORMITY
+    """Percentage method: how a period-level overshoot found at close is handled (verify)."""
+    credit_lifetime_months: int | None = None
+    """Credits expire this many months after the month they were created in, oldest used first
+    (None: they live as long as the carry-over rule lets them) (verify)."""
+    require_performance_standard: bool = True
+    """Designations need a current PS certificate covering the site beside the CoC one (domain.md:
+    only an entity certified against both may pass material on as CoC Material)."""
     rounding: Rounding = Rounding()
     origin_steps: frozenset[ProcessStep] = frozenset({ProcessStep.MINING})
     """Steps where CoC Material originates: their output, at a site a current CoC certificate covers,
     is CoC input (bauxite mined at a certified mine is ASI Bauxite)."""
     description: str = ""
 
-    def account_id(self, organisation_id: str, site_id: str) -> str:
-        return site_account_id(site_id) if self.level is Level.SITE else group_account_id(organisation_id)
+    def account_id(self, organisation_id: str, site_id: str, scope_id: str | None = None) -> str:
+        """Site level: one account per site. Group level: one pool per CoC certification scope
+        (`scope_id`); movements at sites outside every CoC scope land in the organisation's
+        unscoped group account, which never earns credits."""
+        if self.level is Level.SITE:
+            return site_account_id(site_id)
+        return scope_account_id(organisation_id, scope_id) if scope_id else group_account_id(organisation_id)
 
     def period_containing(self, day: date) -> tuple[date, date]:
         return period_containing(day, self.period_months)
@@ -87,6 +109,7 @@ V2_2022_GROUP_PERCENTAGE = RuleSet(
     carry_over=False,
     require_coc_input_in_period=False,
     credits_by_product=False,
+    overshoot=Overshoot.NON_CONFORMITY,
     description="ASI CoC V2 (2022): pooled per certification scope, CoC share of outputs <= CoC share of inputs per year.",
 )
 V3_DRAFT_SITE_CREDIT = RuleSet(
@@ -98,6 +121,8 @@ V3_DRAFT_SITE_CREDIT = RuleSet(
     carry_over=True,
     require_coc_input_in_period=True,
     credits_by_product=True,
+    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,
+    credit_lifetime_months=12,
     description="V3 draft: one account per site, credit method, a site ships CoC only after CoC input in the period.",
 )
 V3_DRAFT_GROUP_CREDIT = RuleSet(
@@ -109,6 +134,8 @@ V3_DRAFT_GROUP_CREDIT = RuleSet(
     carry_over=True,
     require_coc_input_in_period=False,
     credits_by_product=True,
+    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,
+    credit_lifetime_months=12,
     description="V3 draft: pooled per certification scope, credit method (no overdraft).",
 )
 
@@ -148,6 +175,14 @@ def period_containing(day: date, months: int) -> tuple[date, date]:
     """Calendar-aligned periods of `months` months (12: calendar years; 3: quarters)."""
     index = (day.year * 12 + day.month - 1) // months * months
     return _month_start(index), _month_start(index + months) - timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    first = _month_start(index)
+    last = _month_start(index + 1) - timedelta(days=1)
+    return first.replace(day=min(day.day, last.day))
 
 
 def period_id(start: date) -> str:

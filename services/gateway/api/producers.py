@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
@@ -157,7 +158,8 @@ async def _visible_account(gw: GatewayDep, caller: Principal, account_id: str) -
 async def accounts(gw: GatewayDep, caller: Producer) -> Any:
     ids = [f"site:{s['_id']}" for s in await store.sites_of(gw.db, caller.organisation_id)]
     ids.append(f"group:{caller.organisation_id}")
-    docs = gw.db[store.BALANCES].find({"_id": {"$in": ids}}).sort("_id", 1)
+    scopes = {"$regex": f"^{re.escape(f'group:{caller.organisation_id}/')}"}  # one pool per CoC certification scope
+    docs = gw.db[store.BALANCES].find({"$or": [{"_id": {"$in": ids}}, {"_id": scopes}]}).sort("_id", 1)
     return respond({"accounts": [{"account_id": d["_id"], **d} async for d in docs]})
 
 

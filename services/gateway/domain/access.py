@@ -55,10 +55,10 @@ def require_own_site(principal: Principal, site_id: str, site_owners: Mapping[st
 
 
 def account_organisation(account_id: str, site_owners: Mapping[str, str]) -> str | None:
-    """The organisation owning a ledger account (`site:<id>` or `group:<org>`), if known."""
+    """The organisation owning a ledger account (`site:<id>`, `group:<org>` or `group:<org>/<scope>`), if known."""
     kind, _, rest = account_id.partition(":")
     if kind == "group":
-        return rest or None
+        return rest.partition("/")[0] or None
     if kind == "site":
         return site_owners.get(rest)
     return None

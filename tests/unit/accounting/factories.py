@@ -92,17 +92,33 @@ def cancel(target: uuid.UUID, *, site: str = "site-a", org: str = ORG) -> Moveme
 
 def certificate(*, org: str = ORG, sites: tuple[str, ...] = ("site-a", "site-b"),
                 status: CertificateStatus = CertificateStatus.ACTIVE, revision: int = 1,
-                certificate_id: str = "cert-1") -> Certificate:
+                certificate_id: str = "cert-1", standard: Standard = Standard.CHAIN_OF_CUSTODY,
+                supersedes: str | None = None) -> Certificate:
+    prefix = "COC" if standard is Standard.CHAIN_OF_CUSTODY else "PS"
     return Certificate(
-        certificate_id=certificate_id, certificate_number=f"ASI-COC-2026-{certificate_id}", organisation_id=org,
-        standard=Standard.CHAIN_OF_CUSTODY, standard_version="V2-2022", status=status, provisional=False,
+        certificate_id=certificate_id, certificate_number=f"ASI-{prefix}-2026-{certificate_id}", organisation_id=org,
+        standard=standard, standard_version="V2-2022", status=status, provisional=False,
+        supersedes_certificate_id=supersedes,
         scope=CertificateScope(level=ScopeLevel.ENTITY, site_ids=list(sites)), certification_body_id="cb-1",
         audit_id="audit-1", issued_on=date(2025, 1, 1), valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31),
         revision=revision, updated_at=NOW,
     )
 
 
+def ps_certificate(*, org: str = ORG, sites: tuple[str, ...] = ("site-a", "site-b"),
+                   status: CertificateStatus = CertificateStatus.ACTIVE, certificate_id: str = "ps-1",
+                   revision: int = 1) -> Certificate:
+    return certificate(org=org, sites=sites, status=status, certificate_id=certificate_id, revision=revision,
+                       standard=Standard.PERFORMANCE_STANDARD)
+
+
 def ledger(rule_set_id: str | None = None, *, org: str = ORG, certified: bool = True, **kwargs) -> Ledger:
+    """Books of `org`, by default certified against CoC (scope `cert-1`) and PS for site-a and site-b."""
     assignments = {org: [Assignment(date(2000, 1, 1), rule_set_id)]} if rule_set_id else {}
-    certificates = [certificate(org=org)] if certified else []
+    certificates = [certificate(org=org), ps_certificate(org=org)] if certified else []
     return Ledger(assignments=assignments, certificates=certificates, **kwargs)
+
+
+def group(org: str = ORG, scope: str = "cert-1") -> str:
+    """The pooled account of the organisation's CoC scope."""
+    return f"group:{org}/{scope}"

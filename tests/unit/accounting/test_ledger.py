@@ -21,6 +21,7 @@ from tests.unit.accounting.factories import (
     NOW,
     cancel,
     certificate,
+    group,
     ledger,
     receipt,
     ship,
@@ -50,7 +51,7 @@ def test_a_coc_receipt_credits_the_account_of_the_organisations_rule_set():
     books = ledger(GROUP)
     [entry] = entries(books.apply(receipt("1000", "400"), NOW))
     assert (entry.account_id, entry.kind, entry.coc_credit_kg, entry.balance_after_kg) == (
-        "group:org-smelter", EntryKind.RECEIPT_CREDIT, Decimal(400), Decimal(400))
+        group(), EntryKind.RECEIPT_CREDIT, Decimal(400), Decimal(400))
     assert (entry.rule_set_id, entry.rule_set_version) == (GROUP, "draft-2025-10")
     assert entry.total_input_kg == Decimal(1000)
 
@@ -59,7 +60,7 @@ def test_eligible_scrap_credits_and_counts_as_fully_recycled():
     books = ledger(GROUP)
     books.apply(receipt("500", "500", category=Cat.POST_CONSUMER_SCRAP, form="bales",
                         classification=Classification.ELIGIBLE_SCRAP), NOW)
-    account = books.accounts["group:org-smelter"]
+    account = books.accounts[group()]
     assert account.buckets == {"post_consumer_scrap|bales": Decimal(500)}
     assert account.period.recycled_kg == Decimal(500)
 
@@ -80,8 +81,8 @@ def test_a_transformation_converts_the_credits_of_its_inputs_with_the_step_facto
     [entry] = entries(outcomes)
     assert entry.kind is EntryKind.TRANSFORMATION
     assert entry.credit_buckets_kg == {"alumina|powder": Decimal(-1930), "aluminium|ingot": Decimal("999.740")}
-    assert books.accounts["group:org-smelter"].balance == Decimal("999.740")
-    assert books.accounts["group:org-smelter"].period.conversion_applied == {"alumina_to_aluminium": Decimal("0.518")}
+    assert books.accounts[group()].balance == Decimal("999.740")
+    assert books.accounts[group()].period.conversion_applied == {"alumina_to_aluminium": Decimal("0.518")}
 
 
 def test_a_transformation_converts_no_more_than_its_input_and_never_creates_more_than_its_output():
@@ -89,7 +90,7 @@ def test_a_transformation_converts_no_more_than_its_input_and_never_creates_more
     books.apply(receipt("1000", "1000", form="ingot"), NOW)
     books.apply(transform([(Cat.ALUMINIUM, "ingot", "200")], [(Cat.ALUMINIUM, "sheet", "100")], "2",
                           step=ProcessStep.ROLLING), NOW)
-    assert books.accounts["group:org-smelter"].buckets == {"aluminium|ingot": Decimal(800),
+    assert books.accounts[group()].buckets == {"aluminium|ingot": Decimal(800),
                                                            "aluminium|sheet": Decimal(100)}
 
 
@@ -122,11 +123,11 @@ def test_an_accepted_designation_debits_and_issues_a_coc_document():
 def test_an_overdraft_is_refused_whole_and_nothing_of_it_is_applied():
     books = ledger(GROUP)
     books.apply(receipt("1000", "100"), NOW)
-    before = (books.accounts["group:org-smelter"].balance, books.accounts["group:org-smelter"].sequence)
+    before = (books.accounts[group()].balance, books.accounts[group()].sequence)
     outcomes = books.apply(ship("500", "100.0001"), NOW)
     assert kinds(outcomes) == ["DesignationDenied"]
     assert outcomes[0].available == Decimal(100) and denied(outcomes) == ["insufficient_credits"]
-    assert (books.accounts["group:org-smelter"].balance, books.accounts["group:org-smelter"].sequence) == before
+    assert (books.accounts[group()].balance, books.accounts[group()].sequence) == before
     assert len(books.entries) == 1
 
 
@@ -183,15 +184,23 @@ def test_a_receipt_dated_before_the_open_period_does_not_satisfy_the_site_input_
 # ---- certificates ---------------------------------------------------------------------------
 
 
-def test_designations_need_a_current_certificate_covering_the_site_but_receipts_are_always_recorded():
+def test_designations_need_a_current_certificate_covering_the_site_and_receipts_outside_it_earn_nothing():
     books = ledger(GROUP, certified=False)
+    [entry] = entries(books.apply(receipt("1000", "1000"), NOW))
+    assert (entry.account_id, entry.coc_credit_kg, entry.total_input_kg) == ("group:org-smelter", 0, Decimal(1000))
+    assert "no current CoC certificate covers site site-a" in entry.note
+    assert set(denied(books.apply(ship("10", "10"), NOW))) == {
+        "site_not_coc_certified", "site_not_ps_certified", "insufficient_credits"}
+
+    books = ledger(GROUP)
     books.apply(receipt("1000", "1000"), NOW)
-    assert denied(books.apply(ship("10", "10"), NOW)) == ["site_not_coc_certified"]
-    books.certificates = {"cert-1": certificate(status=CertificateStatus.SUSPENDED)}
-    assert kinds(books.apply(receipt("10", "10"), NOW)) == ["EntryPosted"]
+    books.certificates["cert-1"] = certificate(status=CertificateStatus.SUSPENDED, revision=2)
+    [entry] = entries(books.apply(receipt("10", "10"), NOW))
+    assert entry.coc_credit_kg == 0 and "is suspended" in entry.note
     assert denied(books.apply(ship("10", "10"), NOW)) == ["account_frozen"]
-    assert books.accounts["group:org-smelter"].balance == Decimal(1010)
-    books.certificates = {"cert-1": certificate(status=CertificateStatus.ACTIVE, revision=3)}
+    assert books.accounts[group()].balance == Decimal(1000)
+    assert books.accounts[group()].period.non_coc_inputs == {"site_not_coc_certified": Decimal(10)}
+    books.certificates["cert-1"] = certificate(status=CertificateStatus.ACTIVE, revision=3)
     assert "DocumentDue" in kinds(books.apply(ship("10", "10"), NOW))
 
 
@@ -205,8 +214,8 @@ def test_a_cancellation_reverses_the_entries_with_new_ones_that_reference_them()
     [reversal] = entries(books.apply(cancel(original.movement_id), NOW))
     assert (reversal.kind, reversal.reverses_entry_id, reversal.coc_credit_kg) == (
         EntryKind.REVERSAL, credit.entry_id, Decimal(-400))
-    assert books.accounts["group:org-smelter"].balance == 0
-    assert books.accounts["group:org-smelter"].period.coc_input == 0
+    assert books.accounts[group()].balance == 0
+    assert books.accounts[group()].period.coc_input == 0
 
 
 def test_a_correction_replaces_the_movement_and_a_late_original_is_ignored():
@@ -215,7 +224,7 @@ def test_a_correction_replaces_the_movement_and_a_late_original_is_ignored():
     books.apply(original, NOW)
     kinds_seen = [e.kind for e in entries(books.apply(receipt("1000", "300", corrects=original.movement_id), NOW))]
     assert kinds_seen == [EntryKind.RECEIPT_CREDIT, EntryKind.REVERSAL]
-    assert books.accounts["group:org-smelter"].balance == Decimal(300)
+    assert books.accounts[group()].balance == Decimal(300)
     assert books.apply(original, NOW) == []
 
 
@@ -224,7 +233,7 @@ def test_a_cancellation_arriving_before_its_movement_voids_it():
     original = receipt("1000", "400")
     books.apply(cancel(original.movement_id), NOW)
     assert books.apply(original, NOW) == []
-    assert "group:org-smelter" not in books.accounts
+    assert group() not in books.accounts
 
 
 def test_a_reversal_that_would_overdraw_is_refused():
@@ -233,7 +242,7 @@ def test_a_reversal_that_would_overdraw_is_refused():
     books.apply(original, NOW)
     books.apply(ship("400", "300"), NOW)
     assert denied(books.apply(cancel(original.movement_id), NOW)) == ["reversal_would_overdraw"]
-    assert books.accounts["group:org-smelter"].balance == Decimal(100)
+    assert books.accounts[group()].balance == Decimal(100)
 
 
 def test_correcting_a_designation_gives_its_credits_back_before_debiting_the_new_mass():
@@ -243,7 +252,7 @@ def test_correcting_a_designation_gives_its_credits_back_before_debiting_the_new
     books.apply(first, NOW)
     outcomes = books.apply(ship("400", "350", corrects=first.movement_id), NOW)
     assert [e.kind for e in entries(outcomes)] == [EntryKind.REVERSAL, EntryKind.DESIGNATION_DEBIT]
-    assert books.accounts["group:org-smelter"].balance == Decimal(50)
+    assert books.accounts[group()].balance == Decimal(50)
 
 
 # ---- periods --------------------------------------------------------------------------------
@@ -256,7 +265,7 @@ def test_the_clock_closes_every_ended_period_once_with_carry_over_per_rule_set()
     [statement] = [o.statement for o in outcomes if isinstance(o, StatementWritten)]
     assert (statement.period_id, statement.period_end, statement.closing_balance_kg, statement.carried_over_kg) == (
         "2025-01-01", date(2025, 12, 31), Decimal(400), Decimal(400))
-    assert books.accounts["group:org-smelter"].period.opening_balance == Decimal(400)
+    assert books.accounts[group()].period.opening_balance == Decimal(400)
     assert books.close_due(date(2026, 6, 1), NOW) == []
 
 
@@ -275,10 +284,10 @@ def test_without_carry_over_free_credits_are_forfeited_at_close():
 def test_a_period_closed_on_command_ends_today_and_the_next_realigns_with_the_calendar():
     books = ledger(GROUP)
     books.apply(receipt("1000", "400", day=date(2026, 2, 1)), NOW)
-    outcomes = books.close_now("group:org-smelter", date(2026, 6, 1), NOW)
+    outcomes = books.close_now(group(), date(2026, 6, 1), NOW)
     [statement] = [o.statement for o in outcomes if isinstance(o, StatementWritten)]
     assert statement.period_end == date(2026, 6, 1)
-    period = books.accounts["group:org-smelter"].period
+    period = books.accounts[group()].period
     assert (period.period_id, period.start, period.end) == ("2026-06-02", date(2026, 6, 2), date(2026, 12, 31))
     assert "CommandDenied" in kinds(books.close_now("group:nobody", date(2026, 6, 1), NOW))
 
@@ -303,14 +312,14 @@ def test_an_allocation_reserves_free_credits_fifo_with_the_documents_behind_them
                                                                          ("doc-2", Decimal(100))]
     assert allocation.recycled_content_share == Decimal("0.75")
     assert allocation.carbon_footprint == Decimal(1)
-    assert books.accounts["group:brand"].reserved == Decimal(400)
+    assert books.accounts[group("brand")].reserved == Decimal(400)
 
 
 def test_an_allocation_is_idempotent_per_claim_and_never_uses_a_tonne_twice():
     books = brand_books()
     first = books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))[-1]
     again = books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))
-    assert again == [first] and books.accounts["group:brand"].reserved == Decimal(400)
+    assert again == [first] and books.accounts[group("brand")].reserved == Decimal(400)
     refused = books.allocate("claim-2", "brand", Decimal(201), date(2026, 6, 1))
     assert refused[0].available == Decimal(200) and denied(refused) == ["insufficient_credits"]
     assert denied(books.apply(ship("300", "201", org="brand"), NOW)) == ["insufficient_credits"]
@@ -321,7 +330,7 @@ def test_a_release_frees_the_mass_and_a_release_of_nothing_answers_zero():
     books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))
     released = books.release("claim-1", "brand", date(2026, 6, 2))
     assert released[-1] == Released("claim-1", "brand", Decimal(400))
-    assert books.accounts["group:brand"].reserved == 0
+    assert books.accounts[group("brand")].reserved == 0
     assert books.release("claim-1", "brand", date(2026, 6, 2)) == [Released("claim-1", "brand", Decimal("0.000"))]
     assert isinstance(books.allocate("claim-2", "brand", Decimal(600), date(2026, 6, 2))[-1], Granted)
 

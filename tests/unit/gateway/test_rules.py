@@ -34,6 +34,8 @@ def test_a_producer_acts_only_for_its_own_sites_and_accounts():
     assert access.may_read_account(A, "site:site-a", OWNERS) and access.may_read_account(A, "group:org-a", OWNERS)
     assert not access.may_read_account(A, "site:site-b", OWNERS)
     assert not access.may_read_account(A, "group:org-b", OWNERS)
+    assert access.may_read_account(A, "group:org-a/cert-1", OWNERS)  # a pool per CoC certification scope
+    assert not access.may_read_account(A, "group:org-b/cert-1", OWNERS)
     assert not access.may_read_account(A, "owner:org-a", OWNERS)
     assert access.may_read_document(A, "org-b", "org-a") and not access.may_read_document(A, "org-b", "org-c")
 
