@@ -57,6 +57,14 @@ class ClaimReason:
     REQUESTER_NOT_CLAIMANT = "requester_not_claimant"
     UNKNOWN_CLAIM = "unknown_claim"
     CLAIM_ALREADY_CLOSED = "claim_already_closed"
+    MASS_ALREADY_CLAIMED = "mass_already_claimed"
+    """The CoC mass asked for already backs other claims (the message names them)."""
+    CLAIM_NOT_APPROVED = "claim_not_approved"
+    """Usage reported for a claim that was never approved."""
+    USAGE_EXCEEDS_APPROVED = "usage_exceeds_approved"
+    """Reported usage would go beyond the approved quantity."""
+    USAGE_CONFLICT = "usage_conflict"
+    """Usage for this period was already reported with other figures; the first report stands."""
 
 
 class ClaimProduct(Contract):
@@ -99,7 +107,21 @@ class ClaimWithdrawn(Envelope):
     reason: Text = Field(description="Why.")
 
 
-ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn, Field(discriminator="type")]
+class ClaimUsageReported(Envelope):
+    """The brand owner reports how many units carried the claim in a period (at most once per period).
+
+    The mass used (units x aluminium per unit) stays spent when the claim is withdrawn; only the
+    approved mass not reported used returns to the owner's credits."""
+
+    type: Literal["claim_usage_reported"] = Field(default="claim_usage_reported", description="Type tag.")
+    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claimant_organisation_id: Identifier = Field(description="Brand owner.")
+    period_start: date = Field(description="First day of the reporting period.")
+    period_end: date = Field(description="Last day of the reporting period.")
+    units: int = Field(gt=0, description="Units that carried the claim in the period.")
+
+
+ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported, Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):
@@ -183,13 +205,31 @@ class ClaimWithdrawalConfirmed(_Decision):
 
     type: Literal["claim_withdrawal_confirmed"] = Field(default="claim_withdrawal_confirmed", description="Type tag.")
     reason: Text = Field(description="Why.")
+    used_kg: KgOrZero | None = Field(
+        default=None, description="Of an approved claim: mass reported used, which stays spent.")
+    returned_kg: KgOrZero | None = Field(
+        default=None, description="Of an approved claim: unused mass returned to the owner's credits.")
+
+
+class ClaimUsageRecorded(_Decision):
+    """A usage report was recorded; the totals are the claim's after it."""
+
+    type: Literal["claim_usage_recorded"] = Field(default="claim_usage_recorded", description="Type tag.")
+    period_start: date = Field(description="First day of the reported period.")
+    period_end: date = Field(description="Last day of the reported period.")
+    units: int = Field(gt=0, description="Units reported for the period.")
+    used_units: int = Field(ge=0, description="Units reported over all periods.")
+    used_kg: KgOrZero = Field(description="Mass reported used over all periods.")
+    approved_kg: KgOrZero = Field(description="Mass the approval spent.")
+    unused_kg: KgOrZero = Field(description="Approved mass not yet reported used.")
 
 
 class ClaimRequestRefused(_Decision):
     """An input about a claim was refused and changed nothing: the claim keeps its current decision.
 
     Sent for a changed request under an existing claim id (`request_conflict`), a reused event id
-    with other content, or a withdrawal of an unknown or someone else's claim."""
+    with other content, a withdrawal of an unknown or someone else's claim, or a usage report that
+    cannot be recorded (`usage_exceeds_approved`, `usage_conflict`, `claim_not_approved`)."""
 
     type: Literal["claim_request_refused"] = Field(default="claim_request_refused", description="Type tag.")
     refused_event_id: UUID = Field(description="Event id of the refused input.")
@@ -203,6 +243,7 @@ ClaimDecision = Annotated[
     | ClaimRevoked
     | ClaimExpired
     | ClaimWithdrawalConfirmed
+    | ClaimUsageRecorded
     | ClaimRequestRefused,
     Field(discriminator="type"),
 ]

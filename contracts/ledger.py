@@ -75,6 +75,16 @@ class LedgerReason:
     NOT_AUTHORISED = "not_authorised"
     REVERSAL_WOULD_OVERDRAW = "reversal_would_overdraw"
     LOT_ALLOCATED = "lot_allocated_to_claim"
+    MASS_ALREADY_CLAIMED = "mass_already_claimed"
+    """The owner's CoC mass is held by other claims (the reason names them)."""
+    CLAIM_MASS_SPENT = "claim_mass_spent"
+    """A release of an approved claim's mass: it was spent (debited), only its unused part may return."""
+    ALLOCATION_NOT_DEBITED = "allocation_not_debited"
+    """A return for a claim whose mass was never debited (nothing was spent, so nothing returns)."""
+    RETURN_EXCEEDS_UNUSED = "return_exceeds_unused"
+    """A return larger than the debited mass not yet returned."""
+    DEBIT_MISMATCH = "debit_mismatch"
+    """A debit whose mass is not the mass reserved for the claim."""
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -98,6 +108,30 @@ class ReleaseAllocation(Envelope):
     reason: Text = Field(description="Why.")
 
 
+class DebitClaimMass(Envelope):
+    """The claim was approved: spend its reserved mass (the reservation becomes a `claim_debit`).
+
+    Nothing gives a debit back on revocation or expiry (products already carry the claim); only
+    `ReturnClaimMass` on a withdrawal returns the part not yet used."""
+
+    type: Literal["debit_claim_mass"] = Field(default="debit_claim_mass", description="Type tag.")
+    claim_id: Identifier = Field(description="The approved claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner whose credits are spent.")
+    mass_kg: Kg = Field(description="Mass spent: the mass reserved for the claim.")
+    approval_code: Identifier | None = Field(default=None, description="The claim's approval code, for the record.")
+
+
+class ReturnClaimMass(Envelope):
+    """A withdrawn claim's unused part goes back to the owner's credits (at most once per claim)."""
+
+    type: Literal["return_claim_mass"] = Field(default="return_claim_mass", description="Type tag.")
+    claim_id: Identifier = Field(description="The withdrawn claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    mass_kg: Kg = Field(description="Mass returned: the debited mass less the mass reported used.")
+    used_kg: KgOrZero = Field(description="Mass the owner reported used (units that carried the claim).")
+    reason: Text = Field(description="Why.")
+
+
 class ClosePeriod(Envelope):
     """Close an account's current period now."""
 
@@ -115,7 +149,8 @@ class AssignRuleSet(Envelope):
 
 
 LedgerCommand = Annotated[
-    AllocateForClaim | ReleaseAllocation | ClosePeriod | AssignRuleSet, Field(discriminator="type")
+    AllocateForClaim | ReleaseAllocation | DebitClaimMass | ReturnClaimMass | ClosePeriod | AssignRuleSet,
+    Field(discriminator="type"),
 ]
 
 # ---- events --------------------------------------------------------------------------------
@@ -134,6 +169,8 @@ class EntryKind(StrEnum):
     ALLOCATION_RESERVED = "allocation_reserved"
     ALLOCATION_RELEASED = "allocation_released"
     CREDIT_EXPIRED = "credit_expired"
+    CLAIM_DEBIT = "claim_debit"
+    CLAIM_RETURN = "claim_return"
 
 
 class LedgerEntry(Contract):
@@ -269,6 +306,10 @@ class AllocationRefused(Envelope):
     requested_kg: Kg = Field(description="Mass asked for.")
     available_kg: ExactDecimal = Field(description="Free credits at that moment.")
     reasons: list[Reason] = Field(min_length=1, description="Why.")
+    held_by_claim_ids: list[Identifier] = Field(
+        default_factory=list,
+        description="Claims that hold (reserved or spent) the owner's CoC mass, largest first (at most 20).",
+    )
 
 
 class AllocationReleased(Envelope):
@@ -291,6 +332,30 @@ class TransformationSummary(Contract):
     output_kg: ExactDecimal = Field(description="Product mass made (scrap excluded).")
     scrap_kg: ExactDecimal = Field(description="Process scrap made: it carries no credits (the factor is the yield).")
     credits_created_kg: ExactDecimal = Field(description="Credits made: CoC input times the factor, capped at the product mass.")
+
+
+class ClaimMassDebited(Envelope):
+    """An approved claim's reserved mass was spent: `claim_debit` entries on the accounts listed."""
+
+    type: Literal["claim_mass_debited"] = Field(default="claim_mass_debited", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    mass_kg: Kg = Field(description="Mass spent.")
+    account_ids: list[Identifier] = Field(min_length=1, description="Accounts debited.")
+    entry_ids: list[UUID] = Field(min_length=1, description="The `claim_debit` entries, one per account.")
+
+
+class ClaimMassReturned(Envelope):
+    """A withdrawn claim's unused mass came back: `claim_return` entries referencing the debits."""
+
+    type: Literal["claim_mass_returned"] = Field(default="claim_mass_returned", description="Type tag.")
+    claim_id: Identifier = Field(description="The claim.")
+    owner_organisation_id: Identifier = Field(description="Brand owner.")
+    mass_kg: Kg = Field(description="Mass returned.")
+    debited_kg: Kg = Field(description="Mass the claim had spent.")
+    used_kg: KgOrZero = Field(description="Mass reported used, which stays spent.")
+    entry_ids: list[UUID] = Field(min_length=1, description="The `claim_return` entries.")
+    reason: Text = Field(description="Why.")
 
 
 class PeriodStatement(Contract):
@@ -412,6 +477,8 @@ LedgerEvent = Annotated[
     | AllocationGranted
     | AllocationRefused
     | AllocationReleased
+    | ClaimMassDebited
+    | ClaimMassReturned
     | PeriodClosed
     | AccountFrozen
     | AccountThawed

@@ -56,7 +56,8 @@ def _ledger_event_key(m: Any) -> str:
         return m.entry.account_id
     if isinstance(m, ledger.PeriodClosed):
         return m.statement.account_id
-    if isinstance(m, ledger.AllocationGranted | ledger.AllocationRefused | ledger.AllocationReleased):
+    if isinstance(m, ledger.AllocationGranted | ledger.AllocationRefused | ledger.AllocationReleased
+                  | ledger.ClaimMassDebited | ledger.ClaimMassReturned):
         return ledger.owner_key(m.owner_organisation_id)
     if isinstance(m, ledger.RuleSetAssigned):
         return ledger.group_account_id(m.organisation_id)
@@ -66,7 +67,8 @@ def _ledger_event_key(m: Any) -> str:
 
 
 def _ledger_command_key(m: Any) -> str:
-    if isinstance(m, ledger.AllocateForClaim | ledger.ReleaseAllocation):
+    if isinstance(m, ledger.AllocateForClaim | ledger.ReleaseAllocation | ledger.DebitClaimMass
+                  | ledger.ReturnClaimMass):
         return ledger.owner_key(m.owner_organisation_id)
     if isinstance(m, ledger.AssignRuleSet):
         return ledger.group_account_id(m.organisation_id)
@@ -119,7 +121,7 @@ LEDGER_EVENTS = Topic(
 )
 CLAIMS_REQUESTS = Topic(
     "claims.requests.v1", claims.ClaimRequest, lambda m: m.claim_id, "claim id", ("brand owners",),
-    "Claim verification requests and withdrawals.",
+    "Claim verification requests, usage reports and withdrawals.",
 )
 CLAIMS_DECISIONS = Topic(
     "claims.decisions.v1", claims.ClaimDecision, lambda m: m.claim_id, "claim id", ("claims",),

@@ -4,8 +4,10 @@ It plays every user through the contract topics only: the secretariat registers 
 and assigns rule sets; a certification body audits and certifies a bauxite mine, an alumina refinery,
 a smelter, a remelter buying post-consumer scrap, a rolling mill (provisional: two Major NCs), a can
 maker and a brand owner; plants stream what they receive, transform and ship; CoC Documents flow
-from supplier to buyer; the brand owner asks for an on-pack logo claim that is approved and one that
-is refused; then the secretariat suspends the remelter and the effects propagate.
+from supplier to buyer; the brand owner asks for an on-pack logo claim that is approved (its mass is
+spent) and others that are refused; then the secretariat suspends the can maker and the effects
+propagate (the brand's approved claim stands: it rests on mass received before the suspension), and
+reinstates it; the brand's second claim for the same tonnes is refused, naming the first.
 """
 
 from __future__ import annotations
@@ -203,6 +205,8 @@ class Platform:
         elif isinstance(m, ledger.AllocationGranted | ledger.AllocationRefused):
             detail = f"{m.mass_kg} kg" if isinstance(m, ledger.AllocationGranted) else _reasons(m.reasons)
             say("accounting", f"{m.type.replace('_', ' ')} for claim {m.claim_id}: {detail}")
+        elif isinstance(m, ledger.ClaimMassDebited | ledger.ClaimMassReturned):
+            say("accounting", f"{m.type.replace('_', ' ')} for claim {m.claim_id}: {m.mass_kg} kg")
         elif isinstance(m, claims.ClaimApproved):
             say("claims", f"claim {m.claim_id} APPROVED, code {m.approval_code}, valid until {m.valid_until}")
         elif isinstance(m, claims.ClaimRejected | claims.ClaimRevoked | claims.ClaimExpired):
@@ -369,6 +373,7 @@ class Story:
         await self.ship(self.cast["cans"], self.cast["brand"], MaterialCategory.ALUMINIUM, "can-body", "100", "60")
 
     async def claim(self, claim_id: str, cans: int, wording: str) -> claims.ClaimRequested:
+        """An on-pack claim on the brand's 330 ml can (13 g of aluminium each)."""
         request = claims.ClaimRequested.create(
             actor=self.cast["brand"].actor, occurred_at=_now(), claim_id=claim_id, claimant_organisation_id=self.cast["brand"].org,
             product=claims.ClaimProduct(product_id="05012345678900", name="Fizz Cola 330 ml can",
@@ -392,21 +397,28 @@ class Outcome:
     approved: Envelope
     refused_mass: Envelope
     refused_wording: Envelope
-    revoked: Envelope
     refused_designation: Envelope
     late_receipt: Envelope
+    revocations: list[Envelope]
+    """Decisions revoking the approved claim (none: a supplier's suspension leaves it standing)."""
+    same_tonnes_again: Envelope
 
     @property
     def as_expected(self) -> bool:
+        again = self.same_tonnes_again
         return (isinstance(self.approved, claims.ClaimApproved) and isinstance(self.refused_mass, claims.ClaimRejected)
                 and isinstance(self.refused_wording, claims.ClaimRejected)
-                and isinstance(self.revoked, claims.ClaimRevoked)
+                and not self.revocations
                 and isinstance(self.refused_designation, ledger.DesignationRefused)
-                and isinstance(self.late_receipt, intake.PlantEventRejected))
+                and isinstance(self.late_receipt, intake.PlantEventRejected)
+                and isinstance(again, claims.ClaimRejected)
+                and any(r.code == claims.ClaimReason.MASS_ALREADY_CLAIMED and self.approved.claim_id in r.message
+                        for r in again.reasons))
 
 
 async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake", "accounting", "claims")) -> Outcome:
-    """Registration, certification, a day of production, three claims, a supplier's suspension."""
+    """Registration, certification, a day of production, three claims, a supplier's suspension and
+    reinstatement, and a second claim for the same tonnes."""
     say = p.say
     await s.register()
     await s.certify()
@@ -436,7 +448,6 @@ async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake",
         actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
         reason="Surveillance audit not held: unpaid certification fees"))
     await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
-    revoked = await p.wait_for(claims.ClaimRevoked, lambda m: m.claim_id == good, timeout=30)
     refused_designation = await s.plant(
         cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=brand.org,
         customer_site_id=brand.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
@@ -446,11 +457,25 @@ async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake",
         brand, plant.MaterialReceived, received_on=s.today, supplier_organisation_id=cans.org,
         supplier_site_id=cans.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
         quantity=Decimal("20"), unit="t", coc_document_id=document.document.document_id)
+    revocations = [m for m in p.records if isinstance(m, claims.ClaimRevoked) and m.claim_id == good]
+    say("scenario", f"the brand's approved claim {'was REVOKED' if revocations else 'stands'}: it rests on the brand's "
+                    f"own certificates and on can bodies received before the suspension")
+    say("scenario", f"the secretariat reinstates the CoC certificate of {cans.name}")
+    await p.send(certificates.ReinstateCertificate.create(
+        actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
+        reason="Fees paid, surveillance audit held"))
+    await p.wait_for(ledger.AccountThawed, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+    say("scenario", "the brand asks again for the same tonnes: a claim for every CoC can body it received (60 t)")
+    again = f"claim-{p.run}-again"
+    await s.claim(again, 4_615_000, logo)
+    same_tonnes_again = await s.decision(again)
     p.show_balances()
-    outcome = Outcome(approved, refused_mass, refused_wording, revoked, refused_designation, late_receipt)
-    say("scenario", f"scenario {'complete' if outcome.as_expected else 'FAILED'}: one claim approved, two refused "
-                    "with reasons; the suspension froze the supplier's account, refused its designation, made intake "
-                    "refuse its document and revoked the claim")
+    outcome = Outcome(approved, refused_mass, refused_wording, refused_designation, late_receipt, revocations,
+                      same_tonnes_again)
+    say("scenario", f"scenario {'complete' if outcome.as_expected else 'FAILED'}: one claim approved and its mass "
+                    "spent, two refused with reasons; the suspension froze the supplier's account, refused its "
+                    "designation and made intake refuse its document, and left the approved claim standing; the same "
+                    "tonnes claimed again were refused, naming the first claim")
     return outcome
 
 

@@ -25,8 +25,11 @@ from contracts.ledger import (
     AllocationReleased,
     AssignRuleSet,
     CertificationBodyAlerted,
+    ClaimMassDebited,
+    ClaimMassReturned,
     ClosePeriod,
     CoCDocumentIssued,
+    DebitClaimMass,
     DesignationRefused,
     LedgerCommandRejected,
     LedgerEntryPosted,
@@ -34,6 +37,7 @@ from contracts.ledger import (
     MovementRefused,
     PeriodClosed,
     ReleaseAllocation,
+    ReturnClaimMass,
     RuleSetAssigned,
     site_account_id,
 )
@@ -42,12 +46,13 @@ from libs.logs import get_logger
 from libs.messaging import Incoming, Outgoing, Tx
 from services.accounting.adapters import keys, store
 from services.accounting.config import Settings
-from services.accounting.domain import certification, scope
+from services.accounting.domain import certification, claims_mass, scope
 from services.accounting.domain import ledger as books
 from services.accounting.domain.rules import Assignment, Level, rule_set, rule_set_on
 from services.accounting.signing import Signer
 
 log = get_logger("services.accounting")
+CLAIM_COMMANDS = (AllocateForClaim, ReleaseAllocation, DebitClaimMass, ReturnClaimMass)
 ACTOR = Actor(organisation_id="accounting", role=Role.SERVICE)
 
 
@@ -87,7 +92,7 @@ class Accounting:
 
     # ---- outcomes to messages ---------------------------------------------------------------
 
-    def publish(self, outcomes: Sequence[books.Outcome], cause: Envelope | None, now: datetime,
+    def publish(self, outcomes: Sequence[books.Outcome | claims_mass.Outcome], cause: Envelope | None, now: datetime,
                 release_reason: str = "released") -> list[Outgoing]:
         out: list[Outgoing] = []
         for outcome in outcomes:
@@ -117,7 +122,8 @@ class Accounting:
         return out
 
     @staticmethod
-    def _reply(outcome: books.Outcome, cause: Envelope, now: datetime, release_reason: str) -> Outgoing:
+    def _reply(outcome: books.Outcome | claims_mass.Outcome, cause: Envelope, now: datetime,
+               release_reason: str) -> Outgoing:
         if isinstance(outcome, books.DesignationDenied):
             return _emit(DesignationRefused, now, cause, derived_event_id(cause.event_id, DesignationRefused.TYPE),
                          account_id=outcome.account_id, site_id=outcome.site_id,
@@ -139,10 +145,22 @@ class Accounting:
         if isinstance(outcome, books.AllocationDenied):
             return _emit(AllocationRefused, now, cause, derived_event_id(cause.event_id, AllocationRefused.TYPE),
                          claim_id=outcome.claim_id, owner_organisation_id=outcome.owner,
-                         requested_kg=outcome.requested, available_kg=outcome.available, reasons=outcome.reasons)
+                         requested_kg=outcome.requested, available_kg=outcome.available, reasons=outcome.reasons,
+                         held_by_claim_ids=list(outcome.held_by))
         if isinstance(outcome, books.Released):
             return _emit(AllocationReleased, now, cause, derived_event_id(cause.event_id, AllocationReleased.TYPE),
                          claim_id=outcome.claim_id, owner_organisation_id=outcome.owner, mass_kg=outcome.mass,
+                         reason=release_reason)
+        if isinstance(outcome, claims_mass.Debited):
+            a = outcome.allocation
+            return _emit(ClaimMassDebited, now, cause, derived_event_id(cause.event_id, ClaimMassDebited.TYPE),
+                         claim_id=a.claim_id, owner_organisation_id=a.owner, mass_kg=a.mass,
+                         account_ids=sorted(a.debit_entries),
+                         entry_ids=[a.debit_entries[k] for k in sorted(a.debit_entries)])
+        if isinstance(outcome, claims_mass.Returned):
+            return _emit(ClaimMassReturned, now, cause, derived_event_id(cause.event_id, ClaimMassReturned.TYPE),
+                         claim_id=outcome.claim_id, owner_organisation_id=outcome.owner, mass_kg=outcome.mass,
+                         debited_kg=outcome.debited, used_kg=outcome.used, entry_ids=list(outcome.entry_ids),
                          reason=release_reason)
         assert isinstance(outcome, books.CommandDenied)
         return rejection(cause, outcome.reasons, now)
@@ -188,13 +206,18 @@ class Accounting:
 
     async def handle_commands(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
         commands = [item.message for item in batch]
-        owners = {c.owner_organisation_id for c in commands if isinstance(c, AllocateForClaim | ReleaseAllocation)}
-        claims = {c.claim_id for c in commands if isinstance(c, AllocateForClaim | ReleaseAllocation)}
+        for_claims = [c for c in commands if isinstance(c, CLAIM_COMMANDS)]
+        owners = {c.owner_organisation_id for c in for_claims}
+        claims = {c.claim_id for c in for_claims}
         closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
         owner_accounts, lots = await store.load_owner(tx, owners) if owners else ([], [])
         allocations = await store.load_allocations(tx, claims) if claims else []
         held = {lot_id for a in allocations for lot_id in a.lot_takes} - {lot.lot_id for lot in lots}
         lots += await store.load_lots(tx, held) if held else []
+        asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
+        if asking:  # to name the claims holding the mass when an allocation is refused
+            allocations += [a for a in await store.load_claim_holders(tx, asking, claims_mass.HOLDERS_NAMED)
+                            if a.claim_id not in claims]
         accounts = {a.account_id: a for a in owner_accounts}
         accounts.update({a.account_id: a for a in await store.load_accounts(tx, closing - set(accounts))})
         organisations = {a.organisation_id for a in accounts.values()}
@@ -208,16 +231,30 @@ class Accounting:
         for command in commands:
             if isinstance(command, AssignRuleSet):
                 out.extend(await self._assign(command, ledger, tx))
-            elif isinstance(command, AllocateForClaim):
-                outcomes = ledger.allocate(command.claim_id, command.owner_organisation_id, command.mass_kg, today)
-                out.extend(self.publish(outcomes, command, tx.now))
-            elif isinstance(command, ReleaseAllocation):
-                outcomes = ledger.release(command.claim_id, command.owner_organisation_id, today)
-                out.extend(self.publish(outcomes, command, tx.now, release_reason=command.reason))
+            elif isinstance(command, CLAIM_COMMANDS):
+                out.extend(self._for_claim(command, ledger, today, tx.now))
             elif isinstance(command, ClosePeriod):
                 out.extend(self.publish(ledger.close_now(command.account_id, today, tx.now), command, tx.now))
         await store.save(tx, ledger)
         return out
+
+    def _for_claim(self, command: Envelope, ledger: books.Ledger, today: date, now: datetime) -> list[Outgoing]:
+        """Claims spend mass (`domain/claims_mass.py`): reserve, release, debit, return."""
+        if isinstance(command, AllocateForClaim):
+            outcomes = claims_mass.allocate(ledger, command.claim_id, command.owner_organisation_id,
+                                            command.mass_kg, today)
+            return self.publish(outcomes, command, now)
+        if isinstance(command, ReleaseAllocation):
+            outcomes = claims_mass.release(ledger, command.claim_id, command.owner_organisation_id, today)
+            return self.publish(outcomes, command, now, release_reason=command.reason)
+        if isinstance(command, DebitClaimMass):
+            outcomes = claims_mass.debit(ledger, command.claim_id, command.owner_organisation_id, command.mass_kg,
+                                         today)
+            return self.publish(outcomes, command, now)
+        assert isinstance(command, ReturnClaimMass)
+        outcomes = claims_mass.return_unused(ledger, command.claim_id, command.owner_organisation_id,
+                                             command.mass_kg, command.used_kg, today)
+        return self.publish(outcomes, command, now, release_reason=command.reason)
 
     async def _assign(self, command: AssignRuleSet, ledger: books.Ledger, tx: Tx) -> list[Outgoing]:
         if command.actor.role is not Role.SECRETARIAT:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from contracts.certificates import CertificateChanged, MemberRegistered
-from contracts.claims import ClaimReason, ClaimRequested, ClaimRequestRefused, ClaimWithdrawn
+from contracts.claims import ClaimReason, ClaimRequested, ClaimRequestRefused, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Envelope, Reason, Role, derived_event_id, today_utc
 from contracts.ledger import AllocateForClaim, AllocationGranted, AllocationRefused, LedgerCommandRejected
 from libs.logs import get_logger, message_context
@@ -96,14 +96,17 @@ class ClaimsService:
                         work.loaded.add_new(claim)
                     else:
                         effects = claim.resubmitted(message, digest)
-                elif isinstance(message, ClaimWithdrawn):
+                elif isinstance(message, ClaimWithdrawn | ClaimUsageReported):
                     if claim is None:
                         work.out.append(_unknown_claim(message, tx.now))
                         continue
                     by = message.actor.organisation_id
                     if message.actor.role is Role.SECRETARIAT:
                         by = message.claimant_organisation_id
-                    effects = claim.withdrawn(by, message.reason)
+                    if isinstance(message, ClaimWithdrawn):
+                        effects = claim.withdrawn(by, message.reason)
+                    else:
+                        effects = claim.usage_reported(message, by)
                 else:
                     continue
                 work.apply(claim, effects, cause=message.event_id, causation_id=message.event_id, now=tx.now,
@@ -150,7 +153,8 @@ class ClaimsService:
                     codes = ", ".join(r.code for r in message.reasons)
                     effects = claim.refused(
                         f"accounting could not allocate {message.requested_kg} kg: {message.available_kg} kg of "
-                        f"CoC credits free ({codes})", registry, self.rules, tx.now)
+                        f"CoC credits free ({codes})", registry, self.rules, tx.now,
+                        held_by=tuple(message.held_by_claim_ids))
                 else:
                     codes = ", ".join(f"{r.code}: {r.message}" for r in message.reasons)
                     effects = claim.refused(f"accounting rejected the allocation request ({codes})"[:2000],
@@ -206,8 +210,9 @@ class ClaimsService:
         return [Outgoing(_refusal(message, reason, now, content_hash(message)))]
 
 
-def _unknown_claim(message: ClaimWithdrawn, now: datetime) -> Outgoing:
-    reason = Reason(code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {message.claim_id} to withdraw")
+def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported, now: datetime) -> Outgoing:
+    what = "to withdraw" if isinstance(message, ClaimWithdrawn) else "to report usage of"
+    reason = Reason(code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {message.claim_id} {what}")
     return Outgoing(_refusal(message, reason, now, "unknown"))
 
 

@@ -17,11 +17,21 @@ from contracts.claims import (
     ClaimRejected,
     ClaimRequestRefused,
     ClaimRevoked,
+    ClaimUsageRecorded,
+    ClaimUsageReported,
     ClaimWithdrawalConfirmed,
     ClaimWithdrawn,
 )
 from contracts.common import Role
-from contracts.ledger import AllocateForClaim, AllocationGranted, AllocationRefused, DocumentShare, ReleaseAllocation
+from contracts.ledger import (
+    AllocateForClaim,
+    AllocationGranted,
+    AllocationRefused,
+    DebitClaimMass,
+    DocumentShare,
+    ReleaseAllocation,
+    ReturnClaimMass,
+)
 from contracts.registry import Certificate, CertificateStatus, Member, MembershipClass
 from libs.clock import ManualClock
 from services.claims import cli
@@ -78,7 +88,8 @@ def of(claim_id: str):
     return lambda m: getattr(m, "claim_id", None) == claim_id
 
 
-async def test_granted_allocation_approves_once_and_a_suspension_revokes(stack, recorder, sender):
+async def test_granted_allocation_approves_and_spends_once_and_a_suspension_revokes_keeping_it_spent(
+        stack, recorder, sender):
     settings = service_settings(Settings, stack)
     async with running(build_runtime, settings, clock=ManualClock(NOW)) as runtime:
         org, _, coc_cert = await certified_brand(sender, runtime)
@@ -106,21 +117,25 @@ async def test_granted_allocation_approves_once_and_a_suspension_revokes(stack, 
         assert approved.evidence.allocation.mass_kg == Decimal("13000")
         assert {c.certificate_number for c in approved.evidence.certificates} >= {coc_cert.certificate_number}
         assert approved.correlation_id == req.correlation_id
+        [debit] = await recorder.wait_for(DebitClaimMass, of(claim_id))
+        assert (debit.mass_kg, debit.owner_organisation_id, debit.approval_code) == (
+            Decimal("13000"), org, approved.approval_code)
 
         # Answers about claims this service does not hold are ignored.
         stranger = unique("claim")
         await sender.send(granted(stranger, org, "1", allocate))
 
-        # Afterwards: the CoC certificate is suspended -> revoked, allocation released.
+        # Afterwards: the CoC certificate is suspended -> revoked; the mass stays spent (nothing released).
         suspended = coc_cert.model_copy(update={"status": CertificateStatus.SUSPENDED, "revision": 2})
         await sender.send(changed(coc_cert.model_copy(update={"revision": 1})))  # a stale revision: ignored
         await sender.send(changed(suspended, CertificateChange.SUSPENDED))
         [revoked] = await recorder.wait_for(ClaimRevoked, of(claim_id))
         assert revoked.approval_code == approved.approval_code
         assert revoked.reasons[0].code == ClaimReason.CERTIFICATE_SUSPENDED
-        await recorder.wait_for(ReleaseAllocation, of(claim_id))
 
         await recorder.settle(quiet_s=0.5)
+        assert not recorder.messages(kind=ReleaseAllocation, where=of(claim_id))
+        assert len(recorder.messages(kind=DebitClaimMass, where=of(claim_id))) == 1
         assert len(recorder.messages(kind=AllocateForClaim, where=of(claim_id))) == 1
         assert len(recorder.messages(kind=ClaimPending, where=of(claim_id))) == 1
         assert len(recorder.messages(kind=ClaimApproved, where=of(claim_id))) == 1
@@ -130,7 +145,8 @@ async def test_granted_allocation_approves_once_and_a_suspension_revokes(stack, 
         assert shown["status"] == "revoked" and shown["approval_code"] == approved.approval_code
         assert [d["type"] for d in shown["decisions"]] == [
             "allocate_for_claim", "claim_pending", "claim_request_refused", "claim_approved",
-            "claim_revoked", "release_allocation"]
+            "debit_claim_mass", "claim_revoked"]
+        assert shown["mass"]["approved_kg"] == "13000" and shown["mass"]["used_kg"] == "0"
         assert shown["decisions"][3]["evidence"]["wording_rules_version"] == "asi-claims-2026.1"
         [row] = await cli.by_owner(runtime.db, org)
         assert (row["claim_id"], row["status"]) == (claim_id, "revoked")
@@ -161,13 +177,29 @@ async def test_refusals_static_failures_timeouts_and_withdrawals(stack, recorder
         [rejected] = await recorder.wait_for(ClaimRejected, of(refused))
         assert [r.code for r in rejected.reasons] == [ClaimReason.MASS_NOT_COVERED]
 
-        # An approved claim withdrawn -> release and confirmation.
+        # An approved claim: usage reported (beyond the approval refused), then withdrawn -> the unused
+        # part returns, and only that.
         await sender.send(granted(kept, org, "13000", by_claim[kept]))
         await recorder.wait_for(ClaimApproved, of(kept))
-        await sender.send(ClaimWithdrawn.create(actor=actor(org, Role.BRAND_OWNER), occurred_at=NOW, claim_id=kept,
+        brand = actor(org, Role.BRAND_OWNER)
+        start = request(claim_id=kept, org=org).period_start
+        used = ClaimUsageReported.create(actor=brand, occurred_at=NOW, claim_id=kept, claimant_organisation_id=org,
+                                         period_start=start, period_end=start + timedelta(days=30), units=400_000)
+        await sender.send(used)
+        [recorded] = await recorder.wait_for(ClaimUsageRecorded, of(kept))
+        assert (recorded.used_kg, recorded.unused_kg) == (Decimal("5200"), Decimal("7800"))
+        too_much = ClaimUsageReported.create(actor=brand, occurred_at=NOW, claim_id=kept, claimant_organisation_id=org,
+                                             period_start=start + timedelta(days=31),
+                                             period_end=start + timedelta(days=60), units=600_001)
+        await sender.send(too_much)
+        [over] = await recorder.wait_for(ClaimRequestRefused, of(kept))
+        assert [(r.code, r.field) for r in over.reasons] == [(ClaimReason.USAGE_EXCEEDS_APPROVED, "units")]
+        await sender.send(ClaimWithdrawn.create(actor=brand, occurred_at=NOW, claim_id=kept,
                                                 claimant_organisation_id=org, reason="relaunch"))
-        await recorder.wait_for(ClaimWithdrawalConfirmed, of(kept))
-        await recorder.wait_for(ReleaseAllocation, of(kept))
+        [confirmed] = await recorder.wait_for(ClaimWithdrawalConfirmed, of(kept))
+        assert (confirmed.used_kg, confirmed.returned_kg) == (Decimal("5200"), Decimal("7800"))
+        [back] = await recorder.wait_for(ReturnClaimMass, of(kept))
+        assert (back.mass_kg, back.used_kg) == (Decimal("7800"), Decimal("5200"))
 
         # No answer for `slow`: past decide_by the tick rejects and releases (exactly once).
         clock.advance(timedelta(seconds=6))
@@ -181,3 +213,4 @@ async def test_refusals_static_failures_timeouts_and_withdrawals(stack, recorder
         assert not recorder.messages(kind=AllocateForClaim, where=of(bad))
         assert len(recorder.messages(kind=ClaimRejected, where=of(slow))) == 1
         assert not recorder.messages(kind=ReleaseAllocation, where=of(refused))
+        assert not recorder.messages(kind=ReleaseAllocation, where=of(kept))

@@ -53,11 +53,29 @@ async def test_the_supply_chain_from_mine_to_can_with_claims_and_a_suspension(st
 
     # Every decision the story expected, each with its own reason.
     assert outcome.as_expected, "\n".join(said[-30:])
-    assert codes(outcome.refused_mass) == [ClaimReason.MASS_NOT_COVERED]
+    assert codes(outcome.refused_mass) == [ClaimReason.MASS_NOT_COVERED, ClaimReason.MASS_ALREADY_CLAIMED]
     assert set(codes(outcome.refused_wording)) == {ClaimReason.MISLEADING_WORDING}
     assert codes(outcome.refused_designation) == [LedgerReason.ACCOUNT_FROZEN]
     assert IntakeReason.SUPPLIER_NOT_CERTIFIED in codes(outcome.late_receipt)
-    assert codes(outcome.revoked) == [ClaimReason.CERTIFICATE_SUSPENDED]
+
+    # Claims spend mass: the approval debited the brand's 13 t, the supplier's suspension did not revoke
+    # it (the can bodies were received before it), and after the reinstatement the same tonnes claimed
+    # again were refused with a reason that names the first claim.
+    good = outcome.approved.claim_id
+    assert outcome.revocations == []
+    assert not [m for m in records if isinstance(m, claims.ClaimRevoked | ledger.AllocationReleased)
+                and m.claim_id == good]
+    [debited] = [m for m in records if isinstance(m, ledger.ClaimMassDebited) and m.claim_id == good]
+    assert debited.mass_kg == Decimal(13000) and debited.owner_organisation_id == mine["brand"].org
+    debit_entries = [m.entry for m in records if isinstance(m, ledger.LedgerEntryPosted)
+                     and m.entry.kind is EntryKind.CLAIM_DEBIT and m.entry.claim_id == good]
+    assert sum(-e.coc_credit_kg for e in debit_entries) == Decimal(13000)
+    assert any(isinstance(m, certificates.CertificateChanged) and m.certificate.organisation_id == mine["cans"].org
+               and m.change.value == "reinstated" for m in records)
+    again = outcome.same_tonnes_again
+    assert isinstance(again, claims.ClaimRejected)
+    [named] = [r for r in again.reasons if r.code == ClaimReason.MASS_ALREADY_CLAIMED]
+    assert named.field == "product" and good in named.message
 
     # The suspension reached every service: certificates, accounting, claims and intake.
     suspended = [m for m in records if isinstance(m, certificates.CertificateChanged)

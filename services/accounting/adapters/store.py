@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
@@ -24,6 +24,8 @@ from contracts.registry import Certificate
 from libs.messaging import Tx
 from libs.mongo import from_document, to_document
 from services.accounting.domain.ledger import (
+    DEBITED,
+    GRANTED,
     Account,
     Allocation,
     Effect,
@@ -53,6 +55,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db["accounts"].create_index("period_end")
     await db["certificates"].create_index("organisation_id")
     await db["statements"].create_index([("account_id", ASCENDING), ("period_id", ASCENDING)])
+    await db["allocations"].create_index([("owner", ASCENDING), ("mass", DESCENDING)])
 
 
 # ---- encoding -------------------------------------------------------------------------------
@@ -193,7 +196,8 @@ def allocation_doc(a: Allocation) -> dict[str, Any]:
         "_id": a.claim_id, "owner": a.owner, "mass": a.mass, "status": a.status,
         "reservations": _pairs(a.reservations), "lot_takes": _pairs(a.lot_takes),
         "documents": [to_document(d) for d in a.documents], "recycled_content_share": a.recycled_content_share,
-        "carbon_footprint": a.carbon_footprint,
+        "carbon_footprint": a.carbon_footprint, "debit_entries": _pairs(a.debit_entries),
+        "debit_takes": _pairs(a.debit_takes), "returned": a.returned,
     }
 
 
@@ -203,6 +207,8 @@ def allocation_from(doc: dict[str, Any]) -> Allocation:
         reservations=_map(doc["reservations"]), lot_takes=_map(doc["lot_takes"]),
         documents=[DocumentShare.model_validate(d) for d in doc["documents"]],
         recycled_content_share=doc.get("recycled_content_share"), carbon_footprint=doc.get("carbon_footprint"),
+        debit_entries=_map(doc.get("debit_entries", [])), debit_takes=_map(doc.get("debit_takes", [])),
+        returned=doc.get("returned", ZERO),
     )
 
 
@@ -245,6 +251,16 @@ async def load_owner(tx: Tx, owners: Iterable[str]) -> tuple[list[Account], list
 
 async def load_allocations(tx: Tx, claim_ids: Iterable[str]) -> list[Allocation]:
     return [allocation_from(d) for d in await _find(tx, "allocations", {"_id": {"$in": sorted(set(claim_ids))}})]
+
+
+async def load_claim_holders(tx: Tx, owners: Iterable[str], limit: int) -> list[Allocation]:
+    """Per owner, the allocations holding the most of its mass (reserved or spent), to name in a refusal."""
+    found: list[Allocation] = []
+    for owner in sorted(set(owners)):
+        cursor = tx.db["allocations"].find({"owner": owner, "status": {"$in": [GRANTED, DEBITED]}},
+                                           session=tx.session).sort("mass", -1).limit(limit)
+        found += [allocation_from(d) async for d in cursor]
+    return found
 
 
 async def accounts_due(tx: Tx, today: date, limit: int = 200) -> list[Account]:

@@ -1,4 +1,6 @@
-"""The mass-balance books: accounts, entries, designations, periods and allocations. Pure: no I/O.
+"""The mass-balance books: accounts, entries, designations, periods. Pure: no I/O.
+
+Claims' use of the books (reservations, debits, returns) is in `claims_mass.py`.
 
 A `Ledger` holds the state one batch needs (the adapter loads it, the property tests build it in
 memory), applies messages in order and records what changed, so the adapter can write it back
@@ -13,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from contracts.common import Classification, DueDiligenceStatus, Reason
@@ -46,7 +48,6 @@ from services.accounting.domain.rules import (
     RuleSet,
     period_id,
     round_down,
-    round_up,
     rule_set_on,
 )
 
@@ -202,9 +203,13 @@ class Allocation:
     documents: list[DocumentShare] = field(default_factory=list)
     recycled_content_share: Decimal | None = None
     carbon_footprint: Decimal | None = None
+    debit_entries: dict[str, str] = field(default_factory=dict)
+    debit_takes: dict[str, Decimal] = field(default_factory=dict)
+    returned: Decimal = ZERO
+    """Spending and returning it: `domain/claims_mass.py`."""
 
 
-GRANTED, RELEASED = "granted", "released"
+GRANTED, RELEASED, DEBITED = "granted", "released", "debited"
 
 # ---- outcomes -------------------------------------------------------------------------------
 
@@ -259,6 +264,7 @@ class AllocationDenied:
     requested: Decimal
     available: Decimal
     reasons: list[Reason]
+    held_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1009,109 +1015,6 @@ class Ledger:
         out.append(DocumentDue(account.account_id, document))
         self._record(str(m.movement_id), BOOKED, effects=[effect])
 
-    # ---- allocations for claims -------------------------------------------------------------
-
-    def owner_accounts(self, owner: str) -> list[Account]:
-        return sorted((a for a in self.accounts.values() if a.organisation_id == owner), key=lambda a: a.account_id)
-
-    def free_credits(self, owner: str) -> Decimal:
-        return _clean(sum((max(a.free, ZERO) for a in self.owner_accounts(owner)), ZERO))
-
-    def allocate(self, claim_id: str, owner: str, mass: Decimal, day: date) -> list[Outcome]:
-        """Reserve `mass` of the owner's free credits for a claim; the same claim gets the same grant."""
-        existing = self.allocations.get(claim_id)
-        if existing is not None and existing.status == GRANTED:
-            if existing.owner != owner:
-                return [AllocationDenied(claim_id, owner, mass, self.free_credits(owner), [_reason(
-                    LedgerReason.ALLOCATION_CONFLICT, f"claim {claim_id} already holds credits of {existing.owner}")])]
-            return [Granted(existing)]
-        return self._atomic(lambda out: self._allocate(claim_id, owner, mass, day, out))
-
-    def _allocate(self, claim_id: str, owner: str, mass: Decimal, day: date, out: list[Outcome]) -> None:
-        accounts = self.owner_accounts(owner)
-        amount = round_up(mass)
-        free = {a.account_id: max(a.free, ZERO) for a in accounts}
-        total_free = _clean(sum(free.values(), ZERO))
-        if amount > total_free:
-            raise _Refusal(AllocationDenied(claim_id, owner, mass, total_free, [_reason(
-                LedgerReason.INSUFFICIENT_CREDITS,
-                f"{amount} kg asked, {total_free} kg of {owner}'s CoC credits are free")]))
-        reservations: dict[str, Decimal] = {}
-        takes: dict[str, Decimal] = {}
-        documents: list[DocumentShare] = []
-        left = amount
-        current_periods = {a.account_id: a.period.period_id for a in accounts}
-        carries = {a.account_id: a.rules.carry_over for a in accounts}
-        lots = sorted(
-            (lot for lot in self.lots.values()
-             if lot.owner == owner and lot.remaining > 0 and lot.account_id in free
-             and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])),
-            key=lambda lot: (lot.received_on, lot.lot_id),
-        )
-        for lot in lots:
-            if left <= 0:
-                break
-            part = min(left, lot.remaining, free[lot.account_id] - reservations.get(lot.account_id, ZERO))
-            if part <= 0:
-                continue
-            takes[lot.lot_id] = part
-            reservations[lot.account_id] = reservations.get(lot.account_id, ZERO) + part
-            documents.append(DocumentShare(document_id=lot.document_id, mass_kg=part,
-                                           recycled_content_share=lot.recycled_content_share,
-                                           carbon_footprint_kg_co2e_per_kg=lot.carbon_footprint))
-            left -= part
-        for account in accounts:
-            if left <= 0:
-                break
-            part = min(left, free[account.account_id] - reservations.get(account.account_id, ZERO))
-            if part > 0:
-                reservations[account.account_id] = reservations.get(account.account_id, ZERO) + part
-                left -= part
-        documented = sum((d.mass_kg for d in documents), Decimal(0))
-        recycled = footprint = None
-        if documented == amount and documents:
-            if all(d.recycled_content_share is not None for d in documents):
-                recycled = min(round_down(sum(d.mass_kg * d.recycled_content_share for d in documents) / amount,
-                                          SHARE_QUANTUM), Decimal(1))
-            if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
-                footprint = sum(d.mass_kg * d.carbon_footprint_kg_co2e_per_kg for d in documents) / amount
-                footprint = footprint.quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
-        for lot_id, part in takes.items():
-            self._touch("lots", lot_id)
-            self.lots[lot_id].allocated += part
-        for account_id, part in sorted(reservations.items()):
-            account = self.accounts[account_id]
-            entry, _ = self._post(account, EntryKind.ALLOCATION_RESERVED, booked_on=day, claim_id=claim_id,
-                                  reserved=part, note=f"{part} kg reserved for claim {claim_id}")
-            out.append(EntryPosted(entry))
-        self._touch("allocations", claim_id)
-        allocation = Allocation(claim_id, owner, amount, GRANTED, reservations=reservations, lot_takes=takes,
-                                documents=documents, recycled_content_share=recycled, carbon_footprint=footprint)
-        self.allocations[claim_id] = allocation
-        out.append(Granted(allocation))
-
-    def release(self, claim_id: str, owner: str, day: date) -> list[Outcome]:
-        allocation = self.allocations.get(claim_id)
-        if allocation is None or allocation.status != GRANTED:
-            return [Released(claim_id, owner, ZERO)]
-
-        def work(out: list[Outcome]) -> None:
-            self._touch("allocations", claim_id)
-            for lot_id, part in allocation.lot_takes.items():
-                lot = self.lots.get(lot_id)
-                if lot is not None:
-                    self._touch("lots", lot_id)
-                    lot.allocated = _clean(lot.allocated - part)
-            for account_id, part in sorted(allocation.reservations.items()):
-                account = self.accounts[account_id]
-                entry, _ = self._post(account, EntryKind.ALLOCATION_RELEASED, booked_on=day, claim_id=claim_id,
-                                      reserved=-part, note=f"{part} kg released from claim {claim_id}")
-                out.append(EntryPosted(entry))
-            allocation.status = RELEASED
-            out.append(Released(claim_id, allocation.owner, allocation.mass))
-
-        return self._atomic(work)
-
 
 def _add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) -> None:
     totals = period.transformations.setdefault(key, dict.fromkeys(STEP_FIELDS, ZERO))
@@ -1134,7 +1037,8 @@ def _snapshot(value: Any) -> Any:
         return replace(value, effects=list(value.effects))
     if isinstance(value, Allocation):
         return replace(value, reservations=dict(value.reservations), lot_takes=dict(value.lot_takes),
-                       documents=list(value.documents))
+                       documents=list(value.documents), debit_entries=dict(value.debit_entries),
+                       debit_takes=dict(value.debit_takes))
     return copy.copy(value)
 
 

@@ -14,10 +14,11 @@ from contracts.claims import (
     ClaimRejected,
     ClaimRequestRefused,
     ClaimRevoked,
+    ClaimUsageRecorded,
     ClaimWithdrawalConfirmed,
 )
 from contracts.common import Actor, Envelope, Role, derived_event_id
-from contracts.ledger import AllocateForClaim, ReleaseAllocation
+from contracts.ledger import AllocateForClaim, DebitClaimMass, ReleaseAllocation, ReturnClaimMass
 from services.claims.domain import saga
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
@@ -56,6 +57,16 @@ def _body(effect: saga.Effect, claimant: str, refused_event_id: uuid.UUID | None
             return AllocateForClaim, {"owner_organisation_id": claimant, "mass_kg": mass}
         case saga.Release(reason=reason):
             return ReleaseAllocation, {"owner_organisation_id": claimant, "reason": reason[:2000]}
+        case saga.Debit(mass_kg=mass, approval_code=code):
+            return DebitClaimMass, {"owner_organisation_id": claimant, "mass_kg": mass, "approval_code": code}
+        case saga.ReturnUnused(mass_kg=mass, used_kg=used, reason=reason):
+            return ReturnClaimMass, {"owner_organisation_id": claimant, "mass_kg": mass, "used_kg": used,
+                                     "reason": reason[:2000]}
+        case saga.UsageRecorded() as u:
+            return ClaimUsageRecorded, {"claimant_organisation_id": claimant, "period_start": u.period_start,
+                                        "period_end": u.period_end, "units": u.units, "used_units": u.used_units,
+                                        "used_kg": u.used_kg, "approved_kg": u.approved_kg,
+                                        "unused_kg": u.unused_kg}
         case saga.Pending(decide_by=decide_by, waiting_for=waiting_for):
             return ClaimPending, {"claimant_organisation_id": claimant, "decide_by": decide_by,
                                   "waiting_for": waiting_for}
@@ -68,8 +79,9 @@ def _body(effect: saga.Effect, claimant: str, refused_event_id: uuid.UUID | None
             return ClaimRevoked, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
         case saga.Expired(approval_code=code, reasons=reasons):
             return ClaimExpired, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
-        case saga.WithdrawalConfirmed(reason=reason):
-            return ClaimWithdrawalConfirmed, {"claimant_organisation_id": claimant, "reason": reason}
+        case saga.WithdrawalConfirmed(reason=reason, used_kg=used, returned_kg=back):
+            return ClaimWithdrawalConfirmed, {"claimant_organisation_id": claimant, "reason": reason,
+                                              "used_kg": used, "returned_kg": back}
         case saga.Refused(reasons=reasons):
             assert refused_event_id is not None
             return ClaimRequestRefused, {"claimant_organisation_id": claimant, "refused_event_id": refused_event_id,

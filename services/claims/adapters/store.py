@@ -78,6 +78,8 @@ def _claim_from(doc: dict[str, Any]) -> Claim:
         approval_code=doc.get("approval_code"),
         valid_until=date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None,
         evidence=Evidence.model_validate(doc["evidence"]) if doc.get("evidence") else None,
+        usage={k: int(v) for k, v in doc.get("usage", [])},
+        returned_kg=doc.get("returned_kg"),
         version=doc["version"],
     )
 
@@ -98,6 +100,11 @@ def _state_of(claim: Claim, now: datetime) -> dict[str, Any]:
         "approval_code": claim.approval_code,
         "valid_until": claim.valid_until.isoformat() if claim.valid_until else None,
         "evidence": claim.evidence.model_dump(mode="json") if claim.evidence else None,
+        "usage": [[k, v] for k, v in sorted(claim.usage.items())],
+        "approved_kg": claim.approved_kg,
+        "used_units": claim.used.used_units,
+        "used_kg": claim.used.used_kg if claim.approved_kg is not None else None,
+        "returned_kg": claim.returned_kg,
         "version": claim.version,
         "updated_at": now,
     }

@@ -49,15 +49,18 @@ class Allocation:
 class CheckResult:
     reasons: list[Reason]
     resting_on: list[Certificate] = field(default_factory=list)
+    """The claimant's own certificates the approval rests on (its validity, revocation, expiry)."""
     examined: list[Certificate] = field(default_factory=list)
     claimed_mass_kg: Decimal | None = None
+    suppliers: list[Certificate] = field(default_factory=list)
+    """Named suppliers' current CoC certificates, checked at request and grant: evidence only afterwards."""
 
     @property
     def passed(self) -> bool:
         return not self.reasons
 
     def certificate_evidence(self) -> list[CertificateEvidence]:
-        return [as_evidence(c) for c in (self.resting_on if self.passed else self.examined)]
+        return [as_evidence(c) for c in ([*self.resting_on, *self.suppliers] if self.passed else self.examined)]
 
 
 def as_evidence(c: Certificate) -> CertificateEvidence:
@@ -108,14 +111,17 @@ def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
 
 def certificate_reasons(
     request: ClaimRequested, registry: Registry, today: date
-) -> tuple[list[Reason], list[Certificate], list[Certificate]]:
-    """Membership, current PS and CoC certificates covering the product, and a current CoC certificate for
-    every supplier the request names (the approval rests on those too, so a supplier's suspension revokes
-    it): (reasons, resting on, examined)."""
+) -> tuple[list[Reason], list[Certificate], list[Certificate], list[Certificate]]:
+    """Membership, current PS and CoC certificates of the claimant covering the product, and a current CoC
+    certificate for every supplier the request names: (reasons, resting on, examined, suppliers').
+
+    The approval rests on the claimant's own certificates only (issue 15, item 3; `../shared/domain.md`:
+    "Material received as CoC before a supplier's suspension keeps its status"): a supplier's later
+    suspension does not revoke it. A supplier named in a new request must be current when it is checked."""
     claimant = request.claimant_organisation_id
     if claimant not in registry.members:
         return ([Reason(code=ClaimReason.NOT_A_MEMBER, field="claimant_organisation_id",
-                        message=f"{claimant} is not a registered ASI member")], [], [])
+                        message=f"{claimant} is not a registered ASI member")], [], [], [])
     owned = registry.of(claimant)
     reasons: list[Reason] = []
     resting: list[Certificate] = []
@@ -133,6 +139,7 @@ def certificate_reasons(
         else:
             resting.append(max(covering, key=lambda c: (c.valid_until, c.certificate_id)))
     examined = list(owned)
+    suppliers: list[Certificate] = []
     for supplier in dict.fromkeys(request.product.supplier_organisation_ids):
         supplied = [c for c in registry.of(supplier) if c.standard is Standard.CHAIN_OF_CUSTODY]
         examined += supplied
@@ -142,8 +149,8 @@ def certificate_reasons(
                                   message=f"supplier {supplier} named for the product holds no current chain of "
                                           f"custody certificate on {today}"))
         else:
-            resting.append(max(current, key=lambda c: (c.valid_until, c.certificate_id)))
-    return reasons, resting, examined
+            suppliers.append(max(current, key=lambda c: (c.valid_until, c.certificate_id)))
+    return reasons, resting, examined, suppliers
 
 
 def quoted_number_reasons(request: ClaimRequested, registry: Registry, rules: WordingRules, today: date) -> list[Reason]:
@@ -164,11 +171,11 @@ def quoted_number_reasons(request: ClaimRequested, registry: Registry, rules: Wo
 def static_checks(request: ClaimRequested, registry: Registry, rules: WordingRules, today: date) -> CheckResult:
     """Every check that needs no allocation. All failures are reported, not just the first."""
     reasons = request_reasons(request, today)
-    certificate_failures, resting, examined = certificate_reasons(request, registry, today)
+    certificate_failures, resting, examined, suppliers = certificate_reasons(request, registry, today)
     reasons += certificate_failures
     reasons += check_wording(request, rules)
     reasons += quoted_number_reasons(request, registry, rules, today)
-    return CheckResult(reasons, resting, examined, claimed_mass(request))
+    return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers)
 
 
 def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[Reason]:

@@ -4,13 +4,16 @@ Pure: each transition changes the claim and returns the effects (decisions to pu
 ask for or release) for the caller to persist and send. Nothing here knows about topics or MongoDB.
 
     request -> rejected                      (a static check failed: nothing allocated)
-            -> pending -> approved           (allocation granted, remaining checks pass)
+            -> pending -> approved + debit   (allocation granted, remaining checks pass: the mass is spent)
                        -> rejected + release (allocation granted, a check on it fails)
                        -> rejected           (allocation refused)
                        -> rejected + release (no answer before decide_by)
-    approved -> revoked + release            (a certificate it rests on suspended, withdrawn, or no longer covering)
-             -> expired + release            (a certificate expired, or the approval reached valid_until)
-    pending | approved -> withdrawn + release; rejected | revoked | expired -> withdrawn
+    approved -> revoked                      (a certificate of the claimant's it rests on suspended, withdrawn,
+                                              or no longer covering: the mass stays spent)
+             -> expired                      (a certificate expired, or the approval reached valid_until)
+             -> withdrawn + return           (the unused part: approved less reported usage, `domain/usage.py`)
+    pending -> withdrawn + release; rejected | revoked | expired -> withdrawn
+    approved | revoked | expired: usage reports recorded (never beyond the approved quantity)
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from contracts.claims import ClaimReason, ClaimRequested, Evidence
+from contracts.claims import ClaimReason, ClaimRequested, ClaimUsageReported, Evidence
 from contracts.common import Reason, today_utc
 from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks
+from services.claims.domain import checks, usage
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.wording import WordingRules
 
@@ -76,6 +79,19 @@ class Expired:
 @dataclass(frozen=True)
 class WithdrawalConfirmed:
     reason: str
+    used_kg: Decimal | None = None
+    returned_kg: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class UsageRecorded:
+    period_start: date
+    period_end: date
+    units: int
+    used_units: int
+    used_kg: Decimal
+    approved_kg: Decimal
+    unused_kg: Decimal
 
 
 @dataclass(frozen=True)
@@ -92,10 +108,30 @@ class Allocate:
 
 @dataclass(frozen=True)
 class Release:
+    """Free a pending claim's reservation."""
+
     reason: str
 
 
-Effect = Pending | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | Refused | Allocate | Release
+@dataclass(frozen=True)
+class Debit:
+    """Spend the approved claim's reserved mass."""
+
+    mass_kg: Decimal
+    approval_code: str
+
+
+@dataclass(frozen=True)
+class ReturnUnused:
+    """Give back the unused part of a withdrawn claim."""
+
+    mass_kg: Decimal
+    used_kg: Decimal
+    reason: str
+
+
+Effect = (Pending | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Allocate
+          | Release | Debit | ReturnUnused)
 
 
 # ---- the claim -------------------------------------------------------------------------------
@@ -121,6 +157,9 @@ class Claim:
     approval_code: str | None = None
     valid_until: date | None = None
     evidence: Evidence | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    """Units reported per period (`usage.period_key`)."""
+    returned_kg: Decimal | None = None
     version: int = 0
 
     @property
@@ -132,8 +171,13 @@ class Claim:
         return self.request.claimant_organisation_id
 
     @property
-    def open(self) -> bool:
-        return self.status in (Status.PENDING, Status.APPROVED)
+    def approved_kg(self) -> Decimal | None:
+        """Mass the approval spent (the allocation's), once approved."""
+        return self.allocation.mass_kg if self.allocation is not None and self.approval_code is not None else None
+
+    @property
+    def used(self) -> usage.Usage:
+        return usage.Usage(self.request, self.usage)
 
     # ---- the request ----
 
@@ -186,13 +230,22 @@ class Claim:
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
-        return [Approved(self.approval_code, self.valid_until, self.evidence)]
+        return [Approved(self.approval_code, self.valid_until, self.evidence),
+                Debit(allocation.mass_kg, self.approval_code)]
 
-    def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime) -> list[Effect]:
+    def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime,
+                held_by: tuple[str, ...] = ()) -> list[Effect]:
+        """Accounting refused the mass; `held_by` names the claims that hold the owner's CoC mass."""
         if self.status is not Status.PENDING:
             return []
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=message), *result.reasons]
+        reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=message)]
+        others = [c for c in held_by if c != self.claim_id]
+        if others:
+            reasons.append(Reason(code=ClaimReason.MASS_ALREADY_CLAIMED, field="product",
+                                  message=f"the CoC mass {self.claimant} received already backs claim"
+                                          f"{'s' if len(others) > 1 else ''} {', '.join(others)}"[:2000]))
+        reasons += result.reasons
         self.status = Status.REJECTED
         self.decide_by = None
         self.evidence = _evidence(result, None, rules, now)
@@ -221,18 +274,57 @@ class Claim:
                                     message=f"only {self.claimant} may withdraw claim {self.claim_id}")])]
         if self.status is Status.WITHDRAWN:
             return []
-        effects: list[Effect] = [Release(f"withdrawn by the claimant: {reason}")] if self.open else []
+        effects: list[Effect] = []
+        confirmed = WithdrawalConfirmed(reason)
+        if self.status is Status.PENDING:
+            effects.append(Release(f"withdrawn by the claimant: {reason}"))
+        elif self.status is Status.APPROVED:
+            approved = self.approved_kg
+            assert approved is not None
+            used = self.used.used_kg
+            back = usage.returnable_kg(approved, used)
+            if back > 0:
+                effects.append(ReturnUnused(back, used, f"withdrawn by the claimant: {reason}"))
+            confirmed = WithdrawalConfirmed(reason, used_kg=used, returned_kg=back)
+            self.returned_kg = back
         self.status = Status.WITHDRAWN
         self.decide_by = None
         self.allocation_held = False
-        return [*effects, WithdrawalConfirmed(reason)]
+        return [*effects, confirmed]
+
+    def usage_reported(self, report: ClaimUsageReported, by_organisation_id: str) -> list[Effect]:
+        """Record units that carried the approved claim in a period (approved, revoked or expired claims)."""
+        if by_organisation_id != self.claimant:
+            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
+                                    message=f"only {self.claimant} may report usage of claim {self.claim_id}")])]
+        if self.status is Status.WITHDRAWN:
+            return [Refused([Reason(code=ClaimReason.CLAIM_ALREADY_CLOSED, field="claim_id",
+                                    message=f"claim {self.claim_id} was withdrawn; its unused mass was settled then")])]
+        if self.status not in (Status.APPROVED, Status.REVOKED, Status.EXPIRED) or self.approved_kg is None:
+            return [Refused([Reason(code=ClaimReason.CLAIM_NOT_APPROVED, field="claim_id",
+                                    message=f"claim {self.claim_id} is {self.status.value}: it was never approved")])]
+        used = self.used
+        reasons = usage.report_reasons(used, report)
+        if reasons:
+            return [Refused(reasons)]
+        key = usage.period_key(report.period_start, report.period_end)
+        if key in self.usage:
+            return []
+        self.usage[key] = report.units
+        used = self.used
+        approved = self.approved_kg
+        return [UsageRecorded(report.period_start, report.period_end, report.units, used.used_units, used.used_kg,
+                              approved, usage.returnable_kg(approved, used.used_kg))]
 
     # ---- afterwards ----
 
     def certificate_changed(self, certificate: Certificate, today: date) -> list[Effect]:
-        """A certificate this approval rests on changed: suspended or withdrawn revokes, expired expires,
-        a scope no longer covering the product revokes."""
-        if self.status is not Status.APPROVED or certificate.certificate_id not in self.certificate_ids:
+        """A certificate of the claimant's this approval rests on changed: suspended or withdrawn revokes,
+        expired expires, a scope no longer covering the product revokes. Nothing is released: the mass
+        stays spent (products already carry the claim). A supplier's certificate is not among those the
+        approval rests on: material received as CoC before a supplier's suspension keeps its status."""
+        if (self.status is not Status.APPROVED or certificate.certificate_id not in self.certificate_ids
+                or certificate.organisation_id != self.claimant):
             return []
         number = certificate.certificate_number
         if certificate.status is CertificateStatus.SUSPENDED:
@@ -253,9 +345,8 @@ class Claim:
     def _close(self, status: Status, reason: Reason) -> list[Effect]:
         assert self.approval_code is not None
         self.status = status
-        self.allocation_held = False
         kind = Revoked if status is Status.REVOKED else Expired
-        return [kind(self.approval_code, [reason]), Release(f"claim {status.value}: {reason.message}")]
+        return [kind(self.approval_code, [reason])]
 
 
 def _evidence(result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules,

@@ -7,6 +7,7 @@ from contracts.common import Classification, ProcessStep
 from contracts.common import MaterialCategory as Cat
 from contracts.ledger import EntryKind
 from contracts.registry import CertificateStatus
+from services.accounting.domain import claims_mass
 from services.accounting.domain.ledger import (
     AllocationDenied,
     DesignationDenied,
@@ -306,7 +307,7 @@ def brand_books():
 
 def test_an_allocation_reserves_free_credits_fifo_with_the_documents_behind_them():
     books = brand_books()
-    [*_, granted] = books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))
+    [*_, granted] = claims_mass.allocate(books, "claim-1", "brand", Decimal(400), date(2026, 6, 1))
     allocation = granted.allocation
     assert [(d.document_id, d.mass_kg) for d in allocation.documents] == [("doc-1", Decimal(300)),
                                                                          ("doc-2", Decimal(100))]
@@ -317,29 +318,30 @@ def test_an_allocation_reserves_free_credits_fifo_with_the_documents_behind_them
 
 def test_an_allocation_is_idempotent_per_claim_and_never_uses_a_tonne_twice():
     books = brand_books()
-    first = books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))[-1]
-    again = books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))
+    first = claims_mass.allocate(books, "claim-1", "brand", Decimal(400), date(2026, 6, 1))[-1]
+    again = claims_mass.allocate(books, "claim-1", "brand", Decimal(400), date(2026, 6, 1))
     assert again == [first] and books.accounts[group("brand")].reserved == Decimal(400)
-    refused = books.allocate("claim-2", "brand", Decimal(201), date(2026, 6, 1))
-    assert refused[0].available == Decimal(200) and denied(refused) == ["insufficient_credits"]
+    refused = claims_mass.allocate(books, "claim-2", "brand", Decimal(201), date(2026, 6, 1))
+    assert refused[0].available == Decimal(200)
+    assert denied(refused) == ["insufficient_credits", "mass_already_claimed"] and refused[0].held_by == ("claim-1",)
     assert denied(books.apply(ship("300", "201", org="brand"), NOW)) == ["insufficient_credits"]
 
 
 def test_a_release_frees_the_mass_and_a_release_of_nothing_answers_zero():
     books = brand_books()
-    books.allocate("claim-1", "brand", Decimal(400), date(2026, 6, 1))
-    released = books.release("claim-1", "brand", date(2026, 6, 2))
+    claims_mass.allocate(books, "claim-1", "brand", Decimal(400), date(2026, 6, 1))
+    released = claims_mass.release(books, "claim-1", "brand", date(2026, 6, 2))
     assert released[-1] == Released("claim-1", "brand", Decimal(400))
     assert books.accounts[group("brand")].reserved == 0
-    assert books.release("claim-1", "brand", date(2026, 6, 2)) == [Released("claim-1", "brand", Decimal("0.000"))]
-    assert isinstance(books.allocate("claim-2", "brand", Decimal(600), date(2026, 6, 2))[-1], Granted)
+    assert claims_mass.release(books, "claim-1", "brand", date(2026, 6, 2)) == [Released("claim-1", "brand", Decimal("0.000"))]
+    assert isinstance(claims_mass.allocate(books, "claim-2", "brand", Decimal(600), date(2026, 6, 2))[-1], Granted)
 
 
 def test_a_document_whose_share_is_unknown_makes_the_weighted_share_unknown():
     books = ledger(GROUP, org="brand")
     books.apply(receipt("300", "300", org="brand", document="doc-1", recycled="1"), NOW)
     books.apply(receipt("300", "300", org="brand", document="doc-2"), NOW)
-    allocation = books.allocate("claim-1", "brand", Decimal(600), date(2026, 6, 1))[-1].allocation
+    allocation = claims_mass.allocate(books, "claim-1", "brand", Decimal(600), date(2026, 6, 1))[-1].allocation
     assert allocation.recycled_content_share is None and allocation.carbon_footprint is None
 
 
@@ -348,7 +350,7 @@ def test_a_receipt_whose_document_backs_a_claim_cannot_be_cancelled():
     original = receipt("300", "300", org="brand", document="doc-1", day=date(2026, 3, 1))
     books.apply(original, NOW)
     books.apply(receipt("300", "300", org="brand", document="doc-2", day=date(2026, 4, 1)), NOW)
-    books.allocate("claim-1", "brand", Decimal(100), date(2026, 6, 1))
+    claims_mass.allocate(books, "claim-1", "brand", Decimal(100), date(2026, 6, 1))
     assert denied(books.apply(cancel(original.movement_id, org="brand"), NOW)) == ["lot_allocated_to_claim"]
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from contracts.common import MaterialCategory as Cat
 from contracts.common import ProcessStep
 from contracts.ledger import LedgerEntry
+from services.accounting.domain import claims_mass
 from services.accounting.domain.chain import verify_chain
 from services.accounting.domain.ledger import DocumentDue, EntryPosted, Ledger
 from services.accounting.domain.rules import CATALOGUE, ZERO, Method
@@ -39,7 +40,7 @@ def operations(draw):
                      document="doc-first")
     for _ in range(draw(st.integers(min_value=1, max_value=25))):
         kind = draw(st.sampled_from(["receipt", "receipt", "ship", "ship", "transform", "cancel", "correct",
-                                     "allocate", "release", "close"]))
+                                     "allocate", "release", "debit", "return", "close"]))
         site, form, day = draw(st.sampled_from(SITES)), draw(st.sampled_from(FORMS)), draw(days)
         if kind == "receipt":
             kg = draw(masses)
@@ -72,6 +73,13 @@ def operations(draw):
             ops.append(("allocate", f"claim-{draw(st.integers(0, 3))}", draw(masses)))
         elif kind == "release":
             ops.append(("release", f"claim-{draw(st.integers(0, 3))}"))
+        elif kind in ("debit", "return"):
+            claim = f"claim-{draw(st.integers(0, 3))}"
+            if kind == "debit" or draw(st.booleans()):
+                ops.append(("allocate", claim, draw(masses)))
+                ops.append(("debit", claim))
+            ops.append(("return", claim, draw(st.sampled_from(["0", "0.3", "1"])),
+                        draw(st.sampled_from(["0", "0.001", "5"]))))
         elif kind == "close":
             ops.append(("close", day))
     return ops
@@ -95,9 +103,14 @@ def run(rule_set_id: str, sequence) -> tuple[Ledger, list]:
     outcomes = []
     for op in sequence:
         if isinstance(op, tuple) and op[0] == "allocate":
-            result = books.allocate(op[1], "org-smelter", op[2], START)
+            result = claims_mass.allocate(books, op[1], "org-smelter", op[2], START)
         elif isinstance(op, tuple) and op[0] == "release":
-            result = books.release(op[1], "org-smelter", START)
+            result = claims_mass.release(books, op[1], "org-smelter", START)
+        elif isinstance(op, tuple) and op[0] == "debit":
+            held = books.allocations.get(op[1])
+            result = claims_mass.debit(books, op[1], "org-smelter", held.mass if held else Decimal(1), START)
+        elif isinstance(op, tuple) and op[0] == "return":
+            result = returned(books, *op[1:])
         elif isinstance(op, tuple):
             result = books.close_due(op[1], NOW)
         else:
@@ -106,6 +119,19 @@ def run(rule_set_id: str, sequence) -> tuple[Ledger, list]:
         check_balances(books)
         check_designation(books, op, result)
     return books, outcomes
+
+
+def returned(books: Ledger, claim_id: str, used_share: str, extra: str) -> list:
+    """Withdraw a claim that used `used_share` of its mass, asking back `extra` kg more than the rest."""
+    allocation = books.allocations.get(claim_id)
+    spent = allocation.mass if allocation else Decimal(1)
+    used = (spent * Decimal(used_share)).quantize(Decimal("0.001"))
+    before = allocation.returned if allocation else ZERO
+    result = claims_mass.return_unused(books, claim_id, "org-smelter", spent - used + Decimal(extra), used, START)
+    after = books.allocations[claim_id].returned if claim_id in books.allocations else ZERO
+    # A withdrawal never returns more than the unused part.
+    assert after == before or (after <= spent - used and after + used <= spent)
+    return result
 
 
 def check_balances(books: Ledger) -> None:
@@ -133,10 +159,14 @@ def check_allocations(books: Ledger) -> None:
     granted = [a for a in books.allocations.values() if a.status == "granted"]
     assert sum((a.mass for a in granted), ZERO) == sum((a.reserved for a in books.accounts.values()), ZERO)
     used: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for allocation in granted:
+    for allocation in books.allocations.values():
         assert sum(allocation.reservations.values(), ZERO) == allocation.mass
+        assert ZERO <= allocation.returned <= allocation.mass
+        if allocation.status == "released":
+            continue
         for lot_id, part in allocation.lot_takes.items():
             used[lot_id] += part
+    # No kilogram backs two claims: a document's mass held by claims (reserved or spent) is counted once.
     for lot in books.lots.values():
         assert lot.allocated == used[lot.lot_id] and lot.allocated <= lot.mass
 
@@ -169,12 +199,23 @@ def test_designated_mass_never_exceeds_the_credits_received(case):
     credited = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "receipt_credit"), ZERO)
     reversed_credits = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "reversal"), ZERO)
     designated = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "designation_debit"), ZERO)
+    claimed = -sum((e.coc_credit_kg for e in books.entries if e.kind.value in ("claim_debit", "claim_return")), ZERO)
+    debits = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "claim_debit"), ZERO)
     forfeited = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "forfeit"), ZERO)
     converted = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "transformation"), ZERO)
     assert converted <= 0
-    assert designated + forfeited <= credited + reversed_credits
+    assert designated + forfeited + claimed <= credited + reversed_credits
+    # The sum of claim debits never exceeds the CoC credits received.
+    assert debits <= credited + reversed_credits
     total_balance = sum((a.balance for a in books.accounts.values()), ZERO)
-    assert total_balance == credited + reversed_credits + converted - designated - forfeited
+    assert total_balance == credited + reversed_credits + converted - designated - forfeited - claimed
+    for allocation in books.allocations.values():
+        spent = [e for e in books.entries if e.claim_id == allocation.claim_id and e.kind.value == "claim_debit"]
+        back = [e for e in books.entries if e.claim_id == allocation.claim_id and e.kind.value == "claim_return"]
+        assert -sum((e.coc_credit_kg for e in spent), ZERO) == (allocation.mass if allocation.status == "debited"
+                                                                else ZERO)
+        assert sum((e.coc_credit_kg for e in back), ZERO) == allocation.returned
+        assert {e.reverses_entry_id for e in back} <= {e.entry_id for e in spent}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

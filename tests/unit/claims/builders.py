@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from contracts.claims import ClaimProduct, ClaimRequested, ClaimType
+from contracts.claims import ClaimProduct, ClaimRequested, ClaimType, ClaimUsageReported
 from contracts.common import Actor, Role, Standard
 from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
 from services.claims.domain.checks import Allocation, Registry
@@ -104,3 +104,10 @@ def allocation(mass: str = "13000", recycled: str | None = "0.40", footprint: st
         recycled_content_share=Decimal(recycled) if recycled is not None else None,
         carbon_footprint_kg_co2e_per_kg=Decimal(footprint) if footprint is not None else None,
     )
+
+
+def usage(units: int, *, claim_id: str = "claim-1", org: str = BRAND, start: date = date(2026, 7, 1),
+          end: date = date(2026, 9, 30), actor: Actor | None = None) -> ClaimUsageReported:
+    return ClaimUsageReported.create(actor=actor or Actor(organisation_id=org, role=Role.BRAND_OWNER), occurred_at=NOW,
+                                     claim_id=claim_id, claimant_organisation_id=org, period_start=start,
+                                     period_end=end, units=units)

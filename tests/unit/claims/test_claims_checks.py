@@ -152,7 +152,7 @@ def test_certificate_evidence_records_number_status_and_validity():
     assert certificate(BRAND).certificate_id == coc_evidence.certificate_id
 
 
-def test_a_named_supplier_needs_a_current_coc_certificate_and_the_approval_rests_on_it():
+def test_a_named_supplier_needs_a_current_coc_certificate_but_the_approval_rests_on_the_claimants_own():
     from contracts.claims import ClaimProduct
     from services.claims.domain.checks import static_checks
 
@@ -161,7 +161,9 @@ def test_a_named_supplier_needs_a_current_coc_certificate_and_the_approval_rests
                            aluminium_mass_per_unit_kg="0.013", units=1000, supplier_organisation_ids=["can-maker"])
     named = request(product=product)
     passed = static_checks(named, registry(ps(), coc(), supplier_coc), RULES, TODAY)
-    assert passed.passed and "cert-can-maker" in [c.certificate_id for c in passed.resting_on]
+    assert passed.passed and "cert-can-maker" not in [c.certificate_id for c in passed.resting_on]
+    assert "cert-can-maker" in [c.certificate_id for c in passed.suppliers]
+    assert "cert-can-maker" in [e.certificate_id for e in passed.certificate_evidence()]
 
     suspended = supplier_coc.model_copy(update={"status": CertificateStatus.SUSPENDED})
     failed = static_checks(named, registry(ps(), coc(), suspended), RULES, TODAY)

@@ -12,7 +12,7 @@ from contracts.registry import CertificateStatus
 from services.claims.domain import saga
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
-from tests.unit.claims.builders import BRAND, NOW, allocation, coc, ps, registry, request
+from tests.unit.claims.builders import BRAND, NOW, allocation, coc, ps, registry, request, usage
 
 RULES = wording_rules()
 TIMEOUT = timedelta(seconds=30)
@@ -28,8 +28,8 @@ def pending(req=None, reg=None) -> Claim:
     return claim
 
 
-def approved(reg=None) -> Claim:
-    claim = pending(reg=reg)
+def approved(reg=None, req=None) -> Claim:
+    claim = pending(req=req, reg=reg)
     claim.granted(allocation(), reg or registry(), RULES, NOW)
     assert claim.status is Status.APPROVED
     return claim
@@ -59,8 +59,9 @@ def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_
 def test_granted_then_approved_until_the_earliest_certificate_expiry_with_evidence():
     reg = registry(ps(valid_until=date(2027, 3, 31)), coc(valid_until=date(2028, 1, 31)))
     claim = pending(reg=reg)
-    [approval] = claim.granted(allocation(), reg, RULES, NOW + timedelta(seconds=1))
+    approval, spend = claim.granted(allocation(), reg, RULES, NOW + timedelta(seconds=1))
     assert isinstance(approval, saga.Approved)
+    assert spend == saga.Debit(Decimal("13000"), approval.approval_code)
     assert approval.valid_until == date(2027, 3, 31)
     assert approval.approval_code == saga.approval_code("claim-1") and approval.approval_code.startswith("RAS-")
     assert approval.evidence.allocation.mass_kg == Decimal("13000")
@@ -111,14 +112,32 @@ def test_a_late_grant_after_the_timeout_changes_nothing():
     assert claim.status is Status.REJECTED
 
 
-@pytest.mark.parametrize("make", [pending, approved])
-def test_withdrawing_an_open_claim_releases_and_confirms_once(make):
-    claim = make()
+def test_withdrawing_a_pending_claim_releases_its_reservation_and_confirms_once():
+    claim = pending()
     effects = claim.withdrawn(BRAND, "product discontinued")
     assert kinds(effects) == [saga.Release, saga.WithdrawalConfirmed]
     assert claim.status is Status.WITHDRAWN
     assert claim.withdrawn(BRAND, "again") == []
     assert claim.granted(allocation(), registry(), RULES, NOW) == []
+
+
+def test_withdrawing_an_approved_claim_returns_only_the_unused_part_once():
+    claim = approved()
+    [recorded] = claim.usage_reported(usage(units=400_000), BRAND)
+    assert (recorded.used_kg, recorded.approved_kg, recorded.unused_kg) == (Decimal("5200.000"), Decimal(13000),
+                                                                           Decimal("7800.000"))
+    back, confirmed = claim.withdrawn(BRAND, "product discontinued")
+    assert back == saga.ReturnUnused(Decimal("7800.000"), Decimal("5200.000"), "withdrawn by the claimant: "
+                                                                                "product discontinued")
+    assert (confirmed.used_kg, confirmed.returned_kg) == (Decimal("5200.000"), Decimal("7800.000"))
+    assert claim.status is Status.WITHDRAWN and claim.withdrawn(BRAND, "again") == []
+
+
+def test_withdrawing_a_fully_used_claim_returns_nothing():
+    claim = approved()
+    claim.usage_reported(usage(units=1_000_000), BRAND)
+    [confirmed] = claim.withdrawn(BRAND, "campaign over")
+    assert isinstance(confirmed, saga.WithdrawalConfirmed) and confirmed.returned_kg == 0
 
 
 def test_withdrawing_a_rejected_claim_confirms_without_a_release():
@@ -138,10 +157,11 @@ def test_only_the_claimant_withdraws():
     (CertificateStatus.WITHDRAWN, saga.Revoked, ClaimReason.CERTIFICATE_WITHDRAWN),
     (CertificateStatus.EXPIRED, saga.Expired, ClaimReason.CERTIFICATE_EXPIRED),
 ])
-def test_a_certificate_the_approval_rests_on_changing_status_revokes_or_expires_it_and_releases(status, outcome, code):
+def test_the_claimants_certificate_changing_status_revokes_or_expires_it_and_the_mass_stays_spent(status, outcome,
+                                                                                                  code):
     claim = approved()
     effects = claim.certificate_changed(coc(status=status, revision=2), NOW.date())
-    assert kinds(effects) == [outcome, saga.Release]
+    assert kinds(effects) == [outcome]
     assert effects[0].approval_code == claim.approval_code and effects[0].reasons[0].code == code
     assert claim.status is (Status.REVOKED if outcome is saga.Revoked else Status.EXPIRED)
     assert claim.certificate_changed(coc(status=CertificateStatus.ACTIVE, revision=3), NOW.date()) == []
@@ -150,7 +170,7 @@ def test_a_certificate_the_approval_rests_on_changing_status_revokes_or_expires_
 def test_a_scope_that_no_longer_covers_the_product_revokes():
     claim = approved()
     effects = claim.certificate_changed(coc(products=("GTIN-other",), revision=2), NOW.date())
-    assert kinds(effects) == [saga.Revoked, saga.Release]
+    assert kinds(effects) == [saga.Revoked]
     assert effects[0].reasons[0].code == ClaimReason.PRODUCT_NOT_COVERED
 
 
@@ -176,7 +196,7 @@ def test_an_approval_expires_by_the_clock_the_day_after_valid_until():
     assert claim.valid_until == date(2026, 6, 30)
     assert claim.clock(NOW.replace(month=6, day=30, hour=23)) == []
     effects = claim.clock(NOW.replace(month=7, day=1, hour=0))
-    assert kinds(effects) == [saga.Expired, saga.Release]
+    assert kinds(effects) == [saga.Expired]
     assert claim.status is Status.EXPIRED
 
 
@@ -192,3 +212,84 @@ def test_approval_codes_are_short_identifiers_and_differ_per_claim():
     codes = {saga.approval_code(f"claim-{i}") for i in range(2000)}
     assert len(codes) == 2000
     assert all(len(c) == 18 and c.replace("-", "").isalnum() for c in codes)
+
+
+# ---- claims spend mass: usage, suppliers, refusals naming the holders ----------------------------
+
+
+def refusal_of(effects) -> list[tuple[str, str]]:
+    [refused] = effects
+    assert isinstance(refused, saga.Refused)
+    return [(r.code, r.field) for r in refused.reasons]
+
+
+def test_usage_is_recorded_per_period_and_a_repeat_of_the_same_report_changes_nothing():
+    claim = approved()
+    [recorded] = claim.usage_reported(usage(100_000), BRAND)
+    assert (recorded.units, recorded.used_units, recorded.unused_kg) == (100_000, 100_000, Decimal("11700.000"))
+    assert claim.usage_reported(usage(100_000), BRAND) == []
+    assert claim.used.used_units == 100_000
+
+
+def test_usage_beyond_the_approved_units_is_refused_with_its_field():
+    claim = approved()
+    claim.usage_reported(usage(600_000), BRAND)
+    later = usage(400_001, start=date(2026, 10, 1), end=date(2026, 12, 31))
+    assert refusal_of(claim.usage_reported(later, BRAND)) == [(ClaimReason.USAGE_EXCEEDS_APPROVED, "units")]
+    assert claim.used.used_units == 600_000
+
+
+def test_usage_beyond_the_approved_mass_of_a_claim_by_mass_is_refused():
+    claim = approved(req=request(units=None, total_mass_kg="13000"))
+    assert refusal_of(claim.usage_reported(usage(1_000_001), BRAND)) == [(ClaimReason.USAGE_EXCEEDS_APPROVED, "units")]
+    assert len(claim.usage_reported(usage(1_000_000), BRAND)) == 1
+
+
+def test_other_figures_for_a_reported_period_are_refused_and_the_first_stand():
+    claim = approved()
+    claim.usage_reported(usage(100_000), BRAND)
+    assert refusal_of(claim.usage_reported(usage(50_000), BRAND)) == [(ClaimReason.USAGE_CONFLICT, "units")]
+    assert claim.used.used_units == 100_000
+
+
+def test_usage_outside_the_claims_period_or_by_someone_else_is_refused():
+    claim = approved()
+    early = usage(10, start=date(2026, 6, 1), end=date(2026, 6, 30))
+    assert refusal_of(claim.usage_reported(early, BRAND)) == [(ClaimReason.INVALID_REQUEST, "period_start")]
+    assert refusal_of(claim.usage_reported(usage(10, org="rival"), "rival")) == [
+        (ClaimReason.REQUESTER_NOT_CLAIMANT, "claimant_organisation_id")]
+
+
+def test_usage_of_a_claim_never_approved_or_already_withdrawn_is_refused():
+    assert refusal_of(pending().usage_reported(usage(10), BRAND)) == [(ClaimReason.CLAIM_NOT_APPROVED, "claim_id")]
+    claim = approved()
+    claim.withdrawn(BRAND, "done")
+    assert refusal_of(claim.usage_reported(usage(10), BRAND)) == [(ClaimReason.CLAIM_ALREADY_CLOSED, "claim_id")]
+
+
+def test_a_revoked_claim_still_records_usage_but_returns_nothing_when_withdrawn():
+    claim = approved()
+    claim.certificate_changed(coc(status=CertificateStatus.SUSPENDED, revision=2), NOW.date())
+    assert len(claim.usage_reported(usage(100_000), BRAND)) == 1
+    assert kinds(claim.withdrawn(BRAND, "gone")) == [saga.WithdrawalConfirmed]
+
+
+def test_a_named_suppliers_suspension_leaves_the_approval_standing():
+    supplier = coc(org="can-maker", number="ASI-COC-2026-000077", certificate_id="cert-can-maker")
+    product = request().product.model_copy(update={"supplier_organisation_ids": ["can-maker"]})
+    reg = registry(ps(), coc(), supplier)
+    claim = approved(reg=reg, req=request(product=product))
+    assert "cert-can-maker" not in claim.certificate_ids
+    suspended = supplier.model_copy(update={"status": CertificateStatus.SUSPENDED, "revision": 2})
+    assert claim.certificate_changed(suspended, NOW.date()) == []
+    claim.certificate_ids.append("cert-can-maker")  # as an approval stored before the rule changed
+    assert claim.certificate_changed(suspended, NOW.date()) == []
+    assert claim.status is Status.APPROVED
+
+
+def test_a_refusal_for_mass_names_the_claims_that_hold_it():
+    claim = pending()
+    [rejected] = claim.refused("not enough", registry(), RULES, NOW, held_by=("claim-0", "claim-7", "claim-1"))
+    assert [(r.code, r.field) for r in rejected.reasons] == [(ClaimReason.MASS_NOT_COVERED, "product"),
+                                                             (ClaimReason.MASS_ALREADY_CLAIMED, "product")]
+    assert "claims claim-0, claim-7" in rejected.reasons[1].message and "claim-1" not in rejected.reasons[1].message
