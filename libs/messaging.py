@@ -386,6 +386,13 @@ class ConsumerStats:
     emitted: int = 0
     """Messages committed to the outbox (published after commit by the outbox's publisher)."""
     last_batch_at: float = 0.0
+    last_dead_letter_at: float = 0.0
+    """When (unix seconds) this consumer last sent a message to its dead-letter topic."""
+
+    def dead_lettering(self, count: int) -> None:
+        if count:
+            self.dead_lettered += count
+            self.last_dead_letter_at = time.time()
 
 
 @dataclass
@@ -446,7 +453,7 @@ class Consumer:
                 committed.append(await self._with_retry(lambda: self._transaction([], dead)))
         self.stats.batches += 1
         self.stats.messages += len(records)
-        self.stats.dead_lettered += len(dead)
+        self.stats.dead_lettering(len(dead))
         self.stats.last_batch_at = time.time()
         if self.failpoint in ("crash_after_commit", f"crash_after_commit:{self.topic.name}"):
             log.warning("failpoint_crash_after_commit", topic=self.topic.name)
@@ -464,7 +471,9 @@ class Consumer:
             return await self._transaction([one], [])
         except HandlerError as exc:
             reason = Reason(code=DeadLetterReason.HANDLER_ERROR, message=str(exc.__cause__ or exc)[:2000])
-            return await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
+            committed = await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
+            self.stats.dead_lettering(1)
+            return committed
 
     async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> dict[str, Any] | None:
         """One transaction for the batch. Insert-first dedupe: the inbox insert itself is the check

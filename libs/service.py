@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -251,7 +252,11 @@ class Runtime:
         except Exception:  # noqa: BLE001
             mongo_ok = False
         stats = {c.topic.name: vars(c.stats) for c in self.consumers}
-        return {"ready": mongo_ok, "mongo": mongo_ok, "consumers": stats, "published": self.outbox.published,
+        dead_lettered = sum(c.stats.dead_lettered for c in self.consumers)
+        since = time.time() - self.settings.not_ready_after_dead_letter_s
+        dead_lettering = any(c.stats.last_dead_letter_at > since for c in self.consumers)
+        return {"ready": mongo_ok and not dead_lettering, "mongo": mongo_ok, "dead_lettered": dead_lettered,
+                "dead_lettering": dead_lettering, "consumers": stats, "published": self.outbox.published,
                 "instance": self.instance_id}
 
     async def _relay_loop(self) -> None:

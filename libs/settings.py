@@ -102,6 +102,9 @@ class ServiceSettings(BaseSettings):
     relay_interval_s: float = Field(default=2.0, gt=0, description="How often orphaned outbox entries are swept.")
     relay_orphan_after_s: float = Field(default=5.0, gt=0, description="Age after which another instance's outbox entries are relayed.")
     tick_interval_s: float = Field(default=2.0, gt=0, description="How often clock-driven work (expiry, timeouts) runs.")
+    not_ready_after_dead_letter_s: float = Field(
+        default=300.0, ge=0, description="/ready answers not-ready for this long after a message went to a "
+        "dead-letter topic (0: never), with the count, so an operator sees a service that drops messages.")
     health_port: int | None = Field(default=None, description="Port for /health and /ready (unset: no endpoint).")
     log_level: str = Field(default="INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(default="auto", description="JSON off a terminal.")

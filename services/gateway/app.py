@@ -3,9 +3,6 @@ the webhook dispatcher, limits and error handling."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,19 +12,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import topics
 from libs.logs import get_logger
 from libs.service import Runtime
 from services.gateway import handlers
 from services.gateway.adapters import store
-from services.gateway.adapters.dispatcher import Dispatcher
+from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
-from services.gateway.domain.ratelimit import RateLimiter
+from services.gateway.frontdoor import FrontDoor
 
 log = get_logger("services.gateway")
 
@@ -55,9 +51,10 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
-               webhook_client: httpx.AsyncClient | None = None, **overrides: Any) -> FastAPI:
+               webhook_client: httpx.AsyncClient | None = None, webhook_resolver: Resolver = resolve,
+               **overrides: Any) -> FastAPI:
     runtime = runtime or build_runtime(settings, **overrides)
-    dispatcher = Dispatcher(runtime.db, runtime.clock, settings, webhook_client)
+    dispatcher = Dispatcher(runtime.db, runtime.clock, settings, webhook_client, webhook_resolver)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,12 +82,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     async def health() -> dict[str, bool]:
         return {"ok": True}
 
-    @app.get("/ready", tags=["operations"], summary="Readiness: the database answers; consumer progress")
+    @app.get("/ready", tags=["operations"], summary="Readiness: the database answers and no message was "
+             "dead-lettered lately (the count says how many ever were)",
+             responses={503: {"description": "Not ready: the database does not answer, or messages were dead-lettered."}})
     async def ready() -> JSONResponse:
         state = await runtime.readiness()
-        return JSONResponse(state, status_code=200 if state["ready"] else 503)
+        public = {k: state[k] for k in ("ready", "mongo", "dead_lettered", "dead_lettering")}
+        return JSONResponse(public, status_code=200 if state["ready"] else 503)
 
-    app.add_middleware(Limits, settings=settings)  # type: ignore[arg-type]
+    app.add_middleware(FrontDoor, settings=settings)  # type: ignore[arg-type]
     return app
 
 
@@ -123,69 +123,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled_error", path=request.url.path, error=repr(exc)[:500], exc_info=exc)
         return JSONResponse(error_body("internal_error", "something went wrong on our side; it was logged"), 500)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class Limits:
-    """Rate limit per API key (per client address without one) and a cap on the request body."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.max_bytes = settings.max_request_bytes
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
-        credential = headers.get("authorization") or headers.get("x-api-key")
-        client = scope.get("client") or ("?", 0)
-        caller = "k:" + hashlib.sha256(credential).hexdigest()[:32] if credential else f"ip:{client[0]}"
-        wait = self.limiter.take(caller, time.monotonic())
-        if wait > 0:
-            await _reply(send, 429, "rate_limited", "too many requests; slow down", {"retry-after": str(int(wait) + 1)})
-            return
-        try:
-            if int(headers.get("content-length", b"0") or 0) > self.max_bytes:
-                raise _TooLarge
-        except ValueError:
-            await _reply(send, 400, "bad_request", "invalid Content-Length")
-            return
-        except _TooLarge:
-            await _reply(send, 413, "request_too_large", f"the body is larger than {self.max_bytes} bytes")
-            return
-        received = 0
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
-                await _reply(send, 413, "request_too_large", f"the body is larger than {self.max_bytes} bytes")
-
-
-async def _reply(send: Send, status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
-    body = json.dumps(error_body(code, message)).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -27,6 +27,11 @@ class Settings(ServiceSettings):
     max_batch_items: int = Field(default=500, ge=1, le=10_000, description="Most events in one batch or EPCIS document.")
     rate_limit_per_minute: float = Field(default=1200, gt=0, description="Sustained requests per minute per key (or IP).")
     rate_limit_burst: int = Field(default=200, ge=1, description="Requests a key (or IP) may send at once.")
+    rate_limit_exempt_organisations: list[str] = Field(
+        default_factory=list, description="Organisations whose keys the rate limit does not apply to (tests, "
+        "a schema fuzzer); empty in production.")
+    max_json_depth: int = Field(default=32, ge=2, le=200, description="Deepest nesting of arrays and objects a "
+                                "JSON body (or a pasted JWS) may have; checked before parsing.")
     verification_keys: list[dict[str, Any]] = Field(
         default_factory=list, description="Public JWKs (Ed25519, with kid) that signed certificates, CoC Documents "
         "and approvals are checked against, as a JSON list.")

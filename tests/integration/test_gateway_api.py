@@ -30,8 +30,8 @@ CERTS = actor("certificates", Role.SERVICE)
 
 
 def gateway_settings(stack: Any, **values: Any) -> Settings:
-    return service_settings(Settings, stack, bootstrap_admin_key=ADMIN, webhook_allow_private_targets=True,
-                            webhook_backoff_base_s=0.05, webhook_poll_interval_s=0.05, **values)
+    return service_settings(Settings, stack, **{"bootstrap_admin_key": ADMIN, "webhook_allow_private_targets": True,
+                                                "webhook_backoff_base_s": 0.05, "webhook_poll_interval_s": 0.05, **values})
 
 
 def auth(token: str) -> dict[str, str]:

@@ -1,15 +1,25 @@
-"""Delivers webhook calls: signed with the subscription's secret, retried with exponential backoff,
-every attempt logged on the delivery. Several instances may run: a delivery is leased before the
-call, so only one instance makes it at a time."""
+"""Delivers webhook calls: signed as Standard Webhooks with the subscription's secret, retried with
+exponential backoff, every attempt logged on the delivery. Several instances may run: a delivery is
+leased before the call, so only one instance makes it at a time.
+
+Where a call may go is decided at delivery time on the addresses the resolver returns (a name may
+point inside the network later, and `0177.0.0.1`, `2130706433` or `0x7f000001` are loopback in
+disguise); the call then connects to the address that was checked, never to a fresh lookup, and
+follows no redirect. What the delivery log says about a failed call does not tell a closed port from
+a silent or a plain-HTTP one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import socket
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pymongo import ASCENDING, ReturnDocument
@@ -18,15 +28,67 @@ from libs.clock import Clock
 from libs.logs import get_logger
 from services.gateway.adapters import store
 from services.gateway.config import Settings
-from services.gateway.domain.webhooks import SIGNATURE_HEADER, backoff_s, signature
+from services.gateway.domain import webhooks
+from services.gateway.domain.webhooks import NOT_ALLOWED, address_allowed, backoff_s
 
 log = get_logger("services.gateway.webhooks")
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+NO_ANSWER = "no HTTP answer (the connection failed, TLS failed or the call timed out)"
+INVALID_URL = "the URL is not valid"
+UNRESOLVED = "the host name could not be resolved"
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for `host` (numeric forms included)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    host_header: str
+    sni_hostname: str | None
+
+
+class Refused(Exception):
+    """The delivery may not be made; the message is safe to show the subscriber."""
+
+
+async def pinned_target(url: str, allow_private: bool, resolver: Resolver) -> Target:
+    """The URL rewritten to the checked address, with the Host header and TLS name of the original."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise Refused(INVALID_URL) from exc
+    if parts.scheme not in ("http", "https") or not host:
+        raise Refused(INVALID_URL)
+    try:
+        addresses = await resolver(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise Refused(UNRESOLVED) from exc
+    if not addresses:
+        raise Refused(UNRESOLVED)
+    if not allow_private and not all(address_allowed(a) for a in addresses):
+        raise Refused(NOT_ALLOWED)
+    address = addresses[0].split("%", 1)[0]
+    literal = f"[{address}]" if ":" in address else address
+    path = parts.path or "/"
+    target = f"{parts.scheme}://{literal}:{port}{path}" + (f"?{parts.query}" if parts.query else "")
+    default_port = port == (443 if parts.scheme == "https" else 80)
+    host_header = host if default_port else f"{host}:{port}"
+    if ":" in host and not default_port:
+        host_header = f"[{host}]:{port}"
+    return Target(target, host_header, host if parts.scheme == "https" else None)
+
 
 class Dispatcher:
-    def __init__(self, db: store.Db, clock: Clock, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
-        self.db, self.clock, self.settings = db, clock, settings
-        self.client = client or httpx.AsyncClient(follow_redirects=False)
+    def __init__(self, db: store.Db, clock: Clock, settings: Settings, client: httpx.AsyncClient | None = None,
+                 resolver: Resolver = resolve) -> None:
+        self.db, self.clock, self.settings, self.resolver = db, clock, settings, resolver
+        self.client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -47,7 +109,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the next round retries
-                log.warning("webhook_round_failed", error=repr(exc)[:300])
+                log.warning("webhook_round_failed", error=type(exc).__name__)
                 await asyncio.sleep(self.settings.webhook_poll_interval_s)
 
     async def deliver_due(self, limit: int = 20) -> int:
@@ -73,27 +135,13 @@ class Dispatcher:
         if subscription is None or not subscription.get("active"):
             await self.db[store.DELIVERIES].update_one({"_id": delivery["_id"]}, {"$set": {"status": "cancelled"}})
             return
-        body = json.dumps(delivery["payload"], sort_keys=True, separators=(",", ":")).encode()
         now = self.clock.now()
-        headers = {
-            "content-type": "application/json",
-            SIGNATURE_HEADER: signature(subscription["secret"], int(now.timestamp()), body),
-            "X-ASI-Event-Id": str(delivery["event_id"]),
-            "X-ASI-Event-Type": str(delivery.get("event_type") or ""),
-            "X-ASI-Delivery-Id": delivery["_id"],
-            "User-Agent": "asi-gateway-webhooks/1",
-        }
         started = time.monotonic()
-        status_code, error = None, None
-        try:
-            response = await self.client.post(subscription["url"], content=body, headers=headers,
-                                              timeout=self.settings.webhook_timeout_s)
-            status_code = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        status_code, error = await self._call(subscription, delivery, int(now.timestamp()))
         attempts = delivery["attempts"] + 1
-        entry = {"attempt": attempts, "at": now, "status_code": status_code, "error": error,
-                 "duration_ms": round((time.monotonic() - started) * 1000)}
+        # How long a failed call took would tell a closed port from a silent one: only answers are timed.
+        duration = round((time.monotonic() - started) * 1000) if status_code is not None else None
+        entry = {"attempt": attempts, "at": now, "status_code": status_code, "error": error, "duration_ms": duration}
         fields: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
         if status_code is not None and 200 <= status_code < 300:
             fields.update(status="delivered", delivered_at=now)
@@ -103,3 +151,28 @@ class Dispatcher:
             delay = backoff_s(attempts, self.settings.webhook_backoff_base_s, self.settings.webhook_backoff_max_s)
             fields.update(next_attempt_at=now + timedelta(seconds=delay))
         await self.db[store.DELIVERIES].update_one({"_id": delivery["_id"]}, {"$set": fields, "$push": {"log": entry}})
+
+    async def _call(self, subscription: dict[str, Any], delivery: dict[str, Any], timestamp: int) -> tuple[int | None, str | None]:
+        """(status code, None) for an answer, (None, error) otherwise; never raises."""
+        try:
+            target = await pinned_target(subscription["url"], self.settings.webhook_allow_private_targets, self.resolver)
+        except Refused as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bad address must never end the round
+            log.warning("webhook_target_failed", delivery_id=delivery["_id"], error=type(exc).__name__)
+            return None, INVALID_URL
+        body = json.dumps(delivery["payload"], sort_keys=True, separators=(",", ":")).encode()
+        headers = {
+            "content-type": "application/json", "host": target.host_header,
+            **webhooks.headers(subscription["secret"], str(delivery["event_id"]), timestamp, body),
+            "X-ASI-Event-Type": str(delivery.get("event_type") or ""),
+            "X-ASI-Delivery-Id": delivery["_id"],
+            "User-Agent": "asi-gateway-webhooks/2",
+        }
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        try:
+            response = await self.client.post(target.url, content=body, headers=headers, extensions=extensions,
+                                              timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+        except Exception:  # noqa: BLE001 - every failure reads the same (see the module's docstring)
+            return None, NO_ANSWER
+        return response.status_code, None

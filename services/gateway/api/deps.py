@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
 from pymongo import UpdateOne
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -41,6 +42,12 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+class StrictBody(BaseModel):
+    """A request body that refuses fields it does not know (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 @dataclass
 class Gateway:
     """What the endpoints need, held on `app.state.gateway`."""
@@ -63,25 +70,37 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer asi_<
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Or the key in `X-API-Key`.")
 
 
-async def principal(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Principal:
-    gw: Gateway = request.app.state.gateway
-    token = (bearer.credentials if bearer else None) or api_key
+async def authenticate(gw: Gateway, token: str | None) -> Principal | ApiError | None:
+    """Who the key acts for; an ApiError saying why it is not valid; None without a key. Called once
+    per request by the front door (`services/gateway/frontdoor.py`), which keys the rate limit on it."""
     if not token:
-        raise ApiError(401, "unauthenticated", "send your API key as `Authorization: Bearer <key>` or `X-API-Key`")
+        return None
     bootstrap = gw.settings.bootstrap_admin_key.get_secret_value() if gw.settings.bootstrap_admin_key else None
     if keys.bootstrap_matches(token, bootstrap):
         return Principal(gw.settings.secretariat_organisation_id, Role.SECRETARIAT, "bootstrap")
     parsed = keys.parse_token(token)
     record = await gw.db[store.KEYS].find_one({"_id": parsed[0]}) if parsed else None
     if parsed is None or record is None or not keys.secret_matches(parsed[1], record["secret_hash"]):
-        raise ApiError(401, "invalid_key", "this API key is not valid")
+        return ApiError(401, "invalid_key", "this API key is not valid")
     if record.get("revoked_at") is not None:
-        raise ApiError(401, "key_revoked", "this API key was revoked")
+        return ApiError(401, "key_revoked", "this API key was revoked")
     return Principal(record["organisation_id"], Role(record["role"]), record["_id"])
+
+
+async def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    if "caller" in request.scope.get("state", {}):
+        caller = request.scope["state"]["caller"]
+    else:
+        caller = await authenticate(request.app.state.gateway, (bearer.credentials if bearer else None) or api_key)
+    if caller is None:
+        raise ApiError(401, "unauthenticated", "send your API key as `Authorization: Bearer <key>` or `X-API-Key`")
+    if isinstance(caller, ApiError):
+        raise caller
+    return caller
 
 
 Caller = Annotated[Principal, Depends(principal)]
@@ -165,6 +184,8 @@ def loads_exact(raw: bytes) -> Any:
     """JSON with numbers read as exact decimals (never binary floats)."""
     try:
         return json.loads(raw, parse_float=Decimal)
+    except RecursionError as exc:
+        raise ApiError(400, "too_deeply_nested", "the JSON body nests arrays and objects too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from exc
 

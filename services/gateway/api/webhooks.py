@@ -1,34 +1,34 @@
-"""Webhook subscriptions to certificate events: HMAC-signed, retried with backoff, logged, replayable."""
+"""Webhook subscriptions to certificate events: signed as Standard Webhooks, retried with backoff, logged,
+replayable."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.certificates import CertificateChange
 from contracts.common import Identifier, Role, UtcDatetime
 from services.gateway.adapters import store
-from services.gateway.api.deps import ApiError, GatewayDep, respond, role
+from services.gateway.api.deps import ApiError, GatewayDep, StrictBody, respond, role
 from services.gateway.domain.access import Principal
-from services.gateway.domain.webhooks import matches, url_problem
+from services.gateway.domain.webhooks import matches, new_secret, url_problem
 from services.gateway.handlers import new_delivery
 
 router = APIRouter(tags=["webhooks"])
 Subscriber = Annotated[Principal, role(Role.CERTIFICATION_BODY, Role.SECRETARIAT)]
 
 
-class Subscription(BaseModel):
+class Subscription(StrictBody):
     url: str = Field(min_length=8, max_length=2000, description="Where certificate events are POSTed (https).")
     organisation_ids: list[Identifier] = Field(default_factory=list, max_length=1000,
                                                description="Only certificates of these organisations (empty: all).")
     changes: list[CertificateChange] = Field(default_factory=list, description="Only these changes (empty: all).")
 
 
-class Replay(BaseModel):
+class Replay(StrictBody):
     since: UtcDatetime = Field(description="Deliver again every certificate event that occurred at or after this time.")
 
 
@@ -50,7 +50,7 @@ async def subscribe(gw: GatewayDep, caller: Subscriber, request: Subscription) -
         raise ApiError(422, "invalid_webhook_url", problem)
     doc = {"_id": uuid.uuid4().hex, "organisation_id": caller.organisation_id, "url": request.url,
            "organisation_ids": list(request.organisation_ids), "changes": [c.value for c in request.changes],
-           "secret": secrets.token_urlsafe(32), "active": True, "created_at": gw.runtime.clock.now()}
+           "secret": new_secret(), "active": True, "created_at": gw.runtime.clock.now()}
     await gw.db[store.SUBSCRIPTIONS].insert_one(doc)
     return respond({**_view(doc), "secret": doc["secret"]}, 201)
 
@@ -84,11 +84,15 @@ async def replay(gw: GatewayDep, caller: Subscriber, subscription_id: str, reque
     if not sub.get("active"):
         raise ApiError(409, "subscription_inactive", "this subscription was stopped")
     now = gw.runtime.clock.now()
+    waiting = {d["event_id"] async for d in gw.db[store.DELIVERIES].find(
+        {"subscription_id": subscription_id, "status": "pending"}, {"event_id": 1})}
     queued = []
     async for event in gw.db[store.CERTIFICATE_EVENTS].find({"occurred_at": {"$gte": request.since}}).sort(
             "occurred_at", 1).limit(10_000):
-        if matches(event["payload"], sub.get("organisation_ids", []), sub.get("changes", [])):
-            queued.append(new_delivery(sub["_id"], event["payload"], now, replay=True))
+        payload = event["payload"]
+        if payload["event_id"] not in waiting and matches(payload, sub.get("organisation_ids", []), sub.get("changes", [])):
+            waiting.add(payload["event_id"])
+            queued.append(new_delivery(sub["_id"], payload, now, replay=True))
     if queued:
         await gw.db[store.DELIVERIES].insert_many(queued)
     return respond({"subscription_id": subscription_id, "queued": len(queued)}, 202)

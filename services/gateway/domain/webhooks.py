@@ -1,30 +1,64 @@
-"""Webhook rules: which events a subscription gets, how payloads are signed, when to retry."""
+"""Webhook rules: which events a subscription gets, how payloads are signed (Standard Webhooks),
+when to retry, and which targets a delivery may reach.
+
+Signing follows the Standard Webhooks specification (standardwebhooks.com, `spec/standard-webhooks.md`):
+headers `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`
+(`v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, several space-separated signatures
+allowed); the secret is `whsec_<base64 of the key bytes>`.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
+import secrets
+import socket
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-SIGNATURE_HEADER = "X-ASI-Signature"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+TOLERANCE_S = 300
+"""How far a receiver should accept a timestamp from its clock (the specification's example: 5 minutes)."""
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`: the receiver recomputes it and
-    refuses stale timestamps, so a captured delivery cannot be replayed later."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def new_secret() -> str:
+    """A signing secret in the specification's form: `whsec_` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def verify_signature(secret: str, header: str, body: bytes) -> bool:
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+def _key(secret: str) -> bytes:
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    return secret.encode()  # subscriptions made before the Standard Webhooks secrets
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`."""
+    mac = hmac.new(_key(secret), f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {ID_HEADER: message_id, TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: signature(secret, message_id, timestamp, body)}
+
+
+def verify(secret: str, received: dict[str, str], body: bytes, now: int, tolerance_s: int = TOLERANCE_S) -> bool:
+    """True when one of the `v1` signatures matches and the timestamp is within the tolerance."""
+    lowered = {k.lower(): v for k, v in received.items()}
     try:
-        timestamp = int(parts["t"])
+        message_id, timestamp = lowered[ID_HEADER], int(lowered[TIMESTAMP_HEADER])
     except (KeyError, ValueError):
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    expected = signature(secret, message_id, timestamp, body)
+    return any(hmac.compare_digest(expected, s) for s in lowered.get(SIGNATURE_HEADER, "").split(" ") if s)
 
 
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
@@ -39,22 +73,63 @@ def matches(event: dict[str, object], organisation_ids: Sequence[str], changes: 
     return (not organisation_ids or organisation in organisation_ids) and (not changes or event.get("change") in changes)
 
 
+# ---- where a delivery may go (server-side request forgery) ----------------------------------
+
+NOT_ALLOWED = "the target address is not allowed (loopback, private, link-local or reserved)"
+
+
+def address_allowed(address: str) -> bool:
+    """Only globally routable unicast addresses. `address` is what the resolver returned, so every
+    textual form a URL may use (2130706433, 0x7f000001, 127.1, 0177.0.0.1, a DNS name) has already
+    become an address here; an IPv4-mapped IPv6 address is judged as its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.sixtofour is not None or ip.teredo is not None):
+        return False
+    return ip.is_global and not (ip.is_multicast or ip.is_loopback or ip.is_link_local or ip.is_private
+                                 or ip.is_reserved or ip.is_unspecified)
+
+
 def url_problem(url: str, allow_private: bool) -> str | None:
-    """Why a webhook URL is refused, or None."""
-    parts = urlsplit(url)
+    """Why a webhook URL is refused when it is registered, or None. The addresses it resolves to are
+    checked again at every delivery (`address_allowed`): a name may point elsewhere later."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the URL is not valid"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "the URL must be http(s)://host/..."
+    if parts.username or parts.password:
+        return "the URL must not carry credentials"
+    if port == 0:
+        return "the URL's port is not valid"
     if allow_private:
         return None
     if parts.scheme != "https":
         return "the URL must use https"
     host = parts.hostname
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-        return "the URL must not point at a local host"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-        return "the URL must not point at a private address"
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return NOT_ALLOWED
+    literal = literal_address(host)
+    if literal is not None and not address_allowed(literal):
+        return NOT_ALLOWED
     return None
+
+
+def literal_address(host: str) -> str | None:
+    """The address a host written as a number stands for, in every form a resolver accepts
+    (`127.0.0.1`, `127.1`, `2130706433`, `0x7f000001`, `0177.0.0.1`, `0`, `::1`); None for a name.
+    (`inet_aton` is the C library's parser, the one resolvers use: no lookup is made.)"""
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except (OSError, UnicodeError, ValueError):
+        return None

@@ -67,20 +67,57 @@ def test_the_rate_limit_allows_a_burst_then_refills():
     assert limiter.take("k", 1.01) == 0
 
 
-def test_webhook_signatures_backoff_filters_and_urls():
-    body = b'{"a":1}'
-    header = webhooks.signature("s3cret", 1700000000, body)
-    assert webhooks.verify_signature("s3cret", header, body)
-    assert not webhooks.verify_signature("s3cret", header, body + b" ")
-    assert not webhooks.verify_signature("other", header, body) and not webhooks.verify_signature("s3cret", "junk", body)
+def test_webhooks_are_signed_as_the_standard_webhooks_specification_says():
+    # The vector the Standard Webhooks reference libraries test with (secret, id, timestamp, body -> signature).
+    secret, message_id, timestamp = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330
+    body = b'{"test": 2432232314}'
+    assert webhooks.signature(secret, message_id, timestamp, body) == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    sent = webhooks.headers(secret, message_id, timestamp, body)
+    assert sent["webhook-id"] == message_id and sent["webhook-timestamp"] == str(timestamp)
+    assert webhooks.verify(secret, sent, body, now=timestamp + 10)
+    assert not webhooks.verify(secret, sent, body + b" ", now=timestamp)
+    assert not webhooks.verify(secret, sent, body, now=timestamp + webhooks.TOLERANCE_S + 1)
+    assert not webhooks.verify(webhooks.new_secret(), sent, body, now=timestamp)
+    assert not webhooks.verify(secret, {**sent, "webhook-id": "msg_other"}, body, now=timestamp)
+    assert webhooks.verify(secret, {**sent, "webhook-signature": "v1,bm90IGl0 " + sent["webhook-signature"]}, body,
+                           now=timestamp)
+    fresh = webhooks.new_secret()
+    assert fresh.startswith("whsec_") and len(base64.b64decode(fresh.removeprefix("whsec_"))) == 32
+
+
+def test_backoff_and_filters():
     assert [webhooks.backoff_s(n, 2, 60) for n in (1, 2, 3, 6, 20)] == [2, 4, 8, 60, 60]
     event = {"change": "suspended", "certificate": {"organisation_id": "org-a"}}
     assert webhooks.matches(event, [], []) and webhooks.matches(event, ["org-a"], ["suspended"])
     assert not webhooks.matches(event, ["org-b"], []) and not webhooks.matches(event, [], ["issued"])
+
+
+LOCAL_FORMS = ("127.0.0.1", "2130706433", "0x7f000001", "127.1", "0", "0177.0.0.1", "0xa9fea9fe", "10.0.0.1",
+               "[::1]", "[::ffff:127.0.0.1]", "[fe80::1]", "100.64.0.1", "169.254.169.254", "localhost", "x.internal")
+
+
+@pytest.mark.parametrize("host", LOCAL_FORMS)
+def test_a_webhook_url_naming_a_local_address_in_any_form_is_refused(host):
+    assert webhooks.url_problem(f"https://{host}:9443/hook", False) == webhooks.NOT_ALLOWED
+    assert webhooks.url_problem(f"http://{host}:9443/hook", True) is None  # the development setting
+
+
+def test_webhook_urls_must_be_https_to_a_public_host():
     assert webhooks.url_problem("https://hooks.example.org/asi", False) is None
-    for bad in ("http://hooks.example.org", "https://127.0.0.1/x", "https://10.0.0.1/x", "https://localhost/x", "ftp://x"):
+    assert webhooks.url_problem("https://8.8.8.8/asi", False) is None
+    for bad in ("http://hooks.example.org", "ftp://x", "https://user:pw@hooks.example.org/", "https://h:99999/"):
         assert webhooks.url_problem(bad, False), bad
-    assert webhooks.url_problem("http://127.0.0.1:9000/x", True) is None
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "0.0.0.0", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                                     "100.64.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1%eth0", "fc00::1",
+                                     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::", "64:ff9b::7f00:1", "junk"])
+def test_resolved_addresses_inside_any_network_are_not_allowed(address):
+    assert not webhooks.address_allowed(address)
+
+
+def test_resolved_public_addresses_are_allowed():
+    assert webhooks.address_allowed("93.184.215.14") and webhooks.address_allowed("2606:4700::1111")
 
 
 def _b64(data: bytes) -> str:
