@@ -60,6 +60,7 @@ class LedgerReason:
     NOT_AUTHORISED = "not_authorised"
     REVERSAL_WOULD_OVERDRAW = "reversal_would_overdraw"
     LOT_ALLOCATED = "lot_allocated_to_claim"
+    EVENT_ID_CONFLICT = "event_id_conflict"
 
 
 # ---- commands ------------------------------------------------------------------------------
