@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from contracts.common import Envelope, Identifier, Standard, Text
-from contracts.registry import CertificateScope, Finding
+from contracts.registry import CertificateScope, CorrectiveAction, Finding
 
 
 class AuditType(StrEnum):
@@ -51,4 +51,33 @@ class NonconformityClosed(Envelope):
     evidence: Text = Field(description="Evidence of the corrective action.")
 
 
-AuditOutcome = Annotated[AuditOutcomeSubmitted | NonconformityClosed, Field(discriminator="type")]
+class CorrectiveActionPlanSubmitted(Envelope):
+    """The member's Corrective Action Plan for one audit's findings, as the lead auditor received it.
+    Sent by the body that audited; a later one replaces an earlier one until it is approved."""
+
+    type: Literal["corrective_action_plan_submitted"] = Field(
+        default="corrective_action_plan_submitted", description="Type tag.")
+    certification_body_id: Identifier = Field(description="Body that audited.")
+    organisation_id: Identifier = Field(description="Member (the partition key).")
+    certificate_id: Identifier = Field(description="Certificate the audit's findings are on.")
+    audit_id: Identifier = Field(description="Audit the plan answers.")
+    submitted_on: date = Field(description="Day the member submitted it.")
+    actions: list[CorrectiveAction] = Field(min_length=1, description="One action per open finding of the audit.")
+
+
+class CorrectiveActionPlanApproved(Envelope):
+    """The body that audited approves a submitted Corrective Action Plan; its due dates become the findings'."""
+
+    type: Literal["corrective_action_plan_approved"] = Field(
+        default="corrective_action_plan_approved", description="Type tag.")
+    certification_body_id: Identifier = Field(description="Body that audited.")
+    organisation_id: Identifier = Field(description="Member (the partition key).")
+    certificate_id: Identifier = Field(description="Certificate the audit's findings are on.")
+    audit_id: Identifier = Field(description="Audit the plan answers.")
+    approved_on: date = Field(description="Day of approval.")
+
+
+AuditOutcome = Annotated[
+    AuditOutcomeSubmitted | NonconformityClosed | CorrectiveActionPlanSubmitted | CorrectiveActionPlanApproved,
+    Field(discriminator="type"),
+]

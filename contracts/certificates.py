@@ -18,6 +18,59 @@ from contracts.registry import (
     Site,
 )
 
+
+
+class CertificateReason:
+    """Reason codes the certificates service uses on `certificates.rejections.v1`."""
+
+    # who may send what
+    NOT_CERTIFICATION_BODY = "not_certification_body"
+    NOT_SECRETARIAT = "not_secretariat"
+    UNKNOWN_CERTIFICATION_BODY = "unknown_certification_body"
+    NOT_ACCREDITED = "not_accredited"
+    NOT_AUDITING_BODY = "not_the_auditing_body"
+    # the registry
+    UNKNOWN_MEMBER = "unknown_member"
+    UNKNOWN_SITE = "unknown_site"
+    SITE_NOT_OWNED = "site_not_owned"
+    SITE_OWNED_BY_OTHER_MEMBER = "site_owned_by_other_member"
+    DUPLICATE_SITE = "duplicate_site"
+    DUPLICATE_CONVERSION_FACTOR = "duplicate_conversion_factor"
+    ACTIVITY_NOT_AT_SITES = "activity_not_at_sites"
+    # dates
+    DATES_OUT_OF_ORDER = "dates_out_of_order"
+    DATE_IN_FUTURE = "date_in_future"
+    AUDIT_TOO_OLD = "audit_too_old"
+    # audits and findings
+    DUPLICATE_AUDIT_ID = "duplicate_audit_id"
+    DUPLICATE_FINDING_ID = "duplicate_finding_id"
+    FINDING_SITE_OUTSIDE_SCOPE = "finding_site_outside_scope"
+    FINDING_ALREADY_CLOSED = "finding_already_closed"
+    UNKNOWN_FINDING = "unknown_finding"
+    TOO_MANY_MAJOR_NCS = "too_many_major_ncs"
+    CERTIFICATE_ID_NOT_EXPECTED = "certificate_id_not_expected"
+    CERTIFICATE_ID_REQUIRED = "certificate_id_required"
+    STANDARD_MISMATCH = "standard_mismatch"
+    SCOPE_MISMATCH = "scope_mismatch"
+    # corrective action plans
+    UNKNOWN_AUDIT = "unknown_audit"
+    NO_CAP_NEEDED = "no_corrective_action_plan_needed"
+    CAP_ALREADY_APPROVED = "corrective_action_plan_already_approved"
+    CAP_NOT_SUBMITTED = "corrective_action_plan_not_submitted"
+    CAP_FINDING_MISSING = "corrective_action_plan_finding_missing"
+    CAP_DUE_TOO_LATE = "corrective_action_plan_due_too_late"
+    # certificates
+    UNKNOWN_CERTIFICATE = "unknown_certificate"
+    CERTIFICATE_OF_OTHER_MEMBER = "certificate_of_other_member"
+    CERTIFICATE_WITHDRAWN = "certificate_withdrawn"
+    CERTIFICATE_SUSPENDED = "certificate_suspended"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    CERTIFICATE_SUPERSEDED = "certificate_superseded"
+    NOT_SUSPENDED = "not_suspended"
+    # delivery
+    EVENT_ID_CONFLICT = "event_id_conflict"
+
+
 # ---- commands (key: organisation id) ------------------------------------------------------
 
 
@@ -126,6 +179,12 @@ class CertificateChange(StrEnum):
     FINDING_CLOSED = "finding_closed"
     FINDING_OVERDUE = "finding_overdue"
     DOWNGRADED_TO_PROVISIONAL = "downgraded_to_provisional"
+    UPGRADED_TO_FULL = "upgraded_to_full"
+    SURVEILLANCE_PASSED = "surveillance_passed"
+    SURVEILLANCE_OVERDUE = "surveillance_overdue"
+    CAP_SUBMITTED = "corrective_action_plan_submitted"
+    CAP_APPROVED = "corrective_action_plan_approved"
+    CAP_OVERDUE = "corrective_action_plan_overdue"
 
 
 class CertificateChanged(Envelope):
@@ -138,6 +197,8 @@ class CertificateChanged(Envelope):
         default=None, description="Compact JWS (EdDSA) of the certificate, verifiable offline with the published key."
     )
     reason: str | None = Field(default=None, max_length=2000, description="Why, where given.")
+    audit_id: Identifier | None = Field(
+        default=None, description="The audit that caused the change, where one did (the evidence).")
 
 
 class MemberCertificationOverdue(Envelope):

@@ -85,6 +85,7 @@ class LedgerReason:
     """A return larger than the debited mass not yet returned."""
     DEBIT_MISMATCH = "debit_mismatch"
     """A debit whose mass is not the mass reserved for the claim."""
+    EVENT_ID_CONFLICT = "event_id_conflict"
 
 
 # ---- commands ------------------------------------------------------------------------------

@@ -110,6 +110,31 @@ class Finding(Contract):
     audit_id: Identifier | None = Field(
         default=None, description="Audit that raised it (set by the certificates service when it records the finding)."
     )
+    closed_by: Identifier | None = Field(
+        default=None, description="Certification body that verified the closure (set by the certificates service)."
+    )
+
+
+class CorrectiveAction(Contract):
+    """What the member will do about one finding, and by when."""
+
+    finding_id: Identifier = Field(description="The finding addressed.")
+    due_on: date = Field(description="Date the corrective action will be complete and the finding closable.")
+    action: Text = Field(description="The corrective action.")
+
+
+class CorrectiveActionPlan(Contract):
+    """The Corrective Action Plan for the findings of one audit: due to the lead auditor within one
+    month of the on-site audit, approved by the body that audited."""
+
+    audit_id: Identifier = Field(description="Audit whose findings it answers.")
+    certification_body_id: Identifier = Field(description="Body that audited and approves the plan.")
+    audit_completed_on: date = Field(description="Last day of the on-site audit.")
+    submit_by: date = Field(description="Last day to submit the plan.")
+    submitted_on: date | None = Field(default=None, description="Day the plan was submitted.")
+    approved_on: date | None = Field(default=None, description="Day the body approved it.")
+    actions: list[CorrectiveAction] = Field(default_factory=list, description="One action per open finding.")
+    overdue: bool = Field(default=False, description="True once `submit_by` passed without a plan.")
 
 
 class CertificateStatus(StrEnum):
@@ -146,5 +171,10 @@ class Certificate(Contract):
     supersedes_certificate_id: Identifier | None = Field(default=None, description="Certificate it replaced.")
     superseded_by_certificate_id: Identifier | None = Field(default=None, description="Certificate replacing it.")
     status_reason: str | None = Field(default=None, max_length=2000, description="Why the status last changed.")
+    corrective_action_plans: list[CorrectiveActionPlan] = Field(
+        default_factory=list, description="One per audit that raised open findings on it.")
+    surveillance_due_on: date | None = Field(
+        default=None, description="Last day for the next surveillance audit (none: none is due before expiry).")
+    surveillance_overdue: bool = Field(default=False, description="True once the surveillance audit is overdue.")
     revision: int = Field(ge=1, description="Increments with every change; events are in revision order.")
     updated_at: UtcDatetime = Field(description="When this revision was made.")

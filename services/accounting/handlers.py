@@ -336,7 +336,7 @@ class Accounting:
 
     @staticmethod
     def on_command_conflict(item: Incoming, now: datetime) -> list[Outgoing]:
-        return [rejection(item.message, [Reason(code="event_id_conflict",
+        return [rejection(item.message, [Reason(code=LedgerReason.EVENT_ID_CONFLICT,
                                                 message="this event id was already used with different content")], now)]
 
     @staticmethod
@@ -344,7 +344,7 @@ class Accounting:
         m = item.message
         return [_emit(MovementRefused, now, m, derived_event_id(m.event_id, MovementRefused.TYPE, "conflict"),
                       account_id=site_account_id(m.site_id), movement_id=m.movement_id, site_id=m.site_id,
-                      reasons=[Reason(code="event_id_conflict",
+                      reasons=[Reason(code=LedgerReason.EVENT_ID_CONFLICT,
                                       message="this event id was already used with different content")])]
 
 

@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from contracts.audits import AuditOutcomeSubmitted, NonconformityClosed
+from contracts.audits import (
+    AuditOutcomeSubmitted,
+    CorrectiveActionPlanApproved,
+    CorrectiveActionPlanSubmitted,
+    NonconformityClosed,
+)
 from contracts.certificates import (
+    CertificateReason as R,
     CertificateChanged,
     CertificateInputRejected,
     CertificationBodyRegistered,
@@ -34,6 +40,7 @@ from services.certificates.domain.certification import (
     certification_deadline,
     certification_overdue,
     close_nonconformity,
+    corrective_action_plan,
     counter_key,
     due_changes,
     start_of,
@@ -59,7 +66,7 @@ def rejection(cause: Envelope, organisation_id: str, reasons: list[Reason], now:
 def on_conflict(item: Incoming, now: datetime) -> list[Outgoing]:
     message = item.message
     org = getattr(message, "organisation_id", None) or message.actor.organisation_id
-    return [rejection(message, org, [Reason(code="event_id_conflict",
+    return [rejection(message, org, [Reason(code=R.EVENT_ID_CONFLICT,
                                             message="this event id was already used with different content")], now)]
 
 
@@ -68,7 +75,7 @@ async def handle_register(command: RegisterMember | RegisterSite | RegisterCerti
     if command.actor.role is not Role.SECRETARIAT:
         org = getattr(getattr(command, "member", None) or getattr(command, "site", None) or command.certification_body,
                       "organisation_id", command.actor.organisation_id)
-        return [rejection(command, org, [Reason(code="not_secretariat", message="only the ASI secretariat registers",
+        return [rejection(command, org, [Reason(code=R.NOT_SECRETARIAT, message="only the ASI secretariat registers",
                                                 field="actor.role")], tx.now)]
     if isinstance(command, RegisterMember):
         outcome = registry.register_member(command.member, await registry_store.load(tx, Member, command.member.organisation_id))
@@ -119,7 +126,7 @@ class Certification:
                         else derived_event_id(certificate.certificate_id, certificate.revision, change.change.value))
             out.append(Outgoing(CertificateChanged.create(
                 actor=ACTOR, occurred_at=change.occurred_at, cause=cause, event_id=event_id, change=change.change,
-                certificate=certificate, signed_certificate=jws, reason=change.reason)))
+                certificate=certificate, signed_certificate=jws, reason=change.reason, audit_id=change.audit_id)))
             signed.append(jws)
         return out, signed
 
@@ -132,7 +139,7 @@ class Certification:
     async def handle_audits(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
         messages = [item.message for item in batch]
         audits = [m for m in messages if isinstance(m, AuditOutcomeSubmitted)]
-        closures = [m for m in messages if isinstance(m, NonconformityClosed)]
+        closures = [m for m in messages if not isinstance(m, AuditOutcomeSubmitted)]
         year = today_utc(tx.now).year
         books, loaded = await store.load_books(
             tx,
@@ -149,12 +156,14 @@ class Certification:
             with message_context(event_id=str(message.event_id), correlation_id=str(message.correlation_id)):
                 if isinstance(message, AuditOutcomeSubmitted):
                     outcome = submit_audit(books, message, _ms(tx.now), self.rules)
+                elif isinstance(message, NonconformityClosed):
+                    outcome = close_nonconformity(books, message, _ms(tx.now), self.rules)
                 else:
-                    outcome = close_nonconformity(books, message, _ms(tx.now))  # type: ignore[arg-type]
+                    outcome = corrective_action_plan(books, message, _ms(tx.now), self.rules)  # type: ignore[arg-type]
                 events, jws = await self._answer(tx, message, outcome)
             out += events
             signed += jws
-        await store.save_books(tx, books, loaded, signed)
+        await store.save_books(tx, books, loaded, signed, self.rules)
         return out
 
     async def handle_commands(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
@@ -175,16 +184,16 @@ class Certification:
                 events, jws = await self._answer(tx, command, apply_command(books, command, _ms(tx.now)))  # type: ignore[arg-type]
             out += events
             signed += jws
-        await store.save_books(tx, books, loaded, signed)
+        await store.save_books(tx, books, loaded, signed, self.rules)
         return out
 
     async def clock(self, tx: Tx) -> list[Outgoing]:
         """Expiry and overdue Majors, by state: a tick after downtime catches up, and a certificate
         already handled is not found again."""
         certificates = await store.due_certificates(tx, today_utc(tx.now), self.clock_batch)
-        changes = [change for c in certificates for change in due_changes(c, _ms(tx.now))]
+        changes = [change for c in certificates for change in due_changes(c, _ms(tx.now), self.rules)]
         out, signed = await self._events(tx, changes, None)
-        await store.save_changes(tx, changes, {c.certificate_id: c.revision for c in certificates}, signed)
+        await store.save_changes(tx, changes, {c.certificate_id: c.revision for c in certificates}, signed, self.rules)
         return out
 
     async def membership(self, tx: Tx) -> list[Outgoing]:

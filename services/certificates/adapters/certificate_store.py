@@ -15,7 +15,8 @@ from contracts.common import Standard
 from contracts.registry import Certificate, CertificationBody, Member, Site
 from libs.messaging import Tx
 from libs.mongo import to_document
-from services.certificates.domain.certification import LIVE, Books, Change, open_major_due
+from services.certificates.domain.certification import LIVE, Books, Change, clock_due
+from services.certificates.domain.rules import Rules
 
 CERTIFICATES = "certificates"
 HISTORY = "certificate_history"
@@ -31,7 +32,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CERTIFICATES].create_index("organisation_id")
     await db[CERTIFICATES].create_index("scope.site_ids")
     await db[CERTIFICATES].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
-    await db[CERTIFICATES].create_index("open_major_due", sparse=True)
+    await db[CERTIFICATES].create_index("clock_due", sparse=True)
     await db[HISTORY].create_index([("certificate_id", ASCENDING), ("revision", ASCENDING)], unique=True)
     await db[AUDITS].create_index("organisation_id")
     await db[CHECKS].create_index([("done", ASCENDING), ("due_on", ASCENDING)])
@@ -41,10 +42,9 @@ def certificate_from(doc: dict[str, Any]) -> Certificate:
     return Certificate.model_validate({k: v for k, v in doc.items() if k in _FIELDS})
 
 
-def _certificate_doc(certificate: Certificate) -> dict[str, Any]:
-    due = open_major_due(certificate) if certificate.status in LIVE else None
-    return to_document(certificate, _id=certificate.certificate_id,
-                       open_major_due=due.isoformat() if due else None)
+def _certificate_doc(certificate: Certificate, rules: Rules) -> dict[str, Any]:
+    due = clock_due(certificate, rules)
+    return to_document(certificate, _id=certificate.certificate_id, clock_due=due.isoformat() if due else None)
 
 
 async def _load(tx: Tx, collection: str, kind: Any, ids: Iterable[str]) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def _conflict(what: str) -> OperationFailure:
     return OperationFailure(f"{what} changed concurrently", code=WRITE_CONFLICT)
 
 
-async def save_changes(tx: Tx, changes: list[Change], loaded: dict[str, int], signed: list[str]) -> None:
+async def save_changes(tx: Tx, changes: list[Change], loaded: dict[str, int], signed: list[str], rules: Rules) -> None:
     """Write the latest revision of every changed certificate (guarded by the revision it was
     loaded at) and one history document per revision."""
     latest: dict[str, Certificate] = {}
@@ -97,6 +97,7 @@ async def save_changes(tx: Tx, changes: list[Change], loaded: dict[str, int], si
         history.append(InsertOne({
             "_id": f"{c.certificate_id}:{c.revision}", "certificate_id": c.certificate_id, "revision": c.revision,
             "change": change.change.value, "reason": change.reason, "occurred_at": change.occurred_at,
+            "audit_id": change.audit_id,
             "certificate": to_document(c), "signed_certificate": jws,
         }))
     if not latest:
@@ -105,9 +106,9 @@ async def save_changes(tx: Tx, changes: list[Change], loaded: dict[str, int], si
     for cid, certificate in latest.items():
         before = loaded.get(cid)
         if before is None:
-            writes.append(InsertOne(_certificate_doc(certificate)))
+            writes.append(InsertOne(_certificate_doc(certificate, rules)))
         else:
-            writes.append(ReplaceOne({"_id": cid, "revision": before}, _certificate_doc(certificate)))
+            writes.append(ReplaceOne({"_id": cid, "revision": before}, _certificate_doc(certificate, rules)))
     result = await tx.db[CERTIFICATES].bulk_write(writes, ordered=True, session=tx.session)
     expected = sum(1 for cid in latest if loaded.get(cid) is not None)
     if result.matched_count != expected:
@@ -115,8 +116,8 @@ async def save_changes(tx: Tx, changes: list[Change], loaded: dict[str, int], si
     await tx.db[HISTORY].bulk_write(history, ordered=False, session=tx.session)
 
 
-async def save_books(tx: Tx, books: Books, loaded: dict[str, int], signed: list[str]) -> None:
-    await save_changes(tx, books.changes, loaded, signed)
+async def save_books(tx: Tx, books: Books, loaded: dict[str, int], signed: list[str], rules: Rules) -> None:
+    await save_changes(tx, books.changes, loaded, signed, rules)
     for key, seq in books.counters.items():
         before = loaded.get(f"counter:{key}")
         if before == seq:
@@ -138,11 +139,11 @@ async def save_books(tx: Tx, books: Books, loaded: dict[str, int], signed: list[
 
 
 async def due_certificates(tx: Tx, today: date, limit: int) -> list[Certificate]:
-    """Live certificates past their end date or with an open Major past due."""
+    """Live certificates past their end date, or with something else falling due (`clock_due`)."""
     day = today.isoformat()
     found: dict[str, Certificate] = {}
     for query in ({"status": {"$in": [s.value for s in LIVE]}, "valid_until": {"$lt": day}},
-                  {"open_major_due": {"$lt": day}}):
+                  {"clock_due": {"$lt": day}}):
         cursor = tx.db[CERTIFICATES].find(query, session=tx.session).sort("_id", ASCENDING).limit(limit)
         async for doc in cursor:
             found[doc["_id"]] = certificate_from(doc)

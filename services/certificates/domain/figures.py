@@ -3,7 +3,6 @@ from certificate events. Pure: no I/O."""
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,14 +12,9 @@ from typing import Any
 
 from contracts.certificates import CertificateChanged
 from contracts.registry import Certificate, CertificateStatus, Finding, Severity
+from services.certificates.domain.rules import add_months
 
 WINDOWS_MONTHS = (12, 18)
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _share(part: int, whole: int) -> str | None:
@@ -69,14 +63,21 @@ def nc_figures(certificates: Iterable[Certificate], as_of: date) -> dict[str, An
     by_principle: dict[str, _Tally] = defaultdict(_Tally)
     total = _Tally()
     provisional: dict[str, list[str]] = defaultdict(list)
+    # A finding carried to the certificate that replaced its own counts once, as its newest holder has it.
+    unique: dict[tuple[str, str, str], tuple[bool, Finding]] = {}
     for certificate in certificates:
+        current = certificate.status is not CertificateStatus.SUPERSEDED
         for finding in certificate.findings:
-            if finding.raised_on > as_of:
-                continue
-            by_principle[finding.principle].add(finding, as_of)
-            total.add(finding, as_of)
+            key = (certificate.organisation_id, finding.audit_id or certificate.certificate_id, finding.finding_id)
+            if key not in unique or (current and not unique[key][0]):
+                unique[key] = (current, finding)
         if certificate.status is CertificateStatus.PROVISIONAL:
             provisional[certificate.organisation_id].append(certificate.certificate_number)
+    for _, finding in unique.values():
+        if finding.raised_on > as_of:
+            continue
+        by_principle[finding.principle].add(finding, as_of)
+        total.add(finding, as_of)
     return {
         "as_of": as_of.isoformat(),
         "by_principle": {p: by_principle[p].as_dict() for p in sorted(by_principle)},

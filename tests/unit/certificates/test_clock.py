@@ -3,6 +3,7 @@ whenever the service looks (catch-up after downtime)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from contracts.certificates import CertificateChange
@@ -18,9 +19,14 @@ from services.certificates.domain.certification import (
 from tests.unit.certificates.builders import NOW, ORG, RULES, audit, books, finding, majors
 
 
+# These tests are about expiry and overdue Majors: no surveillance falls due before expiry
+# (surveillance has its own tests, test_surveillance.py).
+NO_SURVEILLANCE = replace(RULES, surveillance_due_months=36)
+
+
 def certificate(n_majors: int = 0, findings=None):
     return submit_audit(books(), audit(findings=findings if findings is not None else majors(n_majors)), NOW,
-                        RULES).changes[0].certificate
+                        NO_SURVEILLANCE).changes[0].certificate
 
 
 def at(day: date, hour: int = 0, minute: int = 0) -> datetime:
@@ -28,7 +34,7 @@ def at(day: date, hour: int = 0, minute: int = 0) -> datetime:
 
 
 def run_clock(cert, clock: ManualClock):
-    changes = due_changes(cert, clock.now())
+    changes = due_changes(cert, clock.now(), NO_SURVEILLANCE)
     return (changes[-1].certificate if changes else cert), changes
 
 
@@ -53,10 +59,11 @@ def test_after_downtime_the_clock_catches_up_with_the_events_dated_when_they_fel
     clock = ManualClock(NOW)
     clock.advance(timedelta(days=3 * 365))  # the service was down for three years
     cert, changes = run_clock(cert, clock)
-    assert [c.change for c in changes] == [CertificateChange.FINDING_OVERDUE, CertificateChange.FINDING_OVERDUE,
-                                           CertificateChange.EXPIRED]
-    assert [c.occurred_at.date() for c in changes] == [date(2026, 6, 20), date(2026, 7, 20), date(2027, 5, 20)]
-    assert [c.certificate.revision for c in changes] == [2, 3, 4]
+    assert [c.change for c in changes] == [CertificateChange.FINDING_OVERDUE, CertificateChange.CAP_OVERDUE,
+                                           CertificateChange.FINDING_OVERDUE, CertificateChange.EXPIRED]
+    assert [c.occurred_at.date() for c in changes] == [date(2026, 6, 20), date(2026, 6, 21), date(2026, 7, 20),
+                                                       date(2027, 5, 20)]
+    assert [c.certificate.revision for c in changes] == [2, 3, 4, 5]
     assert {f.finding_id for f in cert.findings if f.overdue} == {"NC-late", "NC-later"}
     assert run_clock(cert, clock)[1] == []
 
@@ -78,7 +85,7 @@ def test_findings_due_after_the_certificate_ended_are_not_flagged_and_dead_certi
     cert = certificate(findings=[finding("NC-1", due_in_days=800)])
     clock = ManualClock(at(date(2030, 1, 1)))
     cert, changes = run_clock(cert, clock)
-    assert [c.change for c in changes] == [CertificateChange.EXPIRED]
+    assert [c.change for c in changes] == [CertificateChange.CAP_OVERDUE, CertificateChange.EXPIRED]
     withdrawn = certificate(n_majors=1).model_copy(update={"status": CertificateStatus.WITHDRAWN})
     assert due_changes(withdrawn, at(date(2030, 1, 1))) == []
 

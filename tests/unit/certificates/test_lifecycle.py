@@ -68,15 +68,15 @@ def test_a_new_major_on_a_provisional_certificate_never_extends_it():
     assert change.certificate.valid_until == cert.valid_until == date(2027, 5, 19)
 
 
-def test_more_than_three_new_majors_in_surveillance_suspend_the_certificate():
+def test_more_than_three_majors_in_surveillance_withdraw_the_certificate_with_the_audit_as_evidence():
     b = books()
     cert = issued(b)
     [change] = submit_audit(b, surveillance(cert.certificate_id, [finding(f"S-{i}") for i in range(4)]), NOW,
                             RULES).changes
-    assert change.change is CertificateChange.SUSPENDED
-    assert change.certificate.status is CertificateStatus.SUSPENDED and change.certificate.provisional
-    [back] = apply_command(b, reinstate(cert.certificate_id), NOW).changes
-    assert back.certificate.status is CertificateStatus.PROVISIONAL
+    assert change.change is CertificateChange.WITHDRAWN and change.audit_id == "SURV-1"
+    assert change.certificate.status is CertificateStatus.WITHDRAWN and "SURV-1" in change.certificate.status_reason
+    assert len(change.certificate.findings) == 4
+    assert codes(apply_command(b, reinstate(cert.certificate_id), NOW)) == {"certificate_withdrawn"}
 
 
 def test_surveillance_closes_listed_findings_and_refuses_reraising_an_existing_id():
@@ -84,7 +84,7 @@ def test_surveillance_closes_listed_findings_and_refuses_reraising_an_existing_i
     cert = issued(b, n_majors=2)
     closing = finding("NC-0", closed_on=date(2026, 5, 26))
     [change] = submit_audit(b, surveillance(cert.certificate_id, [closing]), NOW, RULES).changes
-    assert change.change is CertificateChange.FINDING_CLOSED
+    assert change.change is CertificateChange.SURVEILLANCE_PASSED
     assert {f.finding_id: f.closed_on for f in change.certificate.findings} == {"NC-0": date(2026, 5, 26), "NC-1": None}
     assert codes(submit_audit(b, surveillance(cert.certificate_id, [finding("NC-1")], "SURV-2"), NOW,
                               RULES)) == {"duplicate_finding_id"}
@@ -92,10 +92,12 @@ def test_surveillance_closes_listed_findings_and_refuses_reraising_an_existing_i
                               RULES)) == {"finding_already_closed"}
 
 
-def test_a_clean_surveillance_is_kept_in_the_history_without_a_change():
+def test_a_clean_surveillance_is_published_as_passed_and_kept_in_the_history():
     b = books()
     cert = issued(b)
-    assert submit_audit(b, surveillance(cert.certificate_id, []), NOW, RULES).changes == []
+    [passed] = submit_audit(b, surveillance(cert.certificate_id, []), NOW, RULES).changes
+    assert passed.change is CertificateChange.SURVEILLANCE_PASSED and passed.audit_id == "SURV-1"
+    assert passed.certificate.status is CertificateStatus.ACTIVE and passed.certificate.revision == 2
     assert [r.outcome for r in b.new_audits] == ["issued", "surveillance"]
 
 
@@ -119,7 +121,7 @@ def test_audits_for_a_withdrawn_or_foreign_certificate_or_outside_its_scope_are_
 
 def test_recertification_issues_a_new_certificate_that_supersedes_the_old_one():
     b = books()
-    old = issued(b, n_majors=1)
+    old = issued(b)
     recert = audit("AUD-R", audit_type=AuditType.RECERTIFICATION, certificate_id=old.certificate_id,
                    started=date(2026, 5, 28), completed=date(2026, 5, 29))
     new_change, old_change = submit_audit(b, recert, NOW, RULES).changes
@@ -153,11 +155,12 @@ def test_recertifying_a_suspended_certificate_is_refused():
 
 def test_closing_a_finding():
     b = books()
-    cert = issued(b, n_majors=1)
-    [change] = close_nonconformity(b, closure(cert.certificate_id, "NC-0"), NOW).changes
+    cert = issued(b, n_majors=2)
+    [change] = close_nonconformity(b, closure(cert.certificate_id, "NC-0"), NOW, RULES).changes
     assert change.change is CertificateChange.FINDING_CLOSED
     assert change.certificate.findings[0].closed_on == date(2026, 5, 30) and change.certificate.revision == 2
-    assert change.certificate.provisional, "closing Majors does not turn a provisional certificate into a full one"
+    assert change.certificate.findings[0].closed_by == "cb-audits"
+    assert change.certificate.provisional, "one Major is still open"
     assert codes(close_nonconformity(b, closure(cert.certificate_id, "NC-0"), NOW)) == {"finding_already_closed"}
     assert codes(close_nonconformity(b, closure(cert.certificate_id, "NC-9"), NOW)) == {"unknown_finding"}
     assert codes(close_nonconformity(b, closure("cert-none", "NC-0"), NOW)) == {"unknown_certificate"}
@@ -220,4 +223,4 @@ def test_revisions_increase_by_one_with_every_change():
     apply_command(b, reinstate(cert.certificate_id), NOW)
     close_nonconformity(b, closure(cert.certificate_id, "NC-0"), NOW)
     revisions = [c.certificate.revision for c in b.changes if c.certificate.certificate_id == cert.certificate_id]
-    assert revisions == [1, 2, 3, 4]
+    assert revisions == [1, 2, 3, 4, 5]  # closing the only Major also upgraded it
