@@ -323,3 +323,19 @@ def test_every_plant_event_type_and_every_projected_type_has_a_use_case():
 
     projected = {MemberRegistered, SiteRegistered, CertificateChanged, CoCDocumentIssued}
     assert set(topics.PLANT_EVENTS.message_types()) | projected == set(DISPATCH)
+
+
+async def test_a_re_run_publishes_the_same_event_ids():
+    """Ids derive from the plant event: a batch redone after a crash answers with the same ids."""
+    events = (received(), received(coc_document_id=None), received(site_id="site-new"))
+    runs = []
+    for _ in range(2):
+        service = Service()
+        await service.registered(documents=(document(),))
+        runs.append([(o.message.type, o.message.event_id) for o in await service.deliver(*events)])
+    assert [kind for kind, _ in runs[0]] == [
+        "material_received_recorded",
+        "plant_event_rejected",
+        "plant_event_held",
+    ]
+    assert runs[0] == runs[1]
