@@ -435,7 +435,8 @@ async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake",
     await p.send(certificates.SuspendCertificate.create(
         actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
         reason="Surveillance audit not held: unpaid certification fees"))
-    await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+    await p.wait_for(ledger.AccountFrozen, lambda m: ledger.account_organisation_id(m.account_id) == cans.org
+                     or m.account_id == f"site:{cans.site}")
     revoked = await p.wait_for(claims.ClaimRevoked, lambda m: m.claim_id == good, timeout=30)
     refused_designation = await s.plant(
         cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=brand.org,
