@@ -453,7 +453,7 @@ class CertificationBodyAlerted(Envelope):
     type: Literal["certification_body_alerted"] = Field(default="certification_body_alerted", description="Type tag.")
     account_id: Identifier = Field(description="Account (the partition key).")
     organisation_id: Identifier = Field(description="The member concerned.")
-    kind: AlertKind = Field(description="What happened.")
+    alert_kind: AlertKind = Field(description="What happened.")
     period_id: Identifier = Field(description="Accounting period.")
     mass_kg: ExactDecimal = Field(description="Mass concerned (received, or CoC output in excess).")
     site_id: Identifier | None = Field(default=None, description="Site, where one is concerned.")

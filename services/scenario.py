@@ -447,7 +447,8 @@ async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake",
     await p.send(certificates.SuspendCertificate.create(
         actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
         reason="Surveillance audit not held: unpaid certification fees"))
-    await p.wait_for(ledger.AccountFrozen, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+    await p.wait_for(ledger.AccountFrozen, lambda m: ledger.account_organisation_id(m.account_id) == cans.org
+                     or m.account_id == f"site:{cans.site}")
     refused_designation = await s.plant(
         cans, plant.MaterialShipped, shipped_on=s.today, customer_organisation_id=brand.org,
         customer_site_id=brand.site, material_category=MaterialCategory.ALUMINIUM, product_form="can-body",
@@ -464,7 +465,8 @@ async def main_story(p: Platform, s: Story, groups: tuple[str, ...] = ("intake",
     await p.send(certificates.ReinstateCertificate.create(
         actor=SECRETARIAT, occurred_at=_now(), certificate_id=s.certificates[(cans.org, "chain_of_custody")],
         reason="Fees paid, surveillance audit held"))
-    await p.wait_for(ledger.AccountThawed, lambda m: m.account_id.endswith(cans.org) or m.account_id.endswith(cans.site))
+    await p.wait_for(ledger.AccountThawed, lambda m: ledger.account_organisation_id(m.account_id) == cans.org
+                     or m.account_id == f"site:{cans.site}")
     say("scenario", "the brand asks again for the same tonnes: a claim for every CoC can body it received (60 t)")
     again = f"claim-{p.run}-again"
     await s.claim(again, 4_615_000, logo)

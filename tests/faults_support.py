@@ -167,7 +167,8 @@ class Producer:
 
     @property
     def account(self) -> str:
-        return f"group:{self.org}"  # the default rule set (V2-2022) pools per organisation: one site each here
+        # the default rule set (V2-2022) pools per CoC certification scope (named after its certificate)
+        return f"group:{self.org}/cert-{self.org}"
 
 
 class Chain:
@@ -212,6 +213,12 @@ class Chain:
             updated_at=datetime(2025, 1, 1, tzinfo=UTC),
         )
 
+    def ps_certificate(self, producer: Producer) -> Certificate:
+        """Designating needs a current Performance Standard certificate beside the CoC one."""
+        return self.certificate(producer).model_copy(update={
+            "certificate_id": f"ps-{producer.org}", "certificate_number": f"ASI-PS-{producer.org}",
+            "standard": Standard.PERFORMANCE_STANDARD, "standard_version": "V3-2022"})
+
     def registry_messages(self) -> list[Envelope]:
         """What the certificates service would have published about these producers."""
         at = datetime(2025, 1, 1, tzinfo=UTC)
@@ -223,6 +230,8 @@ class Chain:
             out.append(SiteRegistered.create(actor=CERTIFICATES, occurred_at=at, site=self.site(p)))
             out.append(CertificateChanged.create(actor=CERTIFICATES, occurred_at=at, change=CertificateChange.ISSUED,
                                                  certificate=self.certificate(p)))
+            out.append(CertificateChanged.create(actor=CERTIFICATES, occurred_at=at, change=CertificateChange.ISSUED,
+                                                 certificate=self.ps_certificate(p)))
         return out
 
 
@@ -247,10 +256,11 @@ class Reference:
         self.world = World(
             sites={p.site: chain.site(p) for p in chain.producers},
             members={p.org for p in chain.producers},
-            certificates={p.org: [chain.certificate(p)] for p in chain.producers},
+            certificates={p.org: [chain.certificate(p), chain.ps_certificate(p)] for p in chain.producers},
         )
         self.intake = Intake(self.world, IntakeRules())
-        self.ledger = books.Ledger(certificates=[chain.certificate(p) for p in chain.producers])
+        self.ledger = books.Ledger(certificates=[c for p in chain.producers
+                                                 for c in (chain.certificate(p), chain.ps_certificate(p))])
         self.answers: dict[uuid.UUID, str] = {}
         self.reasons: dict[uuid.UUID, set[str]] = {}
         self.documents: dict[str, CoCDocument] = {}
@@ -887,12 +897,14 @@ class Harness:
         sites = [p.site for p in self.chain.producers]
         orgs = [p.org for p in self.chain.producers]
         certificates = [f"cert-{o}" for o in orgs]
+        ps = [f"ps-{o}" for o in orgs]  # keyed by certificate id: another partition than the CoC certificate
 
         async def done() -> bool:
             counts = [await self._count(self.intake, "sites", sites), await self._count(self.intake, "members", orgs),
                       await self._count(self.intake, "certificates", certificates),
                       await self._count(self.accounting, "sites", sites),
-                      await self._count(self.accounting, "certificates", certificates)]
+                      await self._count(self.accounting, "certificates", certificates),
+                      await self._count(self.accounting, "certificates", ps)]
             return all(c == len(sites) for c in counts)
 
         async def describe() -> str:

@@ -109,7 +109,7 @@ class Accounting:
                                  derived_event_id(f"{outcome.account_id}|{outcome.kind}|{outcome.period_id}|"
                                                   f"{outcome.movement_id}", "alerted"),
                                  account_id=outcome.account_id, organisation_id=outcome.organisation_id,
-                                 kind=AlertKind(outcome.kind), period_id=outcome.period_id, mass_kg=outcome.mass,
+                                 alert_kind=AlertKind(outcome.kind), period_id=outcome.period_id, mass_kg=outcome.mass,
                                  site_id=outcome.site_id, movement_id=outcome.movement_id,
                                  message=outcome.message[:2000]))
             elif isinstance(outcome, books.StatementWritten):

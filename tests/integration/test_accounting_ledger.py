@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from contracts.certificates import CertificateChange, CertificateChanged
-from contracts.common import Actor, Role
+from contracts.common import Actor, DueDiligenceStatus, Role
 from contracts.ledger import (
     AccountFrozen,
     AllocateForClaim,
@@ -22,8 +22,9 @@ from contracts.ledger import (
     DesignationRefused,
     LedgerEntryPosted,
     PeriodClosed,
+    CertificationBodyAlerted,
     ReleaseAllocation,
-    group_account_id,
+    scope_account_id,
 )
 from contracts.registry import CertificateStatus
 from libs.clock import ManualClock
@@ -34,7 +35,7 @@ from services.accounting.config import Settings
 from services.accounting.domain.chain import verify_chain
 from services.accounting.signing import verify
 from tests.support import NOW, running, service_settings, unique
-from tests.unit.accounting.factories import certificate, receipt, ship
+from tests.unit.accounting.factories import certificate, ps_certificate, receipt, ship
 
 pytestmark = pytest.mark.integration
 
@@ -48,22 +49,40 @@ def certified(org: str, site: str, status: CertificateStatus = CertificateStatus
                                      certificate=cert)
 
 
-async def projected(runtime, org: str, timeout: float = 30.0) -> None:
+def ps_certified(org: str, site: str):
+    """Designating needs a current PS certificate beside the CoC one."""
+    return CertificateChanged.create(actor=Actor(organisation_id="certificates", role=Role.SERVICE), occurred_at=NOW,
+                                     change=CertificateChange.ISSUED,
+                                     certificate=ps_certificate(org=org, sites=(site,), certificate_id=f"ps-{org}"))
+
+
+def scope_account(org: str) -> str:
+    """The pool of the organisation's CoC certification scope (named after its certificate)."""
+    return scope_account_id(org, f"cert-{org}")
+
+
+async def projected(runtime, org: str, timeout: float = 30.0, certificate_id: str | None = None) -> None:
     """Certificates arrive on their own topic: wait until accounting has projected the issuer's."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while await runtime.db["certificates"].find_one({"_id": f"cert-{org}"}) is None:
+    while await runtime.db["certificates"].find_one({"_id": certificate_id or f"cert-{org}"}) is None:
         assert asyncio.get_running_loop().time() < deadline, "certificate never projected"
         await asyncio.sleep(0.05)
+
+
+async def certify(sender, runtime, org: str, site: str) -> None:
+    await sender.send(certified(org, site))
+    await sender.send(ps_certified(org, site))
+    await projected(runtime, org)
+    await projected(runtime, org, certificate_id=f"ps-{org}")
 
 
 async def test_a_receipt_credits_a_designation_issues_a_signed_document_and_an_overdraft_is_refused(
         stack, recorder, sender):
     settings = service_settings(Settings, stack)
     org, site = unique("org"), unique("site")
-    account = group_account_id(org)
+    account = scope_account(org)
     async with running(build_runtime, settings) as runtime:
-        await sender.send(certified(org, site))
-        await projected(runtime, org)
+        await certify(sender, runtime, org, site)
         await sender.send(receipt("10000", "2000", org=org, site=site))
         [credit] = await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.account_id == account)
         assert credit.entry.coc_credit_kg == Decimal(2000) and credit.entry.rule_set_id == "v2-2022-group-percentage"
@@ -91,10 +110,12 @@ async def test_a_receipt_credits_a_designation_issues_a_signed_document_and_an_o
 async def test_allocations_are_granted_against_free_credits_only_once_and_released(stack, recorder, sender):
     settings = service_settings(Settings, stack)
     owner, site = unique("brand"), unique("site")
-    async with running(build_runtime, settings):
+    async with running(build_runtime, settings) as runtime:
+        await sender.send(certified(owner, site))  # a receipt earns credits only inside a CoC scope
+        await projected(runtime, owner)
         await sender.send(receipt("1000", "1000", org=owner, site=site, document="doc-can-1", recycled="0.5",
                                   footprint="2"))
-        await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.account_id == group_account_id(owner))
+        await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.account_id == scope_account(owner))
         claim, other = unique("claim"), unique("claim")
         ask = AllocateForClaim.create(actor=CLAIMS, occurred_at=NOW, claim_id=claim, owner_organisation_id=owner,
                                       mass_kg=Decimal(600))
@@ -126,9 +147,9 @@ async def test_a_suspended_certificate_freezes_designations_and_the_clock_closes
     clock = ManualClock(NOW)
     settings = service_settings(Settings, stack)
     org, site = unique("org"), unique("site")
-    account = group_account_id(org)
+    account = scope_account(org)
     async with running(build_runtime, settings, clock=clock) as runtime:
-        await sender.send(certified(org, site))
+        await certify(sender, runtime, org, site)
         await sender.send(receipt("1000", "1000", org=org, site=site))
         await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.account_id == account)
         await sender.send(certified(org, site, CertificateStatus.SUSPENDED, revision=2))
@@ -158,10 +179,9 @@ async def test_the_cli_prints_balances_verifies_documents_and_detects_a_tampered
     monkeypatch.setenv("MONGODB_URI", stack.mongodb_uri)
     monkeypatch.setenv("ACCOUNTING_DATABASE", settings.database)
     org, site = unique("org"), unique("site")
-    account = group_account_id(org)
+    account = scope_account(org)
     async with running(build_runtime, settings) as runtime:
-        await sender.send(certified(org, site))
-        await projected(runtime, org)
+        await certify(sender, runtime, org, site)
         await sender.send(receipt("1000", "500", org=org, site=site))
         await sender.send(ship("1000", "400", org=org, site=site))
         [issued] = await recorder.wait_for(CoCDocumentIssued, lambda m: m.account_id == account)
@@ -181,6 +201,11 @@ async def test_the_cli_prints_balances_verifies_documents_and_detects_a_tampered
         document.write_text(json.dumps(forged))
         assert cli.main(["verify-document", str(document)]) == 1
 
+        assert cli.main(["shadow", account]) == 0
+        shadowed = capsys.readouterr().out
+        assert all(r in shadowed for r in ("v2-2022-group-percentage *", "v3-draft-site-credit", "v3-draft-group-credit"))
+        assert "2 movements" in shadowed
+
         assert cli.main(["verify-chain", account]) == 0
         first = await runtime.db["entries"].find_one({"_id": store.entry_key(account, 1)})
         forged_entry = first["entry"].replace('"coc_credit_kg":"500.000"', '"coc_credit_kg":"5000.000"')
@@ -188,3 +213,21 @@ async def test_the_cli_prints_balances_verifies_documents_and_detects_a_tampered
         await runtime.db["entries"].update_one({"_id": first["_id"]}, {"$set": {"entry": forged_entry}})
         assert cli.main(["verify-chain", account]) == 1
         assert "TAMPERED" in capsys.readouterr().out
+
+
+async def test_a_receipt_that_failed_due_diligence_is_recorded_without_credit_and_alerts_the_certification_body(
+        stack, recorder, sender):
+    settings = service_settings(Settings, stack)
+    org, site = unique("org"), unique("site")
+    account = scope_account(org)
+    async with running(build_runtime, settings) as runtime:
+        await certify(sender, runtime, org, site)
+        failed = receipt("1000", "0", org=org, site=site).model_copy(
+            update={"due_diligence_status": DueDiligenceStatus.FAILED, "due_diligence_reference": "dd-9"})
+        await sender.send(failed)
+        [alert] = await recorder.wait_for(CertificationBodyAlerted, lambda m: m.movement_id == failed.movement_id)
+        assert (alert.alert_kind.value, alert.account_id, alert.mass_kg) == ("due_diligence_failed", account, Decimal(1000))
+        [entry] = await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.movement_id == failed.movement_id)
+        assert (entry.entry.coc_credit_kg, entry.entry.total_input_kg) == (0, Decimal(1000))
+        doc = await runtime.db["accounts"].find_one({"_id": account})
+        assert store.account_from(doc).period.non_coc_inputs == {"due_diligence_failed": Decimal(1000)}

@@ -81,14 +81,16 @@ async def test_the_supply_chain_from_mine_to_can_with_claims_and_a_suspension(st
     suspended = [m for m in records if isinstance(m, certificates.CertificateChanged)
                  and m.certificate.organisation_id == mine["cans"].org and m.change.value == "suspended"]
     assert len(suspended) == 1
-    assert any(isinstance(m, ledger.AccountFrozen) and m.account_id.endswith(mine["cans"].org) for m in records)
+    assert any(isinstance(m, ledger.AccountFrozen) and ledger.account_organisation_id(m.account_id) == mine["cans"].org
+               for m in records)
 
     # The ledger of each account of this run: a gapless hash chain, never negative, and
     # certified tonnes in (receipts and origin) + conversion = designated + balance, per rule set.
     ours = {p.org for p in mine.values()} | {p.site for p in mine.values()}
     entries = defaultdict(list)
     for m in records:
-        if isinstance(m, ledger.LedgerEntryPosted) and m.entry.account_id.split(":", 1)[1] in ours:
+        # group accounts are per certification scope: group:<org>/<scope>
+        if isinstance(m, ledger.LedgerEntryPosted) and m.entry.account_id.split(":", 1)[1].split("/")[0] in ours:
             entries[m.entry.account_id].append(m.entry)
     assert len(entries) >= 6
     per_rule_set: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

@@ -900,35 +900,6 @@ class Ledger:
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
         return certification.site_coverage(self.certificates.values(), organisation_id, site_id, day)
 
-    def _certified_to_designate(self, m: MaterialShippedRecorded, rules: RuleSet,
-                                reasons: list[Reason]) -> Certificate | None:
-        """Issuing a CoC Document needs a current CoC certificate and (rule set permitting) a current PS
-        certificate, both covering the shipping site on the shipment date. Returns the CoC certificate."""
-        covered = self.coverage(m.organisation_id, m.site_id, m.shipped_on)
-        certificate = covered.certificate
-        if covered.coverage is certification.Coverage.LAPSED:
-            assert certificate is not None
-            reasons.append(_reason(LedgerReason.ACCOUNT_FROZEN,
-                                   f"certificate {certificate.certificate_number} covering {m.site_id} is "
-                                   f"{certificate.status.value} on {m.shipped_on}"))
-        elif covered.coverage is certification.Coverage.NONE:
-            reasons.append(_reason(LedgerReason.NOT_CERTIFIED,
-                                   f"no CoC certificate of {m.organisation_id} covers site {m.site_id}"))
-        if rules.require_performance_standard:
-            ps = scope.performance_standard(self.certificates.values(), m.organisation_id, m.site_id, m.shipped_on)
-            if ps.coverage is certification.Coverage.LAPSED:
-                assert ps.certificate is not None
-                reasons.append(_reason(LedgerReason.PS_LAPSED,
-                                       f"Performance Standard certificate {ps.certificate.certificate_number} covering "
-                                       f"{m.site_id} is {ps.certificate.status.value} on {m.shipped_on}: only an "
-                                       f"entity certified against both PS and CoC may pass material on as CoC"))
-            elif ps.coverage is certification.Coverage.NONE:
-                reasons.append(_reason(LedgerReason.PS_NOT_CERTIFIED,
-                                       f"no Performance Standard certificate of {m.organisation_id} covers site "
-                                       f"{m.site_id}: only an entity certified against both PS and CoC may pass "
-                                       f"material on as CoC"))
-        return certificate
-
     def _ship(self, m: MaterialShippedRecorded, now: datetime, out: list[Outcome]) -> None:
         account = self._account(m.organisation_id, m.site_id, m.shipped_on)
         late = self._bring_to(account, m.shipped_on, now, out)
@@ -950,7 +921,9 @@ class Ledger:
         reasons: list[Reason] = []
         certificate = None
         if self.check_certificates:
-            certificate = self._certified_to_designate(m, rules, reasons)
+            certificate, blockers = scope.may_designate(self.certificates.values(), m.organisation_id, m.site_id,
+                                                        m.shipped_on, rules)
+            reasons.extend(blockers)
         usable = conversion.usable_for(account.buckets, m.material_category, m.product_form, rules.credits_by_product)
         available = min(account.free, sum((account.buckets[k] for k in usable), ZERO))
         available = max(available, ZERO)

@@ -25,7 +25,11 @@ def allowed_coc_output(coc_input: Decimal, total_input: Decimal, total_output: D
 
 def overshoot(coc_input: Decimal, total_input: Decimal, coc_output: Decimal, total_output: Decimal) -> Decimal:
     """CoC output of a whole period beyond what its inputs allow (exact: compared by cross-multiplying)."""
-    if coc_output <= 0 or coc_output * total_input <= coc_input * total_output:
+    if coc_output <= 0:
+        return ZERO
+    if total_input <= 0:
+        return coc_output
+    if coc_output * total_input <= coc_input * total_output:
         return ZERO
     return coc_output - allowed_coc_output(coc_input, total_input, total_output)
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from contracts.common import Standard
+from contracts.common import Reason, Standard
+from contracts.ledger import LedgerReason
 from contracts.registry import CURRENT_STATUSES, Certificate
 from services.accounting.domain import certification
 from services.accounting.domain.certification import Coverage, SiteCoverage
@@ -69,3 +70,33 @@ def performance_standard(certificates: Iterable[Certificate], organisation_id: s
     if covering:
         return SiteCoverage(Coverage.LAPSED, max(covering, key=lambda c: (c.updated_at, c.certificate_id)))
     return SiteCoverage(Coverage.NONE, None)
+
+
+def may_designate(certificates: Iterable[Certificate], organisation_id: str, site_id: str, day: date,
+                  rules: RuleSet) -> tuple[Certificate | None, list[Reason]]:
+    """Issuing a CoC Document needs a current CoC certificate and (rule set permitting, all of today's do) a
+    current PS certificate of the organisation, both naming the shipping site on the shipment date. Returns
+    the CoC certificate (for the document) and the reasons it may not, if any."""
+    certificates = list(certificates)
+    reasons: list[Reason] = []
+    covered = certification.site_coverage(certificates, organisation_id, site_id, day)
+    certificate = covered.certificate
+    if covered.coverage is Coverage.LAPSED:
+        assert certificate is not None
+        reasons.append(Reason(code=LedgerReason.ACCOUNT_FROZEN, message=(
+            f"certificate {certificate.certificate_number} covering {site_id} is {certificate.status.value} on {day}")))
+    elif covered.coverage is Coverage.NONE:
+        reasons.append(Reason(code=LedgerReason.NOT_CERTIFIED,
+                              message=f"no CoC certificate of {organisation_id} covers site {site_id}"))
+    if rules.require_performance_standard:
+        ps = performance_standard(certificates, organisation_id, site_id, day)
+        both = "only an entity certified against both PS and CoC may pass material on as CoC Material"
+        if ps.coverage is Coverage.LAPSED:
+            assert ps.certificate is not None
+            reasons.append(Reason(code=LedgerReason.PS_LAPSED, message=(
+                f"Performance Standard certificate {ps.certificate.certificate_number} covering {site_id} is "
+                f"{ps.certificate.status.value} on {day}: {both}")))
+        elif ps.coverage is Coverage.NONE:
+            reasons.append(Reason(code=LedgerReason.PS_NOT_CERTIFIED, message=(
+                f"no Performance Standard certificate of {organisation_id} covers site {site_id}: {both}")))
+    return certificate, reasons
