@@ -70,7 +70,8 @@ def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:
     reasons: list[Reason] = []
     if report.period_end < report.period_start:
         reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message=f"the period ends ({report.period_end}) before it starts ({report.period_start})"))
+                              message=f"the period ends ({report.period_end}) before it starts "
+                                      f"({report.period_start})"))
     request = usage.request
     if report.period_start < request.period_start or report.period_end > request.period_end:
         reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_start",
