@@ -249,6 +249,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
                               evidence=m.evidence.model_dump(mode="json"))
             if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
                 fields["evidence"] = m.evidence.model_dump(mode="json")
+            if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:
+                fields["mass.returned_kg"] = str(m.returned_kg)
             update["$set"] = fields
         if isinstance(m, cl.ClaimUsageRecorded):  # approved vs used, for the brand owner and the secretariat
             update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,

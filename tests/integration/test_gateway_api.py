@@ -13,7 +13,7 @@ import pytest
 
 from contracts import certificates as cert
 from contracts.audits import AuditOutcomeSubmitted
-from contracts.claims import ClaimRequested, ClaimUsageReported, ClaimWithdrawn
+from contracts.claims import ClaimRequested, ClaimUsageRecorded, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Activity, Reason, Role
 from contracts.intake import PlantEventRejected
 from contracts.ledger import EntryKind, LedgerEntry, LedgerEntryPosted
@@ -277,6 +277,18 @@ async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_the
     assert reported.status_code == 202, reported.text
     [u] = await recorder.wait_for(ClaimUsageReported, lambda m: m.claim_id == claim_id)
     assert (u.claimant_organisation_id, u.units, u.actor.organisation_id) == (orgs["brandC"], 40000, orgs["brandC"])
+    # The claims service's answers show approved vs used on the claim's view.
+    claims_service = actor("claims", Role.SERVICE)
+    await world["sender"].send(ClaimUsageRecorded.create(
+        actor=claims_service, occurred_at=NOW, cause=u, claim_id=claim_id, claimant_organisation_id=orgs["brandC"],
+        period_start=date(2026, 6, 1), period_end=date(2026, 8, 31), units=40000, used_units=40000,
+        used_kg=Decimal(520), approved_kg=Decimal(1300), unused_kg=Decimal(780)))
+
+    async def mass() -> Any:
+        return (await client.get(f"/v1/claims/{claim_id}", headers=auth(tokens["C"]))).json().get("mass")
+
+    assert await eventually(mass, what="approved vs used") == {"approved_kg": "1300", "used_units": 40000,
+                                                                "used_kg": "520", "unused_kg": "780"}
     withdrawn = await client.post(f"/v1/claims/{claim_id}/withdraw", json={"reason": "artwork changed"},
                                   headers=auth(tokens["C"]))
     assert withdrawn.status_code == 202
