@@ -17,7 +17,14 @@ from uuid import UUID
 from contracts.certificates import CertificateChanged, MemberRegistered
 from contracts.claims import ClaimReason, ClaimRequested, ClaimRequestRefused, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Envelope, Reason, Role, derived_event_id, today_utc
-from contracts.ledger import AllocateForClaim, AllocationGranted, AllocationRefused, LedgerCommandRejected
+from contracts.ledger import (
+    AllocateForClaim,
+    AllocationGranted,
+    AllocationRefused,
+    DebitClaimMass,
+    LedgerCommandRejected,
+    ReturnClaimMass,
+)
 from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.adapters import store
@@ -116,6 +123,12 @@ class ClaimsService:
     # ---- ledger.events.v1: accounting's answers ----
 
     async def handle_ledger_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
+        for item in batch:  # spending and returning are never refused when sent in order: say so if they are
+            m = item.message
+            if isinstance(m, LedgerCommandRejected) and m.rejected_event_type in (DebitClaimMass.TYPE,
+                                                                                   ReturnClaimMass.TYPE):
+                log.warning("claim_mass_command_rejected", rejected_event_id=str(m.rejected_event_id),
+                            type=m.rejected_event_type, reasons=[r.code for r in m.reasons])
         answers = [item.message for item in batch
                    if isinstance(item.message, AllocationGranted | AllocationRefused)
                    or (isinstance(item.message, LedgerCommandRejected)

@@ -249,7 +249,12 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
                               evidence=m.evidence.model_dump(mode="json"))
             if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
                 fields["evidence"] = m.evidence.model_dump(mode="json")
+            if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:
+                fields["mass.returned_kg"] = str(m.returned_kg)
             update["$set"] = fields
+        if isinstance(m, cl.ClaimUsageRecorded):  # approved vs used, for the brand owner and the secretariat
+            update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,
+                                       "used_kg": str(m.used_kg), "unused_kg": str(m.unused_kg)}}
         # A refused input changes nothing: it is noted on a known claim, never creates one.
         ops.append(UpdateOne({"_id": m.claim_id}, update, upsert=status is not None))
     await _bulk(tx, store.CLAIMS, ops)

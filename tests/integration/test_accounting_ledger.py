@@ -17,13 +17,19 @@ from contracts.ledger import (
     AllocationGranted,
     AllocationRefused,
     AllocationReleased,
+    ClaimMassDebited,
+    ClaimMassReturned,
     ClosePeriod,
     CoCDocumentIssued,
+    DebitClaimMass,
     DesignationRefused,
+    LedgerCommandRejected,
     LedgerEntryPosted,
+    LedgerReason,
     PeriodClosed,
     CertificationBodyAlerted,
     ReleaseAllocation,
+    ReturnClaimMass,
     scope_account_id,
 )
 from contracts.registry import CertificateStatus
@@ -107,7 +113,7 @@ async def test_a_receipt_credits_a_designation_issues_a_signed_document_and_an_o
         assert verify_chain(entries) == []
 
 
-async def test_allocations_are_granted_against_free_credits_only_once_and_released(stack, recorder, sender):
+async def test_allocations_are_granted_against_free_credits_only_once_released_or_spent(stack, recorder, sender):
     settings = service_settings(Settings, stack)
     owner, site = unique("brand"), unique("site")
     async with running(build_runtime, settings) as runtime:
@@ -140,6 +146,36 @@ async def test_allocations_are_granted_against_free_credits_only_once_and_releas
                                         mass_kg=Decimal(600))
         await sender.send(retry)
         await recorder.wait_for(AllocationGranted, lambda m: m.claim_id == other)
+
+        # Approved: the mass is spent (a claim_debit), and a release can no longer give it back.
+        await sender.send(DebitClaimMass.create(actor=CLAIMS, occurred_at=NOW, claim_id=other,
+                                                owner_organisation_id=owner, mass_kg=Decimal(600)))
+        [debited] = await recorder.wait_for(ClaimMassDebited, lambda m: m.claim_id == other)
+        assert debited.account_ids == [scope_account(owner)]
+        late_release = ReleaseAllocation.create(actor=CLAIMS, occurred_at=NOW, claim_id=other,
+                                                owner_organisation_id=owner, reason="claim revoked")
+        await sender.send(late_release)
+        [kept] = await recorder.wait_for(LedgerCommandRejected, lambda m: m.rejected_event_id == late_release.event_id)
+        assert [(r.code, r.field) for r in kept.reasons] == [(LedgerReason.CLAIM_MASS_SPENT, "claim_id")]
+        # The same tonnes asked again: refused, naming the claim that spent them.
+        third = unique("claim")
+        await sender.send(AllocateForClaim.create(actor=CLAIMS, occurred_at=NOW, claim_id=third,
+                                                  owner_organisation_id=owner, mass_kg=Decimal(600)))
+        [again] = await recorder.wait_for(AllocationRefused, lambda m: m.claim_id == third)
+        assert again.held_by_claim_ids == [other] and again.available_kg == Decimal(400)
+        # Withdrawn after 450 kg were used: 150 kg come back, once, referencing the debit.
+        await sender.send(ReturnClaimMass.create(actor=CLAIMS, occurred_at=NOW, claim_id=other,
+                                                 owner_organisation_id=owner, mass_kg=Decimal(150),
+                                                 used_kg=Decimal(450), reason="withdrawn"))
+        [back] = await recorder.wait_for(ClaimMassReturned, lambda m: m.claim_id == other)
+        assert (back.mass_kg, back.debited_kg, back.used_kg) == (Decimal(150), Decimal(600), Decimal(450))
+        [return_entry] = await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.kind.value == "claim_return"
+                                                 and m.entry.claim_id == other)
+        [debit_entry] = recorder.messages(kind=LedgerEntryPosted, where=lambda m: m.entry.kind.value == "claim_debit"
+                                          and m.entry.claim_id == other)
+        assert return_entry.entry.reverses_entry_id == debit_entry.entry.entry_id
+        account = await runtime.db["accounts"].find_one({"_id": scope_account(owner)})
+        assert (account["balance"], account["reserved"]) == (Decimal(550), Decimal(0))
 
 
 async def test_a_suspended_certificate_freezes_designations_and_the_clock_closes_periods_once(

@@ -13,7 +13,7 @@ import pytest
 
 from contracts import certificates as cert
 from contracts.audits import AuditOutcomeSubmitted
-from contracts.claims import ClaimRequested, ClaimWithdrawn
+from contracts.claims import ClaimRequested, ClaimUsageRecorded, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Activity, Reason, Role
 from contracts.intake import PlantEventRejected
 from contracts.ledger import EntryKind, LedgerEntry, LedgerEntryPosted
@@ -245,7 +245,7 @@ async def test_balances_statements_and_documents_are_visible_to_their_owner_only
     assert (await client.get("/v1/accounts", headers=auth(tokens["B"]))).json()["accounts"] == []
 
 
-async def test_brand_owners_request_follow_and_withdraw_only_their_own_claims(world, recorder):
+async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_their_own_claims(world, recorder):
     client, tokens, orgs = world["client"], world["tokens"], world["orgs"]
     claim_id = unique("claim")
     request = {"claim_id": claim_id, "product": {"product_id": "GTIN-1", "name": "Sparkling water 330 ml",
@@ -269,6 +269,26 @@ async def test_brand_owners_request_follow_and_withdraw_only_their_own_claims(wo
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "claim_id_taken"
     assert (await client.post(f"/v1/claims/{claim_id}/withdraw", json={"reason": "mine now"},
                               headers=auth(tokens["D"]))).status_code == 404
+    usage = {"period_start": "2026-06-01", "period_end": "2026-08-31", "units": 40000}
+    assert (await client.post(f"/v1/claims/{claim_id}/usage", json=usage, headers=auth(tokens["D"]))).status_code == 404
+    assert (await client.post(f"/v1/claims/{claim_id}/usage", json={**usage, "units": 0},
+                              headers=auth(tokens["C"]))).status_code == 422
+    reported = await client.post(f"/v1/claims/{claim_id}/usage", json=usage, headers=auth(tokens["C"]))
+    assert reported.status_code == 202, reported.text
+    [u] = await recorder.wait_for(ClaimUsageReported, lambda m: m.claim_id == claim_id)
+    assert (u.claimant_organisation_id, u.units, u.actor.organisation_id) == (orgs["brandC"], 40000, orgs["brandC"])
+    # The claims service's answers show approved vs used on the claim's view.
+    claims_service = actor("claims", Role.SERVICE)
+    await world["sender"].send(ClaimUsageRecorded.create(
+        actor=claims_service, occurred_at=NOW, cause=u, claim_id=claim_id, claimant_organisation_id=orgs["brandC"],
+        period_start=date(2026, 6, 1), period_end=date(2026, 8, 31), units=40000, used_units=40000,
+        used_kg=Decimal(520), approved_kg=Decimal(1300), unused_kg=Decimal(780)))
+
+    async def mass() -> Any:
+        return (await client.get(f"/v1/claims/{claim_id}", headers=auth(tokens["C"]))).json().get("mass")
+
+    assert await eventually(mass, what="approved vs used") == {"approved_kg": "1300", "used_units": 40000,
+                                                                "used_kg": "520", "unused_kg": "780"}
     withdrawn = await client.post(f"/v1/claims/{claim_id}/withdraw", json={"reason": "artwork changed"},
                                   headers=auth(tokens["C"]))
     assert withdrawn.status_code == 202

@@ -70,7 +70,8 @@ def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:
     reasons: list[Reason] = []
     if report.period_end < report.period_start:
         reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message=f"the period ends ({report.period_end}) before it starts ({report.period_start})"))
+                              message=f"the period ends ({report.period_end}) before it starts "
+                                      f"({report.period_start})"))
     request = usage.request
     if report.period_start < request.period_start or report.period_end > request.period_end:
         reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_start",
@@ -86,15 +87,12 @@ def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:
         return reasons
     units = usage.used_units + report.units
     mass = units * usage.per_unit_kg
-    approved_units = usage.approved_units
-    if approved_units is not None and units > approved_units:
+    if mass > usage.approved_limit_kg:
+        approved = (f"{usage.approved_units} units" if usage.approved_units is not None
+                    else f"{usage.approved_limit_kg} kg")
         reasons.append(Reason(code=ClaimReason.USAGE_EXCEEDS_APPROVED, field="units",
-                              message=f"{units} units reported in all would exceed the {approved_units} units "
+                              message=f"{units} units ({mass} kg) reported in all would exceed the {approved} "
                                       f"approved"))
-    elif mass > usage.approved_limit_kg:
-        reasons.append(Reason(code=ClaimReason.USAGE_EXCEEDS_APPROVED, field="units",
-                              message=f"{mass} kg reported used in all would exceed the {usage.approved_limit_kg} "
-                                      f"kg approved"))
     return reasons
 
 

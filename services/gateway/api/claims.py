@@ -1,13 +1,15 @@
-"""Brand owners: request claim verification, follow a claim to its decision, withdraw it."""
+"""Brand owners: request claim verification, follow a claim to its decision, report its usage, withdraw it."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from contracts.claims import ClaimRequested, ClaimWithdrawn
+from contracts.claims import ClaimRequested, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Role, Text
 from services.gateway.adapters import store
 from services.gateway.api.deps import ApiError, GatewayDep, denied, publish, respond, role
@@ -23,6 +25,16 @@ class Withdrawal(BaseModel):
     reason: Text = Field(description="Why the claim is withdrawn.")
 
 
+class UsageReport(BaseModel):
+    """Units that carried the claim in one period; a period is reported once."""
+
+    period_start: date = Field(description="First day of the reporting period.")
+    period_end: date = Field(description="Last day of the reporting period.")
+    units: int = Field(gt=0, description="Units that carried the claim in the period.")
+    event_id: UUID | None = Field(default=None, description="Your id for this report: sending the same id again is a "
+                                  "no-op downstream. Generated when omitted.")
+
+
 def _view(doc: dict[str, Any]) -> dict[str, Any]:
     request = doc.get("request") or {}
     return {
@@ -30,7 +42,7 @@ def _view(doc: dict[str, Any]) -> dict[str, Any]:
         "approval_code": doc.get("approval_code"), "valid_until": doc.get("valid_until"), "reasons": doc.get("reasons", []),
         "waiting_for": doc.get("waiting_for"), "evidence": doc.get("evidence"), "decided_at": doc.get("decided_at"),
         "claim_type": request.get("claim_type"), "product": request.get("product"), "wording": request.get("wording"),
-        "history": doc.get("history", []),
+        "mass": doc.get("mass"), "history": doc.get("history", []),
     }
 
 
@@ -77,4 +89,15 @@ async def withdraw(gw: GatewayDep, caller: BrandOwner, claim_id: str, body: With
     doc = await _own_claim(gw, caller, claim_id)
     message = ClaimWithdrawn.create(actor=caller.actor, occurred_at=gw.runtime.clock.now(), claim_id=claim_id,
                                     claimant_organisation_id=doc["claimant_organisation_id"], reason=body.reason)
+    return respond({**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id}, 202)
+
+
+@router.post("/v1/claims/{claim_id}/usage", status_code=202,
+             summary="Report units that carried an approved claim in a period (its used mass stays spent)")
+async def report_usage(gw: GatewayDep, caller: BrandOwner, claim_id: str, body: UsageReport) -> Any:
+    doc = await _own_claim(gw, caller, claim_id)
+    message = ClaimUsageReported.create(
+        actor=caller.actor, occurred_at=gw.runtime.clock.now(), event_id=body.event_id, claim_id=claim_id,
+        claimant_organisation_id=doc["claimant_organisation_id"], period_start=body.period_start,
+        period_end=body.period_end, units=body.units)
     return respond({**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id}, 202)
