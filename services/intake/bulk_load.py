@@ -17,7 +17,7 @@ the outcome) or `unanswered` (nothing before the timeout).
 A CSV row without `event_id` gets one derived from its content and the submitting organisation
 (`row_event_id`), so the same rows in any file, loaded any number of times, are one set of events; two
 rows of one file with the same content are one event (the second is reported `duplicate`: give it an
-`event_id` or a distinct `shipment_reference`/`due_diligence_reference` if it is a second delivery).
+`event_id` or a reference that tells it apart if it is a second delivery).
 The broker is the platform's that `make run` started (`.run/platform.json`), unless `--bootstrap`,
 `BULK_KAFKA_BOOTSTRAP_SERVERS` or `KAFKA_BOOTSTRAP_SERVERS` say otherwise.
 """
