@@ -4,12 +4,13 @@ answers or an input is unusable, and a quiet end when its reader goes away (`too
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable
 
 from libs.runfile import START_HINT, NoPlatformRunning
 
-__all__ = ["CliError", "NoPlatformRunning", "mongo_reachable", "run"]
+__all__ = ["CliError", "NoPlatformRunning", "kafka_reachable", "mongo_reachable", "run"]
 
 REACH_TIMEOUT_S = 3.0
 
@@ -34,11 +35,26 @@ def mongo_reachable(uri: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
         client.close()
 
 
+def kafka_reachable(bootstrap: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """One TCP connection to any bootstrap server; :class:`NoPlatformRunning` when none accepts."""
+    for item in bootstrap.split(","):
+        host, _, port = item.strip().split("://", 1)[-1].rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]") or "localhost", int(port or 9092)), timeout=timeout_s):
+                return
+        except (OSError, ValueError):
+            continue
+    raise NoPlatformRunning(f"no platform is running: the broker at {bootstrap} does not answer; {START_HINT} "
+                            "(or set KAFKA_BOOTSTRAP_SERVERS to yours)")
+
+
 def run(main: Callable[[], int]) -> int:
     """Run a tool's main and return its exit code: 2 with one line on stderr for no platform or a bad
     input; 0 when stdout was closed by its reader."""
     try:
-        return main()
+        code = main()
+        sys.stdout.flush()  # here, not at exit, where a closed pipe would print a complaint
+        return code
     except (NoPlatformRunning, CliError) as exc:
         _flush_quietly()
         print(f"error: {exc}", file=sys.stderr)

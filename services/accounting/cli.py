@@ -7,8 +7,10 @@
     python -m services.accounting.cli verify-document FILE|- [--public-key=KEY]
     python -m services.accounting.cli shadow ACCOUNT [--until=DATE]
 
-The database comes from the service settings (`MONGODB_URI`, `ACCOUNTING_DATABASE`). Exit code 1
-when a chain is broken or a document does not verify.
+The database is the platform's that `make run` started (its `.run/platform.json`), unless the
+service settings say otherwise (`ACCOUNTING_MONGODB_URI` or `MONGODB_URI`, `ACCOUNTING_DATABASE`).
+Exit code 1 when a chain is broken or a document does not verify; 2, with one line, when no
+platform answers or the input is unusable.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from pymongo import ASCENDING, MongoClient
 
 from contracts.ledger import CoCDocument
 from contracts.movements import MaterialMovement
 from contracts.registry import Certificate
+from libs import cli
 from libs.mongo import CODEC_OPTIONS, from_document
 from services.accounting.adapters import store
 from services.accounting.adapters.keys import KEY_ID, signer_from_setting
@@ -148,12 +151,37 @@ def verify_chains(db: Any, account_id: str | None) -> int:
     return 1 if broken else 0
 
 
-def verify_document(db: Any, settings: Settings, source: str, key_text: str | None) -> int:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    body = json.loads(text)
-    document = CoCDocument.model_validate(body["document"])
+def read_document(source: str) -> tuple[CoCDocument, str]:
+    """The CoC Document and its signature from a CoCDocumentIssued message; `cli.CliError` saying what is wrong."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise cli.CliError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise cli.CliError(f"{source} is not a text file (not UTF-8 at byte {exc.start})") from exc
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise cli.CliError(f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("document"), dict) or not isinstance(body.get("signature"), str):
+        raise cli.CliError(f"{source} is not a CoCDocumentIssued message: it needs a \"document\" object and a "
+                           "\"signature\" string")
+    try:
+        document = CoCDocument.model_validate(body["document"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise cli.CliError(f"{source}: its document is not a CoC Document ({exc.error_count()} problem(s); "
+                           f"document.{where}: {first['msg']})") from exc
+    return document, body["signature"]
+
+
+def verify_document(db: Any, settings: Settings, document: CoCDocument, signature: str, key_text: str | None) -> int:
     if key_text:
-        public_key = public_key_from_text(key_text)
+        try:
+            public_key = public_key_from_text(key_text)
+        except ValueError as exc:
+            raise cli.CliError(f"--public-key is not an Ed25519 public key (PEM or base64url): {exc}") from exc
     else:
         signer = _signer(settings, db)
         if signer is None:
@@ -161,7 +189,7 @@ def verify_document(db: Any, settings: Settings, source: str, key_text: str | No
             return 2
         public_key = signer.public_key
     try:
-        verify(body["signature"], public_key, document)
+        verify(signature, public_key, document)
     except DocumentInvalid as exc:
         print(f"INVALID {document.document_id}: {exc}")
         return 1
@@ -228,7 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("account")
     p.add_argument("--until", type=date.fromisoformat, help="close periods that ended before this day (default today)")
     args = parser.parse_args(argv)
-    settings = Settings()
+    return cli.run(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "verify-document":
+        document, signature = read_document(args.source)
+        if args.public_key:
+            return verify_document(None, Settings(), document, signature, args.public_key)
+    settings = Settings.for_cli()
+    cli.mongo_reachable(settings.mongodb_uri)
     db = _database(settings)
     if args.command == "balance":
         return balance(db, args.account)
@@ -245,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print(json.dumps(public_key_texts(signer.public_key), indent=2))
         return 0
-    return verify_document(db, settings, args.source, args.public_key)
+    return verify_document(db, settings, document, signature, None)
 
 
 if __name__ == "__main__":

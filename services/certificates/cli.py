@@ -1,4 +1,5 @@
-"""Command line of the certificates service, reading its own database (CERTIFICATES_* settings).
+"""Command line of the certificates service, reading its own database: the platform's that `make run`
+started (its `.run/platform.json`), unless the CERTIFICATES_* / MONGODB_URI settings say otherwise.
 
     python -m services.certificates.cli public-key                   # the signing key as a JWK
     python -m services.certificates.cli verify JWS [--jwk FILE]      # check a signed certificate offline
@@ -19,6 +20,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from libs import cli
 from libs.mongo import database, mongo_client
 from services.certificates.adapters.certificate_store import AUDITS, CERTIFICATES, HISTORY, certificate_from
 from services.certificates.adapters.keys import load_signer
@@ -159,9 +161,19 @@ async def run(argv: list[str] | None = None, settings: Settings | None = None) -
         await client.close()
 
 
-def main() -> None:
-    sys.exit(asyncio.run(run()))
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(arguments)  # --help and usage errors before looking for the platform
+    if args.command == "verify" and args.jwk:
+        return cli.run(lambda: asyncio.run(run(arguments, Settings())))
+
+    def command() -> int:
+        settings = Settings.for_cli()
+        cli.mongo_reachable(settings.mongodb_uri)
+        return asyncio.run(run(arguments, settings))
+
+    return cli.run(command)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,8 +3,9 @@
     python -m services.claims.cli show CLAIM_ID      # status, request, approved vs used mass, every decision
     python -m services.claims.cli by-owner ORG       # the brand owner's claims, oldest change first
 
-Connection settings come from the service's Settings (`CLAIMS_MONGODB_URI` or `MONGODB_URI`,
-`CLAIMS_DATABASE`). Output is JSON.
+The database is the platform's that `make run` started (its `.run/platform.json`), unless the
+service's Settings say otherwise (`CLAIMS_MONGODB_URI` or `MONGODB_URI`, `CLAIMS_DATABASE`). Output
+is JSON; with no platform to read, one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from libs import cli
 from libs.mongo import database, mongo_client
 from services.claims.adapters import store
 from services.claims.config import Settings
@@ -71,12 +73,16 @@ async def by_owner(db: AsyncDatabase[dict[str, Any]], organisation_id: str) -> l
     return rows
 
 
-async def run(argv: list[str], settings: Settings) -> tuple[int, Any]:
-    parser = argparse.ArgumentParser(prog="python -m services.claims.cli", description="Look up claims.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m services.claims.cli", description="Look up claims.")
+    commands = p.add_subparsers(dest="command", required=True)
     commands.add_parser("show", help="one claim with its evidence").add_argument("claim_id")
     commands.add_parser("by-owner", help="a brand owner's claims").add_argument("organisation_id")
-    args = parser.parse_args(argv)
+    return p
+
+
+async def run(argv: list[str], settings: Settings) -> tuple[int, Any]:
+    args = parser().parse_args(argv)
     client = mongo_client(settings.mongodb_uri, "claims-cli")
     try:
         db = database(client, settings.database)
@@ -89,9 +95,17 @@ async def run(argv: list[str], settings: Settings) -> tuple[int, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    code, result = asyncio.run(run(sys.argv[1:] if argv is None else argv, Settings()))
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return code
+    arguments = sys.argv[1:] if argv is None else argv
+    parser().parse_args(arguments)  # --help and usage errors before looking for the platform
+
+    def command() -> int:
+        settings = Settings.for_cli()
+        cli.mongo_reachable(settings.mongodb_uri)
+        code, result = asyncio.run(run(arguments, settings))
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return code
+
+    return cli.run(command)
 
 
 if __name__ == "__main__":

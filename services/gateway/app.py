@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts import topics
@@ -71,7 +72,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             await runtime.broker.stop()
             await runtime.close()
 
-    app = FastAPI(title="ASI platform gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc with their scripts served from the package (fastapi-offline), not a CDN: they work offline.
+    app = FastAPIOffline(title="ASI platform gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)

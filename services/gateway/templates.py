@@ -18,7 +18,15 @@ BASE = """<!doctype html>
  .ok{background:#d8f5df;color:#0b6b27} .bad{background:#fde0e0;color:#a11} .warn{background:#fff1cc;color:#7a5200}
  dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0} dt{color:#556} dd{margin:0;word-break:break-word}
  table{width:100%;border-collapse:collapse} td,th{text-align:left;padding:.4rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
- .qr svg{width:11rem;height:11rem} .muted{color:#667;font-size:.9rem}
+ .qr svg{width:11rem;height:11rem;max-width:100%} .muted{color:#667;font-size:.9rem}
+ td,dd,p,h1,h2{overflow-wrap:anywhere} .status{white-space:nowrap}
+ @media (max-width:36rem){
+  main{padding:.6rem} .card{padding:.8rem}
+  table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:auto}
+  table.rows tr.head{display:none} table.rows tr{padding:.4rem 0;border-bottom:1px solid #e3e6ea}
+  table.rows td{border:0;padding:.15rem 0}
+  table.rows td[data-label]::before{content:attr(data-label) ": ";color:#556}
+ }
 </style></head>
 <body><header><a href="/">ASI verification</a> &middot; <a href="/verify">Verify a document</a></header>
 <main>{% block main %}{% endblock %}</main></body></html>"""
@@ -36,9 +44,9 @@ SEARCH = """{% extends "base.html" %}{% from "status.html" import badge %}
 <input type="text" id="q" name="q" value="{{ q or '' }}" placeholder="ASI-COC-2026-00012" maxlength="120">
 <button type="submit">Search</button></form></div>
 {% if q %}<div class="card"><h2>{{ results|length }} result{{ '' if results|length == 1 else 's' }} for &ldquo;{{ q }}&rdquo;</h2>
-{% if results %}<table><tr><th>Number</th><th>Organisation</th><th>Standard</th><th>Status</th></tr>
+{% if results %}<table class="rows"><tr class="head"><th>Number</th><th>Organisation</th><th>Standard</th><th>Status</th></tr>
 {% for c in results %}<tr class="result"><td><a href="/certificates/{{ c.certificate_number }}">{{ c.certificate_number }}</a></td>
-<td>{{ names.get(c.organisation_id, c.organisation_id) }}</td><td>{{ c.standard|replace('_', ' ') }}</td><td>{{ badge(c.status) }}</td></tr>{% endfor %}
+<td data-label="Organisation">{{ names.get(c.organisation_id, c.organisation_id) }}</td><td data-label="Standard">{{ c.standard|replace('_', ' ') }}</td><td data-label="Status">{{ badge(c.status) }}</td></tr>{% endfor %}
 </table>{% else %}<p>No certificate matches.</p>{% endif %}</div>{% endif %}
 {% endblock %}"""
 
@@ -71,8 +79,8 @@ CLAIM = """{% extends "base.html" %}{% from "status.html" import badge %}
 <dt>Claim</dt><dd>&ldquo;{{ request.wording }}&rdquo;</dd><dt>Type</dt><dd>{{ request.claim_type|replace('_', ' ') }}</dd>{% endif %}
 </dl></div>
 <div class="card"><h2>Certificates behind it</h2>
-{% if certificates %}<table><tr><th>Number</th><th>Standard</th><th>Status now</th></tr>
-{% for c in certificates %}<tr class="certificate"><td><a href="/certificates/{{ c.number }}">{{ c.number }}</a></td><td>{{ c.standard|replace('_', ' ') }}</td><td>{{ badge(c.status) }}</td></tr>{% endfor %}
+{% if certificates %}<table class="rows"><tr class="head"><th>Number</th><th>Standard</th><th>Status now</th></tr>
+{% for c in certificates %}<tr class="certificate"><td><a href="/certificates/{{ c.number }}">{{ c.number }}</a></td><td data-label="Standard">{{ c.standard|replace('_', ' ') }}</td><td data-label="Status now">{{ badge(c.status) }}</td></tr>{% endfor %}
 </table>{% else %}<p>None recorded.</p>{% endif %}</div>
 <div class="card qr"><h2>Scan to check</h2>{{ qr|safe }}<p class="muted"><a href="{{ url }}">{{ url }}</a></p></div>
 {% endblock %}"""

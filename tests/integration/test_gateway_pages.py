@@ -113,21 +113,25 @@ async def test_public_pages_in_a_real_browser(stack, sender):
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
             try:
-                page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+                page = await browser.new_page(viewport=PHONE, is_mobile=True)
                 # search a certificate by its number from the home page
                 await page.goto(gateway.url + "/")
+                await assert_fits_a_phone(page)
                 await page.fill("#q", good_number)
                 await page.click("button[type=submit]")
+                await assert_fits_a_phone(page)
                 row = page.locator("tr.result")
                 assert await row.count() == 1
                 assert await row.locator(".status").get_attribute("data-status") == "active"
                 await row.locator("a").click()
                 assert good_number in await page.locator("h1").inner_text()
                 assert "Alpha Remelt GmbH" in await page.content()
+                await assert_fits_a_phone(page)
                 # searching by organisation finds both, the current one first
                 await page.goto(gateway.url + f"/certificates?q={producer}")
                 statuses = [await s.get_attribute("data-status") for s in await page.locator("tr.result .status").all()]
                 assert statuses == ["active", "withdrawn"]
+                await assert_fits_a_phone(page)
 
                 # the scan of an approved claim
                 await page.goto(gateway.url + f"/c/{code_ok}")
@@ -137,17 +141,19 @@ async def test_public_pages_in_a_real_browser(stack, sender):
                 assert await page.locator("tr.certificate .status").get_attribute("data-status") == "active"
                 qr = page.locator(".qr svg")
                 assert await qr.count() == 1 and (await qr.bounding_box())["width"] > 100
-                assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+                await assert_fits_a_phone(page)
 
                 # the scan of a revoked one
                 await page.goto(gateway.url + f"/c/{code_revoked}")
                 assert await page.locator("#claim-status .status").get_attribute("data-status") == "revoked"
                 assert "withdrawn" in await page.locator("main").inner_text()
                 assert await page.locator("tr.certificate .status").get_attribute("data-status") == "withdrawn"
+                await assert_fits_a_phone(page)
 
                 # an unknown code says so
                 response = await page.goto(gateway.url + "/c/NOSUCHCODE")
                 assert response.status == 404 and "not verified" in await page.content()
+                await assert_fits_a_phone(page)
 
                 # paste the signed certificate
                 await page.goto(gateway.url + "/verify")
@@ -155,6 +161,7 @@ async def test_public_pages_in_a_real_browser(stack, sender):
                 await page.click("button[type=submit]")
                 assert await page.locator("#result .status").get_attribute("data-status") == "valid"
                 assert "current status is active" in await page.locator("#result").inner_text()
+                await assert_fits_a_phone(page)
                 # a claim code pasted leads to its page
                 await page.goto(gateway.url + "/verify")
                 await page.fill("#document", code_revoked)
@@ -162,6 +169,26 @@ async def test_public_pages_in_a_real_browser(stack, sender):
                 await page.wait_for_url(f"**/c/{code_revoked}")
             finally:
                 await browser.close()
+
+
+PHONE = {"width": 390, "height": 844}
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const cut = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && (box.right > width + 1 || box.left < -1)) {
+      cut.push(`${el.tagName.toLowerCase()}${el.className ? '.' + el.className : ''} ${Math.round(box.left)}..${Math.round(box.right)}`);
+    }
+  }
+  return {width, scroll: document.documentElement.scrollWidth, cut: cut.slice(0, 10)};
+}"""
+
+
+async def assert_fits_a_phone(page: Any) -> None:
+    """Nothing sticks out of the viewport sideways: no horizontal scroll, no element (a status column) cut."""
+    seen = await page.evaluate(OVERFLOW)
+    assert seen["scroll"] <= seen["width"] + 1 and seen["cut"] == [], f"{page.url} overflows a phone: {seen}"
 
 
 async def _until(http: httpx.AsyncClient, path: str, text: str, timeout: float = 20.0) -> None:
@@ -175,3 +202,36 @@ async def _until(http: httpx.AsyncClient, path: str, text: str, timeout: float =
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{path} never showed {text}: {response.status_code} {response.text[:500]}")
         await asyncio.sleep(0.1)
+
+
+async def test_the_api_docs_render_without_internet(stack):
+    """/docs must not need a CDN: every request the page makes stays on the gateway, and Swagger UI renders."""
+    executable = chromium_path()
+    from playwright.async_api import async_playwright
+
+    with ServedGateway(gateway_settings(stack)) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url) as http:
+            for path in ("/docs", "/redoc"):
+                html = (await http.get(path)).text
+                assert "cdn." not in html and "https://" not in html.replace("https://fastapi", ""), html
+        outside: list[str] = []
+
+        async def only_the_gateway(route: Any) -> None:
+            if route.request.url.startswith(gateway.url):
+                await route.continue_()
+            else:
+                outside.append(route.request.url)
+                await route.abort()
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+            try:
+                page = await browser.new_page(viewport=PHONE, is_mobile=True)
+                await page.route("**/*", only_the_gateway)
+                await page.goto(gateway.url + "/docs")
+                await page.wait_for_selector(".swagger-ui .opblock", state="attached", timeout=20_000)
+                assert "ASI platform gateway" in await page.locator(".swagger-ui .info .title").inner_text()
+                assert await page.locator(".swagger-ui .opblock").count() > 10
+                assert outside == [], f"/docs reached outside the gateway: {outside}"
+            finally:
+                await browser.close()

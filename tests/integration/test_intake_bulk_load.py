@@ -1,7 +1,9 @@
-"""The bulk loader against the real broker with intake running: send a file, report intake's answers."""
+"""The bulk loader against the real broker with intake running: send a file, answer for every row."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 from io import StringIO
 
 import pytest
@@ -26,15 +28,31 @@ async def test_a_csv_file_is_loaded_and_answers_are_counted_by_reason(stack, sen
         {**common, "quantity": "3", "due_diligence_status": "passed"},
         {**common, "quantity": "1"},  # non-CoC without due diligence
         {**common, "quantity": "1", "due_diligence_status": "failed"},
+        {**common, "quantity": "7", "due_diligence_status": "passed", "site_id": "site-nobody-registered"},  # held
     ]
+    lines = [",".join(r.get(c, "") for c in CSV_COLUMNS) for r in rows]
     path = tmp_path / "plant.csv"
-    path.write_text("\n".join([",".join(CSV_COLUMNS)] + [",".join(r.get(c, "") for c in CSV_COLUMNS) for r in rows])
-                    + "\nmaterial_received,,,,,,,,,,,,not-a-number\n")
+    path.write_text("\n".join([",".join(CSV_COLUMNS), *lines, "material_received,,,,,,,,,,,,not-a-number"]) + "\n")
+    renamed = tmp_path / "the same rows.csv"
+    renamed.write_text("\n".join([",".join(CSV_COLUMNS), *reversed(lines)]) + "\n")
+    # a held event must not keep --wait waiting: the wait may last 10 minutes, the load is done long before
+    patient = BulkSettings(kafka_bootstrap_servers=stack.kafka_bootstrap, wait_timeout_s=600)
     async with running(build_runtime, settings(stack)):
         await chain.register(sender)
         await sender.send(issued)
-        report = await load(path, BulkSettings(kafka_bootstrap_servers=stack.kafka_bootstrap, wait_timeout_s=60),
-                            wait=True, console=Console(file=StringIO()))
-    assert report.sent == 4 and len(report.invalid) == 1
-    assert (report.accepted, report.refused, report.unanswered) == (3, 1, 0)  # failed due diligence: non-CoC input
-    assert dict(report.reasons) == {"due_diligence_missing": 1}
+        report = await asyncio.wait_for(load(path, patient, wait=True, console=Console(file=StringIO())), 120)
+        again = await asyncio.wait_for(load(renamed, patient, wait=True, console=Console(file=StringIO()),
+                                            results=tmp_path / "again.csv"), 120)
+    assert report.sent == 5 and len(report.invalid) == 1
+    assert (report.accepted, report.refused, report.held, report.unanswered) == (3, 1, 1, 0)  # failed DD: non-CoC input
+    assert report.reasons["due_diligence_missing"] == 1 and "due_diligence_failed" not in report.reasons
+    assert report.reasons["unknown_site"] == 1
+    with (tmp_path / "plant.csv.results.csv").open() as handle:
+        results = list(csv.DictReader(handle))
+    assert [(r["row"], r["status"]) for r in results] == [
+        ("2", "accepted"), ("3", "accepted"), ("4", "refused"), ("5", "accepted"), ("6", "held"), ("7", "invalid")]
+    assert "due_diligence_missing" in results[2]["reasons"] and "unknown_site" in results[4]["reasons"]
+    # the same rows in another file, in another order: the same events, with the answers intake gave them
+    with (tmp_path / "again.csv").open() as handle:
+        repeated = {r["event_id"]: r["status"] for r in csv.DictReader(handle)}
+    assert repeated == {r["event_id"]: r["status"] for r in results if r["event_id"]}
