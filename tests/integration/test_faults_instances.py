@@ -23,7 +23,7 @@ from tests.faults_support import (
     ServiceProcess,
     PARTITIONS,
     Tally,
-    committed_lag,
+    uncommitted_records,
     free_port,
     group_members,
     start_groups_at_end,
@@ -90,14 +90,14 @@ async def stop_one_when_shared(pair: Pair, progress: Any, threshold: float, *, g
 
 
 async def all_partitions_committed_to_the_end(pair: Pair, timeout_s: float = 30.0) -> dict[int, int | None]:
-    """The group's committed offsets on every partition of the pair's topic, waiting (up to a deadline)
-    for the survivor's last commit; every partition at the end means the survivor took the stopped
-    instance's partitions too."""
+    """Records past the group's committed offset on every partition of the pair's topic, waiting (up to a
+    deadline) for the survivor's last commit; none left on any partition means the survivor took the
+    stopped instance's partitions too."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        lags = await committed_lag(pair.bootstrap, pair.group, pair.topic)
-        if all(lag == 0 for lag in lags.values()) or asyncio.get_running_loop().time() > deadline:
-            return lags
+        left = await uncommitted_records(pair.bootstrap, pair.group, pair.topic)
+        if all(count == 0 for count in left.values()) or asyncio.get_running_loop().time() > deadline:
+            return left
         await asyncio.sleep(0.2)  # the last batch's commit follows its transaction
 
 
@@ -144,9 +144,9 @@ async def test_two_instances_each_one_stopped_mid_stream_partitions_move_same_bo
             assert not problems, "\n".join(problems[:30])
             for pair in (intake, accounting):
                 assert await group_members(pair.bootstrap, pair.group) == 1, f"{pair.group}: not one member left"
-                lags = await all_partitions_committed_to_the_end(pair)
-                assert len(lags) == PARTITIONS and all(lag == 0 for lag in lags.values()), (
-                    f"{pair.topic}: the group did not commit every partition to the end after the stop: {lags}")
+                left = await all_partitions_committed_to_the_end(pair)
+                assert len(left) == PARTITIONS and all(count == 0 for count in left.values()), (
+                    f"{pair.topic}: records past the group's committed offsets after the stop: {left}")
                 survivor = next(i for i, x in enumerate(pair.instances) if x is not pair.stopped)
                 final = await pair.consumed()
                 assert final[survivor] > pair.counts_at_stop[survivor], (
