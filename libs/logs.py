@@ -34,7 +34,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # A plain traceback, once: the default (rich, when installed) prints every frame's local
+        # variables, API keys among them, and about a megabyte per deep error.
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

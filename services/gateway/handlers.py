@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
@@ -19,6 +18,7 @@ from contracts import claims as cl
 from contracts import intake, ledger, movements
 from libs.messaging import Incoming, Outgoing, Tx
 from services.gateway.adapters import store
+from services.gateway.domain import balances
 from services.gateway.domain.webhooks import matches
 
 NO_OUTPUT: list[Outgoing] = []
@@ -107,8 +107,8 @@ def new_delivery(subscription_id: str, payload: dict[str, Any], now: Any, *, rep
 
 async def handle_certificate_rejections(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
     ops = [
-        UpdateOne({"_id": str(m.rejected_event_id)}, {"$set": {
-            "status": "refused", "topic": "certificates.rejections.v1", "organisation_id": m.organisation_id,
+        UpdateOne({"_id": store.status_id(str(m.rejected_event_id), None)}, {"$set": {
+            "event_id": str(m.rejected_event_id), "status": "refused", "topic": "certificates.rejections.v1", "organisation_id": m.organisation_id,
             "event_type": m.rejected_event_type, "reasons": [r.model_dump() for r in m.reasons],
             "message": "; ".join(r.message for r in m.reasons)[:4000], "updated_at": tx.now}}, upsert=True)
         for m in (i.message for i in batch) if isinstance(m, cert.CertificateInputRejected)
@@ -123,13 +123,14 @@ FINAL = {"accepted", "refused"}
 
 
 async def _set_statuses(tx: Tx, changes: list[tuple[str, dict[str, Any]]]) -> None:
-    current = {k: d.get("status") for k, d in (await _load(tx, store.EVENT_STATUS, {k for k, _ in changes}, {"status": 1})).items()}
+    keyed = [(store.status_id(event_id, fields.get("site_id")), event_id, fields) for event_id, fields in changes]
+    current = {k: d.get("status") for k, d in (await _load(tx, store.EVENT_STATUS, {k for k, _, _ in keyed}, {"status": 1})).items()}
     ops = []
-    for event_id, fields in changes:
-        if fields["status"] == "held" and current.get(event_id) in FINAL:
+    for key, event_id, fields in keyed:
+        if fields["status"] == "held" and current.get(key) in FINAL:
             continue
-        current[event_id] = fields["status"]
-        ops.append(UpdateOne({"_id": event_id}, {"$set": {**fields, "updated_at": tx.now}}, upsert=True))
+        current[key] = fields["status"]
+        ops.append(UpdateOne({"_id": key}, {"$set": {**fields, "event_id": event_id, "updated_at": tx.now}}, upsert=True))
     await _bulk(tx, store.EVENT_STATUS, ops)
 
 
@@ -165,27 +166,21 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
 
 async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
     messages = [i.message for i in batch]
-    entries = [m for m in messages if isinstance(m, ledger.LedgerEntryPosted)]
-    balances = await _load(tx, store.BALANCES, {m.entry.account_id for m in entries})
-    touched: set[str] = set()
-    for m in entries:
-        e = m.entry
-        balance = balances.setdefault(e.account_id, {"_id": e.account_id, "sequence": 0, "reserved_kg": Decimal(0)})
-        if e.sequence <= balance["sequence"]:
-            continue
-        balance.update(
-            sequence=e.sequence, balance_kg=e.balance_after_kg, period_id=e.period_id, site_id=e.site_id,
-            rule_set_id=e.rule_set_id, last_entry_kind=e.kind.value, last_entry_hash=e.hash, updated_at=tx.now,
-            reserved_kg=Decimal(balance.get("reserved_kg", 0)) + e.reserved_change_kg)
-        touched.add(e.account_id)
-    ops: list[Any] = [UpdateOne({"_id": k}, {"$set": {f: v for f, v in balances[k].items() if f != "_id"}}, upsert=True)
-                      for k in touched]
+    accounts = {m.entry.account_id if isinstance(m, ledger.LedgerEntryPosted) else m.account_id for m in messages
+                if isinstance(m, ledger.LedgerEntryPosted | ledger.AccountFrozen | ledger.AccountThawed)}
+    stored = await _load(tx, store.BALANCES, accounts)
+    folded = {k: stored.get(k) or balances.empty(k) for k in accounts}
+    for m in messages:
+        if isinstance(m, ledger.LedgerEntryPosted):
+            folded[m.entry.account_id] = balances.with_entry(folded[m.entry.account_id], m.entry, tx.now)
+        elif isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
+            folded[m.account_id] = balances.with_status(folded[m.account_id], frozen=isinstance(m, ledger.AccountFrozen),
+                                                        reason=m.reason, occurred_at=m.occurred_at)
+    ops: list[Any] = [UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
+                      for k, b in folded.items() if b != stored.get(k)]
     statements, documents = [], []
     for m in messages:
-        if isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
-            ops.append(UpdateOne({"_id": m.account_id}, {"$set": {
-                "frozen": isinstance(m, ledger.AccountFrozen), "frozen_reason": m.reason}}, upsert=True))
-        elif isinstance(m, ledger.PeriodClosed):
+        if isinstance(m, ledger.PeriodClosed):
             s = m.statement
             statements.append(UpdateOne({"_id": f"{s.account_id}|{s.period_id}"}, {"$set": {
                 "account_id": s.account_id, "period_id": s.period_id, "statement": s.model_dump(mode="json")}},
@@ -207,7 +202,8 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
         for m in messages if isinstance(m, ledger.DesignationRefused | ledger.MovementRefused)
     ]
     if refused:
-        ops = [UpdateOne({"_id": k}, {"$set": {**v, "updated_at": tx.now}}, upsert=True) for k, v in refused]
+        ops = [UpdateOne({"_id": store.status_id(k, v["site_id"])}, {"$set": {**v, "event_id": k, "updated_at": tx.now}},
+                         upsert=True) for k, v in refused]
         await _bulk(tx, store.EVENT_STATUS, ops)
     return NO_OUTPUT
 

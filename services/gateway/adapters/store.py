@@ -51,6 +51,12 @@ async def sites_of(db: Db, organisation_id: str) -> list[dict[str, Any]]:
     return [d async for d in db[SITES].find({"organisation_id": organisation_id}).sort("_id", ASCENDING)]
 
 
+def status_id(event_id: str, site_id: str | None) -> str:
+    """What became of a submitted message is kept per site (an organisation's own) and event id, so a
+    message another organisation sends under the same event id never changes what the owner is told."""
+    return f"{site_id or '-'}|{event_id}"
+
+
 def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored document without Mongo's `_id` (exposed under its own name)."""
     if doc is None:

@@ -29,14 +29,14 @@ def _as_body(caller: Principal, given: str | None) -> str:
 async def audit_outcome(gw: GatewayDep, caller: Body_, outcome: AuditOutcomeSubmittedInput) -> Any:  # type: ignore[valid-type]
     body_id = _as_body(caller, outcome.certification_body_id)
     message = outcome.build(AuditOutcomeSubmitted, caller.actor, gw.runtime.clock.now(), certification_body_id=body_id)
-    return respond(await publish(gw, caller, message, organisation_id_audited=outcome.organisation_id), 202)
+    return respond(await publish(gw, caller, message, outcome, organisation_id_audited=outcome.organisation_id), 202)
 
 
 @router.post("/v1/nonconformity-closures", status_code=202, summary="Close a finding as your certification body")
 async def close_nc(gw: GatewayDep, caller: Body_, closure: NonconformityClosedInput) -> Any:  # type: ignore[valid-type]
     body_id = _as_body(caller, closure.certification_body_id)
     message = closure.build(NonconformityClosed, caller.actor, gw.runtime.clock.now(), certification_body_id=body_id)
-    return respond(await publish(gw, caller, message), 202)
+    return respond(await publish(gw, caller, message, closure), 202)
 
 
 async def search(gw: GatewayDep, q: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from contracts.claims import ClaimRequested, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Role, Text
 from services.gateway.adapters import store
-from services.gateway.api.deps import ApiError, GatewayDep, denied, publish, respond, role
+from services.gateway.api.deps import ApiError, GatewayDep, StrictBody, denied, publish, respond, role
 from services.gateway.domain import access
 from services.gateway.domain.access import AccessDenied, Principal
 from services.gateway.inputs import ClaimRequestedInput
@@ -21,7 +21,7 @@ router = APIRouter(tags=["brand owners"])
 BrandOwner = Annotated[Principal, role(Role.BRAND_OWNER, Role.SECRETARIAT)]
 
 
-class Withdrawal(BaseModel):
+class Withdrawal(StrictBody):
     reason: Text = Field(description="Why the claim is withdrawn.")
 
 
@@ -56,7 +56,7 @@ async def request_claim(gw: GatewayDep, caller: BrandOwner, claim: ClaimRequeste
     if existing is not None and existing.get("claimant_organisation_id") != claimant:
         raise ApiError(409, "claim_id_taken", "this claim id belongs to another organisation; choose another one")
     message = claim.build(ClaimRequested, caller.actor, gw.runtime.clock.now(), claimant_organisation_id=claimant)
-    result = await publish(gw, caller, message, claim_id=claim.claim_id)
+    result = await publish(gw, caller, message, claim, claim_id=claim.claim_id)
     await gw.db[store.CLAIMS].update_one({"_id": claim.claim_id}, {"$setOnInsert": {
         "status": "requested", "claimant_organisation_id": claimant}}, upsert=True)
     return respond({**result, "claim_id": claim.claim_id}, 202)

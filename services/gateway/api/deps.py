@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,10 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict
-from pymongo import UpdateOne
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict
+from pymongo.errors import BulkWriteError
 
 from contracts.common import Envelope, Role
 from contracts.topics import topic_for
@@ -133,51 +134,121 @@ def respond(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(as_json(content), status_code=status)
 
 
-async def publish(gw: Gateway, caller: Principal, message: Envelope, **record: Any) -> dict[str, Any]:
-    """Publish a command or event on its contract topic; returns once the broker has it."""
-    topic = topic_for(message)
+ENVELOPE_FIELDS = {"event_id", "schema_version", "occurred_at", "correlation_id", "causation_id", "actor"}
+
+
+def fingerprint(caller: Principal, message: Envelope, sent: BaseModel | None = None) -> str:
+    """What makes a resend the same submission: the caller's organisation and what it sent (the body
+    without its event id; without a body, the message without the envelope the gateway fills in)."""
+    body = (sent.model_dump(mode="json", exclude={"event_id"}) if sent is not None
+            else message.model_dump(mode="json", exclude=ENVELOPE_FIELDS))
+    canonical = json.dumps({"organisation_id": caller.organisation_id, "type": message.type, "body": body},
+                           sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for its topic, with what the submission record keeps of it."""
+
+    event_id: str
+    type: str
+    topic: str
+    key: bytes
+    value: bytes
+    fingerprint: str
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, caller: Principal, message: Envelope, sent: BaseModel | None = None, **record: Any) -> Outgoing:
+        topic = topic_for(message)
+        return cls(str(message.event_id), message.type, topic.name, topic.key_of(message).encode(), topic.encode(message),
+                   fingerprint(caller, message, sent), record)
+
+    def answer(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "type": self.type, "topic": self.topic}
+
+
+CONFLICT = "this event_id was already used for a different message; send a new event_id (resending the same " \
+           "message with the same event_id is safe)"
+
+
+async def _claim_ids(gw: Gateway, caller: Principal, items: list[Outgoing]) -> list[Outgoing | ApiError]:
+    """Record each submission under its event id before it is published. Per item: what to publish
+    (the new message, or for an identical resend the bytes stored the first time, so the platform
+    sees one message and the caller the same answer), or a 409 when the id was used for another
+    message or by another organisation."""
+    now = gw.runtime.clock.now()
+    docs: dict[str, dict[str, Any]] = {}
+    for o in items:
+        docs.setdefault(o.event_id, {
+            "_id": o.event_id, "organisation_id": caller.organisation_id, "role": caller.role.value,
+            "key_id": caller.key_id, "topic": o.topic, "type": o.type, "submitted_at": now,
+            "fingerprint": o.fingerprint, "key": o.key, "value": o.value, **o.record})
+    ids = list(docs)
+    taken: list[str] = []
     try:
-        await gw.runtime.broker.publish(
-            topic.encode(message), topic.name, key=topic.key_of(message).encode(),
-            headers={"content-type": "application/json"},
-        )
+        await gw.db[store.SUBMISSIONS].insert_many(list(docs.values()), ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        taken = [ids[e["index"]] for e in errors]
+    stored = {d["_id"]: d for d in docs.values() if d["_id"] not in taken}
+    if taken:
+        stored.update({d["_id"]: d async for d in gw.db[store.SUBMISSIONS].find({"_id": {"$in": taken}})})
+    outcome: list[Outgoing | ApiError] = []
+    for o in items:
+        first = stored[o.event_id]
+        same = first.get("organisation_id") == caller.organisation_id and first.get("fingerprint") == o.fingerprint
+        if not same or first.get("value") is None:
+            outcome.append(ApiError(409, "event_id_conflict", CONFLICT))
+        else:
+            outcome.append(Outgoing(o.event_id, first["type"], first["topic"], bytes(first["key"]), bytes(first["value"]),
+                                    o.fingerprint, {}))
+    return outcome
+
+
+async def publish(gw: Gateway, caller: Principal, message: Envelope, sent: BaseModel | None = None,
+                  **record: Any) -> dict[str, Any]:
+    """Publish a command or event on its contract topic; returns once the broker has it. An identical
+    resend (same event id, same body, same organisation) is the same submission; a different one is 409."""
+    [outgoing] = await _claim_ids(gw, caller, [Outgoing.of(caller, message, sent, **record)])
+    if isinstance(outgoing, ApiError):
+        raise outgoing
+    try:
+        await gw.runtime.broker.publish(outgoing.value, outgoing.topic, key=outgoing.key,
+                                        headers={"content-type": "application/json"})
     except Exception as exc:  # noqa: BLE001 - any broker failure is a 503 to the caller
-        log.warning("publish_failed", topic=topic.name, error=repr(exc)[:300])
+        log.warning("publish_failed", topic=outgoing.topic, error=type(exc).__name__)
         raise ApiError(503, "broker_unavailable", "the message could not be handed to the broker; send it again "
                        "(with the same event_id)") from exc
-    await gw.db[store.SUBMISSIONS].update_one({"_id": str(message.event_id)}, {"$setOnInsert": {
-        "organisation_id": caller.organisation_id, "role": caller.role.value, "key_id": caller.key_id,
-        "topic": topic.name, "type": message.type, "submitted_at": gw.runtime.clock.now(), **record}}, upsert=True)
-    return {"event_id": str(message.event_id), "type": message.type, "topic": topic.name}
+    return outgoing.answer()
 
 
-async def publish_many(gw: Gateway, caller: Principal, messages: list[Envelope]) -> None:
-    """Publish many messages at once (each on its own topic and key) and wait for every ack."""
-    if not messages:
-        return
+async def publish_many(gw: Gateway, caller: Principal, items: list[Outgoing]) -> list[ApiError | None]:
+    """Publish many messages at once (each on its own topic and key) and wait for every ack; returns,
+    per item, None (published) or why it was refused (a conflicting event id: not published)."""
+    if not items:
+        return []
+    outcome = await _claim_ids(gw, caller, items)
     pending = []
+    published: set[str] = set()
     try:
-        for message in messages:
-            topic = topic_for(message)
-            result = await gw.runtime.broker.publish(
-                topic.encode(message), topic.name, key=topic.key_of(message).encode(),
-                headers={"content-type": "application/json"}, no_confirm=True,
-            )
+        for outgoing in outcome:
+            if isinstance(outgoing, ApiError) or outgoing.event_id in published:
+                continue
+            published.add(outgoing.event_id)
+            result = await gw.runtime.broker.publish(outgoing.value, outgoing.topic, key=outgoing.key,
+                                                     headers={"content-type": "application/json"}, no_confirm=True)
             if isinstance(result, asyncio.Future):
                 pending.append(result)
         await asyncio.gather(*pending)
     except Exception as exc:  # noqa: BLE001
-        log.warning("publish_failed", error=repr(exc)[:300])
+        log.warning("publish_failed", error=type(exc).__name__)
         raise ApiError(503, "broker_unavailable", "the batch could not be handed to the broker; send it again "
                        "(the same event ids make it safe)") from exc
-    now = gw.runtime.clock.now()
-    await gw.db[store.SUBMISSIONS].bulk_write([
-        UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {
-            "organisation_id": caller.organisation_id, "role": caller.role.value, "key_id": caller.key_id,
-            "topic": topic_for(m).name, "type": m.type, "submitted_at": now,
-            "site_id": getattr(m, "site_id", None)}}, upsert=True)
-        for m in messages
-    ], ordered=False)
+    return [o if isinstance(o, ApiError) else None for o in outcome]
 
 
 def loads_exact(raw: bytes) -> Any:

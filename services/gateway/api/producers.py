@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 
-from contracts.common import Envelope, Role
+from contracts.common import Role
 from services.gateway.adapters import store
-from services.gateway.api.deps import ApiError, Caller, GatewayDep, denied, loads_exact, publish, publish_many, respond, role
+from services.gateway.api.deps import (ApiError, Caller, GatewayDep, Outgoing, StrictBody, denied, loads_exact, publish,
+                                      publish_many, respond, role)
 from services.gateway.domain import access, epcis
 from services.gateway.domain.access import AccessDenied, Principal
 from services.gateway.inputs import PLANT_INPUT, PlantEventInput
@@ -38,7 +39,7 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
-class Batch(BaseModel):
+class Batch(StrictBody):
     events: list[dict[str, Any]] = Field(
         min_length=1, max_length=10_000, description="Plant events, each shaped as for POST /v1/plant-events.")
 
@@ -57,21 +58,27 @@ async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[in
                 "details": _errors(exc)}))
     owners = await store.site_owners(gw.db, list({p.site_id for _, p in parsed}))
     now = gw.runtime.clock.now()
-    messages: list[tuple[int, Envelope]] = []
+    messages: list[tuple[int, Outgoing]] = []
     for index, item in parsed:
         try:
             access.require_own_site(caller, item.site_id, owners)
-            messages.append((index, item.build(item.CONTRACT, caller.actor, now)))
+            message = item.build(item.CONTRACT, caller.actor, now)
+            messages.append((index, Outgoing.of(caller, message, item, site_id=item.site_id)))
         except AccessDenied as exc:
             refused.append(ItemResult(index=index, status="refused", error={"code": exc.code, "message": exc.message}))
         except ValidationError as exc:
             refused.append(ItemResult(index=index, status="refused", error={
                 "code": "invalid_event", "message": "the event does not match the plant-event contract",
                 "details": _errors(exc)}))
-    await publish_many(gw, caller, [m for _, m in messages])
-    results = refused + [ItemResult(index=i, status="accepted", event_id=str(m.event_id)) for i, m in messages]
+    conflicts = await publish_many(gw, caller, [m for _, m in messages])
+    results = list(refused)
+    for (index, outgoing), conflict in zip(messages, conflicts, strict=True):
+        results.append(ItemResult(index=index, status="accepted", event_id=outgoing.event_id) if conflict is None else
+                       ItemResult(index=index, status="refused", event_id=outgoing.event_id,
+                                  error={"code": conflict.code, "message": conflict.message}))
     results.sort(key=lambda r: r.index)
-    return BatchResult(accepted=len(messages), refused=len(refused), results=results)
+    accepted = sum(r.status == "accepted" for r in results)
+    return BatchResult(accepted=accepted, refused=len(results) - accepted, results=results)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -87,7 +94,7 @@ async def submit_plant_event(gw: GatewayDep, caller: Producer, event: Annotated[
     except AccessDenied as exc:
         raise denied(exc) from exc
     message = event.build(event.CONTRACT, caller.actor, gw.runtime.clock.now())
-    return respond(await publish(gw, caller, message, site_id=event.site_id), 202)
+    return respond(await publish(gw, caller, message, event, site_id=event.site_id), 202)
 
 
 @router.post("/v1/plant-events/batch", response_model=BatchResult,
@@ -120,13 +127,15 @@ async def submit_epcis(gw: GatewayDep, caller: Producer, request: Request) -> An
 
 @router.get("/v1/submissions/{event_id}", summary="What became of a message you submitted")
 async def submission(gw: GatewayDep, caller: Caller, event_id: str) -> Any:
-    record = await gw.db[store.SUBMISSIONS].find_one({"_id": event_id})
+    record = await gw.db[store.SUBMISSIONS].find_one({"_id": event_id}, {"key": 0, "value": 0})
     if record is None or not (caller.is_secretariat or record["organisation_id"] == caller.organisation_id):
         raise ApiError(404, "not_found", "no submission of yours has this event id")
-    status = await gw.db[store.EVENT_STATUS].find_one({"_id": event_id}) or {"status": "submitted"}
+    status = await gw.db[store.EVENT_STATUS].find_one({"_id": store.status_id(event_id, record.get("site_id"))}) or {
+        "status": "submitted"}
     return respond({"event_id": event_id, "type": record["type"], "topic": record["topic"],
                     "submitted_at": record["submitted_at"],
-                    **{k: v for k, v in status.items() if k not in ("_id", "topic")}, "status_from": status.get("topic")})
+                    **{k: v for k, v in status.items() if k not in ("_id", "topic", "event_id")},
+                    "status_from": status.get("topic")})
 
 
 @router.get("/v1/sites", summary="Your organisation's registered sites")
@@ -144,7 +153,7 @@ async def refusals(gw: GatewayDep, caller: Producer, site_id: str | None = None,
         own = [site_id]
     query = {"site_id": {"$in": own}, "status": {"$in": ["refused", "held", "designation_refused"]}}
     docs = gw.db[store.EVENT_STATUS].find(query).sort("updated_at", -1).limit(limit)
-    return respond({"refusals": [{"event_id": d["_id"], **d} async for d in docs]})
+    return respond({"refusals": [{**d, "event_id": d.get("event_id", d["_id"])} async for d in docs]})
 
 
 async def _visible_account(gw: GatewayDep, caller: Principal, account_id: str) -> None:
@@ -160,7 +169,7 @@ async def accounts(gw: GatewayDep, caller: Producer) -> Any:
     ids.append(f"group:{caller.organisation_id}")
     scopes = {"$regex": f"^{re.escape(f'group:{caller.organisation_id}/')}"}  # one pool per CoC certification scope
     docs = gw.db[store.BALANCES].find({"$or": [{"_id": {"$in": ids}}, {"_id": scopes}]}).sort("_id", 1)
-    return respond({"accounts": [{"account_id": d["_id"], **d} async for d in docs]})
+    return respond({"accounts": [{"account_id": d["_id"], **_shown(d)} async for d in docs]})
 
 
 @router.get("/v1/accounts/{account_id}", summary="One account's balance")
@@ -169,7 +178,11 @@ async def account(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
     doc = await gw.db[store.BALANCES].find_one({"_id": account_id})
     if doc is None:
         raise ApiError(404, "not_found", "this account has no entries yet")
-    return respond({"account_id": account_id, **doc})
+    return respond({"account_id": account_id, **_shown(doc)})
+
+
+def _shown(balance: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in balance.items() if k not in ("through", "ahead", "status_at")}
 
 
 @router.get("/v1/accounts/{account_id}/statements", summary="Period statements of one account, newest first")

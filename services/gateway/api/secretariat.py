@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from contracts.common import Identifier, Role
 from services.gateway.adapters import store
-from services.gateway.api.deps import ApiError, Caller, GatewayDep, publish, respond, role
+from services.gateway.api.deps import ApiError, Caller, GatewayDep, StrictBody, publish, respond, role
 from services.gateway.domain import keys
 from services.gateway.domain.access import Principal
 from services.gateway.inputs import CertificateCommandInput, LedgerCommandInput
@@ -18,7 +18,7 @@ router = APIRouter(tags=["secretariat"])
 Secretariat = Annotated[Principal, role(Role.SECRETARIAT)]
 
 
-class NewKeyRequest(BaseModel):
+class NewKeyRequest(StrictBody):
     organisation_id: Identifier = Field(description="Organisation the key acts for.")
     role: Role = Field(description="Role the key acts in (not `service`).")
     label: str = Field(default="", max_length=200, description="A note for you, e.g. 'ERP integration'.")
@@ -72,10 +72,10 @@ async def me(caller: Caller) -> Any:
 async def certificate_command(gw: GatewayDep, caller: Secretariat,
                               command: Annotated[CertificateCommandInput, Body()]) -> Any:
     message = command.build(command.CONTRACT, caller.actor, gw.runtime.clock.now())
-    return respond(await publish(gw, caller, message), 202)
+    return respond(await publish(gw, caller, message, command), 202)
 
 
 @router.post("/v1/ledger-commands", status_code=202, summary="Close an account's period; assign a rule set")
 async def ledger_command(gw: GatewayDep, caller: Secretariat, command: Annotated[LedgerCommandInput, Body()]) -> Any:
     message = command.build(command.CONTRACT, caller.actor, gw.runtime.clock.now())
-    return respond(await publish(gw, caller, message), 202)
+    return respond(await publish(gw, caller, message, command), 202)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts import signing
+from services.gateway.domain.limits import nesting_depth_exceeds
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,24 @@ def looks_like_jws(text: str) -> bool:
     return len(parts) == 3 and all(parts[:2]) and len(text) > 40
 
 
-def check(jws: str, keys: Sequence[dict[str, Any]]) -> JwsCheck:
+MAX_DEPTH = 32
+"""Deepest nesting a pasted JWS's header and payload may have (ours nest 4 levels); checked before parsing."""
+
+
+def _too_deep(jws: str, max_depth: int) -> bool:
+    try:
+        return any(nesting_depth_exceeds(signing.b64url_decode(part), max_depth) for part in jws.strip().split(".")[:2])
+    except ValueError:
+        return False  # not base64url: the parser below says so
+
+
+def check(jws: str, keys: Sequence[dict[str, Any]], max_depth: int = MAX_DEPTH) -> JwsCheck:
+    if _too_deep(jws, max_depth):
+        return JwsCheck(None, None, False, "its header or payload nests too deeply to be a document of the platform")
     try:
         header, _, payload_b64, _ = signing.parse(jws)
         payload = json.loads(signing.b64url_decode(payload_b64))
-    except (signing.SignatureInvalid, ValueError, TypeError, UnicodeDecodeError):
+    except (signing.SignatureInvalid, ValueError, TypeError, UnicodeDecodeError, RecursionError):
         return JwsCheck(None, None, False, "this is not a compact JWS (three base64url parts with a JSON header and payload)")
     if not isinstance(payload, dict):
         return JwsCheck(None, None, False, "the header and payload must be JSON objects")
