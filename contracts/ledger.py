@@ -29,6 +29,7 @@ from contracts.common import (
     Text,
     UtcDatetime,
 )
+from contracts.signing import DocumentSigningKeyPublished
 
 
 def site_account_id(site_id: str) -> str:
@@ -345,6 +346,7 @@ LedgerEvent = Annotated[
     | AccountFrozen
     | AccountThawed
     | RuleSetAssigned
-    | LedgerCommandRejected,
+    | LedgerCommandRejected
+    | DocumentSigningKeyPublished,
     Field(discriminator="type"),
 ]
