@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.common import Envelope, Identifier, Reason, Text
+from contracts.signing import SigningKeyPublished
 from contracts.registry import (
     Certificate,
     CertificateScope,
@@ -67,6 +68,8 @@ class CertificateReason:
     CERTIFICATE_EXPIRED = "certificate_expired"
     CERTIFICATE_SUPERSEDED = "certificate_superseded"
     NOT_SUSPENDED = "not_suspended"
+    # signing keys
+    SIGNING_KEY_FROM_SETTINGS = "signing_key_set_in_settings"
     # delivery
     EVENT_ID_CONFLICT = "event_id_conflict"
 
@@ -128,6 +131,13 @@ class ChangeCertificateScope(Envelope):
     reason: Text = Field(description="Why.")
 
 
+class RotateSigningKey(Envelope):
+    """Retire the certificates service's signing key and sign from now on with a new one."""
+
+    type: Literal["rotate_signing_key"] = Field(default="rotate_signing_key", description="Type tag.")
+    reason: Text = Field(description="Why.")
+
+
 CertificateCommand = Annotated[
     RegisterMember
     | RegisterSite
@@ -135,7 +145,8 @@ CertificateCommand = Annotated[
     | SuspendCertificate
     | ReinstateCertificate
     | WithdrawCertificate
-    | ChangeCertificateScope,
+    | ChangeCertificateScope
+    | RotateSigningKey,
     Field(discriminator="type"),
 ]
 
@@ -212,7 +223,12 @@ class MemberCertificationOverdue(Envelope):
 
 
 CertificateEvent = Annotated[
-    MemberRegistered | SiteRegistered | CertificationBodyRegistered | CertificateChanged | MemberCertificationOverdue,
+    MemberRegistered
+    | SiteRegistered
+    | CertificationBodyRegistered
+    | CertificateChanged
+    | MemberCertificationOverdue
+    | SigningKeyPublished,
     Field(discriminator="type"),
 ]
 

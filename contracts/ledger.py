@@ -30,6 +30,7 @@ from contracts.common import (
     Text,
     UtcDatetime,
 )
+from contracts.signing import DocumentSigningKeyPublished
 
 
 def site_account_id(site_id: str) -> str:
@@ -485,6 +486,7 @@ LedgerEvent = Annotated[
     | AccountThawed
     | RuleSetAssigned
     | CertificationBodyAlerted
-    | LedgerCommandRejected,
+    | LedgerCommandRejected
+    | DocumentSigningKeyPublished,
     Field(discriminator="type"),
 ]

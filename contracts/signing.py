@@ -9,11 +9,14 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import Field
+
+from contracts.common import Envelope, Identifier, UtcDatetime
 
 
 class SignatureInvalid(ValueError):
@@ -140,3 +143,28 @@ def verify(jws: str, public_key: Ed25519PublicKey, *, kid: str | None = None) ->
     except (InvalidSignature, ValueError) as exc:
         raise SignatureInvalid("the signature does not match: the document was changed or signed by another key") from exc
     return Verified(header, payload)
+
+
+class PublishedSigningKey(Envelope):
+    """A public key a service signs with (or signed with, once `valid_until` is set), so that any
+    verifier learns every key from the topic, including rotations. A key is published again, with
+    `valid_until`, when it is retired; documents it signed stay verifiable with it."""
+
+    issuer: Identifier = Field(description="Service whose key it is: 'certificates' or 'accounting'.")
+    kid: str = Field(min_length=1, max_length=100, description="Key id: the RFC 7638 thumbprint, as in the JWS header.")
+    jwk: dict[str, str] = Field(description="The public key as a JWK (OKP, Ed25519).")
+    valid_from: UtcDatetime = Field(description="When the service began signing with it.")
+    valid_until: UtcDatetime | None = Field(default=None, description="When it was retired; none while current.")
+
+
+class SigningKeyPublished(PublishedSigningKey):
+    """The certificates service's certificate signing key, on `certificates.events.v1`."""
+
+    type: Literal["signing_key_published"] = Field(default="signing_key_published", description="Type tag.")
+
+
+class DocumentSigningKeyPublished(PublishedSigningKey):
+    """Accounting's CoC Document signing key, on `ledger.events.v1`."""
+
+    type: Literal["document_signing_key_published"] = Field(
+        default="document_signing_key_published", description="Type tag.")

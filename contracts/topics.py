@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from contracts import audits, certificates, claims, deadletter, intake, ledger, movements, plant
 from contracts.common import Envelope
+from contracts.signing import PublishedSigningKey
 
 KeyFn = Callable[[Any], str]
 
@@ -63,6 +64,8 @@ def _ledger_event_key(m: Any) -> str:
         return ledger.group_account_id(m.organisation_id)
     if isinstance(m, ledger.LedgerCommandRejected):
         return str(m.rejected_event_id)
+    if isinstance(m, PublishedSigningKey):
+        return f"key:{m.kid}"
     return m.account_id
 
 
@@ -82,6 +85,8 @@ def _certificate_command_key(m: Any) -> str:
         return m.site.organisation_id
     if isinstance(m, certificates.RegisterCertificationBody):
         return m.certification_body.certification_body_id
+    if isinstance(m, certificates.RotateSigningKey):
+        return m.actor.organisation_id
     return m.certificate_id
 
 
@@ -94,6 +99,8 @@ def _certificate_event_key(m: Any) -> str:
         return m.certification_body.certification_body_id
     if isinstance(m, certificates.MemberCertificationOverdue):
         return m.organisation_id
+    if isinstance(m, PublishedSigningKey):
+        return f"key:{m.kid}"
     return m.certificate.certificate_id
 
 

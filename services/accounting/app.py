@@ -10,6 +10,7 @@ from contracts import topics
 from libs.service import Runtime
 from services.accounting.config import Settings
 from services.accounting.handlers import Accounting
+from services.accounting.key_publication import publish_signing_key
 
 PERIOD_CLOCK = "close-due-periods"
 
@@ -28,6 +29,7 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
                     description="Receipts credit, transformations convert, designations debit the mass-balance books.")
     runtime.publishes(topics.LEDGER_EVENTS)
     runtime.every(PERIOD_CLOCK, service.close_due_periods)
+    runtime.every("signing-key", lambda tx: publish_signing_key(service.signer, tx))
     return runtime
 
 

@@ -32,6 +32,7 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime.publishes(topics.CERTIFICATES_REJECTIONS)
     runtime.every("certificate-clock", certification.clock)
     runtime.every("membership-certification", certification.membership)
+    runtime.every("signing-keys", certification.publish_keys)
     return runtime
 
 

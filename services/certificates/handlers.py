@@ -23,14 +23,18 @@ from contracts.certificates import (
     RegisterCertificationBody,
     RegisterMember,
     RegisterSite,
+    RotateSigningKey,
     SiteRegistered,
 )
 from contracts.common import Actor, Envelope, Reason, Role, Standard, derived_event_id, today_utc
 from contracts.registry import CertificationBody, Member, Site
+from contracts.signing import SigningKeyPublished
+from contracts import topics
 from libs.logs import message_context
 from libs.messaging import Incoming, Outgoing, Tx
 from services.certificates.adapters import certificate_store as store
 from services.certificates.adapters import registry_store
+from services.certificates.adapters import keys as key_store
 from services.certificates.adapters.keys import KeyRing
 from services.certificates.domain import registry
 from services.certificates.domain.certification import (
@@ -117,7 +121,7 @@ class Certification:
         self.clock_batch = clock_batch
 
     async def _events(self, tx: Tx, changes: Sequence[Change], cause: Envelope | None) -> tuple[list[Outgoing], list[str]]:
-        signer = await self.keys.signer(tx.db)
+        signer = await self.keys.signer(tx.db, tx.session)
         out, signed = [], []
         for change in changes:
             certificate = change.certificate
@@ -166,8 +170,35 @@ class Certification:
         await store.save_books(tx, books, loaded, signed, self.rules)
         return out
 
+    async def rotate_key(self, command: RotateSigningKey, tx: Tx) -> list[Outgoing]:
+        """A new signing key from now on; the signing-keys tick publishes both keys' new states."""
+        if command.actor.role is not Role.SECRETARIAT:
+            return [rejection(command, command.actor.organisation_id, [Reason(
+                code=R.NOT_SECRETARIAT, message="only the ASI secretariat rotates the signing key", field="actor.role")],
+                tx.now)]
+        if self.keys.from_settings:
+            return [rejection(command, command.actor.organisation_id, [Reason(
+                code=R.SIGNING_KEY_FROM_SETTINGS, message="the signing key is set in CERTIFICATES_SIGNING_KEY_*: "
+                "rotate it there (the service publishes the change when it restarts)", field="type")], tx.now)]
+        await self.keys.rotate(tx.db, _ms(tx.now), tx.session)
+        return []
+
+    async def publish_keys(self, tx: Tx) -> list[Outgoing]:
+        """Publish every key whose state the topic does not have yet: the current one at start (or
+        when the settings changed it), both keys at a rotation. Idempotent by state; the event id
+        is derived from the key and its state, so a re-run publishes the same event."""
+        await self.keys.enlist(tx.db, _ms(tx.now), tx.session)
+        entries = await key_store.unpublished(tx.db, tx.session)
+        out = [Outgoing(SigningKeyPublished.create(
+            actor=ACTOR, occurred_at=e["valid_until"] or e["valid_from"], issuer="certificates", kid=e["kid"],
+            jwk=e["jwk"], valid_from=e["valid_from"], valid_until=e["valid_until"],
+            event_id=derived_event_id("signing-key", e["kid"], e["valid_until"] or "current")),
+            topic=topics.CERTIFICATES_EVENTS) for e in entries]
+        await key_store.mark_published(tx.db, entries, tx.session)
+        return out
+
     async def handle_commands(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        lifecycle = [i.message for i in batch if not isinstance(i.message, REGISTRY_COMMANDS)]
+        lifecycle = [i.message for i in batch if not isinstance(i.message, (*REGISTRY_COMMANDS, RotateSigningKey))]
         books, loaded = await store.load_books(tx, certificates=[m.certificate_id for m in lifecycle])  # type: ignore[attr-defined]
         out: list[Outgoing] = []
         signed: list[str] = []
@@ -176,6 +207,9 @@ class Certification:
             with message_context(event_id=str(command.event_id), correlation_id=str(command.correlation_id)):
                 if isinstance(command, REGISTRY_COMMANDS):
                     out += await handle_register(command, tx, self.rules)
+                    continue
+                if isinstance(command, RotateSigningKey):
+                    out += await self.rotate_key(command, tx)
                     continue
                 if isinstance(command, ChangeCertificateScope):
                     # Sites may have been registered earlier in this batch: read them now.

@@ -25,6 +25,7 @@ from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
 from services.gateway.frontdoor import FrontDoor
+from services.gateway.signing_keys import learning_keys
 
 log = get_logger("services.gateway")
 
@@ -38,9 +39,9 @@ The pages outside `/v1` are public and need no key."""
 def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime = Runtime.build(settings, **overrides)
     runtime.indexes(store.ensure_indexes)
-    runtime.consume(topics.CERTIFICATES_EVENTS, handlers.handle_certificate_events)
+    runtime.consume(topics.CERTIFICATES_EVENTS, learning_keys(handlers.handle_certificate_events))
     runtime.consume(topics.CERTIFICATES_REJECTIONS, handlers.handle_certificate_rejections)
-    runtime.consume(topics.LEDGER_EVENTS, handlers.handle_ledger_events)
+    runtime.consume(topics.LEDGER_EVENTS, learning_keys(handlers.handle_ledger_events))
     runtime.consume(topics.CLAIMS_REQUESTS, handlers.handle_claim_requests)
     runtime.consume(topics.CLAIMS_DECISIONS, handlers.handle_claim_decisions)
     runtime.consume(topics.INTAKE_REJECTIONS, handlers.handle_intake_rejections)

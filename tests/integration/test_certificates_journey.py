@@ -103,7 +103,8 @@ async def test_an_audit_issues_a_signed_certificate_and_the_secretariat_suspends
         await sender.send(NonconformityClosed.create(
             actor=actor(body, Role.CERTIFICATION_BODY), occurred_at=NOW, certification_body_id=body,
             organisation_id=org, certificate_id=cid, finding_id="NC-0", closed_on=date(2026, 5, 30), evidence="fixed"))
-        await recorder.wait_for(CertificateChanged, lambda m: m.certificate.certificate_id == cid, count=4)
+        # Closing the only Major, verified by the body that audited, upgrades it to full.
+        await recorder.wait_for(CertificateChanged, lambda m: m.certificate.certificate_id == cid, count=5)
 
         # Refusals: unknown certificate, duplicate audit id with other content, audit for an unknown site.
         ghost = SuspendCertificate.create(actor=SECRETARIAT, occurred_at=NOW, certificate_id="cert-ghost", reason="x")
@@ -118,14 +119,16 @@ async def test_an_audit_issues_a_signed_certificate_and_the_secretariat_suspends
 
         stored = certificate_from(await runtime.db["certificates"].find_one({"_id": cid}))
         assert await runtime.db["audits"].count_documents({"organisation_id": org}) == 1
-        assert await runtime.db["certificate_history"].count_documents({"certificate_id": cid}) == 4
+        assert await runtime.db["certificate_history"].count_documents({"certificate_id": cid}) == 5
 
     events = changes_of(recorder, cid)
     assert [e.change for e in events] == [CertificateChange.ISSUED, CertificateChange.SUSPENDED,
-                                          CertificateChange.REINSTATED, CertificateChange.FINDING_CLOSED]
-    assert [e.certificate.revision for e in events] == [1, 2, 3, 4]
-    assert stored == events[-1].certificate and stored.status is CertificateStatus.PROVISIONAL
-    assert len(recorder.messages(kind=CertificateChanged, where=lambda m: m.certificate.organisation_id == org)) == 4
+                                          CertificateChange.REINSTATED, CertificateChange.FINDING_CLOSED,
+                                          CertificateChange.UPGRADED_TO_FULL]
+    assert [e.certificate.revision for e in events] == [1, 2, 3, 4, 5]
+    assert stored == events[-1].certificate and stored.status is CertificateStatus.ACTIVE
+    assert stored.valid_until == date(2029, 5, 19)
+    assert len(recorder.messages(kind=CertificateChanged, where=lambda m: m.certificate.organisation_id == org)) == 5
 
 
 async def test_a_subscriber_replaying_the_topic_from_the_start_rebuilds_the_same_registry(stack, recorder, sender,
@@ -134,7 +137,8 @@ async def test_a_subscriber_replaying_the_topic_from_the_start_rebuilds_the_same
     org, body, sites = unique("org"), unique("cb"), [unique("site")]
     async with running(build_runtime, settings) as runtime:
         await register(sender, recorder, org, body, sites)
-        initial = audit(org, body, sites, audit_id=unique("audit"), majors=2, completed=date(2026, 3, 1))
+        # Completed on 10 May: its Corrective Action Plan is not due yet (10 June), so the clock leaves it alone.
+        initial = audit(org, body, sites, audit_id=unique("audit"), majors=2, completed=date(2026, 5, 10))
         other = audit(org, body, sites, audit_id=unique("audit"))
         await sender.send(initial)
         await sender.send(other)
@@ -161,7 +165,8 @@ async def test_a_subscriber_replaying_the_topic_from_the_start_rebuilds_the_same
         await replayer.stop()
     assert rebuilt == stored and len(rebuilt) == 3
     statuses = sorted(c.status.value for c in rebuilt.values())
-    assert statuses == ["active", "active", "superseded"], "the suspend came after the supersession and was refused"
+    assert statuses == ["active", "provisional", "superseded"], (
+        "the suspend came after the supersession and was refused; the two open Majors were carried to the new one")
     await check_the_cli(settings, org, old, rebuilt, capsys, tmp_path)
 
 

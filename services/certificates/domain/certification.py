@@ -355,14 +355,13 @@ def _issue(books: Books, audit: AuditOutcomeSubmitted, now: datetime, rules: Rul
 CertificateMessage = NonconformityClosed | CorrectiveActionPlanSubmitted | CorrectiveActionPlanApproved
 
 
-def _on_certificate_reasons(books: Books, message: CertificateMessage, day: date,
+def _on_certificate_reasons(books: Books, message: CertificateMessage, day: date, day_field: str,
                             today: date) -> tuple[Certificate | None, list[Reason]]:
     """A body's message about a certificate: sent by an accredited body, for a live certificate of the member."""
     reasons = _body_reasons(books, message.certification_body_id, message.actor.organisation_id,
                             message.actor.role, day)
     if day > today:
-        reasons.append(_reason(R.DATE_IN_FUTURE, f"dated {day}, after today ({today})", "closed_on"
-                               if isinstance(message, NonconformityClosed) else None))
+        reasons.append(_reason(R.DATE_IN_FUTURE, f"dated {day}, after today ({today})", day_field))
     certificate = books.certificates.get(message.certificate_id)
     if certificate is None:
         reasons.append(_reason(R.UNKNOWN_CERTIFICATE, f"certificate {message.certificate_id} does not exist",
@@ -378,7 +377,7 @@ def _on_certificate_reasons(books: Books, message: CertificateMessage, day: date
 def close_nonconformity(books: Books, message: NonconformityClosed, now: datetime, rules: Rules = Rules()) -> Outcome:
     """Close a finding; closing the last Major of a provisional certificate may upgrade it to full."""
     org = message.organisation_id
-    certificate, reasons = _on_certificate_reasons(books, message, message.closed_on, today_utc(now))
+    certificate, reasons = _on_certificate_reasons(books, message, message.closed_on, "closed_on", today_utc(now))
     if certificate is None:
         return Outcome(refused=reasons, organisation_id=org)
     finding = next((f for f in certificate.findings if f.finding_id == message.finding_id), None)
@@ -406,8 +405,10 @@ def close_nonconformity(books: Books, message: NonconformityClosed, now: datetim
 def corrective_action_plan(books: Books, message: CorrectiveActionPlanSubmitted | CorrectiveActionPlanApproved,
                            now: datetime, rules: Rules) -> Outcome:
     """Record a submitted plan or its approval (`domain.cap`)."""
-    day = message.submitted_on if isinstance(message, CorrectiveActionPlanSubmitted) else message.approved_on
-    certificate, reasons = _on_certificate_reasons(books, message, day, today_utc(now))
+    submitted = isinstance(message, CorrectiveActionPlanSubmitted)
+    day = message.submitted_on if submitted else message.approved_on  # type: ignore[union-attr]
+    certificate, reasons = _on_certificate_reasons(books, message, day, "submitted_on" if submitted else "approved_on",
+                                                   today_utc(now))
     if certificate is None or reasons:
         return Outcome(refused=reasons, organisation_id=message.organisation_id)
     result = (cap.submit(certificate, message, now, rules) if isinstance(message, CorrectiveActionPlanSubmitted)

@@ -14,6 +14,7 @@ from services.gateway.api.certification import search
 from services.gateway.api.deps import GatewayDep
 from services.gateway.domain import jws
 from services.gateway.domain.qr import svg
+from services.gateway.signing_keys import known_keys
 from services.gateway.templates import render
 
 router = APIRouter(tags=["public pages"])
@@ -106,7 +107,7 @@ async def verify(gw: GatewayDep, request: Request) -> Response:
 
 
 async def _verify_jws(gw: GatewayDep, text: str) -> dict[str, Any]:
-    checked = jws.check(text, gw.settings.verification_keys)
+    checked = jws.check(text, await known_keys(gw.db, gw.settings.verification_keys))
     payload = checked.payload or {}
     lines: list[str] = []
     if "certificate_number" in payload and "certificate_id" in payload:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from contracts.audits import AuditOutcomeSubmitted, AuditType, NonconformityClosed
+from contracts.audits import (
+    AuditOutcomeSubmitted,
+    AuditType,
+    CorrectiveActionPlanApproved,
+    CorrectiveActionPlanSubmitted,
+    NonconformityClosed,
+)
 from contracts.certificates import ChangeCertificateScope, ReinstateCertificate, SuspendCertificate, WithdrawCertificate
 from contracts.common import Activity, Actor, Role, Standard
 from contracts.registry import (
     CertificateScope,
     CertificationBody,
+    CorrectiveAction,
     Finding,
     Member,
     MembershipClass,
@@ -23,9 +30,10 @@ from services.certificates.domain.rules import Rules
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 TODAY = NOW.date()
 RULES = Rules()
-ORG, OTHER, BODY = "org-smelter", "org-other", "cb-audits"
+ORG, OTHER, BODY, OTHER_BODY = "org-smelter", "org-other", "cb-audits", "cb-other"
 SECRETARIAT = Actor(organisation_id="asi", role=Role.SECRETARIAT)
 BODY_ACTOR = Actor(organisation_id=BODY, role=Role.CERTIFICATION_BODY)
+OTHER_BODY_ACTOR = Actor(organisation_id=OTHER_BODY, role=Role.CERTIFICATION_BODY)
 
 
 def books() -> Books:
@@ -39,7 +47,9 @@ def books() -> Books:
                "site-b": Site(site_id="site-b", organisation_id=ORG, name="B", country="NO", activities=[Activity.ROLLING]),
                "site-x": Site(site_id="site-x", organisation_id=OTHER, name="X", country="DE", activities=[Activity.ROLLING])},
         bodies={BODY: CertificationBody(certification_body_id=BODY, name="Audits Ltd", accredited_from=date(2025, 1, 1),
-                                        accredited_until=date(2027, 12, 31))},
+                                        accredited_until=date(2027, 12, 31)),
+                OTHER_BODY: CertificationBody(certification_body_id=OTHER_BODY, name="Other Audits",
+                                              accredited_from=date(2025, 1, 1), accredited_until=date(2029, 12, 31))},
     )
 
 
@@ -68,8 +78,10 @@ def audit(audit_id: str = "AUD-1", *, audit_type: AuditType = AuditType.INITIAL,
     )
 
 
-def closure(certificate_id: str, finding_id: str, closed_on: date = date(2026, 5, 30)) -> NonconformityClosed:
-    return NonconformityClosed.create(actor=BODY_ACTOR, occurred_at=NOW, certification_body_id=BODY, organisation_id=ORG,
+def closure(certificate_id: str, finding_id: str, closed_on: date = date(2026, 5, 30), *,
+            body: str = BODY) -> NonconformityClosed:
+    actor = Actor(organisation_id=body, role=Role.CERTIFICATION_BODY)
+    return NonconformityClosed.create(actor=actor, occurred_at=NOW, certification_body_id=body, organisation_id=ORG,
                                       certificate_id=certificate_id, finding_id=finding_id, closed_on=closed_on,
                                       evidence="corrective action verified")
 
@@ -89,3 +101,18 @@ def withdraw(certificate_id: str) -> WithdrawCertificate:
 def change_scope(certificate_id: str, new_scope: CertificateScope) -> ChangeCertificateScope:
     return ChangeCertificateScope.create(actor=SECRETARIAT, occurred_at=NOW, certificate_id=certificate_id, scope=new_scope,
                                          reason="site added")
+
+
+def cap_submitted(certificate_id: str, dues: dict[str, date], *, audit_id: str = "AUD-1",
+                  submitted_on: date = date(2026, 5, 28), body: str = BODY) -> CorrectiveActionPlanSubmitted:
+    return CorrectiveActionPlanSubmitted.create(
+        actor=Actor(organisation_id=body, role=Role.CERTIFICATION_BODY), occurred_at=NOW, certification_body_id=body,
+        organisation_id=ORG, certificate_id=certificate_id, audit_id=audit_id, submitted_on=submitted_on,
+        actions=[CorrectiveAction(finding_id=f, due_on=d, action="fix it") for f, d in dues.items()])
+
+
+def cap_approved(certificate_id: str, *, audit_id: str = "AUD-1", approved_on: date = date(2026, 5, 29),
+                 body: str = BODY) -> CorrectiveActionPlanApproved:
+    return CorrectiveActionPlanApproved.create(
+        actor=Actor(organisation_id=body, role=Role.CERTIFICATION_BODY), occurred_at=NOW, certification_body_id=body,
+        organisation_id=ORG, certificate_id=certificate_id, audit_id=audit_id, approved_on=approved_on)
