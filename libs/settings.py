@@ -21,6 +21,7 @@ from libs import runfile
 
 SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "kafka_idempotent_producer")
 _FOR_CLI: ContextVar[bool] = ContextVar("settings_for_cli", default=False)
+_RUN_FILE_PROBLEM: ContextVar[runfile.NoPlatformRunning | None] = ContextVar("run_file_problem", default=None)
 
 
 class _SharedEnv(EnvSettingsSource):
@@ -45,7 +46,11 @@ class RunFileSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         if not _FOR_CLI.get():
             return {}
-        record = runfile.read(PlatformSettings().asi_data_dir)
+        try:
+            record = runfile.read(PlatformSettings().asi_data_dir)
+        except runfile.NoPlatformRunning as problem:  # said only if nothing else gives the addresses
+            _RUN_FILE_PROBLEM.set(problem)
+            return {}
         if record is None:
             return {}
         values = {"kafka_bootstrap_servers": record.kafka_bootstrap_servers, "mongodb_uri": record.mongodb_uri}
@@ -55,12 +60,16 @@ class RunFileSource(PydanticBaseSettingsSource):
 def cli_settings(cls: type[BaseSettings], required: tuple[str, ...], **values: Any) -> Any:
     """`cls(**values)` with the run file as a source; `required` connection fields must come from
     somewhere (arguments, environment or run file), else :class:`runfile.NoPlatformRunning`."""
-    token = _FOR_CLI.set(True)
+    token, problem = _FOR_CLI.set(True), _RUN_FILE_PROBLEM.set(None)
     try:
         settings = cls(**values)
+        stale = _RUN_FILE_PROBLEM.get()
     finally:
         _FOR_CLI.reset(token)
+        _RUN_FILE_PROBLEM.reset(problem)
     missing = [name for name in required if name not in settings.model_fields_set]
+    if missing and stale is not None:
+        raise stale
     if missing:
         raise runfile.NoPlatformRunning(f"no platform is running: {runfile.START_HINT} "
                                         f"(or set {' and '.join(name.upper() for name in missing)})")

@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,21 +91,42 @@ def _tty() -> bool:
 
 
 class Stopper:
-    """Ctrl-C (SIGINT) and SIGTERM, at any moment: the first interrupts whatever start-up or waiting is
-    going on (as KeyboardInterrupt) unless the platform is already being stopped; later ones are noted."""
+    """Ctrl-C (SIGINT) and SIGTERM, at any moment. The first interrupts whatever start-up or waiting is
+    going on (as KeyboardInterrupt), except inside `shielded()` (spawning a process: an exception raised
+    in Python's fork hooks is swallowed there), where it is raised by the `check()` right after; a
+    stop that is already under way ignores later ones."""
 
     def __init__(self) -> None:
         self.requested = threading.Event()
-        self.shielded = False
+        self.stopping = False
+        self._shielded = 0
+        self._pid = os.getpid()
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
+        if os.getpid() != self._pid:  # a forked child, before its exec: not ours to handle
+            return
+        if self.stopping:  # already stopping (printing here could re-enter a print under way)
+            return
         first = not self.requested.is_set()
         self.requested.set()
-        if first and not self.shielded:
+        if first and not self._shielded:
             raise KeyboardInterrupt
-        say("run", "still stopping; it takes a few more seconds")
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        self._shielded += 1
+        try:
+            yield
+        finally:
+            self._shielded -= 1
+        self.check()
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a stop was asked for (by a signal that could not raise it itself)."""
+        if self.requested.is_set() and not self.stopping:
+            raise KeyboardInterrupt
 
 
 class StartFailed(Exception):
@@ -216,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             except RuntimeError as exc:  # e.g. KAFKA=apache without Java 17+ or Maven: the message says what to install
                 say("run", f"could not start the embedded stack: {exc}")
                 return 2
+            stopper.check()
             broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
             say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, "
                        f"database (SecantusDB) at {endpoints.mongodb_uri}")
         asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
+        stopper.check()
         say("run", f"{len(ALL_TOPIC_NAMES)} topics ready")
         http_port = _port_or_free(8080)
         admin_key = "asi-admin-" + secrets.token_urlsafe(24)
@@ -227,9 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         gateway_env = {"GATEWAY_HTTP_PORT": str(http_port), "GATEWAY_BOOTSTRAP_ADMIN_KEY": admin_key,
                        "GATEWAY_PUBLIC_BASE_URL": gateway_url}
         for name in SERVICES:
-            services.append(start_service(name, endpoints, stack is not None, args.quiet_services,
-                                          gateway_env if name == "gateway" else None))
-        _wait_ready(services)
+            with stopper.shielded():
+                services.append(start_service(name, endpoints, stack is not None, args.quiet_services,
+                                              gateway_env if name == "gateway" else None))
+        _wait_ready(services, stopper)
         ready = True
         run_file = runfile.write(platform.asi_data_dir, runfile.PlatformRecord(
             kafka_bootstrap_servers=endpoints.kafka_bootstrap, mongodb_uri=endpoints.mongodb_uri,
@@ -239,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         say("run", f"HTTP API and public pages: {gateway_url}/ (OpenAPI: /docs); "
                    f"secretariat bootstrap key for this run: {admin_key}")
         say("run", f"where it listens, for the command-line tools: {run_file}")
+        stopper.check()
         scenario = None if args.no_scenario else _scenario()
         if scenario is not None:
             outcome = scenario(endpoints, once=args.demo, stop=stopper.requested, say=say)
@@ -261,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         say("run", f"could not start the platform: {exc}")
         return 1
     finally:
-        stopper.shielded = True
+        stopper.stopping = True
         stopper.requested.set()
         say("run", "stopping...")
         stop_all(services)
@@ -271,10 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         say("run", "stopped; no process left running")
 
 
-def _wait_ready(services: list[ServiceProcess], timeout_s: float = 90.0) -> None:
+def _wait_ready(services: list[ServiceProcess], stopper: Stopper, timeout_s: float = 90.0) -> None:
     deadline = time.monotonic() + timeout_s
     pending = {s.name: s for s in services}
     while pending and time.monotonic() < deadline:
+        stopper.check()
         for name, service in list(pending.items()):
             if service.process.poll() is not None:
                 raise StartFailed(f"{name} exited with code {service.process.returncode} while starting")

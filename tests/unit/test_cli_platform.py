@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -23,6 +22,12 @@ def record(pid: int | None = None) -> runfile.PlatformRecord:
     return runfile.PlatformRecord(kafka_bootstrap_servers="127.0.0.1:39092", mongodb_uri="mongodb://127.0.0.1:37017/",
                                   gateway_url="http://127.0.0.1:8080", secretariat_key="asi-admin-x",
                                   pid=os.getpid() if pid is None else pid, started_at="2026-12-02T13:00:00+00:00")
+
+
+def ended_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 @pytest.fixture
@@ -54,10 +59,15 @@ def test_without_a_platform_the_settings_say_so(no_platform):
 
 
 def test_a_run_file_whose_make_run_has_ended_is_no_platform(no_platform):
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    runfile.write(str(no_platform), record(pid=int(finished.stdout)))
+    runfile.write(str(no_platform), record(pid=ended_pid()))
     with pytest.raises(NoPlatformRunning, match="has ended"):
         ClaimsSettings.for_cli()
+
+
+def test_the_environment_is_enough_even_beside_a_stale_run_file(no_platform, monkeypatch):
+    runfile.write(str(no_platform), record(pid=ended_pid()))
+    monkeypatch.setenv("MONGODB_URI", "mongodb://real-cluster/")
+    assert ClaimsSettings.for_cli().mongodb_uri == "mongodb://real-cluster/"
 
 
 def test_the_run_file_is_private_and_only_its_writer_removes_it(no_platform):
