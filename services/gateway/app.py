@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,6 +23,7 @@ from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
+from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
 from services.gateway.frontdoor import FrontDoor
@@ -94,6 +96,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         return JSONResponse(public, status_code=200 if state["ready"] else 503)
 
     app.add_middleware(FrontDoor, settings=settings)  # type: ignore[arg-type]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_status_codes(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

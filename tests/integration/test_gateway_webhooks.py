@@ -238,3 +238,30 @@ async def test_delivery_follows_no_redirect_and_failures_do_not_tell_what_listen
         for listener in (redirecting, plain, silent):
             await listener.stop()
         await target.stop()
+
+
+async def test_a_replay_does_not_queue_again_what_still_waits_for_delivery(stack, sender):
+    receiver = Receiver([503] * 10)
+    url = await receiver.start()
+    try:
+        async with gateway_client(gateway_settings(stack, webhook_backoff_base_s=600)) as (_, client):
+            body, member = unique("cb"), unique("member")
+            token = await new_key(client, body, Role.CERTIFICATION_BODY)
+            created = await client.post("/v1/webhooks", json={"url": url, "organisation_ids": [member]}, headers=auth(token))
+            subscription = created.json()["subscription_id"]
+            before = datetime.now(UTC) - timedelta(seconds=1)
+            await sender.send(certificate_changed(unique("cert"), unique("ASI-COC"), member, unique("site")))
+
+            async def failed_once() -> bool:
+                found = (await client.get(f"/v1/webhooks/{subscription}/deliveries", headers=auth(token))).json()
+                return bool(found["deliveries"]) and found["deliveries"][0]["attempts"] == 1
+
+            await eventually(failed_once, what="a first, failed attempt")
+            for _ in range(2):
+                replay = await client.post(f"/v1/webhooks/{subscription}/replay", json={"since": before.isoformat()},
+                                           headers=auth(token))
+                assert replay.status_code == 202 and replay.json()["queued"] == 0
+            listed = (await client.get(f"/v1/webhooks/{subscription}/deliveries", headers=auth(token))).json()
+            assert len(listed["deliveries"]) == 1
+    finally:
+        await receiver.stop()

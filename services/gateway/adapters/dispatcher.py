@@ -88,7 +88,10 @@ class Dispatcher:
     def __init__(self, db: store.Db, clock: Clock, settings: Settings, client: httpx.AsyncClient | None = None,
                  resolver: Resolver = resolve) -> None:
         self.db, self.clock, self.settings, self.resolver = db, clock, settings, resolver
-        self.client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        # No connection is kept for another call: a TLS session checked for one host name must not
+        # carry a call to another name that resolved to the same address.
+        self.client = client or httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                                                  limits=httpx.Limits(max_keepalive_connections=0))
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -155,7 +158,10 @@ class Dispatcher:
     async def _call(self, subscription: dict[str, Any], delivery: dict[str, Any], timestamp: int) -> tuple[int | None, str | None]:
         """(status code, None) for an answer, (None, error) otherwise; never raises."""
         try:
-            target = await pinned_target(subscription["url"], self.settings.webhook_allow_private_targets, self.resolver)
+            target = await asyncio.wait_for(pinned_target(
+                subscription["url"], self.settings.webhook_allow_private_targets, self.resolver), self.settings.webhook_timeout_s)
+        except TimeoutError:
+            return None, UNRESOLVED
         except Refused as exc:
             return None, str(exc)
         except Exception as exc:  # noqa: BLE001 - a bad address must never end the round

@@ -20,10 +20,8 @@ def _outside_strings(raw: bytes) -> bytes:
 _PASSES = 4
 
 
-def nesting_depth(raw: bytes) -> int:
-    """How deep the JSON text nests arrays and objects; brackets inside strings do not count, and an
-    unclosed bracket counts as open."""
-    brackets = _outside_strings(raw).translate(_STEPS, _NOT_BRACKETS)
+def _depth(outside: bytes) -> int:
+    brackets = outside.translate(_STEPS, _NOT_BRACKETS)
     removed = 0
     for _ in range(_PASSES):  # each pass takes away every innermost pair: one level less, far fewer bytes
         shorter = brackets.replace(b"\x01\xff", b"")
@@ -35,9 +33,16 @@ def nesting_depth(raw: bytes) -> int:
     return removed + max(accumulate(steps), default=0)
 
 
+def nesting_depth(raw: bytes) -> int:
+    """How deep the JSON text nests arrays and objects; brackets inside strings do not count, and an
+    unclosed bracket counts as open."""
+    return _depth(_outside_strings(raw))
+
+
 def nesting_depth_exceeds(raw: bytes, max_depth: int) -> bool:
     if raw.count(b"[") + raw.count(b"{") <= max_depth:
         return False
-    if b"[" * (max_depth + 1) in raw:  # the usual attack, found by one search
+    outside = _outside_strings(raw)
+    if b"[" * (max_depth + 1) in outside or b"{" * (max_depth + 1) in outside:  # the usual attack, one search
         return True
-    return nesting_depth(raw) > max_depth
+    return _depth(outside) > max_depth
