@@ -251,6 +251,52 @@ def broker_command(data_dir: Path, port: int, *, controller_port: int | None = N
     return [*base, "kafka.Kafka", str(config)]
 
 
+def _java_string_hash(text: str) -> int:
+    """Java's String.hashCode, which the broker uses to place a group on a consumer-offsets partition."""
+    value = 0
+    units = text.encode("utf-16-be")  # Java strings are UTF-16 code units
+    for i in range(0, len(units), 2):
+        value = (31 * value + int.from_bytes(units[i:i + 2], "big")) & 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+async def group_coordinators_ready(bootstrap: str, timeout: float) -> None:
+    """Wait until every consumer-offsets partition has a group coordinator.
+
+    A fresh broker creates its consumer-offsets topic on the first FindCoordinator and answers
+    COORDINATOR_NOT_AVAILABLE until the partition of the asking group is loaded: on a busy machine the
+    first consumer groups of a test then stalled for tens of seconds. One lookup per partition (group
+    ids chosen to land on each) makes the broker ready for any group before the stack is handed out."""
+    import asyncio
+
+    from aiokafka import AIOKafkaClient
+    from aiokafka.errors import KafkaError
+
+    partitions = int(TEST_SETTINGS["offsets.topic.num.partitions"])
+    keys: dict[int, str] = {}
+    n = 0
+    while len(keys) < partitions:
+        key = f"devstack-warm-up-{n}"
+        keys.setdefault(abs(_java_string_hash(key)) % partitions, key)
+        n += 1
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id="devstack-warm-up")
+    await client.bootstrap()
+    try:
+        for key in keys.values():
+            while True:
+                try:
+                    await client.coordinator_lookup(0, key)  # 0: a consumer group's coordinator
+                    break
+                except KafkaError:
+                    if loop.time() > deadline:
+                        raise TimeoutError(f"no group coordinator at {bootstrap} within {timeout:.0f}s") from None
+                    await asyncio.sleep(0.1)
+    finally:
+        await client.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.apache_kafka", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -278,7 +278,11 @@ async def ensure_topics(
         pending = set(wanted)
         while True:
             for meta in await admin.describe_topics(sorted(pending)):
-                if meta.get("error_code", 0) == 0 and meta.get("partitions"):
+                # Every partition led (a fresh Apache Kafka lists a new topic a moment before its
+                # partitions have leaders; reads then fail with NOT_LEADER until they do).
+                if meta.get("error_code", 0) == 0 and meta.get("partitions") and all(
+                    p.get("leader", 0) >= 0 and p.get("error_code", 0) == 0 for p in meta["partitions"]
+                ):
                     pending.discard(meta["topic"])
                     if meta["topic"] in existing and len(meta["partitions"]) < partitions:
                         log.warning(
@@ -737,6 +741,11 @@ class EmbeddedStack:
                     max(deadline - time.monotonic(), 0.1),
                     is_alive=self._kafka.alive,
                 )
+                if self.kafka == "apache":
+                    from devstack.apache_kafka import group_coordinators_ready
+
+                    remaining = max(deadline - time.monotonic(), 0.1)
+                    _run_coro_in_thread(lambda: group_coordinators_ready(f"{_HOST}:{self._kafka_port}", remaining))
                 return
             except (EmbeddedStackError, TimeoutError) as exc:
                 if self._can_retry_port(self._kafka, self._requested_kafka_port, attempt):

@@ -18,15 +18,15 @@ from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import (
     Chain,
     FaultStack,
+    PARTITIONS,
     Harness,
     Journey,
     ServiceProcess,
-    PARTITIONS,
     Tally,
-    uncommitted_records,
     free_port,
     group_members,
     start_groups_at_end,
+    uncommitted_records,
 )
 from tests.support import service_settings
 

@@ -149,3 +149,14 @@ def test_a_broker_with_the_idempotent_producer_says_so_and_the_services_use_it(m
     monkeypatch.setenv("INTAKE_KAFKA_IDEMPOTENT_PRODUCER", "false")
     service.Runtime.build(Settings())
     assert [k.get("idempotent") for k in seen] == [False, True, False]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", 0), ("a", 97), ("hello", 99162322), ("devstack-warm-up-0", None)])
+def test_group_placement_uses_java_string_hash(text, expected):
+    from devstack.apache_kafka import _java_string_hash
+
+    value = _java_string_hash(text)
+    assert -(2**31) <= value < 2**31
+    if expected is not None:
+        assert value == expected
+    assert _java_string_hash("polygenelubricants") == -2**31  # Java's famous Integer.MIN_VALUE hash
