@@ -57,6 +57,7 @@ class ClaimReason:
     REQUESTER_NOT_CLAIMANT = "requester_not_claimant"
     UNKNOWN_CLAIM = "unknown_claim"
     CLAIM_ALREADY_CLOSED = "claim_already_closed"
+    MEMBERSHIP_AT_RISK = "claimant_membership_at_risk"
 
 
 class ClaimProduct(Contract):
