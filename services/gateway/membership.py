@@ -16,12 +16,13 @@ from services.gateway.adapters import store
 
 
 def recording_standing(handler: BatchHandler) -> BatchHandler:
-    """The topic's handler, after recording what its batch says about members' standing."""
+    """The topic's handler, then recording what its batch says about members' standing."""
 
     async def handle(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+        out = await handler(batch, tx)  # first: it creates the member records this one updates
         for item in batch:
             await _record(item.message, tx)
-        return await handler(batch, tx)
+        return out
 
     return handle
 

@@ -35,10 +35,12 @@ def recording_standing(handler: BatchHandler) -> BatchHandler:
 async def record_standing(message: object, tx: Tx) -> None:
     collection = tx.db[REGISTRY]
     if isinstance(message, MemberCertificationOverdue):
-        await collection.update_one({"_id": f"standing:{message.organisation_id}", "standing": {"$ne": FORFEITED}},
-                                    {"$set": {"kind": "standing", "organisation_id": message.organisation_id,
-                                              "standing": AT_RISK, "since": message.occurred_at}},
-                                    upsert=True, session=tx.session)
+        key = f"standing:{message.organisation_id}"
+        current = await collection.find_one({"_id": key}, {"standing": 1}, session=tx.session)
+        if current is None or current["standing"] != FORFEITED:
+            await collection.replace_one({"_id": key}, {"kind": "standing", "organisation_id": message.organisation_id,
+                                                        "standing": AT_RISK, "since": message.occurred_at},
+                                         upsert=True, session=tx.session)
     elif isinstance(message, MembershipForfeited):
         await collection.replace_one({"_id": f"standing:{message.organisation_id}"},
                                      {"kind": "standing", "organisation_id": message.organisation_id,
