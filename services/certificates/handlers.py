@@ -6,12 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from contracts.audits import (
-    AuditOutcomeSubmitted,
-    CorrectiveActionPlanApproved,
-    CorrectiveActionPlanSubmitted,
-    NonconformityClosed,
-)
+from contracts import topics
+from contracts.audits import AuditOutcomeSubmitted, NonconformityClosed
 from contracts.certificates import (
     CertificateReason as R,
     CertificationDeadlineExtended,
@@ -33,12 +29,11 @@ from contracts.certificates import (
 from contracts.common import Actor, Envelope, Reason, Role, Standard, derived_event_id, today_utc
 from contracts.registry import CertificationBody, Member, Site
 from contracts.signing import SigningKeyPublished
-from contracts import topics
 from libs.logs import message_context
 from libs.messaging import Incoming, Outgoing, Tx
 from services.certificates.adapters import certificate_store as store
-from services.certificates.adapters import registry_store
 from services.certificates.adapters import keys as key_store
+from services.certificates.adapters import registry_store
 from services.certificates.adapters.keys import KeyRing
 from services.certificates.domain import membership, registry
 from services.certificates.domain.certification import (
