@@ -3,6 +3,7 @@ certificate change, with the whole certificate) and `certificates.rejections.v1`
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
@@ -10,7 +11,6 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.common import Envelope, Identifier, Reason, Text
-from contracts.signing import SigningKeyPublished
 from contracts.registry import (
     Certificate,
     CertificateScope,
@@ -18,6 +18,7 @@ from contracts.registry import (
     Member,
     Site,
 )
+from contracts.signing import SigningKeyPublished
 
 
 
@@ -68,6 +69,10 @@ class CertificateReason:
     CERTIFICATE_EXPIRED = "certificate_expired"
     CERTIFICATE_SUPERSEDED = "certificate_superseded"
     NOT_SUSPENDED = "not_suspended"
+    # membership
+    NOT_MUST_CERTIFY = "member_not_of_a_must_certify_class"
+    MEMBERSHIP_FORFEITED = "membership_forfeited"
+    MEMBERSHIP_NOT_AT_RISK = "membership_not_at_risk"
     # signing keys
     SIGNING_KEY_FROM_SETTINGS = "signing_key_set_in_settings"
     # delivery
@@ -131,6 +136,25 @@ class ChangeCertificateScope(Envelope):
     reason: Text = Field(description="Why.")
 
 
+class ExtendCertificationDeadline(Envelope):
+    """The secretariat gives a must-certify member more time to hold a Performance Standard certificate."""
+
+    type: Literal["extend_certification_deadline"] = Field(
+        default="extend_certification_deadline", description="Type tag.")
+    organisation_id: Identifier = Field(description="The member.")
+    until: date = Field(description="New last day to hold a current PS certificate.")
+    reason: Text = Field(description="Why.")
+
+
+class RecordMembershipForfeiture(Envelope):
+    """The secretariat records that a member at risk (no certification in time) forfeits its membership."""
+
+    type: Literal["record_membership_forfeiture"] = Field(
+        default="record_membership_forfeiture", description="Type tag.")
+    organisation_id: Identifier = Field(description="The member.")
+    reason: Text = Field(description="Why.")
+
+
 class RotateSigningKey(Envelope):
     """Retire the certificates service's signing key and sign from now on with a new one."""
 
@@ -146,6 +170,8 @@ CertificateCommand = Annotated[
     | ReinstateCertificate
     | WithdrawCertificate
     | ChangeCertificateScope
+    | ExtendCertificationDeadline
+    | RecordMembershipForfeiture
     | RotateSigningKey,
     Field(discriminator="type"),
 ]
@@ -222,12 +248,33 @@ class MemberCertificationOverdue(Envelope):
     reason: Text = Field(description="What is overdue.")
 
 
+class CertificationDeadlineExtended(Envelope):
+    """A must-certify member has until `until` to hold a current PS certificate; no longer at risk before then."""
+
+    type: Literal["certification_deadline_extended"] = Field(
+        default="certification_deadline_extended", description="Type tag.")
+    organisation_id: Identifier = Field(description="The member.")
+    until: date = Field(description="New last day.")
+    reason: Text = Field(description="Why.")
+
+
+class MembershipForfeited(Envelope):
+    """A member forfeited its membership (not certified in time): it is no longer treated as a member."""
+
+    type: Literal["membership_forfeited"] = Field(default="membership_forfeited", description="Type tag.")
+    organisation_id: Identifier = Field(description="The former member.")
+    forfeited_on: date = Field(description="Day recorded.")
+    reason: Text = Field(description="Why.")
+
+
 CertificateEvent = Annotated[
     MemberRegistered
     | SiteRegistered
     | CertificationBodyRegistered
     | CertificateChanged
     | MemberCertificationOverdue
+    | CertificationDeadlineExtended
+    | MembershipForfeited
     | SigningKeyPublished,
     Field(discriminator="type"),
 ]

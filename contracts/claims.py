@@ -65,6 +65,7 @@ class ClaimReason:
     """Reported usage would go beyond the approved quantity."""
     USAGE_CONFLICT = "usage_conflict"
     """Usage for this period was already reported with other figures; the first report stands."""
+    MEMBERSHIP_AT_RISK = "claimant_membership_at_risk"
 
 
 class ClaimProduct(Contract):

@@ -87,6 +87,8 @@ def _certificate_command_key(m: Any) -> str:
         return m.certification_body.certification_body_id
     if isinstance(m, certificates.RotateSigningKey):
         return m.actor.organisation_id
+    if isinstance(m, certificates.ExtendCertificationDeadline | certificates.RecordMembershipForfeiture):
+        return m.organisation_id
     return m.certificate_id
 
 
@@ -97,7 +99,8 @@ def _certificate_event_key(m: Any) -> str:
         return m.site.site_id
     if isinstance(m, certificates.CertificationBodyRegistered):
         return m.certification_body.certification_body_id
-    if isinstance(m, certificates.MemberCertificationOverdue):
+    if isinstance(m, certificates.MemberCertificationOverdue | certificates.CertificationDeadlineExtended
+                  | certificates.MembershipForfeited):
         return m.organisation_id
     if isinstance(m, PublishedSigningKey):
         return f"key:{m.kid}"

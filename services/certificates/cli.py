@@ -2,7 +2,8 @@
 started (its `.run/platform.json`), unless the CERTIFICATES_* / MONGODB_URI settings say otherwise.
 
     python -m services.certificates.cli public-key                   # the signing key as a JWK
-    python -m services.certificates.cli verify JWS [--jwk FILE]      # check a signed certificate offline
+    python -m services.certificates.cli verify JWS [--jwk FILE]      # check a signed certificate (key from the topic)
+    python -m services.certificates.cli keys                         # every signing key published on the topic
     python -m services.certificates.cli status NUMBER...             # current status of certificates
     python -m services.certificates.cli status-list                  # every status, signed (compact JWS)
     python -m services.certificates.cli figures [--as-of DATE]       # NC figures
@@ -21,11 +22,13 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from libs import cli
+from contracts.signing import parse
 from libs.mongo import database, mongo_client
 from services.certificates.adapters.certificate_store import AUDITS, CERTIFICATES, HISTORY, certificate_from
 from services.certificates.adapters.keys import load_signer
 from services.certificates.config import Settings
 from services.certificates.domain.figures import nc_figures
+from services.certificates.key_directory import keys_from_topic
 from services.certificates.signing import VerificationError, canonical_json, verify
 
 Db = AsyncDatabase[dict[str, Any]]
@@ -48,18 +51,35 @@ async def public_key(db: Db, settings: Settings, args: argparse.Namespace) -> in
 
 async def verify_command(db: Db | None, settings: Settings, args: argparse.Namespace) -> int:
     jws = sys.stdin.read().strip() if args.jws == "-" else args.jws
+    retired = None
     if args.jwk:
         with open(args.jwk) as handle:
             jwk = json.load(handle)
     else:
-        assert db is not None
-        jwk = (await load_signer(settings, db)).jwk
+        try:
+            kid = parse(jws)[0].get("kid")
+        except VerificationError as exc:
+            print(f"INVALID: {exc}", file=sys.stderr)
+            return 1
+        published = (await keys_from_topic(settings.kafka_bootstrap_servers)).get(str(kid))
+        if published is None:
+            print(f"UNKNOWN: no key {kid!r} was ever published on certificates.events.v1", file=sys.stderr)
+            return 1
+        jwk, retired = published.jwk, published.valid_until
     try:
         payload = verify(jws, jwk)
     except VerificationError as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"valid": True, "kid": jwk.get("kid"), "certificate": payload}, indent=2))
+    print(json.dumps({"valid": True, "kid": jwk.get("kid"), "key_retired_at": retired.isoformat() if retired else None,
+                      "certificate": payload}, indent=2))
+    return 0
+
+
+async def list_keys(db: Db | None, settings: Settings, args: argparse.Namespace) -> int:
+    keys = await keys_from_topic(settings.kafka_bootstrap_servers)
+    print(json.dumps([k.model_dump(mode="json", include={"kid", "jwk", "valid_from", "valid_until"})
+                      for k in keys.values()], indent=2))
     return 0
 
 
@@ -129,8 +149,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("public-key", help="print the public signing key as a JWK").set_defaults(run=public_key)
     v = sub.add_parser("verify", help="check a signed certificate (compact JWS; '-' reads stdin)")
     v.add_argument("jws")
-    v.add_argument("--jwk", help="JWK file of the public key (offline); default: the service's key")
+    v.add_argument("--jwk", help="JWK file of the public key (offline); default: the key named in the JWS, "
+                   "as published on certificates.events.v1 (retired keys too)")
     v.set_defaults(run=verify_command)
+    sub.add_parser("keys", help="every signing key published on certificates.events.v1").set_defaults(run=list_keys)
     s = sub.add_parser("status", help="current status of certificates by number")
     s.add_argument("numbers", nargs="+")
     s.set_defaults(run=status)
@@ -152,8 +174,8 @@ def parser() -> argparse.ArgumentParser:
 async def run(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     args = parser().parse_args(argv)
     settings = settings or Settings()
-    if args.command == "verify" and args.jwk:
-        return await verify_command(None, settings, args)
+    if args.command in ("verify", "keys"):  # offline, or from the topic: no database needed
+        return await args.run(None, settings, args)
     client = mongo_client(settings.mongodb_uri, f"{settings.service_name}-cli")
     try:
         return await args.run(database(client, settings.database), settings, args)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from contracts.audits import (
-    AuditOutcomeSubmitted,
-    CorrectiveActionPlanApproved,
-    CorrectiveActionPlanSubmitted,
-    NonconformityClosed,
-)
+from contracts import topics
+from contracts.audits import AuditOutcomeSubmitted, NonconformityClosed
 from contracts.certificates import (
     CertificateReason as R,
+    CertificationDeadlineExtended,
+    ExtendCertificationDeadline,
+    MembershipForfeited,
+    RecordMembershipForfeiture,
     CertificateChanged,
     CertificateInputRejected,
     CertificationBodyRegistered,
@@ -29,14 +29,13 @@ from contracts.certificates import (
 from contracts.common import Actor, Envelope, Reason, Role, Standard, derived_event_id, today_utc
 from contracts.registry import CertificationBody, Member, Site
 from contracts.signing import SigningKeyPublished
-from contracts import topics
 from libs.logs import message_context
 from libs.messaging import Incoming, Outgoing, Tx
 from services.certificates.adapters import certificate_store as store
-from services.certificates.adapters import registry_store
 from services.certificates.adapters import keys as key_store
+from services.certificates.adapters import registry_store
 from services.certificates.adapters.keys import KeyRing
-from services.certificates.domain import registry
+from services.certificates.domain import membership, registry
 from services.certificates.domain.certification import (
     Change,
     Outcome,
@@ -54,6 +53,7 @@ from services.certificates.domain.rules import Rules
 
 ACTOR = Actor(organisation_id="certificates", role=Role.SERVICE)
 REGISTRY_COMMANDS = (RegisterMember, RegisterSite, RegisterCertificationBody)
+OTHER_COMMANDS = (RotateSigningKey, ExtendCertificationDeadline, RecordMembershipForfeiture)
 
 
 def _reply(cause: Envelope, kind: type[Envelope], now: datetime, **body: object) -> Outgoing:
@@ -197,8 +197,32 @@ class Certification:
         await key_store.mark_published(tx.db, entries, tx.session)
         return out
 
+    async def membership_command(self, command: ExtendCertificationDeadline | RecordMembershipForfeiture,
+                                 tx: Tx) -> list[Outgoing]:
+        """The secretariat extends a must-certify member's deadline or records its forfeiture."""
+        org = command.organisation_id
+        if command.actor.role is not Role.SECRETARIAT:
+            return [rejection(command, org, [Reason(code=R.NOT_SECRETARIAT, field="actor.role",
+                                                    message="only the ASI secretariat decides on membership")], tx.now)]
+        member = await registry_store.load(tx, Member, org)
+        standing = await store.membership_standing(tx, org)
+        if isinstance(command, ExtendCertificationDeadline):
+            reasons = membership.extension_reasons(member, org, standing, command.until, self.rules)
+            if reasons:
+                return [rejection(command, org, reasons, tx.now)]
+            await store.extend_membership_check(tx, org, command.until)
+            return [_reply(command, CertificationDeadlineExtended, tx.now, organisation_id=org, until=command.until,
+                           reason=command.reason)]
+        reasons = membership.forfeiture_reasons(member, org, standing, self.rules)
+        if reasons:
+            return [rejection(command, org, reasons, tx.now)]
+        today = today_utc(tx.now)
+        await store.forfeit_membership(tx, org, today)
+        return [_reply(command, MembershipForfeited, tx.now, organisation_id=org, forfeited_on=today,
+                       reason=command.reason)]
+
     async def handle_commands(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        lifecycle = [i.message for i in batch if not isinstance(i.message, (*REGISTRY_COMMANDS, RotateSigningKey))]
+        lifecycle = [i.message for i in batch if not isinstance(i.message, (*REGISTRY_COMMANDS, *OTHER_COMMANDS))]
         books, loaded = await store.load_books(tx, certificates=[m.certificate_id for m in lifecycle])  # type: ignore[attr-defined]
         out: list[Outgoing] = []
         signed: list[str] = []
@@ -210,6 +234,9 @@ class Certification:
                     continue
                 if isinstance(command, RotateSigningKey):
                     out += await self.rotate_key(command, tx)
+                    continue
+                if isinstance(command, ExtendCertificationDeadline | RecordMembershipForfeiture):
+                    out += await self.membership_command(command, tx)
                     continue
                 if isinstance(command, ChangeCertificateScope):
                     # Sites may have been registered earlier in this batch: read them now.
@@ -233,7 +260,8 @@ class Certification:
     async def membership(self, tx: Tx) -> list[Outgoing]:
         """Flag, once, members that must certify and have no current PS certificate at their deadline."""
         today = today_utc(tx.now)
-        organisations = await store.due_membership_checks(tx, today, self.clock_batch)
+        due = await store.due_membership_checks(tx, today, self.clock_batch)
+        organisations = list(due)
         if not organisations:
             return []
         members = await store.members(tx, organisations)
@@ -245,8 +273,7 @@ class Certification:
             overdue = member is not None and certification_overdue(member, certificates, today, self.rules)
             outcome[org] = overdue
             if overdue:
-                deadline = certification_deadline(member, self.rules)  # type: ignore[arg-type]
-                assert deadline is not None
+                deadline = due[org]  # the member's deadline, or the later one it was extended to
                 out.append(Outgoing(MemberCertificationOverdue.create(
                     actor=ACTOR, occurred_at=start_of(deadline + timedelta(days=1)),
                     event_id=derived_event_id(org, "certification_overdue", deadline), organisation_id=org,

@@ -11,6 +11,7 @@ from contracts import topics
 from contracts.ledger import AllocationGranted, AllocationRefused, LedgerCommandRejected
 from libs.service import Runtime
 from services.claims.adapters import store
+from services.claims.adapters.membership_store import recording_standing
 from services.claims.config import Settings
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.handlers import ClaimsService
@@ -29,7 +30,7 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime.consume(topics.CLAIMS_REQUESTS, service.handle_requests, on_conflict=service.on_conflict)
     runtime.consume(topics.LEDGER_EVENTS, service.handle_ledger_events,
                     only=[AllocationGranted, AllocationRefused, LedgerCommandRejected])
-    runtime.consume(topics.CERTIFICATES_EVENTS, service.handle_certificate_events)
+    runtime.consume(topics.CERTIFICATES_EVENTS, recording_standing(service.handle_certificate_events))
     runtime.publishes(topics.CLAIMS_DECISIONS)
     runtime.publishes(topics.LEDGER_COMMANDS)
     runtime.every(CLOCK_TICK, service.tick)

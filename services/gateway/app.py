@@ -21,12 +21,13 @@ from libs.service import Runtime
 from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
-from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
+from services.gateway.api import certification, claims, membership, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
 from services.gateway.frontdoor import FrontDoor
+from services.gateway.membership import recording_standing
 from services.gateway.signing_keys import learning_keys
 
 log = get_logger("services.gateway")
@@ -41,7 +42,7 @@ The pages outside `/v1` are public and need no key."""
 def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime = Runtime.build(settings, **overrides)
     runtime.indexes(store.ensure_indexes)
-    runtime.consume(topics.CERTIFICATES_EVENTS, learning_keys(handlers.handle_certificate_events))
+    runtime.consume(topics.CERTIFICATES_EVENTS, learning_keys(recording_standing(handlers.handle_certificate_events)))
     runtime.consume(topics.CERTIFICATES_REJECTIONS, handlers.handle_certificate_rejections)
     runtime.consume(topics.LEDGER_EVENTS, learning_keys(handlers.handle_ledger_events))
     runtime.consume(topics.CLAIMS_REQUESTS, handlers.handle_claim_requests)
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
-    for module in (producers, claims, certification, webhooks, secretariat, pages):
+    for module in (producers, claims, certification, webhooks, secretariat, membership, pages):
         app.include_router(module.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")

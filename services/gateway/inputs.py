@@ -70,5 +70,6 @@ NonconformityClosedInput = input_model(audits.NonconformityClosed, own_organisat
 CertificateCommandInput = _union(*(input_model(c) for c in (
     certificates.RegisterMember, certificates.RegisterSite, certificates.RegisterCertificationBody,
     certificates.SuspendCertificate, certificates.ReinstateCertificate, certificates.WithdrawCertificate,
-    certificates.ChangeCertificateScope)))
+    certificates.ChangeCertificateScope, certificates.ExtendCertificationDeadline,
+    certificates.RecordMembershipForfeiture, certificates.RotateSigningKey)))
 LedgerCommandInput = _union(*(input_model(c) for c in (ledger.ClosePeriod, ledger.AssignRuleSet)))

@@ -5,6 +5,7 @@ rotated by command, the old signature still verifiable with the retired key."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from contracts.audits import CorrectiveActionPlanApproved, CorrectiveActionPlanS
 from contracts.certificates import CertificateChange, CertificateChanged, RotateSigningKey, SuspendCertificate
 from contracts.common import Role
 from contracts.registry import CertificateStatus, CorrectiveAction
-from contracts.signing import SigningKeyPublished, parse
+from contracts.signing import Signer, SigningKeyPublished, b64url, canonical_json, parse
+from services.certificates import cli as certificates_cli
 from services.certificates.app import build_runtime
 from services.certificates.config import Settings
 from services.certificates.signing import VerificationError, verify
@@ -33,7 +35,7 @@ def keys_on_topic(recorder) -> dict[str, SigningKeyPublished]:
 
 
 async def test_provisional_with_two_majors_plan_approved_closures_verified_upgraded_then_key_rotated(
-        stack, recorder, sender):
+        stack, recorder, sender, capsys):
     settings = service_settings(Settings, stack, clock_start=NOW, tick_interval_s=0.2)
     org, body, sites = unique("org"), unique("cb"), [unique("site")]
     by_body = actor(body, Role.CERTIFICATION_BODY)
@@ -88,3 +90,22 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
         assert verify(upgraded.signed_certificate, learnt[first_kid].jwk)["status"] == "active"
         with pytest.raises(VerificationError):
             verify(upgraded.signed_certificate, learnt[new_kid].jwk)
+
+        # The command line learns the keys from the topic too.
+        async def cli(*argv: str) -> tuple[int, str, str]:
+            capsys.readouterr()
+            code = await certificates_cli.run(list(argv), settings)
+            captured = capsys.readouterr()
+            return code, captured.out, captured.err
+
+        code, out, _ = await cli("verify", upgraded.signed_certificate)
+        checked = json.loads(out)
+        assert code == 0 and checked["kid"] == first_kid and checked["key_retired_at"] is not None
+        header, payload, signature = upgraded.signed_certificate.split(".")
+        forged_body = b64url(canonical_json({**upgraded.certificate.model_dump(mode="json"), "status": "withdrawn"}))
+        code, _, err = await cli("verify", f"{header}.{forged_body}.{signature}")
+        assert code == 1 and err.startswith("INVALID")
+        code, _, err = await cli("verify", Signer.generate().sign(b"{}"))
+        assert code == 1 and err.startswith("UNKNOWN")
+        code, out, _ = await cli("keys")
+        assert {k["kid"] for k in json.loads(out)} >= {first_kid, new_kid}

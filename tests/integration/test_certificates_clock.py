@@ -36,7 +36,9 @@ async def test_members_are_flagged_once_and_expiry_catches_up_after_downtime(sta
         [flag] = await recorder.wait_for(MemberCertificationOverdue, lambda m: m.organisation_id in {certified, idle})
         assert flag.organisation_id == idle and flag.occurred_at == datetime(2026, 1, 2, tzinfo=UTC)
 
-    clock.set(datetime(2029, 3, 1, tzinfo=UTC))  # down for three years: the certificate ended on 2028-11-19
+    # Down for three years: the surveillance due on 2027-11-20 was missed (flagged the next day, suspended
+    # after 60 days of grace) and the certificate ended on 2028-11-19.
+    clock.set(datetime(2029, 3, 1, tzinfo=UTC))
     async with running(build_runtime, settings, clock=clock) as runtime:
         [expired] = await recorder.wait_for(CertificateChanged, lambda m: m.certificate.organisation_id == certified
                                             and m.change is CertificateChange.EXPIRED)
@@ -45,7 +47,10 @@ async def test_members_are_flagged_once_and_expiry_catches_up_after_downtime(sta
             await runtime.run_tick("membership-certification")
     await recorder.settle(quiet_s=0.5)
     assert expired.occurred_at == datetime(2028, 11, 20, tzinfo=UTC)
-    assert expired.certificate.status is CertificateStatus.EXPIRED and expired.certificate.revision == 2
-    assert len(recorder.messages(kind=CertificateChanged, where=lambda m: m.certificate.organisation_id == certified)) == 2
+    assert expired.certificate.status is CertificateStatus.EXPIRED and expired.certificate.revision == 4
+    changes = recorder.messages(kind=CertificateChanged, where=lambda m: m.certificate.organisation_id == certified)
+    assert [(c.change, c.occurred_at.date()) for c in changes] == [
+        (CertificateChange.ISSUED, date(2025, 12, 1)), (CertificateChange.SURVEILLANCE_OVERDUE, date(2027, 11, 21)),
+        (CertificateChange.SUSPENDED, date(2028, 1, 20)), (CertificateChange.EXPIRED, date(2028, 11, 20))]
     assert len(recorder.messages(kind=MemberCertificationOverdue,
                                  where=lambda m: m.organisation_id in {certified, idle})) == 1

@@ -16,6 +16,7 @@ from contracts.registry import Certificate, CertificationBody, Member, Site
 from libs.messaging import Tx
 from libs.mongo import to_document
 from services.certificates.domain.certification import LIVE, Books, Change, clock_due
+from services.certificates.domain.membership import Standing
 from services.certificates.domain.rules import Rules
 
 CERTIFICATES = "certificates"
@@ -151,18 +152,41 @@ async def due_certificates(tx: Tx, today: date, limit: int) -> list[Certificate]
 
 
 async def set_membership_check(tx: Tx, organisation_id: str, deadline: date | None) -> None:
+    """The member's check falls due on its deadline, or on a later one the secretariat extended it to."""
     if deadline is None:
         await tx.db[CHECKS].delete_one({"_id": organisation_id, "done": False}, session=tx.session)
         return
+    doc = await tx.db[CHECKS].find_one({"_id": organisation_id}, {"extended_until": 1}, session=tx.session)
+    extended = doc.get("extended_until") if doc else None
+    due = max(deadline.isoformat(), extended) if extended else deadline.isoformat()
     await tx.db[CHECKS].update_one({"_id": organisation_id},
-                                   {"$set": {"due_on": deadline.isoformat()}, "$setOnInsert": {"done": False}},
+                                   {"$set": {"due_on": due}, "$setOnInsert": {"done": False}},
                                    upsert=True, session=tx.session)
 
 
-async def due_membership_checks(tx: Tx, today: date, limit: int) -> list[str]:
-    cursor = tx.db[CHECKS].find({"done": False, "due_on": {"$lt": today.isoformat()}}, {"_id": 1},
+async def due_membership_checks(tx: Tx, today: date, limit: int) -> dict[str, date]:
+    """Members whose check is due, with the day it fell due."""
+    cursor = tx.db[CHECKS].find({"done": False, "due_on": {"$lt": today.isoformat()}}, {"due_on": 1},
                                 session=tx.session).sort("due_on", ASCENDING).limit(limit)
-    return [doc["_id"] async for doc in cursor]
+    return {doc["_id"]: date.fromisoformat(doc["due_on"]) async for doc in cursor}
+
+
+async def membership_standing(tx: Tx, organisation_id: str) -> Standing:
+    doc = await tx.db[CHECKS].find_one({"_id": organisation_id}, session=tx.session) or {}
+    day = lambda key: date.fromisoformat(doc[key]) if doc.get(key) else None  # noqa: E731
+    return Standing(due_on=day("due_on"), flagged=bool(doc.get("done") and doc.get("flagged")),
+                    forfeited_on=day("forfeited_on"), extended_until=day("extended_until"))
+
+
+async def extend_membership_check(tx: Tx, organisation_id: str, until: date) -> None:
+    await tx.db[CHECKS].update_one({"_id": organisation_id}, {"$set": {
+        "due_on": until.isoformat(), "extended_until": until.isoformat(), "done": False, "flagged": False}},
+        upsert=True, session=tx.session)
+
+
+async def forfeit_membership(tx: Tx, organisation_id: str, day: date) -> None:
+    await tx.db[CHECKS].update_one({"_id": organisation_id}, {"$set": {"forfeited_on": day.isoformat()}},
+                                   session=tx.session)
 
 
 async def members(tx: Tx, organisation_ids: list[str]) -> dict[str, Member]:

@@ -65,15 +65,16 @@ class KeyRing:
         """Make sure the current key is in the ring (valid from now if new) and every other key
         still marked current is retired now; what changed is marked for publishing."""
         signer = await self.signer(db, session)
-        with contextlib.suppress(DuplicateKeyError):
+        # Read first: every tick of every instance calls this, and almost always nothing changed.
+        if await db[KEYS].find_one({"_id": _entry_id(signer.kid)}, {"_id": 1}, session=session) is None:
             await db[KEYS].update_one(
                 {"_id": _entry_id(signer.kid)},
                 {"$setOnInsert": {"kid": signer.kid, "jwk": signer.jwk, "valid_from": now, "valid_until": None,
                                   "published": False}},
                 upsert=True, session=session)
-        await db[KEYS].update_many(
-            {"_id": {"$regex": "^kid:", "$ne": _entry_id(signer.kid)}, "valid_until": None},
-            {"$set": {"valid_until": now, "published": False}}, session=session)
+        others = {"_id": {"$regex": "^kid:", "$ne": _entry_id(signer.kid)}, "valid_until": None}
+        if await db[KEYS].find_one(others, {"_id": 1}, session=session) is not None:
+            await db[KEYS].update_many(others, {"$set": {"valid_until": now, "published": False}}, session=session)
         return signer
 
     async def rotate(self, db: AsyncDatabase[dict[str, Any]], now: datetime, session: AsyncClientSession) -> Signer:

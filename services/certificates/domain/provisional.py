@@ -14,9 +14,12 @@ from services.certificates.domain.rules import Rules, last_valid_day
 
 
 def closes_all_majors(certificate: Certificate) -> bool:
-    """Every Major on the certificate closed, each verified by the body that audited it."""
+    """Every Major on the certificate closed, each verified by the body that audited it: the body of
+    the audit that raised it (known from its Corrective Action Plan), else the certificate's."""
+    auditors = {p.audit_id: p.certification_body_id for p in certificate.corrective_action_plans}
     majors = [f for f in certificate.findings if f.severity is Severity.MAJOR]
-    return all(f.closed_on is not None and f.closed_by == certificate.certification_body_id for f in majors)
+    return all(f.closed_on is not None
+               and f.closed_by == auditors.get(f.audit_id or "", certificate.certification_body_id) for f in majors)
 
 
 def upgrade(certificate: Certificate, closed_on: date, now: datetime, rules: Rules,
@@ -29,7 +32,7 @@ def upgrade(certificate: Certificate, closed_on: date, now: datetime, rules: Rul
     start = certificate.valid_from if rules.upgrade_from_original_date else closed_on
     valid_until = max(certificate.valid_until, last_valid_day(start, rules.full_validity_years))
     status = CertificateStatus.ACTIVE if certificate.status is CertificateStatus.PROVISIONAL else certificate.status
-    reason = (f"every Major NC verified closed by {certificate.certification_body_id} (last on {closed_on}): "
+    reason = (f"every Major NC verified closed by the body that audited it (last on {closed_on}): "
               f"full certificate until {valid_until}")
     upgraded = revise(certificate, now, provisional=False, status=status, valid_until=valid_until, status_reason=reason,
                       surveillance_due_on=surveillance.next_due(certificate.valid_from, valid_until, rules),

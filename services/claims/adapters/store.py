@@ -235,10 +235,13 @@ async def load_registry(tx: Tx, requests: Iterable[ClaimRequested], quoted_numbe
         query = {"$or": [query, {"number_key": {"$in": keys}}]}
     members: set[str] = set()
     certificates: list[Certificate] = []
+    standing: dict[str, str] = {}
     async for doc in tx.db[REGISTRY].find(query, {"findings": 0, "member": 0}, session=tx.session):
         if doc["kind"] == "member":
             members.add(doc["organisation_id"])
+        elif doc["kind"] == "standing":  # adapters.membership_store
+            standing[doc["organisation_id"]] = doc["standing"]
         else:
             certificates.append(Certificate.model_validate(
                 {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}))
-    return Registry(frozenset(members), tuple(certificates))
+    return Registry(frozenset(members), tuple(certificates), standing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 from contracts.claims import AllocationEvidence, CertificateEvidence, ClaimReason, ClaimRequested, ClaimType
 from contracts.common import Reason, Role, Standard
 from contracts.registry import CURRENT_STATUSES, Certificate
+from services.claims.domain.membership import membership_reasons
 from services.claims.domain.wording import WordingRules, check_wording, quoted_certificate_numbers
 
 
@@ -18,6 +20,7 @@ class Registry:
 
     members: frozenset[str] = frozenset()
     certificates: tuple[Certificate, ...] = ()
+    standing: Mapping[str, str] = field(default_factory=dict)  # members at risk or forfeited (domain.membership)
 
     def of(self, organisation_id: str) -> list[Certificate]:
         return [c for c in self.certificates if c.organisation_id == organisation_id]
@@ -173,6 +176,7 @@ def static_checks(request: ClaimRequested, registry: Registry, rules: WordingRul
     reasons = request_reasons(request, today)
     certificate_failures, resting, examined, suppliers = certificate_reasons(request, registry, today)
     reasons += certificate_failures
+    reasons += membership_reasons(request, registry.standing)
     reasons += check_wording(request, rules)
     reasons += quoted_number_reasons(request, registry, rules, today)
     return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers)

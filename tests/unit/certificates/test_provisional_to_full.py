@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+from contracts.audits import AuditType
 from contracts.certificates import CertificateChange, CertificateChanged
 from contracts.registry import CertificateStatus
 from services.certificates.domain.certification import (
@@ -20,12 +21,14 @@ from tests.unit.certificates.builders import (
     BODY_ACTOR,
     NOW,
     OTHER_BODY,
+    OTHER_BODY_ACTOR,
     RULES,
     audit,
     books,
     cap_approved,
     cap_submitted,
     closure,
+    finding,
     majors,
     suspend,
 )
@@ -94,3 +97,18 @@ def test_journey_two_majors_plan_approved_closures_verified_upgraded_and_replay_
                                         certificate=c.certificate, audit_id=c.audit_id) for c in b.changes]
     replayed = [CertificateChanged.model_validate_json(e.model_dump_json()) for e in events]
     assert rebuild(replayed[::-1] + replayed[:2]) == b.certificates
+
+
+def test_a_major_raised_at_surveillance_by_another_body_is_verified_closed_by_that_body():
+    b = books()
+    cert = submit_audit(b, audit(), NOW, RULES).changes[0].certificate
+    surveillance = audit("SURV-1", audit_type=AuditType.SURVEILLANCE, certificate_id=cert.certificate_id,
+                         findings=[finding("S-1", raised=date(2026, 5, 26))], started=date(2026, 5, 26),
+                         completed=date(2026, 5, 26), actor=OTHER_BODY_ACTOR, body=OTHER_BODY)
+    [downgraded] = submit_audit(b, surveillance, NOW, RULES).changes
+    assert downgraded.certificate.provisional
+    [by_first_body] = close_nonconformity(b, closure(cert.certificate_id, "S-1"), NOW, RULES).changes
+    assert by_first_body.certificate.provisional, "not the body that raised it"
+    b.certificates[cert.certificate_id] = downgraded.certificate
+    _, upgraded = close_nonconformity(b, closure(cert.certificate_id, "S-1", body=OTHER_BODY), NOW, RULES).changes
+    assert upgraded.change is CertificateChange.UPGRADED_TO_FULL
