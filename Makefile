@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration contracts lint-imports bench clean
+.PHONY: install run demo test test-unit test-integration contracts contracts-check lint-imports bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -36,6 +36,17 @@ test-integration: install
 ## Regenerate the committed JSON Schemas and AsyncAPI documents from the code.
 contracts: install
 	$(BIN)/python -m services.asyncapi
+
+## The official AsyncAPI parser (pinned in tools/asyncapi/package-lock.json), from the npm registry.
+ASYNCAPI_TOOLS := tools/asyncapi
+$(ASYNCAPI_TOOLS)/node_modules/.installed: $(ASYNCAPI_TOOLS)/package-lock.json
+	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+## Check the committed contracts: they match the code and the AsyncAPI documents pass the AsyncAPI parser.
+contracts-check: install $(ASYNCAPI_TOOLS)/node_modules/.installed
+	$(BIN)/python -m services.asyncapi --check
+	node $(ASYNCAPI_TOOLS)/validate.mjs
 
 lint-imports: install
 	$(BIN)/lint-imports
