@@ -33,7 +33,7 @@ test-unit: install
 test-integration: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
 
-## Regenerate the committed JSON Schemas and AsyncAPI documents from the code.
+## Regenerate the committed JSON Schemas and AsyncAPI documents from the code; release compatible schema changes.
 contracts: install
 	$(BIN)/python -m services.asyncapi
 
@@ -43,10 +43,12 @@ $(ASYNCAPI_TOOLS)/node_modules/.installed: $(ASYNCAPI_TOOLS)/package-lock.json
 	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-## Check the committed contracts: they match the code and the AsyncAPI documents pass the AsyncAPI parser.
+## Check the committed contracts: they match the code, the AsyncAPI documents pass the AsyncAPI parser,
+## and no released topic schema changed in a way its consumers cannot read (contracts/README.md).
 contracts-check: install $(ASYNCAPI_TOOLS)/node_modules/.installed
 	$(BIN)/python -m services.asyncapi --check
 	node $(ASYNCAPI_TOOLS)/validate.mjs
+	$(BIN)/python -m services.schema_compat
 
 lint-imports: install
 	$(BIN)/lint-imports

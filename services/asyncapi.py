@@ -1,7 +1,8 @@
 """Generates the committed contract documents: a JSON Schema per topic (every message of it) and an
 AsyncAPI document per service, built from the services' own FastStream apps.
 
-    python -m services.asyncapi          # write contracts/schemas and contracts/asyncapi
+    python -m services.asyncapi          # write contracts/schemas and contracts/asyncapi, then release the
+                                         # compatible schema changes to contracts/released (services/schema_compat.py)
     python -m services.asyncapi --check  # exit 1 if the committed files drifted from the code
 """
 
@@ -166,6 +167,10 @@ def main() -> int:
     if drifted:
         print("contract documents drifted from the code (run `make contracts`):", *drifted, sep="\n  ")
         return 1
+    if not args.check:
+        from services import schema_compat
+
+        return schema_compat.main(["--release"])
     return 0
 
 
