@@ -33,15 +33,17 @@ test-unit: install
 test-integration: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
 
-## Regenerate the committed JSON Schemas and AsyncAPI documents from the code; release compatible schema changes.
-contracts: install
-	$(BIN)/python -m services.asyncapi
-
-## The official AsyncAPI parser (pinned in tools/asyncapi/package-lock.json), from the npm registry.
+## The official AsyncAPI parser and React component (pinned in tools/asyncapi/package-lock.json), from npm.
 ASYNCAPI_TOOLS := tools/asyncapi
 $(ASYNCAPI_TOOLS)/node_modules/.installed: $(ASYNCAPI_TOOLS)/package-lock.json
 	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
+
+## Regenerate the committed JSON Schemas, AsyncAPI documents and their pages (the gateway's /asyncapi)
+## from the code; release compatible schema changes.
+contracts: install $(ASYNCAPI_TOOLS)/node_modules/.installed
+	$(BIN)/python -m services.asyncapi
+	node $(ASYNCAPI_TOOLS)/render.mjs
 
 ## Check the committed contracts: they match the code, the AsyncAPI documents pass the AsyncAPI parser,
 ## and no released topic schema changed in a way its consumers cannot read (contracts/README.md).
@@ -49,6 +51,7 @@ contracts-check: install $(ASYNCAPI_TOOLS)/node_modules/.installed
 	$(BIN)/python -m services.asyncapi --check
 	node $(ASYNCAPI_TOOLS)/validate.mjs
 	$(BIN)/python -m services.schema_compat
+	node $(ASYNCAPI_TOOLS)/render.mjs --check
 
 lint-imports: install
 	$(BIN)/lint-imports

@@ -23,7 +23,7 @@ from libs.service import Runtime
 from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher
-from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
+from services.gateway.api import asyncapi, certification, claims, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
-    for module in (producers, claims, certification, webhooks, secretariat, pages):
+    for module in (producers, claims, certification, webhooks, secretariat, pages, asyncapi):
         app.include_router(module.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")
