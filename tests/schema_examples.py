@@ -15,6 +15,9 @@ SAMPLES_BY_PATTERN = {
     r"^-?\d+(\.\d+)?$": "1",  # within every decimal type's bounds (a Share is at most 1, a Factor at most 10)
     r"^[A-Z]{2}$": "NO",
 }
+FIELD_SAMPLES: dict[tuple[str, str], object] = {}
+"""(type tag, top-level field) -> value, for the rare field whose value the code ties to another
+(a cross-field rule the schema cannot state). Empty today: every example is built from the schema."""
 SAMPLES_BY_FORMAT = {
     "date": "2026-06-01",
     "date-time": "2026-06-01T12:00:00Z",
@@ -45,6 +48,14 @@ class Examples:
                 node = node[part]
             schema = node
         return schema
+
+    def message(self, tag: str, *, full: bool) -> dict[str, Any]:
+        """An example message of the union's branch `tag`."""
+        message = self.build(self.branches()[tag], full=full)
+        for (tagged, field), value in FIELD_SAMPLES.items():
+            if tagged == tag and (full or field in message):
+                message[field] = value
+        return message
 
     def build(self, schema: dict[str, Any], *, full: bool) -> Any:
         schema = self.resolve(schema)

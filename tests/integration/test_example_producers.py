@@ -72,6 +72,7 @@ async def answer_of(command: tuple[str, ...], *args: str) -> tuple[dict, str]:
     return json.loads(line.removeprefix("ANSWER ")), text
 
 
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 3 * RUN_TIMEOUT_S)  # the first build downloads from Maven Central or npm
 @pytest.mark.parametrize("example", [java_producer, node_producer], ids=["java", "node"])
 async def test_an_example_producer_gets_a_movement_for_its_site_and_a_rejection_with_reasons_otherwise(
         stack, recorder, sender, example):

@@ -64,7 +64,7 @@ def test_every_union_is_a_oneof_whose_branches_require_a_const_type_tag(topic):
 @pytest.mark.parametrize("full", [False, True], ids=["required-fields", "all-fields"])
 def test_an_example_of_every_message_type_is_valid_picks_its_own_branch_and_is_a_real_message(topic, tag, full):
     examples = Examples(published(topic))
-    message = examples.build(examples.branches()[tag], full=full)
+    message = examples.message(tag, full=full)
 
     assert list(validator(topic).iter_errors(message)) == []
     assert [t for t in examples.branches() if validator(topic, t).is_valid(message)] == [tag]
@@ -73,7 +73,7 @@ def test_an_example_of_every_message_type_is_valid_picks_its_own_branch_and_is_a
 
 def mutants(examples: Examples, tag: str):
     branch = examples.branches()[tag]
-    message = examples.build(branch, full=True)
+    message = examples.message(tag, full=True)
     for name in branch["required"]:
         yield f"without {name}", {k: v for k, v in message.items() if k != name}
     yield "an unknown type tag", {**message, "type": "material_teleported"}
