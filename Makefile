@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration browser contracts lint lint-imports bench clean
+.PHONY: install run demo test test-unit test-integration browser contracts contracts-check lint lint-imports bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -47,9 +47,25 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 	@command -v chromium
 
-## Regenerate the committed JSON Schemas and AsyncAPI documents from the code.
-contracts: install
+## The official AsyncAPI parser and React component (pinned in tools/asyncapi/package-lock.json), from npm.
+ASYNCAPI_TOOLS := tools/asyncapi
+$(ASYNCAPI_TOOLS)/node_modules/.installed: $(ASYNCAPI_TOOLS)/package-lock.json
+	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+## Regenerate the committed JSON Schemas, AsyncAPI documents and their pages (the gateway's /asyncapi)
+## from the code; release compatible schema changes.
+contracts: install $(ASYNCAPI_TOOLS)/node_modules/.installed
 	$(BIN)/python -m services.asyncapi
+	node $(ASYNCAPI_TOOLS)/render.mjs
+
+## Check the committed contracts: they match the code, the AsyncAPI documents pass the AsyncAPI parser,
+## and no released topic schema changed in a way its consumers cannot read (contracts/README.md).
+contracts-check: install $(ASYNCAPI_TOOLS)/node_modules/.installed
+	$(BIN)/python -m services.asyncapi --check
+	node $(ASYNCAPI_TOOLS)/validate.mjs
+	$(BIN)/python -m services.schema_compat
+	node $(ASYNCAPI_TOOLS)/render.mjs --check
 
 ## ruff (lint and format, 100 columns), mypy (strict) and the import contracts, as configured in pyproject.toml.
 lint: install

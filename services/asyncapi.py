@@ -1,7 +1,8 @@
 """Generates the committed contract documents: a JSON Schema per topic (every message of it) and an
 AsyncAPI document per service, built from the services' own FastStream apps.
 
-    python -m services.asyncapi          # write contracts/schemas and contracts/asyncapi
+    python -m services.asyncapi          # write contracts/schemas and contracts/asyncapi, then release the
+                                         # compatible schema changes to contracts/released (services/schema_compat.py)
     python -m services.asyncapi --check  # exit 1 if the committed files drifted from the code
 """
 
@@ -16,19 +17,76 @@ from typing import Any
 from contracts.topics import TOPICS, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parent.parent / "contracts"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_ID_BASE = "https://schemas.asi-coc.example/"
+"""Base of every schema's `$id`: a stable name (the `.example` domain is reserved: it is never fetched).
+The gateway serves the same files at /asyncapi/schemas/<file>."""
+
+
+def schema_id(file_name: str) -> str:
+    return SCHEMA_ID_BASE + file_name
 
 
 def topic_schemas() -> dict[str, dict[str, Any]]:
     schemas = {}
     for topic in TOPICS:
         schema = topic.adapter.json_schema(mode="validation")
-        schema["title"] = topic.name
-        schema["description"] = f"{topic.description} Key: {topic.key_description}. Written by: {', '.join(topic.writers)}."
-        schemas[f"schemas/{topic.name}.json"] = schema
+        schemas[f"schemas/{topic.name}.json"] = _self_describing(
+            _plain_unions(schema, keep_discriminator=False), f"{topic.name}.json", topic.name,
+            f"{topic.description} Key: {topic.key_description}. Written by: {', '.join(topic.writers)}.",
+        )
     dead = dead_letter_topic(TOPICS[0]).adapter.json_schema(mode="validation")
-    dead["title"] = "<topic>.dlq"
-    schemas["schemas/dead-letter.json"] = dead
+    schemas["schemas/dead-letter.json"] = _self_describing(
+        _plain_unions(dead, keep_discriminator=False), "dead-letter.json", "<topic>.dlq", dead.get("description"),
+    )
     return schemas
+
+
+def _self_describing(schema: dict[str, Any], file_name: str, title: str, description: str | None) -> dict[str, Any]:
+    head: dict[str, Any] = {"$schema": JSON_SCHEMA_DIALECT, "$id": schema_id(file_name), "title": title}
+    if description:
+        head["description"] = description
+    return {**head, **{k: v for k, v in schema.items() if k not in head}}
+
+
+def _plain_unions(document: dict[str, Any], *, keep_discriminator: bool) -> dict[str, Any]:
+    """Turn pydantic's OpenAPI-style discriminated unions (`discriminator: {propertyName, mapping}`)
+    into what generic tools read: every branch of the `oneOf` requires its `const` type tag (pydantic
+    refuses a message without it, so the schema says so too) and the `discriminator` object goes.
+    In AsyncAPI documents `keep_discriminator` leaves AsyncAPI's own form, the property name as a string."""
+
+    def resolve(ref: str) -> dict[str, Any]:
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        tag = node.get("discriminator")
+        if isinstance(tag, dict) and "propertyName" in tag and "oneOf" in node:
+            name = tag["propertyName"]
+            for branch in node["oneOf"]:
+                target = resolve(branch["$ref"]) if "$ref" in branch else branch
+                if "const" not in target.get("properties", {}).get(name, {}):
+                    raise ValueError(f"a branch of a discriminated union has no const {name!r}: {branch}")
+                required = target.setdefault("required", [])
+                if name not in required:
+                    required.insert(0, name)
+            if keep_discriminator:
+                node["discriminator"] = name
+            else:
+                del node["discriminator"]
+        for value in node.values():
+            walk(value)
+
+    walk(document)
+    return document
 
 
 def service_documents() -> dict[str, dict[str, Any]]:
@@ -50,7 +108,8 @@ def service_documents() -> dict[str, dict[str, Any]]:
     ):
         runtime = build(settings(kafka_bootstrap_servers="kafka:9092"))
         spec = runtime.specification(f"ASI {name} service", schema_version="3.0.0")
-        documents[f"asyncapi/{name}.json"] = _with_subscribed_payloads(json.loads(spec.to_specification().to_json()))
+        document = _with_subscribed_payloads(json.loads(spec.to_specification().to_json()))
+        documents[f"asyncapi/{name}.json"] = _plain_unions(document, keep_discriminator=True)
     return documents
 
 
@@ -73,7 +132,19 @@ def _with_subscribed_payloads(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    """Keys sorted (a stable diff), except that a JSON Schema opens with `$schema`, `$id` and its title."""
+    document = _sorted(document)
+    keys = ("$schema", "$id", "title", "description") if "$schema" in document else ()
+    head = {key: document.pop(key) for key in keys if key in document}
+    return json.dumps({**head, **document}, indent=2) + "\n"
+
+
+def _sorted(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _sorted(node[key]) for key in sorted(node)}
+    if isinstance(node, list):
+        return [_sorted(item) for item in node]
+    return node
 
 
 def generated() -> dict[str, str]:
@@ -96,6 +167,10 @@ def main() -> int:
     if drifted:
         print("contract documents drifted from the code (run `make contracts`):", *drifted, sep="\n  ")
         return 1
+    if not args.check:
+        from services import schema_compat
+
+        return schema_compat.main(["--release"])
     return 0
 
 

@@ -21,7 +21,9 @@ from libs.service import Runtime
 from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
-from services.gateway.api import certification, claims, membership, pages, producers, secretariat, webhooks
+from services.gateway.api import (
+    asyncapi, certification, claims, membership, pages, producers, secretariat, webhooks,
+)
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -81,7 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
-    for module in (producers, claims, certification, webhooks, secretariat, membership, pages):
+    for module in (producers, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
         app.include_router(module.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")
