@@ -253,8 +253,8 @@ class Runtime:
             mongo_ok = False
         stats = {c.topic.name: vars(c.stats) for c in self.consumers}
         dead_lettered = sum(c.stats.dead_lettered for c in self.consumers)
-        since = time.time() - self.settings.not_ready_after_dead_letter_s
-        dead_lettering = any(c.stats.last_dead_letter_at > since for c in self.consumers)
+        window = self.settings.not_ready_after_dead_letter_s
+        dead_lettering = window > 0 and any(c.stats.last_dead_letter_at > time.time() - window for c in self.consumers)
         return {"ready": mongo_ok and not dead_lettering, "mongo": mongo_ok, "dead_lettered": dead_lettered,
                 "dead_lettering": dead_lettering, "consumers": stats, "published": self.outbox.published,
                 "instance": self.instance_id}

