@@ -30,11 +30,17 @@ async def publish_signing_key(signer: Signer, tx: Tx) -> list[Outgoing]:
     entry_id = f"published:{signer.key_id}"
     if await tx.db[KEYS].find_one({"_id": entry_id}, {"_id": 1}, session=tx.session) is not None:
         return []
+    entry = {"_id": entry_id, "kid": signer.key_id, "jwk": signer.jwk, "valid_from": tx.now, "valid_until": None}
+    # An upsert, not an insert: two instances racing here conflict (retried), never fail on a duplicate key.
+    result = await tx.db[KEYS].update_one({"_id": entry_id}, {"$setOnInsert": {k: v for k, v in entry.items()
+                                                                              if k != "_id"}},
+                                          upsert=True, session=tx.session)
+    if result.upserted_id is None:
+        return []
     out = []
-    async for old in tx.db[KEYS].find({"_id": {"$regex": "^published:"}, "valid_until": None}, session=tx.session):
+    async for old in tx.db[KEYS].find({"_id": {"$regex": "^published:", "$ne": entry_id}, "valid_until": None},
+                                      session=tx.session):
         old["valid_until"] = tx.now
         await tx.db[KEYS].update_one({"_id": old["_id"]}, {"$set": {"valid_until": tx.now}}, session=tx.session)
         out.append(_event(old))
-    entry = {"_id": entry_id, "kid": signer.key_id, "jwk": signer.jwk, "valid_from": tx.now, "valid_until": None}
-    await tx.db[KEYS].insert_one(entry, session=tx.session)
     return [*out, _event(entry)]
