@@ -25,7 +25,7 @@ class Withdrawal(StrictBody):
     reason: Text = Field(description="Why the claim is withdrawn.")
 
 
-class UsageReport(BaseModel):
+class UsageReport(StrictBody):
     """Units that carried the claim in one period; a period is reported once."""
 
     period_start: date = Field(description="First day of the reporting period.")
@@ -100,4 +100,4 @@ async def report_usage(gw: GatewayDep, caller: BrandOwner, claim_id: str, body: 
         actor=caller.actor, occurred_at=gw.runtime.clock.now(), event_id=body.event_id, claim_id=claim_id,
         claimant_organisation_id=doc["claimant_organisation_id"], period_start=body.period_start,
         period_end=body.period_end, units=body.units)
-    return respond({**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id}, 202)
+    return respond({**await publish(gw, caller, message, body, claim_id=claim_id), "claim_id": claim_id}, 202)
