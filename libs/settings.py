@@ -1,5 +1,6 @@
 """One Settings base for every service: `<PREFIX>_FIELD` per service, with the connection
-settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`) so one pair of variables
+settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`, and `TRACING_EXPORTER`,
+`TRACING_OTLP_ENDPOINT`) so one pair of variables
 points the whole platform at real Kafka and MongoDB. Nothing else in the project reads the
 environment."""
 
@@ -12,7 +13,7 @@ from pydantic import Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri")
+SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "tracing_exporter", "tracing_otlp_endpoint")
 
 
 class _SharedEnv(EnvSettingsSource):
@@ -61,6 +62,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(default="auto", description="JSON off a terminal.")
     clock_start: datetime | None = Field(default=None, description="Run the service clock from this instant (tests, demos).")
+    tracing_exporter: Literal["none", "console", "otlp"] = Field(default="none", description="Where OpenTelemetry spans go: nowhere (the traceparent headers are still propagated), the console (stdout), or OTLP over HTTP.")
+    tracing_otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset: the exporter's default.")
     failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit' or 'crash_after_commit:<topic>'.")
 
     @property

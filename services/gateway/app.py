@@ -25,6 +25,7 @@ from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
+from services.gateway.api import observability
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
 from services.gateway.domain.ratelimit import RateLimiter
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         return JSONResponse(state, status_code=200 if state["ready"] else 503)
 
     app.add_middleware(Limits, settings=settings)  # type: ignore[arg-type]
+    observability.install(app, runtime)
     return app
 
 

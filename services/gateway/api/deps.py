@@ -18,6 +18,7 @@ from contracts.common import Envelope, Role
 from contracts.topics import topic_for
 from libs.logs import get_logger
 from libs.service import Runtime
+from libs.tracing import current_headers
 from services.gateway.adapters import store
 from services.gateway.config import Settings
 from services.gateway.domain import keys
@@ -120,7 +121,7 @@ async def publish(gw: Gateway, caller: Principal, message: Envelope, **record: A
     try:
         await gw.runtime.broker.publish(
             topic.encode(message), topic.name, key=topic.key_of(message).encode(),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", **current_headers()},
         )
     except Exception as exc:  # noqa: BLE001 - any broker failure is a 503 to the caller
         log.warning("publish_failed", topic=topic.name, error=repr(exc)[:300])
@@ -142,7 +143,7 @@ async def publish_many(gw: Gateway, caller: Principal, messages: list[Envelope])
             topic = topic_for(message)
             result = await gw.runtime.broker.publish(
                 topic.encode(message), topic.name, key=topic.key_of(message).encode(),
-                headers={"content-type": "application/json"}, no_confirm=True,
+                headers={"content-type": "application/json", **current_headers()}, no_confirm=True,
             )
             if isinstance(result, asyncio.Future):
                 pending.append(result)
