@@ -228,3 +228,38 @@ def test_tracing_exports_nothing_unless_set_and_one_variable_sets_it_for_every_s
     monkeypatch.setenv("CLAIMS_TRACING_EXPORTER", "console")
     assert IntakeSettings().tracing_exporter == "otlp"
     assert ClaimsSettings().tracing_exporter == "console"
+
+
+async def test_the_consumer_lag_is_the_high_watermark_minus_the_next_offset_to_handle():
+    from aiokafka import TopicPartition
+
+    from libs.metrics import LAG
+    from libs.service import Runtime
+    from services.intake.config import Settings as IntakeSettings
+
+    class Consumer:
+        def assignment(self) -> set[TopicPartition]:
+            return {TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)}
+
+        def highwater(self, tp: TopicPartition) -> int | None:
+            return {0: 10, 1: 8}.get(tp.partition)  # partition 2: never fetched yet
+
+        async def position(self, tp: TopicPartition) -> int:
+            return 5
+
+    class Subscriber:
+        consumer = Consumer()
+
+    runtime = Runtime.build(IntakeSettings(service_name=f"svc-{uuid.uuid4().hex[:6]}"))
+    runtime._subscriber = Subscriber()
+    runtime._handled[("t", 0)] = 4  # handled up to offset 4: 5..9 are still to do
+    LAG.register(runtime.instance_id, runtime.settings.service_name, lambda: runtime._lag)
+    service = runtime.settings.service_name
+    try:
+        await runtime.refresh_lag()
+        assert sample("asi_consumer_lag", service=service, topic="t", partition="0") == 5
+        assert sample("asi_consumer_lag", service=service, topic="t", partition="1") == 3
+        assert REGISTRY.get_sample_value("asi_consumer_lag", {"service": service, "topic": "t", "partition": "2"}) is None
+    finally:
+        LAG.unregister(runtime.instance_id)
+        await runtime.client.close()
