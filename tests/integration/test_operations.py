@@ -7,22 +7,23 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.request
+import uuid
 from contextlib import AsyncExitStack
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from contracts.common import MassUnit, MaterialCategory, ProcessStep
+from contracts.common import MassUnit, MaterialCategory, ProcessStep, Role
 from contracts.ledger import LedgerEntryPosted
-from contracts.plant import MaterialTransformed, PlantLine
+from contracts.plant import MaterialReceived, MaterialTransformed, PlantLine
 from contracts.topics import MATERIAL_MOVEMENTS, PLANT_EVENTS, topic_for
 from services.accounting.app import build_runtime as build_accounting
 from services.accounting.config import Settings as AccountingSettings
 from services.intake.app import build_runtime as build_intake
 from services.intake.config import Settings as IntakeSettings
 from tests.faults_support import Chain, free_port
-from tests.support import NOW, running, service_settings
+from tests.support import NOW, running, service_settings, unique
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +118,37 @@ async def test_a_plant_events_trace_arrives_on_intakes_movement_and_on_accountin
 
     assert trace_of(movement) == TRACE_ID
     assert trace_of(entry) == TRACE_ID
+
+
+async def test_the_gateway_starts_or_continues_the_trace_of_what_it_publishes_and_counts_requests(
+        stack, recorder, sender):
+    from tests.integration.test_gateway_api import (
+        ADMIN, auth, gateway_settings, member_registered, new_key, received, site_registered)
+    from services.gateway.testing import eventually, gateway_client
+
+    org, site = unique("org"), unique("site")
+    async with gateway_client(gateway_settings(stack)) as (_, client):
+        token = await new_key(client, org, Role.PRODUCER)
+        await sender.send(member_registered(org, "Traced Remelt GmbH"))
+        await sender.send(site_registered(site, org))
+
+        async def site_known() -> bool:
+            return bool((await client.get("/v1/sites", headers=auth(token))).json()["sites"])
+
+        await eventually(site_known, what="the site in the gateway's registry")
+        traced = await client.post("/v1/plant-events", json=received(site),
+                                   headers={**auth(token), "traceparent": TRACEPARENT})
+        fresh = await client.post("/v1/plant-events", json=received(site), headers=auth(token))
+        assert traced.status_code == fresh.status_code == 202, (traced.text, fresh.text)
+        metrics_text = (await client.get("/metrics", headers=auth(ADMIN))).text
+
+    ids = [uuid.UUID(answer.json()["event_id"]) for answer in (traced, fresh)]
+    published = await recorder.wait_for(MaterialReceived, lambda m: m.event_id in ids, count=2)
+    headers = {r.message.event_id: r.headers for r in recorder.records if any(r.message is m for m in published)}
+    continued = headers[ids[0]]["traceparent"].decode().split("-")
+    started = headers[ids[1]]["traceparent"].decode().split("-")
+    assert continued[1] == TRACE_ID and continued[2] != TRACEPARENT.split("-")[2]
+    assert started[1] not in (TRACE_ID, "0" * 32) and len(started[1]) == 32
+    assert value(metrics_text, "asi_http_requests_total", route="/v1/plant-events", method="POST", status="202") >= 2
+    assert value(metrics_text, "asi_http_request_seconds_count", route="/v1/plant-events", method="POST",
+                 status="202") >= 2
