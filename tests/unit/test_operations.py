@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
@@ -263,3 +264,40 @@ async def test_the_consumer_lag_is_the_high_watermark_minus_the_next_offset_to_h
     finally:
         LAG.unregister(runtime.instance_id)
         await runtime.client.close()
+
+
+async def test_with_an_exporter_the_handler_span_is_a_child_of_the_consumed_messages_span(monkeypatch):
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from libs import tracing
+
+    exporter = InMemorySpanExporter()
+    tracing.provider().add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "_exporting", True)
+    service = f"svc-{uuid.uuid4().hex[:6]}"
+    traced = register("org-a")
+
+    async def handler(items, tx):  # noqa: ANN001, ANN202
+        return [refusal(i.message) for i in items]
+
+    try:
+        publisher = await consume(service, [
+            record(topic_for(traced).encode(traced), 0, (("traceparent", TRACEPARENT.encode()),))], handler)
+        spans = [s for s in exporter.get_finished_spans() if s.attributes.get("asi.service") == service]
+    finally:
+        exporter.shutdown()
+    [(_, _, _, sent)] = publisher.sent
+    [handling] = [s for s in spans if s.parent is not None and s.context.trace_id == int(TRACE_ID, 16)]
+    assert handling.parent.span_id == int(TRACEPARENT.split("-")[2], 16)
+    assert sent == f"00-{TRACE_ID}-{handling.context.span_id:016x}-01"
+    assert len(spans) == 2, "the batch span and one span for the one trace in the batch"
+
+
+@pytest.mark.parametrize("parent", ["", "00-abc-def-01", f"00-{'0' * 32}-00f067aa0ba902b7-01",
+                                    f"ff-{TRACE_ID}-00f067aa0ba902b7-01", f"00-{TRACE_ID.upper()}-00f067aa0ba902b7-01"])
+def test_a_malformed_traceparent_starts_a_new_trace(parent: str):
+    from libs.tracing import _continued
+
+    assert _continued(parent, "1" * 16) is None
+    assert _continued(TRACEPARENT, "1" * 16) == f"00-{TRACE_ID}-{'1' * 16}-01"
