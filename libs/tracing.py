@@ -7,11 +7,15 @@ correlation id) carries that child span's `traceparent`, so one plant event can 
 every service. What is emitted for no traced message (ticks, messages that came without a header)
 carries the batch or tick span's context, which starts a trace.
 
-Spans are always made (the ids must exist to be propagated); they are exported only when a service
-sets `tracing_exporter` to `console` or `otlp` (default `none`: nothing leaves the process)."""
+Spans are exported when a service sets `tracing_exporter` to `console` or `otlp`. With the default
+`none` nothing leaves the process and no OpenTelemetry span is made on the consumers' hot path (an SDK
+span costs a lock and tens of microseconds per distinct trace): the ids are still made and propagated
+the same way (a new span id per batch, the consumed message's trace id kept), so a trace stays whole
+through a service that does not export. The gateway always makes a span per HTTP request."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +35,8 @@ Exporter = Literal["none", "console", "otlp"]
 _PROPAGATOR = TraceContextTextMapPropagator()
 _provider: TracerProvider | None = None
 _configured = False
+_exporting = False
+"""Spans go somewhere: the consumers make OpenTelemetry spans (else only ids, see the module's doc)."""
 
 
 def provider() -> TracerProvider:
@@ -46,12 +52,13 @@ def tracer() -> trace.Tracer:
 
 def configure(service: str, exporter: Exporter, otlp_endpoint: str | None = None) -> None:
     """Export this process's spans (first call wins: a process runs one service, except in tests)."""
-    global _provider, _configured  # noqa: PLW0603
+    global _provider, _configured, _exporting  # noqa: PLW0603
     if _configured:
         return
     _configured = True
     if exporter == "none":
         return
+    _exporting = True
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
     span_exporter: SpanExporter
@@ -64,6 +71,10 @@ def configure(service: str, exporter: Exporter, otlp_endpoint: str | None = None
     if _provider is None:
         _provider = TracerProvider(resource=Resource.create({"service.name": service}))
     _provider.add_span_processor(BatchSpanProcessor(span_exporter))
+
+
+def exporting() -> bool:
+    return _exporting
 
 
 def flush() -> None:
@@ -106,6 +117,9 @@ class BatchTrace:
         self._by_correlation: dict[Any, str] = {}
         if lazy and not incoming:
             return
+        if not _exporting:
+            self._ids_only(incoming)
+            return
         batch = self._start()
         children: dict[str, str] = {}
         for item in incoming:
@@ -122,6 +136,21 @@ class BatchTrace:
             self._by_event[item.message.event_id] = child
             self._by_correlation.setdefault(item.message.correlation_id, child)
 
+    def _ids_only(self, incoming: Sequence[Incoming]) -> None:
+        """No exporter: the batch's span id, kept on the trace of each consumed message (no span made)."""
+        span_id = f"{random.getrandbits(64) or 1:016x}"
+        self._default = f"00-{random.getrandbits(128) or 1:032x}-{span_id}-01"
+        children: dict[str, str] = {}
+        for item in incoming:
+            parent = item.record.traceparent
+            if parent is None:
+                continue
+            child = children.get(parent)
+            if child is None:
+                child = children[parent] = _continued(parent, span_id) or self._default
+            self._by_event[item.message.event_id] = child
+            self._by_correlation.setdefault(item.message.correlation_id, child)
+
     def _start(self) -> trace.Span:
         span = tracer().start_span(self._name, kind=SpanKind.CONSUMER, attributes={
             "asi.service": self._service, "messaging.batch.message_count": self._size})
@@ -133,7 +162,10 @@ class BatchTrace:
     def default(self) -> str:
         """The batch span's `traceparent`: for what answers no traced message."""
         if self._default is None:
-            self._start()
+            if _exporting:
+                self._start()
+            else:
+                self._ids_only(())
         assert self._default is not None
         return self._default
 
@@ -150,3 +182,17 @@ class BatchTrace:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
             span.end()
         self._spans = []
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _continued(parent: str, span_id: str) -> str | None:
+    """`parent`'s trace id and flags with `span_id`, or None if `parent` is not a valid version-00
+    traceparent (then the message starts a new trace, as the W3C specification says)."""
+    parts = parent.strip().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff" or len(parts[1]) != 32 or len(parts[2]) != 16 \
+            or len(parts[3]) != 2 or not _HEX.issuperset(parts[1] + parts[2] + parts[3] + parts[0]) \
+            or parts[1] == "0" * 32 or parts[2] == "0" * 16 or (parts[0] == "00" and len(parts) != 4):
+        return None
+    return f"00-{parts[1]}-{span_id}-{parts[3]}"
