@@ -25,7 +25,6 @@ from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
 from services.gateway.api.deps import ApiError, Gateway, error_body
-from services.gateway.api import observability
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
 from services.gateway.domain.ratelimit import RateLimiter
@@ -79,6 +78,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
+    from services.gateway.api.observability import install as install_observability  # its own file: /metrics, spans
+
+    install_observability(app, runtime)
     for module in (producers, claims, certification, webhooks, secretariat, pages):
         app.include_router(module.router)
 
@@ -92,7 +94,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         return JSONResponse(state, status_code=200 if state["ready"] else 503)
 
     app.add_middleware(Limits, settings=settings)  # type: ignore[arg-type]
-    observability.install(app, runtime)
     return app
 
 
