@@ -8,6 +8,8 @@
   a crashed instance left behind.
 * A message that cannot be parsed, or that its handler cannot take, goes to `<topic>.dlq` with a
   reason; it never stops the consumer. Transient database errors are retried with backoff.
+* Every batch is measured once (`libs.metrics`), and every message produced carries a `traceparent`
+  continuing the trace of the message it answers (`libs.tracing`).
 """
 
 from __future__ import annotations
@@ -425,13 +427,14 @@ class Consumer:
     """The handler writes nothing before its `tx.computing()` block: the inbox records of a batch of
     first deliveries are written during that block instead of before the handler."""
     stats: ConsumerStats = field(default_factory=ConsumerStats)
-    metrics: metrics.ConsumerMetrics = field(init=False)
+    counters: metrics.ConsumerMetrics = field(init=False)
+    """Its Prometheus metrics (`libs.metrics`), counted once per batch."""
     _careful_until: float = field(default=0.0, init=False)
     """Until then (monotonic), batches read the inbox before they write (see `_transaction`)."""
     max_backoff_s: float = 5.0
 
     def __post_init__(self) -> None:
-        self.metrics = metrics.ConsumerMetrics(self.service, self.topic.name)
+        self.counters = metrics.ConsumerMetrics(self.service, self.topic.name)
         self._span_name = f"{self.topic.name} process"
 
     @property
@@ -462,7 +465,7 @@ class Consumer:
         if not incoming and not dead:  # every record was of a type this consumer does not take
             self.stats.batches += 1
             self.stats.messages += len(records)
-            self.metrics.batch(len(records), time.perf_counter() - started, {(metrics.SKIPPED, ""): skipped})
+            self.counters.batch(len(records), time.perf_counter() - started, {(metrics.SKIPPED, ""): skipped})
             return
         duplicates_before = self.stats.duplicates
         trace = tracing.BatchTrace(self.service, self._span_name, incoming, size=len(records))
@@ -515,7 +518,7 @@ class Consumer:
                 if code == DeadLetterReason.HANDLER_ERROR:
                     not_handled += count
         outcomes[(metrics.HANDLED, "")] = max(0, len(incoming) - not_handled)
-        self.metrics.batch(len(records), time.perf_counter() - started, outcomes, dead_letters)
+        self.counters.batch(len(records), time.perf_counter() - started, outcomes, dead_letters)
 
     async def _transaction_isolating(self, one: Incoming, trace: tracing.BatchTrace | None = None) -> dict[str, Any] | None:
         try:

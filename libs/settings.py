@@ -1,8 +1,7 @@
 """One Settings base for every service: `<PREFIX>_FIELD` per service, with the connection
-settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`, and `TRACING_EXPORTER`,
-`TRACING_OTLP_ENDPOINT`) so one pair of variables
-points the whole platform at real Kafka and MongoDB. Nothing else in the project reads the
-environment."""
+settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`) so one pair of variables
+points the whole platform at real Kafka and MongoDB, and likewise the tracing export
+(`TRACING_EXPORTER`, `TRACING_OTLP_ENDPOINT`). Nothing else in the project reads the environment."""
 
 from __future__ import annotations
 
