@@ -68,6 +68,9 @@ class ConsumerMetrics:
             child.inc()
 
 
+_CARRIES_REASONS: dict[type, bool] = {}
+
+
 class Tally:
     """What one outbox document holds, counted while the outbox encodes it (no second pass)."""
 
@@ -87,7 +90,11 @@ class Tally:
         kind = message.type
         key = (topic, kind)
         self.types[key] = self.types.get(key, 0) + 1
-        reasons = getattr(message, "reasons", None)
+        cls = type(message)
+        carries = _CARRIES_REASONS.get(cls)
+        if carries is None:  # asked once per message class (getattr of a missing pydantic field is slow)
+            carries = _CARRIES_REASONS[cls] = "reasons" in getattr(cls, "model_fields", {})
+        reasons = message.reasons if carries else None
         if reasons:
             first = reasons[0].code
             self.rejected[first] = self.rejected.get(first, 0) + 1
