@@ -1,4 +1,5 @@
-"""A tiny HTTP endpoint: GET /health (process alive) and GET /ready (broker and database answer)."""
+"""A tiny HTTP endpoint: GET /health (process alive), GET /ready (broker and database answer) and
+GET /metrics (Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from collections.abc import Awaitable, Callable
 
 
 class HealthServer:
-    def __init__(self, port: int, ready: Callable[[], Awaitable[dict[str, object]]]) -> None:
+    def __init__(self, port: int, ready: Callable[[], Awaitable[dict[str, object]]],
+                 metrics: Callable[[], Awaitable[tuple[bytes, str]]] | None = None) -> None:
         self.port = port
         self._ready = ready
+        self._metrics = metrics
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -25,16 +28,21 @@ class HealthServer:
         try:
             request = (await asyncio.wait_for(reader.readline(), 5)).decode(errors="replace")
             path = request.split(" ")[1] if " " in request else "/"
-            if path.startswith("/ready"):
-                body = await self._ready()
-                status = 200 if body.get("ready") else 503
-            elif path.startswith("/health"):
-                body, status = {"alive": True}, 200
+            content_type = "application/json"
+            if path.startswith("/metrics") and self._metrics is not None:
+                payload, content_type = await self._metrics()
+                status = 200
             else:
-                body, status = {"error": "not_found"}, 404
-            payload = json.dumps(body, default=str).encode()
+                if path.startswith("/ready"):
+                    body = await self._ready()
+                    status = 200 if body.get("ready") else 503
+                elif path.startswith("/health"):
+                    body, status = {"alive": True}, 200
+                else:
+                    body, status = {"error": "not_found"}, 404
+                payload = json.dumps(body, default=str).encode()
             writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
                 f"Connection: close\r\n\r\n".encode() + payload
             )
             await writer.drain()

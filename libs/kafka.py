@@ -45,6 +45,10 @@ def make_broker(bootstrap_servers: str, client_id: str, *, idempotent: bool = Fa
 HEADERS = [("content-type", b"application/json")]
 
 
+def _headers(traceparent: str | None) -> list[tuple[str, bytes]]:
+    return HEADERS if traceparent is None else [*HEADERS, ("traceparent", traceparent.encode())]
+
+
 class BrokerPublisher:
     """Publishes raw outbox entries with the FastStream broker's producer, in order, then waits for
     every ack. The broker's aiokafka producer is used directly when it has one (a real connection):
@@ -60,17 +64,19 @@ class BrokerPublisher:
         producer = getattr(state, "producer", None)
         return producer if isinstance(producer, AIOKafkaProducer) else None
 
-    async def publish_many(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
+    async def publish_many(self, items: Sequence[tuple[str, bytes, bytes, str | None]]) -> None:
+        """Publish (topic, key, value, traceparent) in order, with the `traceparent` header where given."""
         producer = self._producer()
         if producer is not None:
-            sent = [await producer.send(topic, value, key=key, headers=HEADERS) for topic, key, value in items]
+            sent = [await producer.send(topic, value, key=key, headers=_headers(trace))
+                    for topic, key, value, trace in items]
             if sent:
                 await asyncio.gather(*sent)
             return
         pending = []
-        for topic, key, value in items:
+        for topic, key, value, trace in items:
             result = await self.broker.publish(
-                value, topic, key=key, headers={name: raw.decode() for name, raw in HEADERS}, no_confirm=True
+                value, topic, key=key, headers={name: raw.decode() for name, raw in _headers(trace)}, no_confirm=True
             )
             if isinstance(result, asyncio.Future):
                 pending.append(result)

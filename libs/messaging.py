@@ -8,6 +8,8 @@
   a crashed instance left behind.
 * A message that cannot be parsed, or that its handler cannot take, goes to `<topic>.dlq` with a
   reason; it never stops the consumer. Transient database errors are retried with backoff.
+* Every batch is measured once (`libs.metrics`), and every message produced carries a `traceparent`
+  continuing the trace of the message it answers (`libs.tracing`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, 
 from contracts.common import Actor, Envelope, Reason, Role
 from contracts.deadletter import DeadLetter, DeadLetterReason
 from contracts.topics import Topic, dead_letter_topic, topic_for
+from libs import metrics, tracing
 from libs.clock import Clock
 from libs.logs import get_logger, message_context
 
@@ -43,6 +46,8 @@ T = TypeVar("T")
 
 INBOX = "inbox"
 OUTBOX = "outbox"
+TALLY = "tally"
+"""Key of the in-memory `metrics.Tally` on an outbox document `Outbox.add` returned (never stored)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+    @property
+    def traceparent(self) -> str | None:
+        return tracing.from_headers(self.headers)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,8 @@ class Outgoing:
     message: Envelope
     topic: Topic | None = None
     key: str | None = None
+    trace: str | None = None
+    """Its `traceparent`; unset: that of the consumed message it answers, else of the batch (see `libs.tracing`)."""
 
     def resolved_topic(self) -> Topic:
         return self.topic or topic_for(self.message)
@@ -91,9 +103,10 @@ class Tx:
     done, and raises what they raised."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], session: AsyncClientSession, now: datetime, *,
-                 pending: Callable[[], Awaitable[None]] | None = None) -> None:
+                 pending: Callable[[], Awaitable[None]] | None = None, trace: tracing.BatchTrace | None = None) -> None:
         self.db = db
         self.now = now
+        self.trace = trace
         self._session = session
         self._pending = pending
         self._running: asyncio.Future[None] | None = None
@@ -149,8 +162,8 @@ TickHandler = Callable[[Tx], Awaitable[Sequence[Outgoing]]]
 
 
 class RawPublisher(Protocol):
-    async def publish_many(self, items: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Publish (topic, key, value) in order; return once every one is acknowledged."""
+    async def publish_many(self, items: Sequence[tuple[str, bytes, bytes, str | None]]) -> None:
+        """Publish (topic, key, value, traceparent) in order; return once every one is acknowledged."""
 
 
 class _SeenBefore(Exception):
@@ -212,8 +225,9 @@ class Outbox:
     """Messages written in the handler's transaction, published after commit, swept if orphaned."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], publisher: RawPublisher, instance_id: str,
-                 *, max_pending: int = 4, forget_after: int = 50) -> None:
+                 *, max_pending: int = 4, forget_after: int = 50, service: str = "") -> None:
         self.db = db
+        self.service = service
         self.publisher = publisher
         self.instance_id = instance_id
         self.max_pending = max_pending
@@ -248,15 +262,21 @@ class Outbox:
         if not items:
             return None
         messages = []
+        tally = metrics.Tally()
+        trace = tx.trace
         for item in items:
             topic = item.resolved_topic()
+            message = item.message
             messages.append(
-                {"topic": topic.name, "key": (item.key or topic.key_of(item.message)).encode(),
-                 "value": topic.encode(item.message)}
+                {"topic": topic.name, "key": (item.key or topic.key_of(message)).encode(),
+                 "value": topic.encode(message),
+                 "tp": item.trace or (trace.for_message(message) if trace is not None else None)}
             )
+            tally.add(topic.name, message)
         doc = {"_id": uuid.uuid4().hex, "owner": self.instance_id, "seq": self._next_seq(), "created": time.time(),
                "messages": messages}
         await self.db[OUTBOX].insert_one(doc, session=tx.session)
+        doc[TALLY] = tally  # in memory only: the stored document was written above
         return doc
 
     async def submit(self, docs: Sequence[dict[str, Any] | None]) -> None:
@@ -266,6 +286,7 @@ class Outbox:
         committed = [doc for doc in docs if doc is not None]
         if not committed:
             return
+        metrics.count_committed(self.service, (doc[TALLY] for doc in committed if TALLY in doc))
         if self._pending is None:
             self._pending = asyncio.Queue(self.max_pending)
         if self._worker is None or self._worker.done():
@@ -327,7 +348,7 @@ class Outbox:
                 self._flushed -= done
                 docs = [doc for doc in docs if doc["_id"] not in done]
             try:
-                items = [(m["topic"], m["key"], m["value"]) for doc in docs for m in doc["messages"]]
+                items = [(m["topic"], m["key"], m["value"], m.get("tp")) for doc in docs for m in doc["messages"]]
                 if items:
                     await self.publisher.publish_many(items)
                 self._published.extend(doc["_id"] for doc in docs)
@@ -368,7 +389,7 @@ class Outbox:
             if not docs:
                 return published
             for doc in docs:
-                items = [(m["topic"], bytes(m["key"]), bytes(m["value"])) for m in doc["messages"]]
+                items = [(m["topic"], bytes(m["key"]), bytes(m["value"]), m.get("tp")) for m in doc["messages"]]
                 await self.publisher.publish_many(items)
                 await self.db[OUTBOX].delete_one({"_id": doc["_id"]})
                 published += len(items)
@@ -413,9 +434,15 @@ class Consumer:
     """The handler writes nothing before its `tx.computing()` block: the inbox records of a batch of
     first deliveries are written during that block instead of before the handler."""
     stats: ConsumerStats = field(default_factory=ConsumerStats)
+    counters: metrics.ConsumerMetrics = field(init=False)
+    """Its Prometheus metrics (`libs.metrics`), counted once per batch."""
     _careful_until: float = field(default=0.0, init=False)
     """Until then (monotonic), batches read the inbox before they write (see `_transaction`)."""
     max_backoff_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.counters = metrics.ConsumerMetrics(self.service, self.topic.name)
+        self._span_name = f"{self.topic.name} process"
 
     @property
     def actor(self) -> Actor:
@@ -427,9 +454,10 @@ class Consumer:
         started = time.perf_counter()
         incoming: list[Incoming] = []
         dead: list[Outgoing] = []
+        skipped = 0
         for record in records:
             if self.wanted is not None and _type_tag(record.value) not in self.wanted:
-                self.stats.skipped += 1
+                skipped += 1
                 continue
             try:
                 message = self.topic.parse(record.value or b"")
@@ -438,19 +466,28 @@ class Consumer:
                 dead.append(self._dead_letter(record, code, reasons))
                 continue
             incoming.append(Incoming(message, record))
+        self.stats.skipped += skipped
         parsed = time.perf_counter()
         committed: list[dict[str, Any]] = []
         if not incoming and not dead:  # every record was of a type this consumer does not take
             self.stats.batches += 1
             self.stats.messages += len(records)
+            self.counters.batch(len(records), time.perf_counter() - started, {(metrics.SKIPPED, ""): skipped})
             return
+        duplicates_before = self.stats.duplicates
+        trace = tracing.BatchTrace(self.service, self._span_name, incoming, size=len(records))
         try:
-            committed.append(await self._with_retry(lambda: self._transaction(incoming, dead)))
-        except HandlerError:
-            for one in incoming:
-                committed.append(await self._with_retry(lambda one=one: self._transaction_isolating(one)))
-            if dead:
-                committed.append(await self._with_retry(lambda: self._transaction([], dead)))
+            try:
+                committed.append(await self._with_retry(lambda: self._transaction(incoming, dead, trace)))
+            except HandlerError:
+                for one in incoming:
+                    committed.append(await self._with_retry(lambda one=one: self._transaction_isolating(one, trace)))
+                if dead:
+                    committed.append(await self._with_retry(lambda: self._transaction([], dead, trace)))
+        except BaseException as exc:
+            trace.end(exc)
+            raise
+        trace.end()
         self.stats.batches += 1
         self.stats.messages += len(records)
         self.stats.dead_lettering(len(dead))
@@ -462,20 +499,45 @@ class Consumer:
         self.stats.emitted += sum(len(doc["messages"]) for doc in docs)
         stored = time.perf_counter()
         await self.outbox.submit(docs)
+        self._count(records, skipped, self.stats.duplicates - duplicates_before, incoming, docs, started)
         log.debug("batch_processed", topic=self.topic.name, records=len(records), fresh=len(incoming),
                   parse_ms=round(1000 * (parsed - started), 1), transaction_ms=round(1000 * (stored - parsed), 1),
                   handover_ms=round(1000 * (time.perf_counter() - stored), 1))
 
-    async def _transaction_isolating(self, one: Incoming) -> dict[str, Any] | None:
+    def _count(self, records: Sequence[Record], skipped: int, duplicates: int, incoming: Sequence[Incoming],
+               docs: Sequence[dict[str, Any]], started: float) -> None:
+        """The batch's metrics, once: outcomes from what its transactions emitted (see `metrics.Tally`)."""
+        outcomes: dict[tuple[str, str], int] = {(metrics.SKIPPED, ""): skipped, (metrics.DUPLICATE, ""): duplicates}
+        dead_letters: list[str] = []
+        not_handled = duplicates
+        for doc in docs:
+            tally = doc.get(TALLY)
+            if tally is None:
+                continue
+            for code, count in tally.rejected.items():
+                key = (metrics.REJECTED, code)
+                outcomes[key] = outcomes.get(key, 0) + count
+                not_handled += count
+            for code, count in tally.dead.items():
+                key = (metrics.DEAD_LETTERED, code)
+                outcomes[key] = outcomes.get(key, 0) + count
+                dead_letters.extend([code] * count)
+                if code == DeadLetterReason.HANDLER_ERROR:
+                    not_handled += count
+        outcomes[(metrics.HANDLED, "")] = max(0, len(incoming) - not_handled)
+        self.counters.batch(len(records), time.perf_counter() - started, outcomes, dead_letters)
+
+    async def _transaction_isolating(self, one: Incoming, trace: tracing.BatchTrace | None = None) -> dict[str, Any] | None:
         try:
-            return await self._transaction([one], [])
+            return await self._transaction([one], [], trace)
         except HandlerError as exc:
             reason = Reason(code=DeadLetterReason.HANDLER_ERROR, message=str(exc.__cause__ or exc)[:2000])
-            committed = await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])])
+            committed = await self._transaction([], [self._dead_letter(one.record, DeadLetterReason.HANDLER_ERROR, [reason])], trace)
             self.stats.dead_lettering(1)
             return committed
 
-    async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing]) -> dict[str, Any] | None:
+    async def _transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing],
+                           trace: tracing.BatchTrace | None = None) -> dict[str, Any] | None:
         """One transaction for the batch. Insert-first dedupe: the inbox insert itself is the check
         (no read of the inbox), since a duplicate is rare; a batch holding something seen before hits
         a duplicate key, its transaction is aborted, and it is redone the careful way (read the inbox,
@@ -483,18 +545,18 @@ class Consumer:
         after a crash or a rebalance comes in runs)."""
         if incoming and time.monotonic() >= self._careful_until and _distinct(incoming):
             try:
-                return await self._run_transaction(incoming, dead, optimistic=True)
+                return await self._run_transaction(incoming, dead, optimistic=True, trace=trace)
             except _SeenBefore:
                 self._careful_until = time.monotonic() + CAREFUL_FOR_S
-        return await self._run_transaction(incoming, dead, optimistic=False)
+        return await self._run_transaction(incoming, dead, optimistic=False, trace=trace)
 
     async def _run_transaction(self, incoming: Sequence[Incoming], dead: Sequence[Outgoing], *,
-                               optimistic: bool) -> dict[str, Any] | None:
+                               optimistic: bool, trace: tracing.BatchTrace | None = None) -> dict[str, Any] | None:
         client = self.db.client
         async with client.start_session() as session:
             async with await session.start_transaction():
                 alongside = optimistic and self.inbox_while_computing
-                tx = Tx(self.db, session, self.clock.now(),
+                tx = Tx(self.db, session, self.clock.now(), trace=trace,
                         pending=(lambda: self._record_inbox(incoming, session, optimistic=True)) if alongside else None)
                 if optimistic:
                     if not alongside:
@@ -573,7 +635,7 @@ class Consumer:
             errors=reasons,
         )
         log.warning("dead_lettered", topic=record.topic, offset=record.offset, reason_code=code)
-        return Outgoing(letter, topic=dead_letter_topic(self.topic), key=key or "")
+        return Outgoing(letter, topic=dead_letter_topic(self.topic), key=key or "", trace=record.traceparent)
 
     async def _with_retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
         delay = 0.05
@@ -610,23 +672,30 @@ def _retryable(exc: BaseException) -> bool:
 
 
 async def run_in_transaction(
-    db: AsyncDatabase[dict[str, Any]], outbox: Outbox, clock: Clock, work: TickHandler
+    db: AsyncDatabase[dict[str, Any]], outbox: Outbox, clock: Clock, work: TickHandler, *, name: str = "tick"
 ) -> int:
     """Run clock-driven work (expiry, timeouts) in one transaction with its outbox; hand what it
-    emitted to the outbox's publisher. Returns the number of messages emitted."""
+    emitted to the outbox's publisher. Returns the number of messages emitted. What it emits
+    starts a trace of its own (a span per run)."""
     delay = 0.05
-    while True:
-        try:
-            async with db.client.start_session() as session:
-                async with await session.start_transaction():
-                    tx = Tx(db, session, clock.now())
-                    out = list(await work(tx))
-                    doc = await outbox.add(out, tx)
-            break
-        except Exception as exc:
-            if not is_transient(exc) and not isinstance(exc, ConnectionFailure):
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    trace = tracing.BatchTrace(outbox.service, name, size=0, lazy=True)
+    try:
+        while True:
+            try:
+                async with db.client.start_session() as session:
+                    async with await session.start_transaction():
+                        tx = Tx(db, session, clock.now(), trace=trace)
+                        out = list(await work(tx))
+                        doc = await outbox.add(out, tx)
+                break
+            except Exception as exc:
+                if not is_transient(exc) and not isinstance(exc, ConnectionFailure):
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+    except BaseException as exc:
+        trace.end(exc)
+        raise
+    trace.end()
     await outbox.submit([doc])
     return len(doc["messages"]) if doc else 0

@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.common import Envelope
 from contracts.topics import Topic, dead_letter_topic
 from libs.clock import Clock, clock_from
+from libs import metrics, tracing
 from libs.health import HealthServer
 from libs.kafka import BrokerPublisher, make_broker
 from libs.logs import get_logger
@@ -69,9 +70,13 @@ class Runtime:
     spec_broker: KafkaBroker = field(init=False)
     """Never connected: carries the per-topic subscriptions and publications the AsyncAPI document shows."""
     _subscribed: bool = False
+    _subscriber: Any = None
+    _handled: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(topic, partition) -> the last offset this instance handled (for the consumer lag)."""
+    _lag: list[tuple[str, int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.db, self.publisher, self.instance_id)
+        self.outbox = Outbox(self.db, self.publisher, self.instance_id, service=self.settings.service_name)
         self.spec_broker = KafkaBroker(self.settings.kafka_bootstrap_servers)
 
     @classmethod
@@ -153,19 +158,23 @@ class Runtime:
             return
         self._subscribed = True
         by_topic = {consumer.topic.name: consumer for consumer in self.consumers}
+        handled = self._handled
 
         async def subscriber(message: KafkaMessage) -> None:
             raw = message.raw_message
             records = raw if isinstance(raw, tuple | list) else (raw,)
             grouped: dict[str, list[Record]] = {name: [] for name in by_topic}
+            last: dict[tuple[str, int], int] = {}
             for r in records:
-                grouped[r.topic].append(Record(r.topic, r.partition, r.offset, r.key, r.value))
+                grouped[r.topic].append(Record(r.topic, r.partition, r.offset, r.key, r.value, r.headers))
+                last[(r.topic, r.partition)] = r.offset
             for name, batch in grouped.items():
                 if batch:
                     await by_topic[name].process(batch)
+            handled.update(last)
 
         subscriber.__name__ = f"{self.settings.service_name}_consumer"
-        self.broker.subscriber(
+        self._subscriber = self.broker.subscriber(
             *by_topic,
             batch=True,
             group_id=self.settings.group_id,
@@ -178,7 +187,8 @@ class Runtime:
             fetch_min_bytes=self.settings.kafka_fetch_min_bytes,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,  # the consumers parse records themselves: no JSON decoding by FastStream
-        )(subscriber)
+        )
+        self._subscriber(subscriber)
 
     def publishes(self, topic: Topic, description: str = "") -> None:
         """Declare a topic this service writes (for the AsyncAPI document)."""
@@ -203,7 +213,7 @@ class Runtime:
 
     async def run_tick(self, name: str) -> int:
         tick = next(t for t in self.ticks if t.name == name)
-        emitted = await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+        emitted = await run_in_transaction(self.db, self.outbox, self.clock, tick.work, name=tick.name)
         await self.outbox.drain()
         return emitted
 
@@ -220,16 +230,20 @@ class Runtime:
         await self.outbox.flush(older_than_s=0)
 
     async def start(self) -> None:
+        tracing.configure(self.settings.service_name, self.settings.tracing_exporter,
+                          self.settings.tracing_otlp_endpoint)
+        metrics.LAG.register(self.instance_id, self.settings.service_name, lambda: self._lag)
         self._tasks.append(asyncio.create_task(self._relay_loop(), name="outbox-relay"))
         for tick in self.ticks:
             self._tasks.append(asyncio.create_task(self._tick_loop(tick), name=f"tick-{tick.name}"))
         if self.settings.health_port is not None:
-            self._health = HealthServer(self.settings.health_port, self.readiness)
+            self._health = HealthServer(self.settings.health_port, self.readiness, self.metrics)
             await self._health.start()
         log.info("service_started", instance=self.instance_id, database=self.settings.database)
 
     async def stop(self) -> None:
         self._stopping.set()
+        metrics.LAG.unregister(self.instance_id)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -259,6 +273,34 @@ class Runtime:
                 "dead_lettering": dead_lettering, "consumers": stats, "published": self.outbox.published,
                 "instance": self.instance_id}
 
+    async def metrics(self) -> tuple[bytes, str]:
+        """The `/metrics` answer: the consumer lag read now, then every metric of the process."""
+        await self.refresh_lag()
+        return metrics.exposition()
+
+    async def refresh_lag(self) -> None:
+        """Per assigned partition: its high watermark (from the consumer's last fetch) minus the next
+        offset to handle (after the last handled one; before any, the consumer's position)."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        if consumer is None:
+            self._lag = []
+            return
+        lag = []
+        for tp in sorted(consumer.assignment()):
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            done = self._handled.get((tp.topic, tp.partition))
+            if done is not None:
+                following = done + 1
+            else:
+                try:
+                    following = await asyncio.wait_for(consumer.position(tp), 0.5)
+                except Exception:  # noqa: BLE001 - not positioned yet (joining): no lag to tell
+                    continue
+            lag.append((tp.topic, tp.partition, max(0, high - following)))
+        self._lag = lag
+
     async def _relay_loop(self) -> None:
         while not self._stopping.is_set():
             await asyncio.sleep(self.settings.relay_interval_s)
@@ -270,7 +312,7 @@ class Runtime:
     async def _tick_loop(self, tick: Tick) -> None:
         while not self._stopping.is_set():
             try:
-                await run_in_transaction(self.db, self.outbox, self.clock, tick.work)
+                await run_in_transaction(self.db, self.outbox, self.clock, tick.work, name=tick.name)
             except Exception:  # noqa: BLE001 - a failed tick is retried on the next one
                 log.exception("tick_failed", tick=tick.name)
             await asyncio.sleep(tick.interval_s)
@@ -279,6 +321,7 @@ class Runtime:
         """After the broker stopped: stop the outbox's publisher and close the database client."""
         await self.outbox.close()
         await self.client.close()
+        tracing.flush()
         log.info("service_stopped", instance=self.instance_id)
 
     def app(self, title: str, description: str) -> FastStream:

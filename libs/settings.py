@@ -1,7 +1,7 @@
 """One Settings base for every service: `<PREFIX>_FIELD` per service, with the connection
 settings also read unprefixed (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`) so one pair of variables
-points the whole platform at real Kafka and MongoDB. Nothing else in the project reads the
-environment.
+points the whole platform at real Kafka and MongoDB, and likewise the tracing export
+(`TRACING_EXPORTER`, `TRACING_OTLP_ENDPOINT`). Nothing else in the project reads the environment.
 
 Command-line tools build their service's Settings with `Settings.for_cli()`: after the arguments and
 the environment, the connection settings come from the platform `make run` started (its run file,
@@ -19,7 +19,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 
 from libs import runfile
 
-SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "kafka_idempotent_producer")
+SHARED_VARIABLES = ("kafka_bootstrap_servers", "mongodb_uri", "kafka_idempotent_producer", "tracing_exporter",
+                    "tracing_otlp_endpoint")
 _FOR_CLI: ContextVar[bool] = ContextVar("settings_for_cli", default=False)
 _RUN_FILE_PROBLEM: ContextVar[runfile.NoPlatformRunning | None] = ContextVar("run_file_problem", default=None)
 
@@ -118,6 +119,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level.")
     log_format: Literal["auto", "json", "console"] = Field(default="auto", description="JSON off a terminal.")
     clock_start: datetime | None = Field(default=None, description="Run the service clock from this instant (tests, demos).")
+    tracing_exporter: Literal["none", "console", "otlp"] = Field(default="none", description="Where OpenTelemetry spans go: nowhere (the traceparent headers are still propagated), the console (stdout), or OTLP over HTTP.")
+    tracing_otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset: the exporter's default.")
     failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit' or 'crash_after_commit:<topic>'.")
 
     @property

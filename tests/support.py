@@ -31,8 +31,10 @@ def unique(prefix: str) -> str:
 
 
 class Recorded:
-    def __init__(self, topic: str, key: str | None, raw: bytes, message: Any) -> None:
+    def __init__(self, topic: str, key: str | None, raw: bytes, message: Any,
+                 headers: Iterable[tuple[str, bytes]] = ()) -> None:
         self.topic, self.key, self.raw, self.message = topic, key, raw, message
+        self.headers = dict(headers)
 
     def __repr__(self) -> str:
         return f"Recorded({self.topic}, {type(self.message).__name__})"
@@ -74,7 +76,7 @@ class TopicRecorder:
             for tp, records in batch.items():
                 for r in records:
                     self.records.append(Recorded(tp.topic, r.key.decode() if r.key else None, r.value,
-                                                 _parse(tp.topic, r.value)))
+                                                 _parse(tp.topic, r.value), r.headers or ()))
             if batch:
                 self._changed.set()
 

@@ -83,6 +83,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
+    from services.gateway.api.observability import install as install_observability  # its own file: /metrics, spans
+
+    install_observability(app, runtime)
     for module in (producers, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
         app.include_router(module.router)
 

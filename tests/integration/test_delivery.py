@@ -310,7 +310,7 @@ async def test_the_outbox_publisher_publishes_in_commit_order_and_recovers_from_
             self.failures = 1
 
         async def publish_many(self, items):
-            for number, (_, _, value) in enumerate(items):
+            for number, (_, _, value, _) in enumerate(items):
                 if self.failures and value == b"m3":
                     self.failures -= 1
                     raise ConnectionError("broker went away")
@@ -365,7 +365,7 @@ async def test_published_outbox_documents_are_deleted_together_and_never_swept_a
             self.all_sent = asyncio.Event()
 
         async def publish_many(self, items):
-            self.sent.extend(value for _, _, value in items)
+            self.sent.extend(value for _, _, value, _ in items)
             if len(self.sent) == 3:
                 self.all_sent.set()
 

@@ -20,6 +20,7 @@ from contracts.common import Envelope, Role
 from contracts.topics import topic_for
 from libs.logs import get_logger
 from libs.service import Runtime
+from libs.tracing import current_headers
 from services.gateway.adapters import store
 from services.gateway.config import Settings
 from services.gateway.domain import keys
@@ -218,7 +219,7 @@ async def publish(gw: Gateway, caller: Principal, message: Envelope, sent: BaseM
         raise outgoing
     try:
         await gw.runtime.broker.publish(outgoing.value, outgoing.topic, key=outgoing.key,
-                                        headers={"content-type": "application/json"})
+                                        headers={"content-type": "application/json", **current_headers()})
     except Exception as exc:  # noqa: BLE001 - any broker failure is a 503 to the caller
         log.warning("publish_failed", topic=outgoing.topic, error=type(exc).__name__)
         raise ApiError(503, "broker_unavailable", "the message could not be handed to the broker; send it again "
@@ -240,7 +241,7 @@ async def publish_many(gw: Gateway, caller: Principal, items: list[Outgoing]) ->
                 continue
             published.add(outgoing.event_id)
             result = await gw.runtime.broker.publish(outgoing.value, outgoing.topic, key=outgoing.key,
-                                                     headers={"content-type": "application/json"}, no_confirm=True)
+                                                     headers={"content-type": "application/json", **current_headers()}, no_confirm=True)
             if isinstance(result, asyncio.Future):
                 pending.append(result)
         await asyncio.gather(*pending)
