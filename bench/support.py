@@ -316,7 +316,9 @@ class Stamps(Arrivals):
 
 async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
-        await consumer.topics()  # refreshes the metadata
+        # Refreshes the consumer's own metadata (`consumer.topics()` returns fresh metadata without
+        # storing it: enough on tansu, whose first metadata answer lists every topic; not on Apache Kafka).
+        await consumer._client.force_metadata_update()  # noqa: SLF001
         found = consumer.partitions_for_topic(topic)
         if found:
             return found

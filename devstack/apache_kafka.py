@@ -223,7 +223,13 @@ def _free_port() -> int:
 
 
 def _cluster_id() -> str:
-    return urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random KRaft cluster id (22 base64url characters), never starting with '-': the storage tool's
+    argument parser takes such a value for an option (1 id in 64 did; Kafka's own Uuid.randomUuid
+    draws again for the same reason)."""
+    while True:
+        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def broker_command(data_dir: Path, port: int, *, controller_port: int | None = None,

@@ -160,3 +160,15 @@ def test_group_placement_uses_java_string_hash(text, expected):
     if expected is not None:
         assert value == expected
     assert _java_string_hash("polygenelubricants") == -2**31  # Java's famous Integer.MIN_VALUE hash
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch):
+    """The storage tool took an id starting with '-' for an option (the format failed for 1 id in 64)."""
+    import uuid
+
+    from devstack.apache_kafka import _cluster_id
+
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" + bytes(15))])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
+    cluster_id = _cluster_id()
+    assert cluster_id == "AQAAAAAAAAAAAAAAAAAAAA" and len(cluster_id) == 22
