@@ -39,16 +39,27 @@ async def broker_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, fl
     """Raw produce rate (acks=all) and consume rate (one consumer group) of plant-event-sized records."""
     topic = f"bench.ceiling.{uuid.uuid4().hex[:6]}"
     await ensure_topics(bootstrap, [topic], partitions=4)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=5
+    )
     await producer.start()
     started = time.perf_counter()
-    futures = [await producer.send(topic, SAMPLE_VALUE, key=f"site-{i % 40}".encode()) for i in range(messages)]
+    futures = [
+        await producer.send(topic, SAMPLE_VALUE, key=f"site-{i % 40}".encode())
+        for i in range(messages)
+    ]
     await asyncio.gather(*futures)
     produce_s = time.perf_counter() - started
     await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"ceiling-{topic}",
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                session_timeout_ms=2000, heartbeat_interval_ms=300)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"ceiling-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+    )
     await consumer.start()
     seen, first = 0, None
     while seen < messages:
@@ -63,8 +74,13 @@ async def broker_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, fl
     return {"produce_per_s": messages / produce_s, "consume_per_s": messages / max(consume_s, 1e-9)}
 
 
-async def database_ceiling(mongodb_uri: str, documents_per_event: list[dict[str, Any]], *, events: int = 20_000,
-                           batch: int = BATCH) -> dict[str, float]:
+async def database_ceiling(
+    mongodb_uri: str,
+    documents_per_event: list[dict[str, Any]],
+    *,
+    events: int = 20_000,
+    batch: int = BATCH,
+) -> dict[str, float]:
     """Batched-transaction write rate for the documents a service writes per event, with no logic."""
     client = mongo_client(mongodb_uri, "bench-ceiling")
     db = database(client, f"bench_ceiling_{uuid.uuid4().hex[:6]}")
@@ -77,20 +93,38 @@ async def database_ceiling(mongodb_uri: str, documents_per_event: list[dict[str,
                 collection = db[template["collection"]]
                 if "outbox" in template:
                     items = [item for i in numbers for item in template["outbox"](i)]
-                    await collection.insert_one({"_id": uuid.uuid4().hex, "owner": "bench", "seq": first,
-                                                 "created": time.time(), "messages": items}, session=session)
+                    await collection.insert_one(
+                        {
+                            "_id": uuid.uuid4().hex,
+                            "owner": "bench",
+                            "seq": first,
+                            "created": time.time(),
+                            "messages": items,
+                        },
+                        session=session,
+                    )
                 elif "replace_per_batch" in template:
                     writes: list[Any] = []
                     for k in range(min(template["replace_per_batch"], len(numbers))):
                         key = f"{template['collection']}:{k}"
                         version = versions.get(key, 0)
                         doc = {**template["document"], "_id": key, "version": version + 1}
-                        writes.append(ReplaceOne({"_id": key, "version": version}, doc) if version else InsertOne(doc))
+                        writes.append(
+                            ReplaceOne({"_id": key, "version": version}, doc)
+                            if version
+                            else InsertOne(doc)
+                        )
                         versions[key] = version + 1
                     await collection.bulk_write(writes, ordered=True, session=session)
                 else:
-                    docs = [{"_id": f"{template['collection']}:{uuid.uuid4().hex}", **template["document"]}
-                            for i in numbers if i % template.get("every", 1) == 0]
+                    docs = [
+                        {
+                            "_id": f"{template['collection']}:{uuid.uuid4().hex}",
+                            **template["document"],
+                        }
+                        for i in numbers
+                        if i % template.get("every", 1) == 0
+                    ]
                     if docs:
                         await collection.insert_many(docs, session=session, ordered=False)
     elapsed = time.perf_counter() - started
@@ -103,10 +137,16 @@ INTAKE_DOCUMENTS: list[dict[str, Any]] = [
     # What intake writes per accepted plant event: its inbox record, its own event record, and its
     # share of the batch's outbox document (one movement per event).
     {"collection": "inbox", "document": {"h": "0" * 64, "t": "plant.events.v1"}},
-    {"collection": "events", "document": {"site_id": "site-smelter", "type": "material_received",
-                                          "status": "accepted"}},
-    {"collection": "outbox", "outbox": lambda i: [{"topic": "material.movements.v1", "key": b"site-smelter",
-                                                   "value": SAMPLE_VALUE}]},
+    {
+        "collection": "events",
+        "document": {"site_id": "site-smelter", "type": "material_received", "status": "accepted"},
+    },
+    {
+        "collection": "outbox",
+        "outbox": lambda i: [
+            {"topic": "material.movements.v1", "key": b"site-smelter", "value": SAMPLE_VALUE}
+        ],
+    },
 ]
 
 
@@ -136,18 +176,38 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     now = datetime.now(UTC)
     day = now.date() - timedelta(days=1)
     actor = Actor(organisation_id="intake", role=Role.SERVICE)
-    common = {"actor": actor, "occurred_at": now, "site_id": "bench-site-remelter-0001",
-              "organisation_id": "bench-org-remelter-0001"}
+    common = {
+        "actor": actor,
+        "occurred_at": now,
+        "site_id": "bench-site-remelter-0001",
+        "organisation_id": "bench-org-remelter-0001",
+    }
     receipt = MaterialReceivedRecorded.create(
-        movement_id=uuid.uuid4(), received_on=day, supplier_organisation_id="uk-ubc-collectors",
-        material_category=MaterialCategory.POST_CONSUMER_SCRAP, product_form="ubc-bales", quantity_kg=Decimal(20000),
-        classification=Classification.ELIGIBLE_SCRAP, coc_quantity_kg=Decimal(20000),
-        verification=Verification.NOT_APPLICABLE, due_diligence_reference="dd-1", due_diligence_status="passed",
-        recycled_content_share=Decimal(1), **common)
+        movement_id=uuid.uuid4(),
+        received_on=day,
+        supplier_organisation_id="uk-ubc-collectors",
+        material_category=MaterialCategory.POST_CONSUMER_SCRAP,
+        product_form="ubc-bales",
+        quantity_kg=Decimal(20000),
+        classification=Classification.ELIGIBLE_SCRAP,
+        coc_quantity_kg=Decimal(20000),
+        verification=Verification.NOT_APPLICABLE,
+        due_diligence_reference="dd-1",
+        due_diligence_status="passed",
+        recycled_content_share=Decimal(1),
+        **common,
+    )
     shipment = MaterialShippedRecorded.create(
-        movement_id=uuid.uuid4(), shipped_on=day, customer_organisation_id="bench-customer",
-        material_category=MaterialCategory.ALUMINIUM, product_form="ingot", quantity_kg=Decimal(10000),
-        coc_quantity_kg=Decimal(5000), shipment_reference="DN-1", **common)
+        movement_id=uuid.uuid4(),
+        shipped_on=day,
+        customer_organisation_id="bench-customer",
+        material_category=MaterialCategory.ALUMINIUM,
+        product_form="ingot",
+        quantity_kg=Decimal(10000),
+        coc_quantity_kg=Decimal(5000),
+        shipment_reference="DN-1",
+        **common,
+    )
     service = Accounting(Settings(database="bench", signing_key=b64url(Signer.generate().seed)))
     ledger = Ledger(check_certificates=False)
     received = service.publish(ledger.apply(receipt, now), receipt, now)
@@ -155,7 +215,11 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
 
     def encoded(outgoing: Any) -> dict[str, Any]:
         topic = outgoing.resolved_topic()
-        return {"topic": topic.name, "key": topic.key_of(outgoing.message).encode(), "value": topic.encode(outgoing.message)}
+        return {
+            "topic": topic.name,
+            "key": topic.key_of(outgoing.message).encode(),
+            "value": topic.encode(outgoing.message),
+        }
 
     entry_posted = encoded(received[0])
     designation = [encoded(o) for o in shipped]
@@ -164,27 +228,49 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
         return {k: v for k, v in doc.items() if k != "_id"}
 
     templates = [
-        {"collection": "inbox", "document": {"h": content_hash(receipt), "t": "material.movements.v1"}},
+        {
+            "collection": "inbox",
+            "document": {"h": content_hash(receipt), "t": "material.movements.v1"},
+        },
         {"collection": "entries", "document": without_id(store.entry_doc(ledger.entries[0]))},
-        {"collection": "movements", "document": without_id(store.movement_doc(ledger.movements[str(receipt.movement_id)]))},
-        {"collection": "accounts", "replace_per_batch": accounts,
-         "document": without_id(store.account_doc(next(iter(ledger.accounts.values())), 1))},
-        {"collection": "outbox",
-         "outbox": lambda i: designation if i % designation_every == designation_every - 1 else [entry_posted]},
+        {
+            "collection": "movements",
+            "document": without_id(store.movement_doc(ledger.movements[str(receipt.movement_id)])),
+        },
+        {
+            "collection": "accounts",
+            "replace_per_batch": accounts,
+            "document": without_id(store.account_doc(next(iter(ledger.accounts.values())), 1)),
+        },
+        {
+            "collection": "outbox",
+            "outbox": lambda i: (
+                designation if i % designation_every == designation_every - 1 else [entry_posted]
+            ),
+        },
     ]
-    what = (f"inbox + entry + movement record + outbox share per movement (1 in {designation_every} a signed "
-            f"designation), {accounts} balance documents replaced per batch")
+    what = (
+        f"inbox + entry + movement record + outbox share per movement (1 in {designation_every} a signed "
+        f"designation), {accounts} balance documents replaced per batch"
+    )
     return templates, what
 
 
-async def chain_ceiling(mongodb_uri: str, intake_templates: list[dict[str, Any]],
-                        accounting_templates: list[dict[str, Any]], *, events: int = 20_000) -> dict[str, float]:
+async def chain_ceiling(
+    mongodb_uri: str,
+    intake_templates: list[dict[str, Any]],
+    accounting_templates: list[dict[str, Any]],
+    *,
+    events: int = 20_000,
+) -> dict[str, float]:
     """The database's rate for the chain's documents: for the same `events`, intake's documents and
     accounting's documents written at the same time by two writers (one per service database, as
     the two services do) on the one server. Events per second until both are done."""
     started = time.perf_counter()
-    await asyncio.gather(database_ceiling(mongodb_uri, intake_templates, events=events),
-                         database_ceiling(mongodb_uri, accounting_templates, events=events))
+    await asyncio.gather(
+        database_ceiling(mongodb_uri, intake_templates, events=events),
+        database_ceiling(mongodb_uri, accounting_templates, events=events),
+    )
     return {"events_per_s": events / (time.perf_counter() - started)}
 
 
@@ -192,5 +278,7 @@ def database_figures(intake_per_s: float, accounting_per_s: float) -> dict[str, 
     """Bounds the chain would have if the two services' documents were written by separate servers
     (the lower ceiling, optimistic here: the embedded stack and infra/ run one server) or one after
     the other on one server (series: no overlap at all); shown beside the measured chain ceiling."""
-    return {"lower": min(intake_per_s, accounting_per_s),
-            "series": 1 / (1 / intake_per_s + 1 / accounting_per_s)}
+    return {
+        "lower": min(intake_per_s, accounting_per_s),
+        "series": 1 / (1 / intake_per_s + 1 / accounting_per_s),
+    }

@@ -37,19 +37,13 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from contracts.common import Envelope
-from contracts.topics import ALL_TOPIC_NAMES, topic_for
-from devstack.apache_kafka import kafka_version
-from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
-from libs.settings import PlatformSettings
-from libs.stack import external_endpoints
 from bench.balance import balance_read_times
 from bench.ceilings import (
     INTAKE_DOCUMENTS,
@@ -60,7 +54,6 @@ from bench.ceilings import (
     database_figures,
 )
 from bench.chain import DESIGNATION_EVERY, Chain
-from tests.support import consumed_topics
 from bench.support import (
     Arrivals,
     CpuMeter,
@@ -75,6 +68,13 @@ from bench.support import (
     percentile,
     rate_of,
 )
+from contracts.common import Envelope
+from contracts.topics import ALL_TOPIC_NAMES, topic_for
+from devstack.apache_kafka import kafka_version
+from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from libs.settings import PlatformSettings
+from libs.stack import external_endpoints
+from tests.support import consumed_topics
 
 SITES = 40
 CLAIMS_LEDGER_BACKLOG = 20_000
@@ -121,14 +121,18 @@ def pick_ledger(d: dict[str, Any]) -> tuple[str, str] | None:
         entry = d["entry"]
         if entry.get("movement_id") is None:
             return None
-        credited = "credit" if entry["coc_credit_kg"].lstrip("-") not in ("0", "0.000") else "no credit"
+        credited = (
+            "credit" if entry["coc_credit_kg"].lstrip("-") not in ("0", "0.000") else "no credit"
+        )
         return entry["movement_id"], f"{entry['kind']} ({credited})"
     if kind in ("designation_refused", "movement_refused"):
         return d["movement_id"], f"{kind}:{_codes(d)}"
     if kind == "plant_event_rejected":
         return d["rejected_event_id"], f"rejected by intake:{_codes(d)}"
     if "payload" in d and "source_topic" in d:
-        return _dead_letter(d, "movement_id" if d["source_topic"] == "material.movements.v1" else "event_id")
+        return _dead_letter(
+            d, "movement_id" if d["source_topic"] == "material.movements.v1" else "event_id"
+        )
     return None
 
 
@@ -140,7 +144,12 @@ def pick_decision(d: dict[str, Any]) -> tuple[str, str] | None:
 
 
 MOVEMENT_TOPICS = ["material.movements.v1", "intake.rejections.v1", "plant.events.v1.dlq"]
-LEDGER_TOPICS = ["ledger.events.v1", "intake.rejections.v1", "plant.events.v1.dlq", "material.movements.v1.dlq"]
+LEDGER_TOPICS = [
+    "ledger.events.v1",
+    "intake.rejections.v1",
+    "plant.events.v1.dlq",
+    "material.movements.v1.dlq",
+]
 
 
 def _record(message: Envelope) -> tuple[str, bytes, bytes]:
@@ -150,8 +159,14 @@ def _record(message: Envelope) -> tuple[str, bytes, bytes]:
 
 
 class Bench:
-    def __init__(self, endpoints: Endpoints, stack: EmbeddedStack | None, events: int, quick: bool,
-                 intake_events: int | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        stack: EmbeddedStack | None,
+        events: int,
+        quick: bool,
+        intake_events: int | None = None,
+    ) -> None:
         self.use(endpoints, stack)
         self.events = events
         self.intake_ceiling = float("nan")
@@ -192,9 +207,11 @@ class Bench:
     def cpu_note(self, meter: CpuMeter, label: str, events: int, wall_s: float) -> None:
         spent = meter.stop()
         used = sum(spent.values()) / wall_s
-        self.note(f"CPU in {label} ({events:,} events, {wall_s:.0f} s): the processes below used {used:.2f} of "
-                  f"{os.cpu_count()} cores; CPU ms per event: "
-                  + ", ".join(f"{name} {seconds * 1000 / events:.2f}" for name, seconds in spent.items()))
+        self.note(
+            f"CPU in {label} ({events:,} events, {wall_s:.0f} s): the processes below used {used:.2f} of "
+            f"{os.cpu_count()} cores; CPU ms per event: "
+            + ", ".join(f"{name} {seconds * 1000 / events:.2f}" for name, seconds in spent.items())
+        )
 
     def watch(self, topics: list[str], pick: Any) -> Watch:
         return Watch(self.endpoints.kafka_bootstrap, topics, pick)
@@ -202,7 +219,9 @@ class Bench:
     def stamps(self, topics: list[str], pick: Any) -> Stamps:
         return Stamps(self.endpoints.kafka_bootstrap, topics, pick)
 
-    async def collect(self, stamps: Stamps, ids: set[str], groups: list[tuple[str, str]], what: str) -> bool:
+    async def collect(
+        self, stamps: Stamps, ids: set[str], groups: list[tuple[str, str]], what: str
+    ) -> bool:
         """Wait quietly until each (consumer group, topic) is read to the end, then read the answers."""
         timeout_s = max(300, len(ids) / 50)
         last = [time.perf_counter()]
@@ -216,13 +235,17 @@ class Bench:
         async def progress() -> None:
             if time.perf_counter() - last[0] > 15:
                 last[0] = time.perf_counter()
-                lags = [f"{group} {await group_lag(self.endpoints.kafka_bootstrap, group, topic)} behind on {topic}"
-                        for group, topic in groups]
+                lags = [
+                    f"{group} {await group_lag(self.endpoints.kafka_bootstrap, group, topic)} behind on {topic}"
+                    for group, topic in groups
+                ]
                 print(f"    ... {what}: " + ", ".join(lags), flush=True)
 
         done = await stamps.collect(ids, caught_up, timeout_s, progress)
         if not done:
-            self.note(f"{what}: only {len(ids & stamps.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s")
+            self.note(
+                f"{what}: only {len(ids & stamps.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s"
+            )
         return done
 
     async def send(self, message: Envelope) -> Any:
@@ -243,8 +266,10 @@ class Bench:
         label = f"{self.run}-{self.streams}"
         # Made and encoded before the clock starts: the bench shares the cores with what it measures,
         # so building events while streaming them would take CPU from the services.
-        records = [(str(event.event_id), *_record(event))
-                   for event in (self.chain.plant_event(n, label) for n in range(count))]
+        records = [
+            (str(event.event_id), *_record(event))
+            for event in (self.chain.plant_event(n, label) for n in range(count))
+        ]
         assert self.producer is not None
         sent: dict[str, float] = {}
         started = time.perf_counter()
@@ -268,17 +293,23 @@ class Bench:
 
         done = await watch.wait_for(ids, timeout_s, progress)
         if not done:
-            self.note(f"{what}: only {len(ids & watch.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s")
+            self.note(
+                f"{what}: only {len(ids & watch.arrivals.keys()):,} of {len(ids):,} arrived in {timeout_s:.0f} s"
+            )
         return done
 
     def outcomes(self, watch: Arrivals, ids: set[str], label: str) -> Counter[str]:
         seen = Counter(watch.what[i] for i in ids if i in watch.what)
-        print(f"    {label}: " + ", ".join(f"{k} x{v:,}" for k, v in sorted(seen.items())), flush=True)
+        print(
+            f"    {label}: " + ", ".join(f"{k} x{v:,}" for k, v in sorted(seen.items())), flush=True
+        )
         return seen
 
 
 def _refused(outcomes: Counter[str]) -> int:
-    return sum(v for k, v in outcomes.items() if "refused" in k or "rejected" in k or "dead-lettered" in k)
+    return sum(
+        v for k, v in outcomes.items() if "refused" in k or "rejected" in k or "dead-lettered" in k
+    )
 
 
 Part = Callable[["Bench", Services], Awaitable[None]]
@@ -286,8 +317,12 @@ Part = Callable[["Bench", Services], Awaitable[None]]
 
 async def run(bench: Bench, services: Services, part: Part) -> None:
     await ensure_topics(bench.endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4)
-    bench.producer = AIOKafkaProducer(bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_idempotence=False,
-                                      acks="all", linger_ms=5)
+    bench.producer = AIOKafkaProducer(
+        bootstrap_servers=bench.endpoints.kafka_bootstrap,
+        enable_idempotence=False,
+        acks="all",
+        linger_ms=5,
+    )
     await bench.producer.start()
     sampler = asyncio.create_task(_sample(services))
     try:
@@ -308,8 +343,11 @@ async def _intake_part(bench: Bench, services: Services) -> None:
     """Intake alone, with the ceilings it is compared with (on a stack of its own when embedded)."""
     quick = bench.quick
     mix = bench.chain.mix(bench.events)
-    bench.note("plant event mix (per stream): " + ", ".join(f"{k} {v / bench.events:.0%}" for k, v in mix.items())
-               + f"; {SITES} sites, one organisation each, default rule set (group, percentage)")
+    bench.note(
+        "plant event mix (per stream): "
+        + ", ".join(f"{k} {v / bench.events:.0%}" for k, v in mix.items())
+        + f"; {SITES} sites, one organisation each, default rule set (group, percentage)"
+    )
 
     # 1. ceilings ---------------------------------------------------------------------------------
     broker = await broker_ceiling(bench.endpoints.kafka_bootstrap, 20_000 if quick else 50_000)
@@ -318,16 +356,33 @@ async def _intake_part(bench: Bench, services: Services) -> None:
     # Each database ceiling writes the documents of as many events as the run it is compared with:
     # the database slows as its collections grow (intake alone: 0.20-0.24 ms of database CPU per event
     # over 40,000 events, 0.31 ms over 240,000), so a short ceiling flatters the database.
-    bench.intake_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS,
-                                                   events=bench.intake_events))["events_per_s"]
-    bench.row("database ceiling: intake's documents, batched txns, events/s", f"{bench.intake_ceiling:,.0f}")
+    bench.intake_ceiling = (
+        await database_ceiling(
+            bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, events=bench.intake_events
+        )
+    )["events_per_s"]
+    bench.row(
+        "database ceiling: intake's documents, batched txns, events/s",
+        f"{bench.intake_ceiling:,.0f}",
+    )
 
     # 2. intake alone, on a backlog -------------------------------------------------------------------
     await _start_intake(bench, services)
     per_s, outcomes = await _backlog_run(
-        bench, services, "intake alone", bench.intake_events, MOVEMENT_TOPICS, pick_movement,
-        restart=["intake"], caught_up=[("intake", "plant.events.v1")])
-    bench.row("intake alone / intake's database ceiling", f"{per_s / bench.intake_ceiling:.2f}", "target >= 0.5")
+        bench,
+        services,
+        "intake alone",
+        bench.intake_events,
+        MOVEMENT_TOPICS,
+        pick_movement,
+        restart=["intake"],
+        caught_up=[("intake", "plant.events.v1")],
+    )
+    bench.row(
+        "intake alone / intake's database ceiling",
+        f"{per_s / bench.intake_ceiling:.2f}",
+        "target >= 0.5",
+    )
     bench.row("intake alone: events refused (should be 0)", f"{_refused(outcomes):,}")
 
 
@@ -346,53 +401,94 @@ async def _chain_part(bench: Bench, services: Services) -> None:
     """Accounting, the chain, latency, claims, memory and balance reads (on a fresh stack when embedded)."""
     quick = bench.quick
     templates, described = accounting_documents(SITES, DESIGNATION_EVERY * 4)
-    accounting_ceiling = (await database_ceiling(bench.endpoints.mongodb_uri, templates,
-                                                 events=bench.events))["events_per_s"]
-    bench.row("database ceiling: accounting's documents, batched txns, movements/s", f"{accounting_ceiling:,.0f}")
+    accounting_ceiling = (
+        await database_ceiling(bench.endpoints.mongodb_uri, templates, events=bench.events)
+    )["events_per_s"]
+    bench.row(
+        "database ceiling: accounting's documents, batched txns, movements/s",
+        f"{accounting_ceiling:,.0f}",
+    )
     bench.note(f"accounting's ceiling documents: {described}")
     ceilings = database_figures(bench.intake_ceiling, accounting_ceiling)
-    chain_ceiling_per_s = (await chain_ceiling(bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, templates,
-                                               events=bench.events))["events_per_s"]
-    bench.row("database ceiling for the chain: both services' documents at once, events/s",
-              f"{chain_ceiling_per_s:,.0f}")
-    bench.note("the chain's database ceiling writes, for the same events, intake's documents and accounting's "
-               "documents at the same time, by two writers (one per service database) on the one database server "
-               "the platform runs on: the documents the chain writes, with the overlap the two services have; "
-               f"for information, the lower of the two single ceilings ({ceilings['lower']:,.0f}/s, as if each "
-               f"service had a server of its own) and both in series ({ceilings['series']:,.0f}/s, no overlap)")
+    chain_ceiling_per_s = (
+        await chain_ceiling(
+            bench.endpoints.mongodb_uri, INTAKE_DOCUMENTS, templates, events=bench.events
+        )
+    )["events_per_s"]
+    bench.row(
+        "database ceiling for the chain: both services' documents at once, events/s",
+        f"{chain_ceiling_per_s:,.0f}",
+    )
+    bench.note(
+        "the chain's database ceiling writes, for the same events, intake's documents and accounting's "
+        "documents at the same time, by two writers (one per service database) on the one database server "
+        "the platform runs on: the documents the chain writes, with the overlap the two services have; "
+        f"for information, the lower of the two single ceilings ({ceilings['lower']:,.0f}/s, as if each "
+        f"service had a server of its own) and both in series ({ceilings['series']:,.0f}/s, no overlap)"
+    )
     await _start_intake(bench, services)
 
     # 3. accounting alone, catching up a backlog of movements ---------------------------------------
     # It starts as if it had read the warm-up and catches up the movements of a backlog intake answers first.
     group = services.group("accounting")
     await commit_group_offsets(bench.endpoints.kafka_bootstrap, group, "material.movements.v1", 0)
-    services.start("accounting")  # reads the registry and certificates first, as a running service has
+    services.start(
+        "accounting"
+    )  # reads the registry and certificates first, as a running service has
     await _settle(bench, services, "before accounting's backlog")
     services.stop_one("accounting")
     async with bench.stamps(MOVEMENT_TOPICS, pick_movement) as stamps:
         backlog = set(await bench.stream(bench.events))
-        await bench.collect(stamps, backlog, [(services.group("intake"), "plant.events.v1")],
-                            "intake answering accounting's backlog")
+        await bench.collect(
+            stamps,
+            backlog,
+            [(services.group("intake"), "plant.events.v1")],
+            "intake answering accounting's backlog",
+        )
     async with bench.stamps(LEDGER_TOPICS, pick_ledger) as stamps:
         services.start("accounting")
         meter, t0 = bench.meter(services), time.perf_counter()
-        await bench.collect(stamps, backlog, [(group, "material.movements.v1")], "accounting catching up")
-        bench.cpu_note(meter, "accounting catching up (with its start-up)", len(backlog), time.perf_counter() - t0)
+        await bench.collect(
+            stamps, backlog, [(group, "material.movements.v1")], "accounting catching up"
+        )
+        bench.cpu_note(
+            meter,
+            "accounting catching up (with its start-up)",
+            len(backlog),
+            time.perf_counter() - t0,
+        )
         count, seconds, per_s = rate_of(stamps.arrivals[i] for i in backlog if i in stamps.arrivals)
         outcomes = bench.outcomes(stamps, backlog, "accounting catch-up outcomes")
-    bench.row(f"accounting alone, catching up {count:,} movements over {seconds:.0f} s, movements/s",
-              f"{per_s:,.0f}")
-    bench.row("accounting alone / accounting's database ceiling", f"{per_s / accounting_ceiling:.2f}")
+    bench.row(
+        f"accounting alone, catching up {count:,} movements over {seconds:.0f} s, movements/s",
+        f"{per_s:,.0f}",
+    )
+    bench.row(
+        "accounting alone / accounting's database ceiling", f"{per_s / accounting_ceiling:.2f}"
+    )
     _mining_note(bench, outcomes)
 
     # 4. intake -> accounting end to end, on a backlog -------------------------------------------------
     per_s, outcomes = await _backlog_run(
-        bench, services, "intake -> accounting", bench.events, LEDGER_TOPICS, pick_ledger, restart=["intake"],
-        caught_up=[("intake", "plant.events.v1"), ("accounting", "material.movements.v1")], target=">= 500")
-    bench.row("intake -> accounting / the chain's database ceiling", f"{per_s / chain_ceiling_per_s:.2f}",
-              "target >= 0.5")
-    bench.row("intake -> accounting / the lower single ceiling (information: a server per service)",
-              f"{per_s / ceilings['lower']:.2f}")
+        bench,
+        services,
+        "intake -> accounting",
+        bench.events,
+        LEDGER_TOPICS,
+        pick_ledger,
+        restart=["intake"],
+        caught_up=[("intake", "plant.events.v1"), ("accounting", "material.movements.v1")],
+        target=">= 500",
+    )
+    bench.row(
+        "intake -> accounting / the chain's database ceiling",
+        f"{per_s / chain_ceiling_per_s:.2f}",
+        "target >= 0.5",
+    )
+    bench.row(
+        "intake -> accounting / the lower single ceiling (information: a server per service)",
+        f"{per_s / ceilings['lower']:.2f}",
+    )
     bench.row("intake -> accounting: events refused or dead-lettered", f"{_refused(outcomes):,}")
 
     # 5. event-to-ledger latency at a steady rate -------------------------------------------------------
@@ -406,9 +502,13 @@ async def _chain_part(bench: Bench, services: Services) -> None:
         bench.cpu_note(meter, "the 250 events/s run", len(sent), time.perf_counter() - started)
         latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
         bench.outcomes(watch, set(sent), "latency run outcomes")
-    bench.row(f"event -> LedgerEntryPosted at {offered:.0f} events/s for {steady_s} s: p50, s",
-              f"{percentile(latencies, 0.5):.3f}")
-    bench.row("event -> LedgerEntryPosted: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 2")
+    bench.row(
+        f"event -> LedgerEntryPosted at {offered:.0f} events/s for {steady_s} s: p50, s",
+        f"{percentile(latencies, 0.5):.3f}",
+    )
+    bench.row(
+        "event -> LedgerEntryPosted: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 2"
+    )
     bench.row("event -> LedgerEntryPosted: max, s", f"{max(latencies, default=float('nan')):.3f}")
 
     # 6. claims ------------------------------------------------------------------------------------------
@@ -418,24 +518,42 @@ async def _chain_part(bench: Bench, services: Services) -> None:
     services.sample()
     for service in services.running:
         alive = "" if service.alive else f" (EXITED with {service.process.returncode})"
-        bench.row(f"peak RSS {service.name}, MB{alive}", f"{service.peak_rss_mb:.0f}", "target < 250")
+        bench.row(
+            f"peak RSS {service.name}, MB{alive}", f"{service.peak_rss_mb:.0f}", "target < 250"
+        )
     services.stop()
     sizes = (1_000, 10_000) if quick else (1_000, 100_000)
     reads = await balance_read_times(bench.endpoints.mongodb_uri, sizes)
     small, large = reads[sizes[0]], reads[sizes[1]]
     for size in sizes:
-        bench.row(f"balance read (accounting cli balance), {size:,} entries: p50 / p99, ms",
-                  f"{reads[size]['p50_ms']:.2f} / {reads[size]['p99_ms']:.2f}")
-    bench.row(f"balance read p50 at {sizes[1]:,} / at {sizes[0]:,} entries", f"{large['p50_ms'] / small['p50_ms']:.2f}",
-              "target <= 1.5")
-    bench.note("balance read: entries made by accounting's domain (Ledger.apply of eligible-scrap receipts, real hash "
-               "chain) and inserted directly with its store's document shapes (entry_doc, account_doc) into a bench "
-               "database; the read timed is services.accounting.cli.balance, the CLI's own read path")
+        bench.row(
+            f"balance read (accounting cli balance), {size:,} entries: p50 / p99, ms",
+            f"{reads[size]['p50_ms']:.2f} / {reads[size]['p99_ms']:.2f}",
+        )
+    bench.row(
+        f"balance read p50 at {sizes[1]:,} / at {sizes[0]:,} entries",
+        f"{large['p50_ms'] / small['p50_ms']:.2f}",
+        "target <= 1.5",
+    )
+    bench.note(
+        "balance read: entries made by accounting's domain (Ledger.apply of eligible-scrap receipts, real hash "
+        "chain) and inserted directly with its store's document shapes (entry_doc, account_doc) into a bench "
+        "database; the read timed is services.accounting.cli.balance, the CLI's own read path"
+    )
 
 
-async def _backlog_run(bench: Bench, services: Services, label: str, count: int, topics: list[str], pick: Any, *,
-                       restart: list[str], caught_up: list[tuple[str, str]],
-                       target: str = ">= 1,000") -> tuple[float, Counter[str]]:
+async def _backlog_run(
+    bench: Bench,
+    services: Services,
+    label: str,
+    count: int,
+    topics: list[str],
+    pick: Any,
+    *,
+    restart: list[str],
+    caught_up: list[tuple[str, str]],
+    target: str = ">= 1,000",
+) -> tuple[float, Counter[str]]:
     """A throughput phase: `count` plant events are produced while the `restart` services are stopped,
     then they start again and work the backlog off while the bench waits quietly; the rate is taken
     from the timestamps of their answers. Returns (events/s, outcomes)."""
@@ -446,22 +564,32 @@ async def _backlog_run(bench: Bench, services: Services, label: str, count: int,
         for name in restart:
             services.start(name)
         meter, t0 = bench.meter(services), time.perf_counter()
-        await bench.collect(stamps, sent, [(services.group(name), topic) for name, topic in caught_up], label)
+        await bench.collect(
+            stamps, sent, [(services.group(name), topic) for name, topic in caught_up], label
+        )
         bench.cpu_note(meter, f"{label} (with the restart)", len(sent), time.perf_counter() - t0)
         done, seconds, per_s = rate_of(stamps.arrivals[i] for i in sent if i in stamps.arrivals)
         outcomes = bench.outcomes(stamps, sent, f"{label} outcomes")
-    bench.row(f"{label}: {done:,} events over {seconds:.0f} s, events/s", f"{per_s:,.0f}", f"target {target}")
+    bench.row(
+        f"{label}: {done:,} events over {seconds:.0f} s, events/s",
+        f"{per_s:,.0f}",
+        f"target {target}",
+    )
     if seconds < 60:
-        bench.note(f"{label} lasted {seconds:.0f} s, under the minute the figure should be sustained for: "
-                   "raise the event count")
+        bench.note(
+            f"{label} lasted {seconds:.0f} s, under the minute the figure should be sustained for: "
+            "raise the event count"
+        )
     return per_s, outcomes
 
 
 def _mining_note(bench: Bench, outcomes: Counter[str]) -> None:
     mined = {k: v for k, v in outcomes.items() if k.startswith("transformation")}
     if mined:
-        bench.note("mining transformations at CoC-certified mines: "
-                   + ", ".join(f"{k} x{v:,}" for k, v in sorted(mined.items())))
+        bench.note(
+            "mining transformations at CoC-certified mines: "
+            + ", ".join(f"{k} x{v:,}" for k, v in sorted(mined.items()))
+        )
 
 
 async def _claims(bench: Bench, services: Services, quick: bool) -> None:
@@ -472,19 +600,24 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
         await bench.publish(credits)
         await bench.wait(watch, {str(m.movement_id) for m in credits}, "brand owner credits", 120)
     group = services.group("claims")
-    to_read = await commit_group_offsets(bench.endpoints.kafka_bootstrap, group, "ledger.events.v1",
-                                         CLAIMS_LEDGER_BACKLOG)
+    to_read = await commit_group_offsets(
+        bench.endpoints.kafka_bootstrap, group, "ledger.events.v1", CLAIMS_LEDGER_BACKLOG
+    )
     total = await _topic_size(bench, "ledger.events.v1")
     if to_read < total:
-        bench.note(f"claims' ledger subscription was placed {to_read:,} events before the end of the ledger topic "
-                   f"({total:,} events), as if it had read and ignored the rest while the throughput runs went on")
+        bench.note(
+            f"claims' ledger subscription was placed {to_read:,} events before the end of the ledger topic "
+            f"({total:,} events), as if it had read and ignored the rest while the throughput runs went on"
+        )
     services.start("claims")
     samples = await _drain(bench, group, "ledger.events.v1", 900)
     reading = [i for i, (_, lag) in enumerate(samples) if lag < samples[0][1]]
     if reading:  # from the last sample before the lag moved (the process start-up is not counted)
         (t0, first), (t1, last) = samples[reading[0] - 1], samples[-1]
-        bench.row(f"claims start-up: read {first - last:,} ledger events (it uses only allocation answers), events/s",
-                  f"{(first - last) / (t1 - t0):,.0f}")
+        bench.row(
+            f"claims start-up: read {first - last:,} ledger events (it uses only allocation answers), events/s",
+            f"{(first - last) / (t1 - t0):,.0f}",
+        )
     await _settle(bench, services, "before the claims run")
     async with bench.watch(["claims.decisions.v1"], pick_decision) as watch:
         probe = chain.claim(0)
@@ -507,9 +640,17 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
         bench.cpu_note(meter, "the 20 claims/s run", len(sent), time.perf_counter() - t0)
         latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
         outcomes = bench.outcomes(watch, set(sent), "claim decisions")
-    bench.row(f"claim request -> decision at 20 requests/s for {steady_s} s: p50, s", f"{percentile(latencies, 0.5):.3f}")
-    bench.row("claim request -> decision: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 1")
-    bench.row("claims approved / decided", f"{outcomes.get('claim_approved', 0):,} / {sum(outcomes.values()):,}")
+    bench.row(
+        f"claim request -> decision at 20 requests/s for {steady_s} s: p50, s",
+        f"{percentile(latencies, 0.5):.3f}",
+    )
+    bench.row(
+        "claim request -> decision: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 1"
+    )
+    bench.row(
+        "claims approved / decided",
+        f"{outcomes.get('claim_approved', 0):,} / {sum(outcomes.values()):,}",
+    )
 
 
 async def _drain(bench: Bench, group: str, topic: str, timeout_s: float) -> list[tuple[float, int]]:
@@ -523,7 +664,9 @@ async def _drain(bench: Bench, group: str, topic: str, timeout_s: float) -> list
             if lag < 20:
                 return samples
         await asyncio.sleep(2)
-    bench.note(f"{group} still {samples[-1][1] if samples else 'unknown'} behind on {topic} after {timeout_s:.0f} s")
+    bench.note(
+        f"{group} still {samples[-1][1] if samples else 'unknown'} behind on {topic} after {timeout_s:.0f} s"
+    )
     return samples
 
 
@@ -533,18 +676,26 @@ async def _settle(bench: Bench, services: Services, before: str, timeout_s: floa
     behind: dict[str, int] = {}
     for service in services.running:
         for topic in consumed_topics(service.name):
-            samples = await _drain(bench, services.group(service.name), topic,
-                                   max(10.0, timeout_s - (time.perf_counter() - started)))
+            samples = await _drain(
+                bench,
+                services.group(service.name),
+                topic,
+                max(10.0, timeout_s - (time.perf_counter() - started)),
+            )
             if samples and samples[0][1] >= 20:
                 behind[f"{service.name} on {topic}"] = samples[0][1]
     if behind:
-        bench.note(f"{before}, the services were still behind: "
-                   + ", ".join(f"{k} by {v:,}" for k, v in behind.items())
-                   + f"; settled in {time.perf_counter() - started:.0f} s")
+        bench.note(
+            f"{before}, the services were still behind: "
+            + ", ".join(f"{k} by {v:,}" for k, v in behind.items())
+            + f"; settled in {time.perf_counter() - started:.0f} s"
+        )
 
 
 async def _topic_size(bench: Bench, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bench.endpoints.kafka_bootstrap, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
@@ -564,18 +715,26 @@ def backend(bench: Bench, broker: str) -> str:
 def write(runs: list[tuple[str, Bench]], command: str, loads: tuple[str, str]) -> Path:
     """bench-results/latest.md: one table, one figure column per broker run, then each run's notes."""
     RESULTS.mkdir(exist_ok=True)
-    lines = [f"# Benchmark, {now():%Y-%m-%d %H:%M} UTC", "", f"Machine: {machine()}",
-             "Backend: " + "; ".join(backend(bench, broker) for broker, bench in runs),
-             f"Command: `{command}`", f"Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}", "",
-             "| measure | " + " | ".join(broker for broker, _ in runs) + " | target |",
-             "| --- | " + "---: | " * len(runs) + "--- |"]
+    lines = [
+        f"# Benchmark, {now():%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {machine()}",
+        "Backend: " + "; ".join(backend(bench, broker) for broker, bench in runs),
+        f"Command: `{command}`",
+        f"Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]}",
+        "",
+        "| measure | " + " | ".join(broker for broker, _ in runs) + " | target |",
+        "| --- | " + "---: | " * len(runs) + "--- |",
+    ]
     figures = [{what: figure for what, figure, _ in bench.rows} for _, bench in runs]
     targets: dict[str, str] = {}
     for _, bench in runs:
         for what, _, target in bench.rows:
             targets.setdefault(what, target)
-    lines += [f"| {what} | " + " | ".join(f.get(what, "") for f in figures) + f" | {target} |"
-              for what, target in targets.items()]
+    lines += [
+        f"| {what} | " + " | ".join(f.get(what, "") for f in figures) + f" | {target} |"
+        for what, target in targets.items()
+    ]
     for broker, bench in runs:
         lines += ["", f"Notes ({broker}):", ""] + [f"- {n}" for n in bench.notes]
     path = RESULTS / "latest.md"
@@ -583,8 +742,13 @@ def write(runs: list[tuple[str, Bench]], command: str, loads: tuple[str, str]) -
     return path
 
 
-def run_on(broker: str, args: argparse.Namespace, events: int, intake_events: int,
-           external: Endpoints | None) -> Bench:
+def run_on(
+    broker: str,
+    args: argparse.Namespace,
+    events: int,
+    intake_events: int,
+    external: Endpoints | None,
+) -> Bench:
     """Both parts of the bench on one broker (each part on a fresh embedded stack)."""
     bench = Bench(external or Endpoints("", ""), None, events, args.quick, intake_events)
     peaks: dict[str, float] = {}
@@ -595,11 +759,19 @@ def run_on(broker: str, args: argparse.Namespace, events: int, intake_events: in
     for part in (_intake_part, _chain_part):
         stack = None if external else EmbeddedStack(kafka=broker)
         bench.use(external or stack.start(), stack)  # type: ignore[union-attr]
-        services = Services(bench.endpoints, stack is not None, run_id=bench.run,
-                            log_dir=RESULTS / "logs" / bench.run, profile=frozenset(args.profile), peaks=peaks)
+        services = Services(
+            bench.endpoints,
+            stack is not None,
+            run_id=bench.run,
+            log_dir=RESULTS / "logs" / bench.run,
+            profile=frozenset(args.profile),
+            peaks=peaks,
+        )
         try:
-            print(f"backend: {backend(bench, broker)}{', fresh for this part' if bench.embedded else ''}; "
-                  f"service logs: {services.log_dir}\n")
+            print(
+                f"backend: {backend(bench, broker)}{', fresh for this part' if bench.embedded else ''}; "
+                f"service logs: {services.log_dir}\n"
+            )
             asyncio.run(run(bench, services, part))
         finally:
             services.stop()
@@ -610,26 +782,53 @@ def run_on(broker: str, args: argparse.Namespace, events: int, intake_events: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=None,
-                        help="plant events per throughput run (default 70,000; 5,000 with --quick)")
-    parser.add_argument("--intake-events", type=int, default=None,
-                        help="plant events of intake's run alone (default 240,000, a minute or more; --events with --quick)")
-    parser.add_argument("--quick", action="store_true", help="smaller runs, a few minutes (not the published figures)")
-    parser.add_argument("--kafka", choices=("tansu", "apache", "both"), default=None,
-                        help="the embedded broker: tansu, Apache Kafka (devstack.apache_kafka), or both one after the "
-                             "other in one run, one column each (default: the KAFKA variable, else tansu)")
-    parser.add_argument("--profile", action="append", default=[], metavar="SERVICE",
-                        help="run a service under cProfile (bench-results/logs/<run>/<service>.prof); repeatable")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="plant events per throughput run (default 70,000; 5,000 with --quick)",
+    )
+    parser.add_argument(
+        "--intake-events",
+        type=int,
+        default=None,
+        help="plant events of intake's run alone (default 240,000, a minute or more; --events with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller runs, a few minutes (not the published figures)",
+    )
+    parser.add_argument(
+        "--kafka",
+        choices=("tansu", "apache", "both"),
+        default=None,
+        help="the embedded broker: tansu, Apache Kafka (devstack.apache_kafka), or both one after the "
+        "other in one run, one column each (default: the KAFKA variable, else tansu)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="run a service under cProfile (bench-results/logs/<run>/<service>.prof); repeatable",
+    )
     args = parser.parse_args()
     events = args.events or (5_000 if args.quick else 70_000)
     kafka = args.kafka or PlatformSettings().kafka
-    command = " ".join(["python -m bench", *sys.argv[1:]]) + ("" if args.kafka else f" (KAFKA={kafka})")
+    command = " ".join(["python -m bench", *sys.argv[1:]]) + (
+        "" if args.kafka else f" (KAFKA={kafka})"
+    )
     load_start = load_average()
     print(f"\nmachine: {machine()}\nload average at start: {load_start}")
     external = external_endpoints()
     if external is not None and args.kafka is not None:
-        parser.error("--kafka chooses the embedded broker; KAFKA_BOOTSTRAP_SERVERS points at an external one")
+        parser.error(
+            "--kafka chooses the embedded broker; KAFKA_BOOTSTRAP_SERVERS points at an external one"
+        )
     intake_events = args.intake_events or (events if args.quick else 240_000)
     brokers = ["tansu", "apache"] if kafka == "both" else [kafka]
     runs = []

@@ -36,12 +36,20 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        mem_kb = int(
+            next(
+                l
+                for l in Path("/proc/meminfo").read_text().splitlines()
+                if l.startswith("MemTotal")
+            ).split()[1]
+        )
         memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration):
         memory = "unknown memory"
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {memory}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {memory}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def load_average() -> str:
@@ -122,8 +130,7 @@ class Services:
         command = [sys.executable, "-m", f"services.{name}"]
         if name in self.profile and self.log_dir is not None:
             command[1:1] = ["-m", "cProfile", "-o", str(self.log_dir / f"{name}.prof")]
-        process = subprocess.Popen(command, cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         service = ServiceProcess(name, process, peak_rss_mb=self.peaks.get(name, 0.0))
         self.running.append(service)
         return service
@@ -222,10 +229,18 @@ class Watch(Arrivals):
         self._changed = asyncio.Event()
 
     async def __aenter__(self) -> Self:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_wait_ms=20, max_partition_fetch_bytes=4 * 1024 * 1024)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
         await consumer.start()
-        tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(await partitions(consumer, topic))]
+        tps = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(await partitions(consumer, topic))
+        ]
         consumer.assign(tps)
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
@@ -253,7 +268,9 @@ class Watch(Arrivals):
             if batch:
                 self._changed.set()
 
-    async def wait_for(self, ids: set[str], timeout_s: float, progress: Callable[[int], None] | None = None) -> bool:
+    async def wait_for(
+        self, ids: set[str], timeout_s: float, progress: Callable[[int], None] | None = None
+    ) -> bool:
         """Wait until every id has arrived; False at the timeout."""
         deadline = time.perf_counter() + timeout_s
         while True:
@@ -280,10 +297,17 @@ class Stamps(Arrivals):
         self._starts: dict[TopicPartition, int] = {}
 
     async def __aenter__(self) -> Self:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    max_partition_fetch_bytes=4 * 1024 * 1024)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
         await consumer.start()
-        tps = [TopicPartition(topic, p) for topic in self.topics for p in sorted(await partitions(consumer, topic))]
+        tps = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(await partitions(consumer, topic))
+        ]
         self._starts = await consumer.end_offsets(tps)
         self._consumer = consumer
         return self
@@ -292,8 +316,13 @@ class Stamps(Arrivals):
         if self._consumer:
             await self._consumer.stop()
 
-    async def collect(self, ids: set[str], caught_up: Callable[[], Awaitable[bool]], timeout_s: float,
-                      progress: Callable[[], Awaitable[None]] | None = None) -> bool:
+    async def collect(
+        self,
+        ids: set[str],
+        caught_up: Callable[[], Awaitable[bool]],
+        timeout_s: float,
+        progress: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
         """Wait (polling `caught_up` every second) until the services have read their input, then read
         the records and stamp the ids; keep reading what is still published until every id is there.
         False at the timeout."""
@@ -318,7 +347,7 @@ async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
         # Refreshes the consumer's own metadata (`consumer.topics()` returns fresh metadata without
         # storing it: enough on tansu, whose first metadata answer lists every topic; not on Apache Kafka).
-        await consumer._client.force_metadata_update()  # noqa: SLF001
+        await consumer._client.force_metadata_update()
         found = consumer.partitions_for_topic(topic)
         if found:
             return found
@@ -328,7 +357,9 @@ async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 async def group_lag(bootstrap: str, group_id: str, topic: str) -> int | None:
     """Messages of `topic` the consumer group has not committed yet; None before it committed anything."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
     await consumer.start()  # never subscribes: it only reads the group's committed offsets
     try:
         tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
@@ -346,7 +377,9 @@ async def group_lag(bootstrap: str, group_id: str, topic: str) -> int | None:
 async def commit_group_offsets(bootstrap: str, group_id: str, topic: str, behind_end: int) -> int:
     """Place a consumer group `behind_end` messages (spread over the partitions) before the topic's
     end, as if it had consumed the rest; returns how many messages it is left to read."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
@@ -378,7 +411,9 @@ class CpuMeter:
         self.spent: dict[str, float] = {}
 
     def start(self) -> CpuMeter:
-        self.before = {name: t for name, pid in self.pids.items() if (t := cpu_seconds(pid)) is not None}
+        self.before = {
+            name: t for name, pid in self.pids.items() if (t := cpu_seconds(pid)) is not None
+        }
         return self
 
     def stop(self) -> dict[str, float]:

@@ -21,7 +21,6 @@ from contracts.registry import (
 from contracts.signing import SigningKeyPublished
 
 
-
 class CertificateReason:
     """Reason codes the certificates service uses on `certificates.rejections.v1`."""
 

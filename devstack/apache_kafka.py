@@ -128,21 +128,32 @@ def find_java(env: Mapping[str, str] | None = None) -> str:
     Java 17 or newer. Raises :class:`ApacheKafkaUnavailable` naming what to install."""
     env = os.environ if env is None else env
     home = env.get("JAVA_HOME", "").strip()
-    candidate = str(Path(home) / "bin" / "java") if home and (Path(home) / "bin" / "java").exists() else None
+    candidate = (
+        str(Path(home) / "bin" / "java")
+        if home and (Path(home) / "bin" / "java").exists()
+        else None
+    )
     java = candidate or shutil.which("java", path=env.get("PATH"))
-    install = (f"install a Java {MIN_JAVA}+ runtime (Debian/Ubuntu: `apt-get install openjdk-17-jre-headless`) "
-               "or point JAVA_HOME at one; or leave KAFKA unset to use the Python-only broker (tansu)")
+    install = (
+        f"install a Java {MIN_JAVA}+ runtime (Debian/Ubuntu: `apt-get install openjdk-17-jre-headless`) "
+        "or point JAVA_HOME at one; or leave KAFKA unset to use the Python-only broker (tansu)"
+    )
     if java is None:
-        raise ApacheKafkaUnavailable(f"Apache Kafka needs Java {MIN_JAVA} or newer and found no `java`: {install}")
+        raise ApacheKafkaUnavailable(
+            f"Apache Kafka needs Java {MIN_JAVA} or newer and found no `java`: {install}"
+        )
     try:
-        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=60, check=False
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise ApacheKafkaUnavailable(f"could not run {java} -version ({exc}): {install}") from exc
     major = _java_major(done.stderr + done.stdout)
     if major is None or major < MIN_JAVA:
         found = (done.stderr or done.stdout).strip().splitlines()[:1]
         raise ApacheKafkaUnavailable(
-            f"Apache Kafka needs Java {MIN_JAVA} or newer; {java} is {found[0] if found else 'unknown'}: {install}")
+            f"Apache Kafka needs Java {MIN_JAVA} or newer; {java} is {found[0] if found else 'unknown'}: {install}"
+        )
     return java
 
 
@@ -174,18 +185,38 @@ def ensure_jars(cache_dir: Path = CACHE_DIR, pom: Path = POM, *, mvn: str | None
         if maven is None:
             raise ApacheKafkaUnavailable(
                 f"Apache Kafka {version} is not in {cache_dir} yet and fetching it needs Maven: install Maven 3.6+ "
-                "(Debian/Ubuntu: `apt-get install maven`), or leave KAFKA unset to use the Python-only broker (tansu)")
+                "(Debian/Ubuntu: `apt-get install maven`), or leave KAFKA unset to use the Python-only broker (tansu)"
+            )
         staging = Path(tempfile.mkdtemp(prefix=f"{version}-", dir=cache_dir))
-        command = [maven, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-                   f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
-        print(f"[devstack] fetching Apache Kafka {version} with Maven into {lib} (once)", file=sys.stderr, flush=True)
+        command = [
+            maven,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ]
+        print(
+            f"[devstack] fetching Apache Kafka {version} with Maven into {lib} (once)",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
             jars = list(staging.glob("kafka_2.13-*.jar"))
             if done.returncode != 0 or not jars:
                 raise ApacheKafkaUnavailable(
-                    f"`{' '.join(command)}` failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+                    f"`{' '.join(command)}` failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}"
+                )
             lib.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(lib)
         finally:
@@ -197,8 +228,9 @@ def _classpath(lib: Path) -> str:
     return str(lib / "*")  # the JVM expands a folder's "*" to its jars (keeps `ps` readable)
 
 
-def server_properties(log_dir: Path, port: int, controller_port: int,
-                      overrides: Mapping[str, str] | None = None) -> str:
+def server_properties(
+    log_dir: Path, port: int, controller_port: int, overrides: Mapping[str, str] | None = None
+) -> str:
     """A single-node KRaft broker+controller on 127.0.0.1 with :data:`TEST_SETTINGS`."""
     settings = {
         "process.roles": "broker,controller",
@@ -213,7 +245,9 @@ def server_properties(log_dir: Path, port: int, controller_port: int,
         **TEST_SETTINGS,
         **(overrides or {}),
     }
-    return "# generated by devstack.apache_kafka\n" + "".join(f"{k}={v}\n" for k, v in settings.items())
+    return "# generated by devstack.apache_kafka\n" + "".join(
+        f"{k}={v}\n" for k, v in settings.items()
+    )
 
 
 def _free_port() -> int:
@@ -232,8 +266,13 @@ def _cluster_id() -> str:
             return cluster_id
 
 
-def broker_command(data_dir: Path, port: int, *, controller_port: int | None = None,
-                   jvm_options: Sequence[str] = JVM_OPTIONS) -> list[str]:
+def broker_command(
+    data_dir: Path,
+    port: int,
+    *,
+    controller_port: int | None = None,
+    jvm_options: Sequence[str] = JVM_OPTIONS,
+) -> list[str]:
     """Prepare ``data_dir`` (configuration, and a formatted KRaft log directory unless it has one)
     and return the command line that runs the broker on ``port``. Blocks while Maven fetches the jars
     (first use only) and while the storage tool formats (a few seconds)."""
@@ -247,13 +286,28 @@ def broker_command(data_dir: Path, port: int, *, controller_port: int | None = N
     log4j.write_text(_LOG4J2)
     base = [java, *jvm_options, f"-Dlog4j2.configurationFile={log4j}", "-cp", _classpath(lib)]
     if not (log_dir / "meta.properties").exists():
-        done = subprocess.run([*base, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                               "--cluster-id", _cluster_id(), "--config", str(config)],
-                              capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [
+                *base,
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "--cluster-id",
+                _cluster_id(),
+                "--config",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
         if done.returncode != 0:
             raise ApacheKafkaUnavailable(
                 f"formatting the KRaft log directory {log_dir} failed (exit {done.returncode}):\n"
-                f"{(done.stdout + done.stderr)[-3000:]}")
+                f"{(done.stdout + done.stderr)[-3000:]}"
+            )
     return [*base, "kafka.Kafka", str(config)]
 
 
@@ -262,7 +316,7 @@ def _java_string_hash(text: str) -> int:
     value = 0
     units = text.encode("utf-16-be")  # Java strings are UTF-16 code units
     for i in range(0, len(units), 2):
-        value = (31 * value + int.from_bytes(units[i:i + 2], "big")) & 0xFFFFFFFF
+        value = (31 * value + int.from_bytes(units[i : i + 2], "big")) & 0xFFFFFFFF
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
@@ -297,18 +351,27 @@ async def group_coordinators_ready(bootstrap: str, timeout: float) -> None:
                     break
                 except KafkaError:
                     if loop.time() > deadline:
-                        raise TimeoutError(f"no group coordinator at {bootstrap} within {timeout:.0f}s") from None
+                        raise TimeoutError(
+                            f"no group coordinator at {bootstrap} within {timeout:.0f}s"
+                        ) from None
                     await asyncio.sleep(0.1)
     finally:
         await client.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.apache_kafka", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fetch", action="store_true", help="only fetch the jars into the cache, then exit")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.apache_kafka",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--fetch", action="store_true", help="only fetch the jars into the cache, then exit"
+    )
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
-    parser.add_argument("--data-dir", type=Path, default=None, help="log directory (default: a temporary one)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="log directory (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.fetch:
@@ -322,10 +385,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Apache Kafka unavailable: {exc}", file=sys.stderr)
         return 1
     with open(data_dir / "kafka.log", "ab") as log:
-        broker = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        broker = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     print(f"KAFKA_BOOTSTRAP_SERVERS={_HOST}:{port}", flush=True)
-    print(f"# Apache Kafka {kafka_version()} pid {broker.pid}, log {data_dir / 'kafka.log'}; Ctrl-C stops it",
-          file=sys.stderr, flush=True)
+    print(
+        f"# Apache Kafka {kafka_version()} pid {broker.pid}, log {data_dir / 'kafka.log'}; Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, lambda *_: broker.terminate())
     try:
         return broker.wait()

@@ -10,33 +10,63 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-HANDLED, REJECTED, DUPLICATE, SKIPPED, DEAD_LETTERED = "handled", "rejected", "duplicate", "skipped", "dead_lettered"
+HANDLED, REJECTED, DUPLICATE, SKIPPED, DEAD_LETTERED = (
+    "handled",
+    "rejected",
+    "duplicate",
+    "skipped",
+    "dead_lettered",
+)
 
 BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000)
 
 BATCH_SIZE = Histogram(
-    "asi_batch_size", "Records per consumed batch (per topic).", ["service", "topic"], buckets=BATCH_SIZE_BUCKETS)
+    "asi_batch_size",
+    "Records per consumed batch (per topic).",
+    ["service", "topic"],
+    buckets=BATCH_SIZE_BUCKETS,
+)
 BATCH_SECONDS = Histogram(
-    "asi_batch_seconds", "Time to handle a batch: parse, transaction(s), hand-over to the outbox publisher.",
-    ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+    "asi_batch_seconds",
+    "Time to handle a batch: parse, transaction(s), hand-over to the outbox publisher.",
+    ["service", "topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 MESSAGES = Counter(
-    "asi_messages", "Consumed messages by outcome (handled, rejected, duplicate, skipped, dead_lettered) and "
+    "asi_messages",
+    "Consumed messages by outcome (handled, rejected, duplicate, skipped, dead_lettered) and "
     "reason code (rejected: the first reason of the rejection the handler emitted; dead_lettered: the dead "
-    "letter's reason code; otherwise empty).", ["service", "topic", "outcome", "reason_code"])
+    "letter's reason code; otherwise empty).",
+    ["service", "topic", "outcome", "reason_code"],
+)
 DEAD_LETTERS = Counter(
-    "asi_dead_letters", "Messages sent to <topic>.dlq, by source topic and reason code.",
-    ["service", "topic", "reason_code"])
+    "asi_dead_letters",
+    "Messages sent to <topic>.dlq, by source topic and reason code.",
+    ["service", "topic", "reason_code"],
+)
 DECISIONS = Counter(
-    "asi_decisions", "Messages committed to the outbox (published after commit), by topic and message type: "
+    "asi_decisions",
+    "Messages committed to the outbox (published after commit), by topic and message type: "
     "movements accepted, designations, refusals, claim decisions, certificate changes, ...",
-    ["service", "topic", "type"])
+    ["service", "topic", "type"],
+)
 REJECTION_REASONS = Counter(
-    "asi_rejection_reasons", "Every reason code of the rejections and refusals a service emitted (a message "
-    "carrying `reasons`), by message type.", ["service", "type", "reason_code"])
+    "asi_rejection_reasons",
+    "Every reason code of the rejections and refusals a service emitted (a message "
+    "carrying `reasons`), by message type.",
+    ["service", "type", "reason_code"],
+)
 
 
 class ConsumerMetrics:
@@ -49,8 +79,13 @@ class ConsumerMetrics:
         self._messages: dict[tuple[str, str], Any] = {}
         self._dead: dict[str, Any] = {}
 
-    def batch(self, size: int, seconds: float, outcomes: Mapping[tuple[str, str], int],
-              dead_letters: Iterable[str] = ()) -> None:
+    def batch(
+        self,
+        size: int,
+        seconds: float,
+        outcomes: Mapping[tuple[str, str], int],
+        dead_letters: Iterable[str] = (),
+    ) -> None:
         """One batch: its size, its time, how many messages had each (outcome, reason code), and the
         reason code of each dead letter."""
         self._size.observe(size)
@@ -74,7 +109,7 @@ _CARRIES_REASONS: dict[type, bool] = {}
 class Tally:
     """What one outbox document holds, counted while the outbox encodes it (no second pass)."""
 
-    __slots__ = ("types", "reasons", "rejected", "dead")
+    __slots__ = ("dead", "reasons", "rejected", "types")
 
     def __init__(self) -> None:
         self.types: dict[tuple[str, str], int] = {}
@@ -92,7 +127,9 @@ class Tally:
         self.types[key] = self.types.get(key, 0) + 1
         cls = type(message)
         carries = _CARRIES_REASONS.get(cls)
-        if carries is None:  # asked once per message class (getattr of a missing pydantic field is slow)
+        if (
+            carries is None
+        ):  # asked once per message class (getattr of a missing pydantic field is slow)
             carries = _CARRIES_REASONS[cls] = "reasons" in getattr(cls, "model_fields", {})
         reasons = message.reasons if carries else None
         if reasons:
@@ -146,9 +183,12 @@ class LagCollector(Collector):
         self._sources.pop(instance, None)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("asi_consumer_lag", "Messages on a partition the service has not handled yet "
-                                   "(high watermark minus the next offset to handle).",
-                                   labels=["service", "topic", "partition"])
+        family = GaugeMetricFamily(
+            "asi_consumer_lag",
+            "Messages on a partition the service has not handled yet "
+            "(high watermark minus the next offset to handle).",
+            labels=["service", "topic", "partition"],
+        )
         for service, lag in list(self._sources.values()):
             try:
                 values = list(lag())

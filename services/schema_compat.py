@@ -26,12 +26,46 @@ CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 CURRENT = CONTRACTS / "schemas"
 RELEASED = CONTRACTS / "released"
 
-DESCRIPTIVE = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly",
-               "discriminator", "$schema", "$id", "$defs"}
-CHECKED = {"$ref", "type", "const", "enum", "oneOf", "anyOf", "properties", "required", "additionalProperties",
-           "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "format",
-           "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minProperties",
-           "maxProperties"}
+DESCRIPTIVE = {
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$comment",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "discriminator",
+    "$schema",
+    "$id",
+    "$defs",
+}
+CHECKED = {
+    "$ref",
+    "type",
+    "const",
+    "enum",
+    "oneOf",
+    "anyOf",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minProperties",
+    "maxProperties",
+}
 UNION = ("oneOf", "anyOf")
 
 
@@ -99,7 +133,10 @@ class _Comparison:
 
     def _object(self, old: dict[str, Any], new: dict[str, Any], at: str) -> Iterator[str]:
         old_properties, new_properties = old.get("properties", {}), new.get("properties", {})
-        old_extra, new_extra = old.get("additionalProperties", True), new.get("additionalProperties", True)
+        old_extra, new_extra = (
+            old.get("additionalProperties", True),
+            new.get("additionalProperties", True),
+        )
         for name in sorted(set(new.get("required", [])) - set(old.get("required", []))):
             yield f"{at}.{name}: now required (was {'optional' if name in old_properties else 'absent'})"
         for name, schema in old_properties.items():
@@ -123,7 +160,11 @@ def _resolve(document: dict[str, Any], schema: Any) -> Any:
         node: Any = document
         for part in schema["$ref"].removeprefix("#/").split("/"):
             node = node[part]
-        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}} if len(schema) > 1 else node
+        schema = (
+            {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+            if len(schema) > 1
+            else node
+        )
     return schema
 
 
@@ -208,7 +249,8 @@ def gate(released: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
         if name not in current:
             failures.append(
                 f"{name}: released but no longer published; keep this version published until its overlap ends "
-                "(contracts/README.md), then retire it by deleting contracts/released/" + name)
+                "(contracts/README.md), then retire it by deleting contracts/released/" + name
+            )
             continue
         failures += [f"{name}: {problem}" for problem in backward_problems(old, current[name])]
     return failures
@@ -221,13 +263,21 @@ def load(folder: Path) -> dict[str, dict[str, Any]]:
 def release(current: dict[str, dict[str, Any]], released: dict[str, dict[str, Any]]) -> list[str]:
     """The names whose released snapshot should be the current schema: new topic versions and
     compatible changes (never one the gate refuses)."""
-    return [name for name, schema in sorted(current.items())
-            if released.get(name) != schema and (name not in released or not backward_problems(released[name], schema))]
+    return [
+        name
+        for name, schema in sorted(current.items())
+        if released.get(name) != schema
+        and (name not in released or not backward_problems(released[name], schema))
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--release", action="store_true", help="write the compatible changes to contracts/released")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--release", action="store_true", help="write the compatible changes to contracts/released"
+    )
     args = parser.parse_args(argv)
     current, released = load(CURRENT), load(RELEASED)
     failures = gate(released, current)
@@ -238,11 +288,15 @@ def main(argv: list[str] | None = None) -> int:
             (RELEASED / name).write_text((CURRENT / name).read_text())
             print(f"released {name}")
     elif pending:
-        failures += [f"{name}: changed compatibly but not released: run `make contracts`" for name in pending]
+        failures += [
+            f"{name}: changed compatibly but not released: run `make contracts`" for name in pending
+        ]
     for failure in failures:
         print("BREAKING " + failure if "not released" not in failure else failure)
     if failures:
-        print(f"{len(failures)} compatibility problem(s): a breaking change needs a new topic version, see contracts/README.md")
+        print(
+            f"{len(failures)} compatibility problem(s): a breaking change needs a new topic version, see contracts/README.md"
+        )
         return 1
     return 0
 

@@ -36,8 +36,12 @@ def in_ci() -> bool:
 
 
 def find_chromium() -> str | None:
-    candidates = (os.environ.get("ASI_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
-                  shutil.which("chromium-browser"))
+    candidates = (
+        os.environ.get("ASI_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+        shutil.which("chromium-browser"),
+    )
     return next((p for p in candidates if p and os.path.exists(p)), None)
 
 
@@ -47,21 +51,27 @@ def chromium_or_skip() -> str:
     found = find_chromium()
     if found:
         return found
-    message = ("NO CHROMIUM FOUND: the public pages were NOT tested in a browser. "
-               f"`{enable_command()}` installs Debian's chromium (or set ASI_CHROMIUM to a Chromium binary).")
+    message = (
+        "NO CHROMIUM FOUND: the public pages were NOT tested in a browser. "
+        f"`{enable_command()}` installs Debian's chromium (or set ASI_CHROMIUM to a Chromium binary)."
+    )
     if in_ci():
         pytest.fail(message + " CI never skips the browser tests.", pytrace=False)
     if os.environ.get("ASI_ALLOW_NO_BROWSER") == "1":
         skipped_because = message
         pytest.skip(message)
-    pytest.fail(message + " Set ASI_ALLOW_NO_BROWSER=1 to skip these tests knowingly.", pytrace=False)
+    pytest.fail(
+        message + " Set ASI_ALLOW_NO_BROWSER=1 to skip these tests knowingly.", pytrace=False
+    )
 
 
 def summary_lines() -> list[str]:
     if skipped_because is None:
         return []
-    return ["The browser tests (public pages in headless Chromium) were SKIPPED: no chromium on this machine.",
-            f"Enable them with: {enable_command()}   (installs Debian's chromium; then run `make test` again)"]
+    return [
+        "The browser tests (public pages in headless Chromium) were SKIPPED: no chromium on this machine.",
+        f"Enable them with: {enable_command()}   (installs Debian's chromium; then run `make test` again)",
+    ]
 
 
 def ensure(*, run: object = subprocess.run) -> str | None:
@@ -72,21 +82,33 @@ def ensure(*, run: object = subprocess.run) -> str | None:
         return found
     if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
         why = "not root" if os.name == "posix" and os.geteuid() != 0 else "no apt-get here"
-        print(f"browser tests: no chromium and cannot install it ({why}); "
-              f"they {'will FAIL (CI)' if in_ci() else 'will be skipped'}. `{enable_command()}` installs it.", flush=True)
+        print(
+            f"browser tests: no chromium and cannot install it ({why}); "
+            f"they {'will FAIL (CI)' if in_ci() else 'will be skipped'}. `{enable_command()}` installs it.",
+            flush=True,
+        )
         return None
-    print("browser tests: no chromium; installing Debian's package (apt-get update; apt-get install chromium)",
-          flush=True)
+    print(
+        "browser tests: no chromium; installing Debian's package (apt-get update; apt-get install chromium)",
+        flush=True,
+    )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update"], APT_INSTALL):
         result = run(command, env=env, stdin=subprocess.DEVNULL, check=False)  # type: ignore[operator]
         if result.returncode != 0:
-            print(f"browser tests: `{' '.join(command)}` failed (exit {result.returncode}); they "
-                  f"{'will FAIL (CI)' if in_ci() else 'will be skipped'}.", flush=True)
+            print(
+                f"browser tests: `{' '.join(command)}` failed (exit {result.returncode}); they "
+                f"{'will FAIL (CI)' if in_ci() else 'will be skipped'}.",
+                flush=True,
+            )
             return None
     found = find_chromium()
-    print(f"browser tests: chromium installed at {found}" if found else
-          "browser tests: apt-get installed chromium but it is not on PATH", flush=True)
+    print(
+        f"browser tests: chromium installed at {found}"
+        if found
+        else "browser tests: apt-get installed chromium but it is not on PATH",
+        flush=True,
+    )
     return found
 
 

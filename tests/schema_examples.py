@@ -65,7 +65,9 @@ class Examples:
             return schema["enum"][0]
         for key in ("oneOf", "anyOf"):
             if key in schema:
-                choices = [s for s in schema[key] if self.resolve(s).get("type") != "null"] or schema[key]
+                choices = [
+                    s for s in schema[key] if self.resolve(s).get("type") != "null"
+                ] or schema[key]
                 return self.build(choices[0], full=full)
         if "allOf" in schema:
             return self.build(schema["allOf"][0], full=full)
@@ -89,7 +91,9 @@ class Examples:
             return False
         if kind == "null":
             return None
-        raise LookupError(f"no example for schema {schema}: teach tests/schema_examples.py this kind")
+        raise LookupError(
+            f"no example for schema {schema}: teach tests/schema_examples.py this kind"
+        )
 
     def _string(self, schema: dict[str, Any]) -> str:
         if schema.get("format") == "uuid":
@@ -97,10 +101,14 @@ class Examples:
             return str(uuid.UUID(int=self._ids))
         if "format" in schema:
             if schema["format"] not in SAMPLES_BY_FORMAT:
-                raise LookupError(f"no sample for format {schema['format']!r}: add one to SAMPLES_BY_FORMAT")
+                raise LookupError(
+                    f"no sample for format {schema['format']!r}: add one to SAMPLES_BY_FORMAT"
+                )
             return SAMPLES_BY_FORMAT[schema["format"]]
         if "pattern" in schema:
             if schema["pattern"] not in SAMPLES_BY_PATTERN:
-                raise LookupError(f"no sample for pattern {schema['pattern']!r}: add one to SAMPLES_BY_PATTERN")
+                raise LookupError(
+                    f"no sample for pattern {schema['pattern']!r}: add one to SAMPLES_BY_PATTERN"
+                )
             return SAMPLES_BY_PATTERN[schema["pattern"]]
         return "x" * max(schema.get("minLength", 1), 1)
