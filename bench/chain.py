@@ -106,13 +106,16 @@ class Chain:
                 valid_until=self.today + timedelta(days=700), revision=1, updated_at=now()))
 
     def registry(self) -> list[Envelope]:
-        """Members and sites, and CoC certificates for the mines and remelters."""
+        """Members and sites, CoC certificates for the mines and remelters, and PS certificates for the
+        remelters (designating needs both)."""
         out: list[Envelope] = []
         for i in range(self.sites):
             kind = self.kind(i)
             out += self._registered(self.org(i), self.site(i), kind, MembershipClass.PRODUCTION_AND_TRANSFORMATION)
             if kind in ("mine", "remelter"):
                 out.append(self.certificate(self.org(i), self.site(i), kind, Standard.CHAIN_OF_CUSTODY))
+            if kind == "remelter":
+                out.append(self.certificate(self.org(i), self.site(i), kind, Standard.PERFORMANCE_STANDARD))
         return out
 
     # ---- plant events -----------------------------------------------------------------------
@@ -136,6 +139,14 @@ class Chain:
                                         quantity=tonnes, unit="t")],
                 outputs=[plant.PlantLine(material_category=MaterialCategory.BAUXITE, product_form="crushed",
                                          quantity=tonnes, unit="t")], **common)
+        if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 2:
+            # scrap credits become ingot credits only through the reported remelt (credits carry their material)
+            return plant.MaterialTransformed.create(
+                transformed_on=self.day, process_step=ProcessStep.REMELTING,
+                inputs=[plant.PlantLine(material_category=MaterialCategory.POST_CONSUMER_SCRAP, product_form="ubc-bales",
+                                        quantity=Decimal(45), unit="t")],
+                outputs=[plant.PlantLine(material_category=MaterialCategory.ALUMINIUM, product_form="ingot",
+                                         quantity=Decimal("43.65"), unit="t")], **common)
         if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 1:
             return plant.MaterialShipped.create(
                 shipped_on=self.day, customer_organisation_id=f"bench-{self.run}-customer",
@@ -154,7 +165,9 @@ class Chain:
             i, k = n % self.sites, n // self.sites
             kind = self.kind(i)
             if kind == "remelter":
-                kind = "remelter designation" if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 1 else "remelter scrap receipt"
+                kind = ("remelter designation" if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 1
+                        else "remelter remelt" if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 2
+                        else "remelter scrap receipt")
             kinds[kind] = kinds.get(kind, 0) + 1
         return kinds
 

@@ -315,6 +315,29 @@ def _reason(code: str, message: str, field_name: str | None = None) -> Reason:
 # ---- the books ------------------------------------------------------------------------------
 
 
+class Certificates(dict[str, Certificate]):
+    """The certificate projection by id, indexed by organisation on first use (every movement asks)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._by_org: dict[str, list[Certificate]] | None = None
+
+    def __setitem__(self, key: str, value: Certificate) -> None:
+        super().__setitem__(key, value)
+        self._by_org = None
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._by_org = None
+
+    def of(self, organisation_id: str) -> list[Certificate]:
+        if self._by_org is None:
+            self._by_org = {}
+            for certificate in self.values():
+                self._by_org.setdefault(certificate.organisation_id, []).append(certificate)
+        return self._by_org.get(organisation_id, [])
+
+
 class Ledger:
     """The books one batch works on. Missing accounts are opened on first use."""
 
@@ -334,7 +357,7 @@ class Ledger:
         self.movements = {m.movement_id: m for m in movements}
         self.lots = {lot.lot_id: lot for lot in lots}
         self.allocations = {a.claim_id: a for a in allocations}
-        self.certificates = {c.certificate_id: c for c in certificates}
+        self.certificates = {c.certificate_id: c for c in certificates}  # type: ignore[assignment]
         self.assignments = assignments if assignments is not None else {}
         self.check_certificates = check_certificates
         self.keep_movements = keep_movements
@@ -349,6 +372,14 @@ class Ledger:
         self.dirty_allocations: set[str] = set()
         self._undo: dict[tuple[str, str], Any] | None = None
         self._newly_dirty: list[tuple[str, str]] = []
+
+    @property
+    def certificates(self) -> Certificates:
+        return self._certificates
+
+    @certificates.setter
+    def certificates(self, value: dict[str, Certificate]) -> None:
+        self._certificates = Certificates(value)
 
     # ---- all-or-nothing ---------------------------------------------------------------------
 
@@ -392,7 +423,7 @@ class Ledger:
 
     def place(self, organisation_id: str, site_id: str, day: date) -> scope.Placement:
         """The account of the site's certification scope (or the site), and the CoC coverage on `day`."""
-        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.values(), organisation_id,
+        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.of(organisation_id), organisation_id,
                            site_id, day)
 
     def route(self, organisation_id: str, site_id: str, day: date) -> str:
@@ -486,11 +517,12 @@ class Ledger:
         self._touch("accounts", account.account_id)
         buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
         credit = _clean(sum(buckets.values(), ZERO))
-        added_vintage = (vintage or booked_on).replace(day=1)
+        added_vintage: date | None = None
         taken_vintage: date | None = None
-        for key, delta in sorted(buckets.items(), key=lambda kv: kv[1]):
+        for key, delta in (sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()):
             _add(account.buckets, key, delta)
             if delta > 0:
+                added_vintage = added_vintage or (vintage or booked_on).replace(day=1)
                 periods.add(account.layers, key, added_vintage, delta)
             else:
                 first = periods.take(account.layers, key, -delta, prefer)
@@ -544,8 +576,7 @@ class Ledger:
             site_id=site_id or "", credit=credit, coc_input=coc_input, total_input=total_input,
             coc_output=coc_output, total_output=total_output, category=category, site_input=site_input,
             recycled=recycled, buckets=buckets,
-            vintage=(added_vintage if any(v > 0 for v in buckets.values()) else taken_vintage or added_vintage
-                     ).isoformat() if buckets else None,
+            vintage=(added_vintage or taken_vintage or booked_on).isoformat() if buckets else None,
         )
         return entry, effect
 
@@ -661,7 +692,7 @@ class Ledger:
 
     # ---- movements --------------------------------------------------------------------------
 
-    def apply(self, movement: Movement, now: datetime) -> list[Outcome]:
+    def apply(self, movement: Movement, now: datetime, raw: bytes | None = None) -> list[Outcome]:
         """Book one movement (idempotent per movement id; order-tolerant for corrections)."""
         movement_id = str(movement.movement_id)
         if movement_id in self.movements:
@@ -676,7 +707,7 @@ class Ledger:
         if record is not None and self.keep_movements:
             self._touch("movements", movement_id)
             record.organisation_id = movement.organisation_id
-            record.movement = movement.model_dump_json()
+            record.movement = raw.decode() if raw is not None else movement.model_dump_json()
         return outcomes
 
     def _record(self, movement_id: str, status: str, **values: Any) -> MovementRecord:
@@ -898,7 +929,7 @@ class Ledger:
         return take
 
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
-        return certification.site_coverage(self.certificates.values(), organisation_id, site_id, day)
+        return certification.site_coverage(self.certificates.of(organisation_id), organisation_id, site_id, day)
 
     def _ship(self, m: MaterialShippedRecorded, now: datetime, out: list[Outcome]) -> None:
         account = self._account(m.organisation_id, m.site_id, m.shipped_on)
@@ -921,7 +952,7 @@ class Ledger:
         reasons: list[Reason] = []
         certificate = None
         if self.check_certificates:
-            certificate, blockers = scope.may_designate(self.certificates.values(), m.organisation_id, m.site_id,
+            certificate, blockers = scope.may_designate(self.certificates.of(m.organisation_id), m.organisation_id, m.site_id,
                                                         m.shipped_on, rules)
             reasons.extend(blockers)
         usable = conversion.usable_for(account.buckets, m.material_category, m.product_form, rules.credits_by_product)
@@ -999,13 +1030,15 @@ def _add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) -
 
 def _snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
-    if isinstance(value, Account):
-        period = value.period
-        return replace(value, buckets=dict(value.buckets), layers=dict(value.layers), period=replace(
-            period, inputs_by_category=dict(period.inputs_by_category),
-            conversion_applied=dict(period.conversion_applied), site_coc_input=dict(period.site_coc_input),
-            non_coc_inputs=dict(period.non_coc_inputs),
-            transformations={k: dict(v) for k, v in period.transformations.items()}))
+    if isinstance(value, Account):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
+        account, period = copy.copy(value), copy.copy(value.period)
+        account.buckets, account.layers, account.period = dict(value.buckets), dict(value.layers), period
+        period.inputs_by_category = dict(period.inputs_by_category)
+        period.conversion_applied = dict(period.conversion_applied)
+        period.site_coc_input = dict(period.site_coc_input)
+        period.non_coc_inputs = dict(period.non_coc_inputs)
+        period.transformations = {k: dict(v) for k, v in period.transformations.items()}
+        return account
     if isinstance(value, MovementRecord):
         return replace(value, effects=list(value.effects))
     if isinstance(value, Allocation):
