@@ -35,7 +35,7 @@ from contracts.movements import (
     MovementCancelled,
 )
 from contracts.registry import Certificate
-from services.accounting.domain import certification, conversion, periods, scope
+from services.accounting.domain import certification, conversion, periods, reservations, scope
 from services.accounting.domain.chain import GENESIS, entry_hash
 from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.rules import (
@@ -186,6 +186,9 @@ class Lot:
     recycled_content_share: Decimal | None = None
     carbon_footprint: Decimal | None = None
     void: bool = False
+    material: str | None = None
+    """The material of the credits the document brought (`conversion.Material`); only lots of the claim
+    material back claims (`reservations.CLAIM_MATERIAL`). None on lots stored before credits carried it."""
 
     @property
     def remaining(self) -> Decimal:
@@ -468,12 +471,15 @@ class Ledger:
         if not due:
             return
         left = account.free
+        spare = reservations.spare(account.buckets, account.reserved, (product for product, _, _ in due))
         take: dict[str, Decimal] = {}
         vintages: list[str] = []
         for product, vintage, value in due:
-            part = min(value, left)
-            if part <= 0:
+            if left <= 0:
                 break
+            part = min(value, left, spare.get(product, ZERO) - take.get(product, ZERO))
+            if part <= 0:
+                continue
             take[product] = take.get(product, ZERO) + part
             left -= part
             vintages.append(f"{part} kg of {product} from {vintage.strftime('%Y-%m')}")
@@ -511,9 +517,12 @@ class Ledger:
         note: str | None = None,
         vintage: date | None = None,
         prefer: date | None = None,
+        restore: dict[str, Decimal] | None = None,
     ) -> tuple[LedgerEntry, Effect]:
-        """Append one entry. Credits added get `vintage` (default: the month of `booked_on`); credits
-        taken come from the `prefer`red vintage first, then oldest first."""
+        """Append one entry. Credits added get `vintage` (default: the month of `booked_on`), or, when
+        `restore` names layers (`<product>@<vintage>`: kg, summing per product to what is added), go back
+        to those vintages (credits given back keep their age); credits taken come from the `prefer`red
+        vintage first, then oldest first."""
         self._touch("accounts", account.account_id)
         buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
         credit = _clean(sum(buckets.values(), ZERO))
@@ -521,7 +530,12 @@ class Ledger:
         taken_vintage: date | None = None
         for key, delta in (sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()):
             _add(account.buckets, key, delta)
-            if delta > 0:
+            if delta > 0 and restore is not None:
+                for layer, amount in restore.items():
+                    product, layer_vintage = periods.split_layer(layer)
+                    if product == key:
+                        periods.add(account.layers, key, layer_vintage, amount)
+            elif delta > 0:
                 added_vintage = added_vintage or (vintage or booked_on).replace(day=1)
                 periods.add(account.layers, key, added_vintage, delta)
             else:
@@ -634,8 +648,9 @@ class Ledger:
         closing = account.balance
         forfeited = ZERO
         if not rules.carry_over and account.free > 0:
-            forfeited = account.free
-            take = self._draw(account, forfeited)
+            take = self._draw(account, account.free)
+            forfeited = _clean(sum(take.values(), ZERO))
+        if forfeited > 0:
             entry, _ = self._post(
                 account, EntryKind.FORFEIT, booked_on=end, buckets={k: -v for k, v in take.items()},
                 note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at close "
@@ -763,6 +778,11 @@ class Ledger:
                 raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
                     LedgerReason.REVERSAL_WOULD_OVERDRAW,
                     f"reversing {record.movement_id} would leave {account.free - effect.credit} kg of free credits")]))
+            if reservations.overdraws(account.buckets, account.reserved, {k: -v for k, v in effect.buckets.items()}):
+                raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
+                    LedgerReason.REVERSAL_WOULD_OVERDRAW,
+                    f"reversing {record.movement_id} would take {reservations.CLAIM_MATERIAL.value} credits reserved "
+                    f"for claims ({account.reserved} kg reserved)")]))
             self._touch("accounts", account.account_id)
             if same_period and effect.non_coc:
                 _add(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
@@ -859,6 +879,7 @@ class Ledger:
                 period_id=account.period.period_id, document_id=m.coc_document_id, received_on=m.received_on,
                 mass=credit, recycled_content_share=m.recycled_content_share,
                 carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
+                material=conversion.material_of(m.material_category).value,
             )
         self._record(str(m.movement_id), BOOKED, effects=[effect], lot_id=lot_id)
 
@@ -872,8 +893,9 @@ class Ledger:
         if m.process_step in rules.origin_steps:
             self._originate(account, m, late, out)
             return
-        step = conversion.convert(m.inputs, m.outputs, m.conversion_factor, account.buckets, account.free,
-                                  rules.rounding)
+        spare = reservations.spare(account.buckets, account.reserved,
+                                   (bucket_key(line.material_category, line.product_form) for line in m.inputs))
+        step = conversion.convert(m.inputs, m.outputs, m.conversion_factor, spare, account.free, rules.rounding)
         vintage = periods.oldest(account.layers, step.taken)
         applied = account.period.conversion_applied
         name = m.process_step.value
@@ -915,14 +937,20 @@ class Ledger:
         self._record(str(m.movement_id), BOOKED, effects=[effect])
 
     @staticmethod
-    def _draw(account: Account, amount: Decimal, products: Iterable[str] | None = None) -> dict[str, Decimal]:
-        """Which products' credits a debit takes: the oldest credits of the allowed products first."""
+    def _draw(account: Account, amount: Decimal, products: Iterable[str] | None = None, *,
+              spare_only: bool = True) -> dict[str, Decimal]:
+        """Which products' credits a debit takes: the oldest credits of the allowed products first, never
+        the credits reserved for claims (`reservations.spare`) unless it is a claim's own debit
+        (`spare_only=False`)."""
+        allowed = list(account.buckets if products is None else products)
+        limit = (reservations.spare(account.buckets, account.reserved, allowed) if spare_only
+                 else dict(account.buckets))
         take: dict[str, Decimal] = {}
         left = amount
-        for key, value in periods.draw_order(account.layers, account.buckets if products is None else products):
+        for key, value in periods.draw_order(account.layers, allowed):
             if left <= 0:
                 break
-            part = min(left, value)
+            part = min(left, value, limit.get(key, ZERO) - take.get(key, ZERO))
             if part > 0:
                 take[key] = take.get(key, ZERO) + part
                 left -= part
@@ -956,7 +984,8 @@ class Ledger:
                                                         m.shipped_on, rules)
             reasons.extend(blockers)
         usable = conversion.usable_for(account.buckets, m.material_category, m.product_form, rules.credits_by_product)
-        available = min(account.free, sum((account.buckets[k] for k in usable), ZERO))
+        spare = reservations.spare(account.buckets, account.reserved, usable)
+        available = min(account.free, sum((spare.get(k, ZERO) for k in usable), ZERO))
         available = max(available, ZERO)
         if debit > m.quantity_kg:
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS, "CoC mass exceeds the shipped mass",
@@ -968,7 +997,10 @@ class Ledger:
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS,
                                    f"designation of {debit} kg exceeds the {available} kg of {what}"
                                    + (f" (credits of other products or materials, {others} kg, become usable only "
-                                      f"through a reported transformation with its factor)" if others > 0 else "")))
+                                      f"through a reported transformation with its factor)" if others > 0 else "")
+                                   + (f"; {account.reserved} kg of {reservations.CLAIM_MATERIAL.value} credits are "
+                                      f"reserved for claims" if account.reserved > 0
+                                      and any(reservations.is_claim_product(k) for k in usable) else "")))
         if rules.require_coc_input_in_period and period.site_coc_input.get(m.site_id, ZERO) <= 0:
             reasons.append(_reason(LedgerReason.NO_COC_INPUT_IN_PERIOD,
                                    f"site {m.site_id} received no CoC Material in period {period.period_id}"))

@@ -201,12 +201,14 @@ def test_designated_mass_never_exceeds_the_credits_received(case):
     designated = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "designation_debit"), ZERO)
     claimed = -sum((e.coc_credit_kg for e in books.entries if e.kind.value in ("claim_debit", "claim_return")), ZERO)
     debits = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "claim_debit"), ZERO)
+    returns = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "claim_return"), ZERO)
     forfeited = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "forfeit"), ZERO)
     converted = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "transformation"), ZERO)
     assert converted <= 0
     assert designated + forfeited + claimed <= credited + reversed_credits
-    # The sum of claim debits never exceeds the CoC credits received.
-    assert debits <= credited + reversed_credits
+    # The sum of claim debits net of returns never exceeds the CoC credits received (a returned kilogram
+    # may back a later claim, so gross debits may; e.g. debit, full return, receipt corrected downwards).
+    assert debits - returns <= credited + reversed_credits
     total_balance = sum((a.balance for a in books.accounts.values()), ZERO)
     assert total_balance == credited + reversed_credits + converted - designated - forfeited - claimed
     for allocation in books.allocations.values():

@@ -11,6 +11,7 @@ from contracts.common import Classification, DueDiligenceStatus, ProcessStep
 from contracts.common import MaterialCategory as Cat
 from contracts.ledger import EntryKind
 from contracts.registry import CertificateStatus
+from services.accounting.domain import claims_mass
 from services.accounting.domain import rules as rules_module
 from services.accounting.domain.ledger import AlertDue, DesignationDenied, DocumentDue, EntryPosted, StatementWritten
 from services.accounting.domain.rules import Overshoot
@@ -258,7 +259,7 @@ def test_credits_expire_after_the_rule_sets_lifetime_oldest_used_first_with_an_e
 def test_credits_reserved_for_a_claim_do_not_expire():
     books = ledger(GROUP)
     books.apply(receipt("300", "300", day=date(2025, 3, 10)), NOW)
-    books.allocate("claim-1", "org-smelter", Decimal(100), date(2025, 4, 1))
+    claims_mass.allocate(books, "claim-1", "org-smelter", Decimal(100), date(2025, 4, 1))
     books.apply(receipt("10", "0", day=date(2026, 3, 2)), NOW)
     account = books.accounts[group()]
     assert (account.balance, account.reserved) == (Decimal(100), Decimal(100))
