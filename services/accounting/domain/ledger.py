@@ -471,15 +471,12 @@ class Ledger:
         if not due:
             return
         left = account.free
-        spare = reservations.spare(account.buckets, account.reserved, (product for product, _, _ in due))
         take: dict[str, Decimal] = {}
         vintages: list[str] = []
-        for product, vintage, value in due:
-            if left <= 0:
-                break
-            part = min(value, left, spare.get(product, ZERO) - take.get(product, ZERO))
+        for product, vintage, value in reservations.expirable(due, account.reserved):
+            part = min(value, left)
             if part <= 0:
-                continue
+                break
             take[product] = take.get(product, ZERO) + part
             left -= part
             vintages.append(f"{part} kg of {product} from {vintage.strftime('%Y-%m')}")

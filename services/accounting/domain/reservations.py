@@ -14,6 +14,7 @@ designated, converted, expired or forfeited, and the claim's debit always finds 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 
 from services.accounting.domain.conversion import Material, bucket_material
@@ -58,3 +59,20 @@ def overdraws(buckets: Mapping[str, Decimal], reserved: Decimal, change: Mapping
     """Whether a change of credits (negative: taken) would leave less claim material than is reserved."""
     net = sum((v for k, v in change.items() if is_claim_product(k)), ZERO)
     return net < 0 and claimable_total(buckets) + net < reserved
+
+
+def expirable(due: list[tuple[str, date, Decimal]], reserved: Decimal) -> list[tuple[str, date, Decimal]]:
+    """Of the credits past their lifetime (product, vintage, kg; oldest first), those that expire: all but
+    `reserved` kg of the claim material, which pending claims hold. A claim's debit takes the oldest
+    credits, so the reserved ones are the oldest and never expire; the amount is what counts (the layers
+    kept back are the youngest of those due, so the expiry entry takes the oldest, as it says)."""
+    keep = reserved
+    kept: list[tuple[str, date, Decimal]] = []
+    for product, vintage, value in reversed(due):
+        if keep > 0 and is_claim_product(product):
+            held = min(keep, value)
+            keep -= held
+            value -= held
+        if value > 0:
+            kept.append((product, vintage, value))
+    return kept[::-1]
