@@ -72,12 +72,14 @@ def test_a_percentage_pool_never_designates_reserved_aluminium():
 def test_a_conversion_never_consumes_reserved_aluminium():
     books = ledger(GROUP)
     books.apply(receipt("300", "300", day=date(2026, 3, 1)), NOW)
+    books.apply(receipt("1000", "1000", category=Cat.ALUMINA, form="powder", day=date(2026, 3, 2)), NOW)
     claims_mass.allocate(books, "claim-1", ORG, Decimal(200), DAY)
     books.apply(transform([(Cat.ALUMINIUM, "ingot", "300")], [(Cat.ALUMINIUM, "sheet", "150")], "0.5",
                           step=ProcessStep.ROLLING, day=DAY), NOW)
     account = books.accounts[group()]
     # only the 100 kg not reserved were converted (to 50 kg of sheet): 250 kg of aluminium credits left
-    assert account.buckets == {"aluminium|ingot": Decimal(200), "aluminium|sheet": Decimal(50)}
+    assert account.buckets == {"alumina|powder": Decimal(1000), "aluminium|ingot": Decimal(200),
+                               "aluminium|sheet": Decimal(50)}
     assert claims_mass.debit(books, "claim-1", ORG, Decimal(200), DAY)[-1].allocation.status == "debited"
 
 
