@@ -160,10 +160,12 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     replaced (`store.account_doc`, version-checked) per account the batch touched, at most `accounts`.
     Lots are written only for CoC receipts that cite a document; the bench mix has none.
     """
-    from contracts.common import Actor, Classification, MaterialCategory, Role
+    from contracts.common import Actor, Classification, MaterialCategory, ProcessStep, Role
     from contracts.movements import (
         MaterialReceivedRecorded,
         MaterialShippedRecorded,
+        MaterialTransformedRecorded,
+        MovementLine,
         Verification,
     )
     from libs.messaging import content_hash
@@ -208,10 +210,34 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
         shipment_reference="DN-1",
         **common,
     )
+    # credits carry their material: the scrap credits become ingot credits through the reported remelt
+    remelt = MaterialTransformedRecorded.create(
+        movement_id=uuid.uuid4(),
+        transformed_on=day,
+        process_step=ProcessStep.REMELTING,
+        inputs=[
+            MovementLine(
+                material_category=MaterialCategory.POST_CONSUMER_SCRAP,
+                product_form="ubc-bales",
+                quantity_kg=Decimal(20000),
+            )
+        ],
+        outputs=[
+            MovementLine(
+                material_category=MaterialCategory.ALUMINIUM,
+                product_form="ingot",
+                quantity_kg=Decimal(19400),
+            )
+        ],
+        conversion_factor=Decimal("0.97"),
+        **common,
+    )
     service = Accounting(Settings(database="bench", signing_key=b64url(Signer.generate().seed)))
     ledger = Ledger(check_certificates=False)
     received = service.publish(ledger.apply(receipt, now), receipt, now)
+    ledger.apply(remelt, now)
     shipped = service.publish(ledger.apply(shipment, now), shipment, now)
+    assert type(shipped[-1].message).__name__ == "CoCDocumentIssued", shipped
 
     def encoded(outgoing: Any) -> dict[str, Any]:
         topic = outgoing.resolved_topic()

@@ -138,7 +138,8 @@ class Chain:
         )
 
     def registry(self) -> list[Envelope]:
-        """Members and sites, and CoC certificates for the mines and remelters."""
+        """Members and sites, CoC certificates for the mines and remelters, and PS certificates for the
+        remelters (designating needs both)."""
         out: list[Envelope] = []
         for i in range(self.sites):
             kind = self.kind(i)
@@ -148,6 +149,10 @@ class Chain:
             if kind in ("mine", "remelter"):
                 out.append(
                     self.certificate(self.org(i), self.site(i), kind, Standard.CHAIN_OF_CUSTODY)
+                )
+            if kind == "remelter":
+                out.append(
+                    self.certificate(self.org(i), self.site(i), kind, Standard.PERFORMANCE_STANDARD)
                 )
         return out
 
@@ -199,6 +204,29 @@ class Chain:
                 ],
                 **common,
             )
+        if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 2:
+            # scrap credits become ingot credits only through the reported remelt (credits carry their material)
+            return plant.MaterialTransformed.create(
+                transformed_on=self.day,
+                process_step=ProcessStep.REMELTING,
+                inputs=[
+                    plant.PlantLine(
+                        material_category=MaterialCategory.POST_CONSUMER_SCRAP,
+                        product_form="ubc-bales",
+                        quantity=Decimal(45),
+                        unit="t",
+                    )
+                ],
+                outputs=[
+                    plant.PlantLine(
+                        material_category=MaterialCategory.ALUMINIUM,
+                        product_form="ingot",
+                        quantity=Decimal("43.65"),
+                        unit="t",
+                    )
+                ],
+                **common,
+            )
         if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 1:
             return plant.MaterialShipped.create(
                 shipped_on=self.day,
@@ -233,6 +261,8 @@ class Chain:
                 kind = (
                     "remelter designation"
                     if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 1
+                    else "remelter remelt"
+                    if k % DESIGNATION_EVERY == DESIGNATION_EVERY - 2
                     else "remelter scrap receipt"
                 )
             kinds[kind] = kinds.get(kind, 0) + 1

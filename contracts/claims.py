@@ -52,7 +52,6 @@ class ClaimReason:
     CERTIFICATE_SUSPENDED = "certificate_suspended"
     CERTIFICATE_WITHDRAWN = "certificate_withdrawn"
     CERTIFICATE_EXPIRED = "certificate_expired"
-    WITHDRAWN_BY_CLAIMANT = "withdrawn_by_claimant"
     INVALID_REQUEST = "invalid_request"
     REQUESTER_NOT_CLAIMANT = "requester_not_claimant"
     UNKNOWN_CLAIM = "unknown_claim"

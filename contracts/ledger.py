@@ -67,8 +67,6 @@ class LedgerReason:
     NOT_CERTIFIED = "site_not_coc_certified"
     PS_NOT_CERTIFIED = "site_not_ps_certified"
     PS_LAPSED = "ps_certificate_lapsed"
-    PERIOD_CLOSED = "period_closed"
-    UNKNOWN_MOVEMENT = "unknown_movement"
     UNKNOWN_RULE_SET = "unknown_rule_set"
     UNKNOWN_ALLOCATION = "unknown_allocation"
     ALLOCATION_CONFLICT = "allocation_conflict"

@@ -197,8 +197,8 @@ class Accounting:
             assignments=assignments,
         )
         out: list[Outgoing] = []
-        for m in messages:
-            out.extend(self.publish(ledger.apply(m, tx.now), m, tx.now))
+        for item in batch:  # the record's own JSON is kept for shadow accounting (no re-serialising)
+            out.extend(self.publish(ledger.apply(item.message, tx.now, item.record.value), item.message, tx.now))
         await store.save(tx, ledger)
         return out
 

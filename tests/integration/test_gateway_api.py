@@ -244,6 +244,16 @@ async def test_balances_statements_and_documents_are_visible_to_their_owner_only
     assert (await client.get(f"/v1/accounts/group:{orgs['prodA']}", headers=auth(tokens["B"]))).status_code == 404
     assert (await client.get("/v1/accounts", headers=auth(tokens["B"]))).json()["accounts"] == []
 
+    scope = f"group:{orgs['prodA']}/cert-a"  # accounting pools credits per CoC certification scope
+    await world["sender"].send(entry(scope, 1, "7", sites["A"]))
+
+    async def listed_with_scope() -> list[str] | None:
+        ids = [a["account_id"] for a in (await client.get("/v1/accounts", headers=auth(tokens["A"]))).json()["accounts"]]
+        return ids if scope in ids else None
+
+    assert await eventually(listed_with_scope, what="the scope account") == [scope, account]
+    assert (await client.get(f"/v1/accounts/{scope}", headers=auth(tokens["B"]))).status_code == 404
+
 
 async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_their_own_claims(world, recorder):
     client, tokens, orgs = world["client"], world["tokens"], world["orgs"]

@@ -98,7 +98,7 @@ def account_from(doc: dict[str, Any]) -> Account:
     p = doc["period"]
     buckets = _map(doc["buckets"])
     layers = _map(doc["layers"]) if "layers" in doc else {
-        periods.layer_key(k, _day(p["start"])): v for k, v in buckets.items()}  # written before credits aged
+        periods.layer_key(k, _day(p["start"]).replace(day=1)): v for k, v in buckets.items()}  # before credits aged
     return Account(
         account_id=doc["_id"], organisation_id=doc["organisation_id"], level=Level(doc["level"]),
         site_id=doc.get("site_id"), rule_set_id=doc["rule_set_id"], balance=doc["balance"],

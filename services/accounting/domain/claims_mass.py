@@ -17,6 +17,14 @@ So no kilogram backs two claims: a lot's `allocated` mass (reserved or spent) is
 and a debit lowers the balance that later reservations draw on. A refusal for mass names the claims
 that hold the owner's mass.
 
+A claim draws on the claimant's own accounts (one per CoC certification scope, or per site), each
+reservation, debit and return staying in the account it was taken from, so credits never cross
+scopes. Claims draw aluminium credits only (`CLAIM_MATERIAL`) and only the lots of
+aluminium; what is reserved is kept out of designations, conversions, expiry and forfeit
+(`reservations.spare`). A debit takes the account's oldest aluminium credits through the same
+primitive designations use (`Ledger._draw`), and a return gives back exactly the vintages the debit
+took (`Ledger._post(restore=...)`), so a returned kilogram is no younger than it was.
+
 Every operation is all-or-nothing through `Ledger._atomic`; the Ledger owns the tables
 (`accounts`, `lots`, `allocations`) and posts the entries.
 """
@@ -45,6 +53,8 @@ from services.accounting.domain.ledger import (
     _reason,
     _Refusal,
 )
+from services.accounting.domain import periods
+from services.accounting.domain.reservations import CLAIM_MATERIAL, claimable_free, is_claim_product
 from services.accounting.domain.rules import ZERO, round_down, round_up
 
 HOLDERS_NAMED = 20
@@ -73,8 +83,13 @@ def owner_accounts(books: Ledger, owner: str) -> list[Account]:
     return sorted((a for a in books.accounts.values() if a.organisation_id == owner), key=lambda a: a.account_id)
 
 
+def claimable(account: Account) -> Decimal:
+    """What a new reservation may take of an account: its unreserved aluminium credits."""
+    return min(max(account.free, ZERO), claimable_free(account.buckets, account.reserved))
+
+
 def free_credits(books: Ledger, owner: str) -> Decimal:
-    return _clean(sum((max(a.free, ZERO) for a in owner_accounts(books, owner)), ZERO))
+    return _clean(sum((claimable(a) for a in owner_accounts(books, owner)), ZERO))
 
 
 def held(allocation: Allocation) -> Decimal:
@@ -126,7 +141,7 @@ def _refusal_for_mass(books: Ledger, claim_id: str, owner: str, mass: Decimal, a
 def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date, out: list) -> None:
     accounts = owner_accounts(books, owner)
     amount = round_up(mass)
-    free = {a.account_id: max(a.free, ZERO) for a in accounts}
+    free = {a.account_id: claimable(a) for a in accounts}
     total_free = _clean(sum(free.values(), ZERO))
     if amount > total_free:
         raise _Refusal(_refusal_for_mass(books, claim_id, owner, mass, amount, total_free))
@@ -139,6 +154,7 @@ def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date
     lots = sorted(
         (lot for lot in books.lots.values()
          if lot.owner == owner and lot.remaining > 0 and lot.account_id in free
+         and lot.material in (None, CLAIM_MATERIAL.value)
          and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])),
         key=lambda lot: (lot.received_on, lot.lot_id),
     )
@@ -241,17 +257,21 @@ def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) ->
         books._touch("allocations", claim_id)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
-            take = books._draw(account, part, first=None)
+            products = [k for k in account.buckets if is_claim_product(k)]
+            take = books._draw(account, part, products, spare_only=False)
             if _clean(sum(take.values(), ZERO)) != part:  # the books' invariants make this unreachable
                 raise _Refusal(CommandDenied([_reason(LedgerReason.INSUFFICIENT_CREDITS,
                                                       f"{account_id} holds less than the {part} kg reserved")]))
+            before = dict(account.layers)
             entry, _ = books._post(account, EntryKind.CLAIM_DEBIT, booked_on=day, claim_id=claim_id,
                                    buckets={k: -v for k, v in take.items()}, reserved=-part,
                                    note=f"{part} kg spent by approved claim {claim_id}")
             out.append(EntryPosted(entry))
             allocation.debit_entries[account_id] = str(entry.entry_id)
-            for key, value in take.items():
-                allocation.debit_takes[f"{account_id}#{key}"] = value
+            for layer, value in before.items():  # the vintages taken: what a return gives back
+                taken = _clean(value - account.layers.get(layer, ZERO))
+                if taken > 0:
+                    allocation.debit_takes[f"{account_id}#{layer}"] = taken
         allocation.status = DEBITED
         out.append(Debited(allocation))
 
@@ -293,17 +313,22 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
                 break
             part = min(left, allocation.reservations[account_id])
             give: dict[str, Decimal] = {}
+            layers: dict[str, Decimal] = {}
             rest = part
             prefix = f"{account_id}#"
-            for key in sorted((k for k in allocation.debit_takes if k.startswith(prefix)), reverse=True):
+            for key in sorted((k for k in allocation.debit_takes if k.startswith(prefix)),
+                              key=lambda k: periods.split_layer(k.removeprefix(prefix))[::-1], reverse=True):
                 if rest <= 0:
                     break
                 share = min(rest, allocation.debit_takes[key])
-                give[key.removeprefix(prefix)] = share
+                layer = key.removeprefix(prefix)
+                layers[layer] = share
+                product = periods.split_layer(layer)[0]
+                give[product] = give.get(product, ZERO) + share
                 rest -= share
             account = books.accounts[account_id]
             entry, _ = books._post(account, EntryKind.CLAIM_RETURN, booked_on=day, claim_id=claim_id,
-                                   reverses=allocation.debit_entries[account_id], buckets=give,
+                                   reverses=allocation.debit_entries[account_id], buckets=give, restore=layers,
                                    note=f"{part} kg of withdrawn claim {claim_id} returned unused "
                                         f"({used} kg reported used stays spent)")
             out.append(EntryPosted(entry))

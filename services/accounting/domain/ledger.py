@@ -35,7 +35,7 @@ from contracts.movements import (
     MovementCancelled,
 )
 from contracts.registry import Certificate
-from services.accounting.domain import certification, conversion, periods, scope
+from services.accounting.domain import certification, conversion, periods, reservations, scope
 from services.accounting.domain.chain import GENESIS, entry_hash
 from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.rules import (
@@ -186,6 +186,9 @@ class Lot:
     recycled_content_share: Decimal | None = None
     carbon_footprint: Decimal | None = None
     void: bool = False
+    material: str | None = None
+    """The material of the credits the document brought (`conversion.Material`); only lots of the claim
+    material back claims (`reservations.CLAIM_MATERIAL`). None on lots stored before credits carried it."""
 
     @property
     def remaining(self) -> Decimal:
@@ -315,6 +318,29 @@ def _reason(code: str, message: str, field_name: str | None = None) -> Reason:
 # ---- the books ------------------------------------------------------------------------------
 
 
+class Certificates(dict[str, Certificate]):
+    """The certificate projection by id, indexed by organisation on first use (every movement asks)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._by_org: dict[str, list[Certificate]] | None = None
+
+    def __setitem__(self, key: str, value: Certificate) -> None:
+        super().__setitem__(key, value)
+        self._by_org = None
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._by_org = None
+
+    def of(self, organisation_id: str) -> list[Certificate]:
+        if self._by_org is None:
+            self._by_org = {}
+            for certificate in self.values():
+                self._by_org.setdefault(certificate.organisation_id, []).append(certificate)
+        return self._by_org.get(organisation_id, [])
+
+
 class Ledger:
     """The books one batch works on. Missing accounts are opened on first use."""
 
@@ -334,7 +360,7 @@ class Ledger:
         self.movements = {m.movement_id: m for m in movements}
         self.lots = {lot.lot_id: lot for lot in lots}
         self.allocations = {a.claim_id: a for a in allocations}
-        self.certificates = {c.certificate_id: c for c in certificates}
+        self.certificates = {c.certificate_id: c for c in certificates}  # type: ignore[assignment]
         self.assignments = assignments if assignments is not None else {}
         self.check_certificates = check_certificates
         self.keep_movements = keep_movements
@@ -349,6 +375,14 @@ class Ledger:
         self.dirty_allocations: set[str] = set()
         self._undo: dict[tuple[str, str], Any] | None = None
         self._newly_dirty: list[tuple[str, str]] = []
+
+    @property
+    def certificates(self) -> Certificates:
+        return self._certificates
+
+    @certificates.setter
+    def certificates(self, value: dict[str, Certificate]) -> None:
+        self._certificates = Certificates(value)
 
     # ---- all-or-nothing ---------------------------------------------------------------------
 
@@ -392,7 +426,7 @@ class Ledger:
 
     def place(self, organisation_id: str, site_id: str, day: date) -> scope.Placement:
         """The account of the site's certification scope (or the site), and the CoC coverage on `day`."""
-        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.values(), organisation_id,
+        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.of(organisation_id), organisation_id,
                            site_id, day)
 
     def route(self, organisation_id: str, site_id: str, day: date) -> str:
@@ -439,7 +473,7 @@ class Ledger:
         left = account.free
         take: dict[str, Decimal] = {}
         vintages: list[str] = []
-        for product, vintage, value in due:
+        for product, vintage, value in reservations.expirable(due, account.reserved):
             part = min(value, left)
             if part <= 0:
                 break
@@ -480,17 +514,26 @@ class Ledger:
         note: str | None = None,
         vintage: date | None = None,
         prefer: date | None = None,
+        restore: dict[str, Decimal] | None = None,
     ) -> tuple[LedgerEntry, Effect]:
-        """Append one entry. Credits added get `vintage` (default: the month of `booked_on`); credits
-        taken come from the `prefer`red vintage first, then oldest first."""
+        """Append one entry. Credits added get `vintage` (default: the month of `booked_on`), or, when
+        `restore` names layers (`<product>@<vintage>`: kg, summing per product to what is added), go back
+        to those vintages (credits given back keep their age); credits taken come from the `prefer`red
+        vintage first, then oldest first."""
         self._touch("accounts", account.account_id)
         buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
         credit = _clean(sum(buckets.values(), ZERO))
-        added_vintage = (vintage or booked_on).replace(day=1)
+        added_vintage: date | None = None
         taken_vintage: date | None = None
-        for key, delta in sorted(buckets.items(), key=lambda kv: kv[1]):
+        for key, delta in (sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()):
             _add(account.buckets, key, delta)
-            if delta > 0:
+            if delta > 0 and restore is not None:
+                for layer, amount in restore.items():
+                    product, layer_vintage = periods.split_layer(layer)
+                    if product == key:
+                        periods.add(account.layers, key, layer_vintage, amount)
+            elif delta > 0:
+                added_vintage = added_vintage or (vintage or booked_on).replace(day=1)
                 periods.add(account.layers, key, added_vintage, delta)
             else:
                 first = periods.take(account.layers, key, -delta, prefer)
@@ -544,8 +587,7 @@ class Ledger:
             site_id=site_id or "", credit=credit, coc_input=coc_input, total_input=total_input,
             coc_output=coc_output, total_output=total_output, category=category, site_input=site_input,
             recycled=recycled, buckets=buckets,
-            vintage=(added_vintage if any(v > 0 for v in buckets.values()) else taken_vintage or added_vintage
-                     ).isoformat() if buckets else None,
+            vintage=(added_vintage or taken_vintage or booked_on).isoformat() if buckets else None,
         )
         return entry, effect
 
@@ -603,8 +645,9 @@ class Ledger:
         closing = account.balance
         forfeited = ZERO
         if not rules.carry_over and account.free > 0:
-            forfeited = account.free
-            take = self._draw(account, forfeited)
+            take = self._draw(account, account.free)
+            forfeited = _clean(sum(take.values(), ZERO))
+        if forfeited > 0:
             entry, _ = self._post(
                 account, EntryKind.FORFEIT, booked_on=end, buckets={k: -v for k, v in take.items()},
                 note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at close "
@@ -661,7 +704,7 @@ class Ledger:
 
     # ---- movements --------------------------------------------------------------------------
 
-    def apply(self, movement: Movement, now: datetime) -> list[Outcome]:
+    def apply(self, movement: Movement, now: datetime, raw: bytes | None = None) -> list[Outcome]:
         """Book one movement (idempotent per movement id; order-tolerant for corrections)."""
         movement_id = str(movement.movement_id)
         if movement_id in self.movements:
@@ -676,7 +719,7 @@ class Ledger:
         if record is not None and self.keep_movements:
             self._touch("movements", movement_id)
             record.organisation_id = movement.organisation_id
-            record.movement = movement.model_dump_json()
+            record.movement = raw.decode() if raw is not None else movement.model_dump_json()
         return outcomes
 
     def _record(self, movement_id: str, status: str, **values: Any) -> MovementRecord:
@@ -732,6 +775,11 @@ class Ledger:
                 raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
                     LedgerReason.REVERSAL_WOULD_OVERDRAW,
                     f"reversing {record.movement_id} would leave {account.free - effect.credit} kg of free credits")]))
+            if reservations.overdraws(account.buckets, account.reserved, {k: -v for k, v in effect.buckets.items()}):
+                raise _Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id, [_reason(
+                    LedgerReason.REVERSAL_WOULD_OVERDRAW,
+                    f"reversing {record.movement_id} would take {reservations.CLAIM_MATERIAL.value} credits reserved "
+                    f"for claims ({account.reserved} kg reserved)")]))
             self._touch("accounts", account.account_id)
             if same_period and effect.non_coc:
                 _add(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
@@ -828,6 +876,7 @@ class Ledger:
                 period_id=account.period.period_id, document_id=m.coc_document_id, received_on=m.received_on,
                 mass=credit, recycled_content_share=m.recycled_content_share,
                 carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
+                material=conversion.material_of(m.material_category).value,
             )
         self._record(str(m.movement_id), BOOKED, effects=[effect], lot_id=lot_id)
 
@@ -841,8 +890,9 @@ class Ledger:
         if m.process_step in rules.origin_steps:
             self._originate(account, m, late, out)
             return
-        step = conversion.convert(m.inputs, m.outputs, m.conversion_factor, account.buckets, account.free,
-                                  rules.rounding)
+        spare = reservations.spare(account.buckets, account.reserved,
+                                   (bucket_key(line.material_category, line.product_form) for line in m.inputs))
+        step = conversion.convert(m.inputs, m.outputs, m.conversion_factor, spare, account.free, rules.rounding)
         vintage = periods.oldest(account.layers, step.taken)
         applied = account.period.conversion_applied
         name = m.process_step.value
@@ -884,21 +934,27 @@ class Ledger:
         self._record(str(m.movement_id), BOOKED, effects=[effect])
 
     @staticmethod
-    def _draw(account: Account, amount: Decimal, products: Iterable[str] | None = None) -> dict[str, Decimal]:
-        """Which products' credits a debit takes: the oldest credits of the allowed products first."""
+    def _draw(account: Account, amount: Decimal, products: Iterable[str] | None = None, *,
+              spare_only: bool = True) -> dict[str, Decimal]:
+        """Which products' credits a debit takes: the oldest credits of the allowed products first, never
+        the credits reserved for claims (`reservations.spare`) unless it is a claim's own debit
+        (`spare_only=False`)."""
+        allowed = list(account.buckets if products is None else products)
+        limit = (reservations.spare(account.buckets, account.reserved, allowed) if spare_only
+                 else dict(account.buckets))
         take: dict[str, Decimal] = {}
         left = amount
-        for key, value in periods.draw_order(account.layers, account.buckets if products is None else products):
+        for key, value in periods.draw_order(account.layers, allowed):
             if left <= 0:
                 break
-            part = min(left, value)
+            part = min(left, value, limit.get(key, ZERO) - take.get(key, ZERO))
             if part > 0:
                 take[key] = take.get(key, ZERO) + part
                 left -= part
         return take
 
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
-        return certification.site_coverage(self.certificates.values(), organisation_id, site_id, day)
+        return certification.site_coverage(self.certificates.of(organisation_id), organisation_id, site_id, day)
 
     def _ship(self, m: MaterialShippedRecorded, now: datetime, out: list[Outcome]) -> None:
         account = self._account(m.organisation_id, m.site_id, m.shipped_on)
@@ -921,11 +977,12 @@ class Ledger:
         reasons: list[Reason] = []
         certificate = None
         if self.check_certificates:
-            certificate, blockers = scope.may_designate(self.certificates.values(), m.organisation_id, m.site_id,
+            certificate, blockers = scope.may_designate(self.certificates.of(m.organisation_id), m.organisation_id, m.site_id,
                                                         m.shipped_on, rules)
             reasons.extend(blockers)
         usable = conversion.usable_for(account.buckets, m.material_category, m.product_form, rules.credits_by_product)
-        available = min(account.free, sum((account.buckets[k] for k in usable), ZERO))
+        spare = reservations.spare(account.buckets, account.reserved, usable)
+        available = min(account.free, sum((spare.get(k, ZERO) for k in usable), ZERO))
         available = max(available, ZERO)
         if debit > m.quantity_kg:
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS, "CoC mass exceeds the shipped mass",
@@ -937,7 +994,10 @@ class Ledger:
             reasons.append(_reason(LedgerReason.INSUFFICIENT_CREDITS,
                                    f"designation of {debit} kg exceeds the {available} kg of {what}"
                                    + (f" (credits of other products or materials, {others} kg, become usable only "
-                                      f"through a reported transformation with its factor)" if others > 0 else "")))
+                                      f"through a reported transformation with its factor)" if others > 0 else "")
+                                   + (f"; {account.reserved} kg of {reservations.CLAIM_MATERIAL.value} credits are "
+                                      f"reserved for claims" if account.reserved > 0
+                                      and any(reservations.is_claim_product(k) for k in usable) else "")))
         if rules.require_coc_input_in_period and period.site_coc_input.get(m.site_id, ZERO) <= 0:
             reasons.append(_reason(LedgerReason.NO_COC_INPUT_IN_PERIOD,
                                    f"site {m.site_id} received no CoC Material in period {period.period_id}"))
@@ -999,13 +1059,15 @@ def _add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) -
 
 def _snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
-    if isinstance(value, Account):
-        period = value.period
-        return replace(value, buckets=dict(value.buckets), layers=dict(value.layers), period=replace(
-            period, inputs_by_category=dict(period.inputs_by_category),
-            conversion_applied=dict(period.conversion_applied), site_coc_input=dict(period.site_coc_input),
-            non_coc_inputs=dict(period.non_coc_inputs),
-            transformations={k: dict(v) for k, v in period.transformations.items()}))
+    if isinstance(value, Account):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
+        account, period = copy.copy(value), copy.copy(value.period)
+        account.buckets, account.layers, account.period = dict(value.buckets), dict(value.layers), period
+        period.inputs_by_category = dict(period.inputs_by_category)
+        period.conversion_applied = dict(period.conversion_applied)
+        period.site_coc_input = dict(period.site_coc_input)
+        period.non_coc_inputs = dict(period.non_coc_inputs)
+        period.transformations = {k: dict(v) for k, v in period.transformations.items()}
+        return account
     if isinstance(value, MovementRecord):
         return replace(value, effects=list(value.effects))
     if isinstance(value, Allocation):

@@ -66,8 +66,9 @@ def oldest(layers: dict[str, Decimal], products: Iterable[str]) -> date | None:
 
 def take(layers: dict[str, Decimal], product: str, amount: Decimal, prefer: date | None = None) -> date | None:
     """Take `amount` of a product's credits, the `prefer`red vintage first, then oldest first; returns the
-    oldest vintage taken. The caller has checked the product holds enough."""
-    keys = sorted((k for k in layers if split_layer(k)[0] == product), key=lambda k: split_layer(k)[1])
+    oldest vintage taken. The caller has checked the product holds enough. (ISO dates sort as text.)"""
+    prefix = f"{product}@"
+    keys = sorted(k for k in layers if k.startswith(prefix))
     if prefer is not None and layer_key(product, prefer) in layers:
         keys.remove(layer_key(product, prefer))
         keys.insert(0, layer_key(product, prefer))
@@ -78,10 +79,10 @@ def take(layers: dict[str, Decimal], product: str, amount: Decimal, prefer: date
         part = min(left, layers[key])
         _set(layers, key, layers[key] - part)
         left -= part
-        vintage = split_layer(key)[1]
+        vintage = key[len(prefix):]
         first = vintage if first is None else min(first, vintage)
     assert left <= 0, f"{product}: {left} kg more than its layers hold"
-    return first
+    return date.fromisoformat(first) if first is not None else None
 
 
 def draw_order(layers: dict[str, Decimal], products: Iterable[str]) -> list[tuple[str, Decimal]]:
@@ -94,11 +95,13 @@ def draw_order(layers: dict[str, Decimal], products: Iterable[str]) -> list[tupl
 
 def expiring(layers: dict[str, Decimal], rules: RuleSet, day: date) -> list[tuple[str, date, Decimal]]:
     """Layers whose lifetime has ended by `day`: (product, vintage, amount), oldest first."""
-    if rules.credit_lifetime_months is None:
+    if rules.credit_lifetime_months is None or not layers:
         return []
+    # a vintage (a month's first day) expires once `lifetime` months later has begun
+    cutoff = add_months(day.replace(day=1), -rules.credit_lifetime_months).isoformat()
     out = []
     for key, value in layers.items():
-        product, vintage = split_layer(key)
-        if add_months(vintage, rules.credit_lifetime_months) <= day:
+        if key.rpartition("@")[2] <= cutoff:
+            product, vintage = split_layer(key)
             out.append((product, vintage, value))
     return sorted(out, key=lambda item: (item[1], item[0]))

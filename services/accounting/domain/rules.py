@@ -109,7 +109,7 @@ V2_2022_GROUP_PERCENTAGE = RuleSet(
     carry_over=False,
     require_coc_input_in_period=False,
     credits_by_product=False,
-    overshoot=Overshoot.NON_CONFORMITY,
+    overshoot=Overshoot.NON_CONFORMITY,  # (verify) V2 text on a period-level overshoot
     description="ASI CoC V2 (2022): pooled per certification scope, CoC share of outputs <= CoC share of inputs per year.",
 )
 V3_DRAFT_SITE_CREDIT = RuleSet(
@@ -121,8 +121,8 @@ V3_DRAFT_SITE_CREDIT = RuleSet(
     carry_over=True,
     require_coc_input_in_period=True,
     credits_by_product=True,
-    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,
-    credit_lifetime_months=12,
+    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,  # (verify)
+    credit_lifetime_months=12,  # (verify) "at most 12 months, oldest used first"
     description="V3 draft: one account per site, credit method, a site ships CoC only after CoC input in the period.",
 )
 V3_DRAFT_GROUP_CREDIT = RuleSet(
@@ -134,8 +134,8 @@ V3_DRAFT_GROUP_CREDIT = RuleSet(
     carry_over=True,
     require_coc_input_in_period=False,
     credits_by_product=True,
-    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,
-    credit_lifetime_months=12,
+    overshoot=Overshoot.DEDUCT_NEXT_PERIOD,  # (verify)
+    credit_lifetime_months=12,  # (verify) "at most 12 months, oldest used first"
     description="V3 draft: pooled per certification scope, credit method (no overdraft).",
 )
 

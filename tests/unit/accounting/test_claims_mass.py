@@ -7,10 +7,11 @@ from contracts.ledger import EntryKind, LedgerReason
 from services.accounting.domain import claims_mass
 from services.accounting.domain.claims_mass import Debited, Returned
 from services.accounting.domain.ledger import AllocationDenied, CommandDenied, EntryPosted, Granted, Released
-from tests.unit.accounting.factories import NOW, cancel, ledger, receipt
+from tests.unit.accounting.factories import NOW, cancel, group, ledger, receipt
 
 GROUP = "v3-draft-group-credit"
 DAY = date(2026, 6, 1)
+BRAND_ACCOUNT = group("brand")
 
 
 def brand_books():
@@ -40,17 +41,17 @@ def test_approval_spends_the_reservation_with_a_claim_debit_entry_referencing_th
     [entry] = entries(outcomes)
     assert (entry.kind, entry.claim_id, entry.coc_credit_kg, entry.reserved_change_kg) == (
         EntryKind.CLAIM_DEBIT, "claim-1", Decimal(-400), Decimal(-400))
-    account = books.accounts["group:brand"]
+    account = books.accounts[BRAND_ACCOUNT]
     assert (account.balance, account.reserved, account.free) == (Decimal(200), 0, Decimal(200))
     assert isinstance(outcomes[-1], Debited) and outcomes[-1].allocation.debit_entries == {
-        "group:brand": str(entry.entry_id)}
+        BRAND_ACCOUNT: str(entry.entry_id)}
 
 
 def test_a_debit_is_idempotent_per_claim():
     books = brand_books()
     approved(books)
     again = claims_mass.debit(books, "claim-1", "brand", Decimal(400), DAY)
-    assert [type(o) for o in again] == [Debited] and books.accounts["group:brand"].balance == Decimal(200)
+    assert [type(o) for o in again] == [Debited] and books.accounts[BRAND_ACCOUNT].balance == Decimal(200)
 
 
 def test_a_debit_without_a_reservation_or_of_another_mass_is_refused_with_its_field():
@@ -62,7 +63,7 @@ def test_a_debit_without_a_reservation_or_of_another_mass_is_refused_with_its_fi
         (LedgerReason.DEBIT_MISMATCH, "mass_kg")]
     assert refusal(claims_mass.debit(books, "claim-1", "other", Decimal(400), DAY)) == [
         (LedgerReason.ALLOCATION_CONFLICT, "owner_organisation_id")]
-    assert books.accounts["group:brand"].reserved == Decimal(400)
+    assert books.accounts[BRAND_ACCOUNT].reserved == Decimal(400)
 
 
 def test_spent_mass_is_never_released_so_it_cannot_back_the_next_claim():
@@ -91,7 +92,7 @@ def test_a_withdrawal_returns_the_unused_part_as_an_entry_referencing_the_debit(
         EntryKind.CLAIM_RETURN, "claim-1", Decimal(150), debit_entry.entry_id)
     assert outcomes[-1] == Returned("claim-1", "brand", Decimal(150), Decimal(400), Decimal(250),
                                     (str(entry.entry_id),))
-    assert books.accounts["group:brand"].free == Decimal(350)
+    assert books.accounts[BRAND_ACCOUNT].free == Decimal(350)
     # The documents come back last-in first-out: doc-2's 100 kg first, then 50 kg of doc-1.
     assert {lot.document_id: lot.allocated for lot in books.lots.values()} == {"doc-1": Decimal(250),
                                                                                "doc-2": Decimal(0)}
@@ -105,7 +106,7 @@ def test_a_return_never_exceeds_the_unused_part_and_happens_once():
     claims_mass.return_unused(books, "claim-1", "brand", Decimal(100), Decimal(250), DAY)
     assert refusal(claims_mass.return_unused(books, "claim-1", "brand", Decimal(50), Decimal(250), DAY)) == [
         (LedgerReason.RETURN_EXCEEDS_UNUSED, "claim_id")]
-    assert books.accounts["group:brand"].balance == Decimal(300)
+    assert books.accounts[BRAND_ACCOUNT].balance == Decimal(300)
 
 
 def test_nothing_returns_for_a_claim_that_spent_nothing():
@@ -113,7 +114,7 @@ def test_nothing_returns_for_a_claim_that_spent_nothing():
     claims_mass.allocate(books, "claim-1", "brand", Decimal(400), DAY)
     assert refusal(claims_mass.return_unused(books, "claim-1", "brand", Decimal(100), Decimal(0), DAY)) == [
         (LedgerReason.ALLOCATION_NOT_DEBITED, "claim_id")]
-    assert books.accounts["group:brand"].balance == Decimal(600)
+    assert books.accounts[BRAND_ACCOUNT].balance == Decimal(600)
 
 
 def test_a_receipt_whose_document_backs_a_spent_claim_cannot_be_cancelled():

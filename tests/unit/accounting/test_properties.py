@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from contracts.common import MaterialCategory as Cat
 from contracts.common import ProcessStep
 from contracts.ledger import LedgerEntry
-from services.accounting.domain import claims_mass
+from services.accounting.domain import claims_mass, reservations
 from services.accounting.domain.chain import verify_chain
 from services.accounting.domain.ledger import DocumentDue, EntryPosted, Ledger
 from services.accounting.domain.rules import CATALOGUE, ZERO, Method
@@ -45,17 +45,23 @@ def operations(draw):
         if kind == "receipt":
             kg = draw(masses)
             coc = draw(st.sampled_from([kg, ZERO, (kg / 3).quantize(Decimal("0.0001"))]))
-            ops.append(receipt(str(kg), str(coc), site=site, form=form, day=day,
-                               document=f"doc-{len(ops)}", recycled=draw(st.sampled_from([None, "0", "0.4", "1"]))))
+            category = draw(st.sampled_from([Cat.ALUMINIUM, Cat.ALUMINIUM, Cat.ALUMINA]))
+            ops.append(receipt(str(kg), str(coc), site=site, form=form if category is Cat.ALUMINIUM else "powder",
+                               category=category, day=day, document=f"doc-{len(ops)}",
+                               recycled=draw(st.sampled_from([None, "0", "0.4", "1"]))))
         elif kind == "ship":
             kg = draw(masses)
             coc = min(kg, draw(masses))
             ops.append(ship(str(kg), str(coc), site=site, form=form, day=day))
         elif kind == "transform":
             factor = draw(st.sampled_from(["0.5", "0.8", "0.97", "1"]))
-            ops.append(transform([(Cat.ALUMINIUM, "ingot", str(draw(masses)))],
-                                 [(Cat.ALUMINIUM, "sheet", str(draw(masses)))], factor,
-                                 step=ProcessStep.ROLLING, site=site, day=day))
+            if draw(st.booleans()):
+                ops.append(transform([(Cat.ALUMINIUM, "ingot", str(draw(masses)))],
+                                     [(Cat.ALUMINIUM, "sheet", str(draw(masses)))], factor,
+                                     step=ProcessStep.ROLLING, site=site, day=day))
+            else:  # credits carry their material: alumina becomes aluminium only through a smelting step
+                ops.append(transform([(Cat.ALUMINA, "powder", str(draw(masses)))],
+                                     [(Cat.ALUMINIUM, "ingot", str(draw(masses)))], "0.518", site=site, day=day))
         elif kind in ("cancel", "correct") and ops:
             target = draw(st.sampled_from([o for o in ops if hasattr(o, "movement_id")] or [None]))
             if target is None:
@@ -140,6 +146,8 @@ def check_balances(books: Ledger) -> None:
         assert account.reserved <= account.balance, account
         assert all(v > 0 for v in account.buckets.values()), account.buckets
         assert sum(account.buckets.values(), ZERO) == account.balance
+        # What claims reserve is aluminium, and nothing but their debit takes it.
+        assert reservations.claimable_total(account.buckets) >= account.reserved, account
     for entry in books.entries:
         assert entry.balance_after_kg >= 0
 
@@ -148,6 +156,10 @@ def check_designation(books: Ledger, op, result) -> None:
     if not any(isinstance(o, DocumentDue) for o in result):
         return
     account = books.accounts[result[-1].account_id]
+    # A document's CoC mass is the credits its designation took (never credits reserved for claims).
+    [document] = [o.document for o in result if isinstance(o, DocumentDue)]
+    [debit] = [o.entry for o in result if isinstance(o, EntryPosted) and o.entry.kind.value == "designation_debit"]
+    assert -debit.coc_credit_kg == document.coc_mass_kg
     period = account.period
     if account.rules.method is Method.PERCENTAGE:
         assert period.coc_output * period.total_input <= period.coc_input * period.total_output
@@ -201,12 +213,14 @@ def test_designated_mass_never_exceeds_the_credits_received(case):
     designated = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "designation_debit"), ZERO)
     claimed = -sum((e.coc_credit_kg for e in books.entries if e.kind.value in ("claim_debit", "claim_return")), ZERO)
     debits = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "claim_debit"), ZERO)
+    returns = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "claim_return"), ZERO)
     forfeited = -sum((e.coc_credit_kg for e in books.entries if e.kind.value == "forfeit"), ZERO)
     converted = sum((e.coc_credit_kg for e in books.entries if e.kind.value == "transformation"), ZERO)
     assert converted <= 0
     assert designated + forfeited + claimed <= credited + reversed_credits
-    # The sum of claim debits never exceeds the CoC credits received.
-    assert debits <= credited + reversed_credits
+    # The sum of claim debits net of returns never exceeds the CoC credits received (a returned kilogram
+    # may back a later claim, so gross debits may; e.g. debit, full return, receipt corrected downwards).
+    assert debits - returns <= credited + reversed_credits
     total_balance = sum((a.balance for a in books.accounts.values()), ZERO)
     assert total_balance == credited + reversed_credits + converted - designated - forfeited - claimed
     for allocation in books.allocations.values():

@@ -9,11 +9,15 @@ import pytest
 
 from contracts.common import Classification, DueDiligenceStatus, ProcessStep
 from contracts.common import MaterialCategory as Cat
-from contracts.ledger import EntryKind
+from contracts.ledger import CertificationBodyAlerted, EntryKind
 from contracts.registry import CertificateStatus
+from services.accounting.config import Settings
+from services.accounting.domain import claims_mass
 from services.accounting.domain import rules as rules_module
 from services.accounting.domain.ledger import AlertDue, DesignationDenied, DocumentDue, EntryPosted, StatementWritten
 from services.accounting.domain.rules import Overshoot
+from services.accounting.handlers import Accounting
+from services.accounting.signing import Signer, b64url
 from tests.unit.accounting.factories import (
     NOW,
     certificate,
@@ -258,7 +262,7 @@ def test_credits_expire_after_the_rule_sets_lifetime_oldest_used_first_with_an_e
 def test_credits_reserved_for_a_claim_do_not_expire():
     books = ledger(GROUP)
     books.apply(receipt("300", "300", day=date(2025, 3, 10)), NOW)
-    books.allocate("claim-1", "org-smelter", Decimal(100), date(2025, 4, 1))
+    claims_mass.allocate(books, "claim-1", "org-smelter", Decimal(100), date(2025, 4, 1))
     books.apply(receipt("10", "0", day=date(2026, 3, 2)), NOW)
     account = books.accounts[group()]
     assert (account.balance, account.reserved) == (Decimal(100), Decimal(100))
@@ -270,3 +274,16 @@ def test_a_conversion_keeps_the_age_of_the_credits_it_converts():
     books.apply(transform([(Cat.ALUMINA, "powder", "1000")], [(Cat.ALUMINIUM, "ingot", "518")], "0.518",
                           day=date(2025, 11, 5)), NOW)
     assert books.accounts[group()].layers == {"aluminium|ingot@2025-03-01": Decimal(518)}
+
+
+def test_an_alert_is_published_for_the_certification_body_with_a_deterministic_id():
+    service = Accounting(Settings(database="unit", signing_key=b64url(Signer.generate().seed)))
+    books = ledger(V2)
+    failed = dd_failed("1000")
+    outcomes = books.apply(failed, NOW)
+    published = [o.message for o in service.publish(outcomes, failed, NOW)]
+    [alert] = [m for m in published if isinstance(m, CertificationBodyAlerted)]
+    assert (alert.alert_kind.value, alert.account_id, alert.mass_kg, alert.movement_id) == (
+        "due_diligence_failed", group(), Decimal(1000), failed.movement_id)
+    again = [o.message for o in service.publish(outcomes, failed, NOW)]
+    assert [m.event_id for m in again] == [m.event_id for m in published]
