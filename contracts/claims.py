@@ -65,6 +65,12 @@ class ClaimReason:
     """Reported usage would go beyond the approved quantity."""
     USAGE_CONFLICT = "usage_conflict"
     """Usage for this period was already reported with other figures; the first report stands."""
+    REFUSED_BY_SECRETARIAT = "refused_by_secretariat"
+    """The secretariat refused the claim on review (its comment is the message)."""
+    NOT_AWAITING_REVIEW = "claim_not_awaiting_review"
+    """A review decision for a claim that is not in the review queue."""
+    REVIEWER_NOT_SECRETARIAT = "reviewer_not_secretariat"
+    """A review decision sent by someone other than the secretariat."""
 
 
 class ClaimProduct(Contract):
@@ -121,7 +127,26 @@ class ClaimUsageReported(Envelope):
     units: int = Field(gt=0, description="Units that carried the claim in the period.")
 
 
-ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported, Field(discriminator="type")]
+class ReviewDecision(StrEnum):
+    """What the secretariat decided on a claim in its review queue."""
+
+    APPROVE = "approve"
+    REFUSE = "refuse"
+
+
+class ClaimReviewDecided(Envelope):
+    """The secretariat approves or refuses a claim awaiting its review; the actor is who decided."""
+
+    type: Literal["claim_review_decided"] = Field(default="claim_review_decided", description="Type tag.")
+    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claimant_organisation_id: Identifier = Field(description="Brand owner.")
+    decision: ReviewDecision = Field(description="approve or refuse.")
+    comment: Text = Field(description="The secretariat's comment, recorded with the decision.")
+    reviewer_key_id: Identifier | None = Field(default=None, description="The API key the decision was sent with.")
+
+
+ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided,
+                         Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):
@@ -154,6 +179,17 @@ class Evidence(Contract):
     checked_at: UtcDatetime = Field(description="When the checks ran.")
 
 
+class Review(Contract):
+    """The secretariat's review behind a decision: who decided, what they said, how long the claim waited."""
+
+    decided_by: Identifier = Field(description="Organisation that decided (the secretariat).")
+    reviewer_key_id: Identifier | None = Field(default=None, description="API key the decision was sent with.")
+    decision: ReviewDecision = Field(description="approve or refuse.")
+    comment: Text = Field(description="The reviewer's comment.")
+    awaiting_since: UtcDatetime = Field(description="When the claim entered the review queue.")
+    waited_seconds: int = Field(ge=0, description="Time in the review queue, whole seconds.")
+
+
 class _Decision(Envelope):
     claim_id: Identifier = Field(description="Claim id (the partition key).")
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
@@ -167,6 +203,19 @@ class ClaimPending(_Decision):
     decide_by: UtcDatetime = Field(description="When it is rejected if still outstanding.")
 
 
+class ClaimAwaitingReview(_Decision):
+    """Every automatic check passed and the mass is reserved: the claim waits for the secretariat.
+
+    The reservation stays held until the secretariat approves (the mass is then spent) or refuses
+    (it is released), or the claimant withdraws."""
+
+    type: Literal["claim_awaiting_review"] = Field(default="claim_awaiting_review", description="Type tag.")
+    awaiting_since: UtcDatetime = Field(description="When the claim entered the review queue.")
+    evidence: Evidence = Field(description="What the automatic checks found, for the reviewer.")
+    artwork_reference: Identifier = Field(description="Reference of the artwork file to review.")
+    wording: Text = Field(description="The wording to review.")
+
+
 class ClaimApproved(_Decision):
     """The claim may be used until `valid_until`."""
 
@@ -174,6 +223,7 @@ class ClaimApproved(_Decision):
     approval_code: Identifier = Field(description="Short code printed on the pack and verifiable.")
     valid_until: date = Field(description="Earliest expiry of the certificates it rests on.")
     evidence: Evidence = Field(description="What it rests on.")
+    review: Review | None = Field(default=None, description="The secretariat's review, when it decided.")
 
 
 class ClaimRejected(_Decision):
@@ -182,6 +232,7 @@ class ClaimRejected(_Decision):
     type: Literal["claim_rejected"] = Field(default="claim_rejected", description="Type tag.")
     reasons: list[Reason] = Field(min_length=1, description="Every failed check.")
     evidence: Evidence | None = Field(default=None, description="What was checked.")
+    review: Review | None = Field(default=None, description="The secretariat's review, when it decided.")
 
 
 class ClaimRevoked(_Decision):
@@ -238,6 +289,7 @@ class ClaimRequestRefused(_Decision):
 
 ClaimDecision = Annotated[
     ClaimPending
+    | ClaimAwaitingReview
     | ClaimApproved
     | ClaimRejected
     | ClaimRevoked

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from contracts.certificates import CertificateChanged, MemberRegistered
-from contracts.claims import ClaimReason, ClaimRequested, ClaimRequestRefused, ClaimUsageReported, ClaimWithdrawn
+from contracts.claims import (
+    ClaimReason,
+    ClaimRequested,
+    ClaimRequestRefused,
+    ClaimReviewDecided,
+    ClaimUsageReported,
+    ClaimWithdrawn,
+)
 from contracts.common import Envelope, Reason, Role, derived_event_id, today_utc
 from contracts.ledger import (
     AllocateForClaim,
@@ -91,8 +98,10 @@ class ClaimsService:
         messages = [item.message for item in batch]
         work = _Batch.start(await store.load_claims(tx, store.Loaded(), ids=[m.claim_id for m in messages]))
         fresh = [m for m in messages if isinstance(m, ClaimRequested) and m.claim_id not in work.loaded.claims]
-        numbers = [n for m in fresh for n in quoted_certificate_numbers(m, self.rules)]
-        registry = await store.load_registry(tx, fresh, numbers)
+        reviewed = [c.request for m in messages if isinstance(m, ClaimReviewDecided)
+                    and (c := work.loaded.claims.get(m.claim_id)) is not None and c.status is Status.AWAITING_REVIEW]
+        numbers = [n for m in (*fresh, *reviewed) for n in quoted_certificate_numbers(m, self.rules)]
+        registry = await store.load_registry(tx, [*fresh, *reviewed], numbers)
         for message in messages:
             with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
                 claim = work.loaded.claims.get(message.claim_id)
@@ -103,6 +112,11 @@ class ClaimsService:
                         work.loaded.add_new(claim)
                     else:
                         effects = claim.resubmitted(message, digest)
+                elif isinstance(message, ClaimReviewDecided):
+                    if claim is None:
+                        work.out.append(_unknown_claim(message, tx.now))
+                        continue
+                    effects = claim.reviewed(message, registry, self.rules, tx.now)
                 elif isinstance(message, ClaimWithdrawn | ClaimUsageReported):
                     if claim is None:
                         work.out.append(_unknown_claim(message, tx.now))
@@ -223,8 +237,9 @@ class ClaimsService:
         return [Outgoing(_refusal(message, reason, now, content_hash(message)))]
 
 
-def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported, now: datetime) -> Outgoing:
-    what = "to withdraw" if isinstance(message, ClaimWithdrawn) else "to report usage of"
+def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided, now: datetime) -> Outgoing:
+    what = {ClaimWithdrawn: "to withdraw", ClaimUsageReported: "to report usage of",
+            ClaimReviewDecided: "to review"}[type(message)]
     reason = Reason(code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {message.claim_id} {what}")
     return Outgoing(_refusal(message, reason, now, "unknown"))
 

@@ -32,6 +32,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("claimant", ASCENDING), ("updated_at", ASCENDING)])
     await db[CLAIMS].create_index([("certificate_ids", ASCENDING), ("status", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("decide_by", ASCENDING)])
+    await db[CLAIMS].create_index([("status", ASCENDING), ("awaiting_since", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
@@ -80,6 +81,7 @@ def _claim_from(doc: dict[str, Any]) -> Claim:
         evidence=Evidence.model_validate(doc["evidence"]) if doc.get("evidence") else None,
         usage={k: int(v) for k, v in doc.get("usage", [])},
         returned_kg=doc.get("returned_kg"),
+        awaiting_since=doc.get("awaiting_since"),
         version=doc["version"],
     )
 
@@ -105,6 +107,7 @@ def _state_of(claim: Claim, now: datetime) -> dict[str, Any]:
         "used_units": claim.used.used_units,
         "used_kg": claim.used.used_kg if claim.approved_kg is not None else None,
         "returned_kg": claim.returned_kg,
+        "awaiting_since": claim.awaiting_since,
         "version": claim.version,
         "updated_at": now,
     }
