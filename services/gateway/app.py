@@ -21,6 +21,7 @@ from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
+from services.gateway.api import review
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     _install_error_handlers(app)
     for module in (producers, claims, certification, webhooks, secretariat, pages):
         app.include_router(module.router)
+    app.include_router(review.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")
     async def health() -> dict[str, bool]:

@@ -25,7 +25,7 @@ class Withdrawal(StrictBody):
     reason: Text = Field(description="Why the claim is withdrawn.")
 
 
-class UsageReport(BaseModel):
+class UsageReport(StrictBody):
     """Units that carried the claim in one period; a period is reported once."""
 
     period_start: date = Field(description="First day of the reporting period.")
