@@ -70,7 +70,9 @@ class ClaimReason:
     NOT_AWAITING_REVIEW = "claim_not_awaiting_review"
     """A review decision for a claim that is not in the review queue."""
     REVIEWER_NOT_SECRETARIAT = "reviewer_not_secretariat"
-    """A review decision sent by someone other than the secretariat."""
+    """A review decision (or a claim text) sent by someone other than the secretariat."""
+    INVALID_CLAIM_TEXT = "invalid_claim_text"
+    """A claim text whose template uses a placeholder the platform cannot fill."""
 
 
 class ClaimProduct(Contract):
@@ -102,6 +104,9 @@ class ClaimRequested(Envelope):
     markets: list[Identifier] = Field(min_length=1, description="Markets or channels (ISO country codes or names).")
     period_start: date = Field(description="First day the claim would be used.")
     period_end: date = Field(description="Last day the claim would be used.")
+    text_id: Identifier | None = Field(default=None, description="The secretariat's approved text the wording uses, "
+                                       "if any (its placeholders filled from certificate_number and link).")
+    text_version: int | None = Field(default=None, ge=1, description="Version of that text.")
 
 
 class ClaimWithdrawn(Envelope):
@@ -145,8 +150,24 @@ class ClaimReviewDecided(Envelope):
     reviewer_key_id: Identifier | None = Field(default=None, description="The API key the decision was sent with.")
 
 
-ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided,
-                         Field(discriminator="type")]
+class ClaimTextPublished(Envelope):
+    """The secretariat publishes a version of an approved claim text (a template) for a claim type and
+    language. Placeholders: `{certificate_number}`, `{link}`. With `auto_approve`, a request whose
+    wording is this version's template filled with its own certificate number and link is approved
+    without review; the latest version of a text is the one that counts."""
+
+    type: Literal["claim_text_published"] = Field(default="claim_text_published", description="Type tag.")
+    claim_id: Identifier = Field(description="Partition key: `text:<text_id>` (texts share the claims topic).")
+    text_id: Identifier = Field(description="The text's id, stable across versions.")
+    version: int = Field(ge=1, description="Version; a new one supersedes the earlier ones.")
+    claim_type: ClaimType = Field(description="Claim type the text is for.")
+    language: str = Field(min_length=2, max_length=12, description="Language tag (BCP 47), e.g. en, de, fr-CH.")
+    template: Text = Field(description="The wording with placeholders {certificate_number} and {link}.")
+    auto_approve: bool = Field(default=False, description="Approve requests using this version without review.")
+
+
+ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided
+                         | ClaimTextPublished, Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):

@@ -20,6 +20,7 @@ from contracts.claims import (
     ClaimRequested,
     ClaimRequestRefused,
     ClaimReviewDecided,
+    ClaimTextPublished,
     ClaimUsageReported,
     ClaimWithdrawn,
 )
@@ -36,7 +37,7 @@ from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.adapters import store
 from services.claims.adapters.messages import ACTOR, translate
-from services.claims.domain import saga
+from services.claims.domain import saga, texts
 from services.claims.domain.checks import Allocation
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
@@ -103,6 +104,11 @@ class ClaimsService:
         numbers = [n for m in (*fresh, *reviewed) for n in quoted_certificate_numbers(m, self.rules)]
         registry = await store.load_registry(tx, [*fresh, *reviewed], numbers)
         for message in messages:
+            if isinstance(message, ClaimTextPublished):
+                refusal = await _publish_text(message, tx)
+                if refusal is not None:
+                    work.out.append(refusal)
+                continue
             with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
                 claim = work.loaded.claims.get(message.claim_id)
                 if isinstance(message, ClaimRequested):
@@ -157,6 +163,7 @@ class ClaimsService:
         pending = [c.request for c in work.loaded.claims.values() if c.status is Status.PENDING]
         numbers = [n for r in pending for n in quoted_certificate_numbers(r, self.rules)]
         registry = await store.load_registry(tx, pending, numbers)
+        approved_texts = await store.latest_texts(tx, [r.text_id for r in pending if r.text_id])
         for message in answers:
             if isinstance(message, LedgerCommandRejected):
                 claim = work.loaded.claims.get(work.loaded.allocate_command_ids.get(str(message.rejected_event_id), ""))
@@ -175,7 +182,8 @@ class ClaimsService:
                         recycled_content_share=message.recycled_content_share,
                         carbon_footprint_kg_co2e_per_kg=message.carbon_footprint_kg_co2e_per_kg,
                     )
-                    effects = claim.granted(allocation, registry, self.rules, tx.now)
+                    effects = claim.granted(allocation, registry, self.rules, tx.now,
+                                            approved_texts.get(claim.request.text_id or ""))
                 elif isinstance(message, AllocationRefused):
                     codes = ", ".join(r.code for r in message.reasons)
                     effects = claim.refused(
@@ -235,6 +243,28 @@ class ClaimsService:
         reason = Reason(code=ClaimReason.REQUEST_CONFLICT, field="event_id",
                         message="this event id was already used with different content; the first one stands")
         return [Outgoing(_refusal(message, reason, now, content_hash(message)))]
+
+
+async def _publish_text(message: ClaimTextPublished, tx: Tx) -> Outgoing | None:
+    """Store a version of an approved text; the refusal to send, if any (nothing changed then)."""
+    text = texts.ApprovedText.of(message)
+    if message.actor.role is not Role.SECRETARIAT:
+        reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor",
+                        message="only the secretariat publishes approved claim texts")
+    elif reasons := texts.template_reasons(text):
+        reason = reasons[0]
+    elif not await store.save_text(tx, text):
+        reason = Reason(code=ClaimReason.REQUEST_CONFLICT, field="version",
+                        message=f"version {text.version} of text {text.text_id} was published with other content; "
+                                "the first stands (publish a new version)")
+    else:
+        log.info("claim_text_published", text_id=text.text_id, version=text.version, auto_approve=text.auto_approve)
+        return None
+    return Outgoing(ClaimRequestRefused(
+        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "text"),
+        occurred_at=tx.now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
+        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
+        refused_event_id=message.event_id, reasons=[reason]))
 
 
 def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided, now: datetime) -> Outgoing:

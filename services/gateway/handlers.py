@@ -225,6 +225,11 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
                 "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
             }, upsert=True))
     await _bulk(tx, store.CLAIMS, ops)
+    texts = [UpdateOne({"_id": f"{m.text_id}:{m.version}"}, {"$setOnInsert": m.model_dump(
+        mode="json", include={"text_id", "version", "claim_type", "language", "template", "auto_approve"})}, upsert=True)
+        for m in (i.message for i in batch)
+        if isinstance(m, cl.ClaimTextPublished) and m.actor.role.value == "secretariat"]  # api/claim_texts.py
+    await _bulk(tx, "claim_texts", texts)
     return NO_OUTPUT
 
 

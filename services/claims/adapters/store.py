@@ -15,15 +15,17 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from contracts.claims import ClaimRequested, Evidence
+from contracts.claims import ClaimRequested, ClaimType, Evidence
 from contracts.common import Envelope
 from contracts.registry import Certificate, Member
 from libs.messaging import Tx
 from libs.mongo import to_document
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.saga import Claim, Status
+from services.claims.domain.texts import ApprovedText
 
 CLAIMS = "claims"
+TEXTS = "texts"
 REGISTRY = "registry"
 WRITE_CONFLICT = 112
 
@@ -36,6 +38,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
+    await db[TEXTS].create_index([("text_id", ASCENDING), ("version", ASCENDING)])
     await db[REGISTRY].create_index("organisation_id")
     await db[REGISTRY].create_index("number_key", sparse=True)
 
@@ -245,3 +248,34 @@ async def load_registry(tx: Tx, requests: Iterable[ClaimRequested], quoted_numbe
             certificates.append(Certificate.model_validate(
                 {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}))
     return Registry(frozenset(members), tuple(certificates))
+
+
+# ---- the secretariat's approved texts --------------------------------------------------------
+
+
+def _text_document(text: ApprovedText) -> dict[str, Any]:
+    return {"_id": f"{text.text_id}:{text.version}", "text_id": text.text_id, "version": text.version,
+            "claim_type": text.claim_type.value, "language": text.language, "template": text.template,
+            "auto_approve": text.auto_approve}
+
+
+async def save_text(tx: Tx, text: ApprovedText) -> bool:
+    """Store a text version; False when that version already exists with other content (the first stands)."""
+    wanted = _text_document(text)
+    stored = await tx.db[TEXTS].find_one({"_id": wanted["_id"]}, session=tx.session)
+    if stored is None:
+        await tx.db[TEXTS].insert_one(wanted, session=tx.session)
+        return True
+    return stored == wanted
+
+
+async def latest_texts(tx: Tx, text_ids: Iterable[str]) -> dict[str, ApprovedText]:
+    ids = list(set(text_ids))
+    if not ids:
+        return {}
+    latest: dict[str, ApprovedText] = {}
+    async for doc in tx.db[TEXTS].find({"text_id": {"$in": ids}}, session=tx.session):
+        if doc["text_id"] not in latest or doc["version"] > latest[doc["text_id"]].version:
+            latest[doc["text_id"]] = ApprovedText(doc["text_id"], doc["version"], ClaimType(doc["claim_type"]),
+                                                  doc["language"], doc["template"], doc["auto_approve"])
+    return latest

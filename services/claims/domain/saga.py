@@ -39,7 +39,7 @@ from contracts.claims import (
 )
 from contracts.common import Reason, Role, today_utc
 from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks, review, usage
+from services.claims.domain import checks, review, texts, usage
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.wording import WordingRules
 
@@ -233,8 +233,11 @@ class Claim:
 
     # ---- the allocation saga ----
 
-    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime) -> list[Effect]:
-        """Complete the checks on the allocation and on certificates as they are now; approve or reject."""
+    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime,
+                text: texts.ApprovedText | None = None) -> list[Effect]:
+        """Complete the checks on the allocation and on certificates as they are now; approve, reject, or
+        (a claim the secretariat decides, unless it uses an enabled approved text: `text`, the latest
+        version of the text it names) wait for review."""
         if self.status is not Status.PENDING:
             # Already closed: the release sent on closing follows the allocation on the owner's
             # partition, so accounting has freed this mass already.
@@ -251,7 +254,7 @@ class Claim:
             return [Rejected(reasons, self.evidence), Release("claim rejected after allocation: "
                                                                + ", ".join(sorted({r.code for r in reasons})))]
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
-        if review.needs_review(self.request.claim_type):
+        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(self.request, text):
             self.status = Status.AWAITING_REVIEW
             self.awaiting_since = now
             return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording)]
