@@ -142,3 +142,36 @@ async def test_the_review_page_and_the_public_page_at_a_phones_size(stack, recor
                 assert FREE_WORDING in await page.content()
                 await assert_fits_a_phone(page)
                 await browser.close()
+
+
+async def test_a_request_using_an_enabled_approved_text_is_approved_without_review(stack, recorder, sender):
+    claims_settings = service_settings(ClaimsSettings, stack)
+    async with running(build_runtime, claims_settings, clock=ManualClock(NOW)) as runtime:
+        org, _, _ = await certified_brand(sender, runtime)
+        with ServedGateway(gateway_settings(stack)) as gateway:
+            async with httpx.AsyncClient(base_url=gateway.url) as http:
+                text_id = unique("logo-en")
+                template = "ASI Responsible Aluminium Sourcing. Learn more at {link}"
+                for version, auto in ((1, True), (2, True)):
+                    published = await http.post("/v1/claim-texts", headers=auth(ADMIN), json={
+                        "text_id": text_id, "version": version, "claim_type": "on_pack_logo", "language": "en",
+                        "template": template, "auto_approve": auto})
+                    assert published.status_code == 202, published.text
+                created = await http.post("/v1/keys", json={"organisation_id": org, "role": "brand_owner"},
+                                          headers=auth(ADMIN))
+                token = created.json()["token"]
+
+                async def listed() -> list[Any] | None:
+                    found = (await http.get("/v1/claim-texts?language=en", headers=auth(token))).json()["texts"]
+                    return [t for t in found if t["text_id"] == text_id] or None
+                assert [t["version"] for t in await until(listed)] in ([1, 2], [1])
+                # Claims reads the latest version when the allocation is granted (after the text is listed here).
+                claim_id = unique("claim")
+                wanted = {**body(claim_id), "text_id": text_id, "text_version": 2,
+                          "wording": template.format(link=request().link), "claimant_organisation_id": org}
+                assert (await http.post("/v1/claims", json=wanted, headers=auth(token))).status_code == 202
+                [allocate] = await recorder.wait_for(AllocateForClaim, of(claim_id))
+                await sender.send(granted(claim_id, org, "13000", allocate))
+                [approved] = await recorder.wait_for(ClaimApproved, of(claim_id))
+                assert approved.review is None
+                assert not recorder.messages(kind=ClaimAwaitingReview, where=of(claim_id))
