@@ -33,6 +33,15 @@ class ClaimType(StrEnum):
     CARBON_FOOTPRINT = "carbon_footprint"
 
 
+class ClaimTypeStatus(StrEnum):
+    """Whether the secretariat runs a claim type: enabled (an ASI claim), pilot (decided and recorded,
+    but shown as "pilot, not an ASI claim", without the ASI name), off (requests are rejected)."""
+
+    ENABLED = "enabled"
+    PILOT = "pilot"
+    OFF = "off"
+
+
 class ClaimReason:
     """Reason codes claims uses on `claims.decisions.v1`."""
 
@@ -71,6 +80,8 @@ class ClaimReason:
     """A review decision for a claim that is not in the review queue."""
     REVIEWER_NOT_SECRETARIAT = "reviewer_not_secretariat"
     """A review decision (or a claim text) sent by someone other than the secretariat."""
+    CLAIM_TYPE_OFF = "claim_type_off"
+    """The secretariat does not run this claim type now."""
     INVALID_CLAIM_TEXT = "invalid_claim_text"
     """A claim text whose template uses a placeholder the platform cannot fill."""
 
@@ -166,8 +177,17 @@ class ClaimTextPublished(Envelope):
     auto_approve: bool = Field(default=False, description="Approve requests using this version without review.")
 
 
+class ClaimTypeStatusSet(Envelope):
+    """The secretariat sets whether a claim type is enabled, a pilot or off (for requests from now on)."""
+
+    type: Literal["claim_type_status_set"] = Field(default="claim_type_status_set", description="Type tag.")
+    claim_id: Identifier = Field(description="Partition key: `type:<claim_type>`.")
+    claim_type: ClaimType = Field(description="The claim type.")
+    status: ClaimTypeStatus = Field(description="enabled, pilot or off.")
+
+
 ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided
-                         | ClaimTextPublished, Field(discriminator="type")]
+                         | ClaimTextPublished | ClaimTypeStatusSet, Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):
@@ -235,6 +255,7 @@ class ClaimAwaitingReview(_Decision):
     evidence: Evidence = Field(description="What the automatic checks found, for the reviewer.")
     artwork_reference: Identifier = Field(description="Reference of the artwork file to review.")
     wording: Text = Field(description="The wording to review.")
+    pilot: bool = Field(default=False, description="A pilot claim type: not an ASI claim.")
 
 
 class ClaimApproved(_Decision):
@@ -245,6 +266,8 @@ class ClaimApproved(_Decision):
     valid_until: date = Field(description="Earliest expiry of the certificates it rests on.")
     evidence: Evidence = Field(description="What it rests on.")
     review: Review | None = Field(default=None, description="The secretariat's review, when it decided.")
+    pilot: bool = Field(default=False, description="A pilot claim type: decided and recorded, but not an ASI "
+                        "claim; shown as \"pilot, not an ASI claim\" and without the ASI name.")
 
 
 class ClaimRejected(_Decision):

@@ -21,6 +21,7 @@ from contracts.claims import (
     ClaimRequestRefused,
     ClaimReviewDecided,
     ClaimTextPublished,
+    ClaimTypeStatusSet,
     ClaimUsageReported,
     ClaimWithdrawn,
 )
@@ -37,7 +38,7 @@ from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.adapters import store
 from services.claims.adapters.messages import ACTOR, translate
-from services.claims.domain import saga, texts
+from services.claims.domain import claim_types, saga, texts
 from services.claims.domain.checks import Allocation
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
@@ -103,7 +104,15 @@ class ClaimsService:
                     and (c := work.loaded.claims.get(m.claim_id)) is not None and c.status is Status.AWAITING_REVIEW]
         numbers = [n for m in (*fresh, *reviewed) for n in quoted_certificate_numbers(m, self.rules)]
         registry = await store.load_registry(tx, [*fresh, *reviewed], numbers)
+        type_statuses = await store.claim_type_statuses(tx) if fresh else {}
         for message in messages:
+            if isinstance(message, ClaimTypeStatusSet):
+                if message.actor.role is Role.SECRETARIAT:
+                    await store.set_claim_type_status(tx, message.claim_type, message.status, tx.now)
+                    type_statuses[message.claim_type] = message.status
+                else:
+                    work.out.append(_secretariat_only(message, tx.now, "sets the status of a claim type"))
+                continue
             if isinstance(message, ClaimTextPublished):
                 refusal = await _publish_text(message, tx)
                 if refusal is not None:
@@ -114,7 +123,9 @@ class ClaimsService:
                 if isinstance(message, ClaimRequested):
                     digest = request_hash(message)
                     if claim is None:
-                        claim, effects = Claim.requested(message, digest, registry, self.rules, tx.now, self.timeout)
+                        claim, effects = Claim.requested(
+                            message, digest, registry, self.rules, tx.now, self.timeout,
+                            claim_types.status_of(message.claim_type, type_statuses))
                         work.loaded.add_new(claim)
                     else:
                         effects = claim.resubmitted(message, digest)
@@ -263,6 +274,15 @@ async def _publish_text(message: ClaimTextPublished, tx: Tx) -> Outgoing | None:
     return Outgoing(ClaimRequestRefused(
         event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "text"),
         occurred_at=tx.now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
+        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
+        refused_event_id=message.event_id, reasons=[reason]))
+
+
+def _secretariat_only(message: ClaimTypeStatusSet, now: datetime, what: str) -> Outgoing:
+    reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor", message=f"only the secretariat {what}")
+    return Outgoing(ClaimRequestRefused(
+        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "type"),
+        occurred_at=now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
         claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
         refused_event_id=message.event_id, reasons=[reason]))
 

@@ -15,7 +15,7 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from contracts.claims import ClaimRequested, ClaimType, Evidence
+from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus, Evidence
 from contracts.common import Envelope
 from contracts.registry import Certificate, Member
 from libs.messaging import Tx
@@ -26,6 +26,7 @@ from services.claims.domain.texts import ApprovedText
 
 CLAIMS = "claims"
 TEXTS = "texts"
+CLAIM_TYPES = "claim_types"
 REGISTRY = "registry"
 WRITE_CONFLICT = 112
 
@@ -85,6 +86,7 @@ def _claim_from(doc: dict[str, Any]) -> Claim:
         usage={k: int(v) for k, v in doc.get("usage", [])},
         returned_kg=doc.get("returned_kg"),
         awaiting_since=doc.get("awaiting_since"),
+        pilot=doc.get("pilot", False),
         version=doc["version"],
     )
 
@@ -111,6 +113,7 @@ def _state_of(claim: Claim, now: datetime) -> dict[str, Any]:
         "used_kg": claim.used.used_kg if claim.approved_kg is not None else None,
         "returned_kg": claim.returned_kg,
         "awaiting_since": claim.awaiting_since,
+        "pilot": claim.pilot,
         "version": claim.version,
         "updated_at": now,
     }
@@ -279,3 +282,16 @@ async def latest_texts(tx: Tx, text_ids: Iterable[str]) -> dict[str, ApprovedTex
             latest[doc["text_id"]] = ApprovedText(doc["text_id"], doc["version"], ClaimType(doc["claim_type"]),
                                                   doc["language"], doc["template"], doc["auto_approve"])
     return latest
+
+
+# ---- claim type statuses set by the secretariat -----------------------------------------------
+
+
+async def set_claim_type_status(tx: Tx, claim_type: ClaimType, status: ClaimTypeStatus, now: datetime) -> None:
+    await tx.db[CLAIM_TYPES].update_one({"_id": claim_type.value}, {"$set": {"status": status.value, "set_at": now}},
+                                        upsert=True, session=tx.session)
+
+
+async def claim_type_statuses(tx: Tx) -> dict[ClaimType, ClaimTypeStatus]:
+    return {ClaimType(d["_id"]): ClaimTypeStatus(d["status"])
+            async for d in tx.db[CLAIM_TYPES].find({}, session=tx.session)}

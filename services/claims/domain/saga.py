@@ -32,6 +32,7 @@ from contracts.claims import (
     ClaimReason,
     ClaimRequested,
     ClaimReviewDecided,
+    ClaimTypeStatus,
     ClaimUsageReported,
     Evidence,
     Review,
@@ -39,7 +40,7 @@ from contracts.claims import (
 )
 from contracts.common import Reason, Role, today_utc
 from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks, review, texts, usage
+from services.claims.domain import checks, claim_types, review, texts, usage
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.wording import WordingRules
 
@@ -69,6 +70,7 @@ class AwaitingReview:
     evidence: Evidence
     artwork_reference: str
     wording: str
+    pilot: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Approved:
     valid_until: date
     evidence: Evidence
     review: Review | None = None
+    pilot: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,8 @@ class Claim:
     returned_kg: Decimal | None = None
     awaiting_since: datetime | None = None
     """When the claim entered the secretariat's review queue."""
+    pilot: bool = False
+    """Its claim type was a pilot when requested: decided and recorded, not an ASI claim."""
     version: int = 0
 
     @property
@@ -207,15 +212,20 @@ class Claim:
 
     @classmethod
     def requested(cls, request: ClaimRequested, request_hash: str, registry: Registry, rules: WordingRules,
-                  now: datetime, timeout: timedelta) -> tuple[Claim, list[Effect]]:
-        """A new claim: reject at once on any static failure, else ask for the allocation."""
+                  now: datetime, timeout: timedelta,
+                  type_status: ClaimTypeStatus | None = None) -> tuple[Claim, list[Effect]]:
+        """A new claim: reject at once on any static failure or a claim type that is off, else ask for
+        the allocation. `type_status` defaults to the claim type's default (`domain/claim_types.py`)."""
+        status = type_status or claim_types.status_of(request.claim_type, {})
         result = checks.static_checks(request, registry, rules, today_utc(now))
         evidence = _evidence(result, None, rules, now)
         claim = cls(request, request_hash, Status.PENDING, evidence=evidence,
-                    certificate_ids=[c.certificate_id for c in result.resting_on])
-        if not result.passed:
+                    certificate_ids=[c.certificate_id for c in result.resting_on],
+                    pilot=status is ClaimTypeStatus.PILOT)
+        off = [claim_types.off_reason(request.claim_type)] if status is ClaimTypeStatus.OFF else []
+        if off or not result.passed:
             claim.status = Status.REJECTED
-            return claim, [Rejected(result.reasons, evidence)]
+            return claim, [Rejected(off + result.reasons, evidence)]
         assert result.claimed_mass_kg is not None
         claim.decide_by = now + timeout
         return claim, [
@@ -257,7 +267,8 @@ class Claim:
         if review.needs_review(self.request.claim_type) and not texts.approved_without_review(self.request, text):
             self.status = Status.AWAITING_REVIEW
             self.awaiting_since = now
-            return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording)]
+            return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording,
+                                   self.pilot)]
         return self._approve(result, allocation, None)
 
     def _approve(self, result: checks.CheckResult, allocation: Allocation, by: Review | None) -> list[Effect]:
@@ -266,7 +277,7 @@ class Claim:
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
-        return [Approved(self.approval_code, self.valid_until, self.evidence, by),
+        return [Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
                 Debit(allocation.mass_kg, self.approval_code)]
 
     # ---- the secretariat's review ----
