@@ -21,7 +21,7 @@ from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import certification, claims, pages, producers, secretariat, webhooks
-from services.gateway.api import claim_texts, review
+from services.gateway.api import claim_page, claim_texts, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.config import Settings
 from services.gateway.domain.access import AccessDenied
@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.state.gateway = Gateway(settings, runtime)
     app.state.dispatcher = dispatcher
     _install_error_handlers(app)
+    app.include_router(claim_page.router)  # before pages: its /c/{code} replaces the one there
     for module in (producers, claims, certification, webhooks, secretariat, pages):
         app.include_router(module.router)
     app.include_router(review.router)

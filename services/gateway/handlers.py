@@ -248,6 +248,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
             if isinstance(m, cl.ClaimAwaitingReview):  # the secretariat's queue (api/review.py)
                 fields.update(awaiting_since=m.awaiting_since, evidence=m.evidence.model_dump(mode="json"),
                               artwork_reference=m.artwork_reference)
+            if isinstance(m, cl.ClaimApproved | cl.ClaimAwaitingReview):
+                fields["pilot"] = m.pilot
             if isinstance(m, cl.ClaimApproved | cl.ClaimRejected) and m.review is not None:
                 fields["review"] = m.review.model_dump(mode="json")
             if isinstance(m, cl.ClaimApproved):

@@ -175,3 +175,28 @@ async def test_a_request_using_an_enabled_approved_text_is_approved_without_revi
                 [approved] = await recorder.wait_for(ClaimApproved, of(claim_id))
                 assert approved.review is None
                 assert not recorder.messages(kind=ClaimAwaitingReview, where=of(claim_id))
+
+
+async def test_a_pilot_claim_is_recorded_and_its_public_page_says_so_without_the_asi_name(stack, recorder, sender):
+    from contracts.claims import ClaimType
+
+    claims_settings = service_settings(ClaimsSettings, stack)
+    async with running(build_runtime, claims_settings, clock=ManualClock(NOW)) as runtime:
+        org, _, _ = await certified_brand(sender, runtime)
+        claim_id = unique("claim")
+        await sender.send(request(ClaimType.RECYCLED_CONTENT, claim_id=claim_id, org=org))  # a pilot by default
+        [allocate] = await recorder.wait_for(AllocateForClaim, of(claim_id))
+        await sender.send(granted(claim_id, org, "13000", allocate))
+        [approved] = await recorder.wait_for(ClaimApproved, of(claim_id))
+        assert approved.pilot
+        with ServedGateway(gateway_settings(stack, public_base_url="https://verify.example.org")) as gateway:
+            async with httpx.AsyncClient(base_url=gateway.url) as http:
+                async def shown() -> str | None:
+                    page = await http.get(f"/c/{approved.approval_code}")
+                    return page.text if 'id="pilot"' in page.text else None
+                html = await until(shown)
+                assert "pilot, not an ASI claim" in html, html
+                assert "Fizzy Drinks" in html, html
+                assert "1,000,000 units, 13000.000 kg" in html, html
+                chrome = html.split("<main>")[0] + html.split('id="claim-status"')[0].split("<main>")[1]
+                assert "ASI" not in chrome.replace("pilot, not an ASI claim", "")

@@ -1,6 +1,7 @@
-"""The secretariat's approved claim texts (issue 18 item 2): publish a version of a template per claim
-type and language (`ClaimTextPublished` on `claims.requests.v1`, actor = the secretariat's key), list
-them. Brand owners read them to quote `text_id` and `text_version` in a claim request."""
+"""The secretariat's claim settings on `claims.requests.v1` (actor = the secretariat's key): approved
+claim texts (issue 18 item 2: a version of a template per claim type and language, `ClaimTextPublished`;
+brand owners read them to quote `text_id` and `text_version` in a claim request) and claim type statuses
+(item 3: enabled, pilot or off, `ClaimTypeStatusSet`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from contracts.claims import ClaimTextPublished, ClaimType
+from contracts.claims import ClaimTextPublished, ClaimType, ClaimTypeStatus, ClaimTypeStatusSet
 from contracts.common import Identifier, Role, Text
 from services.gateway.api.deps import GatewayDep, StrictBody, publish, respond, role
 from services.gateway.domain.access import Principal
@@ -46,3 +47,16 @@ async def list_texts(gw: GatewayDep, caller: Reader, claim_type: ClaimType | Non
         query["language"] = language
     docs = gw.db[TEXTS].find(query, {"_id": 0}).sort([("text_id", 1), ("version", 1)]).limit(1000)
     return respond({"texts": [d async for d in docs]})
+
+
+class TypeStatus(StrictBody):
+    status: ClaimTypeStatus = Field(description="enabled, pilot (decided and recorded, not an ASI claim) or off.")
+
+
+@router.put("/v1/claim-types/{claim_type}", status_code=202,
+            summary="Set a claim type enabled, pilot or off (for requests from now on)")
+async def set_type_status(gw: GatewayDep, caller: Secretariat, claim_type: ClaimType, body: TypeStatus) -> Any:
+    message = ClaimTypeStatusSet.create(actor=caller.actor, occurred_at=gw.runtime.clock.now(),
+                                        claim_id=f"type:{claim_type.value}", claim_type=claim_type, status=body.status)
+    return respond({**await publish(gw, caller, message), "claim_type": claim_type.value,
+                    "status": body.status.value}, 202)
