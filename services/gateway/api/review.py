@@ -64,7 +64,8 @@ async def queue(gw: GatewayDep, limit: int = 200) -> list[dict[str, Any]]:
             "claim_type": request.get("claim_type"), "product": request.get("product") or {},
             "wording": request.get("wording"), "artwork_reference": d.get("artwork_reference")
             or request.get("artwork_reference"), "evidence": d.get("evidence") or {},
-            "awaiting_since": d.get("awaiting_since"), "waited_seconds": seconds, "waited": waited_text(seconds)})
+            "awaiting_since": d.get("awaiting_since"), "waited_seconds": seconds, "waited": waited_text(seconds),
+            "pilot": bool(d.get("pilot"))})
     return out
 
 

@@ -21,6 +21,7 @@ REVIEW_QUEUE = """{% extends "base.html" %}{% from "status.html" import badge %}
 {% if done %}<p class="status ok" id="done">{{ done }}</p>{% endif %}</div>
 {% for c in items %}<div class="card claim" id="claim-{{ c.claim_id }}"><h2>{{ c.claim_id }}</h2>
 <p>{{ badge('awaiting review') }} <span class="waited">waiting {{ c.waited }}</span></p>
+{% if c.pilot %}<p class="status warn">pilot, not an ASI claim</p>{% endif %}
 <dl><dt>Claimant</dt><dd>{{ c.claimant }}</dd>
 <dt>Type</dt><dd>{{ c.claim_type|replace('_', ' ') }}</dd>
 <dt>Product</dt><dd>{{ c.product.name }} ({{ c.product.product_id }})</dd>
