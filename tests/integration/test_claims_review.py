@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from contracts.claims import ClaimApproved, ClaimAwaitingReview
-from contracts.common import Role
 from contracts.ledger import AllocateForClaim, DebitClaimMass, ReleaseAllocation
 from libs.clock import ManualClock
 from services.claims.app import build_runtime

@@ -19,7 +19,15 @@ from pydantic import Field
 from contracts.claims import ClaimReviewDecided, ReviewDecision
 from contracts.common import Role, Text
 from services.gateway.adapters import store
-from services.gateway.api.deps import ApiError, GatewayDep, StrictBody, authenticate, publish, respond, role
+from services.gateway.api.deps import (
+    ApiError,
+    GatewayDep,
+    StrictBody,
+    authenticate,
+    publish,
+    respond,
+    role,
+)
 from services.gateway.api.review_templates import render
 from services.gateway.domain.access import Principal
 

@@ -63,7 +63,7 @@ def test_an_approval_re_runs_the_checks_and_a_certificate_suspended_meanwhile_re
     claim = awaiting()
     effects = claim.reviewed(review(), registry(ps(), coc(status=CertificateStatus.SUSPENDED)), RULES, NOW)
     assert [type(e) for e in effects] == [saga.Rejected, saga.Release]
-    assert [(r.code, r.field) for r in effects[0].reasons][0][0] == ClaimReason.NO_CURRENT_COC
+    assert effects[0].reasons[0].code == ClaimReason.NO_CURRENT_COC
     assert claim.status is Status.REJECTED and claim.approval_code is None
 
 

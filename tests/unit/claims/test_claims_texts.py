@@ -62,6 +62,7 @@ def test_a_placeholder_the_request_does_not_fill_is_not_a_match():
 def test_the_blacklist_still_rejects_first_even_with_an_enabled_text():
     bad = text(template="100% certified aluminium. ASI Responsible Aluminium Sourcing {link}")
     req = using(wording=f"100% certified aluminium. ASI Responsible Aluminium Sourcing {LINK}")
+    assert texts.approved_without_review(req, bad)  # the text matches, yet the blacklist decides first
     claim, effects = Claim.requested(req, "h1", registry(), RULES, NOW, timedelta(seconds=30))
     assert claim.status is Status.REJECTED
     assert ClaimReason.MISLEADING_WORDING in [r.code for r in effects[0].reasons]
