@@ -33,6 +33,15 @@ class ClaimType(StrEnum):
     CARBON_FOOTPRINT = "carbon_footprint"
 
 
+class ClaimTypeStatus(StrEnum):
+    """Whether the secretariat runs a claim type: enabled (an ASI claim), pilot (decided and recorded,
+    but shown as "pilot, not an ASI claim", without the ASI name), off (requests are rejected)."""
+
+    ENABLED = "enabled"
+    PILOT = "pilot"
+    OFF = "off"
+
+
 class ClaimReason:
     """Reason codes claims uses on `claims.decisions.v1`."""
 
@@ -65,6 +74,16 @@ class ClaimReason:
     USAGE_CONFLICT = "usage_conflict"
     """Usage for this period was already reported with other figures; the first report stands."""
     MEMBERSHIP_AT_RISK = "claimant_membership_at_risk"
+    REFUSED_BY_SECRETARIAT = "refused_by_secretariat"
+    """The secretariat refused the claim on review (its comment is the message)."""
+    NOT_AWAITING_REVIEW = "claim_not_awaiting_review"
+    """A review decision for a claim that is not in the review queue."""
+    REVIEWER_NOT_SECRETARIAT = "reviewer_not_secretariat"
+    """A review decision (or a claim text) sent by someone other than the secretariat."""
+    CLAIM_TYPE_OFF = "claim_type_off"
+    """The secretariat does not run this claim type now."""
+    INVALID_CLAIM_TEXT = "invalid_claim_text"
+    """A claim text whose template uses a placeholder the platform cannot fill."""
 
 
 class ClaimProduct(Contract):
@@ -96,6 +115,9 @@ class ClaimRequested(Envelope):
     markets: list[Identifier] = Field(min_length=1, description="Markets or channels (ISO country codes or names).")
     period_start: date = Field(description="First day the claim would be used.")
     period_end: date = Field(description="Last day the claim would be used.")
+    text_id: Identifier | None = Field(default=None, description="The secretariat's approved text the wording uses, "
+                                       "if any (its placeholders filled from certificate_number and link).")
+    text_version: int | None = Field(default=None, ge=1, description="Version of that text.")
 
 
 class ClaimWithdrawn(Envelope):
@@ -121,7 +143,51 @@ class ClaimUsageReported(Envelope):
     units: int = Field(gt=0, description="Units that carried the claim in the period.")
 
 
-ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported, Field(discriminator="type")]
+class ReviewDecision(StrEnum):
+    """What the secretariat decided on a claim in its review queue."""
+
+    APPROVE = "approve"
+    REFUSE = "refuse"
+
+
+class ClaimReviewDecided(Envelope):
+    """The secretariat approves or refuses a claim awaiting its review; the actor is who decided."""
+
+    type: Literal["claim_review_decided"] = Field(default="claim_review_decided", description="Type tag.")
+    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claimant_organisation_id: Identifier = Field(description="Brand owner.")
+    decision: ReviewDecision = Field(description="approve or refuse.")
+    comment: Text = Field(description="The secretariat's comment, recorded with the decision.")
+    reviewer_key_id: Identifier | None = Field(default=None, description="The API key the decision was sent with.")
+
+
+class ClaimTextPublished(Envelope):
+    """The secretariat publishes a version of an approved claim text (a template) for a claim type and
+    language. Placeholders: `{certificate_number}`, `{link}`. With `auto_approve`, a request whose
+    wording is this version's template filled with its own certificate number and link is approved
+    without review; the latest version of a text is the one that counts."""
+
+    type: Literal["claim_text_published"] = Field(default="claim_text_published", description="Type tag.")
+    claim_id: Identifier = Field(description="Partition key: `text:<text_id>` (texts share the claims topic).")
+    text_id: Identifier = Field(description="The text's id, stable across versions.")
+    version: int = Field(ge=1, description="Version; a new one supersedes the earlier ones.")
+    claim_type: ClaimType = Field(description="Claim type the text is for.")
+    language: str = Field(min_length=2, max_length=12, description="Language tag (BCP 47), e.g. en, de, fr-CH.")
+    template: Text = Field(description="The wording with placeholders {certificate_number} and {link}.")
+    auto_approve: bool = Field(default=False, description="Approve requests using this version without review.")
+
+
+class ClaimTypeStatusSet(Envelope):
+    """The secretariat sets whether a claim type is enabled, a pilot or off (for requests from now on)."""
+
+    type: Literal["claim_type_status_set"] = Field(default="claim_type_status_set", description="Type tag.")
+    claim_id: Identifier = Field(description="Partition key: `type:<claim_type>`.")
+    claim_type: ClaimType = Field(description="The claim type.")
+    status: ClaimTypeStatus = Field(description="enabled, pilot or off.")
+
+
+ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided
+                         | ClaimTextPublished | ClaimTypeStatusSet, Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):
@@ -154,6 +220,17 @@ class Evidence(Contract):
     checked_at: UtcDatetime = Field(description="When the checks ran.")
 
 
+class Review(Contract):
+    """The secretariat's review behind a decision: who decided, what they said, how long the claim waited."""
+
+    decided_by: Identifier = Field(description="Organisation that decided (the secretariat).")
+    reviewer_key_id: Identifier | None = Field(default=None, description="API key the decision was sent with.")
+    decision: ReviewDecision = Field(description="approve or refuse.")
+    comment: Text = Field(description="The reviewer's comment.")
+    awaiting_since: UtcDatetime = Field(description="When the claim entered the review queue.")
+    waited_seconds: int = Field(ge=0, description="Time in the review queue, whole seconds.")
+
+
 class _Decision(Envelope):
     claim_id: Identifier = Field(description="Claim id (the partition key).")
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
@@ -167,6 +244,20 @@ class ClaimPending(_Decision):
     decide_by: UtcDatetime = Field(description="When it is rejected if still outstanding.")
 
 
+class ClaimAwaitingReview(_Decision):
+    """Every automatic check passed and the mass is reserved: the claim waits for the secretariat.
+
+    The reservation stays held until the secretariat approves (the mass is then spent) or refuses
+    (it is released), or the claimant withdraws."""
+
+    type: Literal["claim_awaiting_review"] = Field(default="claim_awaiting_review", description="Type tag.")
+    awaiting_since: UtcDatetime = Field(description="When the claim entered the review queue.")
+    evidence: Evidence = Field(description="What the automatic checks found, for the reviewer.")
+    artwork_reference: Identifier = Field(description="Reference of the artwork file to review.")
+    wording: Text = Field(description="The wording to review.")
+    pilot: bool = Field(default=False, description="A pilot claim type: not an ASI claim.")
+
+
 class ClaimApproved(_Decision):
     """The claim may be used until `valid_until`."""
 
@@ -174,6 +265,9 @@ class ClaimApproved(_Decision):
     approval_code: Identifier = Field(description="Short code printed on the pack and verifiable.")
     valid_until: date = Field(description="Earliest expiry of the certificates it rests on.")
     evidence: Evidence = Field(description="What it rests on.")
+    review: Review | None = Field(default=None, description="The secretariat's review, when it decided.")
+    pilot: bool = Field(default=False, description="A pilot claim type: decided and recorded, but not an ASI "
+                        "claim; shown as \"pilot, not an ASI claim\" and without the ASI name.")
 
 
 class ClaimRejected(_Decision):
@@ -182,6 +276,7 @@ class ClaimRejected(_Decision):
     type: Literal["claim_rejected"] = Field(default="claim_rejected", description="Type tag.")
     reasons: list[Reason] = Field(min_length=1, description="Every failed check.")
     evidence: Evidence | None = Field(default=None, description="What was checked.")
+    review: Review | None = Field(default=None, description="The secretariat's review, when it decided.")
 
 
 class ClaimRevoked(_Decision):
@@ -238,6 +333,7 @@ class ClaimRequestRefused(_Decision):
 
 ClaimDecision = Annotated[
     ClaimPending
+    | ClaimAwaitingReview
     | ClaimApproved
     | ClaimRejected
     | ClaimRevoked

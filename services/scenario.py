@@ -211,6 +211,8 @@ class Platform:
             say("claims", f"claim {m.claim_id} APPROVED, code {m.approval_code}, valid until {m.valid_until}")
         elif isinstance(m, claims.ClaimRejected | claims.ClaimRevoked | claims.ClaimExpired):
             say("claims", f"claim {m.claim_id} {m.type.removeprefix('claim_').upper()}: {_reasons(m.reasons)}")
+        elif isinstance(m, claims.ClaimAwaitingReview):
+            say("claims", f"claim {m.claim_id} passed every check, its mass reserved: awaiting the secretariat's review")
         elif isinstance(m, claims.ClaimPending):
             say("claims", f"claim {m.claim_id} pending: {m.waiting_for}")
 
@@ -386,6 +388,16 @@ class Story:
         return await self.p.send(request)
 
     async def decision(self, claim_id: str) -> Envelope:
+        """The claim's decision; one that waits for the secretariat's review is approved from the queue."""
+        first = await self.p.wait_for((claims.ClaimApproved, claims.ClaimRejected, claims.ClaimAwaitingReview),
+                                      lambda m: m.claim_id == claim_id, timeout=90)
+        if not isinstance(first, claims.ClaimAwaitingReview):
+            return first
+        self.p.say("scenario", f"the secretariat reviews claim {claim_id} (artwork {first.artwork_reference}) "
+                               "and approves it from its queue")
+        await self.p.send(claims.ClaimReviewDecided.create(
+            actor=SECRETARIAT, occurred_at=_now(), claim_id=claim_id, claimant_organisation_id=first.claimant_organisation_id,
+            decision=claims.ReviewDecision.APPROVE, comment="artwork and wording checked against the logo guidelines"))
         return await self.p.wait_for((claims.ClaimApproved, claims.ClaimRejected),
                                      lambda m: m.claim_id == claim_id, timeout=90)
 

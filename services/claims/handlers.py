@@ -15,7 +15,16 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from contracts.certificates import CertificateChanged, MemberRegistered
-from contracts.claims import ClaimReason, ClaimRequested, ClaimRequestRefused, ClaimUsageReported, ClaimWithdrawn
+from contracts.claims import (
+    ClaimReason,
+    ClaimRequested,
+    ClaimRequestRefused,
+    ClaimReviewDecided,
+    ClaimTextPublished,
+    ClaimTypeStatusSet,
+    ClaimUsageReported,
+    ClaimWithdrawn,
+)
 from contracts.common import Envelope, Reason, Role, derived_event_id, today_utc
 from contracts.ledger import (
     AllocateForClaim,
@@ -29,7 +38,7 @@ from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.adapters import store
 from services.claims.adapters.messages import ACTOR, translate
-from services.claims.domain import saga
+from services.claims.domain import claim_types, saga, texts
 from services.claims.domain.checks import Allocation
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
@@ -91,18 +100,40 @@ class ClaimsService:
         messages = [item.message for item in batch]
         work = _Batch.start(await store.load_claims(tx, store.Loaded(), ids=[m.claim_id for m in messages]))
         fresh = [m for m in messages if isinstance(m, ClaimRequested) and m.claim_id not in work.loaded.claims]
-        numbers = [n for m in fresh for n in quoted_certificate_numbers(m, self.rules)]
-        registry = await store.load_registry(tx, fresh, numbers)
+        reviewed = [c.request for m in messages if isinstance(m, ClaimReviewDecided)
+                    and (c := work.loaded.claims.get(m.claim_id)) is not None and c.status is Status.AWAITING_REVIEW]
+        numbers = [n for m in (*fresh, *reviewed) for n in quoted_certificate_numbers(m, self.rules)]
+        registry = await store.load_registry(tx, [*fresh, *reviewed], numbers)
+        type_statuses = await store.claim_type_statuses(tx) if fresh else {}
         for message in messages:
+            if isinstance(message, ClaimTypeStatusSet):
+                if message.actor.role is Role.SECRETARIAT:
+                    await store.set_claim_type_status(tx, message.claim_type, message.status, tx.now)
+                    type_statuses[message.claim_type] = message.status
+                else:
+                    work.out.append(_secretariat_only(message, tx.now, "sets the status of a claim type"))
+                continue
+            if isinstance(message, ClaimTextPublished):
+                refusal = await _publish_text(message, tx)
+                if refusal is not None:
+                    work.out.append(refusal)
+                continue
             with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
                 claim = work.loaded.claims.get(message.claim_id)
                 if isinstance(message, ClaimRequested):
                     digest = request_hash(message)
                     if claim is None:
-                        claim, effects = Claim.requested(message, digest, registry, self.rules, tx.now, self.timeout)
+                        claim, effects = Claim.requested(
+                            message, digest, registry, self.rules, tx.now, self.timeout,
+                            claim_types.status_of(message.claim_type, type_statuses))
                         work.loaded.add_new(claim)
                     else:
                         effects = claim.resubmitted(message, digest)
+                elif isinstance(message, ClaimReviewDecided):
+                    if claim is None:
+                        work.out.append(_unknown_claim(message, tx.now))
+                        continue
+                    effects = claim.reviewed(message, registry, self.rules, tx.now)
                 elif isinstance(message, ClaimWithdrawn | ClaimUsageReported):
                     if claim is None:
                         work.out.append(_unknown_claim(message, tx.now))
@@ -143,6 +174,7 @@ class ClaimsService:
         pending = [c.request for c in work.loaded.claims.values() if c.status is Status.PENDING]
         numbers = [n for r in pending for n in quoted_certificate_numbers(r, self.rules)]
         registry = await store.load_registry(tx, pending, numbers)
+        approved_texts = await store.latest_texts(tx, [r.text_id for r in pending if r.text_id])
         for message in answers:
             if isinstance(message, LedgerCommandRejected):
                 claim = work.loaded.claims.get(work.loaded.allocate_command_ids.get(str(message.rejected_event_id), ""))
@@ -161,7 +193,8 @@ class ClaimsService:
                         recycled_content_share=message.recycled_content_share,
                         carbon_footprint_kg_co2e_per_kg=message.carbon_footprint_kg_co2e_per_kg,
                     )
-                    effects = claim.granted(allocation, registry, self.rules, tx.now)
+                    effects = claim.granted(allocation, registry, self.rules, tx.now,
+                                            approved_texts.get(claim.request.text_id or ""))
                 elif isinstance(message, AllocationRefused):
                     codes = ", ".join(r.code for r in message.reasons)
                     effects = claim.refused(
@@ -223,8 +256,40 @@ class ClaimsService:
         return [Outgoing(_refusal(message, reason, now, content_hash(message)))]
 
 
-def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported, now: datetime) -> Outgoing:
-    what = "to withdraw" if isinstance(message, ClaimWithdrawn) else "to report usage of"
+async def _publish_text(message: ClaimTextPublished, tx: Tx) -> Outgoing | None:
+    """Store a version of an approved text; the refusal to send, if any (nothing changed then)."""
+    text = texts.ApprovedText.of(message)
+    if message.actor.role is not Role.SECRETARIAT:
+        reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor",
+                        message="only the secretariat publishes approved claim texts")
+    elif reasons := texts.template_reasons(text):
+        reason = reasons[0]
+    elif not await store.save_text(tx, text):
+        reason = Reason(code=ClaimReason.REQUEST_CONFLICT, field="version",
+                        message=f"version {text.version} of text {text.text_id} was published with other content; "
+                                "the first stands (publish a new version)")
+    else:
+        log.info("claim_text_published", text_id=text.text_id, version=text.version, auto_approve=text.auto_approve)
+        return None
+    return Outgoing(ClaimRequestRefused(
+        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "text"),
+        occurred_at=tx.now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
+        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
+        refused_event_id=message.event_id, reasons=[reason]))
+
+
+def _secretariat_only(message: ClaimTypeStatusSet, now: datetime, what: str) -> Outgoing:
+    reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor", message=f"only the secretariat {what}")
+    return Outgoing(ClaimRequestRefused(
+        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "type"),
+        occurred_at=now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
+        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
+        refused_event_id=message.event_id, reasons=[reason]))
+
+
+def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided, now: datetime) -> Outgoing:
+    what = {ClaimWithdrawn: "to withdraw", ClaimUsageReported: "to report usage of",
+            ClaimReviewDecided: "to review"}[type(message)]
     reason = Reason(code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {message.claim_id} {what}")
     return Outgoing(_refusal(message, reason, now, "unknown"))
 

@@ -24,6 +24,7 @@ from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import (
     asyncapi, certification, claims, membership, pages, producers, secretariat, webhooks,
 )
+from services.gateway.api import claim_page, claim_texts, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -86,8 +87,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     from services.gateway.api.observability import install as install_observability  # its own file: /metrics, spans
 
     install_observability(app, runtime)
+    app.include_router(claim_page.router)  # before pages: its /c/{code} replaces the one there
     for module in (producers, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
         app.include_router(module.router)
+    app.include_router(review.router)
+    app.include_router(claim_texts.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")
     async def health() -> dict[str, bool]:

@@ -211,7 +211,7 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
 # ---- claims.requests.v1 and claims.decisions.v1 -----------------------------------------------
 
 STATUS_OF = {
-    cl.ClaimPending: "pending", cl.ClaimApproved: "approved", cl.ClaimRejected: "rejected",
+    cl.ClaimPending: "pending", cl.ClaimAwaitingReview: "awaiting_review", cl.ClaimApproved: "approved", cl.ClaimRejected: "rejected",
     cl.ClaimRevoked: "revoked", cl.ClaimExpired: "expired", cl.ClaimWithdrawalConfirmed: "withdrawn",
 }
 
@@ -225,6 +225,11 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
                 "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
             }, upsert=True))
     await _bulk(tx, store.CLAIMS, ops)
+    texts = [UpdateOne({"_id": f"{m.text_id}:{m.version}"}, {"$setOnInsert": m.model_dump(
+        mode="json", include={"text_id", "version", "claim_type", "language", "template", "auto_approve"})}, upsert=True)
+        for m in (i.message for i in batch)
+        if isinstance(m, cl.ClaimTextPublished) and m.actor.role.value == "secretariat"]  # api/claim_texts.py
+    await _bulk(tx, "claim_texts", texts)
     return NO_OUTPUT
 
 
@@ -240,6 +245,13 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
             fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": entry["reasons"]}
             if isinstance(m, cl.ClaimPending):
                 fields.update(waiting_for=m.waiting_for, decide_by=m.decide_by)
+            if isinstance(m, cl.ClaimAwaitingReview):  # the secretariat's queue (api/review.py)
+                fields.update(awaiting_since=m.awaiting_since, evidence=m.evidence.model_dump(mode="json"),
+                              artwork_reference=m.artwork_reference)
+            if isinstance(m, cl.ClaimApproved | cl.ClaimAwaitingReview):
+                fields["pilot"] = m.pilot
+            if isinstance(m, cl.ClaimApproved | cl.ClaimRejected) and m.review is not None:
+                fields["review"] = m.review.model_dump(mode="json")
             if isinstance(m, cl.ClaimApproved):
                 fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
                               evidence=m.evidence.model_dump(mode="json"))

@@ -12,6 +12,7 @@ import pytest
 from contracts.certificates import CertificateChange, CertificateChanged, MemberRegistered
 from contracts.claims import (
     ClaimApproved,
+    ClaimAwaitingReview,
     ClaimPending,
     ClaimReason,
     ClaimRejected,
@@ -38,7 +39,7 @@ from services.claims import cli
 from services.claims.app import CLOCK_TICK, build_runtime
 from services.claims.config import Settings
 from tests.support import NOW, actor, running, service_settings, unique
-from tests.unit.claims.builders import coc, ps, request
+from tests.unit.claims.builders import coc, ps, request, review
 
 pytestmark = pytest.mark.integration
 
@@ -84,6 +85,13 @@ def granted(claim_id: str, org: str, mass: str, cause) -> AllocationGranted:
     )
 
 
+async def approve_on_review(sender, recorder, claim_id: str, org: str) -> ClaimAwaitingReview:
+    """An on-pack claim waits for the secretariat; the secretariat approves it."""
+    [waiting] = await recorder.wait_for(ClaimAwaitingReview, of(claim_id))
+    await sender.send(review(claim_id=claim_id, org=org, comment="artwork checked"))
+    return waiting
+
+
 def of(claim_id: str):
     return lambda m: getattr(m, "claim_id", None) == claim_id
 
@@ -112,7 +120,10 @@ async def test_granted_allocation_approves_and_spends_once_and_a_suspension_revo
         assert conflict.refused_event_id == changed_req.event_id
 
         await sender.send(granted(claim_id, org, "13000", allocate))
+        waiting = await approve_on_review(sender, recorder, claim_id, org)
+        assert waiting.artwork_reference == req.artwork_reference and waiting.evidence.allocation.mass_kg == 13000
         [approved] = await recorder.wait_for(ClaimApproved, of(claim_id))
+        assert (approved.review.decided_by, approved.review.comment) == ("asi-secretariat", "artwork checked")
         assert approved.valid_until == min(coc_cert.valid_until, ps(org=org).valid_until)
         assert approved.evidence.allocation.mass_kg == Decimal("13000")
         assert {c.certificate_number for c in approved.evidence.certificates} >= {coc_cert.certificate_number}
@@ -144,10 +155,10 @@ async def test_granted_allocation_approves_and_spends_once_and_a_suspension_revo
         shown = await cli.show(runtime.db, claim_id)
         assert shown["status"] == "revoked" and shown["approval_code"] == approved.approval_code
         assert [d["type"] for d in shown["decisions"]] == [
-            "allocate_for_claim", "claim_pending", "claim_request_refused", "claim_approved",
+            "allocate_for_claim", "claim_pending", "claim_request_refused", "claim_awaiting_review", "claim_approved",
             "debit_claim_mass", "claim_revoked"]
         assert shown["mass"]["approved_kg"] == "13000" and shown["mass"]["used_kg"] == "0"
-        assert shown["decisions"][3]["evidence"]["wording_rules_version"] == "asi-claims-2026.1"
+        assert shown["decisions"][4]["evidence"]["wording_rules_version"] == "asi-claims-2026.1"
         [row] = await cli.by_owner(runtime.db, org)
         assert (row["claim_id"], row["status"]) == (claim_id, "revoked")
 
@@ -180,6 +191,7 @@ async def test_refusals_static_failures_timeouts_and_withdrawals(stack, recorder
         # An approved claim: usage reported (beyond the approval refused), then withdrawn -> the unused
         # part returns, and only that.
         await sender.send(granted(kept, org, "13000", by_claim[kept]))
+        await approve_on_review(sender, recorder, kept, org)
         await recorder.wait_for(ClaimApproved, of(kept))
         brand = actor(org, Role.BRAND_OWNER)
         start = request(claim_id=kept, org=org).period_start

@@ -62,6 +62,9 @@ async def test_the_supply_chain_from_mine_to_can_with_claims_and_a_suspension(st
     # it (the can bodies were received before it), and after the reinstatement the same tonnes claimed
     # again were refused with a reason that names the first claim.
     good = outcome.approved.claim_id
+    # The on-pack claim waited for the secretariat, which approved it from its queue (issue 18 item 1).
+    assert [m for m in records if isinstance(m, claims.ClaimAwaitingReview) and m.claim_id == good]
+    assert outcome.approved.review is not None and outcome.approved.review.decided_by == "asi-secretariat"
     assert outcome.revocations == []
     assert not [m for m in records if isinstance(m, claims.ClaimRevoked | ledger.AllocationReleased)
                 and m.claim_id == good]

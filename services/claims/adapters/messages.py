@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.claims import (
     ClaimApproved,
+    ClaimAwaitingReview,
     ClaimExpired,
     ClaimPending,
     ClaimRejected,
@@ -70,11 +71,18 @@ def _body(effect: saga.Effect, claimant: str, refused_event_id: uuid.UUID | None
         case saga.Pending(decide_by=decide_by, waiting_for=waiting_for):
             return ClaimPending, {"claimant_organisation_id": claimant, "decide_by": decide_by,
                                   "waiting_for": waiting_for}
-        case saga.Approved(approval_code=code, valid_until=valid_until, evidence=evidence):
+        case saga.AwaitingReview(since=since, evidence=evidence, artwork_reference=artwork, wording=wording,
+                                 pilot=pilot):
+            return ClaimAwaitingReview, {"claimant_organisation_id": claimant, "awaiting_since": since,
+                                         "evidence": evidence, "artwork_reference": artwork, "wording": wording,
+                                         "pilot": pilot}
+        case saga.Approved(approval_code=code, valid_until=valid_until, evidence=evidence, review=review, pilot=pilot):
             return ClaimApproved, {"claimant_organisation_id": claimant, "approval_code": code,
-                                   "valid_until": valid_until, "evidence": evidence}
-        case saga.Rejected(reasons=reasons, evidence=evidence):
-            return ClaimRejected, {"claimant_organisation_id": claimant, "reasons": reasons, "evidence": evidence}
+                                   "valid_until": valid_until, "evidence": evidence, "review": review,
+                                   "pilot": pilot}
+        case saga.Rejected(reasons=reasons, evidence=evidence, review=review):
+            return ClaimRejected, {"claimant_organisation_id": claimant, "reasons": reasons, "evidence": evidence,
+                                   "review": review}
         case saga.Revoked(approval_code=code, reasons=reasons):
             return ClaimRevoked, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
         case saga.Expired(approval_code=code, reasons=reasons):

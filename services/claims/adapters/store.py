@@ -15,15 +15,18 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from contracts.claims import ClaimRequested, Evidence
+from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus, Evidence
 from contracts.common import Envelope
 from contracts.registry import Certificate, Member
 from libs.messaging import Tx
 from libs.mongo import to_document
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.saga import Claim, Status
+from services.claims.domain.texts import ApprovedText
 
 CLAIMS = "claims"
+TEXTS = "texts"
+CLAIM_TYPES = "claim_types"
 REGISTRY = "registry"
 WRITE_CONFLICT = 112
 
@@ -32,9 +35,11 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("claimant", ASCENDING), ("updated_at", ASCENDING)])
     await db[CLAIMS].create_index([("certificate_ids", ASCENDING), ("status", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("decide_by", ASCENDING)])
+    await db[CLAIMS].create_index([("status", ASCENDING), ("awaiting_since", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
+    await db[TEXTS].create_index([("text_id", ASCENDING), ("version", ASCENDING)])
     await db[REGISTRY].create_index("organisation_id")
     await db[REGISTRY].create_index("number_key", sparse=True)
 
@@ -80,6 +85,8 @@ def _claim_from(doc: dict[str, Any]) -> Claim:
         evidence=Evidence.model_validate(doc["evidence"]) if doc.get("evidence") else None,
         usage={k: int(v) for k, v in doc.get("usage", [])},
         returned_kg=doc.get("returned_kg"),
+        awaiting_since=doc.get("awaiting_since"),
+        pilot=doc.get("pilot", False),
         version=doc["version"],
     )
 
@@ -105,6 +112,8 @@ def _state_of(claim: Claim, now: datetime) -> dict[str, Any]:
         "used_units": claim.used.used_units,
         "used_kg": claim.used.used_kg if claim.approved_kg is not None else None,
         "returned_kg": claim.returned_kg,
+        "awaiting_since": claim.awaiting_since,
+        "pilot": claim.pilot,
         "version": claim.version,
         "updated_at": now,
     }
@@ -245,3 +254,47 @@ async def load_registry(tx: Tx, requests: Iterable[ClaimRequested], quoted_numbe
             certificates.append(Certificate.model_validate(
                 {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}))
     return Registry(frozenset(members), tuple(certificates), standing)
+
+
+# ---- the secretariat's approved texts --------------------------------------------------------
+
+
+def _text_document(text: ApprovedText) -> dict[str, Any]:
+    return {"_id": f"{text.text_id}:{text.version}", "text_id": text.text_id, "version": text.version,
+            "claim_type": text.claim_type.value, "language": text.language, "template": text.template,
+            "auto_approve": text.auto_approve}
+
+
+async def save_text(tx: Tx, text: ApprovedText) -> bool:
+    """Store a text version; False when that version already exists with other content (the first stands)."""
+    wanted = _text_document(text)
+    stored = await tx.db[TEXTS].find_one({"_id": wanted["_id"]}, session=tx.session)
+    if stored is None:
+        await tx.db[TEXTS].insert_one(wanted, session=tx.session)
+        return True
+    return stored == wanted
+
+
+async def latest_texts(tx: Tx, text_ids: Iterable[str]) -> dict[str, ApprovedText]:
+    ids = list(set(text_ids))
+    if not ids:
+        return {}
+    latest: dict[str, ApprovedText] = {}
+    async for doc in tx.db[TEXTS].find({"text_id": {"$in": ids}}, session=tx.session):
+        if doc["text_id"] not in latest or doc["version"] > latest[doc["text_id"]].version:
+            latest[doc["text_id"]] = ApprovedText(doc["text_id"], doc["version"], ClaimType(doc["claim_type"]),
+                                                  doc["language"], doc["template"], doc["auto_approve"])
+    return latest
+
+
+# ---- claim type statuses set by the secretariat -----------------------------------------------
+
+
+async def set_claim_type_status(tx: Tx, claim_type: ClaimType, status: ClaimTypeStatus, now: datetime) -> None:
+    await tx.db[CLAIM_TYPES].update_one({"_id": claim_type.value}, {"$set": {"status": status.value, "set_at": now}},
+                                        upsert=True, session=tx.session)
+
+
+async def claim_type_statuses(tx: Tx) -> dict[ClaimType, ClaimTypeStatus]:
+    return {ClaimType(d["_id"]): ClaimTypeStatus(d["status"])
+            async for d in tx.db[CLAIM_TYPES].find({}, session=tx.session)}

@@ -5,6 +5,9 @@ ask for or release) for the caller to persist and send. Nothing here knows about
 
     request -> rejected                      (a static check failed: nothing allocated)
             -> pending -> approved + debit   (allocation granted, remaining checks pass: the mass is spent)
+                       -> awaiting_review    (the same, for a claim the secretariat decides: the mass stays reserved)
+                          -> approved + debit   (the secretariat approves and the checks still pass)
+                          -> rejected + release (the secretariat refuses, or a check fails by then)
                        -> rejected + release (allocation granted, a check on it fails)
                        -> rejected           (allocation refused)
                        -> rejected + release (no answer before decide_by)
@@ -12,7 +15,7 @@ ask for or release) for the caller to persist and send. Nothing here knows about
                                               or no longer covering: the mass stays spent)
              -> expired                      (a certificate expired, or the approval reached valid_until)
              -> withdrawn + return           (the unused part: approved less reported usage, `domain/usage.py`)
-    pending -> withdrawn + release; rejected | revoked | expired -> withdrawn
+    pending | awaiting_review -> withdrawn + release; rejected | revoked | expired -> withdrawn
     approved | revoked | expired: usage reports recorded (never beyond the approved quantity)
 """
 
@@ -25,16 +28,26 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from contracts.claims import ClaimReason, ClaimRequested, ClaimUsageReported, Evidence
-from contracts.common import Reason, today_utc
+from contracts.claims import (
+    ClaimReason,
+    ClaimRequested,
+    ClaimReviewDecided,
+    ClaimTypeStatus,
+    ClaimUsageReported,
+    Evidence,
+    Review,
+    ReviewDecision,
+)
+from contracts.common import Reason, Role, today_utc
 from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks, usage
+from services.claims.domain import checks, claim_types, review, texts, usage
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.wording import WordingRules
 
 
 class Status(StrEnum):
     PENDING = "pending"
+    AWAITING_REVIEW = "awaiting_review"
     APPROVED = "approved"
     REJECTED = "rejected"
     REVOKED = "revoked"
@@ -52,16 +65,28 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class AwaitingReview:
+    since: datetime
+    evidence: Evidence
+    artwork_reference: str
+    wording: str
+    pilot: bool = False
+
+
+@dataclass(frozen=True)
 class Approved:
     approval_code: str
     valid_until: date
     evidence: Evidence
+    review: Review | None = None
+    pilot: bool = False
 
 
 @dataclass(frozen=True)
 class Rejected:
     reasons: list[Reason]
     evidence: Evidence | None
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +155,7 @@ class ReturnUnused:
     reason: str
 
 
-Effect = (Pending | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Allocate
+Effect = (Pending | AwaitingReview | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Allocate
           | Release | Debit | ReturnUnused)
 
 
@@ -160,6 +185,10 @@ class Claim:
     usage: dict[str, int] = field(default_factory=dict)
     """Units reported per period (`usage.period_key`)."""
     returned_kg: Decimal | None = None
+    awaiting_since: datetime | None = None
+    """When the claim entered the secretariat's review queue."""
+    pilot: bool = False
+    """Its claim type was a pilot when requested: decided and recorded, not an ASI claim."""
     version: int = 0
 
     @property
@@ -183,15 +212,20 @@ class Claim:
 
     @classmethod
     def requested(cls, request: ClaimRequested, request_hash: str, registry: Registry, rules: WordingRules,
-                  now: datetime, timeout: timedelta) -> tuple[Claim, list[Effect]]:
-        """A new claim: reject at once on any static failure, else ask for the allocation."""
+                  now: datetime, timeout: timedelta,
+                  type_status: ClaimTypeStatus | None = None) -> tuple[Claim, list[Effect]]:
+        """A new claim: reject at once on any static failure or a claim type that is off, else ask for
+        the allocation. `type_status` defaults to the claim type's default (`domain/claim_types.py`)."""
+        status = type_status or claim_types.status_of(request.claim_type, {})
         result = checks.static_checks(request, registry, rules, today_utc(now))
         evidence = _evidence(result, None, rules, now)
         claim = cls(request, request_hash, Status.PENDING, evidence=evidence,
-                    certificate_ids=[c.certificate_id for c in result.resting_on])
-        if not result.passed:
+                    certificate_ids=[c.certificate_id for c in result.resting_on],
+                    pilot=status is ClaimTypeStatus.PILOT)
+        off = [claim_types.off_reason(request.claim_type)] if status is ClaimTypeStatus.OFF else []
+        if off or not result.passed:
             claim.status = Status.REJECTED
-            return claim, [Rejected(result.reasons, evidence)]
+            return claim, [Rejected(off + result.reasons, evidence)]
         assert result.claimed_mass_kg is not None
         claim.decide_by = now + timeout
         return claim, [
@@ -209,8 +243,11 @@ class Claim:
 
     # ---- the allocation saga ----
 
-    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime) -> list[Effect]:
-        """Complete the checks on the allocation and on certificates as they are now; approve or reject."""
+    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime,
+                text: texts.ApprovedText | None = None) -> list[Effect]:
+        """Complete the checks on the allocation and on certificates as they are now; approve, reject, or
+        (a claim the secretariat decides, unless it uses an enabled approved text: `text`, the latest
+        version of the text it names) wait for review."""
         if self.status is not Status.PENDING:
             # Already closed: the release sent on closing follows the allocation on the owner's
             # partition, so accounting has freed this mass already.
@@ -226,12 +263,51 @@ class Claim:
             self.allocation_held = False
             return [Rejected(reasons, self.evidence), Release("claim rejected after allocation: "
                                                                + ", ".join(sorted({r.code for r in reasons})))]
+        self.certificate_ids = [c.certificate_id for c in result.resting_on]
+        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(self.request, text):
+            self.status = Status.AWAITING_REVIEW
+            self.awaiting_since = now
+            return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording,
+                                   self.pilot)]
+        return self._approve(result, allocation, None)
+
+    def _approve(self, result: checks.CheckResult, allocation: Allocation, by: Review | None) -> list[Effect]:
+        assert self.evidence is not None
         self.status = Status.APPROVED
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
-        return [Approved(self.approval_code, self.valid_until, self.evidence),
+        return [Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
                 Debit(allocation.mass_kg, self.approval_code)]
+
+    # ---- the secretariat's review ----
+
+    def reviewed(self, decision: ClaimReviewDecided, registry: Registry, rules: WordingRules,
+                 now: datetime) -> list[Effect]:
+        """The secretariat approves (the checks run again: weeks may have passed) or refuses (the
+        reservation is released). Only a claim awaiting review can be decided, once."""
+        if decision.actor.role is not Role.SECRETARIAT:
+            return [Refused([review.reviewer_not_secretariat_reason()])]
+        if self.status is not Status.AWAITING_REVIEW:
+            return [Refused([review.not_awaiting_reason(self.claim_id, self.status.value)])]
+        assert self.awaiting_since is not None and self.allocation is not None
+        record = Review(decided_by=decision.actor.organisation_id, reviewer_key_id=decision.reviewer_key_id,
+                        decision=decision.decision, comment=decision.comment, awaiting_since=self.awaiting_since,
+                        waited_seconds=review.waited_seconds(self.awaiting_since, now))
+        if decision.decision is ReviewDecision.REFUSE:
+            return self._reject_held([review.refusal_reason(decision.comment)], record, "refused by the secretariat")
+        result = checks.static_checks(self.request, registry, rules, today_utc(now))
+        reasons = result.reasons + checks.allocation_reasons(self.request, self.allocation)
+        self.evidence = _evidence(result, self.allocation, rules, now)
+        if reasons:
+            return self._reject_held(reasons, record, "checks failed on the secretariat's approval: "
+                                     + ", ".join(sorted({r.code for r in reasons})))
+        return self._approve(result, self.allocation, record)
+
+    def _reject_held(self, reasons: list[Reason], record: Review | None, why: str) -> list[Effect]:
+        self.status = Status.REJECTED
+        self.allocation_held = False
+        return [Rejected(reasons, self.evidence, record), Release(why)]
 
     def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime,
                 held_by: tuple[str, ...] = ()) -> list[Effect]:
@@ -276,7 +352,7 @@ class Claim:
             return []
         effects: list[Effect] = []
         confirmed = WithdrawalConfirmed(reason)
-        if self.status is Status.PENDING:
+        if self.status in (Status.PENDING, Status.AWAITING_REVIEW):
             effects.append(Release(f"withdrawn by the claimant: {reason}"))
         elif self.status is Status.APPROVED:
             approved = self.approved_kg

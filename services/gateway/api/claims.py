@@ -43,6 +43,7 @@ def _view(doc: dict[str, Any]) -> dict[str, Any]:
         "waiting_for": doc.get("waiting_for"), "evidence": doc.get("evidence"), "decided_at": doc.get("decided_at"),
         "claim_type": request.get("claim_type"), "product": request.get("product"), "wording": request.get("wording"),
         "mass": doc.get("mass"), "history": doc.get("history", []),
+        "pilot": bool(doc.get("pilot")), "review": doc.get("review"),  # issue 18: pilot claim types, the review
     }
 
 

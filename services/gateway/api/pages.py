@@ -55,27 +55,6 @@ def claim_url(gw: GatewayDep, code: str) -> str:
     return f"{gw.settings.public_base_url.rstrip('/')}/c/{quote(code, safe='')}"
 
 
-@router.get("/c/{code}", response_class=HTMLResponse, summary="A claim approval: the page its QR code opens")
-async def claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
-    claim = await gw.db[store.CLAIMS].find_one({"approval_code": code})
-    if claim is None:
-        return page("message.html", 404, title="Unknown claim code",
-                    message=f"No ASI claim approval has the code {code}. The claim on this pack is not verified.")
-    evidence = (claim.get("evidence") or {}).get("certificates", [])
-    current = {d["_id"]: d async for d in gw.db[store.CERTIFICATES].find(
-        {"_id": {"$in": [e["certificate_id"] for e in evidence]}})}
-    certificates = [{"number": e["certificate_number"], "standard": e["standard"],
-                     "status": current.get(e["certificate_id"], {}).get("status", e["status"])} for e in evidence]
-    warning = None
-    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
-        warning = "A certificate behind this claim is no longer current; the approval is under review."
-    claimant_id = claim.get("claimant_organisation_id", "")
-    claimant = (await _names(gw, [claimant_id])).get(claimant_id, claimant_id)
-    return page("claim.html", code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
-                claimant=claimant, certificates=certificates, warning=warning, qr=svg(claim_url(gw, code)),
-                url=claim_url(gw, code))
-
-
 @router.get("/c/{code}/qr.svg", summary="The QR code (SVG) that links to a claim approval page")
 async def claim_qr(gw: GatewayDep, code: str) -> Response:
     claim = await gw.db[store.CLAIMS].find_one({"approval_code": code}, {"_id": 1})

@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from contracts.claims import ClaimProduct, ClaimRequested, ClaimType, ClaimUsageReported
+from contracts.claims import (
+    ClaimProduct,
+    ClaimRequested,
+    ClaimReviewDecided,
+    ClaimType,
+    ClaimUsageReported,
+    ReviewDecision,
+)
 from contracts.common import Actor, Role, Standard
 from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
 from services.claims.domain.checks import Allocation, Registry
@@ -111,3 +118,10 @@ def usage(units: int, *, claim_id: str = "claim-1", org: str = BRAND, start: dat
     return ClaimUsageReported.create(actor=actor or Actor(organisation_id=org, role=Role.BRAND_OWNER), occurred_at=NOW,
                                      claim_id=claim_id, claimant_organisation_id=org, period_start=start,
                                      period_end=end, units=units)
+
+
+def review(decision: str = "approve", *, comment: str = "artwork checked", claim_id: str = "claim-1",
+           org: str = BRAND, actor: Actor | None = None, at: datetime = NOW) -> ClaimReviewDecided:
+    return ClaimReviewDecided.create(actor=actor or Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT),
+                                     occurred_at=at, claim_id=claim_id, claimant_organisation_id=org,
+                                     decision=ReviewDecision(decision), comment=comment, reviewer_key_id="key-sec-1")

@@ -23,7 +23,7 @@ from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
 from tests.unit.accounting import factories
-from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, usage
+from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, review, usage
 
 RULES = wording_rules()
 TIMEOUT = timedelta(seconds=30)
@@ -156,6 +156,8 @@ class Sim:
             effects = claim.granted(Allocation(mass_kg=a.mass, account_ids=tuple(sorted(a.reservations)),
                                                document_ids=tuple(d.document_id for d in a.documents)),
                                     self.registry(), RULES, self.now)
+            if claim.status is Status.AWAITING_REVIEW:  # the secretariat approves from its queue (issue 18 item 1)
+                effects += claim.reviewed(review(claim_id=claim_id, at=self.now), self.registry(), RULES, self.now)
         else:
             effects = claim.refused("not enough CoC mass", self.registry(), RULES, self.now, held_by=answer.held_by)
         self._emit(claim, effects)

@@ -12,7 +12,7 @@ from contracts.registry import CertificateStatus
 from services.claims.domain import saga
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
-from tests.unit.claims.builders import BRAND, NOW, allocation, coc, ps, registry, request, usage
+from tests.unit.claims.builders import BRAND, NOW, allocation, coc, ps, registry, request, review, usage
 
 RULES = wording_rules()
 TIMEOUT = timedelta(seconds=30)
@@ -28,9 +28,18 @@ def pending(req=None, reg=None) -> Claim:
     return claim
 
 
+def awaiting(reg=None, req=None) -> Claim:
+    claim = pending(req=req, reg=reg)
+    claim.granted(allocation(), reg or registry(), RULES, NOW)
+    assert claim.status is Status.AWAITING_REVIEW
+    return claim
+
+
 def approved(reg=None, req=None) -> Claim:
     claim = pending(req=req, reg=reg)
     claim.granted(allocation(), reg or registry(), RULES, NOW)
+    if claim.status is Status.AWAITING_REVIEW:
+        claim.reviewed(review(), reg or registry(), RULES, NOW)
     assert claim.status is Status.APPROVED
     return claim
 
@@ -59,8 +68,13 @@ def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_
 def test_granted_then_approved_until_the_earliest_certificate_expiry_with_evidence():
     reg = registry(ps(valid_until=date(2027, 3, 31)), coc(valid_until=date(2028, 1, 31)))
     claim = pending(reg=reg)
-    approval, spend = claim.granted(allocation(), reg, RULES, NOW + timedelta(seconds=1))
+    [waiting] = claim.granted(allocation(), reg, RULES, NOW + timedelta(seconds=1))
+    assert isinstance(waiting, saga.AwaitingReview) and waiting.since == NOW + timedelta(seconds=1)
+    assert claim.status is Status.AWAITING_REVIEW and claim.allocation_held
+    approval, spend = claim.reviewed(review(), reg, RULES, NOW + timedelta(days=9, seconds=1))
     assert isinstance(approval, saga.Approved)
+    assert approval.review.decided_by == "asi-secretariat" and approval.review.comment == "artwork checked"
+    assert approval.review.waited_seconds == 9 * 86400
     assert spend == saga.Debit(Decimal("13000"), approval.approval_code)
     assert approval.valid_until == date(2027, 3, 31)
     assert approval.approval_code == saga.approval_code("claim-1") and approval.approval_code.startswith("RAS-")

@@ -1,0 +1,103 @@
+"""The public claim page a shopper reaches by scanning the pack's QR code (issue 18 items 3 and 8):
+the holder's name, the approved text, product and quantity, the certificates it rests on with their
+status now (provisional marked as such, never like active), phone-sized, the QR address from the
+configured public base URL (no QR when that is a loopback address). A pilot claim type says "pilot,
+not an ASI claim" and the page carries no ASI name. Registered before `pages.py`, whose `/c/{code}`
+it replaces."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from jinja2 import DictLoader, Environment, select_autoescape
+
+from services.gateway.adapters import store
+from services.gateway.api.deps import GatewayDep
+from services.gateway.api.pages import page
+from services.gateway.domain.qr import svg
+from services.gateway.templates import BASE, STATUS
+
+router = APIRouter(tags=["public pages"])
+CURRENT = ("active", "provisional")
+PILOT_LABEL = "pilot, not an ASI claim"
+
+PAGE = """{% extends "base.html" %}{% from "status.html" import badge %}
+{% block title %}{{ 'Claim ' ~ code ~ ' (' ~ pilot_label ~ ')' if pilot else 'ASI claim ' ~ code }}{% endblock %}
+{% block brand %}{% if pilot %}<a href="/">Claim verification</a>{% else %}<a href="/">ASI verification</a>{% endif %}{% endblock %}
+{% block main %}
+<div class="card"><h1>{{ 'Claim ' ~ code if pilot else 'ASI claim ' ~ code }}</h1><p id="claim-status">{{ badge(status) }}</p>
+{% if pilot %}<p class="status warn" id="pilot">{{ pilot_label }}</p>{% endif %}
+{% if status == 'approved' %}<p>{% if pilot %}This claim was checked in a pilot and is recorded; it is not a certified claim. It may be used until {{ claim.valid_until }}.{% else %}This claim was approved by ASI and may be used until {{ claim.valid_until }}.{% endif %}</p>
+{% elif status == 'revoked' %}<p>This approval was <strong>revoked</strong>: the claim may no longer be used.</p>
+{% elif status == 'expired' %}<p>This approval <strong>expired</strong>.</p>
+{% elif status == 'withdrawn' %}<p>The claimant <strong>withdrew</strong> this claim.</p>{% endif %}
+{% for r in claim.reasons %}<p class="muted">{{ r.message }}</p>{% endfor %}
+{% if warning %}<p class="status warn">{{ warning }}</p>{% endif %}
+<dl><dt>Holder</dt><dd id="holder">{{ claimant }}</dd>
+{% if request %}<dt>Claim</dt><dd id="wording">&ldquo;{{ request.wording }}&rdquo;</dd>
+<dt>Product</dt><dd>{{ request.product.name }} ({{ request.product.product_id }})</dd>
+<dt>Quantity</dt><dd id="quantity">{% if request.product.units %}{{ '{:,}'.format(request.product.units) }} units, {% endif %}{{ mass_kg }} kg of aluminium</dd>
+<dt>Type</dt><dd>{{ request.claim_type|replace('_', ' ') }}</dd>{% endif %}
+</dl></div>
+<div class="card"><h2>Certificates behind it</h2>
+{% if certificates %}<table class="rows"><tr class="head"><th>Number</th><th>Standard</th><th>Status now</th></tr>
+{% for c in certificates %}<tr class="certificate"><td><a href="/certificates/{{ c.number }}">{{ c.number }}</a></td><td data-label="Standard">{{ c.standard|replace('_', ' ') }}</td><td data-label="Status now"><span class="status {{ c.css }}" data-status="{{ c.status }}">{{ c.status }}</span>{% if c.status == 'provisional' %}<br><span class="muted">provisional: major non-conformities to close within the year</span>{% endif %}</td></tr>{% endfor %}
+</table>{% else %}<p>None recorded.</p>{% endif %}</div>
+{% if url %}<div class="card qr"><h2>Scan to check</h2>{{ qr|safe }}<p class="muted"><a href="{{ url }}">{{ url }}</a></p></div>
+{% else %}<div class="card"><p class="muted" id="no-qr">No public address is configured for this platform (GATEWAY_PUBLIC_BASE_URL), so no QR code is shown.</p></div>{% endif %}
+{% endblock %}"""
+
+ENV = Environment(
+    loader=DictLoader({
+        "base.html": BASE.replace('<a href="/">ASI verification</a>',
+                                  '{% block brand %}<a href="/">ASI verification</a>{% endblock %}'),
+        "status.html": STATUS, "claim_public.html": PAGE}),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+def public_url(base: str, code: str) -> str | None:
+    """The page's public address, or None when the base URL is a loopback (it would print 127.0.0.1)."""
+    host = urlsplit(base).hostname or ""
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback or ip_address(host).is_unspecified
+    except ValueError:
+        loopback = False
+    return None if loopback or not host else f"{base.rstrip('/')}/c/{quote(code, safe='')}"
+
+
+def certificate_css(status: str) -> str:
+    return {"active": "ok", "provisional": "warn"}.get(status, "bad")
+
+
+@router.get("/c/{code}", response_class=HTMLResponse, summary="A claim approval: the page its QR code opens")
+async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
+    claim = await gw.db[store.CLAIMS].find_one({"approval_code": code})
+    if claim is None:
+        return page("message.html", 404, title="Unknown claim code",
+                    message=f"No ASI claim approval has the code {code}. The claim on this pack is not verified.")
+    evidence = claim.get("evidence") or {}
+    listed = evidence.get("certificates", [])
+    current = {d["_id"]: d async for d in gw.db[store.CERTIFICATES].find(
+        {"_id": {"$in": [e["certificate_id"] for e in listed]}})}
+    certificates: list[dict[str, Any]] = []
+    for e in listed:
+        status = current.get(e["certificate_id"], {}).get("status", e["status"])
+        certificates.append({"number": e["certificate_number"], "standard": e["standard"], "status": status,
+                             "css": certificate_css(status)})
+    warning = None
+    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
+        warning = "A certificate behind this claim is no longer current; the approval is under review."
+    claimant_id = claim.get("claimant_organisation_id", "")
+    member = await gw.db[store.MEMBERS].find_one({"_id": claimant_id})
+    url = public_url(gw.settings.public_base_url, code)
+    html = ENV.get_template("claim_public.html").render(
+        code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
+        claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
+        pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
+        qr=svg(url) if url else "", url=url)
+    return HTMLResponse(html)
