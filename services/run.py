@@ -9,7 +9,7 @@ and stops everything on Ctrl-C, leaving no process behind.
     python -m services.run --demo     # run the scenario once, then stop
 """
 
-# ruff: noqa: E402 - the first Ctrl-C handler is installed before the slow imports
+
 
 from __future__ import annotations
 
@@ -32,10 +32,11 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from contracts.topics import ALL_TOPIC_NAMES
 from libs import runfile
@@ -143,8 +144,19 @@ class ServiceProcess:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/ready", timeout=1) as response:
                 return json.loads(response.read())
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             return None
+
+
+def _run_async(stopper: Stopper, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`asyncio.run(work())`, with the event loop built while a Ctrl-C is held back: an interrupt that
+    lands inside the loop's constructor leaves a half-built loop whose clean-up prints a traceback."""
+    with stopper.shielded():
+        loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(work())
+    finally:
+        loop.close()
 
 
 def _port_or_free(preferred: int) -> int:
@@ -180,7 +192,7 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl + setsid
+        preexec_fn=_die_with_parent(),
     )
     threading.Thread(target=_pump, args=(name, process), daemon=True).start()
     return ServiceProcess(name, process, port)
@@ -241,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             broker = "Apache Kafka" if stack.kafka == "apache" else "tansu"
             say("run", f"embedded broker ({broker}) at {endpoints.kafka_bootstrap}, "
                        f"database (SecantusDB) at {endpoints.mongodb_uri}")
-        asyncio.run(ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
+        _run_async(stopper, lambda: ensure_topics(endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
         stopper.check()
         say("run", f"{len(ALL_TOPIC_NAMES)} topics ready")
         http_port = _port_or_free(8080)
@@ -321,7 +333,7 @@ def _report(services: list[ServiceProcess]) -> None:
             say(service.name, "progress | " + "; ".join(parts))
 
 
-def _scenario():  # noqa: ANN202
+def _scenario():
     try:
         from services.scenario import run_scenario
     except ImportError:

@@ -102,8 +102,16 @@ async def test_an_example_producer_gets_a_movement_for_its_site_and_a_rejection_
         assert "site_not_owned_by_actor" in output  # the reasons are shown to the person running it
 
     schema = json.loads((ROOT / "contracts" / "schemas" / "plant.events.v1.json").read_text())
-    sent = [r for r in recorder.records if r.topic == "plant.events.v1"
-            and json.loads(r.raw)["event_id"] in (accepted["event_id"], rejected["event_id"])]
+    ours = (accepted["event_id"], rejected["event_id"])
+    # the topic is shared with the other tests, some of which send poison (not JSON) on purpose
+    sent = [r for r in recorder.records if r.topic == "plant.events.v1" and _event_id(r.raw) in ours]
     assert len(sent) == 2 and all(r.key == site for r in sent)
     for record in sent:
         assert list(Draft202012Validator(schema).iter_errors(json.loads(record.raw))) == []
+
+
+def _event_id(raw: bytes) -> object:
+    try:
+        return json.loads(raw).get("event_id")
+    except (ValueError, AttributeError):
+        return None
