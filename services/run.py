@@ -9,7 +9,7 @@ and stops everything on Ctrl-C, leaving no process behind.
     python -m services.run --demo     # run the scenario once, then stop
 """
 
-
+# ruff: noqa: E402 - the first Ctrl-C handler is installed before the slow imports
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ class ServiceProcess:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/ready", timeout=1) as response:
                 return json.loads(response.read())
-        except Exception:
+        except Exception:  # noqa: BLE001 - not up yet
             return None
 
 
@@ -192,7 +192,7 @@ def start_service(name: str, endpoints: Endpoints, embedded: bool, quiet: bool,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent(),
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl + setsid
     )
     threading.Thread(target=_pump, args=(name, process), daemon=True).start()
     return ServiceProcess(name, process, port)
@@ -333,7 +333,7 @@ def _report(services: list[ServiceProcess]) -> None:
             say(service.name, "progress | " + "; ".join(parts))
 
 
-def _scenario():
+def _scenario():  # noqa: ANN202
     try:
         from services.scenario import run_scenario
     except ImportError:
