@@ -33,7 +33,8 @@ def _free_port() -> int:
 
 def _secrets_of(token: str) -> list[str]:
     """The token and the parts of it that would give it away."""
-    secret = token.rsplit("_", 1)[-1] if token.startswith("asi_") else token
+    # asi_<16 hex>_<43 base64url characters>: the secret may itself hold "_", so split after the key id
+    secret = token.split("_", 2)[2] if token.startswith("asi_") else token
     return [token, secret, secret[:16], secret[-16:]]
 
 
