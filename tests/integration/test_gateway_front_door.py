@@ -200,7 +200,12 @@ async def test_ready_turns_not_ready_with_the_count_when_the_gateway_dead_letter
             await sender.send_raw("certificates.rejections.v1", b"{not json", key=unique("org"))
 
             async def not_ready() -> dict[str, Any] | None:
-                response = await client.get("/ready")
+                # bounded: one in-process request hung once in three full runs (cause not yet found);
+                # a stuck probe counts as "not yet" and the next one is sent
+                try:
+                    response = await asyncio.wait_for(client.get("/ready"), 5)
+                except TimeoutError:
+                    return None
                 return response.json() if response.status_code == 503 else None
 
             state = await eventually(not_ready, what="/ready saying not-ready")
