@@ -38,6 +38,7 @@ from contracts.common import Actor, Envelope, Reason, Role
 from contracts.deadletter import DeadLetter, DeadLetterReason
 from contracts.topics import Topic, dead_letter_topic, topic_for
 from libs import metrics, tracing
+from libs.cancellation import cancel_requested, reraise_if_cancelled
 from libs.clock import Clock
 from libs.logs import get_logger, message_context
 
@@ -310,7 +311,7 @@ class Outbox:
 
     async def _publish_loop(self) -> None:
         assert self._pending is not None
-        while True:
+        while not cancel_requested():
             docs = await self._pending.get()
             taken = 1
             while not self._pending.empty():  # what queued meanwhile goes out in the same round
@@ -329,6 +330,7 @@ class Outbox:
                 self.published += await self.publish_committed(docs)
                 return
             except Exception as exc:  # noqa: BLE001 - committed: the stored outbox is published on the retry
+                reraise_if_cancelled()
                 log.warning("publish_failed_retrying_from_outbox", error=repr(exc)[:300], delay_s=round(delay, 2))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -645,6 +647,7 @@ class Consumer:
             except HandlerError:
                 raise
             except Exception as exc:
+                reraise_if_cancelled()
                 if not _retryable(exc):
                     raise
                 log.warning("transient_error_retrying", error=repr(exc)[:500], delay_s=round(delay, 2))
@@ -689,6 +692,7 @@ async def run_in_transaction(
                         doc = await outbox.add(out, tx)
                 break
             except Exception as exc:
+                reraise_if_cancelled()
                 if not is_transient(exc) and not isinstance(exc, ConnectionFailure):
                     raise
                 await asyncio.sleep(delay)

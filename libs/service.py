@@ -22,6 +22,7 @@ from contracts.common import Envelope
 from contracts.topics import Topic, dead_letter_topic
 from libs.clock import Clock, clock_from
 from libs import metrics, tracing
+from libs.cancellation import cancel_requested, reraise_if_cancelled
 from libs.health import HealthServer
 from libs.kafka import BrokerPublisher, make_broker
 from libs.logs import get_logger
@@ -302,18 +303,20 @@ class Runtime:
         self._lag = lag
 
     async def _relay_loop(self) -> None:
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and not cancel_requested():
             await asyncio.sleep(self.settings.relay_interval_s)
             try:
                 await self.outbox.flush(older_than_s=self.settings.relay_orphan_after_s)
             except Exception as exc:  # noqa: BLE001 - the relay retries on its next round
+                reraise_if_cancelled()
                 log.warning("relay_failed", error=repr(exc)[:300])
 
     async def _tick_loop(self, tick: Tick) -> None:
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and not cancel_requested():
             try:
                 await run_in_transaction(self.db, self.outbox, self.clock, tick.work, name=tick.name)
             except Exception:  # noqa: BLE001 - a failed tick is retried on the next one
+                reraise_if_cancelled()
                 log.exception("tick_failed", tick=tick.name)
             await asyncio.sleep(tick.interval_s)
 

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+import faulthandler
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, TextIO
 
 import pytest
 
@@ -21,6 +27,73 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("browser tests SKIPPED", sep="!", yellow=True, bold=True)
         for line in lines:
             terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+# A test still running after this many seconds gets the stacks of every asyncio task and thread printed
+# (pytest-timeout's own report shows only the main thread, which an event loop keeps in select()).
+HANG_REPORT_S = float(os.environ.get("ASI_TEST_HANG_REPORT_S", "120"))
+_loops: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _session_loop() -> AsyncIterator[None]:
+    """Remembers the session's event loop for the hang report."""
+    _loops.append(asyncio.get_running_loop())
+    yield
+    _loops.clear()
+    leaked = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if leaked:
+        with _terminal() as out:
+            print(f"\n=== {len(leaked)} asyncio tasks still running at the end of the session ===", file=out)
+            _print_tasks(leaked, out)
+
+
+def _print_tasks(tasks: Iterable[asyncio.Task[Any]], out: TextIO) -> None:
+    for task in tasks:
+        print(f"--- {task!r}", file=out)
+        task.print_stack(limit=30, file=out)
+    out.flush()
+
+
+_config: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _config.append(config)
+
+
+@contextlib.contextmanager
+def _terminal() -> Iterator[TextIO]:
+    """The real stderr: pytest captures fds 1 and 2 into temporary files while a test runs."""
+    capman = _config[0].pluginmanager.get_plugin("capturemanager") if _config else None
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        yield sys.__stderr__ or sys.stderr
+
+
+def _report_hang(nodeid: str) -> None:
+    with _terminal() as out:
+        print(f"\n=== {nodeid} has run for {HANG_REPORT_S:.0f} s: threads and asyncio tasks ===", file=out,
+              flush=True)
+        faulthandler.dump_traceback(file=out, all_threads=True)
+
+    def tasks() -> None:
+        with _terminal() as out:
+            _print_tasks(asyncio.all_tasks(), out)
+
+    for loop in _loops:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(tasks)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    timer = threading.Timer(HANG_REPORT_S, _report_hang, args=(item.nodeid,))
+    timer.daemon = True
+    timer.start()
+    try:
+        return (yield)
+    finally:
+        timer.cancel()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from pymongo import ASCENDING, ReturnDocument
 
 from libs.clock import Clock
 from libs.logs import get_logger
+from libs.cancellation import cancel_requested, reraise_if_cancelled
 from services.gateway.adapters import store
 from services.gateway.config import Settings
 from services.gateway.domain import webhooks
@@ -105,14 +106,15 @@ class Dispatcher:
         await self.client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        # `cancel_requested()`: a cancellation the database driver swallowed still ends the loop
+        while not cancel_requested():
             try:
-                if await self.deliver_due() == 0:
-                    await asyncio.sleep(self.settings.webhook_poll_interval_s)
-            except asyncio.CancelledError:
-                raise
+                tried = await self.deliver_due()
             except Exception as exc:  # noqa: BLE001 - the next round retries
+                reraise_if_cancelled()
                 log.warning("webhook_round_failed", error=type(exc).__name__)
+                tried = 0
+            if tried == 0:
                 await asyncio.sleep(self.settings.webhook_poll_interval_s)
 
     async def deliver_due(self, limit: int = 20) -> int:
