@@ -19,7 +19,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -43,6 +42,10 @@ from libs.clock import Clock
 from libs.logs import get_logger, message_context
 
 log = get_logger("libs.messaging")
+
+after_commit_hooks: list[Callable[[str], None]] = []
+"""Called with the topic's name after a batch's transaction committed and before its outbox is
+published: the fault tests crash a service there (`tests/failpoint.py`). Empty in production."""
 T = TypeVar("T")
 
 INBOX = "inbox"
@@ -431,7 +434,6 @@ class Consumer:
     on_conflict: ConflictHandler | None = None
     wanted: frozenset[str] | None = None
     """Type tags this consumer takes; other messages of the topic are acknowledged unparsed."""
-    failpoint: str | None = None
     inbox_while_computing: bool = False
     """The handler writes nothing before its `tx.computing()` block: the inbox records of a batch of
     first deliveries are written during that block instead of before the handler."""
@@ -494,9 +496,8 @@ class Consumer:
         self.stats.messages += len(records)
         self.stats.dead_lettering(len(dead))
         self.stats.last_batch_at = time.time()
-        if self.failpoint in ("crash_after_commit", f"crash_after_commit:{self.topic.name}"):
-            log.warning("failpoint_crash_after_commit", topic=self.topic.name)
-            os._exit(70)
+        for hook in after_commit_hooks:
+            hook(self.topic.name)
         docs = [doc for doc in committed if doc is not None]
         self.stats.emitted += sum(len(doc["messages"]) for doc in docs)
         stored = time.perf_counter()

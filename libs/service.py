@@ -125,7 +125,6 @@ class Runtime:
             clock=self.clock,
             on_conflict=on_conflict,
             wanted=frozenset(kind.TYPE for kind in only) if only is not None else None,
-            failpoint=self.settings.failpoint,
             inbox_while_computing=inbox_while_computing,
         )
         self.consumers.append(consumer)

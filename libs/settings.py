@@ -121,7 +121,6 @@ class ServiceSettings(BaseSettings):
     clock_start: datetime | None = Field(default=None, description="Run the service clock from this instant (tests, demos).")
     tracing_exporter: Literal["none", "console", "otlp"] = Field(default="none", description="Where OpenTelemetry spans go: nowhere (the traceparent headers are still propagated), the console (stdout), or OTLP over HTTP.")
     tracing_otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces); unset: the exporter's default.")
-    failpoint: str | None = Field(default=None, description="Fault injection for tests: 'crash_after_commit' or 'crash_after_commit:<topic>'.")
 
     @property
     def group_id(self) -> str:

@@ -101,6 +101,7 @@ from services.intake.domain.outcomes import Accepted, Held, Refused
 from services.intake.domain.model import DocumentState, World
 from services.intake.domain.rules import IntakeRules
 from libs.settings import ServiceSettings
+from tests import failpoint
 from tests.support import Sender, TopicRecorder, consumed_topics
 
 CERTIFICATES = Actor(organisation_id="certificates", role=Role.SERVICE)
@@ -777,7 +778,8 @@ class ServiceProcess:
             log.write(f"\n===== start {self.starts + 1} {extra or ''}\n".encode())
             log.flush()
             preexec = _die_with_parent if sys.platform.startswith("linux") else None
-            self.proc = subprocess.Popen([sys.executable, "-m", self.module], env=self._environment(extra),
+            point = next((v for k, v in extra.items() if k.endswith("_FAILPOINT")), None)
+            self.proc = subprocess.Popen(failpoint.command(self.module, point), env=self._environment(extra),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          preexec_fn=preexec)  # noqa: PLW1509 - forked from the loop's thread
         self.starts += 1

@@ -22,6 +22,7 @@ from services.certificates.app import build_runtime as build_certificates
 from services.certificates.config import Settings as CertificatesSettings
 from services.intake.app import build_runtime as build_intake
 from services.intake.config import Settings as IntakeSettings
+from tests import failpoint
 from tests.support import NOW, actor, running, service_settings, unique
 
 pytestmark = pytest.mark.integration
@@ -158,7 +159,9 @@ def _service_process(module: str, prefix: str, settings, extra_env: dict[str, st
         f"{prefix}_LOG_FORMAT": "json",
         **extra_env,
     }
-    return subprocess.Popen([sys.executable, "-m", module], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    point = next((v for k, v in extra_env.items() if k.endswith("_FAILPOINT")), None)
+    return subprocess.Popen(failpoint.command(module, point), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
 
 
 async def test_a_crash_between_commit_and_publish_loses_nothing_and_duplicates_nothing(stack, recorder, sender):
