@@ -22,11 +22,11 @@ install: $(STAMP)
 ## The embedded broker is tansu (Python only); `KAFKA=apache make run|demo|test|test-integration|bench` uses
 ## Apache Kafka from Maven Central instead (needs Java 17+ and Maven; devstack/apache_kafka.py).
 run: install
-	$(BIN)/python -m services.run
+	$(BIN)/python -m devstack.run
 
 ## Run the supply-chain scenario once and exit.
 demo: install
-	$(BIN)/python -m services.run --demo
+	$(BIN)/python -m devstack.run --demo
 
 ## Unit, component and integration tests (integration: external servers, else Docker, else embedded).
 ## Installs Debian's chromium for the browser tests when it can (as root); without one they are skipped
@@ -56,15 +56,15 @@ $(ASYNCAPI_TOOLS)/node_modules/.installed: $(ASYNCAPI_TOOLS)/package-lock.json
 ## Regenerate the committed JSON Schemas, AsyncAPI documents and their pages (the gateway's /asyncapi)
 ## from the code; release compatible schema changes.
 contracts: install $(ASYNCAPI_TOOLS)/node_modules/.installed
-	$(BIN)/python -m services.asyncapi
+	$(BIN)/python -m devstack.asyncapi
 	node $(ASYNCAPI_TOOLS)/render.mjs
 
 ## Check the committed contracts: they match the code, the AsyncAPI documents pass the AsyncAPI parser,
 ## and no released topic schema changed in a way its consumers cannot read (contracts/README.md).
 contracts-check: install $(ASYNCAPI_TOOLS)/node_modules/.installed
-	$(BIN)/python -m services.asyncapi --check
+	$(BIN)/python -m devstack.asyncapi --check
 	node $(ASYNCAPI_TOOLS)/validate.mjs
-	$(BIN)/python -m services.schema_compat
+	$(BIN)/python -m devstack.schema_compat
 	node $(ASYNCAPI_TOOLS)/render.mjs --check
 
 ## ruff (lint and format, 100 columns), mypy (strict) and the import contracts, as configured in pyproject.toml.

@@ -21,7 +21,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import InsertOne, ReplaceOne
 
-from libs.embedded import ensure_topics
+from devstack.embedded import ensure_topics
 from libs.mongo import database, mongo_client
 
 SAMPLE_VALUE = (

@@ -71,9 +71,9 @@ from bench.support import (
 from contracts.common import Envelope
 from contracts.topics import ALL_TOPIC_NAMES, topic_for
 from devstack.apache_kafka import kafka_version
-from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from devstack.embedded import EmbeddedStack, Endpoints, ensure_topics
+from devstack.stack import external_endpoints
 from libs.settings import PlatformSettings
-from libs.stack import external_endpoints
 from tests.support import consumed_topics
 
 SITES = 40

@@ -21,7 +21,7 @@ from typing import Any, Self
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic_core import from_json
 
-from libs.embedded import Endpoints
+from devstack.embedded import Endpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 

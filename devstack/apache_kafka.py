@@ -6,7 +6,7 @@ the benchmark (`KAFKA=apache`; the default broker stays tansu, which needs nothi
   Maven's own ``~/.m2`` keeps the downloads too) and reuses that folder afterwards.
 * The broker: :func:`broker_command` writes a ``server.properties`` for tests into a data directory,
   formats it as a KRaft single-node log directory (``kafka.tools.StorageTool format``) the first time,
-  and returns the ``java ... kafka.Kafka server.properties`` command line. ``libs.embedded.EmbeddedStack``
+  and returns the ``java ... kafka.Kafka server.properties`` command line. ``devstack.embedded.EmbeddedStack``
   runs it as its Kafka child (dies with the parent, logs to ``kafka.log``), on a free port.
 * Needs Java 17+ (``java`` on PATH or ``JAVA_HOME``) and, until the jars are cached, Maven:
   :class:`ApacheKafkaUnavailable` names what to install when one is missing.

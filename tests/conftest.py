@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import pytest
 
 from contracts.topics import ALL_TOPIC_NAMES
-from libs.embedded import Endpoints, ensure_topics
+from devstack.embedded import Endpoints, ensure_topics
 from tests import browser
 from tests.integration import stack_fixture
 from tests.integration.stack_fixture import provide_stack

@@ -92,7 +92,7 @@ from contracts.registry import (
 )
 from contracts.topics import ALL_TOPIC_NAMES, topic_for
 from libs import embedded
-from libs.embedded import EmbeddedStack, Endpoints, ensure_topics
+from devstack.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.mongo import database, mongo_client
 from services.accounting.domain import ledger as books
 from services.intake.adapters import messages as intake_messages
@@ -574,7 +574,7 @@ it (WriteConflict, retried) until the database reaps it: a minute of stall per k
 
 def _boot_script(lifetime_s: float) -> str:
     marker = "from secantus.cli import main"
-    assert marker in embedded._SECANTUS_BOOT, "libs.embedded changed how it boots SecantusDB"
+    assert marker in embedded._SECANTUS_BOOT, "devstack.embedded changed how it boots SecantusDB"
     patch = (
         "import secantus.server as _srv\n"
         "_init = _srv.SecantusDBServer.__init__\n"

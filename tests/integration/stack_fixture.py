@@ -2,10 +2,10 @@
 
 Order of preference, and it always says loudly which one it used (never silently skips):
 
-1. external servers: ``KAFKA_BOOTSTRAP_SERVERS`` + ``MONGODB_URI`` (see ``libs.stack``);
+1. external servers: ``KAFKA_BOOTSTRAP_SERVERS`` + ``MONGODB_URI`` (see ``devstack.stack``);
 2. Docker via testcontainers: Kafka (KRaft) + MongoDB 7 as a single-node replica set ``rs0``;
 3. the embedded stack (tansu, or Apache Kafka with ``KAFKA=apache``, + SecantusDB child processes,
-   ``libs.embedded``).
+   ``devstack.embedded``).
 
 Set ``STACK_BACKEND`` to ``external``, ``docker`` or ``embedded`` to force one (optional).
 ``KAFKA=apache`` (without external servers) means the embedded stack on Apache Kafka, even with Docker.
@@ -26,9 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from libs.embedded import EmbeddedStack, Endpoints, wait_for_kafka, wait_for_mongo
+from devstack.embedded import EmbeddedStack, Endpoints, wait_for_kafka, wait_for_mongo
 from libs.settings import PlatformSettings
-from libs.stack import external_endpoints
+from devstack.stack import external_endpoints
 
 __all__ = ["backend_in_use", "docker_available", "provide_stack", "pytest_terminal_summary"]
 

@@ -16,7 +16,7 @@ from contracts.ledger import AllocateForClaim, DebitClaimMass, ReleaseAllocation
 from libs.clock import ManualClock
 from services.claims.app import build_runtime
 from services.claims.config import Settings as ClaimsSettings
-from services.gateway.testing import ServedGateway
+from devstack.gateway_testing import ServedGateway
 from tests.browser import chromium_or_skip
 from tests.integration.test_claims_saga import certified_brand, granted, of
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings

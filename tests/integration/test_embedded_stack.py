@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from libs.embedded import EmbeddedStack, EmbeddedStackError, Endpoints, ensure_topics, wait_for_mongo
-from libs.stack import IncompleteExternalStackError, external_endpoints
+from devstack.embedded import EmbeddedStack, EmbeddedStackError, Endpoints, ensure_topics, wait_for_mongo
+from devstack.stack import IncompleteExternalStackError, external_endpoints
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -251,7 +251,7 @@ def test_children_die_when_parent_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import asyncio, sys, time
-        from libs.embedded import EmbeddedStack
+        from devstack.embedded import EmbeddedStack
         stack = EmbeddedStack(sys.argv[1])
         # start from a short-lived worker thread: children must survive that thread's exit
         asyncio.run(asyncio.to_thread(stack.start))

@@ -20,7 +20,7 @@ from contracts.ledger import EntryKind, LedgerEntry, LedgerEntryPosted
 from contracts.plant import MaterialReceived, MaterialShipped, MaterialTransformed
 from contracts.registry import Member, MembershipClass, Site
 from services.gateway.config import Settings
-from services.gateway.testing import eventually, gateway_client
+from devstack.gateway_testing import eventually, gateway_client
 from tests.support import NOW, Sender, actor, service_settings, unique
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from contracts import ledger
 from contracts.common import Reason, Role
 from contracts.intake import PlantEventRejected
 from contracts.plant import MaterialReceived
-from services.gateway.testing import eventually, gateway_client
+from devstack.gateway_testing import eventually, gateway_client
 from tests.integration.test_gateway_api import (ADMIN, auth, entry, gateway_settings, member_registered,
                                                 new_key, received, site_registered)
 from tests.support import NOW, Sender, actor, unique

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from contracts.common import Role
-from services.gateway.testing import ServedGateway
+from devstack.gateway_testing import ServedGateway
 from tests.integration.test_gateway_api import ADMIN, gateway_settings
 from tests.support import unique
 

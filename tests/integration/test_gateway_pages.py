@@ -27,7 +27,7 @@ from contracts.claims import (
     Evidence,
 )
 from contracts.common import Reason, Role
-from services.gateway.testing import ServedGateway, certificate, certificate_changed
+from devstack.gateway_testing import ServedGateway, certificate, certificate_changed
 from tests.browser import chromium_or_skip
 from tests.integration.test_gateway_api import gateway_settings, member_registered
 from tests.support import NOW, actor, unique

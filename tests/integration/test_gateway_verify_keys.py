@@ -23,7 +23,7 @@ from contracts.signing import (
     b64url_decode,
     canonical_json,
 )
-from services.gateway.testing import ServedGateway, certificate, certificate_changed
+from devstack.gateway_testing import ServedGateway, certificate, certificate_changed
 from tests.integration.test_gateway_api import gateway_settings
 from tests.support import NOW, actor, unique
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from contracts.common import Role
-from services.gateway.testing import certificate_changed, eventually, gateway_client
+from devstack.gateway_testing import certificate_changed, eventually, gateway_client
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, new_key
 from tests.support import unique
 

@@ -21,7 +21,7 @@ from services.claims.app import build_runtime as claim_verification
 from services.claims.config import Settings as ClaimsSettings
 from services.intake.app import build_runtime as material_intake
 from services.intake.config import Settings as IntakeSettings
-from services.scenario import Platform, Story, main_story
+from devstack.scenario import Platform, Story, main_story
 from tests.support import running, service_settings
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from contracts.common import Role
 from contracts.registry import Member, MembershipClass
 from services.certificates.app import build_runtime
 from services.certificates.config import Settings
-from services.gateway.testing import eventually, gateway_client
+from devstack.gateway_testing import eventually, gateway_client
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, new_key
 from tests.support import NOW, actor, running, service_settings, unique
 

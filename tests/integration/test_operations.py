@@ -124,7 +124,7 @@ async def test_the_gateway_starts_or_continues_the_trace_of_what_it_publishes_an
         stack, recorder, sender):
     from tests.integration.test_gateway_api import (
         ADMIN, auth, gateway_settings, member_registered, new_key, received, site_registered)
-    from services.gateway.testing import eventually, gateway_client
+    from devstack.gateway_testing import eventually, gateway_client
 
     org, site = unique("org"), unique("site")
     async with gateway_client(gateway_settings(stack)) as (_, client):

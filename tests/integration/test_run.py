@@ -57,7 +57,7 @@ def _marked(marker: str) -> list[int]:
 def _start(tmp_path: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI"}}
     env["ASI_DATA_DIR"] = str(tmp_path)
-    return subprocess.Popen([sys.executable, "-m", "services.run", "--no-scenario", "--quiet-services"], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "devstack.run", "--no-scenario", "--quiet-services"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

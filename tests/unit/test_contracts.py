@@ -133,6 +133,6 @@ def test_caused_messages_share_the_correlation_and_name_their_cause():
 
 
 def test_committed_json_schemas_and_asyncapi_documents_match_the_code():
-    result = subprocess.run([sys.executable, "-m", "services.asyncapi", "--check"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "devstack.asyncapi", "--check"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

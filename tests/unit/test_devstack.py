@@ -18,7 +18,7 @@ from devstack.apache_kafka import (
     kafka_version,
     server_properties,
 )
-from libs.embedded import EmbeddedStack
+from devstack.embedded import EmbeddedStack
 
 
 def _properties(text: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from contracts.topics import TOPICS, dead_letter_topic
-from services.asyncapi import JSON_SCHEMA_DIALECT, schema_id
+from devstack.asyncapi import JSON_SCHEMA_DIALECT, schema_id
 from tests.schema_examples import Examples
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"

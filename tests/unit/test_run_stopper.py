@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from services.run import Stopper
+from devstack.run import Stopper
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.schema_compat import RELEASED, backward_problems, gate, load, main, release
+from devstack.schema_compat import RELEASED, backward_problems, gate, load, main, release
 
 CURRENT = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 

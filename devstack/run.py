@@ -5,8 +5,8 @@ server (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI point at real ones), crea
 processes, shows their logs and progress, runs the supply-chain scenario when one is available,
 and stops everything on Ctrl-C, leaving no process behind.
 
-    python -m services.run            # until Ctrl-C
-    python -m services.run --demo     # run the scenario once, then stop
+    python -m devstack.run            # until Ctrl-C
+    python -m devstack.run --demo     # run the scenario once, then stop
 """
 
 # ruff: noqa: E402 - the first Ctrl-C handler is installed before the slow imports
@@ -40,9 +40,9 @@ from typing import Any
 
 from contracts.topics import ALL_TOPIC_NAMES
 from libs import runfile
-from libs.embedded import EmbeddedStack, EmbeddedStackError, Endpoints, ensure_topics
+from devstack.embedded import EmbeddedStack, EmbeddedStackError, Endpoints, ensure_topics
 from libs.settings import PlatformSettings
-from libs.stack import IncompleteExternalStackError, external_endpoints
+from devstack.stack import IncompleteExternalStackError, external_endpoints
 
 SERVICES = ("certificates", "intake", "accounting", "claims", "gateway")
 COLOURS = {"certificates": "35", "intake": "36", "accounting": "33", "claims": "32", "gateway": "34", "scenario": "1;34"}
@@ -335,7 +335,7 @@ def _report(services: list[ServiceProcess]) -> None:
 
 def _scenario():  # noqa: ANN202
     try:
-        from services.scenario import run_scenario
+        from devstack.scenario import run_scenario
     except ImportError:
         return None
     return run_scenario

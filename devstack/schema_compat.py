@@ -8,8 +8,8 @@ field, tightening a type, an enum, a length, a bound or a pattern, or dropping a
 not. Such a change needs a new topic version (`<topic>.v2`) published beside the old one during the
 overlap (contracts/README.md).
 
-    python -m services.schema_compat            # exit 1 on a breaking change or a released topic gone
-    python -m services.schema_compat --release  # also release the compatible changes (what `make contracts` does)
+    python -m devstack.schema_compat            # exit 1 on a breaking change or a released topic gone
+    python -m devstack.schema_compat --release  # also release the compatible changes (what `make contracts` does)
 """
 
 from __future__ import annotations

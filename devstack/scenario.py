@@ -38,7 +38,7 @@ from contracts.registry import (
     Site,
 )
 from contracts.topics import BY_NAME, TOPICS, topic_for
-from libs.embedded import Endpoints
+from devstack.embedded import Endpoints
 
 SECRETARIAT = Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT)
 BODY = CertificationBody(certification_body_id="cb-alu-assure", name="Alu Assure Certification",

@@ -20,7 +20,9 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def gateway_client(settings: Settings, **kwargs: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def gateway_client(
+    settings: Settings, **kwargs: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The app with its lifespan running (runtime, consumers, webhook dispatcher) and a client to it."""
     app = create_app(settings, **kwargs)
     async with app.router.lifespan_context(app):
@@ -29,7 +31,9 @@ async def gateway_client(settings: Settings, **kwargs: Any) -> AsyncIterator[tup
             yield app, client
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, what: str = "") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, what: str = ""
+) -> T:
     """Poll a read model until `probe` returns something truthy (read models fill asynchronously)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -54,11 +58,17 @@ class ServedGateway:
     def _run(self) -> None:
         try:
             self.app = create_app(self.settings)
-            config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
-                                    access_log=False)
+            config = uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=0,
+                lifespan="on",
+                log_level="warning",
+                access_log=False,
+            )
             self.server = uvicorn.Server(config)
             asyncio.run(self.server.serve())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             self.error = exc
 
     def __enter__(self) -> ServedGateway:
@@ -86,9 +96,18 @@ class ServedGateway:
             self.thread.join(30)
 
 
-def certificate_changed(certificate_id: str, number: str, organisation_id: str, site_id: str, *,
-                        status: str = "active", revision: int = 1, change: str = "issued",
-                        signed: str | None = None, occurred_at: Any = None) -> Any:
+def certificate_changed(
+    certificate_id: str,
+    number: str,
+    organisation_id: str,
+    site_id: str,
+    *,
+    status: str = "active",
+    revision: int = 1,
+    change: str = "issued",
+    signed: str | None = None,
+    occurred_at: Any = None,
+) -> Any:
     """A `certificate_changed` event as the certificates service would publish it (for feeding read models)."""
     from datetime import UTC, datetime
 
@@ -97,20 +116,51 @@ def certificate_changed(certificate_id: str, number: str, organisation_id: str, 
 
     when = occurred_at or datetime.now(UTC)
     return CertificateChanged.create(
-        actor=Actor(organisation_id="certificates", role=Role.SERVICE), occurred_at=when, change=change,
-        signed_certificate=signed, certificate=certificate(certificate_id, number, organisation_id, site_id,
-                                                           status=status, revision=revision, updated_at=when))
+        actor=Actor(organisation_id="certificates", role=Role.SERVICE),
+        occurred_at=when,
+        change=change,
+        signed_certificate=signed,
+        certificate=certificate(
+            certificate_id,
+            number,
+            organisation_id,
+            site_id,
+            status=status,
+            revision=revision,
+            updated_at=when,
+        ),
+    )
 
 
-def certificate(certificate_id: str, number: str, organisation_id: str, site_id: str, *, status: str = "active",
-                revision: int = 1, updated_at: Any = None, standard: str = "chain_of_custody") -> Any:
+def certificate(
+    certificate_id: str,
+    number: str,
+    organisation_id: str,
+    site_id: str,
+    *,
+    status: str = "active",
+    revision: int = 1,
+    updated_at: Any = None,
+    standard: str = "chain_of_custody",
+) -> Any:
     from datetime import UTC, date, datetime
 
     from contracts.registry import Certificate, CertificateScope
 
     return Certificate(
-        certificate_id=certificate_id, certificate_number=number, organisation_id=organisation_id,
-        standard=standard, standard_version="V2-2022", status=status, provisional=False,
-        scope=CertificateScope(level="facility", site_ids=[site_id]), certification_body_id="cb-1", audit_id="audit-1",
-        issued_on=date(2026, 1, 10), valid_from=date(2026, 1, 10), valid_until=date(2029, 1, 9), revision=revision,
-        updated_at=updated_at or datetime.now(UTC))
+        certificate_id=certificate_id,
+        certificate_number=number,
+        organisation_id=organisation_id,
+        standard=standard,
+        standard_version="V2-2022",
+        status=status,
+        provisional=False,
+        scope=CertificateScope(level="facility", site_ids=[site_id]),
+        certification_body_id="cb-1",
+        audit_id="audit-1",
+        issued_on=date(2026, 1, 10),
+        valid_from=date(2026, 1, 10),
+        valid_until=date(2029, 1, 9),
+        revision=revision,
+        updated_at=updated_at or datetime.now(UTC),
+    )

@@ -6,7 +6,7 @@ tests use this to decide between externally provided servers and an embedded/con
 
 from __future__ import annotations
 
-from libs.embedded import Endpoints
+from devstack.embedded import Endpoints
 from libs.settings import PlatformSettings
 
 __all__ = ["KAFKA_ENV", "MONGO_ENV", "IncompleteExternalStackError", "external_endpoints"]
@@ -28,8 +28,11 @@ def external_endpoints() -> Endpoints | None:
     kafka = (platform.kafka_bootstrap_servers or "").strip()
     mongo = (platform.mongodb_uri or "").strip()
     if kafka and mongo:
-        return Endpoints(kafka_bootstrap=kafka, mongodb_uri=mongo,
-                         idempotent_producer=platform.kafka_idempotent_producer)
+        return Endpoints(
+            kafka_bootstrap=kafka,
+            mongodb_uri=mongo,
+            idempotent_producer=platform.kafka_idempotent_producer,
+        )
     if not kafka and not mongo:
         return None
     missing, present = (KAFKA_ENV, MONGO_ENV) if not kafka else (MONGO_ENV, KAFKA_ENV)

@@ -1,9 +1,9 @@
 """Generates the committed contract documents: a JSON Schema per topic (every message of it) and an
 AsyncAPI document per service, built from the services' own FastStream apps.
 
-    python -m services.asyncapi          # write contracts/schemas and contracts/asyncapi, then release the
-                                         # compatible schema changes to contracts/released (services/schema_compat.py)
-    python -m services.asyncapi --check  # exit 1 if the committed files drifted from the code
+    python -m devstack.asyncapi          # write contracts/schemas and contracts/asyncapi, then release the
+                                         # compatible schema changes to contracts/released (devstack/schema_compat.py)
+    python -m devstack.asyncapi --check  # exit 1 if the committed files drifted from the code
 """
 
 from __future__ import annotations
