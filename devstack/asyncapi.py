@@ -168,7 +168,7 @@ def main() -> int:
         print("contract documents drifted from the code (run `make contracts`):", *drifted, sep="\n  ")
         return 1
     if not args.check:
-        from services import schema_compat
+        from devstack import schema_compat
 
         return schema_compat.main(["--release"])
     return 0

@@ -91,7 +91,7 @@ from contracts.registry import (
     Site,
 )
 from contracts.topics import ALL_TOPIC_NAMES, topic_for
-from libs import embedded
+from devstack import embedded
 from devstack.embedded import EmbeddedStack, Endpoints, ensure_topics
 from libs.mongo import database, mongo_client
 from services.accounting.domain import ledger as books
