@@ -24,7 +24,7 @@ from contracts.registry import (
     Severity,
     Site,
 )
-from services.certificates.domain.certification import Books
+from services.certificates.domain.books import Books
 from services.certificates.domain.rules import Rules
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

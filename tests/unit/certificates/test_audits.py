@@ -12,7 +12,8 @@ from contracts.audits import AuditType
 from contracts.certificates import CertificateChange
 from contracts.common import Activity, Actor, Role, Standard
 from contracts.registry import CertificateStatus, CertificationBody, Severity
-from services.certificates.domain.certification import certificate_id_for, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.books import certificate_id_for
 from tests.unit.certificates.builders import (
     BODY,
     NOW,

@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from contracts.certificates import CertificateChange
-from services.certificates.domain.certification import corrective_action_plan, due_changes, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.clock import due_changes
+from services.certificates.domain.findings import corrective_action_plan
 from tests.unit.certificates.builders import (
     NOW,
     OTHER_BODY,

@@ -9,13 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from contracts.certificates import CertificateChange
 from contracts.registry import CertificateStatus, Member, MembershipClass, Severity
 from libs.clock import ManualClock
-from services.certificates.domain.certification import (
-    certification_deadline,
-    certification_overdue,
-    due_changes,
-    open_major_due,
-    submit_audit,
-)
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.clock import due_changes, open_major_due
+from services.certificates.domain.membership import certification_deadline, certification_overdue
 from tests.unit.certificates.builders import NOW, ORG, RULES, audit, books, finding, majors
 
 

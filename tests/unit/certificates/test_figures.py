@@ -6,7 +6,9 @@ from datetime import date
 
 from contracts.certificates import CertificateChanged, MemberCertificationOverdue
 from contracts.registry import Severity
-from services.certificates.domain.certification import apply_command, close_nonconformity, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.commands import apply_command
+from services.certificates.domain.findings import close_nonconformity
 from services.certificates.domain.figures import add_months, nc_figures, rebuild
 from tests.unit.certificates.builders import (
     BODY_ACTOR,

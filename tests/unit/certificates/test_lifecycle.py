@@ -8,7 +8,9 @@ from contracts.audits import AuditType
 from contracts.certificates import CertificateChange
 from contracts.common import Actor, Role, Standard
 from contracts.registry import CertificateStatus, Severity
-from services.certificates.domain.certification import apply_command, close_nonconformity, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.commands import apply_command
+from services.certificates.domain.findings import close_nonconformity
 from tests.unit.certificates.builders import (
     NOW,
     RULES,

@@ -10,12 +10,9 @@ from datetime import date
 from contracts.audits import AuditType
 from contracts.certificates import CertificateChange, CertificateChanged
 from contracts.registry import CertificateStatus
-from services.certificates.domain.certification import (
-    apply_command,
-    close_nonconformity,
-    corrective_action_plan,
-    submit_audit,
-)
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.commands import apply_command
+from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.figures import rebuild
 from tests.unit.certificates.builders import (
     BODY_ACTOR,

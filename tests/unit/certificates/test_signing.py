@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.registry import Certificate
-from services.certificates.domain.certification import submit_audit
+from services.certificates.domain.audits import submit_audit
 from services.certificates.signing import (
     Signer,
     VerificationError,

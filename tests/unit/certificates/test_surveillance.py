@@ -11,7 +11,9 @@ import pytest
 from contracts.audits import AuditType
 from contracts.certificates import CertificateChange
 from contracts.registry import CertificateStatus
-from services.certificates.domain.certification import apply_command, due_changes, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.clock import due_changes
+from services.certificates.domain.commands import apply_command
 from services.certificates.domain.figures import nc_figures
 from tests.unit.certificates.builders import (
     NOW,

@@ -1,0 +1,152 @@
+"""Audit outcomes to certificates: issue (full or provisional), refuse, or hand a surveillance
+audit to `domain.surveillance`. Pure: no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.audits import (
+    AuditOutcomeSubmitted,
+    AuditType,
+)
+from contracts.certificates import (
+    CertificateChange,
+)
+from contracts.certificates import CertificateReason as R
+from contracts.common import today_utc
+from contracts.registry import (
+    Certificate,
+    CertificateStatus,
+    Severity,
+)
+from services.certificates.domain import cap, recertification, surveillance
+from services.certificates.domain.books import Books, audit_digest, certificate_id_for
+from services.certificates.domain.model import LIVE, Change, Outcome, major_count
+from services.certificates.domain.model import reason as _reason
+from services.certificates.domain.model import revise as _revise
+from services.certificates.domain.rules import Rules, last_valid_day
+from services.certificates.domain.validation import (
+    audit_reasons,
+)
+
+
+def submit_audit(
+    books: Books, audit: AuditOutcomeSubmitted, now: datetime, rules: Rules
+) -> Outcome:
+    """Take an audit outcome: issue, refuse, or update the live certificate."""
+    org = audit.organisation_id
+    digest = audit_digest(audit)
+    known = books.audit_digests.get(audit.audit_id)
+    if known == digest:
+        return Outcome()
+    if known is not None:
+        return Outcome(
+            refused=[
+                _reason(
+                    R.DUPLICATE_AUDIT_ID,
+                    f"audit {audit.audit_id} was already submitted with different content",
+                    "audit_id",
+                )
+            ],
+            organisation_id=org,
+        )
+    today = today_utc(now)
+    reasons = audit_reasons(books, audit, today, rules)
+    if reasons:
+        return Outcome(refused=reasons, organisation_id=org)
+    if audit.audit_type is AuditType.SURVEILLANCE:
+        changes = surveillance.surveil(books.certificates[audit.certificate_id], audit, now, rules)  # type: ignore[index]
+        books.remember(audit, digest, "surveillance", audit.certificate_id)
+        return Outcome(books.record(changes))
+    majors = major_count(audit.findings)
+    if majors > rules.max_major_ncs:
+        books.remember(audit, digest, "refused", None)
+        return Outcome(
+            refused=[
+                _reason(
+                    R.TOO_MANY_MAJOR_NCS,
+                    f"{majors} Major non-conformances: more than "
+                    f"{rules.max_major_ncs} in one audit, no certificate is issued",
+                    "findings",
+                )
+            ],
+            organisation_id=org,
+        )
+    issued = _issue(books, audit, now, rules, majors)
+    changes = [Change(issued, CertificateChange.ISSUED, issued.status_reason, now, audit.audit_id)]
+    if audit.audit_type is AuditType.RECERTIFICATION:
+        old = books.certificates[audit.certificate_id]  # type: ignore[index]
+        if old.status in LIVE:
+            reason = (
+                f"superseded by {issued.certificate_number} "
+                f"after re-certification audit {audit.audit_id}"
+            )
+            replaced = _revise(
+                old,
+                now,
+                status=CertificateStatus.SUPERSEDED,
+                superseded_by_certificate_id=issued.certificate_id,
+                status_reason=reason,
+            )
+            changes.append(
+                Change(replaced, CertificateChange.SUPERSEDED, reason, now, audit.audit_id)
+            )
+    books.remember(audit, digest, "issued", issued.certificate_id)
+    return Outcome(books.record(changes))
+
+
+def _issue(
+    books: Books, audit: AuditOutcomeSubmitted, now: datetime, rules: Rules, majors: int
+) -> Certificate:
+    """A new certificate: full with no Major, provisional with 1 to `max_major_ncs` (or an open
+    Major carried from the certificate it replaces)."""
+    today = today_utc(now)
+    old = books.certificates.get(audit.certificate_id) if audit.certificate_id else None
+    carried = recertification.carried(old, audit)
+    carried_ids = {f.finding_id for f in carried}
+    findings = carried + surveillance.recorded(
+        [f for f in audit.findings if f.finding_id not in carried_ids], audit
+    )
+    provisional = majors > 0 or any(
+        f.severity is Severity.MAJOR and f.closed_on is None for f in carried
+    )
+    years = rules.provisional_validity_years if provisional else rules.full_validity_years
+    kind = "re-certification" if audit.audit_type is AuditType.RECERTIFICATION else "initial"
+    status_reason = (
+        f"{kind} audit {audit.audit_id}: {majors} Major NC(s), provisional for {years} year(s)"
+        if provisional
+        else f"{kind} audit {audit.audit_id}: no Major NC, full for {years} year(s)"
+    )
+    if carried:
+        status_reason += f"; {len(carried)} open finding(s) carried from {old.certificate_number}"  # type: ignore[union-attr]
+    valid_until = last_valid_day(audit.audit_completed_on, years)
+    plan = cap.plan_for(
+        audit.audit_id,
+        audit.certification_body_id,
+        audit.audit_completed_on,
+        [f for f in findings if f.audit_id == audit.audit_id],
+        rules,
+    )
+    return Certificate(
+        certificate_id=certificate_id_for(audit.audit_id),
+        certificate_number=books.next_number(rules, audit.standard, today.year),
+        organisation_id=audit.organisation_id,
+        standard=audit.standard,
+        standard_version=audit.standard_version,
+        status=CertificateStatus.PROVISIONAL if provisional else CertificateStatus.ACTIVE,
+        provisional=provisional,
+        scope=audit.scope,
+        certification_body_id=audit.certification_body_id,
+        audit_id=audit.audit_id,
+        issued_on=today,
+        valid_from=audit.audit_completed_on,
+        valid_until=valid_until,
+        findings=findings,
+        supersedes_certificate_id=audit.certificate_id,
+        status_reason=status_reason,
+        revision=1,
+        updated_at=now,
+        corrective_action_plans=recertification.carried_plans(old, carried)
+        + ([plan] if plan else []),
+        surveillance_due_on=surveillance.next_due(audit.audit_completed_on, valid_until, rules),
+    )
