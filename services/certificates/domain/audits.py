@@ -55,7 +55,7 @@ def submit_audit(
     if reasons:
         return Outcome(refused=reasons, organisation_id=org)
     if audit.audit_type is AuditType.SURVEILLANCE:
-        changes = surveillance.surveil(books.certificates[audit.certificate_id], audit, now, rules)  # type: ignore[index]
+        changes = surveillance.surveil(named_certificate(books, audit), audit, now, rules)
         books.remember(audit, digest, "surveillance", audit.certificate_id)
         return Outcome(books.record(changes))
     majors = major_count(audit.findings)
@@ -75,7 +75,7 @@ def submit_audit(
     issued = _issue(books, audit, now, rules, majors)
     changes = [Change(issued, CertificateChange.ISSUED, issued.status_reason, now, audit.audit_id)]
     if audit.audit_type is AuditType.RECERTIFICATION:
-        old = books.certificates[audit.certificate_id]  # type: ignore[index]
+        old = named_certificate(books, audit)
         if old.status in LIVE:
             reason = (
                 f"superseded by {issued.certificate_number} "
@@ -93,6 +93,15 @@ def submit_audit(
             )
     books.remember(audit, digest, "issued", issued.certificate_id)
     return Outcome(books.record(changes))
+
+
+def named_certificate(books: Books, audit: AuditOutcomeSubmitted) -> Certificate:
+    """The certificate a surveillance or re-certification audit names, once `audit_reasons` found
+    it known (anything else is a bug, not bad input)."""
+    certificate = books.certificates.get(audit.certificate_id or "")
+    if certificate is None:
+        raise LookupError(f"audit {audit.audit_id} names no known certificate")
+    return certificate
 
 
 def _issue(
@@ -117,8 +126,8 @@ def _issue(
         if provisional
         else f"{kind} audit {audit.audit_id}: no Major NC, full for {years} year(s)"
     )
-    if carried:
-        status_reason += f"; {len(carried)} open finding(s) carried from {old.certificate_number}"  # type: ignore[union-attr]
+    if carried and old is not None:
+        status_reason += f"; {len(carried)} open finding(s) carried from {old.certificate_number}"
     valid_until = last_valid_day(audit.audit_completed_on, years)
     plan = cap.plan_for(
         audit.audit_id,

@@ -97,7 +97,11 @@ def corrective_action_plan(
 ) -> Outcome:
     """Record a submitted plan or its approval (`domain.cap`)."""
     submitted = isinstance(message, CorrectiveActionPlanSubmitted)
-    day = message.submitted_on if submitted else message.approved_on  # type: ignore[union-attr]
+    day = (
+        message.submitted_on
+        if isinstance(message, CorrectiveActionPlanSubmitted)
+        else message.approved_on
+    )
     certificate, reasons = certificate_message_reasons(
         books, message, day, "submitted_on" if submitted else "approved_on", today_utc(now)
     )
