@@ -53,6 +53,7 @@ from services.certificates.ports import (
 )
 
 RegisterCommand = RegisterMember | RegisterSite | RegisterCertificationBody
+_AboutFindings = NonconformityClosed | CorrectiveActionPlanSubmitted | CorrectiveActionPlanApproved
 
 
 def _ms(moment: datetime) -> datetime:
@@ -84,17 +85,35 @@ UseCase = Callable[["CertificatesHandlers", Any, Batch], Awaitable[None]]
 
 def needs(messages: Sequence[Envelope], rules: Rules, year: int) -> dict[str, list[str]]:
     """The ids of what deciding these messages reads, for one `load_books`."""
+    audits, about, lifecycle = _by_kind(messages)
+    named = [a.certificate_id for a in audits if a.certificate_id]
+    return {
+        **_audit_needs(audits, rules, year),
+        "bodies": [m.certification_body_id for m in [*audits, *about]],
+        "certificates": named + [m.certificate_id for m in [*about, *lifecycle]],
+    }
+
+
+def _by_kind(
+    messages: Sequence[Envelope],
+) -> tuple[list[AuditOutcomeSubmitted], list[_AboutFindings], list[LifecycleCommand]]:
     audits = [m for m in messages if isinstance(m, AuditOutcomeSubmitted)]
-    about = [m for m in messages if isinstance(m, NonconformityClosed | _PlanMessages)]
-    lifecycle = [m for m in messages if isinstance(m, _Lifecycle)]
+    about = [m for m in messages if isinstance(m, _AboutFindings)]
+    lifecycle = [m for m in messages if isinstance(m, LifecycleCommand)]
+    return audits, about, lifecycle
+
+
+def _audit_needs(
+    audits: list[AuditOutcomeSubmitted], rules: Rules, year: int
+) -> dict[str, list[str]]:
+    """An audit reads its member, sites and earlier audit; it may number a certificate."""
+    if not audits:
+        return {}
     return {
         "members": [a.organisation_id for a in audits],
         "sites": [s for a in audits for s in a.scope.site_ids],
-        "bodies": [m.certification_body_id for m in [*audits, *about]],
-        "certificates": [a.certificate_id for a in audits if a.certificate_id]
-        + [m.certificate_id for m in [*about, *lifecycle]],
         "audits": [a.audit_id for a in audits],
-        "counters": [counter_key(rules, s, year) for s in Standard] if audits else [],
+        "counters": [counter_key(rules, s, year) for s in Standard],
     }
 
 
@@ -333,11 +352,6 @@ class CertificatesHandlers:
         await keys.mark_published(entries)
         return out
 
-
-_PlanMessages = CorrectiveActionPlanSubmitted | CorrectiveActionPlanApproved
-_Lifecycle = (
-    SuspendCertificate | ReinstateCertificate | WithdrawCertificate | ChangeCertificateScope
-)
 
 DISPATCH: dict[type[Envelope], UseCase] = {
     AuditOutcomeSubmitted: CertificatesHandlers.audit_submitted,
