@@ -3,6 +3,7 @@ scope. Pure: no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from contracts.certificates import (
@@ -15,6 +16,7 @@ from contracts.certificates import (
 from contracts.certificates import CertificateReason as R
 from contracts.common import Reason, Role
 from contracts.registry import (
+    Certificate,
     CertificateStatus,
 )
 from services.certificates.domain.books import Books
@@ -51,36 +53,61 @@ def apply_command(books: Books, command: LifecycleCommand, now: datetime) -> Out
             )
         )
         return Outcome(refused=reasons, organisation_id=org)
-    if isinstance(command, SuspendCertificate):
-        reasons += status_reasons(certificate, CURRENT, "suspend")
-        update: dict[str, object] = {"status": CertificateStatus.SUSPENDED}
-        change = CertificateChange.SUSPENDED
-    elif isinstance(command, ReinstateCertificate):
-        if certificate.status is not CertificateStatus.SUSPENDED:
-            reasons += status_reasons(certificate, LIVE, "reinstate") or [
-                _reason(
-                    R.NOT_SUSPENDED,
-                    f"{certificate.certificate_number} is not suspended",
-                    "certificate_id",
-                )
-            ]
-        status = (
-            CertificateStatus.PROVISIONAL if certificate.provisional else CertificateStatus.ACTIVE
-        )
-        update = {"status": status}
-        change = CertificateChange.REINSTATED
-    elif isinstance(command, WithdrawCertificate):
-        reasons += status_reasons(certificate, LIVE, "withdraw")
-        update = {"status": CertificateStatus.WITHDRAWN}
-        change = CertificateChange.WITHDRAWN
+    if isinstance(command, ChangeCertificateScope):
+        found, update, change = change_scope(books, certificate, command)
     else:
-        reasons += status_reasons(certificate, LIVE, "change the scope of")
-        reasons += scope_reasons(books, certificate.organisation_id, command.scope, "scope")
-        if not reasons and command.scope == certificate.scope:
-            return Outcome()
-        update = {"scope": command.scope}
-        change = CertificateChange.SCOPE_CHANGED
+        found, update, change = STATUS_COMMANDS[type(command)](certificate)
+    reasons += found
+    if not reasons and update == {"scope": certificate.scope}:
+        return Outcome()  # the same scope again: nothing to do
     if reasons:
         return Outcome(refused=reasons, organisation_id=org)
     revised = _revise(certificate, now, status_reason=command.reason, **update)
     return Outcome(books.record([Change(revised, change, command.reason, now)]))
+
+
+Decision = tuple[list[Reason], dict[str, object], CertificateChange]
+"""Why a command is refused (empty: it is not), what it changes, and the change to publish."""
+
+
+def suspend(certificate: Certificate) -> Decision:
+    """A current (active or provisional) certificate can be suspended."""
+    reasons = status_reasons(certificate, CURRENT, "suspend")
+    return reasons, {"status": CertificateStatus.SUSPENDED}, CertificateChange.SUSPENDED
+
+
+def reinstate(certificate: Certificate) -> Decision:
+    """A suspended certificate returns to provisional or active, as its `provisional` flag says."""
+    reasons: list[Reason] = []
+    if certificate.status is not CertificateStatus.SUSPENDED:
+        reasons = status_reasons(certificate, LIVE, "reinstate") or [
+            _reason(
+                R.NOT_SUSPENDED,
+                f"{certificate.certificate_number} is not suspended",
+                "certificate_id",
+            )
+        ]
+    status = CertificateStatus.PROVISIONAL if certificate.provisional else CertificateStatus.ACTIVE
+    return reasons, {"status": status}, CertificateChange.REINSTATED
+
+
+def withdraw(certificate: Certificate) -> Decision:
+    """Any live certificate can be withdrawn; that is final."""
+    reasons = status_reasons(certificate, LIVE, "withdraw")
+    return reasons, {"status": CertificateStatus.WITHDRAWN}, CertificateChange.WITHDRAWN
+
+
+def change_scope(
+    books: Books, certificate: Certificate, command: ChangeCertificateScope
+) -> Decision:
+    """A live certificate's scope changes to sites of its member doing the scope's activities."""
+    reasons = status_reasons(certificate, LIVE, "change the scope of")
+    reasons += scope_reasons(books, certificate.organisation_id, command.scope, "scope")
+    return reasons, {"scope": command.scope}, CertificateChange.SCOPE_CHANGED
+
+
+STATUS_COMMANDS: dict[type[LifecycleCommand], Callable[[Certificate], Decision]] = {
+    SuspendCertificate: suspend,
+    ReinstateCertificate: reinstate,
+    WithdrawCertificate: withdraw,
+}

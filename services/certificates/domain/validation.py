@@ -235,6 +235,8 @@ def audit_reasons(
 
 
 def previous_certificate_reasons(books: Books, audit: AuditOutcomeSubmitted) -> list[Reason]:
+    """A surveillance or re-certification audit names a known certificate of the same member and
+    standard, in a state that allows it."""
     kind = audit.audit_type.value
     if audit.certificate_id is None:
         return [
@@ -253,6 +255,13 @@ def previous_certificate_reasons(books: Books, audit: AuditOutcomeSubmitted) -> 
                 "certificate_id",
             )
         ]
+    reasons = _same_holder_reasons(certificate, audit)
+    if audit.audit_type is AuditType.SURVEILLANCE:
+        return reasons + surveillance_reasons(certificate, audit)
+    return reasons + recertification_reasons(certificate, audit)
+
+
+def _same_holder_reasons(certificate: Certificate, audit: AuditOutcomeSubmitted) -> list[Reason]:
     reasons = []
     if certificate.organisation_id != audit.organisation_id:
         reasons.append(
@@ -270,61 +279,75 @@ def previous_certificate_reasons(books: Books, audit: AuditOutcomeSubmitted) -> 
                 "standard",
             )
         )
-    if audit.audit_type is AuditType.SURVEILLANCE:
-        reasons += status_reasons(certificate, LIVE, "audit")
-        outside = [s for s in audit.scope.site_ids if s not in certificate.scope.site_ids]
-        if outside:
-            reasons.append(
-                _reason(
-                    R.SCOPE_MISMATCH,
-                    f"sites {', '.join(outside)} are not covered by "
-                    f"{certificate.certificate_number}",
-                    "scope.site_ids",
-                )
+    return reasons
+
+
+def surveillance_reasons(certificate: Certificate, audit: AuditOutcomeSubmitted) -> list[Reason]:
+    """A surveillance audit: of a live certificate, within its scope, after it became valid; a
+    finding already on it may only be listed to close it."""
+    reasons = status_reasons(certificate, LIVE, "audit")
+    outside = [s for s in audit.scope.site_ids if s not in certificate.scope.site_ids]
+    if outside:
+        reasons.append(
+            _reason(
+                R.SCOPE_MISMATCH,
+                f"sites {', '.join(outside)} are not covered by {certificate.certificate_number}",
+                "scope.site_ids",
             )
-        if audit.audit_completed_on < certificate.valid_from:
-            reasons.append(
-                _reason(
-                    R.DATES_OUT_OF_ORDER,
-                    "the surveillance audit is completed before the certificate was valid",
-                    "audit_completed_on",
-                )
+        )
+    if audit.audit_completed_on < certificate.valid_from:
+        reasons.append(
+            _reason(
+                R.DATES_OUT_OF_ORDER,
+                "the surveillance audit is completed before the certificate was valid",
+                "audit_completed_on",
             )
-        known = {f.finding_id: f for f in certificate.findings}
-        for i, f in enumerate(audit.findings):
-            existing = known.get(f.finding_id)
-            if existing is None:
-                continue
-            if f.closed_on is None:
-                reasons.append(
-                    _reason(
-                        R.DUPLICATE_FINDING_ID,
-                        f"finding {f.finding_id} already exists on "
-                        f"{certificate.certificate_number}; send it with closed_on to close it",
-                        f"findings[{i}].finding_id",
-                    )
-                )
-            elif existing.closed_on is not None:
-                reasons.append(
-                    _reason(
-                        R.FINDING_ALREADY_CLOSED,
-                        f"finding {f.finding_id} was closed on {existing.closed_on}",
-                        f"findings[{i}].closed_on",
-                    )
-                )
-    else:
-        allowed = frozenset({*CURRENT, CertificateStatus.EXPIRED})
-        reasons += status_reasons(certificate, allowed, "re-certify")
-        for i, f in recertification.listed_again(certificate, audit):
+        )
+    return reasons + _listed_again_reasons(certificate, audit)
+
+
+def _listed_again_reasons(certificate: Certificate, audit: AuditOutcomeSubmitted) -> list[Reason]:
+    known = {f.finding_id: f for f in certificate.findings}
+    reasons = []
+    for i, f in enumerate(audit.findings):
+        existing = known.get(f.finding_id)
+        if existing is None:
+            continue
+        if f.closed_on is None:
             reasons.append(
                 _reason(
                     R.DUPLICATE_FINDING_ID,
                     f"finding {f.finding_id} already exists on "
-                    f"{certificate.certificate_number}; "
-                    "send it with closed_on to close an open one",
+                    f"{certificate.certificate_number}; send it with closed_on to close it",
                     f"findings[{i}].finding_id",
                 )
             )
+        elif existing.closed_on is not None:
+            reasons.append(
+                _reason(
+                    R.FINDING_ALREADY_CLOSED,
+                    f"finding {f.finding_id} was closed on {existing.closed_on}",
+                    f"findings[{i}].closed_on",
+                )
+            )
+    return reasons
+
+
+def recertification_reasons(certificate: Certificate, audit: AuditOutcomeSubmitted) -> list[Reason]:
+    """A re-certification: of a current or expired certificate (not suspended or withdrawn); an
+    open finding carried over may be closed, not raised again."""
+    allowed = frozenset({*CURRENT, CertificateStatus.EXPIRED})
+    reasons = status_reasons(certificate, allowed, "re-certify")
+    for i, f in recertification.listed_again(certificate, audit):
+        reasons.append(
+            _reason(
+                R.DUPLICATE_FINDING_ID,
+                f"finding {f.finding_id} already exists on "
+                f"{certificate.certificate_number}; "
+                "send it with closed_on to close an open one",
+                f"findings[{i}].finding_id",
+            )
+        )
     return reasons
 
 

@@ -280,6 +280,15 @@ async def test_a_scope_change_sees_a_site_registered_earlier_in_the_same_batch()
     assert service.store.certificates[cid].scope.site_ids == ["site-a", "site-c"]
 
 
+async def test_the_same_scope_again_changes_nothing_but_only_the_secretariat_may_send_it() -> None:
+    service = Service()
+    cid = (await service.issued()).certificate_id
+    assert await service.deliver(change_scope(cid, scope("site-a"))) == []
+    by_member = change_scope(cid, scope("site-a")).model_copy(update={"actor": MEMBER})
+    [out] = await service.deliver(by_member)
+    assert rejected(out, ORG) == [R.NOT_SECRETARIAT]
+
+
 async def test_a_command_on_an_unknown_certificate_is_refused() -> None:
     service = Service()
     [out] = await service.deliver(suspend("cert-nope"))
