@@ -17,6 +17,7 @@ from contracts.common import today_utc
 from contracts.registry import (
     Certificate,
     CertificateStatus,
+    Finding,
     Severity,
 )
 from services.certificates.domain import cap, recertification, surveillance
@@ -111,21 +112,10 @@ def _issue(
     Major carried from the certificate it replaces)."""
     today = today_utc(now)
     old = books.certificates.get(audit.certificate_id) if audit.certificate_id else None
-    carried = recertification.carried(old, audit)
-    carried_ids = {f.finding_id for f in carried}
-    findings = carried + surveillance.recorded(
-        [f for f in audit.findings if f.finding_id not in carried_ids], audit
-    )
-    provisional = majors > 0 or any(
-        f.severity is Severity.MAJOR and f.closed_on is None for f in carried
-    )
+    findings, carried = _findings(old, audit)
+    provisional = majors > 0 or _open_major(carried)
     years = rules.provisional_validity_years if provisional else rules.full_validity_years
-    kind = "re-certification" if audit.audit_type is AuditType.RECERTIFICATION else "initial"
-    status_reason = (
-        f"{kind} audit {audit.audit_id}: {majors} Major NC(s), provisional for {years} year(s)"
-        if provisional
-        else f"{kind} audit {audit.audit_id}: no Major NC, full for {years} year(s)"
-    )
+    status_reason = _issue_reason(audit, majors, provisional, years)
     if carried and old is not None:
         status_reason += f"; {len(carried)} open finding(s) carried from {old.certificate_number}"
     valid_until = last_valid_day(audit.audit_completed_on, years)
@@ -159,3 +149,28 @@ def _issue(
         + ([plan] if plan else []),
         surveillance_due_on=surveillance.next_due(audit.audit_completed_on, valid_until, rules),
     )
+
+
+def _issue_reason(audit: AuditOutcomeSubmitted, majors: int, provisional: bool, years: int) -> str:
+    kind = "re-certification" if audit.audit_type is AuditType.RECERTIFICATION else "initial"
+    if provisional:
+        return (
+            f"{kind} audit {audit.audit_id}: {majors} Major NC(s), provisional for {years} year(s)"
+        )
+    return f"{kind} audit {audit.audit_id}: no Major NC, full for {years} year(s)"
+
+
+def _findings(
+    old: Certificate | None, audit: AuditOutcomeSubmitted
+) -> tuple[list[Finding], list[Finding]]:
+    """The new certificate's findings (the open ones carried from the one it replaces, then the
+    audit's own), and the carried ones."""
+    carried = recertification.carried(old, audit)
+    carried_ids = {f.finding_id for f in carried}
+    own = [f for f in audit.findings if f.finding_id not in carried_ids]
+    return carried + surveillance.recorded(own, audit), carried
+
+
+def _open_major(findings: list[Finding]) -> bool:
+    """A Major still open is a Major: carried over, it makes the new certificate provisional."""
+    return any(f.severity is Severity.MAJOR and f.closed_on is None for f in findings)

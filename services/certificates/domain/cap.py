@@ -11,7 +11,13 @@ from contracts.audits import CorrectiveActionPlanApproved, CorrectiveActionPlanS
 from contracts.certificates import CertificateChange
 from contracts.certificates import CertificateReason as R
 from contracts.common import Reason
-from contracts.registry import Certificate, CorrectiveActionPlan, Finding, Severity
+from contracts.registry import (
+    Certificate,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    Finding,
+    Severity,
+)
 from services.certificates.domain.model import LIVE, Change, reason, revise, start_of
 from services.certificates.domain.rules import Rules, add_months
 
@@ -78,6 +84,49 @@ def _plan_reasons(
     return plan, []
 
 
+def action_reasons(
+    action: CorrectiveAction, finding: Finding, field_name: str, rules: Rules
+) -> list[Reason]:
+    """An action's date: not before its finding was raised; for a Major, at most
+    `major_close_within_months` after (verify)."""
+    reasons = []
+    if action.due_on < finding.raised_on:
+        reasons.append(
+            reason(
+                R.DATES_OUT_OF_ORDER, f"{action.finding_id} due before it was raised", field_name
+            )
+        )
+    limit = add_months(finding.raised_on, rules.major_close_within_months)
+    if finding.severity is Severity.MAJOR and action.due_on > limit:
+        reasons.append(
+            reason(
+                R.CAP_DUE_TOO_LATE,
+                f"Major {action.finding_id} must be closed by {limit}",
+                field_name,
+            )
+        )
+    return reasons
+
+
+def _actions_reasons(
+    message: CorrectiveActionPlanSubmitted, open_findings: dict[str, Finding], rules: Rules
+) -> list[Reason]:
+    reasons = []
+    for i, action in enumerate(message.actions):
+        finding = open_findings.get(action.finding_id)
+        if finding is None:
+            reasons.append(
+                reason(
+                    R.UNKNOWN_FINDING,
+                    f"audit {message.audit_id} left no open finding {action.finding_id}",
+                    f"actions[{i}].finding_id",
+                )
+            )
+            continue
+        reasons += action_reasons(action, finding, f"actions[{i}].due_on", rules)
+    return reasons
+
+
 def submit(
     certificate: Certificate, message: CorrectiveActionPlanSubmitted, now: datetime, rules: Rules
 ) -> Change | list[Reason]:
@@ -92,34 +141,7 @@ def submit(
         if f.audit_id == message.audit_id and f.closed_on is None
     }
     actions = {a.finding_id: a for a in message.actions}
-    for i, action in enumerate(message.actions):
-        finding = open_findings.get(action.finding_id)
-        if finding is None:
-            reasons.append(
-                reason(
-                    R.UNKNOWN_FINDING,
-                    f"audit {message.audit_id} left no open finding {action.finding_id}",
-                    f"actions[{i}].finding_id",
-                )
-            )
-            continue
-        if action.due_on < finding.raised_on:
-            reasons.append(
-                reason(
-                    R.DATES_OUT_OF_ORDER,
-                    f"{action.finding_id} due before it was raised",
-                    f"actions[{i}].due_on",
-                )
-            )
-        limit = add_months(finding.raised_on, rules.major_close_within_months)
-        if finding.severity is Severity.MAJOR and action.due_on > limit:
-            reasons.append(
-                reason(
-                    R.CAP_DUE_TOO_LATE,
-                    f"Major {action.finding_id} must be closed by {limit}",
-                    f"actions[{i}].due_on",
-                )
-            )
+    reasons += _actions_reasons(message, open_findings, rules)
     missing = sorted(set(open_findings) - set(actions))
     if missing:
         reasons.append(
