@@ -35,11 +35,18 @@ def build_handlers(
     )
 
 
-def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
-    """`overrides`: the runtime's (broker, clock, client)."""
+def build_runtime(
+    settings: Settings,
+    *,
+    store_for: StoreFor | None = None,
+    messages: Messages | None = None,
+    **overrides: Any,
+) -> Runtime:
+    """`overrides`: the runtime's (broker, clock, client); `store_for`, `messages`: the ports'
+    adapters (the key ring is always this service's database: it is primed before consuming)."""
     runtime = Runtime.build(settings, **overrides)
     keys = KeyRing(settings)
-    handlers = build_handlers(settings, keys_for=keys.bound)
+    handlers = build_handlers(settings, store_for=store_for, keys_for=keys.bound, messages=messages)
 
     async def setup(db: AsyncDatabase[dict[str, Any]]) -> None:
         await store.ensure_indexes(db)
