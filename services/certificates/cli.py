@@ -1,12 +1,13 @@
-"""Command line of the certificates service, reading its own database: the platform's that `make run`
-started (its `.run/platform.json`), unless the CERTIFICATES_* / MONGODB_URI settings say otherwise.
+"""Command line of the certificates service, reading its own database: the platform's that
+`make run` started (its `.run/platform.json`), unless the CERTIFICATES_* / MONGODB_URI settings say
+otherwise.
 
-    python -m services.certificates.cli public-key                   # the signing key as a JWK
-    python -m services.certificates.cli verify JWS [--jwk FILE]      # check a signed certificate (key from the topic)
-    python -m services.certificates.cli keys                         # every signing key published on the topic
-    python -m services.certificates.cli status NUMBER...             # current status of certificates
-    python -m services.certificates.cli status-list                  # every status, signed (compact JWS)
-    python -m services.certificates.cli figures [--as-of DATE]       # NC figures
+    python -m services.certificates.cli public-key               # the signing key as a JWK
+    python -m services.certificates.cli verify JWS [--jwk FILE]  # check a signed certificate
+    python -m services.certificates.cli keys                     # every signing key on the topic
+    python -m services.certificates.cli status NUMBER...         # current status of certificates
+    python -m services.certificates.cli status-list              # every status, signed (JWS)
+    python -m services.certificates.cli figures [--as-of DATE]   # NC figures
     python -m services.certificates.cli lookup --number N | --organisation ORG | --site SITE
 """
 
@@ -17,15 +18,21 @@ import asyncio
 import json
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs import cli
 from contracts.signing import parse
+from libs import cli
 from libs.mongo import database, mongo_client
-from services.certificates.adapters.certificate_store import AUDITS, CERTIFICATES, HISTORY, certificate_from
 from services.certificates.adapters.keys import load_signer
+from services.certificates.adapters.store import (
+    AUDITS,
+    CERTIFICATES,
+    HISTORY,
+    certificate_from,
+)
 from services.certificates.config import Settings
 from services.certificates.domain.figures import nc_figures
 from services.certificates.key_directory import keys_from_topic
@@ -53,8 +60,7 @@ async def verify_command(db: Db | None, settings: Settings, args: argparse.Names
     jws = sys.stdin.read().strip() if args.jws == "-" else args.jws
     retired = None
     if args.jwk:
-        with open(args.jwk) as handle:
-            jwk = json.load(handle)
+        jwk = json.loads(await asyncio.to_thread(Path(args.jwk).read_text))
     else:
         try:
             kid = parse(jws)[0].get("kid")
@@ -63,7 +69,10 @@ async def verify_command(db: Db | None, settings: Settings, args: argparse.Names
             return 1
         published = (await keys_from_topic(settings.kafka_bootstrap_servers)).get(str(kid))
         if published is None:
-            print(f"UNKNOWN: no key {kid!r} was ever published on certificates.events.v1", file=sys.stderr)
+            print(
+                f"UNKNOWN: no key {kid!r} was ever published on certificates.events.v1",
+                file=sys.stderr,
+            )
             return 1
         jwk, retired = published.jwk, published.valid_until
     try:
@@ -71,39 +80,70 @@ async def verify_command(db: Db | None, settings: Settings, args: argparse.Names
     except VerificationError as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"valid": True, "kid": jwk.get("kid"), "key_retired_at": retired.isoformat() if retired else None,
-                      "certificate": payload}, indent=2))
+    print(
+        json.dumps(
+            {
+                "valid": True,
+                "kid": jwk.get("kid"),
+                "key_retired_at": retired.isoformat() if retired else None,
+                "certificate": payload,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
 async def list_keys(db: Db | None, settings: Settings, args: argparse.Namespace) -> int:
     keys = await keys_from_topic(settings.kafka_bootstrap_servers)
-    print(json.dumps([k.model_dump(mode="json", include={"kid", "jwk", "valid_from", "valid_until"})
-                      for k in keys.values()], indent=2))
+    print(
+        json.dumps(
+            [
+                k.model_dump(mode="json", include={"kid", "jwk", "valid_from", "valid_until"})
+                for k in keys.values()
+            ],
+            indent=2,
+        )
+    )
     return 0
 
 
 def _status(doc: dict[str, Any]) -> dict[str, Any]:
     c = certificate_from(doc)
-    return {"certificate_number": c.certificate_number, "certificate_id": c.certificate_id,
-            "organisation_id": c.organisation_id, "standard": c.standard.value, "status": c.status.value,
-            "provisional": c.provisional, "valid_from": c.valid_from.isoformat(),
-            "valid_until": c.valid_until.isoformat(), "revision": c.revision, "status_reason": c.status_reason,
-            "updated_at": c.updated_at.isoformat()}
+    return {
+        "certificate_number": c.certificate_number,
+        "certificate_id": c.certificate_id,
+        "organisation_id": c.organisation_id,
+        "standard": c.standard.value,
+        "status": c.status.value,
+        "provisional": c.provisional,
+        "valid_from": c.valid_from.isoformat(),
+        "valid_until": c.valid_until.isoformat(),
+        "revision": c.revision,
+        "status_reason": c.status_reason,
+        "updated_at": c.updated_at.isoformat(),
+    }
 
 
 async def status(db: Db, settings: Settings, args: argparse.Namespace) -> int:
-    found = {doc["certificate_number"]: _status(doc)
-             async for doc in db[CERTIFICATES].find({"certificate_number": {"$in": args.numbers}})}
+    found = {
+        doc["certificate_number"]: _status(doc)
+        async for doc in db[CERTIFICATES].find({"certificate_number": {"$in": args.numbers}})
+    }
     for number in args.numbers:
         print(json.dumps(found.get(number, {"certificate_number": number, "status": "unknown"})))
     return 0 if len(found) == len(set(args.numbers)) else 1
 
 
 async def status_list(db: Db, settings: Settings, args: argparse.Namespace) -> int:
-    statuses = {doc["certificate_number"]: doc["status"]
-                async for doc in db[CERTIFICATES].find({}, {"certificate_number": 1, "status": 1})}
-    document = {"issued_at": datetime.now(UTC).isoformat(), "statuses": dict(sorted(statuses.items()))}
+    statuses = {
+        doc["certificate_number"]: doc["status"]
+        async for doc in db[CERTIFICATES].find({}, {"certificate_number": 1, "status": 1})
+    }
+    document = {
+        "issued_at": datetime.now(UTC).isoformat(),
+        "statuses": dict(sorted(statuses.items())),
+    }
     if args.json:
         print(json.dumps(document, indent=2))
     else:
@@ -128,31 +168,70 @@ async def lookup(db: Db, settings: Settings, args: argparse.Namespace) -> int:
     results = []
     async for doc in db[CERTIFICATES].find(query).sort("certificate_number", 1):
         certificate = certificate_from(doc)
-        history = [{"revision": h["revision"], "change": h["change"], "status": h["certificate"]["status"],
-                    "occurred_at": _plain(h["occurred_at"]), "reason": h.get("reason")}
-                   async for h in db[HISTORY].find({"certificate_id": certificate.certificate_id}).sort("revision", 1)]
-        audits = [{"audit_id": a["_id"], "audit_type": a["audit"]["audit_type"], "outcome": a["outcome"],
-                   "completed_on": a["audit"]["audit_completed_on"],
-                   "findings": len(a["audit"]["findings"])}
-                  async for a in db[AUDITS].find({"$or": [{"certificate_id": certificate.certificate_id},
-                                                           {"_id": certificate.audit_id},
-                                                           {"audit.certificate_id": certificate.certificate_id}]}).sort("recorded_at", 1)]
-        results.append({"certificate": certificate.model_dump(mode="json"), "history": history, "audits": audits})
+        history = [
+            {
+                "revision": h["revision"],
+                "change": h["change"],
+                "status": h["certificate"]["status"],
+                "occurred_at": _plain(h["occurred_at"]),
+                "reason": h.get("reason"),
+            }
+            async for h in db[HISTORY]
+            .find({"certificate_id": certificate.certificate_id})
+            .sort("revision", 1)
+        ]
+        audits = [
+            {
+                "audit_id": a["_id"],
+                "audit_type": a["audit"]["audit_type"],
+                "outcome": a["outcome"],
+                "completed_on": a["audit"]["audit_completed_on"],
+                "findings": len(a["audit"]["findings"]),
+            }
+            async for a in db[AUDITS]
+            .find(
+                {
+                    "$or": [
+                        {"certificate_id": certificate.certificate_id},
+                        {"_id": certificate.audit_id},
+                        {"audit.certificate_id": certificate.certificate_id},
+                    ]
+                }
+            )
+            .sort("recorded_at", 1)
+        ]
+        results.append(
+            {
+                "certificate": certificate.model_dump(mode="json"),
+                "history": history,
+                "audits": audits,
+            }
+        )
     print(json.dumps(results, indent=2))
     return 0 if results else 1
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m services.certificates.cli", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m services.certificates.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("public-key", help="print the public signing key as a JWK").set_defaults(run=public_key)
+    sub.add_parser("public-key", help="print the public signing key as a JWK").set_defaults(
+        run=public_key
+    )
     v = sub.add_parser("verify", help="check a signed certificate (compact JWS; '-' reads stdin)")
     v.add_argument("jws")
-    v.add_argument("--jwk", help="JWK file of the public key (offline); default: the key named in the JWS, "
-                   "as published on certificates.events.v1 (retired keys too)")
+    v.add_argument(
+        "--jwk",
+        help="JWK file of the public key (offline); default: the key named in the JWS, "
+        "as published on certificates.events.v1 (retired keys too)",
+    )
     v.set_defaults(run=verify_command)
-    sub.add_parser("keys", help="every signing key published on certificates.events.v1").set_defaults(run=list_keys)
+    sub.add_parser(
+        "keys", help="every signing key published on certificates.events.v1"
+    ).set_defaults(run=list_keys)
     s = sub.add_parser("status", help="current status of certificates by number")
     s.add_argument("numbers", nargs="+")
     s.set_defaults(run=status)
@@ -175,10 +254,12 @@ async def run(argv: list[str] | None = None, settings: Settings | None = None) -
     args = parser().parse_args(argv)
     settings = settings or Settings()
     if args.command in ("verify", "keys"):  # offline, or from the topic: no database needed
-        return await args.run(None, settings, args)
+        offline: int = await args.run(None, settings, args)
+        return offline
     client = mongo_client(settings.mongodb_uri, f"{settings.service_name}-cli")
     try:
-        return await args.run(database(client, settings.database), settings, args)
+        code: int = await args.run(database(client, settings.database), settings, args)
+        return code
     finally:
         await client.close()
 

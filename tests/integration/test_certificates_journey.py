@@ -34,7 +34,7 @@ from contracts.registry import (
     Site,
 )
 from services.certificates import cli as certificates_cli
-from services.certificates.adapters.certificate_store import certificate_from
+from services.certificates.adapters.store import certificate_from
 from services.certificates.adapters.keys import load_signer
 from services.certificates.app import build_runtime
 from services.certificates.config import Settings

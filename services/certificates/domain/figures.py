@@ -20,7 +20,9 @@ WINDOWS_MONTHS = (12, 18)
 def _share(part: int, whole: int) -> str | None:
     if whole == 0:
         return None
-    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+    return str(
+        (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    )
 
 
 @dataclass
@@ -30,8 +32,8 @@ class _Tally:
     closed: int = 0
 
     def __post_init__(self) -> None:
-        self.matured = {m: 0 for m in WINDOWS_MONTHS}
-        self.closed_within = {m: 0 for m in WINDOWS_MONTHS}
+        self.matured = dict.fromkeys(WINDOWS_MONTHS, 0)
+        self.closed_within = dict.fromkeys(WINDOWS_MONTHS, 0)
 
     def add(self, finding: Finding, as_of: date) -> None:
         if finding.severity is Severity.MAJOR:
@@ -49,10 +51,17 @@ class _Tally:
 
     def as_dict(self) -> dict[str, Any]:
         total = self.major + self.minor
-        figures: dict[str, Any] = {"major": self.major, "minor": self.minor, "total": total, "closed": self.closed,
-                                   "open": total - self.closed}
+        figures: dict[str, Any] = {
+            "major": self.major,
+            "minor": self.minor,
+            "total": total,
+            "closed": self.closed,
+            "open": total - self.closed,
+        }
         for months in WINDOWS_MONTHS:
-            figures[f"closed_within_{months}_months"] = _share(self.closed_within[months], self.matured[months])
+            figures[f"closed_within_{months}_months"] = _share(
+                self.closed_within[months], self.matured[months]
+            )
             figures[f"raised_at_least_{months}_months_ago"] = self.matured[months]
         return figures
 
@@ -63,12 +72,17 @@ def nc_figures(certificates: Iterable[Certificate], as_of: date) -> dict[str, An
     by_principle: dict[str, _Tally] = defaultdict(_Tally)
     total = _Tally()
     provisional: dict[str, list[str]] = defaultdict(list)
-    # A finding carried to the certificate that replaced its own counts once, as its newest holder has it.
+    # A finding carried to the certificate that replaced its own counts once, as its newest holder
+    # has it.
     unique: dict[tuple[str, str, str], tuple[bool, Finding]] = {}
     for certificate in certificates:
         current = certificate.status is not CertificateStatus.SUPERSEDED
         for finding in certificate.findings:
-            key = (certificate.organisation_id, finding.audit_id or certificate.certificate_id, finding.finding_id)
+            key = (
+                certificate.organisation_id,
+                finding.audit_id or certificate.certificate_id,
+                finding.finding_id,
+            )
             if key not in unique or (current and not unique[key][0]):
                 unique[key] = (current, finding)
         if certificate.status is CertificateStatus.PROVISIONAL:

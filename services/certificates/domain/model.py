@@ -1,4 +1,5 @@
-"""What the certification rules share: live statuses, a change to publish, an outcome. Pure: no I/O."""
+"""What the certification rules share: live statuses, a change to publish, an outcome. Pure: no
+I/O."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from contracts.certificates import CertificateChange
 from contracts.common import Reason
 from contracts.registry import Certificate, CertificateStatus, Finding, Severity
 
-LIVE = frozenset({CertificateStatus.ACTIVE, CertificateStatus.PROVISIONAL, CertificateStatus.SUSPENDED})
+LIVE = frozenset(
+    {CertificateStatus.ACTIVE, CertificateStatus.PROVISIONAL, CertificateStatus.SUSPENDED}
+)
 CURRENT = frozenset({CertificateStatus.ACTIVE, CertificateStatus.PROVISIONAL})
 
 
 @dataclass(frozen=True)
 class Change:
-    """One new revision of a certificate, to publish (`audit_id`: the audit that caused it, if any)."""
+    """One new revision of a certificate, to publish (`audit_id`: the audit that caused it, if
+    any)."""
 
     certificate: Certificate
     change: CertificateChange
@@ -44,7 +48,9 @@ def reason(code: str, message: str, field_name: str | None = None) -> Reason:
 
 
 def revise(certificate: Certificate, now: datetime, **update: object) -> Certificate:
-    return certificate.model_copy(update={**update, "revision": certificate.revision + 1, "updated_at": now})
+    return certificate.model_copy(
+        update={**update, "revision": certificate.revision + 1, "updated_at": now}
+    )
 
 
 def major_count(findings: Iterable[Finding]) -> int:

@@ -1,7 +1,8 @@
-"""The certification rules as configurable values. Sources: the Assurance Manual as ASI's public pages
-summarise it (full 3 years, provisional 1 year, more than three Majors: no certificate or revoked
-(section 6.4), the Corrective Action Plan within one month of the on-site audit, must-certify members
-within two years of joining). Values marked (verify) are not from the normative text."""
+"""The certification rules as configurable values. Sources: the Assurance Manual as ASI's public
+pages summarise it (full 3 years, provisional 1 year, more than three Majors: no certificate or
+revoked (section 6.4), the Corrective Action Plan within one month of the on-site audit,
+must-certify members within two years of joining). Values marked (verify) are not from the
+normative text."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ class Rules:
     max_major_ncs: int = 3
     certify_within_years: int = 2
     must_certify: frozenset[MembershipClass] = field(
-        default_factory=lambda: frozenset({MembershipClass.PRODUCTION_AND_TRANSFORMATION,
-                                           MembershipClass.INDUSTRIAL_USERS})
+        default_factory=lambda: frozenset(
+            {MembershipClass.PRODUCTION_AND_TRANSFORMATION, MembershipClass.INDUSTRIAL_USERS}
+        )
     )
     number_prefix: str = "ASI"
     # Corrective Action Plans: due within one month of the on-site audit (Assurance Manual).
@@ -56,3 +58,7 @@ def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+DEFAULT_RULES = Rules()
+"""The rules with every value at its default (the settings' defaults)."""

@@ -1,8 +1,8 @@
 """Surveillance audits of a live certificate and when the next one is due. Pure: no I/O.
 
-Assurance Manual (as ASI's public pages summarise it): more than three Major NCs in any audit and the
-certificate is revoked (section 6.4, here: `WITHDRAWN`, the audit as evidence). The interval, the
-window in which an audit counts and the grace period before a missed one suspends are (verify)
+Assurance Manual (as ASI's public pages summarise it): more than three Major NCs in any audit and
+the certificate is revoked (section 6.4, here: `WITHDRAWN`, the audit as evidence). The interval,
+the window in which an audit counts and the grace period before a missed one suspends are (verify)
 parameters in `Rules`."""
 
 from __future__ import annotations
@@ -37,36 +37,39 @@ def grace_ends(due: date, rules: Rules) -> date:
 def recorded(findings: list[Finding], audit: AuditOutcomeSubmitted) -> list[Finding]:
     """Findings as a certificate keeps them: with the audit that raised them and, if closed at the
     audit, the body that verified it."""
-    return [f.model_copy(update={"audit_id": audit.audit_id,
-                                 "closed_by": audit.certification_body_id if f.closed_on else None})
-            for f in findings]
+    return [
+        f.model_copy(
+            update={
+                "audit_id": audit.audit_id,
+                "closed_by": audit.certification_body_id if f.closed_on else None,
+            }
+        )
+        for f in findings
+    ]
 
 
-def surveil(certificate: Certificate, audit: AuditOutcomeSubmitted, now: datetime, rules: Rules) -> list[Change]:
+def surveil(
+    certificate: Certificate, audit: AuditOutcomeSubmitted, now: datetime, rules: Rules
+) -> list[Change]:
     """Take a surveillance audit: add its new findings and close those it lists as closed.
 
-    More than `max_major_ncs` Majors raised: withdrawn (revoked). Otherwise a new open Major on a full
-    certificate downgrades it to provisional (validity cut to one year from the audit, never extended);
-    an audit in the window moves the next due date; an audit raising no open finding is
+    More than `max_major_ncs` Majors raised: withdrawn (revoked). Otherwise a new open Major on a
+    full certificate downgrades it to provisional (validity cut to one year from the audit, never
+    extended); an audit in the window moves the next due date; an audit raising no open finding is
     `SURVEILLANCE_PASSED`; closing the last Major of a provisional certificate may upgrade it."""
     aid = audit.audit_id
-    closing = {f.finding_id: f.closed_on for f in audit.findings if f.closed_on is not None}
-    known = {f.finding_id for f in certificate.findings}
-    new = [f for f in audit.findings if f.finding_id not in known]
-    findings = [f.model_copy(update={"closed_on": closing[f.finding_id], "closed_by": audit.certification_body_id})
-                if f.finding_id in closing and f.closed_on is None else f for f in certificate.findings]
-    findings += recorded(new, audit)
-    raised = major_count(new)
+    findings, new, closing = _findings_after(certificate, audit)
     update: dict[str, object] = {"findings": findings}
-    if raised > rules.max_major_ncs:
-        reason = (f"surveillance audit {aid}: {raised} Major NCs, more than {rules.max_major_ncs} in one audit: "
-                  "certification revoked (Assurance Manual 6.4)")
-        update |= {"status": CertificateStatus.WITHDRAWN, "status_reason": reason}
-        return [Change(revise(certificate, now, **update), CertificateChange.WITHDRAWN, reason, now, aid)]
-    if counts(audit.audit_completed_on, certificate.surveillance_due_on, rules):
-        update |= {"surveillance_due_on": next_due(audit.audit_completed_on, certificate.valid_until, rules),
-                   "surveillance_overdue": False}
-    plan = cap.plan_for(audit.audit_id, audit.certification_body_id, audit.audit_completed_on, new, rules)
+    revoked = revocation(audit, major_count(new), rules)
+    if revoked is not None:
+        withdrawn = revise(
+            certificate, now, **update, status=CertificateStatus.WITHDRAWN, status_reason=revoked
+        )
+        return [Change(withdrawn, CertificateChange.WITHDRAWN, revoked, now, aid)]
+    update |= _next_due_update(certificate, audit, rules)
+    plan = cap.plan_for(
+        audit.audit_id, audit.certification_body_id, audit.audit_completed_on, new, rules
+    )
     if plan is not None:
         update["corrective_action_plans"] = [*certificate.corrective_action_plans, plan]
     open_new = [f for f in new if f.closed_on is None]
@@ -74,21 +77,79 @@ def surveil(certificate: Certificate, audit: AuditOutcomeSubmitted, now: datetim
     change = CertificateChange.FINDINGS_ADDED if open_new else CertificateChange.SURVEILLANCE_PASSED
     reason = f"surveillance audit {aid}: {len(open_new)} new open finding(s), {len(closing)} closed"
     if new_majors and not certificate.provisional:
-        cut = last_valid_day(audit.audit_completed_on, rules.provisional_validity_years)
-        valid_until = min(certificate.valid_until, cut)
-        update |= {"provisional": True, "valid_until": valid_until}
-        if update.get("surveillance_due_on", certificate.surveillance_due_on) is not None:
-            update["surveillance_due_on"] = None  # a provisional year ends before surveillance is due
-            update["surveillance_overdue"] = False
-        if certificate.status is CertificateStatus.ACTIVE:
-            update["status"] = CertificateStatus.PROVISIONAL
+        due_on = update.get("surveillance_due_on", certificate.surveillance_due_on)
+        downgraded, reason = downgrade(certificate, audit, new_majors, due_on is not None, rules)
+        update |= downgraded
         change = CertificateChange.DOWNGRADED_TO_PROVISIONAL
-        reason = f"surveillance audit {aid}: {new_majors} new Major NC(s), provisional until {valid_until}"
-        update["status_reason"] = reason
     surveilled = revise(certificate, now, **update)
     changes = [Change(surveilled, change, reason, now, aid)]
     upgraded = provisional.upgrade(surveilled, audit.audit_completed_on, now, rules, aid)
     return changes + ([upgraded] if upgraded else [])
+
+
+def _findings_after(
+    certificate: Certificate, audit: AuditOutcomeSubmitted
+) -> tuple[list[Finding], list[Finding], dict[str, date]]:
+    """The certificate's findings with those the audit closes closed and its new ones added; the
+    new ones; the closures."""
+    closing = {f.finding_id: f.closed_on for f in audit.findings if f.closed_on is not None}
+    known = {f.finding_id for f in certificate.findings}
+    new = [f for f in audit.findings if f.finding_id not in known]
+    closed_by = audit.certification_body_id
+    findings = [
+        f.model_copy(update={"closed_on": closing[f.finding_id], "closed_by": closed_by})
+        if f.finding_id in closing and f.closed_on is None
+        else f
+        for f in certificate.findings
+    ]
+    return findings + recorded(new, audit), new, closing
+
+
+def revocation(audit: AuditOutcomeSubmitted, raised: int, rules: Rules) -> str | None:
+    """Assurance Manual 6.4: more than `max_major_ncs` Majors raised in one surveillance audit
+    revoke the certification (here `WITHDRAWN`); the reason, or None."""
+    if raised <= rules.max_major_ncs:
+        return None
+    return (
+        f"surveillance audit {audit.audit_id}: {raised} Major NCs, "
+        f"more than {rules.max_major_ncs} in one audit: "
+        "certification revoked (Assurance Manual 6.4)"
+    )
+
+
+def _next_due_update(
+    certificate: Certificate, audit: AuditOutcomeSubmitted, rules: Rules
+) -> dict[str, object]:
+    """An audit that counts (`counts`) moves the next due date and clears a missed one."""
+    if not counts(audit.audit_completed_on, certificate.surveillance_due_on, rules):
+        return {}
+    due = next_due(audit.audit_completed_on, certificate.valid_until, rules)
+    return {"surveillance_due_on": due, "surveillance_overdue": False}
+
+
+def downgrade(
+    certificate: Certificate,
+    audit: AuditOutcomeSubmitted,
+    new_majors: int,
+    surveillance_due: bool,
+    rules: Rules,
+) -> tuple[dict[str, object], str]:
+    """A new open Major on a full certificate: provisional, valid one year after the audit at most
+    (never extended), no surveillance due within that year, status `provisional` unless suspended.
+    The update and its reason."""
+    cut = last_valid_day(audit.audit_completed_on, rules.provisional_validity_years)
+    valid_until = min(certificate.valid_until, cut)
+    reason = (
+        f"surveillance audit {audit.audit_id}: {new_majors} new Major NC(s), "
+        f"provisional until {valid_until}"
+    )
+    update: dict[str, object] = {"provisional": True, "valid_until": valid_until}
+    if surveillance_due:  # a provisional year ends before surveillance is due
+        update |= {"surveillance_due_on": None, "surveillance_overdue": False}
+    if certificate.status is CertificateStatus.ACTIVE:
+        update["status"] = CertificateStatus.PROVISIONAL
+    update["status_reason"] = reason
+    return update, reason
 
 
 def due_changes(certificate: Certificate, today: date, rules: Rules, now: datetime) -> list[Change]:
@@ -101,12 +162,28 @@ def due_changes(certificate: Certificate, today: date, rules: Rules, now: dateti
     if not certificate.surveillance_overdue:
         reason = f"surveillance audit was due by {due}"
         certificate = revise(certificate, now, surveillance_overdue=True)
-        changes.append(Change(certificate, CertificateChange.SURVEILLANCE_OVERDUE, reason, start_of(due + timedelta(days=1))))
+        changes.append(
+            Change(
+                certificate,
+                CertificateChange.SURVEILLANCE_OVERDUE,
+                reason,
+                start_of(due + timedelta(days=1)),
+            )
+        )
     end = grace_ends(due, rules)
     if end < today and certificate.status in CURRENT and end < certificate.valid_until:
-        reason = f"surveillance audit was due by {due}; not done within {rules.surveillance_grace_days} days of grace"
-        certificate = revise(certificate, now, status=CertificateStatus.SUSPENDED, status_reason=reason)
-        changes.append(Change(certificate, CertificateChange.SUSPENDED, reason, start_of(end + timedelta(days=1))))
+        reason = (
+            f"surveillance audit was due by {due}; "
+            f"not done within {rules.surveillance_grace_days} days of grace"
+        )
+        certificate = revise(
+            certificate, now, status=CertificateStatus.SUSPENDED, status_reason=reason
+        )
+        changes.append(
+            Change(
+                certificate, CertificateChange.SUSPENDED, reason, start_of(end + timedelta(days=1))
+            )
+        )
     return changes
 
 

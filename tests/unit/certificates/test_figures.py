@@ -6,8 +6,10 @@ from datetime import date
 
 from contracts.certificates import CertificateChanged, MemberCertificationOverdue
 from contracts.registry import Severity
-from services.certificates.domain.certification import apply_command, close_nonconformity, submit_audit
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.commands import apply_command
 from services.certificates.domain.figures import add_months, nc_figures, rebuild
+from services.certificates.domain.findings import close_nonconformity
 from tests.unit.certificates.builders import (
     BODY_ACTOR,
     NOW,
@@ -29,14 +31,23 @@ def test_nc_figures_by_principle_and_severity_with_shares_closed_within_12_and_1
     b = books()
     raised = date(2024, 1, 10)
     findings = [
-        finding("a", principle="PS-2", raised=raised, closed_on=date(2024, 12, 1)),            # within 12
-        finding("b", Severity.MINOR, principle="PS-2", raised=raised, closed_on=date(2025, 5, 1)),  # within 18
-        finding("c", Severity.MINOR, principle="PS-2", raised=raised),                            # open
-        finding("d", principle="PS-6", raised=date(2026, 1, 1)),                                 # too recent for shares
+        finding("a", principle="PS-2", raised=raised, closed_on=date(2024, 12, 1)),  # within 12
+        finding(
+            "b", Severity.MINOR, principle="PS-2", raised=raised, closed_on=date(2025, 5, 1)
+        ),  # within 18
+        finding("c", Severity.MINOR, principle="PS-2", raised=raised),  # open
+        finding("d", principle="PS-6", raised=date(2026, 1, 1)),  # too recent for shares
     ]
-    b.bodies["cb-audits"] = b.bodies["cb-audits"].model_copy(update={"accredited_from": date(2023, 1, 1)})
-    cert = submit_audit(b, audit(findings=findings[:3] + findings[3:], started=date(2026, 5, 18)), NOW,
-                        RULES).changes[0].certificate
+    b.bodies["cb-audits"] = b.bodies["cb-audits"].model_copy(
+        update={"accredited_from": date(2023, 1, 1)}
+    )
+    cert = (
+        submit_audit(
+            b, audit(findings=findings[:3] + findings[3:], started=date(2026, 5, 18)), NOW, RULES
+        )
+        .changes[0]
+        .certificate
+    )
     figures = nc_figures([cert], date(2026, 6, 1))
     ps2 = figures["by_principle"]["PS-2"]
     assert (ps2["major"], ps2["minor"], ps2["closed"], ps2["open"]) == (1, 2, 2, 1)
@@ -44,8 +55,9 @@ def test_nc_figures_by_principle_and_severity_with_shares_closed_within_12_and_1
     ps6 = figures["by_principle"]["PS-6"]
     assert ps6["closed_within_12_months"] is None and ps6["raised_at_least_12_months_ago"] == 0
     assert figures["total"]["total"] == 4
-    assert figures["entities_with_provisional_status"] == [{"organisation_id": "org-smelter",
-                                                            "certificate_numbers": [cert.certificate_number]}]
+    assert figures["entities_with_provisional_status"] == [
+        {"organisation_id": "org-smelter", "certificate_numbers": [cert.certificate_number]}
+    ]
 
 
 def test_rebuilding_from_events_keeps_the_latest_revision_whatever_the_duplicates():
@@ -53,9 +65,17 @@ def test_rebuilding_from_events_keeps_the_latest_revision_whatever_the_duplicate
     cert = submit_audit(b, audit(findings=[finding("NC-1")]), NOW, RULES).changes[0].certificate
     apply_command(b, suspend(cert.certificate_id), NOW)
     close_nonconformity(b, closure(cert.certificate_id, "NC-1"), NOW)
-    events = [CertificateChanged.create(actor=BODY_ACTOR, occurred_at=NOW, change=c.change, certificate=c.certificate)
-              for c in b.changes]
-    other = MemberCertificationOverdue.create(actor=BODY_ACTOR, occurred_at=NOW, organisation_id="o", reason="r")
-    replayed = events + [other] + events[:1]
+    events = [
+        CertificateChanged.create(
+            actor=BODY_ACTOR, occurred_at=NOW, change=c.change, certificate=c.certificate
+        )
+        for c in b.changes
+    ]
+    other = MemberCertificationOverdue.create(
+        actor=BODY_ACTOR, occurred_at=NOW, organisation_id="o", reason="r"
+    )
+    replayed = [*events, other, *events[:1]]
     assert rebuild(replayed) == b.certificates
-    assert rebuild(replayed)[cert.certificate_id].revision == 4  # closing its only Major also upgraded it
+    assert (
+        rebuild(replayed)[cert.certificate_id].revision == 4
+    )  # closing its only Major also upgraded it

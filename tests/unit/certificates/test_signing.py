@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts.registry import Certificate
-from services.certificates.domain.certification import submit_audit
+from services.certificates.domain.audits import submit_audit
 from services.certificates.signing import (
     Signer,
     VerificationError,
@@ -41,9 +41,12 @@ def test_a_signed_certificate_verifies_with_the_public_jwk_and_carries_the_certi
 
 
 def test_the_payload_is_canonical_so_the_same_certificate_signs_the_same(certificate):
-    assert certificate_payload(certificate) == certificate_payload(Certificate.model_validate_json(
-        certificate.model_dump_json()))
-    assert Signer.from_seed(SEED).sign_certificate(certificate) == Signer.from_seed(SEED).sign_certificate(certificate)
+    assert certificate_payload(certificate) == certificate_payload(
+        Certificate.model_validate_json(certificate.model_dump_json())
+    )
+    assert Signer.from_seed(SEED).sign_certificate(certificate) == Signer.from_seed(
+        SEED
+    ).sign_certificate(certificate)
 
 
 def test_a_changed_payload_is_detected(certificate):
@@ -81,8 +84,15 @@ def test_keys_from_a_seed_in_hex_or_base64url_or_from_pem_sign_alike():
     assert seed_from_text(SEED.hex()) == seed_from_text(b64url(SEED)) == SEED
     with pytest.raises(ValueError):
         seed_from_text("abcd")
-    pem = Ed25519PrivateKey.from_private_bytes(SEED).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = (
+        Ed25519PrivateKey.from_private_bytes(SEED)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     assert Signer(key_from_pem(pem)).jwk == Signer.from_seed(SEED).jwk
 
 
