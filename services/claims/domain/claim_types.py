@@ -24,10 +24,15 @@ DEFAULT_STATUS: Mapping[ClaimType, ClaimTypeStatus] = {
 PILOT_LABEL = "pilot, not an ASI claim"
 
 
-def status_of(claim_type: ClaimType, set_by_secretariat: Mapping[ClaimType, ClaimTypeStatus]) -> ClaimTypeStatus:
+def status_of(
+    claim_type: ClaimType, set_by_secretariat: Mapping[ClaimType, ClaimTypeStatus]
+) -> ClaimTypeStatus:
     return set_by_secretariat.get(claim_type, DEFAULT_STATUS[claim_type])
 
 
 def off_reason(claim_type: ClaimType) -> Reason:
-    return Reason(code=ClaimReason.CLAIM_TYPE_OFF, field="claim_type",
-                  message=f"the secretariat does not run {claim_type.value.replace('_', ' ')} claims now")
+    return Reason(
+        code=ClaimReason.CLAIM_TYPE_OFF,
+        field="claim_type",
+        message=f"the secretariat does not run {claim_type.value.replace('_', ' ')} claims now",
+    )

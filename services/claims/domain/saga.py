@@ -26,10 +26,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from contracts.claims import (
-    ClaimReason,
     ClaimRequested,
     ClaimReviewDecided,
     ClaimTypeStatus,
@@ -39,127 +37,56 @@ from contracts.claims import (
     ReviewDecision,
 )
 from contracts.common import Reason, Role, today_utc
-from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks, claim_types, review, texts, usage
+from contracts.registry import Certificate
+from services.claims.domain import (
+    answers,
+    checks,
+    claim_types,
+    requests,
+    review,
+    revocation,
+    texts,
+    usage,
+)
 from services.claims.domain.checks import Allocation, Registry
+from services.claims.domain.effects import (
+    Allocate,
+    Approved,
+    AwaitingReview,
+    Debit,
+    Effect,
+    Expired,
+    Pending,
+    Refused,
+    Rejected,
+    Release,
+    ReturnUnused,
+    Revoked,
+    Status,
+    UsageRecorded,
+    WithdrawalConfirmed,
+)
 from services.claims.domain.wording import WordingRules
 
-
-class Status(StrEnum):
-    PENDING = "pending"
-    AWAITING_REVIEW = "awaiting_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-
-
-# ---- effects ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pending:
-    decide_by: datetime
-    waiting_for: str
-
-
-@dataclass(frozen=True)
-class AwaitingReview:
-    since: datetime
-    evidence: Evidence
-    artwork_reference: str
-    wording: str
-    pilot: bool = False
-
-
-@dataclass(frozen=True)
-class Approved:
-    approval_code: str
-    valid_until: date
-    evidence: Evidence
-    review: Review | None = None
-    pilot: bool = False
-
-
-@dataclass(frozen=True)
-class Rejected:
-    reasons: list[Reason]
-    evidence: Evidence | None
-    review: Review | None = None
-
-
-@dataclass(frozen=True)
-class Revoked:
-    approval_code: str
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class Expired:
-    approval_code: str
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class WithdrawalConfirmed:
-    reason: str
-    used_kg: Decimal | None = None
-    returned_kg: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class UsageRecorded:
-    period_start: date
-    period_end: date
-    units: int
-    used_units: int
-    used_kg: Decimal
-    approved_kg: Decimal
-    unused_kg: Decimal
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The input changed nothing; tell the sender why."""
-
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class Allocate:
-    mass_kg: Decimal
-
-
-@dataclass(frozen=True)
-class Release:
-    """Free a pending claim's reservation."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Debit:
-    """Spend the approved claim's reserved mass."""
-
-    mass_kg: Decimal
-    approval_code: str
-
-
-@dataclass(frozen=True)
-class ReturnUnused:
-    """Give back the unused part of a withdrawn claim."""
-
-    mass_kg: Decimal
-    used_kg: Decimal
-    reason: str
-
-
-Effect = (Pending | AwaitingReview | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Allocate
-          | Release | Debit | ReturnUnused)
-
-
-# ---- the claim -------------------------------------------------------------------------------
+__all__ = [
+    "Allocate",
+    "Approved",
+    "AwaitingReview",
+    "Claim",
+    "Debit",
+    "Effect",
+    "Expired",
+    "Pending",
+    "Refused",
+    "Rejected",
+    "Release",
+    "ReturnUnused",
+    "Revoked",
+    "Status",
+    "UsageRecorded",
+    "WithdrawalConfirmed",
+    "approval_code",
+]
 
 
 def approval_code(claim_id: str) -> str:
@@ -202,7 +129,11 @@ class Claim:
     @property
     def approved_kg(self) -> Decimal | None:
         """Mass the approval spent (the allocation's), once approved."""
-        return self.allocation.mass_kg if self.allocation is not None and self.approval_code is not None else None
+        return (
+            self.allocation.mass_kg
+            if self.allocation is not None and self.approval_code is not None
+            else None
+        )
 
     @property
     def used(self) -> usage.Usage:
@@ -211,17 +142,29 @@ class Claim:
     # ---- the request ----
 
     @classmethod
-    def requested(cls, request: ClaimRequested, request_hash: str, registry: Registry, rules: WordingRules,
-                  now: datetime, timeout: timedelta,
-                  type_status: ClaimTypeStatus | None = None) -> tuple[Claim, list[Effect]]:
+    def requested(
+        cls,
+        request: ClaimRequested,
+        request_hash: str,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        timeout: timedelta,
+        type_status: ClaimTypeStatus | None = None,
+    ) -> tuple[Claim, list[Effect]]:
         """A new claim: reject at once on any static failure or a claim type that is off, else ask for
         the allocation. `type_status` defaults to the claim type's default (`domain/claim_types.py`)."""
         status = type_status or claim_types.status_of(request.claim_type, {})
         result = checks.static_checks(request, registry, rules, today_utc(now))
         evidence = _evidence(result, None, rules, now)
-        claim = cls(request, request_hash, Status.PENDING, evidence=evidence,
-                    certificate_ids=[c.certificate_id for c in result.resting_on],
-                    pilot=status is ClaimTypeStatus.PILOT)
+        claim = cls(
+            request,
+            request_hash,
+            Status.PENDING,
+            evidence=evidence,
+            certificate_ids=[c.certificate_id for c in result.resting_on],
+            pilot=status is ClaimTypeStatus.PILOT,
+        )
         off = [claim_types.off_reason(request.claim_type)] if status is ClaimTypeStatus.OFF else []
         if off or not result.passed:
             claim.status = Status.REJECTED
@@ -230,21 +173,28 @@ class Claim:
         claim.decide_by = now + timeout
         return claim, [
             Allocate(result.claimed_mass_kg),
-            Pending(claim.decide_by, f"allocation of {result.claimed_mass_kg} kg of CoC credits by accounting"),
+            Pending(
+                claim.decide_by,
+                f"allocation of {result.claimed_mass_kg} kg of CoC credits by accounting",
+            ),
         ]
 
     def resubmitted(self, request: ClaimRequested, request_hash: str) -> list[Effect]:
         """The same claim id again: a redelivery is a no-op, a changed request is refused."""
         if request_hash == self.request_hash:
             return []
-        return [Refused([Reason(code=ClaimReason.REQUEST_CONFLICT, field="claim_id",
-                                message=f"claim {self.claim_id} was already requested with other content; "
-                                        f"it stands as {self.status.value}")])]
+        return [Refused([requests.changed_request_reason(self.claim_id, self.status.value)])]
 
     # ---- the allocation saga ----
 
-    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime,
-                text: texts.ApprovedText | None = None) -> list[Effect]:
+    def granted(
+        self,
+        allocation: Allocation,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        text: texts.ApprovedText | None = None,
+    ) -> list[Effect]:
         """Complete the checks on the allocation and on certificates as they are now; approve, reject, or
         (a claim the secretariat decides, unless it uses an enabled approved text: `text`, the latest
         version of the text it names) wait for review."""
@@ -261,29 +211,48 @@ class Claim:
         if reasons:
             self.status = Status.REJECTED
             self.allocation_held = False
-            return [Rejected(reasons, self.evidence), Release("claim rejected after allocation: "
-                                                               + ", ".join(sorted({r.code for r in reasons})))]
+            return [
+                Rejected(reasons, self.evidence),
+                Release(
+                    "claim rejected after allocation: "
+                    + ", ".join(sorted({r.code for r in reasons}))
+                ),
+            ]
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
-        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(self.request, text):
+        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(
+            self.request, text
+        ):
             self.status = Status.AWAITING_REVIEW
             self.awaiting_since = now
-            return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording,
-                                   self.pilot)]
+            return [
+                AwaitingReview(
+                    now,
+                    self.evidence,
+                    self.request.artwork_reference,
+                    self.request.wording,
+                    self.pilot,
+                )
+            ]
         return self._approve(result, allocation, None)
 
-    def _approve(self, result: checks.CheckResult, allocation: Allocation, by: Review | None) -> list[Effect]:
+    def _approve(
+        self, result: checks.CheckResult, allocation: Allocation, by: Review | None
+    ) -> list[Effect]:
         assert self.evidence is not None
         self.status = Status.APPROVED
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
-        return [Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
-                Debit(allocation.mass_kg, self.approval_code)]
+        return [
+            Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
+            Debit(allocation.mass_kg, self.approval_code),
+        ]
 
     # ---- the secretariat's review ----
 
-    def reviewed(self, decision: ClaimReviewDecided, registry: Registry, rules: WordingRules,
-                 now: datetime) -> list[Effect]:
+    def reviewed(
+        self, decision: ClaimReviewDecided, registry: Registry, rules: WordingRules, now: datetime
+    ) -> list[Effect]:
         """The secretariat approves (the checks run again: weeks may have passed) or refuses (the
         reservation is released). Only a claim awaiting review can be decided, once."""
         if decision.actor.role is not Role.SECRETARIAT:
@@ -291,17 +260,28 @@ class Claim:
         if self.status is not Status.AWAITING_REVIEW:
             return [Refused([review.not_awaiting_reason(self.claim_id, self.status.value)])]
         assert self.awaiting_since is not None and self.allocation is not None
-        record = Review(decided_by=decision.actor.organisation_id, reviewer_key_id=decision.reviewer_key_id,
-                        decision=decision.decision, comment=decision.comment, awaiting_since=self.awaiting_since,
-                        waited_seconds=review.waited_seconds(self.awaiting_since, now))
+        record = Review(
+            decided_by=decision.actor.organisation_id,
+            reviewer_key_id=decision.reviewer_key_id,
+            decision=decision.decision,
+            comment=decision.comment,
+            awaiting_since=self.awaiting_since,
+            waited_seconds=review.waited_seconds(self.awaiting_since, now),
+        )
         if decision.decision is ReviewDecision.REFUSE:
-            return self._reject_held([review.refusal_reason(decision.comment)], record, "refused by the secretariat")
+            return self._reject_held(
+                [review.refusal_reason(decision.comment)], record, "refused by the secretariat"
+            )
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
         reasons = result.reasons + checks.allocation_reasons(self.request, self.allocation)
         self.evidence = _evidence(result, self.allocation, rules, now)
         if reasons:
-            return self._reject_held(reasons, record, "checks failed on the secretariat's approval: "
-                                     + ", ".join(sorted({r.code for r in reasons})))
+            return self._reject_held(
+                reasons,
+                record,
+                "checks failed on the secretariat's approval: "
+                + ", ".join(sorted({r.code for r in reasons})),
+            )
         return self._approve(result, self.allocation, record)
 
     def _reject_held(self, reasons: list[Reason], record: Review | None, why: str) -> list[Effect]:
@@ -309,19 +289,20 @@ class Claim:
         self.allocation_held = False
         return [Rejected(reasons, self.evidence, record), Release(why)]
 
-    def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime,
-                held_by: tuple[str, ...] = ()) -> list[Effect]:
+    def refused(
+        self,
+        message: str,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        held_by: tuple[str, ...] = (),
+    ) -> list[Effect]:
         """Accounting refused the mass; `held_by` names the claims that hold the owner's CoC mass."""
         if self.status is not Status.PENDING:
             return []
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=message)]
         others = [c for c in held_by if c != self.claim_id]
-        if others:
-            reasons.append(Reason(code=ClaimReason.MASS_ALREADY_CLAIMED, field="product",
-                                  message=f"the CoC mass {self.claimant} received already backs claim"
-                                          f"{'s' if len(others) > 1 else ''} {', '.join(others)}"[:2000]))
-        reasons += result.reasons
+        reasons = answers.not_allocated_reasons(message, self.claimant, others) + result.reasons
         self.status = Status.REJECTED
         self.decide_by = None
         self.evidence = _evidence(result, None, rules, now)
@@ -334,20 +315,22 @@ class Claim:
         if self.status is Status.PENDING and self.decide_by is not None and now >= self.decide_by:
             self.status = Status.REJECTED
             self.decide_by = None
-            reason = Reason(code=ClaimReason.ALLOCATION_TIMEOUT, field="product",
-                            message="accounting did not answer the allocation request in time")
-            return [Rejected([reason], self.evidence), Release("allocation timed out")]
-        if self.status is Status.APPROVED and self.valid_until is not None and today_utc(now) > self.valid_until:
-            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="valid_until",
-                                                      message=f"the approval was valid until {self.valid_until}"))
+            return [
+                Rejected([answers.timeout_reason()], self.evidence),
+                Release("allocation timed out"),
+            ]
+        if self.status is Status.APPROVED and (
+            lapsed := revocation.lapsed(self.valid_until, today_utc(now))
+        ):
+            return self._close(Status.EXPIRED, lapsed)
         return []
 
     # ---- the claimant ----
 
     def withdrawn(self, by_organisation_id: str, reason: str) -> list[Effect]:
         if by_organisation_id != self.claimant:
-            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
-                                    message=f"only {self.claimant} may withdraw claim {self.claim_id}")])]
+            what = f"withdraw claim {self.claim_id}"
+            return [Refused([requests.not_claimant_reason(self.claimant, what)])]
         if self.status is Status.WITHDRAWN:
             return []
         effects: list[Effect] = []
@@ -371,14 +354,13 @@ class Claim:
     def usage_reported(self, report: ClaimUsageReported, by_organisation_id: str) -> list[Effect]:
         """Record units that carried the approved claim in a period (approved, revoked or expired claims)."""
         if by_organisation_id != self.claimant:
-            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
-                                    message=f"only {self.claimant} may report usage of claim {self.claim_id}")])]
+            what = f"report usage of claim {self.claim_id}"
+            return [Refused([requests.not_claimant_reason(self.claimant, what)])]
         if self.status is Status.WITHDRAWN:
-            return [Refused([Reason(code=ClaimReason.CLAIM_ALREADY_CLOSED, field="claim_id",
-                                    message=f"claim {self.claim_id} was withdrawn; its unused mass was settled then")])]
-        if self.status not in (Status.APPROVED, Status.REVOKED, Status.EXPIRED) or self.approved_kg is None:
-            return [Refused([Reason(code=ClaimReason.CLAIM_NOT_APPROVED, field="claim_id",
-                                    message=f"claim {self.claim_id} is {self.status.value}: it was never approved")])]
+            return [Refused([requests.already_withdrawn_reason(self.claim_id)])]
+        approved = self.approved_kg
+        if self.status not in (Status.APPROVED, Status.REVOKED, Status.EXPIRED) or approved is None:
+            return [Refused([requests.never_approved_reason(self.claim_id, self.status.value)])]
         used = self.used
         reasons = usage.report_reasons(used, report)
         if reasons:
@@ -388,35 +370,31 @@ class Claim:
             return []
         self.usage[key] = report.units
         used = self.used
-        approved = self.approved_kg
-        return [UsageRecorded(report.period_start, report.period_end, report.units, used.used_units, used.used_kg,
-                              approved, usage.returnable_kg(approved, used.used_kg))]
+        return [
+            UsageRecorded(
+                report.period_start,
+                report.period_end,
+                report.units,
+                used.used_units,
+                used.used_kg,
+                approved,
+                usage.returnable_kg(approved, used.used_kg),
+            )
+        ]
 
     # ---- afterwards ----
 
     def certificate_changed(self, certificate: Certificate, today: date) -> list[Effect]:
-        """A certificate of the claimant's this approval rests on changed: suspended or withdrawn revokes,
-        expired expires, a scope no longer covering the product revokes. Nothing is released: the mass
-        stays spent (products already carry the claim). A supplier's certificate is not among those the
-        approval rests on: material received as CoC before a supplier's suspension keeps its status."""
-        if (self.status is not Status.APPROVED or certificate.certificate_id not in self.certificate_ids
-                or certificate.organisation_id != self.claimant):
+        """A certificate of the claimant's this approval rests on changed (`revocation.closing`).
+        Nothing is released: the mass stays spent (products already carry the claim)."""
+        if (
+            self.status is not Status.APPROVED
+            or certificate.certificate_id not in self.certificate_ids
+            or certificate.organisation_id != self.claimant
+        ):
             return []
-        number = certificate.certificate_number
-        if certificate.status is CertificateStatus.SUSPENDED:
-            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_SUSPENDED, field="certificates",
-                                                      message=f"certificate {number} was suspended"))
-        if certificate.status is CertificateStatus.WITHDRAWN:
-            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_WITHDRAWN, field="certificates",
-                                                      message=f"certificate {number} was withdrawn"))
-        if certificate.status is CertificateStatus.EXPIRED:
-            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="certificates",
-                                                      message=f"certificate {number} expired"))
-        if not checks.covers(certificate, self.request.product.product_id):
-            return self._close(Status.REVOKED, Reason(
-                code=ClaimReason.PRODUCT_NOT_COVERED, field="certificates",
-                message=f"certificate {number} no longer covers product {self.request.product.product_id}"))
-        return []
+        closed = revocation.closing(certificate, self.request.product.product_id)
+        return self._close(*closed) if closed is not None else []
 
     def _close(self, status: Status, reason: Reason) -> list[Effect]:
         assert self.approval_code is not None
@@ -425,8 +403,9 @@ class Claim:
         return [kind(self.approval_code, [reason])]
 
 
-def _evidence(result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules,
-              now: datetime) -> Evidence:
+def _evidence(
+    result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules, now: datetime
+) -> Evidence:
     return Evidence(
         certificates=result.certificate_evidence(),
         allocation=allocation.evidence() if allocation else None,

@@ -69,30 +69,53 @@ def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:
     """Why a usage report cannot be recorded (empty: record it)."""
     reasons: list[Reason] = []
     if report.period_end < report.period_start:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message=f"the period ends ({report.period_end}) before it starts "
-                                      f"({report.period_start})"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_end",
+                message=f"the period ends ({report.period_end}) before it starts "
+                f"({report.period_start})",
+            )
+        )
     request = usage.request
     if report.period_start < request.period_start or report.period_end > request.period_end:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_start",
-                              message=f"the claim covers {request.period_start}..{request.period_end}; usage for "
-                                      f"{report.period_start}..{report.period_end} falls outside it"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_start",
+                message=f"the claim covers {request.period_start}..{request.period_end}; usage for "
+                f"{report.period_start}..{report.period_end} falls outside it",
+            )
+        )
     key = period_key(report.period_start, report.period_end)
     if key in usage.reported and usage.reported[key] != report.units:
-        reasons.append(Reason(code=ClaimReason.USAGE_CONFLICT, field="units",
-                              message=f"{usage.reported[key]} units were already reported for {key}; "
-                                      f"the first report stands"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.USAGE_CONFLICT,
+                field="units",
+                message=f"{usage.reported[key]} units were already reported for {key}; "
+                f"the first report stands",
+            )
+        )
         return reasons
     if key in usage.reported:
         return reasons
     units = usage.used_units + report.units
     mass = units * usage.per_unit_kg
     if mass > usage.approved_limit_kg:
-        approved = (f"{usage.approved_units} units" if usage.approved_units is not None
-                    else f"{usage.approved_limit_kg} kg")
-        reasons.append(Reason(code=ClaimReason.USAGE_EXCEEDS_APPROVED, field="units",
-                              message=f"{units} units ({mass} kg) reported in all would exceed the {approved} "
-                                      f"approved"))
+        approved = (
+            f"{usage.approved_units} units"
+            if usage.approved_units is not None
+            else f"{usage.approved_limit_kg} kg"
+        )
+        reasons.append(
+            Reason(
+                code=ClaimReason.USAGE_EXCEEDS_APPROVED,
+                field="units",
+                message=f"{units} units ({mass} kg) reported in all would exceed the {approved} "
+                f"approved",
+            )
+        )
     return reasons
 
 
