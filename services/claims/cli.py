@@ -1,7 +1,7 @@
 """Look up claims in the claims service's own database.
 
-    python -m services.claims.cli show CLAIM_ID      # status, request, approved vs used mass, every decision
-    python -m services.claims.cli by-owner ORG       # the brand owner's claims, oldest change first
+    python -m services.claims.cli show CLAIM_ID  # status, request, approved vs used mass, decisions
+    python -m services.claims.cli by-owner ORG   # the brand owner's claims, oldest change first
 
 The database is the platform's that `make run` started (its `.run/platform.json`), unless the
 service's Settings say otherwise (`CLAIMS_MONGODB_URI` or `MONGODB_URI`, `CLAIMS_DATABASE`). Output
@@ -45,11 +45,13 @@ async def show(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> dict[str, An
         return None
     doc["claim_id"] = doc.pop("_id")
     doc["mass"] = _mass(doc)
-    return _plain(doc)
+    shown: dict[str, Any] = _plain(doc)
+    return shown
 
 
 def _mass(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """Approved vs used: what the approval spent, what the owner reported used, what is unused or returned."""
+    """Approved vs used: what the approval spent, what the owner reported used, what is unused or
+    returned."""
     approved = doc.get("approved_kg")
     if approved is None:
         return None
@@ -60,7 +62,7 @@ def _mass(doc: dict[str, Any]) -> dict[str, Any] | None:
         "used_kg": used,
         "unused_kg": max(approved - used, Decimal(0)),
         "returned_kg": doc.get("returned_kg"),
-        "usage_by_period": {k: v for k, v in doc.get("usage", [])},
+        "usage_by_period": dict(doc.get("usage", [])),
     }
 
 

@@ -7,7 +7,8 @@ from libs.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Settings of the claims service; every variable is `CLAIMS_<FIELD>` (connection settings also unprefixed)."""
+    """Settings of the claims service; every variable is `CLAIMS_<FIELD>` (connection settings also
+    unprefixed)."""
 
     model_config = SettingsConfigDict(env_prefix="CLAIMS_", extra="ignore")
 

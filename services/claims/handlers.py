@@ -74,12 +74,6 @@ class Batch:
 
 UseCase = Callable[["ClaimsHandlers", Any, Batch], Awaitable[None]]
 
-_UNKNOWN_CLAIM_ACTION = {
-    ClaimWithdrawn: "to withdraw",
-    ClaimUsageReported: "to report usage of",
-    ClaimReviewDecided: "to review",
-}
-
 
 class ClaimsHandlers:
     """The batch handlers the runtime calls, with the rules they apply and the ports they use."""
@@ -98,11 +92,11 @@ class ClaimsHandlers:
         self.messages = messages
         self.tick_limit = tick_limit
 
-    # ---- the topics' batches --------------------------------------------------------------------
+    # ---- the topics' batches ---------------------------------------------------------------------
 
     async def handle_requests(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
         """claims.requests.v1: requests, reviews, withdrawals, usage, texts, claim type statuses."""
-        messages = [item.message for item in batch]
+        messages: list[Any] = [item.message for item in batch]
         work = Batch(tx, self.store(tx))
         work.loaded = await work.store.load_claims(ids=[m.claim_id for m in messages])
         claims = work.loaded.claims
@@ -183,7 +177,10 @@ class ClaimsHandlers:
     async def _run(self, messages: Sequence[Envelope], work: Batch) -> list[Outgoing]:
         for message in messages:
             use_case = DISPATCH.get(type(message))
-            if use_case is not None:
+            if use_case is None:
+                continue
+            claim_id = getattr(message, "claim_id", None)
+            with message_context(event_id=str(message.event_id), claim_id=claim_id):
                 await use_case(self, message, work)
         await work.store.save_claims(work.loaded)
         return work.out
@@ -214,70 +211,57 @@ class ClaimsHandlers:
         work.loaded.record(claim.claim_id, [o.message for o in out])
         work.out.extend(out)
 
-    # ---- claims.requests.v1 -----------------------------------------------------------------------
+    # ---- claims.requests.v1 ----------------------------------------------------------------------
 
     async def claim_requested(self, message: ClaimRequested, work: Batch) -> None:
         """A new claim is checked and asks for its allocation; the same request again is a no-op, a
         changed one is refused."""
-        with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
-            claim = work.loaded.claims.get(message.claim_id)
-            digest = request_hash(message)
-            effects: list[Effect]
-            if claim is None:
-                status = claim_types.status_of(message.claim_type, work.type_statuses)
-                claim, effects = Claim.requested(
-                    message, digest, work.registry, self.rules, work.tx.now, self.timeout, status
-                )
-                work.loaded.add_new(claim)
-            else:
-                effects = claim.resubmitted(message, digest)
-            self._apply(
-                claim,
-                effects,
-                work,
-                cause=message.event_id,
-                causation_id=message.event_id,
-                refused_event_id=message.event_id,
+        claim = work.loaded.claims.get(message.claim_id)
+        digest = request_hash(message)
+        effects: list[Effect]
+        if claim is None:
+            status = claim_types.status_of(message.claim_type, work.type_statuses)
+            claim, effects = Claim.requested(
+                message, digest, work.registry, self.rules, work.tx.now, self.timeout, status
             )
+            work.loaded.add_new(claim)
+        else:
+            effects = claim.resubmitted(message, digest)
+        self._answer(claim, effects, message, work)
 
     async def review_decided(self, message: ClaimReviewDecided, work: Batch) -> None:
-        def decide(claim: Claim) -> list[Effect]:
-            return claim.reviewed(message, work.registry, self.rules, work.tx.now)
-
-        self._answer(message, work, decide)
+        if claim := self._known(message, work):
+            effects = claim.reviewed(message, work.registry, self.rules, work.tx.now)
+            self._answer(claim, effects, message, work)
 
     async def claim_withdrawn(self, message: ClaimWithdrawn, work: Batch) -> None:
-        self._answer(message, work, lambda claim: claim.withdrawn(_by(message), message.reason))
+        if claim := self._known(message, work):
+            effects = claim.withdrawn(requests.acting_for(message), message.reason)
+            self._answer(claim, effects, message, work)
 
     async def usage_reported(self, message: ClaimUsageReported, work: Batch) -> None:
-        self._answer(message, work, lambda claim: claim.usage_reported(message, _by(message)))
+        if claim := self._known(message, work):
+            effects = claim.usage_reported(message, requests.acting_for(message))
+            self._answer(claim, effects, message, work)
 
-    def _answer(
-        self,
-        message: ClaimReviewDecided | ClaimWithdrawn | ClaimUsageReported,
-        work: Batch,
-        decide: Callable[[Claim], list[Effect]],
-    ) -> None:
-        """A message about an existing claim: its saga decides; an unknown claim is refused."""
-        with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
-            claim = work.loaded.claims.get(message.claim_id)
-            if claim is None:
-                action = _UNKNOWN_CLAIM_ACTION[type(message)]
-                reason = requests.unknown_claim_reason(message.claim_id, action)
-                claimant = message.claimant_organisation_id
-                work.out.append(self._refusal(message, reason, work, "unknown", claimant))
-                return
-            self._apply(
-                claim,
-                decide(claim),
-                work,
-                cause=message.event_id,
-                causation_id=message.event_id,
-                refused_event_id=message.event_id,
-            )
+    def _known(
+        self, message: ClaimReviewDecided | ClaimWithdrawn | ClaimUsageReported, work: Batch
+    ) -> Claim | None:
+        """The claim the message is about; an unknown claim is refused."""
+        claim = work.loaded.claims.get(message.claim_id)
+        if claim is None:
+            reason = requests.unknown_claim_reason(message)
+            claimant = message.claimant_organisation_id
+            work.out.append(self._refusal(message, reason, work, "unknown", claimant))
+        return claim
+
+    def _answer(self, claim: Claim, effects: Sequence[Effect], message: Any, work: Batch) -> None:
+        """Apply a claims.requests.v1 message's effects (a refusal names that message)."""
+        cause = message.event_id
+        self._apply(claim, effects, work, cause=cause, causation_id=cause, refused_event_id=cause)
 
     async def claim_type_status_set(self, message: ClaimTypeStatusSet, work: Batch) -> None:
-        """The secretariat enables, pilots or switches off a claim type (`domain/claim_types.py`)."""
+        """The secretariat enables, pilots or switches off a claim type (`claim_types.py`)."""
         if message.actor.role is Role.SECRETARIAT:
             await work.store.set_claim_type_status(message.claim_type, message.status, work.tx.now)
             work.type_statuses[message.claim_type] = message.status
@@ -286,7 +270,7 @@ class ClaimsHandlers:
         work.out.append(self._refusal(message, reason, work, "type", message.actor.organisation_id))
 
     async def claim_text_published(self, message: ClaimTextPublished, work: Batch) -> None:
-        """Store a version of an approved text (`domain/texts.py`), or refuse it (nothing changes)."""
+        """Store a version of an approved text (`texts.py`), or refuse it (nothing changes)."""
         text = ApprovedText.of(message)
         if message.actor.role is not Role.SECRETARIAT:
             reason = requests.secretariat_only_reason("publishes approved claim texts")
@@ -311,24 +295,18 @@ class ClaimsHandlers:
             message, reason, work.tx.now, salt=salt, claim_id=message.claim_id, claimant=claimant
         )
 
-    # ---- ledger.events.v1 -------------------------------------------------------------------------
+    # ---- ledger.events.v1 ------------------------------------------------------------------------
 
     async def allocation_granted(self, message: AllocationGranted, work: Batch) -> None:
-        """Accounting reserved the mass: the remaining checks approve, reject or queue for review."""
-        claim = self._claim_answered(message, work)
-        if claim is None:
-            return
-        with message_context(event_id=str(message.event_id), claim_id=claim.claim_id):
+        """Accounting reserved the mass: the last checks approve, reject or queue for review."""
+        if claim := self._claim_answered(message, work):
             text = work.texts.get(claim.request.text_id or "")
             allocation = answers.allocation_of(message)
             effects = claim.granted(allocation, work.registry, self.rules, work.tx.now, text)
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
 
     async def allocation_refused(self, message: AllocationRefused, work: Batch) -> None:
-        claim = self._claim_answered(message, work)
-        if claim is None:
-            return
-        with message_context(event_id=str(message.event_id), claim_id=claim.claim_id):
+        if claim := self._claim_answered(message, work):
             why, held_by = answers.refused_because(message), tuple(message.held_by_claim_ids)
             effects = claim.refused(why, work.registry, self.rules, work.tx.now, held_by=held_by)
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
@@ -349,7 +327,7 @@ class ClaimsHandlers:
         claim = work.loaded.claim_of_command(str(message.rejected_event_id))
         if claim is None:
             return
-        with message_context(event_id=str(message.event_id), claim_id=claim.claim_id):
+        with message_context(claim_id=claim.claim_id):
             why = answers.rejected_because(message)
             effects = claim.refused(why, work.registry, self.rules, work.tx.now)
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
@@ -364,7 +342,7 @@ class ClaimsHandlers:
             return None
         return claim
 
-    # ---- certificates.events.v1 -------------------------------------------------------------------
+    # ---- certificates.events.v1 ------------------------------------------------------------------
 
     async def certificate_changed(self, message: CertificateChanged, work: Batch) -> None:
         """A current PS certificate restores a member's standing; a newer revision revokes or
@@ -398,13 +376,6 @@ class ClaimsHandlers:
         self, message: CertificationDeadlineExtended, work: Batch
     ) -> None:
         await work.store.clear_at_risk(message.organisation_id)
-
-
-def _by(message: ClaimWithdrawn | ClaimUsageReported) -> str:
-    """Who acts: the sender's organisation, or the claimant when the secretariat acts for it."""
-    if message.actor.role is Role.SECRETARIAT:
-        return message.claimant_organisation_id
-    return message.actor.organisation_id
 
 
 DISPATCH: dict[type[Envelope], UseCase] = {

@@ -126,7 +126,7 @@ def translate(
 
 def _body(
     effect: Effect, claimant: str, refused_event_id: uuid.UUID | None
-) -> tuple[type[Envelope], dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     match effect:
         case Allocate(mass_kg=mass):
             return AllocateForClaim, {"owner_organisation_id": claimant, "mass_kg": mass}

@@ -16,14 +16,15 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus, Evidence
+from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import today_utc
 from contracts.registry import Certificate, Member
 from libs.messaging import Tx
 from libs.mongo import to_document
-from services.claims.domain.checks import Allocation, Registry
+from services.claims.adapters.documents import claim_from, state_of, text_document
+from services.claims.domain.checks import Registry
+from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK, FORFEITED
-from services.claims.domain.saga import Claim, Status
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -48,66 +49,6 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
 
 
 # ---- claims ----------------------------------------------------------------------------------
-
-
-def _claim_from(doc: dict[str, Any]) -> Claim:
-    allocation = doc.get("allocation")
-    return Claim(
-        request=ClaimRequested.model_validate(doc["request"]),
-        request_hash=doc["request_hash"],
-        status=Status(doc["status"]),
-        decide_by=doc.get("decide_by"),
-        allocation_held=doc.get("allocation_held", False),
-        allocation=Allocation(
-            mass_kg=allocation["mass_kg"],
-            account_ids=tuple(allocation["account_ids"]),
-            document_ids=tuple(allocation["document_ids"]),
-            recycled_content_share=allocation.get("recycled_content_share"),
-            carbon_footprint_kg_co2e_per_kg=allocation.get("carbon_footprint_kg_co2e_per_kg"),
-        )
-        if allocation
-        else None,
-        certificate_ids=list(doc.get("certificate_ids", [])),
-        approval_code=doc.get("approval_code"),
-        valid_until=date.fromisoformat(doc["valid_until"]) if doc.get("valid_until") else None,
-        evidence=Evidence.model_validate(doc["evidence"]) if doc.get("evidence") else None,
-        usage={k: int(v) for k, v in doc.get("usage", [])},
-        returned_kg=doc.get("returned_kg"),
-        awaiting_since=doc.get("awaiting_since"),
-        pilot=doc.get("pilot", False),
-        version=doc["version"],
-    )
-
-
-def _state_of(claim: Claim, now: datetime) -> dict[str, Any]:
-    allocation = claim.allocation
-    return {
-        "status": claim.status.value,
-        "decide_by": claim.decide_by,
-        "allocation_held": claim.allocation_held,
-        "allocation": {
-            "mass_kg": allocation.mass_kg,
-            "account_ids": list(allocation.account_ids),
-            "document_ids": list(allocation.document_ids),
-            "recycled_content_share": allocation.recycled_content_share,
-            "carbon_footprint_kg_co2e_per_kg": allocation.carbon_footprint_kg_co2e_per_kg,
-        }
-        if allocation
-        else None,
-        "certificate_ids": claim.certificate_ids,
-        "approval_code": claim.approval_code,
-        "valid_until": claim.valid_until.isoformat() if claim.valid_until else None,
-        "evidence": claim.evidence.model_dump(mode="json") if claim.evidence else None,
-        "usage": [[k, v] for k, v in sorted(claim.usage.items())],
-        "approved_kg": claim.approved_kg,
-        "used_units": claim.used.used_units,
-        "used_kg": claim.used.used_kg if claim.approved_kg is not None else None,
-        "returned_kg": claim.returned_kg,
-        "awaiting_since": claim.awaiting_since,
-        "pilot": claim.pilot,
-        "version": claim.version,
-        "updated_at": now,
-    }
 
 
 class MongoStore:
@@ -155,7 +96,7 @@ class MongoStore:
         if limit:
             found = found.limit(limit)
         async for doc in found:
-            loaded.add_read(_claim_from(doc), doc.get("allocate_command_id"))
+            loaded.add_read(claim_from(doc), doc.get("allocate_command_id"))
         return loaded
 
     async def save_claims(self, loaded: Loaded) -> None:
@@ -179,14 +120,14 @@ class MongoStore:
                             "created_at": now,
                             "allocate_command_id": loaded.commands.get(claim_id),
                             "decisions": history,
-                            **_state_of(claim, now),
+                            **state_of(claim, now),
                         }
                     )
                 )
             else:
                 read = loaded.read_version[claim_id]
                 claim.version = read + 1
-                change: dict[str, Any] = {"$set": _state_of(claim, now)}
+                change: dict[str, Any] = {"$set": state_of(claim, now)}
                 if history:
                     change["$push"] = {"decisions": {"$each": history}}
                 ops.append(UpdateOne({"_id": claim_id, "version": read}, change))
@@ -330,7 +271,7 @@ class MongoStore:
     # ---- the secretariat's approved texts and claim type statuses ----
 
     async def save_text(self, text: ApprovedText) -> bool:
-        wanted = _text_document(text)
+        wanted = text_document(text)
         stored = await self.db[TEXTS].find_one({"_id": wanted["_id"]}, session=self.session)
         if stored is None:
             await self.db[TEXTS].insert_one(wanted, session=self.session)
@@ -380,18 +321,6 @@ def _standing(organisation_id: str, standing: str, since: datetime) -> dict[str,
         "organisation_id": organisation_id,
         "standing": standing,
         "since": since,
-    }
-
-
-def _text_document(text: ApprovedText) -> dict[str, Any]:
-    return {
-        "_id": f"{text.text_id}:{text.version}",
-        "text_id": text.text_id,
-        "version": text.version,
-        "claim_type": text.claim_type.value,
-        "language": text.language,
-        "template": text.template,
-        "auto_approve": text.auto_approve,
     }
 
 

@@ -33,7 +33,7 @@ def rejected_because(rejected: LedgerCommandRejected) -> str:
 
 
 def not_allocated_reasons(why: str, claimant: str, held_by: list[str]) -> list[Reason]:
-    """Accounting refused the mass; `held_by` names the other claims that hold the owner's CoC mass."""
+    """Accounting refused the mass; `held_by`: the other claims holding the owner's CoC mass."""
     reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=why)]
     if held_by:
         reasons.append(

@@ -66,7 +66,8 @@ class CheckResult:
     examined: list[Certificate] = field(default_factory=list)
     claimed_mass_kg: Decimal | None = None
     suppliers: list[Certificate] = field(default_factory=list)
-    """Named suppliers' current CoC certificates, checked at request and grant: evidence only afterwards."""
+    """Named suppliers' current CoC certificates, checked at request and grant: evidence only
+    afterwards."""
 
     @property
     def passed(self) -> bool:
@@ -90,12 +91,14 @@ def as_evidence(c: Certificate) -> CertificateEvidence:
 
 
 def is_current(c: Certificate, today: date) -> bool:
-    """Active or provisional, and today within its validity (an overdue expiry counts as expired)."""
+    """Active or provisional, and today within its validity (an overdue expiry counts as
+    expired)."""
     return c.status in CURRENT_STATUSES and c.valid_from <= today <= c.valid_until
 
 
 def covers(c: Certificate, product_id: str) -> bool:
-    """A scope with no product list covers every product of the certified entity; otherwise the product must be listed."""
+    """A scope with no product list covers every product of the certified entity; otherwise the
+    product must be listed."""
     return not c.scope.products or product_id in c.scope.products
 
 
@@ -103,8 +106,8 @@ def claimed_mass(request: ClaimRequested) -> Decimal | None:
     """Units x aluminium per unit when units are given, else the total mass; exact."""
     product = request.product
     if product.units is not None:
-        return product.aluminium_mass_per_unit_kg * product.units
-    return product.total_mass_kg
+        return Decimal(product.aluminium_mass_per_unit_kg * product.units)
+    return None if product.total_mass_kg is None else Decimal(product.total_mass_kg)
 
 
 def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
@@ -118,15 +121,18 @@ def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
                 message="give the number of units or the total aluminium mass",
             )
         )
-    elif product.units is not None and product.total_mass_kg is not None:
-        if product.aluminium_mass_per_unit_kg * product.units != product.total_mass_kg:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.INVALID_REQUEST,
-                    field="product.total_mass_kg",
-                    message="units x aluminium per unit does not equal the total mass given",
-                )
+    elif (
+        product.units is not None
+        and product.total_mass_kg is not None
+        and product.aluminium_mass_per_unit_kg * product.units != product.total_mass_kg
+    ):
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="product.total_mass_kg",
+                message="units x aluminium per unit does not equal the total mass given",
             )
+        )
     if request.period_end < request.period_start:
         reasons.append(
             Reason(
@@ -161,12 +167,14 @@ def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
 def certificate_reasons(
     request: ClaimRequested, registry: Registry, today: date
 ) -> tuple[list[Reason], list[Certificate], list[Certificate], list[Certificate]]:
-    """Membership, current PS and CoC certificates of the claimant covering the product, and a current CoC
-    certificate for every supplier the request names: (reasons, resting on, examined, suppliers').
+    """Membership, current PS and CoC certificates of the claimant covering the product, and a
+    current CoC certificate for every supplier the request names: (reasons, resting on, examined,
+    suppliers').
 
-    The approval rests on the claimant's own certificates only (issue 15, item 3; `../shared/domain.md`:
-    "Material received as CoC before a supplier's suspension keeps its status"): a supplier's later
-    suspension does not revoke it. A supplier named in a new request must be current when it is checked."""
+    The approval rests on the claimant's own certificates only (issue 15, item 3;
+    `../shared/domain.md`: "Material received as CoC before a supplier's suspension keeps its
+    status"): a supplier's later suspension does not revoke it. A supplier named in a new request
+    must be current when it is checked."""
     claimant = request.claimant_organisation_id
     if claimant not in registry.members:
         return (
@@ -320,8 +328,8 @@ def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[
                 Reason(
                     code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
                     field="carbon_footprint_kg_co2e_per_kg",
-                    message=f"claimed footprint {request.carbon_footprint_kg_co2e_per_kg} kg CO2e/kg is "
-                    f"below the documented {documented}",
+                    message=f"claimed footprint {request.carbon_footprint_kg_co2e_per_kg} kg "
+                    f"CO2e/kg is below the documented {documented}",
                 )
             )
     return reasons

@@ -1,10 +1,11 @@
 """Claim types and whether the secretariat runs them (issue 18 item 3): enabled, pilot or off.
 
-Source: `../shared/domain.md` (beside the repository), Claims: "Recycled-content and footprint claims
-are not yet run by ASI: treat them as pilots"; on-pack logo claims are ASI's own. The certified-text
-claim is enabled by default too (an ASI text claim with a certificate number, seeds/001). The
-secretariat changes a status with `ClaimTypeStatusSet`; the status at the time of the request is the
-one a claim keeps (a pilot approval stays a pilot when the type is enabled later).
+Source: `../shared/domain.md` (beside the repository), Claims: "Recycled-content and footprint
+claims are not yet run by ASI: treat them as pilots"; on-pack logo claims are ASI's own. The
+certified-text claim is enabled by default too (an ASI text claim with a certificate number,
+seeds/001). The secretariat changes a status with `ClaimTypeStatusSet`; the status at the time of
+the request is the one a claim keeps (a pilot approval stays a pilot when the type is enabled
+later).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ def membership_reasons(request: ClaimRequested, standing: Mapping[str, str]) -> 
             Reason(
                 code=ClaimReason.MEMBERSHIP_AT_RISK,
                 field="claimant_organisation_id",
-                message=f"{claimant} has no Performance Standard certificate past its certification deadline: "
-                "its membership is at risk and it makes no new claims",
+                message=f"{claimant} has no Performance Standard certificate past its "
+                "certification deadline: its membership is at risk and it makes no new claims",
             )
         ]
     if standing.get(claimant) == FORFEITED:

@@ -9,8 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from contracts.claims import ClaimReason, ClaimRequested
-from contracts.common import Reason
+from contracts.claims import (
+    ClaimReason,
+    ClaimRequested,
+    ClaimReviewDecided,
+    ClaimUsageReported,
+    ClaimWithdrawn,
+)
+from contracts.common import Reason, Role
 
 _ENVELOPE_ONLY = {"event_id", "occurred_at", "correlation_id", "causation_id"}
 
@@ -29,11 +35,29 @@ def event_id_reused_reason() -> Reason:
     )
 
 
-def unknown_claim_reason(claim_id: str, what: str) -> Reason:
-    """`what`: the action refused, e.g. 'to withdraw'."""
+_ACTION = {
+    ClaimWithdrawn: "to withdraw",
+    ClaimUsageReported: "to report usage of",
+    ClaimReviewDecided: "to review",
+}
+
+
+def unknown_claim_reason(
+    message: ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided,
+) -> Reason:
+    what = _ACTION[type(message)]
     return Reason(
-        code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {claim_id} {what}"
+        code=ClaimReason.UNKNOWN_CLAIM,
+        field="claim_id",
+        message=f"no claim {message.claim_id} {what}",
     )
+
+
+def acting_for(message: ClaimWithdrawn | ClaimUsageReported) -> str:
+    """Who acts: the sender's organisation, or the claimant when the secretariat acts for it."""
+    if message.actor.role is Role.SECRETARIAT:
+        return message.claimant_organisation_id
+    return message.actor.organisation_id
 
 
 def secretariat_only_reason(what: str) -> Reason:

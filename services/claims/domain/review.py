@@ -1,7 +1,8 @@
 """The secretariat's review: which claims wait for it, and what a review decision does.
 
 Source: `../shared/domain.md` (beside the repository), Claims: "On-product (on-pack) claims always
-need ASI approval"; "automatic checks prepare the decision; the secretariat makes it"; issue 18 item 1.
+need ASI approval"; "automatic checks prepare the decision; the secretariat makes it"; issue 18,
+item 1.
 
 There is no review timeout: ASI's process takes weeks and no normative text bounds it. A claim
 waits, its mass reserved, until the secretariat decides or the claimant withdraws (our choice: a

@@ -17,7 +17,7 @@ from contracts.registry import Certificate, CertificateStatus
 from services.claims.domain.checks import covers
 from services.claims.domain.effects import Status
 
-_CLOSING: dict[CertificateStatus, tuple[Status, ClaimReason, str]] = {
+_CLOSING: dict[CertificateStatus, tuple[Status, str, str]] = {
     CertificateStatus.SUSPENDED: (
         Status.REVOKED,
         ClaimReason.CERTIFICATE_SUSPENDED,

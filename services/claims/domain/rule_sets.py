@@ -1,4 +1,5 @@
-"""The published versions of the wording rules. Add a version; never edit one that decisions cite."""
+"""The published versions of the wording rules. Add a version; never edit one that decisions
+cite."""
 
 from __future__ import annotations
 
@@ -89,5 +90,6 @@ CURRENT = ASI_CLAIMS_2026_1.version
 
 
 def wording_rules(version: str | None = None) -> WordingRules:
-    """The rules of `version` (default: the current one); unknown versions raise KeyError at start-up."""
+    """The rules of `version` (default: the current one); unknown versions raise KeyError at
+    start-up."""
     return RULE_SETS[version or CURRENT]

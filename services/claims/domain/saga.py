@@ -1,31 +1,34 @@
-"""A claim's life as a state machine: request, allocation saga, decision, and what happens afterwards.
+"""A claim's life as a state machine: request, allocation saga, decision, and afterwards.
 
-Pure: each transition changes the claim and returns the effects (decisions to publish, allocations to
-ask for or release) for the caller to persist and send. Nothing here knows about topics or MongoDB.
+Pure: each transition changes the claim and returns the effects (`effects.py`: decisions to
+publish, allocations to ask for or release) for the caller to persist and send. Nothing here knows
+about topics or MongoDB; the rules it applies are named in `checks.py`, `review.py`, `texts.py`,
+`usage.py`, `revocation.py`, `answers.py` and `requests.py`.
 
-    request -> rejected                      (a static check failed: nothing allocated)
-            -> pending -> approved + debit   (allocation granted, remaining checks pass: the mass is spent)
-                       -> awaiting_review    (the same, for a claim the secretariat decides: the mass stays reserved)
-                          -> approved + debit   (the secretariat approves and the checks still pass)
-                          -> rejected + release (the secretariat refuses, or a check fails by then)
-                       -> rejected + release (allocation granted, a check on it fails)
-                       -> rejected           (allocation refused)
-                       -> rejected + release (no answer before decide_by)
-    approved -> revoked                      (a certificate of the claimant's it rests on suspended, withdrawn,
-                                              or no longer covering: the mass stays spent)
-             -> expired                      (a certificate expired, or the approval reached valid_until)
-             -> withdrawn + return           (the unused part: approved less reported usage, `domain/usage.py`)
+    request -> rejected                    (a static check failed: nothing allocated)
+      -> pending -> approved + debit       (allocation granted, last checks pass: the mass is spent)
+                 -> awaiting_review        (the same, for a claim the secretariat decides: the mass
+                                            stays reserved)
+                    -> approved + debit    (the secretariat approves and the checks still pass)
+                    -> rejected + release  (the secretariat refuses, or a check fails by then)
+                 -> rejected + release     (allocation granted, a check on it fails)
+                 -> rejected               (allocation refused)
+                 -> rejected + release     (no answer before decide_by)
+    approved -> revoked                    (a certificate of the claimant's it rests on suspended,
+                                            withdrawn, or no longer covering: the mass stays spent)
+             -> expired                    (a certificate expired, or the approval reached
+                                            valid_until)
+             -> withdrawn + return         (the unused part: approved less reported usage)
     pending | awaiting_review -> withdrawn + release; rejected | revoked | expired -> withdrawn
     approved | revoked | expired: usage reports recorded (never beyond the approved quantity)
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from contracts.claims import (
     ClaimRequested,
@@ -66,33 +69,11 @@ from services.claims.domain.effects import (
     UsageRecorded,
     WithdrawalConfirmed,
 )
+from services.claims.domain.evidence import approval_code, evidence_of
+from services.claims.domain.usage import Usage
 from services.claims.domain.wording import WordingRules
 
-__all__ = [
-    "Allocate",
-    "Approved",
-    "AwaitingReview",
-    "Claim",
-    "Debit",
-    "Effect",
-    "Expired",
-    "Pending",
-    "Refused",
-    "Rejected",
-    "Release",
-    "ReturnUnused",
-    "Revoked",
-    "Status",
-    "UsageRecorded",
-    "WithdrawalConfirmed",
-    "approval_code",
-]
-
-
-def approval_code(claim_id: str) -> str:
-    """Short, printable, unique per claim id (60 bits of its hash), e.g. RAS-7KQ2M-9XD4H-PA3B."""
-    digest = base64.b32encode(hashlib.sha256(claim_id.encode()).digest()).decode()[:12]
-    return f"RAS-{digest[:4]}-{digest[4:8]}-{digest[8:]}"
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,8 +117,8 @@ class Claim:
         )
 
     @property
-    def used(self) -> usage.Usage:
-        return usage.Usage(self.request, self.usage)
+    def used(self) -> Usage:
+        return Usage(self.request, self.usage)
 
     # ---- the request ----
 
@@ -152,11 +133,12 @@ class Claim:
         timeout: timedelta,
         type_status: ClaimTypeStatus | None = None,
     ) -> tuple[Claim, list[Effect]]:
-        """A new claim: reject at once on any static failure or a claim type that is off, else ask for
-        the allocation. `type_status` defaults to the claim type's default (`domain/claim_types.py`)."""
+        """A new claim: reject at once on any static failure or a claim type that is off, else ask
+        for the allocation. `type_status` defaults to the claim type's default
+        (`domain/claim_types.py`)."""
         status = type_status or claim_types.status_of(request.claim_type, {})
         result = checks.static_checks(request, registry, rules, today_utc(now))
-        evidence = _evidence(result, None, rules, now)
+        evidence = evidence_of(result, None, rules, now)
         claim = cls(
             request,
             request_hash,
@@ -166,16 +148,16 @@ class Claim:
             pilot=status is ClaimTypeStatus.PILOT,
         )
         off = [claim_types.off_reason(request.claim_type)] if status is ClaimTypeStatus.OFF else []
-        if off or not result.passed:
+        mass = result.claimed_mass_kg
+        if off or not result.passed or mass is None:  # a request that passes states its mass
             claim.status = Status.REJECTED
             return claim, [Rejected(off + result.reasons, evidence)]
-        assert result.claimed_mass_kg is not None
         claim.decide_by = now + timeout
         return claim, [
-            Allocate(result.claimed_mass_kg),
+            Allocate(mass),
             Pending(
                 claim.decide_by,
-                f"allocation of {result.claimed_mass_kg} kg of CoC credits by accounting",
+                f"allocation of {mass} kg of CoC credits by accounting",
             ),
         ]
 
@@ -195,9 +177,9 @@ class Claim:
         now: datetime,
         text: texts.ApprovedText | None = None,
     ) -> list[Effect]:
-        """Complete the checks on the allocation and on certificates as they are now; approve, reject, or
-        (a claim the secretariat decides, unless it uses an enabled approved text: `text`, the latest
-        version of the text it names) wait for review."""
+        """Complete the checks on the allocation and on certificates as they are now; approve,
+        reject, or (a claim the secretariat decides, unless it uses an enabled approved text:
+        `text`, the latest version of the text it names) wait for review."""
         if self.status is not Status.PENDING:
             # Already closed: the release sent on closing follows the allocation on the owner's
             # partition, so accounting has freed this mass already.
@@ -206,7 +188,7 @@ class Claim:
         self.allocation = allocation
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
         reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
-        self.evidence = _evidence(result, allocation, rules, now)
+        self.evidence = evidence_of(result, allocation, rules, now)
         self.decide_by = None
         if reasons:
             self.status = Status.REJECTED
@@ -238,13 +220,13 @@ class Claim:
     def _approve(
         self, result: checks.CheckResult, allocation: Allocation, by: Review | None
     ) -> list[Effect]:
-        assert self.evidence is not None
+        evidence = _required(self.evidence, "evidence")
         self.status = Status.APPROVED
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
         return [
-            Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
+            Approved(self.approval_code, self.valid_until, evidence, by, self.pilot),
             Debit(allocation.mass_kg, self.approval_code),
         ]
 
@@ -259,22 +241,23 @@ class Claim:
             return [Refused([review.reviewer_not_secretariat_reason()])]
         if self.status is not Status.AWAITING_REVIEW:
             return [Refused([review.not_awaiting_reason(self.claim_id, self.status.value)])]
-        assert self.awaiting_since is not None and self.allocation is not None
+        awaiting_since = _required(self.awaiting_since, "awaiting_since")
+        allocation = _required(self.allocation, "allocation")
         record = Review(
             decided_by=decision.actor.organisation_id,
             reviewer_key_id=decision.reviewer_key_id,
             decision=decision.decision,
             comment=decision.comment,
-            awaiting_since=self.awaiting_since,
-            waited_seconds=review.waited_seconds(self.awaiting_since, now),
+            awaiting_since=awaiting_since,
+            waited_seconds=review.waited_seconds(awaiting_since, now),
         )
         if decision.decision is ReviewDecision.REFUSE:
             return self._reject_held(
                 [review.refusal_reason(decision.comment)], record, "refused by the secretariat"
             )
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = result.reasons + checks.allocation_reasons(self.request, self.allocation)
-        self.evidence = _evidence(result, self.allocation, rules, now)
+        reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
+        self.evidence = evidence_of(result, allocation, rules, now)
         if reasons:
             return self._reject_held(
                 reasons,
@@ -282,7 +265,7 @@ class Claim:
                 "checks failed on the secretariat's approval: "
                 + ", ".join(sorted({r.code for r in reasons})),
             )
-        return self._approve(result, self.allocation, record)
+        return self._approve(result, allocation, record)
 
     def _reject_held(self, reasons: list[Reason], record: Review | None, why: str) -> list[Effect]:
         self.status = Status.REJECTED
@@ -297,7 +280,7 @@ class Claim:
         now: datetime,
         held_by: tuple[str, ...] = (),
     ) -> list[Effect]:
-        """Accounting refused the mass; `held_by` names the claims that hold the owner's CoC mass."""
+        """Accounting refused the mass; `held_by`: the claims holding the owner's CoC mass."""
         if self.status is not Status.PENDING:
             return []
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
@@ -305,7 +288,7 @@ class Claim:
         reasons = answers.not_allocated_reasons(message, self.claimant, others) + result.reasons
         self.status = Status.REJECTED
         self.decide_by = None
-        self.evidence = _evidence(result, None, rules, now)
+        self.evidence = evidence_of(result, None, rules, now)
         return [Rejected(reasons, self.evidence)]
 
     # ---- the clock ----
@@ -338,8 +321,7 @@ class Claim:
         if self.status in (Status.PENDING, Status.AWAITING_REVIEW):
             effects.append(Release(f"withdrawn by the claimant: {reason}"))
         elif self.status is Status.APPROVED:
-            approved = self.approved_kg
-            assert approved is not None
+            approved = _required(self.approved_kg, "approved_kg")
             used = self.used.used_kg
             back = usage.returnable_kg(approved, used)
             if back > 0:
@@ -352,7 +334,7 @@ class Claim:
         return [*effects, confirmed]
 
     def usage_reported(self, report: ClaimUsageReported, by_organisation_id: str) -> list[Effect]:
-        """Record units that carried the approved claim in a period (approved, revoked or expired claims)."""
+        """Record units that carried the claim in a period (approved, revoked or expired claims)."""
         if by_organisation_id != self.claimant:
             what = f"report usage of claim {self.claim_id}"
             return [Refused([requests.not_claimant_reason(self.claimant, what)])]
@@ -397,19 +379,14 @@ class Claim:
         return self._close(*closed) if closed is not None else []
 
     def _close(self, status: Status, reason: Reason) -> list[Effect]:
-        assert self.approval_code is not None
+        code = _required(self.approval_code, "approval_code")
         self.status = status
         kind = Revoked if status is Status.REVOKED else Expired
-        return [kind(self.approval_code, [reason])]
+        return [kind(code, [reason])]
 
 
-def _evidence(
-    result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules, now: datetime
-) -> Evidence:
-    return Evidence(
-        certificates=result.certificate_evidence(),
-        allocation=allocation.evidence() if allocation else None,
-        claimed_mass_kg=result.claimed_mass_kg or Decimal(0),
-        wording_rules_version=rules.version,
-        checked_at=now,
-    )
+def _required(value: T | None, what: str) -> T:
+    """A field the claim's status guarantees (set by the transition that entered it)."""
+    if value is None:
+        raise ValueError(f"a claim in this status has its {what}")
+    return value

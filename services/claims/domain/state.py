@@ -1,5 +1,6 @@
-"""The state one batch works on: the claims it read, with the version each was read at, and what it
-changed. Built by the store port (`ports.ClaimsStore`), changed by the saga, written back in one go."""
+"""The state one batch works on: the claims it read, with the version each was read at, and what
+it changed. Built by the store port (`ports.ClaimsStore`), changed by the saga, written back in one
+go."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class Loaded:
     """Claims requested in this batch (inserted, not updated)."""
     read_version: dict[str, int] = field(default_factory=dict)
     allocate_command_ids: dict[str, str] = field(default_factory=dict)
-    """Allocation command id -> claim id, for the claims read (accounting's rejection names the command)."""
+    """Allocation command id -> claim id of the claims read (a rejection names the command)."""
     changed: set[str] = field(default_factory=set)
     commands: dict[str, str] = field(default_factory=dict)
     """Claim id -> the allocation command this batch sent for it."""

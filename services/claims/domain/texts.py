@@ -1,12 +1,12 @@
 """The secretariat's approved claim texts (issue 18 item 2): versioned templates per claim type and
 language, and when a request using one may be approved without review.
 
-Source: `../shared/domain.md` (beside the repository), Claims: "automatic checks prepare the decision;
-the secretariat makes it, against texts it has approved". A request is approved automatically only
-when it uses the **latest** version of a text the secretariat enabled for that (`auto_approve`), of
-its claim type, and its wording is exactly that template filled with the request's own certificate
-number and link. Anything else, free wording included, goes to review. The phrase blacklist
-(`wording.py`) still runs first on every request: a text never bypasses it.
+Source: `../shared/domain.md` (beside the repository), Claims: "automatic checks prepare the
+decision; the secretariat makes it, against texts it has approved". A request is approved
+automatically only when it uses the **latest** version of a text the secretariat enabled for that
+(`auto_approve`), of its claim type, and its wording is exactly that template filled with the
+request's own certificate number and link. Anything else, free wording included, goes to review. The
+phrase blacklist (`wording.py`) still runs first on every request: a text never bypasses it.
 """
 
 from __future__ import annotations

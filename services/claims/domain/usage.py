@@ -1,8 +1,9 @@
-"""What an approved claim spent, what its owner reports used, and what a withdrawal may return. Pure.
+"""What an approved claim spent, what its owner reports used, and what a withdrawal may return.
+Pure.
 
-Source: `../shared/domain.md`, Claims: "Claimed mass is spent, not lent. Products carrying an approved
-claim are on shelves: the mass behind it never comes back on expiry or revocation. Only the unused
-part of a withdrawn claim may return." (issue 15, item 1).
+Source: `../shared/domain.md`, Claims: "Claimed mass is spent, not lent. Products carrying an
+approved claim are on shelves: the mass behind it never comes back on expiry or revocation. Only the
+unused part of a withdrawn claim may return." (issue 15, item 1).
 
 - An approval spends the allocated mass (`approved_kg`, the mass accounting reserved, in grams).
 - The brand owner reports usage per period: units that carried the claim. Used mass is units x
@@ -41,7 +42,7 @@ class Usage:
 
     @property
     def per_unit_kg(self) -> Decimal:
-        return self.request.product.aluminium_mass_per_unit_kg
+        return Decimal(self.request.product.aluminium_mass_per_unit_kg)
 
     @property
     def used_units(self) -> int:
@@ -60,9 +61,10 @@ class Usage:
         """The approved quantity as mass: the claimed units' mass, or the claimed total mass."""
         product = self.request.product
         if product.units is not None:
-            return product.units * product.aluminium_mass_per_unit_kg
-        assert product.total_mass_kg is not None
-        return product.total_mass_kg
+            return Decimal(product.units * product.aluminium_mass_per_unit_kg)
+        if product.total_mass_kg is None:  # the contract requires units or a total mass
+            raise ValueError("a claimed product states its units or its total mass")
+        return Decimal(product.total_mass_kg)
 
 
 def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:

@@ -64,7 +64,8 @@ _TRAILING_ZEROS = re.compile(r"(\d)[.,](\d*?)0+(?!\d)")  # "100.0%" is "100%", "
 
 
 def normalise(text: str) -> str:
-    """Case-folded words separated by single spaces, with every way of writing per cent as 'percent'."""
+    """Case-folded words separated by single spaces, with every way of writing per cent as
+    'percent'."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _PERCENT.sub(" percent ", folded)
     folded = _TRAILING_ZEROS.sub(
@@ -85,7 +86,8 @@ def check_wording(request: ClaimRequested, rules: WordingRules) -> list[Reason]:
                     Reason(
                         code=ClaimReason.MISLEADING_WORDING,
                         field="wording",
-                        message=f"a mass-balance claim must not say '{found.group(0)}' ({phrase.rule_id}): {phrase.why}",
+                        message=f"a mass-balance claim must not say '{found.group(0)}' "
+                        f"({phrase.rule_id}): {phrase.why}",
                     )
                 )
     reasons.extend(_missing_elements(request, rules, text))
@@ -159,7 +161,8 @@ def _missing_figure(request: ClaimRequested, text: str) -> list[Reason]:
                 Reason(
                     code=ClaimReason.MISSING_ELEMENT,
                     field="wording",
-                    message=f"the wording must state the claimed footprint ({figure} kg CO2e per kg)",
+                    message="the wording must state the claimed footprint "
+                    f"({figure} kg CO2e per kg)",
                 )
             ]
     return []

@@ -1,4 +1,5 @@
-"""Builders of claims test data: a member with current PS and CoC certificates, and good requests."""
+"""Builders of claims test data: a member with current PS and CoC certificates, and good
+requests."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def registry(*certificates: Certificate, members: tuple[str, ...] = (BRAND,)) ->
 
 
 WORDING = {
-    ClaimType.ON_PACK_LOGO: "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org",
+    ClaimType.ON_PACK_LOGO: (
+        "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org"
+    ),
     ClaimType.CERTIFIED_TEXT: f"Made by an ASI certified company, certificate {COC_NUMBER}",
     ClaimType.RECYCLED_CONTENT: "Contains 35% recycled aluminium (mass balance)",
     ClaimType.CARBON_FOOTPRINT: "Aluminium footprint: 4.5 kg CO2e per kg (mass balance)",

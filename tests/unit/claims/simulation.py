@@ -233,11 +233,11 @@ class Sim:
             (e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.CLAIM_RETURN),
             Decimal(0),
         )
-        # The sum of claim debits on an account (less what withdrawals returned) never exceeds the CoC
-        # credits it received.
+        # The sum of claim debits on an account (less what withdrawals returned) never exceeds the
+        # CoC credits it received.
         assert returns <= debits and debits - returns <= credited
-        # No kilogram backs two claims: reserved plus spent-and-not-returned fits in what was received,
-        # and no document's mass is held twice.
+        # No kilogram backs two claims: reserved plus spent-and-not-returned fits in what was
+        # received, and no document's mass is held twice.
         held = sum((claims_mass.held(a) for a in self.books.allocations.values()), Decimal(0))
         assert held <= credited and held == debits - returns + sum(
             (a.reserved for a in self.books.accounts.values()), Decimal(0)

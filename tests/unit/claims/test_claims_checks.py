@@ -239,7 +239,7 @@ def test_what_the_documents_behind_the_allocation_support(claim_type, claimed, a
 
 def test_certificate_evidence_records_number_status_and_validity():
     result = checks.static_checks(request(), registry(), RULES, TODAY)
-    [ps_evidence, coc_evidence] = result.certificate_evidence()
+    [_ps_evidence, coc_evidence] = result.certificate_evidence()
     assert (coc_evidence.certificate_number, coc_evidence.status, coc_evidence.valid_until) == (
         COC_NUMBER,
         CertificateStatus.ACTIVE,
@@ -248,7 +248,7 @@ def test_certificate_evidence_records_number_status_and_validity():
     assert certificate(BRAND).certificate_id == coc_evidence.certificate_id
 
 
-def test_a_named_supplier_needs_a_current_coc_certificate_but_the_approval_rests_on_the_claimants_own():
+def test_a_named_supplier_needs_a_current_coc_certificate_but_the_approval_rests_on_the_claimants():
     from contracts.claims import ClaimProduct
     from services.claims.domain.checks import static_checks
 

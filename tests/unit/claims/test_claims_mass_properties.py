@@ -1,5 +1,6 @@
-"""Claims spend mass, for any sequence of claim requests, approvals, usage reports, revocations, expiries,
-withdrawals, rejections and timeouts, with deliveries duplicated and interleaved in any order."""
+"""Claims spend mass, for any sequence of claim requests, approvals, usage reports, revocations,
+expiries, withdrawals, rejections and timeouts, with deliveries duplicated and interleaved in any
+order."""
 
 from __future__ import annotations
 
@@ -171,7 +172,8 @@ def test_a_suppliers_suspension_and_reinstatement_leave_the_approval_and_its_mas
 def test_a_withdrawal_after_usage_returns_the_unused_part_once():
     sim = play(USED_THEN_WITHDRAWN_WITH_DUPLICATES)
     first = sim.claims["claim-0"]
-    # 400,000 cans used (5.2 t); the 1.5 million more for the next quarter would exceed the approval.
+    # 400,000 cans used (5.2 t); the 1.5 million more for the next quarter would exceed the
+    # approval.
     assert first.used.used_units == 400_000 and first.returned_kg == Decimal("7800.000")
     assert sim.books.allocations["claim-0"].returned == Decimal("7800.000")
     refused = [e for c, e in sim.decisions if c == "claim-0" and isinstance(e, saga.Refused)]

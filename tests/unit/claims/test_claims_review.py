@@ -1,5 +1,6 @@
 """The secretariat's review queue (issue 18 item 1): an on-pack claim waits with its mass reserved;
-the secretariat approves (the mass is spent) or refuses (it is released); who decided is recorded."""
+the secretariat approves (the mass is spent) or refuses (it is released); who decided is
+recorded."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def awaiting(req=None) -> Claim:
     return claim
 
 
-def test_an_on_pack_claim_that_passes_every_check_waits_for_the_secretariat_with_its_mass_reserved():
+def test_an_on_pack_claim_passing_every_check_waits_for_the_secretariat_with_its_mass_reserved():
     claim = awaiting()
     assert (
         claim.status is Status.AWAITING_REVIEW
@@ -77,7 +78,7 @@ def test_a_refusal_releases_the_reservation_with_the_comment_as_reason():
     assert claim.status is Status.REJECTED and not claim.allocation_held
 
 
-def test_an_approval_re_runs_the_checks_and_a_certificate_suspended_meanwhile_rejects_and_releases():
+def test_an_approval_re_runs_the_checks_and_a_certificate_suspended_since_rejects_and_releases():
     claim = awaiting()
     effects = claim.reviewed(
         review(), registry(ps(), coc(status=CertificateStatus.SUSPENDED)), RULES, NOW

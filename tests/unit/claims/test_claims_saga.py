@@ -1,4 +1,5 @@
-"""The claim saga as a pure state machine: request, allocation answers, clock, withdrawal, afterwards."""
+"""The claim saga as a pure state machine: request, allocation answers, clock, withdrawal,
+afterwards."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def test_a_request_that_passes_the_static_checks_asks_for_its_mass_and_waits():
     assert claim.evidence.wording_rules_version == RULES.version
 
 
-def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_and_nothing_allocated():
+def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_nothing_allocated():
     claim, effects = Claim.requested(
         request(wording="100% traceable to the mine"), "h1", registry(ps()), RULES, NOW, TIMEOUT
     )

@@ -1,6 +1,7 @@
-"""The secretariat's approved texts (issue 18 item 2): a request using the latest, enabled version of a
-text of its claim type, with the placeholders filled from its own fields, is approved without review;
-free wording, an older version, a disabled text or a mismatch goes to review; the blacklist stays first."""
+"""The secretariat's approved texts (issue 18 item 2): a request using the latest, enabled version
+of a text of its claim type, with the placeholders filled from its own fields, is approved without
+review; free wording, an older version, a disabled text or a mismatch goes to review; the blacklist
+stays first."""
 
 from __future__ import annotations
 
