@@ -24,6 +24,8 @@ from contracts.claims import (
     ClaimRequested,
     ClaimReviewDecided,
     ClaimTextPublished,
+    ClaimType,
+    ClaimTypeStatus,
     ClaimTypeStatusSet,
     ClaimUsageReported,
     ClaimWithdrawn,
@@ -43,6 +45,7 @@ from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.domain import answers, claim_types, membership, requests, texts
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Allocate, Effect, Status
+from services.claims.domain.reads import answered, to_check
 from services.claims.domain.requests import request_hash
 from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
@@ -64,7 +67,7 @@ class Batch:
     store: ClaimsStore
     loaded: Loaded = field(default_factory=Loaded)
     registry: Registry = field(default_factory=Registry)
-    type_statuses: dict[Any, Any] = field(default_factory=dict)
+    type_statuses: dict[ClaimType, ClaimTypeStatus] = field(default_factory=dict)
     texts: dict[str, ApprovedText] = field(default_factory=dict)
     newer: set[int] = field(default_factory=set)
     """Identities of the certificates in the batch newer than the projection's."""
@@ -99,19 +102,8 @@ class ClaimsHandlers:
         messages: list[Any] = [item.message for item in batch]
         work = Batch(tx, self.store(tx))
         work.loaded = await work.store.load_claims(ids=[m.claim_id for m in messages])
-        claims = work.loaded.claims
-        fresh = [m for m in messages if isinstance(m, ClaimRequested) and m.claim_id not in claims]
-        reviewed = [
-            c.request
-            for m in messages
-            if isinstance(m, ClaimReviewDecided)
-            and (c := claims.get(m.claim_id)) is not None
-            and c.status is Status.AWAITING_REVIEW
-        ]
-        numbers = [
-            n for r in (*fresh, *reviewed) for n in quoted_certificate_numbers(r, self.rules)
-        ]
-        work.registry = await work.store.load_registry([*fresh, *reviewed], numbers)
+        fresh, reviewed = to_check(messages, work.loaded)
+        await self._read_registry([*fresh, *reviewed], work)
         work.type_statuses = await work.store.claim_type_statuses() if fresh else {}
         return await self._run(messages, work)
 
@@ -119,20 +111,18 @@ class ClaimsHandlers:
         """ledger.events.v1: accounting's answers to the allocation requests."""
         messages = [item.message for item in batch]
         work = Batch(tx, self.store(tx))
-        ids = [m.claim_id for m in messages if isinstance(m, AllocationGranted | AllocationRefused)]
-        command_ids = [
-            str(m.rejected_event_id)
-            for m in messages
-            if isinstance(m, LedgerCommandRejected)
-            and m.rejected_event_type == AllocateForClaim.TYPE
-        ]
+        ids, command_ids = answered(messages)
         if ids or command_ids:
             work.loaded = await work.store.load_claims(ids=ids, allocate_command_ids=command_ids)
         pending = [c.request for c in work.loaded.claims.values() if c.status is Status.PENDING]
-        numbers = [n for r in pending for n in quoted_certificate_numbers(r, self.rules)]
-        work.registry = await work.store.load_registry(pending, numbers)
+        await self._read_registry(pending, work)
         work.texts = await work.store.latest_texts([r.text_id for r in pending if r.text_id])
         return await self._run(messages, work)
+
+    async def _read_registry(self, requests: list[ClaimRequested], work: Batch) -> None:
+        """The members and certificates checking these requests needs."""
+        numbers = [n for r in requests for n in quoted_certificate_numbers(r, self.rules)]
+        work.registry = await work.store.load_registry(requests, numbers)
 
     async def handle_certificate_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
         """certificates.events.v1: the registry projection, members' standing, and the approvals
