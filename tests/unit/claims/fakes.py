@@ -3,9 +3,8 @@ store suite as the MongoDB adapter (store_suite.py) so the two cannot drift."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -53,7 +52,7 @@ class FakeStore:
     async def load_claims(
         self, *, ids: Sequence[str] = (), allocate_command_ids: Sequence[str] = ()
     ) -> Loaded:
-        commands = set(allocate_command_ids)
+        ids, commands = set(ids), set(allocate_command_ids)
         return self._load(
             s
             for s in self.claims.values()
@@ -83,7 +82,7 @@ class FakeStore:
     def _load(self, stored: Iterable[Stored]) -> Loaded:
         loaded = Loaded()
         for s in stored:
-            loaded.add_read(copy.deepcopy(s.claim), s.allocate_command_id)
+            loaded.add_read(_copy(s.claim), s.allocate_command_id)
         return loaded
 
     async def save_claims(self, loaded: Loaded) -> None:
@@ -97,11 +96,11 @@ class FakeStore:
             history = loaded.history.get(claim_id, [])
             if claim_id in loaded.new:
                 claim.version = 1
-                stored = Stored(copy.deepcopy(claim), loaded.commands.get(claim_id), list(history))
+                stored = Stored(_copy(claim), loaded.commands.get(claim_id), list(history))
                 self.claims[claim_id] = stored
             else:
                 claim.version = loaded.read_version[claim_id] + 1
-                self.claims[claim_id].claim = copy.deepcopy(claim)
+                self.claims[claim_id].claim = _copy(claim)
                 self.claims[claim_id].decisions.extend(history)
 
     # ---- the registry projection ----
@@ -178,3 +177,8 @@ class FakeStore:
 
     async def claim_type_statuses(self) -> dict[ClaimType, ClaimTypeStatus]:
         return dict(self.claim_types)
+
+
+def _copy(claim: Claim) -> Claim:
+    """A copy the caller may change without changing the store (its other fields are immutable)."""
+    return replace(claim, certificate_ids=list(claim.certificate_ids), usage=dict(claim.usage))
