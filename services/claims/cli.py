@@ -1,7 +1,7 @@
 """Look up claims in the claims service's own database.
 
-    python -m services.claims.cli show CLAIM_ID      # status, request, approved vs used mass, every decision
-    python -m services.claims.cli by-owner ORG       # the brand owner's claims, oldest change first
+    python -m services.claims.cli show CLAIM_ID  # status, request, approved vs used mass, decisions
+    python -m services.claims.cli by-owner ORG   # the brand owner's claims, oldest change first
 
 The database is the platform's that `make run` started (its `.run/platform.json`), unless the
 service's Settings say otherwise (`CLAIMS_MONGODB_URI` or `MONGODB_URI`, `CLAIMS_DATABASE`). Output
@@ -45,31 +45,48 @@ async def show(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> dict[str, An
         return None
     doc["claim_id"] = doc.pop("_id")
     doc["mass"] = _mass(doc)
-    return _plain(doc)
+    shown: dict[str, Any] = _plain(doc)
+    return shown
 
 
 def _mass(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """Approved vs used: what the approval spent, what the owner reported used, what is unused or returned."""
+    """Approved vs used: what the approval spent, what the owner reported used, what is unused or
+    returned."""
     approved = doc.get("approved_kg")
     if approved is None:
         return None
     used = doc.get("used_kg") or Decimal(0)
-    return {"approved_kg": approved, "used_units": doc.get("used_units", 0), "used_kg": used,
-            "unused_kg": max(approved - used, Decimal(0)), "returned_kg": doc.get("returned_kg"),
-            "usage_by_period": {k: v for k, v in doc.get("usage", [])}}
+    return {
+        "approved_kg": approved,
+        "used_units": doc.get("used_units", 0),
+        "used_kg": used,
+        "unused_kg": max(approved - used, Decimal(0)),
+        "returned_kg": doc.get("returned_kg"),
+        "usage_by_period": dict(doc.get("usage", [])),
+    }
 
 
 async def by_owner(db: AsyncDatabase[dict[str, Any]], organisation_id: str) -> list[dict[str, Any]]:
     """A brand owner's claims, each with its status and approval."""
     rows = []
     for doc in await store.claims_of(db, organisation_id):
-        rows.append(_plain({
-            "claim_id": doc["_id"], "status": doc["status"], "claim_type": doc.get("claim_type"),
-            "product_id": doc.get("product_id"), "approval_code": doc.get("approval_code"),
-            "valid_until": doc.get("valid_until"), "decide_by": doc.get("decide_by"),
-            "approved_kg": doc.get("approved_kg"), "used_kg": doc.get("used_kg"), "returned_kg": doc.get("returned_kg"),
-            "updated_at": doc.get("updated_at"),
-        }))
+        rows.append(
+            _plain(
+                {
+                    "claim_id": doc["_id"],
+                    "status": doc["status"],
+                    "claim_type": doc.get("claim_type"),
+                    "product_id": doc.get("product_id"),
+                    "approval_code": doc.get("approval_code"),
+                    "valid_until": doc.get("valid_until"),
+                    "decide_by": doc.get("decide_by"),
+                    "approved_kg": doc.get("approved_kg"),
+                    "used_kg": doc.get("used_kg"),
+                    "returned_kg": doc.get("returned_kg"),
+                    "updated_at": doc.get("updated_at"),
+                }
+            )
+        )
     return rows
 
 

@@ -1,31 +1,36 @@
-"""Use cases of the claims service: one batch handler per consumed topic and the clock tick.
+"""Claims' use cases: one function per incoming message type, chosen by a dispatch table.
 
-Each handler reads what its batch needs in a few `$in` queries, applies the messages in order
-through the pure saga (`domain/saga.py`), then writes the changed claims back in one bulk write
-inside the batch's transaction. The runtime publishes what they return after commit.
-"""
+Each topic's batch handler reads what its batch needs through the store port in a few queries, then
+hands every message, in order, to its use case in `DISPATCH`, which applies it through the pure
+saga (`domain/saga.py`); the changed claims are written back in one go and the messages port builds
+what the runtime publishes after commit. Nothing here does I/O of its own."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from contracts.certificates import CertificateChanged, MemberRegistered
+from contracts.certificates import (
+    CertificateChanged,
+    CertificationDeadlineExtended,
+    MemberCertificationOverdue,
+    MemberRegistered,
+    MembershipForfeited,
+)
 from contracts.claims import (
-    ClaimReason,
     ClaimRequested,
-    ClaimRequestRefused,
     ClaimReviewDecided,
     ClaimTextPublished,
+    ClaimType,
+    ClaimTypeStatus,
     ClaimTypeStatusSet,
     ClaimUsageReported,
     ClaimWithdrawn,
 )
-from contracts.common import Envelope, Reason, Role, derived_event_id, today_utc
+from contracts.common import Envelope, Reason, Role, today_utc
 from contracts.ledger import (
     AllocateForClaim,
     AllocationGranted,
@@ -34,270 +39,350 @@ from contracts.ledger import (
     LedgerCommandRejected,
     ReturnClaimMass,
 )
+from contracts.registry import Member
 from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
-from services.claims.adapters import store
-from services.claims.adapters.messages import ACTOR, translate
-from services.claims.domain import claim_types, saga, texts
-from services.claims.domain.checks import Allocation
-from services.claims.domain.saga import Claim, Status
+from services.claims.domain import answers, claim_types, membership, requests, texts
+from services.claims.domain.checks import Registry
+from services.claims.domain.effects import Allocate, Effect, Status
+from services.claims.domain.reads import answered, to_check
+from services.claims.domain.requests import request_hash
+from services.claims.domain.saga import Claim
+from services.claims.domain.state import Loaded
+from services.claims.domain.texts import ApprovedText
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
+from services.claims.ports import ClaimsStore, Messages, StoreFor
 
 log = get_logger("services.claims")
 
-_ENVELOPE_ONLY = {"event_id", "occurred_at", "correlation_id", "causation_id"}
-
-
-def request_hash(request: ClaimRequested) -> str:
-    """What makes two requests 'the same': everything but the envelope's ids and time."""
-    body = request.model_dump(mode="json", exclude=_ENVELOPE_ONLY)
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+__all__ = ["DISPATCH", "Batch", "ClaimsHandlers", "request_hash"]
 
 
 @dataclass
-class _Batch:
-    """Claims of one transaction and what it publishes."""
+class Batch:
+    """What one transaction's use cases share: the store, the state read for the batch, what they
+    publish."""
 
-    loaded: store.Loaded
-    out: list[Outgoing]
-    changed: set[str]
-    allocate_command_ids: dict[str, str]
-
-    @classmethod
-    def start(cls, loaded: store.Loaded | None = None) -> _Batch:
-        return cls(loaded or store.Loaded(), [], set(), {})
-
-    def apply(self, claim: Claim, effects: Sequence[saga.Effect], *, cause: str | UUID,
-              causation_id: UUID | None, now: datetime, refused_event_id: UUID | None = None) -> None:
-        if not effects:
-            return
-        messages = translate(claim.claim_id, claim.claimant, effects, cause=cause, causation_id=causation_id,
-                             correlation_id=claim.request.correlation_id, now=now,
-                             refused_event_id=refused_event_id)
-        for message in messages:
-            if isinstance(message, AllocateForClaim):
-                self.allocate_command_ids[claim.claim_id] = str(message.event_id)
-        self.loaded.record(claim.claim_id, messages)
-        self.changed.add(claim.claim_id)
-        self.out.extend(Outgoing(m) for m in messages)
-
-    async def save(self, tx: Tx) -> list[Outgoing]:
-        await store.save_claims(tx, self.loaded, self.changed, self.allocate_command_ids)
-        return self.out
+    tx: Tx
+    store: ClaimsStore
+    loaded: Loaded = field(default_factory=Loaded)
+    registry: Registry = field(default_factory=Registry)
+    type_statuses: dict[ClaimType, ClaimTypeStatus] = field(default_factory=dict)
+    texts: dict[str, ApprovedText] = field(default_factory=dict)
+    newer: set[int] = field(default_factory=set)
+    """Identities of the certificates in the batch newer than the projection's."""
+    members: list[Member] = field(default_factory=list)
+    out: list[Outgoing] = field(default_factory=list)
 
 
-class ClaimsService:
-    """The claims use cases, configured with the wording rules and the allocation timeout."""
+UseCase = Callable[["ClaimsHandlers", Any, Batch], Awaitable[None]]
 
-    def __init__(self, rules: WordingRules, allocation_timeout: timedelta, tick_limit: int = 500) -> None:
+
+class ClaimsHandlers:
+    """The batch handlers the runtime calls, with the rules they apply and the ports they use."""
+
+    def __init__(
+        self,
+        rules: WordingRules,
+        allocation_timeout: timedelta,
+        store: StoreFor,
+        messages: Messages,
+        tick_limit: int = 500,
+    ) -> None:
         self.rules = rules
         self.timeout = allocation_timeout
+        self.store = store
+        self.messages = messages
         self.tick_limit = tick_limit
 
-    # ---- claims.requests.v1 ----
+    # ---- the topics' batches ---------------------------------------------------------------------
 
     async def handle_requests(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        messages = [item.message for item in batch]
-        work = _Batch.start(await store.load_claims(tx, store.Loaded(), ids=[m.claim_id for m in messages]))
-        fresh = [m for m in messages if isinstance(m, ClaimRequested) and m.claim_id not in work.loaded.claims]
-        reviewed = [c.request for m in messages if isinstance(m, ClaimReviewDecided)
-                    and (c := work.loaded.claims.get(m.claim_id)) is not None and c.status is Status.AWAITING_REVIEW]
-        numbers = [n for m in (*fresh, *reviewed) for n in quoted_certificate_numbers(m, self.rules)]
-        registry = await store.load_registry(tx, [*fresh, *reviewed], numbers)
-        type_statuses = await store.claim_type_statuses(tx) if fresh else {}
-        for message in messages:
-            if isinstance(message, ClaimTypeStatusSet):
-                if message.actor.role is Role.SECRETARIAT:
-                    await store.set_claim_type_status(tx, message.claim_type, message.status, tx.now)
-                    type_statuses[message.claim_type] = message.status
-                else:
-                    work.out.append(_secretariat_only(message, tx.now, "sets the status of a claim type"))
-                continue
-            if isinstance(message, ClaimTextPublished):
-                refusal = await _publish_text(message, tx)
-                if refusal is not None:
-                    work.out.append(refusal)
-                continue
-            with message_context(event_id=str(message.event_id), claim_id=message.claim_id):
-                claim = work.loaded.claims.get(message.claim_id)
-                if isinstance(message, ClaimRequested):
-                    digest = request_hash(message)
-                    if claim is None:
-                        claim, effects = Claim.requested(
-                            message, digest, registry, self.rules, tx.now, self.timeout,
-                            claim_types.status_of(message.claim_type, type_statuses))
-                        work.loaded.add_new(claim)
-                    else:
-                        effects = claim.resubmitted(message, digest)
-                elif isinstance(message, ClaimReviewDecided):
-                    if claim is None:
-                        work.out.append(_unknown_claim(message, tx.now))
-                        continue
-                    effects = claim.reviewed(message, registry, self.rules, tx.now)
-                elif isinstance(message, ClaimWithdrawn | ClaimUsageReported):
-                    if claim is None:
-                        work.out.append(_unknown_claim(message, tx.now))
-                        continue
-                    by = message.actor.organisation_id
-                    if message.actor.role is Role.SECRETARIAT:
-                        by = message.claimant_organisation_id
-                    if isinstance(message, ClaimWithdrawn):
-                        effects = claim.withdrawn(by, message.reason)
-                    else:
-                        effects = claim.usage_reported(message, by)
-                else:
-                    continue
-                work.apply(claim, effects, cause=message.event_id, causation_id=message.event_id, now=tx.now,
-                           refused_event_id=message.event_id)
-        return await work.save(tx)
-
-    # ---- ledger.events.v1: accounting's answers ----
+        """claims.requests.v1: requests, reviews, withdrawals, usage, texts, claim type statuses."""
+        messages: list[Any] = [item.message for item in batch]
+        work = Batch(tx, self.store(tx))
+        work.loaded = await work.store.load_claims(ids=[m.claim_id for m in messages])
+        fresh, reviewed = to_check(messages, work.loaded)
+        await self._read_registry([*fresh, *reviewed], work)
+        work.type_statuses = await work.store.claim_type_statuses() if fresh else {}
+        return await self._run(messages, work)
 
     async def handle_ledger_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        for item in batch:  # spending and returning are never refused when sent in order: say so if they are
-            m = item.message
-            if isinstance(m, LedgerCommandRejected) and m.rejected_event_type in (DebitClaimMass.TYPE,
-                                                                                   ReturnClaimMass.TYPE):
-                log.warning("claim_mass_command_rejected", rejected_event_id=str(m.rejected_event_id),
-                            type=m.rejected_event_type, reasons=[r.code for r in m.reasons])
-        answers = [item.message for item in batch
-                   if isinstance(item.message, AllocationGranted | AllocationRefused)
-                   or (isinstance(item.message, LedgerCommandRejected)
-                       and item.message.rejected_event_type == AllocateForClaim.TYPE)]
-        if not answers:
-            return []
-        ids = [m.claim_id for m in answers if not isinstance(m, LedgerCommandRejected)]
-        command_ids = [str(m.rejected_event_id) for m in answers if isinstance(m, LedgerCommandRejected)]
-        work = _Batch.start(await store.load_claims(tx, store.Loaded(), ids=ids, allocate_command_ids=command_ids))
-        if not work.loaded.claims:
-            return []  # answers about claims this service does not hold
+        """ledger.events.v1: accounting's answers to the allocation requests."""
+        messages = [item.message for item in batch]
+        work = Batch(tx, self.store(tx))
+        ids, command_ids = answered(messages)
+        if ids or command_ids:
+            work.loaded = await work.store.load_claims(ids=ids, allocate_command_ids=command_ids)
         pending = [c.request for c in work.loaded.claims.values() if c.status is Status.PENDING]
-        numbers = [n for r in pending for n in quoted_certificate_numbers(r, self.rules)]
-        registry = await store.load_registry(tx, pending, numbers)
-        approved_texts = await store.latest_texts(tx, [r.text_id for r in pending if r.text_id])
-        for message in answers:
-            if isinstance(message, LedgerCommandRejected):
-                claim = work.loaded.claims.get(work.loaded.allocate_command_ids.get(str(message.rejected_event_id), ""))
-            else:
-                claim = work.loaded.claims.get(message.claim_id)
-                if claim is not None and claim.claimant != message.owner_organisation_id:
-                    log.warning("allocation_owner_mismatch", claim_id=message.claim_id)
-                    claim = None
-            if claim is None:
-                continue
-            with message_context(event_id=str(message.event_id), claim_id=claim.claim_id):
-                if isinstance(message, AllocationGranted):
-                    allocation = Allocation(
-                        mass_kg=message.mass_kg, account_ids=tuple(message.account_ids),
-                        document_ids=tuple(d.document_id for d in message.documents),
-                        recycled_content_share=message.recycled_content_share,
-                        carbon_footprint_kg_co2e_per_kg=message.carbon_footprint_kg_co2e_per_kg,
-                    )
-                    effects = claim.granted(allocation, registry, self.rules, tx.now,
-                                            approved_texts.get(claim.request.text_id or ""))
-                elif isinstance(message, AllocationRefused):
-                    codes = ", ".join(r.code for r in message.reasons)
-                    effects = claim.refused(
-                        f"accounting could not allocate {message.requested_kg} kg: {message.available_kg} kg of "
-                        f"CoC credits free ({codes})", registry, self.rules, tx.now,
-                        held_by=tuple(message.held_by_claim_ids))
-                else:
-                    codes = ", ".join(f"{r.code}: {r.message}" for r in message.reasons)
-                    effects = claim.refused(f"accounting rejected the allocation request ({codes})"[:2000],
-                                            registry, self.rules, tx.now)
-                work.apply(claim, effects, cause=message.event_id, causation_id=message.event_id, now=tx.now)
-        return await work.save(tx)
+        await self._read_registry(pending, work)
+        work.texts = await work.store.latest_texts([r.text_id for r in pending if r.text_id])
+        return await self._run(messages, work)
 
-    # ---- certificates.events.v1: the registry projection, and what depends on it ----
+    async def _read_registry(self, requests: list[ClaimRequested], work: Batch) -> None:
+        """The members and certificates checking these requests needs."""
+        numbers = [n for r in requests for n in quoted_certificate_numbers(r, self.rules)]
+        work.registry = await work.store.load_registry(requests, numbers)
 
     async def handle_certificate_events(self, batch: Sequence[Incoming], tx: Tx) -> list[Outgoing]:
-        members = [item.message.member for item in batch if isinstance(item.message, MemberRegistered)]
-        changes = [item.message for item in batch if isinstance(item.message, CertificateChanged)]
-        await store.save_members(tx, members)
-        if not changes:
-            return []
-        newer = await store.newer_certificates(tx, [m.certificate for m in changes])
-        if not newer:
-            return []
-        await store.save_certificates(tx, newer)
-        kept = {id(c) for c in newer}
-        changed_ids = list({c.certificate_id for c in newer})
-        work = _Batch.start(await store.load_claims(
-            tx, store.Loaded(), query={"certificate_ids": {"$in": changed_ids}, "status": Status.APPROVED.value}))
-        today = today_utc(tx.now)
-        for message in changes:
-            if id(message.certificate) not in kept:
-                continue
-            for claim in work.loaded.claims.values():
-                effects = claim.certificate_changed(message.certificate, today)
-                work.apply(claim, effects, cause=message.event_id, causation_id=message.event_id, now=tx.now)
-        return await work.save(tx)
-
-    # ---- the clock ----
+        """certificates.events.v1: the registry projection, members' standing, and the approvals
+        resting on a certificate that changed."""
+        messages = [item.message for item in batch]
+        work = Batch(tx, self.store(tx))
+        changes = [m.certificate for m in messages if isinstance(m, CertificateChanged)]
+        newer = await work.store.newer_certificates(changes) if changes else []
+        if newer:
+            await work.store.save_certificates(newer)
+            work.newer = {id(c) for c in newer}
+            changed_ids = list({c.certificate_id for c in newer})
+            work.loaded = await work.store.load_approved_resting_on(changed_ids)
+        out = await self._run(messages, work)
+        await work.store.save_members(work.members)
+        return out
 
     async def tick(self, tx: Tx) -> list[Outgoing]:
-        """Time out pending allocations and expire approvals past valid_until; idempotent by state."""
-        due = {"$or": [
-            {"status": Status.PENDING.value, "decide_by": {"$lte": tx.now}},
-            {"status": Status.APPROVED.value, "valid_until": {"$lt": today_utc(tx.now).isoformat()}},
-        ]}
-        work = _Batch.start(await store.load_claims(tx, store.Loaded(), query=due, limit=self.tick_limit))
+        """The clock: time out pending allocations and expire approvals past valid_until;
+        idempotent by state."""
+        work = Batch(tx, self.store(tx))
+        work.loaded = await work.store.load_due(tx.now, self.tick_limit)
         for claim in work.loaded.claims.values():
-            version = claim.version
-            work.apply(claim, claim.clock(tx.now), cause=f"clock:{version}", causation_id=None, now=tx.now)
-        return await work.save(tx)
-
-    # ---- a reused event id with other content ----
+            cause = f"clock:{claim.version}"
+            self._apply(claim, claim.clock(tx.now), work, cause=cause, causation_id=None)
+        await work.store.save_claims(work.loaded)
+        return work.out
 
     def on_conflict(self, item: Incoming, now: datetime) -> list[Outgoing]:
-        message = item.message
-        reason = Reason(code=ClaimReason.REQUEST_CONFLICT, field="event_id",
-                        message="this event id was already used with different content; the first one stands")
-        return [Outgoing(_refusal(message, reason, now, content_hash(message)))]
+        """A reused event id with other content: refused, the first one stands."""
+        message: Any = item.message
+        refusal = self.messages.refusal(
+            message,
+            requests.event_id_reused_reason(),
+            now,
+            salt=content_hash(message),
+            claim_id=message.claim_id,
+            claimant=message.claimant_organisation_id,
+        )
+        return [refusal]
+
+    async def _run(self, messages: Sequence[Envelope], work: Batch) -> list[Outgoing]:
+        for message in messages:
+            use_case = DISPATCH.get(type(message))
+            if use_case is None:
+                continue
+            claim_id = getattr(message, "claim_id", None)
+            with message_context(event_id=str(message.event_id), claim_id=claim_id):
+                await use_case(self, message, work)
+        await work.store.save_claims(work.loaded)
+        return work.out
+
+    def _apply(
+        self,
+        claim: Claim,
+        effects: Sequence[Effect],
+        work: Batch,
+        *,
+        cause: str | UUID,
+        causation_id: UUID | None,
+        refused_event_id: UUID | None = None,
+    ) -> None:
+        if not effects:
+            return
+        out = self.messages.decisions(
+            claim,
+            effects,
+            cause=cause,
+            causation_id=causation_id,
+            now=work.tx.now,
+            refused_event_id=refused_event_id,
+        )
+        for effect, outgoing in zip(effects, out, strict=True):
+            if isinstance(effect, Allocate):
+                work.loaded.commands[claim.claim_id] = str(outgoing.message.event_id)
+        work.loaded.record(claim.claim_id, [o.message for o in out])
+        work.out.extend(out)
+
+    # ---- claims.requests.v1 ----------------------------------------------------------------------
+
+    async def claim_requested(self, message: ClaimRequested, work: Batch) -> None:
+        """A new claim is checked and asks for its allocation; the same request again is a no-op, a
+        changed one is refused."""
+        claim = work.loaded.claims.get(message.claim_id)
+        digest = request_hash(message)
+        effects: list[Effect]
+        if claim is None:
+            status = claim_types.status_of(message.claim_type, work.type_statuses)
+            claim, effects = Claim.requested(
+                message, digest, work.registry, self.rules, work.tx.now, self.timeout, status
+            )
+            work.loaded.add_new(claim)
+        else:
+            effects = claim.resubmitted(message, digest)
+        self._answer(claim, effects, message, work)
+
+    async def review_decided(self, message: ClaimReviewDecided, work: Batch) -> None:
+        if claim := self._known(message, work):
+            effects = claim.reviewed(message, work.registry, self.rules, work.tx.now)
+            self._answer(claim, effects, message, work)
+
+    async def claim_withdrawn(self, message: ClaimWithdrawn, work: Batch) -> None:
+        if claim := self._known(message, work):
+            effects = claim.withdrawn(requests.acting_for(message), message.reason)
+            self._answer(claim, effects, message, work)
+
+    async def usage_reported(self, message: ClaimUsageReported, work: Batch) -> None:
+        if claim := self._known(message, work):
+            effects = claim.usage_reported(message, requests.acting_for(message))
+            self._answer(claim, effects, message, work)
+
+    def _known(
+        self, message: ClaimReviewDecided | ClaimWithdrawn | ClaimUsageReported, work: Batch
+    ) -> Claim | None:
+        """The claim the message is about; an unknown claim is refused."""
+        claim = work.loaded.claims.get(message.claim_id)
+        if claim is None:
+            reason = requests.unknown_claim_reason(message)
+            claimant = message.claimant_organisation_id
+            work.out.append(self._refusal(message, reason, work, "unknown", claimant))
+        return claim
+
+    def _answer(self, claim: Claim, effects: Sequence[Effect], message: Any, work: Batch) -> None:
+        """Apply a claims.requests.v1 message's effects (a refusal names that message)."""
+        cause = message.event_id
+        self._apply(claim, effects, work, cause=cause, causation_id=cause, refused_event_id=cause)
+
+    async def claim_type_status_set(self, message: ClaimTypeStatusSet, work: Batch) -> None:
+        """The secretariat enables, pilots or switches off a claim type (`claim_types.py`)."""
+        if message.actor.role is Role.SECRETARIAT:
+            await work.store.set_claim_type_status(message.claim_type, message.status, work.tx.now)
+            work.type_statuses[message.claim_type] = message.status
+            return
+        reason = requests.secretariat_only_reason("sets the status of a claim type")
+        work.out.append(self._refusal(message, reason, work, "type", message.actor.organisation_id))
+
+    async def claim_text_published(self, message: ClaimTextPublished, work: Batch) -> None:
+        """Store a version of an approved text (`texts.py`), or refuse it (nothing changes)."""
+        text = ApprovedText.of(message)
+        if message.actor.role is not Role.SECRETARIAT:
+            reason = requests.secretariat_only_reason("publishes approved claim texts")
+        elif reasons := texts.template_reasons(text):
+            reason = reasons[0]
+        elif not await work.store.save_text(text):
+            reason = requests.text_version_conflict_reason(text.text_id, text.version)
+        else:
+            log.info(
+                "claim_text_published",
+                text_id=text.text_id,
+                version=text.version,
+                auto_approve=text.auto_approve,
+            )
+            return
+        work.out.append(self._refusal(message, reason, work, "text", message.actor.organisation_id))
+
+    def _refusal(
+        self, message: Any, reason: Reason, work: Batch, salt: str, claimant: str
+    ) -> Outgoing:
+        return self.messages.refusal(
+            message, reason, work.tx.now, salt=salt, claim_id=message.claim_id, claimant=claimant
+        )
+
+    # ---- ledger.events.v1 ------------------------------------------------------------------------
+
+    async def allocation_granted(self, message: AllocationGranted, work: Batch) -> None:
+        """Accounting reserved the mass: the last checks approve, reject or queue for review."""
+        if claim := self._claim_answered(message, work):
+            text = work.texts.get(claim.request.text_id or "")
+            allocation = answers.allocation_of(message)
+            effects = claim.granted(allocation, work.registry, self.rules, work.tx.now, text)
+            self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
+
+    async def allocation_refused(self, message: AllocationRefused, work: Batch) -> None:
+        if claim := self._claim_answered(message, work):
+            why, held_by = answers.refused_because(message), tuple(message.held_by_claim_ids)
+            effects = claim.refused(why, work.registry, self.rules, work.tx.now, held_by=held_by)
+            self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
+
+    async def ledger_command_rejected(self, message: LedgerCommandRejected, work: Batch) -> None:
+        """An allocation request accounting could not read rejects its claim; spending and returning
+        are never rejected when sent in order: say so if they are."""
+        if message.rejected_event_type in (DebitClaimMass.TYPE, ReturnClaimMass.TYPE):
+            log.warning(
+                "claim_mass_command_rejected",
+                rejected_event_id=str(message.rejected_event_id),
+                type=message.rejected_event_type,
+                reasons=[r.code for r in message.reasons],
+            )
+            return
+        if message.rejected_event_type != AllocateForClaim.TYPE:
+            return
+        claim = work.loaded.claim_of_command(str(message.rejected_event_id))
+        if claim is None:
+            return
+        with message_context(claim_id=claim.claim_id):
+            why = answers.rejected_because(message)
+            effects = claim.refused(why, work.registry, self.rules, work.tx.now)
+            self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
+
+    def _claim_answered(
+        self, message: AllocationGranted | AllocationRefused, work: Batch
+    ) -> Claim | None:
+        """The claim an answer is about, if this service holds it and its owner matches."""
+        claim = work.loaded.claims.get(message.claim_id)
+        if claim is not None and claim.claimant != message.owner_organisation_id:
+            log.warning("allocation_owner_mismatch", claim_id=message.claim_id)
+            return None
+        return claim
+
+    # ---- certificates.events.v1 ------------------------------------------------------------------
+
+    async def certificate_changed(self, message: CertificateChanged, work: Batch) -> None:
+        """A current PS certificate restores a member's standing; a newer revision revokes or
+        expires the approvals resting on it (`Claim.certificate_changed`)."""
+        certificate = message.certificate
+        if membership.restores_standing(certificate):
+            await work.store.clear_at_risk(certificate.organisation_id)
+        if id(certificate) not in work.newer:
+            return
+        today = today_utc(work.tx.now)
+        for claim in work.loaded.claims.values():
+            effects = claim.certificate_changed(certificate, today)
+            self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
+
+    async def member_registered(self, message: MemberRegistered, work: Batch) -> None:
+        member = message.member
+        await work.store.clear_forfeited(member.organisation_id, member.joined_on)
+        work.members.append(member)
+
+    async def member_certification_overdue(
+        self, message: MemberCertificationOverdue, work: Batch
+    ) -> None:
+        await work.store.mark_at_risk(message.organisation_id, message.occurred_at)
+
+    async def membership_forfeited(self, message: MembershipForfeited, work: Batch) -> None:
+        await work.store.mark_forfeited(
+            message.organisation_id, message.occurred_at, message.forfeited_on
+        )
+
+    async def certification_deadline_extended(
+        self, message: CertificationDeadlineExtended, work: Batch
+    ) -> None:
+        await work.store.clear_at_risk(message.organisation_id)
 
 
-async def _publish_text(message: ClaimTextPublished, tx: Tx) -> Outgoing | None:
-    """Store a version of an approved text; the refusal to send, if any (nothing changed then)."""
-    text = texts.ApprovedText.of(message)
-    if message.actor.role is not Role.SECRETARIAT:
-        reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor",
-                        message="only the secretariat publishes approved claim texts")
-    elif reasons := texts.template_reasons(text):
-        reason = reasons[0]
-    elif not await store.save_text(tx, text):
-        reason = Reason(code=ClaimReason.REQUEST_CONFLICT, field="version",
-                        message=f"version {text.version} of text {text.text_id} was published with other content; "
-                                "the first stands (publish a new version)")
-    else:
-        log.info("claim_text_published", text_id=text.text_id, version=text.version, auto_approve=text.auto_approve)
-        return None
-    return Outgoing(ClaimRequestRefused(
-        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "text"),
-        occurred_at=tx.now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
-        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
-        refused_event_id=message.event_id, reasons=[reason]))
-
-
-def _secretariat_only(message: ClaimTypeStatusSet, now: datetime, what: str) -> Outgoing:
-    reason = Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor", message=f"only the secretariat {what}")
-    return Outgoing(ClaimRequestRefused(
-        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, "type"),
-        occurred_at=now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
-        claim_id=message.claim_id, claimant_organisation_id=message.actor.organisation_id,
-        refused_event_id=message.event_id, reasons=[reason]))
-
-
-def _unknown_claim(message: ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided, now: datetime) -> Outgoing:
-    what = {ClaimWithdrawn: "to withdraw", ClaimUsageReported: "to report usage of",
-            ClaimReviewDecided: "to review"}[type(message)]
-    reason = Reason(code=ClaimReason.UNKNOWN_CLAIM, field="claim_id", message=f"no claim {message.claim_id} {what}")
-    return Outgoing(_refusal(message, reason, now, "unknown"))
-
-
-def _refusal(message: Envelope, reason: Reason, now: datetime, salt: str) -> ClaimRequestRefused:
-    return ClaimRequestRefused(
-        event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, salt),
-        occurred_at=now, correlation_id=message.correlation_id, causation_id=message.event_id, actor=ACTOR,
-        claim_id=message.claim_id, claimant_organisation_id=message.claimant_organisation_id,
-        refused_event_id=message.event_id, reasons=[reason],
-    )
+DISPATCH: dict[type[Envelope], UseCase] = {
+    ClaimRequested: ClaimsHandlers.claim_requested,
+    ClaimReviewDecided: ClaimsHandlers.review_decided,
+    ClaimWithdrawn: ClaimsHandlers.claim_withdrawn,
+    ClaimUsageReported: ClaimsHandlers.usage_reported,
+    ClaimTypeStatusSet: ClaimsHandlers.claim_type_status_set,
+    ClaimTextPublished: ClaimsHandlers.claim_text_published,
+    AllocationGranted: ClaimsHandlers.allocation_granted,
+    AllocationRefused: ClaimsHandlers.allocation_refused,
+    LedgerCommandRejected: ClaimsHandlers.ledger_command_rejected,
+    CertificateChanged: ClaimsHandlers.certificate_changed,
+    MemberRegistered: ClaimsHandlers.member_registered,
+    MemberCertificationOverdue: ClaimsHandlers.member_certification_overdue,
+    MembershipForfeited: ClaimsHandlers.membership_forfeited,
+    CertificationDeadlineExtended: ClaimsHandlers.certification_deadline_extended,
+}
+"""Incoming message type -> use case, applied in the batch's order. Types not listed (other ledger
+and certificate events) are ignored."""

@@ -1,4 +1,7 @@
-"""Effects of the claim saga as contract messages, with deterministic event ids (a re-run emits the same ids)."""
+"""The only place claims builds contract messages: the saga's effects as decisions and ledger
+commands, and refusals, with deterministic event ids (a re-run emits the same ids). Each message's
+topic and key come from the contracts' topic table (`contracts.topics`): decisions and refusals on
+`claims.decisions.v1` by claim, ledger commands on `ledger.commands.v1` by owner."""
 
 from __future__ import annotations
 
@@ -18,17 +21,84 @@ from contracts.claims import (
     ClaimUsageRecorded,
     ClaimWithdrawalConfirmed,
 )
-from contracts.common import Actor, Envelope, Role, derived_event_id
+from contracts.common import Actor, Envelope, Reason, Role, derived_event_id
 from contracts.ledger import AllocateForClaim, DebitClaimMass, ReleaseAllocation, ReturnClaimMass
-from services.claims.domain import saga
+from libs.messaging import Outgoing
+from services.claims.domain.effects import (
+    Allocate,
+    Approved,
+    AwaitingReview,
+    Debit,
+    Effect,
+    Expired,
+    Pending,
+    Refused,
+    Rejected,
+    Release,
+    ReturnUnused,
+    Revoked,
+    UsageRecorded,
+    WithdrawalConfirmed,
+)
+from services.claims.domain.saga import Claim
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
+
+
+class KafkaMessages:
+    """`ports.Messages` on the contracts."""
+
+    def decisions(
+        self,
+        claim: Claim,
+        effects: Sequence[Effect],
+        *,
+        cause: str | uuid.UUID,
+        causation_id: uuid.UUID | None,
+        now: datetime,
+        refused_event_id: uuid.UUID | None = None,
+    ) -> list[Outgoing]:
+        messages = translate(
+            claim.claim_id,
+            claim.claimant,
+            effects,
+            cause=cause,
+            causation_id=causation_id,
+            correlation_id=claim.request.correlation_id,
+            now=now,
+            refused_event_id=refused_event_id,
+        )
+        return [Outgoing(m) for m in messages]
+
+    def refusal(
+        self,
+        message: Envelope,
+        reason: Reason,
+        now: datetime,
+        *,
+        salt: str,
+        claim_id: str,
+        claimant: str,
+    ) -> Outgoing:
+        return Outgoing(
+            ClaimRequestRefused(
+                event_id=derived_event_id(message.event_id, ClaimRequestRefused.TYPE, salt),
+                occurred_at=now,
+                correlation_id=message.correlation_id,
+                causation_id=message.event_id,
+                actor=ACTOR,
+                claim_id=claim_id,
+                claimant_organisation_id=claimant,
+                refused_event_id=message.event_id,
+                reasons=[reason],
+            )
+        )
 
 
 def translate(
     claim_id: str,
     claimant: str,
-    effects: Sequence[saga.Effect],
+    effects: Sequence[Effect],
     *,
     cause: str | uuid.UUID,
     causation_id: uuid.UUID | None,
@@ -40,58 +110,116 @@ def translate(
     out: list[Envelope] = []
     for effect in effects:
         kind, body = _body(effect, claimant, refused_event_id)
-        out.append(kind(
-            event_id=derived_event_id(cause, claim_id, kind.TYPE),
-            occurred_at=now,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            actor=ACTOR,
-            claim_id=claim_id,
-            **body,
-        ))
+        out.append(
+            kind(
+                event_id=derived_event_id(cause, claim_id, kind.TYPE),
+                occurred_at=now,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                actor=ACTOR,
+                claim_id=claim_id,
+                **body,
+            )
+        )
     return out
 
 
-def _body(effect: saga.Effect, claimant: str, refused_event_id: uuid.UUID | None) -> tuple[type[Envelope], dict[str, Any]]:
+def _body(
+    effect: Effect, claimant: str, refused_event_id: uuid.UUID | None
+) -> tuple[Any, dict[str, Any]]:
     match effect:
-        case saga.Allocate(mass_kg=mass):
+        case Allocate(mass_kg=mass):
             return AllocateForClaim, {"owner_organisation_id": claimant, "mass_kg": mass}
-        case saga.Release(reason=reason):
+        case Release(reason=reason):
             return ReleaseAllocation, {"owner_organisation_id": claimant, "reason": reason[:2000]}
-        case saga.Debit(mass_kg=mass, approval_code=code):
-            return DebitClaimMass, {"owner_organisation_id": claimant, "mass_kg": mass, "approval_code": code}
-        case saga.ReturnUnused(mass_kg=mass, used_kg=used, reason=reason):
-            return ReturnClaimMass, {"owner_organisation_id": claimant, "mass_kg": mass, "used_kg": used,
-                                     "reason": reason[:2000]}
-        case saga.UsageRecorded() as u:
-            return ClaimUsageRecorded, {"claimant_organisation_id": claimant, "period_start": u.period_start,
-                                        "period_end": u.period_end, "units": u.units, "used_units": u.used_units,
-                                        "used_kg": u.used_kg, "approved_kg": u.approved_kg,
-                                        "unused_kg": u.unused_kg}
-        case saga.Pending(decide_by=decide_by, waiting_for=waiting_for):
-            return ClaimPending, {"claimant_organisation_id": claimant, "decide_by": decide_by,
-                                  "waiting_for": waiting_for}
-        case saga.AwaitingReview(since=since, evidence=evidence, artwork_reference=artwork, wording=wording,
-                                 pilot=pilot):
-            return ClaimAwaitingReview, {"claimant_organisation_id": claimant, "awaiting_since": since,
-                                         "evidence": evidence, "artwork_reference": artwork, "wording": wording,
-                                         "pilot": pilot}
-        case saga.Approved(approval_code=code, valid_until=valid_until, evidence=evidence, review=review, pilot=pilot):
-            return ClaimApproved, {"claimant_organisation_id": claimant, "approval_code": code,
-                                   "valid_until": valid_until, "evidence": evidence, "review": review,
-                                   "pilot": pilot}
-        case saga.Rejected(reasons=reasons, evidence=evidence, review=review):
-            return ClaimRejected, {"claimant_organisation_id": claimant, "reasons": reasons, "evidence": evidence,
-                                   "review": review}
-        case saga.Revoked(approval_code=code, reasons=reasons):
-            return ClaimRevoked, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
-        case saga.Expired(approval_code=code, reasons=reasons):
-            return ClaimExpired, {"claimant_organisation_id": claimant, "approval_code": code, "reasons": reasons}
-        case saga.WithdrawalConfirmed(reason=reason, used_kg=used, returned_kg=back):
-            return ClaimWithdrawalConfirmed, {"claimant_organisation_id": claimant, "reason": reason,
-                                              "used_kg": used, "returned_kg": back}
-        case saga.Refused(reasons=reasons):
-            assert refused_event_id is not None
-            return ClaimRequestRefused, {"claimant_organisation_id": claimant, "refused_event_id": refused_event_id,
-                                         "reasons": reasons}
+        case Debit(mass_kg=mass, approval_code=code):
+            return DebitClaimMass, {
+                "owner_organisation_id": claimant,
+                "mass_kg": mass,
+                "approval_code": code,
+            }
+        case ReturnUnused(mass_kg=mass, used_kg=used, reason=reason):
+            return ReturnClaimMass, {
+                "owner_organisation_id": claimant,
+                "mass_kg": mass,
+                "used_kg": used,
+                "reason": reason[:2000],
+            }
+        case UsageRecorded() as u:
+            return ClaimUsageRecorded, {
+                "claimant_organisation_id": claimant,
+                "period_start": u.period_start,
+                "period_end": u.period_end,
+                "units": u.units,
+                "used_units": u.used_units,
+                "used_kg": u.used_kg,
+                "approved_kg": u.approved_kg,
+                "unused_kg": u.unused_kg,
+            }
+        case Pending(decide_by=decide_by, waiting_for=waiting_for):
+            return ClaimPending, {
+                "claimant_organisation_id": claimant,
+                "decide_by": decide_by,
+                "waiting_for": waiting_for,
+            }
+        case AwaitingReview(
+            since=since, evidence=evidence, artwork_reference=artwork, wording=wording, pilot=pilot
+        ):
+            return ClaimAwaitingReview, {
+                "claimant_organisation_id": claimant,
+                "awaiting_since": since,
+                "evidence": evidence,
+                "artwork_reference": artwork,
+                "wording": wording,
+                "pilot": pilot,
+            }
+        case Approved(
+            approval_code=code,
+            valid_until=valid_until,
+            evidence=evidence,
+            review=review,
+            pilot=pilot,
+        ):
+            return ClaimApproved, {
+                "claimant_organisation_id": claimant,
+                "approval_code": code,
+                "valid_until": valid_until,
+                "evidence": evidence,
+                "review": review,
+                "pilot": pilot,
+            }
+        case Rejected(reasons=reasons, evidence=evidence, review=review):
+            return ClaimRejected, {
+                "claimant_organisation_id": claimant,
+                "reasons": reasons,
+                "evidence": evidence,
+                "review": review,
+            }
+        case Revoked(approval_code=code, reasons=reasons):
+            return ClaimRevoked, {
+                "claimant_organisation_id": claimant,
+                "approval_code": code,
+                "reasons": reasons,
+            }
+        case Expired(approval_code=code, reasons=reasons):
+            return ClaimExpired, {
+                "claimant_organisation_id": claimant,
+                "approval_code": code,
+                "reasons": reasons,
+            }
+        case WithdrawalConfirmed(reason=reason, used_kg=used, returned_kg=back):
+            return ClaimWithdrawalConfirmed, {
+                "claimant_organisation_id": claimant,
+                "reason": reason,
+                "used_kg": used,
+                "returned_kg": back,
+            }
+        case Refused(reasons=reasons):
+            if refused_event_id is None:
+                raise ValueError("a refusal names the event it refuses")
+            return ClaimRequestRefused, {
+                "claimant_organisation_id": claimant,
+                "refused_event_id": refused_event_id,
+                "reasons": reasons,
+            }
     raise TypeError(f"unknown effect {effect!r}")

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from contracts.claims import AllocationEvidence, CertificateEvidence, ClaimReason, ClaimRequested, ClaimType
+from contracts.claims import (
+    AllocationEvidence,
+    CertificateEvidence,
+    ClaimReason,
+    ClaimRequested,
+    ClaimType,
+)
 from contracts.common import Reason, Role, Standard
 from contracts.registry import CURRENT_STATUSES, Certificate
 from services.claims.domain.membership import membership_reasons
@@ -20,7 +26,9 @@ class Registry:
 
     members: frozenset[str] = frozenset()
     certificates: tuple[Certificate, ...] = ()
-    standing: Mapping[str, str] = field(default_factory=dict)  # members at risk or forfeited (domain.membership)
+    standing: Mapping[str, str] = field(
+        default_factory=dict
+    )  # members at risk or forfeited (domain.membership)
 
     def of(self, organisation_id: str) -> list[Certificate]:
         return [c for c in self.certificates if c.organisation_id == organisation_id]
@@ -42,7 +50,9 @@ class Allocation:
 
     def evidence(self) -> AllocationEvidence:
         return AllocationEvidence(
-            mass_kg=self.mass_kg, account_ids=list(self.account_ids), document_ids=list(self.document_ids),
+            mass_kg=self.mass_kg,
+            account_ids=list(self.account_ids),
+            document_ids=list(self.document_ids),
             recycled_content_share=self.recycled_content_share,
             carbon_footprint_kg_co2e_per_kg=self.carbon_footprint_kg_co2e_per_kg,
         )
@@ -56,28 +66,39 @@ class CheckResult:
     examined: list[Certificate] = field(default_factory=list)
     claimed_mass_kg: Decimal | None = None
     suppliers: list[Certificate] = field(default_factory=list)
-    """Named suppliers' current CoC certificates, checked at request and grant: evidence only afterwards."""
+    """Named suppliers' current CoC certificates, checked at request and grant: evidence only
+    afterwards."""
 
     @property
     def passed(self) -> bool:
         return not self.reasons
 
     def certificate_evidence(self) -> list[CertificateEvidence]:
-        return [as_evidence(c) for c in ([*self.resting_on, *self.suppliers] if self.passed else self.examined)]
+        return [
+            as_evidence(c)
+            for c in ([*self.resting_on, *self.suppliers] if self.passed else self.examined)
+        ]
 
 
 def as_evidence(c: Certificate) -> CertificateEvidence:
-    return CertificateEvidence(certificate_id=c.certificate_id, certificate_number=c.certificate_number,
-                               standard=c.standard.value, status=c.status, valid_until=c.valid_until)
+    return CertificateEvidence(
+        certificate_id=c.certificate_id,
+        certificate_number=c.certificate_number,
+        standard=c.standard.value,
+        status=c.status,
+        valid_until=c.valid_until,
+    )
 
 
 def is_current(c: Certificate, today: date) -> bool:
-    """Active or provisional, and today within its validity (an overdue expiry counts as expired)."""
+    """Active or provisional, and today within its validity (an overdue expiry counts as
+    expired)."""
     return c.status in CURRENT_STATUSES and c.valid_from <= today <= c.valid_until
 
 
 def covers(c: Certificate, product_id: str) -> bool:
-    """A scope with no product list covers every product of the certified entity; otherwise the product must be listed."""
+    """A scope with no product list covers every product of the certified entity; otherwise the
+    product must be listed."""
     return not c.scope.products or product_id in c.scope.products
 
 
@@ -85,60 +106,115 @@ def claimed_mass(request: ClaimRequested) -> Decimal | None:
     """Units x aluminium per unit when units are given, else the total mass; exact."""
     product = request.product
     if product.units is not None:
-        return product.aluminium_mass_per_unit_kg * product.units
-    return product.total_mass_kg
+        return Decimal(product.aluminium_mass_per_unit_kg * product.units)
+    return None if product.total_mass_kg is None else Decimal(product.total_mass_kg)
 
 
 def request_reasons(request: ClaimRequested, today: date) -> list[Reason]:
     reasons = []
     product = request.product
     if product.units is None and product.total_mass_kg is None:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="product",
-                              message="give the number of units or the total aluminium mass"))
-    elif product.units is not None and product.total_mass_kg is not None:
-        if product.aluminium_mass_per_unit_kg * product.units != product.total_mass_kg:
-            reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="product.total_mass_kg",
-                                  message="units x aluminium per unit does not equal the total mass given"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="product",
+                message="give the number of units or the total aluminium mass",
+            )
+        )
+    elif (
+        product.units is not None
+        and product.total_mass_kg is not None
+        and product.aluminium_mass_per_unit_kg * product.units != product.total_mass_kg
+    ):
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="product.total_mass_kg",
+                message="units x aluminium per unit does not equal the total mass given",
+            )
+        )
     if request.period_end < request.period_start:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message="the period ends before it starts"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_end",
+                message="the period ends before it starts",
+            )
+        )
     elif request.period_end < today:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message=f"the period ended on {request.period_end}"))
-    if request.actor.role is not Role.SECRETARIAT and request.actor.organisation_id != request.claimant_organisation_id:
-        reasons.append(Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="actor.organisation_id",
-                              message=f"{request.actor.organisation_id} may not request a claim for "
-                                      f"{request.claimant_organisation_id}"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_end",
+                message=f"the period ended on {request.period_end}",
+            )
+        )
+    if (
+        request.actor.role is not Role.SECRETARIAT
+        and request.actor.organisation_id != request.claimant_organisation_id
+    ):
+        reasons.append(
+            Reason(
+                code=ClaimReason.REQUESTER_NOT_CLAIMANT,
+                field="actor.organisation_id",
+                message=f"{request.actor.organisation_id} may not request a claim for "
+                f"{request.claimant_organisation_id}",
+            )
+        )
     return reasons
 
 
 def certificate_reasons(
     request: ClaimRequested, registry: Registry, today: date
 ) -> tuple[list[Reason], list[Certificate], list[Certificate], list[Certificate]]:
-    """Membership, current PS and CoC certificates of the claimant covering the product, and a current CoC
-    certificate for every supplier the request names: (reasons, resting on, examined, suppliers').
+    """Membership, current PS and CoC certificates of the claimant covering the product, and a
+    current CoC certificate for every supplier the request names: (reasons, resting on, examined,
+    suppliers').
 
-    The approval rests on the claimant's own certificates only (issue 15, item 3; `../shared/domain.md`:
-    "Material received as CoC before a supplier's suspension keeps its status"): a supplier's later
-    suspension does not revoke it. A supplier named in a new request must be current when it is checked."""
+    The approval rests on the claimant's own certificates only (issue 15, item 3;
+    `../shared/domain.md`: "Material received as CoC before a supplier's suspension keeps its
+    status"): a supplier's later suspension does not revoke it. A supplier named in a new request
+    must be current when it is checked."""
     claimant = request.claimant_organisation_id
     if claimant not in registry.members:
-        return ([Reason(code=ClaimReason.NOT_A_MEMBER, field="claimant_organisation_id",
-                        message=f"{claimant} is not a registered ASI member")], [], [], [])
+        return (
+            [
+                Reason(
+                    code=ClaimReason.NOT_A_MEMBER,
+                    field="claimant_organisation_id",
+                    message=f"{claimant} is not a registered ASI member",
+                )
+            ],
+            [],
+            [],
+            [],
+        )
     owned = registry.of(claimant)
     reasons: list[Reason] = []
     resting: list[Certificate] = []
-    for standard, missing in ((Standard.PERFORMANCE_STANDARD, ClaimReason.NO_CURRENT_PS),
-                              (Standard.CHAIN_OF_CUSTODY, ClaimReason.NO_CURRENT_COC)):
+    for standard, missing in (
+        (Standard.PERFORMANCE_STANDARD, ClaimReason.NO_CURRENT_PS),
+        (Standard.CHAIN_OF_CUSTODY, ClaimReason.NO_CURRENT_COC),
+    ):
         current = [c for c in owned if c.standard is standard and is_current(c, today)]
         covering = [c for c in current if covers(c, request.product.product_id)]
         if not current:
-            reasons.append(Reason(code=missing, field="claimant_organisation_id",
-                                  message=f"{claimant} holds no current {standard.value} certificate on {today}"))
+            reasons.append(
+                Reason(
+                    code=missing,
+                    field="claimant_organisation_id",
+                    message=f"{claimant} holds no current {standard.value} certificate on {today}",
+                )
+            )
         elif not covering:
-            reasons.append(Reason(code=ClaimReason.PRODUCT_NOT_COVERED, field="product.product_id",
-                                  message=f"no current {standard.value} certificate of {claimant} covers product "
-                                          f"{request.product.product_id}"))
+            reasons.append(
+                Reason(
+                    code=ClaimReason.PRODUCT_NOT_COVERED,
+                    field="product.product_id",
+                    message=f"no current {standard.value} certificate of {claimant} covers product "
+                    f"{request.product.product_id}",
+                )
+            )
         else:
             resting.append(max(covering, key=lambda c: (c.valid_until, c.certificate_id)))
     examined = list(owned)
@@ -148,33 +224,51 @@ def certificate_reasons(
         examined += supplied
         current = [c for c in supplied if is_current(c, today)]
         if not current:
-            reasons.append(Reason(code=ClaimReason.SUPPLIER_NOT_CERTIFIED, field="product.supplier_organisation_ids",
-                                  message=f"supplier {supplier} named for the product holds no current chain of "
-                                          f"custody certificate on {today}"))
+            reasons.append(
+                Reason(
+                    code=ClaimReason.SUPPLIER_NOT_CERTIFIED,
+                    field="product.supplier_organisation_ids",
+                    message=f"supplier {supplier} named for the product holds no current chain of "
+                    f"custody certificate on {today}",
+                )
+            )
         else:
             suppliers.append(max(current, key=lambda c: (c.valid_until, c.certificate_id)))
     return reasons, resting, examined, suppliers
 
 
-def quoted_number_reasons(request: ClaimRequested, registry: Registry, rules: WordingRules, today: date) -> list[Reason]:
+def quoted_number_reasons(
+    request: ClaimRequested, registry: Registry, rules: WordingRules, today: date
+) -> list[Reason]:
     reasons = []
     for number in quoted_certificate_numbers(request, rules):
         cert = registry.by_number(number)
         if cert is None or cert.organisation_id != request.claimant_organisation_id:
-            problem = "is not a certificate of the claimant" if cert else "is not a known ASI certificate"
+            problem = (
+                "is not a certificate of the claimant" if cert else "is not a known ASI certificate"
+            )
         elif not is_current(cert, today):
             problem = f"is not current ({cert.status.value}, valid until {cert.valid_until})"
         else:
             continue
-        reasons.append(Reason(code=ClaimReason.CERTIFICATE_NUMBER_INVALID, field="certificate_number",
-                              message=f"certificate number {number} {problem}"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.CERTIFICATE_NUMBER_INVALID,
+                field="certificate_number",
+                message=f"certificate number {number} {problem}",
+            )
+        )
     return reasons
 
 
-def static_checks(request: ClaimRequested, registry: Registry, rules: WordingRules, today: date) -> CheckResult:
+def static_checks(
+    request: ClaimRequested, registry: Registry, rules: WordingRules, today: date
+) -> CheckResult:
     """Every check that needs no allocation. All failures are reported, not just the first."""
     reasons = request_reasons(request, today)
-    certificate_failures, resting, examined, suppliers = certificate_reasons(request, registry, today)
+    certificate_failures, resting, examined, suppliers = certificate_reasons(
+        request, registry, today
+    )
     reasons += certificate_failures
     reasons += membership_reasons(request, registry.standing)
     reasons += check_wording(request, rules)
@@ -187,26 +281,55 @@ def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[
     reasons = []
     mass = claimed_mass(request)
     if mass is not None and allocation.mass_kg < mass:
-        reasons.append(Reason(code=ClaimReason.MASS_NOT_COVERED, field="product",
-                              message=f"{allocation.mass_kg} kg allocated for {mass} kg claimed"))
-    if request.claim_type is ClaimType.RECYCLED_CONTENT and request.recycled_content_share is not None:
+        reasons.append(
+            Reason(
+                code=ClaimReason.MASS_NOT_COVERED,
+                field="product",
+                message=f"{allocation.mass_kg} kg allocated for {mass} kg claimed",
+            )
+        )
+    if (
+        request.claim_type is ClaimType.RECYCLED_CONTENT
+        and request.recycled_content_share is not None
+    ):
         documented = allocation.recycled_content_share
         if documented is None:
-            reasons.append(Reason(code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED, field="recycled_content_share",
-                                  message="the CoC Documents behind the allocation state no recycled content"))
+            reasons.append(
+                Reason(
+                    code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
+                    field="recycled_content_share",
+                    message="the CoC Documents behind the allocation state no recycled content",
+                )
+            )
         elif request.recycled_content_share > documented:
-            reasons.append(Reason(code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED, field="recycled_content_share",
-                                  message=f"claimed recycled share {request.recycled_content_share} is above the "
-                                          f"documented {documented}"))
-    if request.claim_type is ClaimType.CARBON_FOOTPRINT and request.carbon_footprint_kg_co2e_per_kg is not None:
+            reasons.append(
+                Reason(
+                    code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
+                    field="recycled_content_share",
+                    message=f"claimed recycled share {request.recycled_content_share} is above the "
+                    f"documented {documented}",
+                )
+            )
+    if (
+        request.claim_type is ClaimType.CARBON_FOOTPRINT
+        and request.carbon_footprint_kg_co2e_per_kg is not None
+    ):
         documented = allocation.carbon_footprint_kg_co2e_per_kg
         if documented is None:
-            reasons.append(Reason(code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
-                                  field="carbon_footprint_kg_co2e_per_kg",
-                                  message="the CoC Documents behind the allocation state no carbon footprint"))
+            reasons.append(
+                Reason(
+                    code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
+                    field="carbon_footprint_kg_co2e_per_kg",
+                    message="the CoC Documents behind the allocation state no carbon footprint",
+                )
+            )
         elif request.carbon_footprint_kg_co2e_per_kg < documented:
-            reasons.append(Reason(code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
-                                  field="carbon_footprint_kg_co2e_per_kg",
-                                  message=f"claimed footprint {request.carbon_footprint_kg_co2e_per_kg} kg CO2e/kg is "
-                                          f"below the documented {documented}"))
+            reasons.append(
+                Reason(
+                    code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
+                    field="carbon_footprint_kg_co2e_per_kg",
+                    message=f"claimed footprint {request.carbon_footprint_kg_co2e_per_kg} kg "
+                    f"CO2e/kg is below the documented {documented}",
+                )
+            )
     return reasons

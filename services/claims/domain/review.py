@@ -1,7 +1,8 @@
 """The secretariat's review: which claims wait for it, and what a review decision does.
 
 Source: `../shared/domain.md` (beside the repository), Claims: "On-product (on-pack) claims always
-need ASI approval"; "automatic checks prepare the decision; the secretariat makes it"; issue 18 item 1.
+need ASI approval"; "automatic checks prepare the decision; the secretariat makes it"; issue 18,
+item 1.
 
 There is no review timeout: ASI's process takes weeks and no normative text bounds it. A claim
 waits, its mass reserved, until the secretariat decides or the claimant withdraws (our choice: a
@@ -29,19 +30,35 @@ def waited_seconds(awaiting_since: datetime, now: datetime) -> int:
 
 
 def refusal_reason(comment: str) -> Reason:
-    return Reason(code=ClaimReason.REFUSED_BY_SECRETARIAT, field="decision",
-                  message=f"refused by the secretariat on review: {comment}"[:2000])
+    return Reason(
+        code=ClaimReason.REFUSED_BY_SECRETARIAT,
+        field="decision",
+        message=f"refused by the secretariat on review: {comment}"[:2000],
+    )
 
 
 def not_awaiting_reason(claim_id: str, status: str) -> Reason:
-    return Reason(code=ClaimReason.NOT_AWAITING_REVIEW, field="claim_id",
-                  message=f"claim {claim_id} is {status}, not awaiting review")
+    return Reason(
+        code=ClaimReason.NOT_AWAITING_REVIEW,
+        field="claim_id",
+        message=f"claim {claim_id} is {status}, not awaiting review",
+    )
 
 
 def reviewer_not_secretariat_reason() -> Reason:
-    return Reason(code=ClaimReason.REVIEWER_NOT_SECRETARIAT, field="actor",
-                  message="only the secretariat decides a claim on review")
+    return Reason(
+        code=ClaimReason.REVIEWER_NOT_SECRETARIAT,
+        field="actor",
+        message="only the secretariat decides a claim on review",
+    )
 
 
-__all__ = ["REVIEWED_CLAIM_TYPES", "ReviewDecision", "needs_review", "not_awaiting_reason", "refusal_reason",
-           "reviewer_not_secretariat_reason", "waited_seconds"]
+__all__ = [
+    "REVIEWED_CLAIM_TYPES",
+    "ReviewDecision",
+    "needs_review",
+    "not_awaiting_reason",
+    "refusal_reason",
+    "reviewer_not_secretariat_reason",
+    "waited_seconds",
+]

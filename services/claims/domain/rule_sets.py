@@ -1,4 +1,5 @@
-"""The published versions of the wording rules. Add a version; never edit one that decisions cite."""
+"""The published versions of the wording rules. Add a version; never edit one that decisions
+cite."""
 
 from __future__ import annotations
 
@@ -11,23 +12,72 @@ ASI_CLAIMS_2026_1 = WordingRules(
     version="asi-claims-2026.1",
     mass_balance_types=frozenset(ClaimType),
     forbidden=(
-        ForbiddenPhrase("hundred_percent", ("100 percent", "one hundred percent", "hundred percent"), _MASS_BALANCE),
-        ForbiddenPhrase("fully_certified", ("fully certified", "entirely certified", "wholly certified",
-                                            "exclusively certified"), _MASS_BALANCE),
-        ForbiddenPhrase("fully_traceable", ("fully traceable", "fully traced", "completely traceable",
-                                            "full traceability", "totally traceable"), _MASS_BALANCE),
-        ForbiddenPhrase("mine_to_product", ("mine to can", "mine to shelf", "mine to market", "mine to product",
-                                            "from mine to", "mine to consumer"), _MASS_BALANCE),
-        ForbiddenPhrase("traceable_to_source", ("traceable to the mine", "traced to the mine", "traceable to its mine",
-                                                "traceable back to the mine", "tracked from the mine",
-                                                "traceable to the source", "traceable to its source"), _MASS_BALANCE),
-        ForbiddenPhrase("carbon_neutral", ("carbon neutral", "climate neutral", "co2 neutral", "net zero",
-                                           "zero carbon", "carbon free", "climate positive", "carbon negative"),
-                        "a chain-of-custody claim does not establish neutrality; offsets are not assessed"),
+        ForbiddenPhrase(
+            "hundred_percent",
+            ("100 percent", "one hundred percent", "hundred percent"),
+            _MASS_BALANCE,
+        ),
+        ForbiddenPhrase(
+            "fully_certified",
+            ("fully certified", "entirely certified", "wholly certified", "exclusively certified"),
+            _MASS_BALANCE,
+        ),
+        ForbiddenPhrase(
+            "fully_traceable",
+            (
+                "fully traceable",
+                "fully traced",
+                "completely traceable",
+                "full traceability",
+                "totally traceable",
+            ),
+            _MASS_BALANCE,
+        ),
+        ForbiddenPhrase(
+            "mine_to_product",
+            (
+                "mine to can",
+                "mine to shelf",
+                "mine to market",
+                "mine to product",
+                "from mine to",
+                "mine to consumer",
+            ),
+            _MASS_BALANCE,
+        ),
+        ForbiddenPhrase(
+            "traceable_to_source",
+            (
+                "traceable to the mine",
+                "traced to the mine",
+                "traceable to its mine",
+                "traceable back to the mine",
+                "tracked from the mine",
+                "traceable to the source",
+                "traceable to its source",
+            ),
+            _MASS_BALANCE,
+        ),
+        ForbiddenPhrase(
+            "carbon_neutral",
+            (
+                "carbon neutral",
+                "climate neutral",
+                "co2 neutral",
+                "net zero",
+                "zero carbon",
+                "carbon free",
+                "climate positive",
+                "carbon negative",
+            ),
+            "a chain-of-custody claim does not establish neutrality; offsets are not assessed",
+        ),
     ),
     required={
         ClaimType.ON_PACK_LOGO: RequiredElements(logo_wording=True, link=True),
-        ClaimType.CERTIFIED_TEXT: RequiredElements(certificate_number=True, certificate_number_in_wording=True),
+        ClaimType.CERTIFIED_TEXT: RequiredElements(
+            certificate_number=True, certificate_number_in_wording=True
+        ),
         ClaimType.RECYCLED_CONTENT: RequiredElements(figure_in_wording=True, link=True),
         ClaimType.CARBON_FOOTPRINT: RequiredElements(figure_in_wording=True, link=True),
     },
@@ -40,5 +90,6 @@ CURRENT = ASI_CLAIMS_2026_1.version
 
 
 def wording_rules(version: str | None = None) -> WordingRules:
-    """The rules of `version` (default: the current one); unknown versions raise KeyError at start-up."""
+    """The rules of `version` (default: the current one); unknown versions raise KeyError at
+    start-up."""
     return RULE_SETS[version or CURRENT]

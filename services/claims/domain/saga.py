@@ -1,35 +1,36 @@
-"""A claim's life as a state machine: request, allocation saga, decision, and what happens afterwards.
+"""A claim's life as a state machine: request, allocation saga, decision, and afterwards.
 
-Pure: each transition changes the claim and returns the effects (decisions to publish, allocations to
-ask for or release) for the caller to persist and send. Nothing here knows about topics or MongoDB.
+Pure: each transition changes the claim and returns the effects (`effects.py`: decisions to
+publish, allocations to ask for or release) for the caller to persist and send. Nothing here knows
+about topics or MongoDB; the rules it applies are named in `checks.py`, `review.py`, `texts.py`,
+`usage.py`, `revocation.py`, `answers.py` and `requests.py`.
 
-    request -> rejected                      (a static check failed: nothing allocated)
-            -> pending -> approved + debit   (allocation granted, remaining checks pass: the mass is spent)
-                       -> awaiting_review    (the same, for a claim the secretariat decides: the mass stays reserved)
-                          -> approved + debit   (the secretariat approves and the checks still pass)
-                          -> rejected + release (the secretariat refuses, or a check fails by then)
-                       -> rejected + release (allocation granted, a check on it fails)
-                       -> rejected           (allocation refused)
-                       -> rejected + release (no answer before decide_by)
-    approved -> revoked                      (a certificate of the claimant's it rests on suspended, withdrawn,
-                                              or no longer covering: the mass stays spent)
-             -> expired                      (a certificate expired, or the approval reached valid_until)
-             -> withdrawn + return           (the unused part: approved less reported usage, `domain/usage.py`)
+    request -> rejected                    (a static check failed: nothing allocated)
+      -> pending -> approved + debit       (allocation granted, last checks pass: the mass is spent)
+                 -> awaiting_review        (the same, for a claim the secretariat decides: the mass
+                                            stays reserved)
+                    -> approved + debit    (the secretariat approves and the checks still pass)
+                    -> rejected + release  (the secretariat refuses, or a check fails by then)
+                 -> rejected + release     (allocation granted, a check on it fails)
+                 -> rejected               (allocation refused)
+                 -> rejected + release     (no answer before decide_by)
+    approved -> revoked                    (a certificate of the claimant's it rests on suspended,
+                                            withdrawn, or no longer covering: the mass stays spent)
+             -> expired                    (a certificate expired, or the approval reached
+                                            valid_until)
+             -> withdrawn + return         (the unused part: approved less reported usage)
     pending | awaiting_review -> withdrawn + release; rejected | revoked | expired -> withdrawn
     approved | revoked | expired: usage reports recorded (never beyond the approved quantity)
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
+from typing import TypeVar
 
 from contracts.claims import (
-    ClaimReason,
     ClaimRequested,
     ClaimReviewDecided,
     ClaimTypeStatus,
@@ -39,133 +40,40 @@ from contracts.claims import (
     ReviewDecision,
 )
 from contracts.common import Reason, Role, today_utc
-from contracts.registry import Certificate, CertificateStatus
-from services.claims.domain import checks, claim_types, review, texts, usage
+from contracts.registry import Certificate
+from services.claims.domain import (
+    answers,
+    checks,
+    claim_types,
+    requests,
+    review,
+    revocation,
+    texts,
+    usage,
+)
 from services.claims.domain.checks import Allocation, Registry
+from services.claims.domain.effects import (
+    Allocate,
+    Approved,
+    AwaitingReview,
+    Debit,
+    Effect,
+    Expired,
+    Pending,
+    Refused,
+    Rejected,
+    Release,
+    ReturnUnused,
+    Revoked,
+    Status,
+    UsageRecorded,
+    WithdrawalConfirmed,
+)
+from services.claims.domain.evidence import approval_code, evidence_of
+from services.claims.domain.usage import Usage
 from services.claims.domain.wording import WordingRules
 
-
-class Status(StrEnum):
-    PENDING = "pending"
-    AWAITING_REVIEW = "awaiting_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-
-
-# ---- effects ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pending:
-    decide_by: datetime
-    waiting_for: str
-
-
-@dataclass(frozen=True)
-class AwaitingReview:
-    since: datetime
-    evidence: Evidence
-    artwork_reference: str
-    wording: str
-    pilot: bool = False
-
-
-@dataclass(frozen=True)
-class Approved:
-    approval_code: str
-    valid_until: date
-    evidence: Evidence
-    review: Review | None = None
-    pilot: bool = False
-
-
-@dataclass(frozen=True)
-class Rejected:
-    reasons: list[Reason]
-    evidence: Evidence | None
-    review: Review | None = None
-
-
-@dataclass(frozen=True)
-class Revoked:
-    approval_code: str
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class Expired:
-    approval_code: str
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class WithdrawalConfirmed:
-    reason: str
-    used_kg: Decimal | None = None
-    returned_kg: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class UsageRecorded:
-    period_start: date
-    period_end: date
-    units: int
-    used_units: int
-    used_kg: Decimal
-    approved_kg: Decimal
-    unused_kg: Decimal
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The input changed nothing; tell the sender why."""
-
-    reasons: list[Reason]
-
-
-@dataclass(frozen=True)
-class Allocate:
-    mass_kg: Decimal
-
-
-@dataclass(frozen=True)
-class Release:
-    """Free a pending claim's reservation."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Debit:
-    """Spend the approved claim's reserved mass."""
-
-    mass_kg: Decimal
-    approval_code: str
-
-
-@dataclass(frozen=True)
-class ReturnUnused:
-    """Give back the unused part of a withdrawn claim."""
-
-    mass_kg: Decimal
-    used_kg: Decimal
-    reason: str
-
-
-Effect = (Pending | AwaitingReview | Approved | Rejected | Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Allocate
-          | Release | Debit | ReturnUnused)
-
-
-# ---- the claim -------------------------------------------------------------------------------
-
-
-def approval_code(claim_id: str) -> str:
-    """Short, printable, unique per claim id (60 bits of its hash), e.g. RAS-7KQ2M-9XD4H-PA3B."""
-    digest = base64.b32encode(hashlib.sha256(claim_id.encode()).digest()).decode()[:12]
-    return f"RAS-{digest[:4]}-{digest[4:8]}-{digest[8:]}"
+T = TypeVar("T")
 
 
 @dataclass
@@ -202,52 +110,76 @@ class Claim:
     @property
     def approved_kg(self) -> Decimal | None:
         """Mass the approval spent (the allocation's), once approved."""
-        return self.allocation.mass_kg if self.allocation is not None and self.approval_code is not None else None
+        return (
+            self.allocation.mass_kg
+            if self.allocation is not None and self.approval_code is not None
+            else None
+        )
 
     @property
-    def used(self) -> usage.Usage:
-        return usage.Usage(self.request, self.usage)
+    def used(self) -> Usage:
+        return Usage(self.request, self.usage)
 
     # ---- the request ----
 
     @classmethod
-    def requested(cls, request: ClaimRequested, request_hash: str, registry: Registry, rules: WordingRules,
-                  now: datetime, timeout: timedelta,
-                  type_status: ClaimTypeStatus | None = None) -> tuple[Claim, list[Effect]]:
-        """A new claim: reject at once on any static failure or a claim type that is off, else ask for
-        the allocation. `type_status` defaults to the claim type's default (`domain/claim_types.py`)."""
+    def requested(
+        cls,
+        request: ClaimRequested,
+        request_hash: str,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        timeout: timedelta,
+        type_status: ClaimTypeStatus | None = None,
+    ) -> tuple[Claim, list[Effect]]:
+        """A new claim: reject at once on any static failure or a claim type that is off, else ask
+        for the allocation. `type_status` defaults to the claim type's default
+        (`domain/claim_types.py`)."""
         status = type_status or claim_types.status_of(request.claim_type, {})
         result = checks.static_checks(request, registry, rules, today_utc(now))
-        evidence = _evidence(result, None, rules, now)
-        claim = cls(request, request_hash, Status.PENDING, evidence=evidence,
-                    certificate_ids=[c.certificate_id for c in result.resting_on],
-                    pilot=status is ClaimTypeStatus.PILOT)
+        evidence = evidence_of(result, None, rules, now)
+        claim = cls(
+            request,
+            request_hash,
+            Status.PENDING,
+            evidence=evidence,
+            certificate_ids=[c.certificate_id for c in result.resting_on],
+            pilot=status is ClaimTypeStatus.PILOT,
+        )
         off = [claim_types.off_reason(request.claim_type)] if status is ClaimTypeStatus.OFF else []
-        if off or not result.passed:
+        mass = result.claimed_mass_kg
+        if off or not result.passed or mass is None:  # a request that passes states its mass
             claim.status = Status.REJECTED
             return claim, [Rejected(off + result.reasons, evidence)]
-        assert result.claimed_mass_kg is not None
         claim.decide_by = now + timeout
         return claim, [
-            Allocate(result.claimed_mass_kg),
-            Pending(claim.decide_by, f"allocation of {result.claimed_mass_kg} kg of CoC credits by accounting"),
+            Allocate(mass),
+            Pending(
+                claim.decide_by,
+                f"allocation of {mass} kg of CoC credits by accounting",
+            ),
         ]
 
     def resubmitted(self, request: ClaimRequested, request_hash: str) -> list[Effect]:
         """The same claim id again: a redelivery is a no-op, a changed request is refused."""
         if request_hash == self.request_hash:
             return []
-        return [Refused([Reason(code=ClaimReason.REQUEST_CONFLICT, field="claim_id",
-                                message=f"claim {self.claim_id} was already requested with other content; "
-                                        f"it stands as {self.status.value}")])]
+        return [Refused([requests.changed_request_reason(self.claim_id, self.status.value)])]
 
     # ---- the allocation saga ----
 
-    def granted(self, allocation: Allocation, registry: Registry, rules: WordingRules, now: datetime,
-                text: texts.ApprovedText | None = None) -> list[Effect]:
-        """Complete the checks on the allocation and on certificates as they are now; approve, reject, or
-        (a claim the secretariat decides, unless it uses an enabled approved text: `text`, the latest
-        version of the text it names) wait for review."""
+    def granted(
+        self,
+        allocation: Allocation,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        text: texts.ApprovedText | None = None,
+    ) -> list[Effect]:
+        """Complete the checks on the allocation and on certificates as they are now; approve,
+        reject, or (a claim the secretariat decides, unless it uses an enabled approved text:
+        `text`, the latest version of the text it names) wait for review."""
         if self.status is not Status.PENDING:
             # Already closed: the release sent on closing follows the allocation on the owner's
             # partition, so accounting has freed this mass already.
@@ -256,75 +188,107 @@ class Claim:
         self.allocation = allocation
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
         reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
-        self.evidence = _evidence(result, allocation, rules, now)
+        self.evidence = evidence_of(result, allocation, rules, now)
         self.decide_by = None
         if reasons:
             self.status = Status.REJECTED
             self.allocation_held = False
-            return [Rejected(reasons, self.evidence), Release("claim rejected after allocation: "
-                                                               + ", ".join(sorted({r.code for r in reasons})))]
+            return [
+                Rejected(reasons, self.evidence),
+                Release(
+                    "claim rejected after allocation: "
+                    + ", ".join(sorted({r.code for r in reasons}))
+                ),
+            ]
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
-        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(self.request, text):
+        if review.needs_review(self.request.claim_type) and not texts.approved_without_review(
+            self.request, text
+        ):
             self.status = Status.AWAITING_REVIEW
             self.awaiting_since = now
-            return [AwaitingReview(now, self.evidence, self.request.artwork_reference, self.request.wording,
-                                   self.pilot)]
+            return [
+                AwaitingReview(
+                    now,
+                    self.evidence,
+                    self.request.artwork_reference,
+                    self.request.wording,
+                    self.pilot,
+                )
+            ]
         return self._approve(result, allocation, None)
 
-    def _approve(self, result: checks.CheckResult, allocation: Allocation, by: Review | None) -> list[Effect]:
-        assert self.evidence is not None
+    def _approve(
+        self, result: checks.CheckResult, allocation: Allocation, by: Review | None
+    ) -> list[Effect]:
+        evidence = _required(self.evidence, "evidence")
         self.status = Status.APPROVED
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
         self.approval_code = approval_code(self.claim_id)
         self.valid_until = min(c.valid_until for c in result.resting_on)
-        return [Approved(self.approval_code, self.valid_until, self.evidence, by, self.pilot),
-                Debit(allocation.mass_kg, self.approval_code)]
+        return [
+            Approved(self.approval_code, self.valid_until, evidence, by, self.pilot),
+            Debit(allocation.mass_kg, self.approval_code),
+        ]
 
     # ---- the secretariat's review ----
 
-    def reviewed(self, decision: ClaimReviewDecided, registry: Registry, rules: WordingRules,
-                 now: datetime) -> list[Effect]:
+    def reviewed(
+        self, decision: ClaimReviewDecided, registry: Registry, rules: WordingRules, now: datetime
+    ) -> list[Effect]:
         """The secretariat approves (the checks run again: weeks may have passed) or refuses (the
         reservation is released). Only a claim awaiting review can be decided, once."""
         if decision.actor.role is not Role.SECRETARIAT:
             return [Refused([review.reviewer_not_secretariat_reason()])]
         if self.status is not Status.AWAITING_REVIEW:
             return [Refused([review.not_awaiting_reason(self.claim_id, self.status.value)])]
-        assert self.awaiting_since is not None and self.allocation is not None
-        record = Review(decided_by=decision.actor.organisation_id, reviewer_key_id=decision.reviewer_key_id,
-                        decision=decision.decision, comment=decision.comment, awaiting_since=self.awaiting_since,
-                        waited_seconds=review.waited_seconds(self.awaiting_since, now))
+        awaiting_since = _required(self.awaiting_since, "awaiting_since")
+        allocation = _required(self.allocation, "allocation")
+        record = Review(
+            decided_by=decision.actor.organisation_id,
+            reviewer_key_id=decision.reviewer_key_id,
+            decision=decision.decision,
+            comment=decision.comment,
+            awaiting_since=awaiting_since,
+            waited_seconds=review.waited_seconds(awaiting_since, now),
+        )
         if decision.decision is ReviewDecision.REFUSE:
-            return self._reject_held([review.refusal_reason(decision.comment)], record, "refused by the secretariat")
+            return self._reject_held(
+                [review.refusal_reason(decision.comment)], record, "refused by the secretariat"
+            )
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = result.reasons + checks.allocation_reasons(self.request, self.allocation)
-        self.evidence = _evidence(result, self.allocation, rules, now)
+        reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
+        self.evidence = evidence_of(result, allocation, rules, now)
         if reasons:
-            return self._reject_held(reasons, record, "checks failed on the secretariat's approval: "
-                                     + ", ".join(sorted({r.code for r in reasons})))
-        return self._approve(result, self.allocation, record)
+            return self._reject_held(
+                reasons,
+                record,
+                "checks failed on the secretariat's approval: "
+                + ", ".join(sorted({r.code for r in reasons})),
+            )
+        return self._approve(result, allocation, record)
 
     def _reject_held(self, reasons: list[Reason], record: Review | None, why: str) -> list[Effect]:
         self.status = Status.REJECTED
         self.allocation_held = False
         return [Rejected(reasons, self.evidence, record), Release(why)]
 
-    def refused(self, message: str, registry: Registry, rules: WordingRules, now: datetime,
-                held_by: tuple[str, ...] = ()) -> list[Effect]:
-        """Accounting refused the mass; `held_by` names the claims that hold the owner's CoC mass."""
+    def refused(
+        self,
+        message: str,
+        registry: Registry,
+        rules: WordingRules,
+        now: datetime,
+        held_by: tuple[str, ...] = (),
+    ) -> list[Effect]:
+        """Accounting refused the mass; `held_by`: the claims holding the owner's CoC mass."""
         if self.status is not Status.PENDING:
             return []
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = [Reason(code=ClaimReason.MASS_NOT_COVERED, field="product", message=message)]
         others = [c for c in held_by if c != self.claim_id]
-        if others:
-            reasons.append(Reason(code=ClaimReason.MASS_ALREADY_CLAIMED, field="product",
-                                  message=f"the CoC mass {self.claimant} received already backs claim"
-                                          f"{'s' if len(others) > 1 else ''} {', '.join(others)}"[:2000]))
-        reasons += result.reasons
+        reasons = answers.not_allocated_reasons(message, self.claimant, others) + result.reasons
         self.status = Status.REJECTED
         self.decide_by = None
-        self.evidence = _evidence(result, None, rules, now)
+        self.evidence = evidence_of(result, None, rules, now)
         return [Rejected(reasons, self.evidence)]
 
     # ---- the clock ----
@@ -334,20 +298,22 @@ class Claim:
         if self.status is Status.PENDING and self.decide_by is not None and now >= self.decide_by:
             self.status = Status.REJECTED
             self.decide_by = None
-            reason = Reason(code=ClaimReason.ALLOCATION_TIMEOUT, field="product",
-                            message="accounting did not answer the allocation request in time")
-            return [Rejected([reason], self.evidence), Release("allocation timed out")]
-        if self.status is Status.APPROVED and self.valid_until is not None and today_utc(now) > self.valid_until:
-            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="valid_until",
-                                                      message=f"the approval was valid until {self.valid_until}"))
+            return [
+                Rejected([answers.timeout_reason()], self.evidence),
+                Release("allocation timed out"),
+            ]
+        if self.status is Status.APPROVED and (
+            lapsed := revocation.lapsed(self.valid_until, today_utc(now))
+        ):
+            return self._close(Status.EXPIRED, lapsed)
         return []
 
     # ---- the claimant ----
 
     def withdrawn(self, by_organisation_id: str, reason: str) -> list[Effect]:
         if by_organisation_id != self.claimant:
-            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
-                                    message=f"only {self.claimant} may withdraw claim {self.claim_id}")])]
+            what = f"withdraw claim {self.claim_id}"
+            return [Refused([requests.not_claimant_reason(self.claimant, what)])]
         if self.status is Status.WITHDRAWN:
             return []
         effects: list[Effect] = []
@@ -355,8 +321,7 @@ class Claim:
         if self.status in (Status.PENDING, Status.AWAITING_REVIEW):
             effects.append(Release(f"withdrawn by the claimant: {reason}"))
         elif self.status is Status.APPROVED:
-            approved = self.approved_kg
-            assert approved is not None
+            approved = _required(self.approved_kg, "approved_kg")
             used = self.used.used_kg
             back = usage.returnable_kg(approved, used)
             if back > 0:
@@ -369,16 +334,15 @@ class Claim:
         return [*effects, confirmed]
 
     def usage_reported(self, report: ClaimUsageReported, by_organisation_id: str) -> list[Effect]:
-        """Record units that carried the approved claim in a period (approved, revoked or expired claims)."""
+        """Record units that carried the claim in a period (approved, revoked or expired claims)."""
         if by_organisation_id != self.claimant:
-            return [Refused([Reason(code=ClaimReason.REQUESTER_NOT_CLAIMANT, field="claimant_organisation_id",
-                                    message=f"only {self.claimant} may report usage of claim {self.claim_id}")])]
+            what = f"report usage of claim {self.claim_id}"
+            return [Refused([requests.not_claimant_reason(self.claimant, what)])]
         if self.status is Status.WITHDRAWN:
-            return [Refused([Reason(code=ClaimReason.CLAIM_ALREADY_CLOSED, field="claim_id",
-                                    message=f"claim {self.claim_id} was withdrawn; its unused mass was settled then")])]
-        if self.status not in (Status.APPROVED, Status.REVOKED, Status.EXPIRED) or self.approved_kg is None:
-            return [Refused([Reason(code=ClaimReason.CLAIM_NOT_APPROVED, field="claim_id",
-                                    message=f"claim {self.claim_id} is {self.status.value}: it was never approved")])]
+            return [Refused([requests.already_withdrawn_reason(self.claim_id)])]
+        approved = self.approved_kg
+        if self.status not in (Status.APPROVED, Status.REVOKED, Status.EXPIRED) or approved is None:
+            return [Refused([requests.never_approved_reason(self.claim_id, self.status.value)])]
         used = self.used
         reasons = usage.report_reasons(used, report)
         if reasons:
@@ -388,49 +352,41 @@ class Claim:
             return []
         self.usage[key] = report.units
         used = self.used
-        approved = self.approved_kg
-        return [UsageRecorded(report.period_start, report.period_end, report.units, used.used_units, used.used_kg,
-                              approved, usage.returnable_kg(approved, used.used_kg))]
+        return [
+            UsageRecorded(
+                report.period_start,
+                report.period_end,
+                report.units,
+                used.used_units,
+                used.used_kg,
+                approved,
+                usage.returnable_kg(approved, used.used_kg),
+            )
+        ]
 
     # ---- afterwards ----
 
     def certificate_changed(self, certificate: Certificate, today: date) -> list[Effect]:
-        """A certificate of the claimant's this approval rests on changed: suspended or withdrawn revokes,
-        expired expires, a scope no longer covering the product revokes. Nothing is released: the mass
-        stays spent (products already carry the claim). A supplier's certificate is not among those the
-        approval rests on: material received as CoC before a supplier's suspension keeps its status."""
-        if (self.status is not Status.APPROVED or certificate.certificate_id not in self.certificate_ids
-                or certificate.organisation_id != self.claimant):
+        """A certificate of the claimant's this approval rests on changed (`revocation.closing`).
+        Nothing is released: the mass stays spent (products already carry the claim)."""
+        if (
+            self.status is not Status.APPROVED
+            or certificate.certificate_id not in self.certificate_ids
+            or certificate.organisation_id != self.claimant
+        ):
             return []
-        number = certificate.certificate_number
-        if certificate.status is CertificateStatus.SUSPENDED:
-            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_SUSPENDED, field="certificates",
-                                                      message=f"certificate {number} was suspended"))
-        if certificate.status is CertificateStatus.WITHDRAWN:
-            return self._close(Status.REVOKED, Reason(code=ClaimReason.CERTIFICATE_WITHDRAWN, field="certificates",
-                                                      message=f"certificate {number} was withdrawn"))
-        if certificate.status is CertificateStatus.EXPIRED:
-            return self._close(Status.EXPIRED, Reason(code=ClaimReason.CERTIFICATE_EXPIRED, field="certificates",
-                                                      message=f"certificate {number} expired"))
-        if not checks.covers(certificate, self.request.product.product_id):
-            return self._close(Status.REVOKED, Reason(
-                code=ClaimReason.PRODUCT_NOT_COVERED, field="certificates",
-                message=f"certificate {number} no longer covers product {self.request.product.product_id}"))
-        return []
+        closed = revocation.closing(certificate, self.request.product.product_id)
+        return self._close(*closed) if closed is not None else []
 
     def _close(self, status: Status, reason: Reason) -> list[Effect]:
-        assert self.approval_code is not None
+        code = _required(self.approval_code, "approval_code")
         self.status = status
         kind = Revoked if status is Status.REVOKED else Expired
-        return [kind(self.approval_code, [reason])]
+        return [kind(code, [reason])]
 
 
-def _evidence(result: checks.CheckResult, allocation: Allocation | None, rules: WordingRules,
-              now: datetime) -> Evidence:
-    return Evidence(
-        certificates=result.certificate_evidence(),
-        allocation=allocation.evidence() if allocation else None,
-        claimed_mass_kg=result.claimed_mass_kg or Decimal(0),
-        wording_rules_version=rules.version,
-        checked_at=now,
-    )
+def _required(value: T | None, what: str) -> T:
+    """A field the claim's status guarantees (set by the transition that entered it)."""
+    if value is None:
+        raise ValueError(f"a claim in this status has its {what}")
+    return value

@@ -1,12 +1,12 @@
 """The secretariat's approved claim texts (issue 18 item 2): versioned templates per claim type and
 language, and when a request using one may be approved without review.
 
-Source: `../shared/domain.md` (beside the repository), Claims: "automatic checks prepare the decision;
-the secretariat makes it, against texts it has approved". A request is approved automatically only
-when it uses the **latest** version of a text the secretariat enabled for that (`auto_approve`), of
-its claim type, and its wording is exactly that template filled with the request's own certificate
-number and link. Anything else, free wording included, goes to review. The phrase blacklist
-(`wording.py`) still runs first on every request: a text never bypasses it.
+Source: `../shared/domain.md` (beside the repository), Claims: "automatic checks prepare the
+decision; the secretariat makes it, against texts it has approved". A request is approved
+automatically only when it uses the **latest** version of a text the secretariat enabled for that
+(`auto_approve`), of its claim type, and its wording is exactly that template filled with the
+request's own certificate number and link. Anything else, free wording included, goes to review. The
+phrase blacklist (`wording.py`) still runs first on every request: a text never bypasses it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,14 @@ class ApprovedText:
 
     @classmethod
     def of(cls, message: ClaimTextPublished) -> ApprovedText:
-        return cls(message.text_id, message.version, message.claim_type, message.language, message.template,
-                   message.auto_approve)
+        return cls(
+            message.text_id,
+            message.version,
+            message.claim_type,
+            message.language,
+            message.template,
+            message.auto_approve,
+        )
 
 
 def placeholders(template: str) -> set[str] | None:
@@ -48,13 +54,23 @@ def placeholders(template: str) -> set[str] | None:
 def template_reasons(text: ApprovedText) -> list[Reason]:
     names = placeholders(text.template)
     if names is None:
-        return [Reason(code=ClaimReason.INVALID_CLAIM_TEXT, field="template",
-                       message="the template is not well formed (unbalanced braces)")]
+        return [
+            Reason(
+                code=ClaimReason.INVALID_CLAIM_TEXT,
+                field="template",
+                message="the template is not well formed (unbalanced braces)",
+            )
+        ]
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
-        return [Reason(code=ClaimReason.INVALID_CLAIM_TEXT, field="template",
-                       message=f"unknown placeholder(s) {', '.join(unknown)}; allowed: "
-                               f"{', '.join(sorted(PLACEHOLDERS))}")]
+        return [
+            Reason(
+                code=ClaimReason.INVALID_CLAIM_TEXT,
+                field="template",
+                message=f"unknown placeholder(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(sorted(PLACEHOLDERS))}",
+            )
+        ]
     return []
 
 
@@ -70,8 +86,16 @@ def filled(text: ApprovedText, request: ClaimRequested) -> str | None:
 def approved_without_review(request: ClaimRequested, latest: ApprovedText | None) -> bool:
     """True only for the latest, auto-approving version of the text the request names, of its claim
     type, with the wording exactly that template filled with the request's own values."""
-    if latest is None or request.text_id != latest.text_id or request.text_version != latest.version:
+    if (
+        latest is None
+        or request.text_id != latest.text_id
+        or request.text_version != latest.version
+    ):
         return False
-    if not latest.auto_approve or latest.claim_type is not request.claim_type or template_reasons(latest):
+    if (
+        not latest.auto_approve
+        or latest.claim_type is not request.claim_type
+        or template_reasons(latest)
+    ):
         return False
     return filled(latest, request) == request.wording

@@ -1,8 +1,9 @@
-"""What an approved claim spent, what its owner reports used, and what a withdrawal may return. Pure.
+"""What an approved claim spent, what its owner reports used, and what a withdrawal may return.
+Pure.
 
-Source: `../shared/domain.md`, Claims: "Claimed mass is spent, not lent. Products carrying an approved
-claim are on shelves: the mass behind it never comes back on expiry or revocation. Only the unused
-part of a withdrawn claim may return." (issue 15, item 1).
+Source: `../shared/domain.md`, Claims: "Claimed mass is spent, not lent. Products carrying an
+approved claim are on shelves: the mass behind it never comes back on expiry or revocation. Only the
+unused part of a withdrawn claim may return." (issue 15, item 1).
 
 - An approval spends the allocated mass (`approved_kg`, the mass accounting reserved, in grams).
 - The brand owner reports usage per period: units that carried the claim. Used mass is units x
@@ -41,7 +42,7 @@ class Usage:
 
     @property
     def per_unit_kg(self) -> Decimal:
-        return self.request.product.aluminium_mass_per_unit_kg
+        return Decimal(self.request.product.aluminium_mass_per_unit_kg)
 
     @property
     def used_units(self) -> int:
@@ -60,39 +61,63 @@ class Usage:
         """The approved quantity as mass: the claimed units' mass, or the claimed total mass."""
         product = self.request.product
         if product.units is not None:
-            return product.units * product.aluminium_mass_per_unit_kg
-        assert product.total_mass_kg is not None
-        return product.total_mass_kg
+            return Decimal(product.units * product.aluminium_mass_per_unit_kg)
+        if product.total_mass_kg is None:  # the contract requires units or a total mass
+            raise ValueError("a claimed product states its units or its total mass")
+        return Decimal(product.total_mass_kg)
 
 
 def report_reasons(usage: Usage, report: ClaimUsageReported) -> list[Reason]:
     """Why a usage report cannot be recorded (empty: record it)."""
     reasons: list[Reason] = []
     if report.period_end < report.period_start:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_end",
-                              message=f"the period ends ({report.period_end}) before it starts "
-                                      f"({report.period_start})"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_end",
+                message=f"the period ends ({report.period_end}) before it starts "
+                f"({report.period_start})",
+            )
+        )
     request = usage.request
     if report.period_start < request.period_start or report.period_end > request.period_end:
-        reasons.append(Reason(code=ClaimReason.INVALID_REQUEST, field="period_start",
-                              message=f"the claim covers {request.period_start}..{request.period_end}; usage for "
-                                      f"{report.period_start}..{report.period_end} falls outside it"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.INVALID_REQUEST,
+                field="period_start",
+                message=f"the claim covers {request.period_start}..{request.period_end}; usage for "
+                f"{report.period_start}..{report.period_end} falls outside it",
+            )
+        )
     key = period_key(report.period_start, report.period_end)
     if key in usage.reported and usage.reported[key] != report.units:
-        reasons.append(Reason(code=ClaimReason.USAGE_CONFLICT, field="units",
-                              message=f"{usage.reported[key]} units were already reported for {key}; "
-                                      f"the first report stands"))
+        reasons.append(
+            Reason(
+                code=ClaimReason.USAGE_CONFLICT,
+                field="units",
+                message=f"{usage.reported[key]} units were already reported for {key}; "
+                f"the first report stands",
+            )
+        )
         return reasons
     if key in usage.reported:
         return reasons
     units = usage.used_units + report.units
     mass = units * usage.per_unit_kg
     if mass > usage.approved_limit_kg:
-        approved = (f"{usage.approved_units} units" if usage.approved_units is not None
-                    else f"{usage.approved_limit_kg} kg")
-        reasons.append(Reason(code=ClaimReason.USAGE_EXCEEDS_APPROVED, field="units",
-                              message=f"{units} units ({mass} kg) reported in all would exceed the {approved} "
-                                      f"approved"))
+        approved = (
+            f"{usage.approved_units} units"
+            if usage.approved_units is not None
+            else f"{usage.approved_limit_kg} kg"
+        )
+        reasons.append(
+            Reason(
+                code=ClaimReason.USAGE_EXCEEDS_APPROVED,
+                field="units",
+                message=f"{units} units ({mass} kg) reported in all would exceed the {approved} "
+                f"approved",
+            )
+        )
     return reasons
 
 

@@ -64,10 +64,13 @@ _TRAILING_ZEROS = re.compile(r"(\d)[.,](\d*?)0+(?!\d)")  # "100.0%" is "100%", "
 
 
 def normalise(text: str) -> str:
-    """Case-folded words separated by single spaces, with every way of writing per cent as 'percent'."""
+    """Case-folded words separated by single spaces, with every way of writing per cent as
+    'percent'."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _PERCENT.sub(" percent ", folded)
-    folded = _TRAILING_ZEROS.sub(lambda m: m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), folded)
+    folded = _TRAILING_ZEROS.sub(
+        lambda m: m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), folded
+    )
     return _NOT_WORD.sub(" ", folded).strip()
 
 
@@ -79,10 +82,14 @@ def check_wording(request: ClaimRequested, rules: WordingRules) -> list[Reason]:
         for phrase in rules.forbidden:
             found = rules.forbidden_pattern(phrase).search(text)
             if found:
-                reasons.append(Reason(
-                    code=ClaimReason.MISLEADING_WORDING, field="wording",
-                    message=f"a mass-balance claim must not say '{found.group(0)}' ({phrase.rule_id}): {phrase.why}",
-                ))
+                reasons.append(
+                    Reason(
+                        code=ClaimReason.MISLEADING_WORDING,
+                        field="wording",
+                        message=f"a mass-balance claim must not say '{found.group(0)}' "
+                        f"({phrase.rule_id}): {phrase.why}",
+                    )
+                )
     reasons.extend(_missing_elements(request, rules, text))
     return reasons
 
@@ -95,14 +102,24 @@ def _missing_elements(request: ClaimRequested, rules: WordingRules, text: str) -
         missing.append(Reason(code=ClaimReason.MISSING_ELEMENT, field=field_name, message=message))
 
     if need.certificate_number and not request.certificate_number:
-        lacks("certificate_number", f"a {request.claim_type} claim must quote the claimant's ASI certificate number")
-    if (need.certificate_number_in_wording and request.certificate_number
-            and normalise(request.certificate_number) not in text):
-        lacks("wording", f"the wording must show the certificate number {request.certificate_number}")
+        lacks(
+            "certificate_number",
+            f"a {request.claim_type} claim must quote the claimant's ASI certificate number",
+        )
+    if (
+        need.certificate_number_in_wording
+        and request.certificate_number
+        and normalise(request.certificate_number) not in text
+    ):
+        lacks(
+            "wording", f"the wording must show the certificate number {request.certificate_number}"
+        )
     if need.link and not (request.link and re.match(rules.link_pattern, request.link.strip())):
         lacks("link", f"a {request.claim_type} claim must carry an http(s) information link")
     if need.logo_wording and not any(_contains(text, w) for w in rules.logo_wordings):
-        lacks("wording", f"the on-pack logo claim must carry the wording '{rules.logo_wordings[0]}'")
+        lacks(
+            "wording", f"the on-pack logo claim must carry the wording '{rules.logo_wordings[0]}'"
+        )
     if need.figure_in_wording:
         missing.extend(_missing_figure(request, text))
     return missing
@@ -112,21 +129,42 @@ def _missing_figure(request: ClaimRequested, text: str) -> list[Reason]:
     if request.claim_type is ClaimType.RECYCLED_CONTENT:
         share = request.recycled_content_share
         if share is None:
-            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="recycled_content_share",
-                           message="a recycled-content claim must state the recycled share it claims")]
+            return [
+                Reason(
+                    code=ClaimReason.MISSING_ELEMENT,
+                    field="recycled_content_share",
+                    message="a recycled-content claim must state the recycled share it claims",
+                )
+            ]
         figure = _plain(share * 100)
         if not _contains(text, f"{figure} percent"):
-            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="wording",
-                           message=f"the wording must state the claimed recycled share ({figure}%)")]
+            return [
+                Reason(
+                    code=ClaimReason.MISSING_ELEMENT,
+                    field="wording",
+                    message=f"the wording must state the claimed recycled share ({figure}%)",
+                )
+            ]
     if request.claim_type is ClaimType.CARBON_FOOTPRINT:
         footprint = request.carbon_footprint_kg_co2e_per_kg
         if footprint is None:
-            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="carbon_footprint_kg_co2e_per_kg",
-                           message="a carbon-footprint claim must state the footprint it claims")]
+            return [
+                Reason(
+                    code=ClaimReason.MISSING_ELEMENT,
+                    field="carbon_footprint_kg_co2e_per_kg",
+                    message="a carbon-footprint claim must state the footprint it claims",
+                )
+            ]
         figure = _plain(footprint)
         if not _contains(text, figure):
-            return [Reason(code=ClaimReason.MISSING_ELEMENT, field="wording",
-                           message=f"the wording must state the claimed footprint ({figure} kg CO2e per kg)")]
+            return [
+                Reason(
+                    code=ClaimReason.MISSING_ELEMENT,
+                    field="wording",
+                    message="the wording must state the claimed footprint "
+                    f"({figure} kg CO2e per kg)",
+                )
+            ]
     return []
 
 

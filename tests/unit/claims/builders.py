@@ -1,4 +1,5 @@
-"""Builders of claims test data: a member with current PS and CoC certificates, and good requests."""
+"""Builders of claims test data: a member with current PS and CoC certificates, and good
+requests."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def certificate(
         standard_version="V2-2022" if standard is Standard.CHAIN_OF_CUSTODY else "V3-2022",
         status=status,
         provisional=status is CertificateStatus.PROVISIONAL,
-        scope=CertificateScope(level=ScopeLevel.ENTITY, site_ids=[f"{org}-site-1"], products=list(products)),
+        scope=CertificateScope(
+            level=ScopeLevel.ENTITY, site_ids=[f"{org}-site-1"], products=list(products)
+        ),
         certification_body_id="cb-1",
         audit_id=f"audit-{number}",
         issued_on=valid_from,
@@ -71,21 +74,36 @@ def registry(*certificates: Certificate, members: tuple[str, ...] = (BRAND,)) ->
 
 
 WORDING = {
-    ClaimType.ON_PACK_LOGO: "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org",
+    ClaimType.ON_PACK_LOGO: (
+        "ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org"
+    ),
     ClaimType.CERTIFIED_TEXT: f"Made by an ASI certified company, certificate {COC_NUMBER}",
     ClaimType.RECYCLED_CONTENT: "Contains 35% recycled aluminium (mass balance)",
     ClaimType.CARBON_FOOTPRINT: "Aluminium footprint: 4.5 kg CO2e per kg (mass balance)",
 }
 
 
-def request(claim_type: ClaimType = ClaimType.ON_PACK_LOGO, *, claim_id: str = "claim-1", org: str = BRAND,
-            units: int | None = 1_000_000, total_mass_kg: str | None = None, per_unit: str = "0.013",
-            product_id: str = "GTIN-05000112637922", **overrides: Any) -> ClaimRequested:
+def request(
+    claim_type: ClaimType = ClaimType.ON_PACK_LOGO,
+    *,
+    claim_id: str = "claim-1",
+    org: str = BRAND,
+    units: int | None = 1_000_000,
+    total_mass_kg: str | None = None,
+    per_unit: str = "0.013",
+    product_id: str = "GTIN-05000112637922",
+    **overrides: Any,
+) -> ClaimRequested:
     body: dict[str, Any] = {
         "claim_id": claim_id,
         "claimant_organisation_id": org,
-        "product": ClaimProduct(product_id=product_id, name="Cola 330 ml can", aluminium_mass_per_unit_kg=per_unit,
-                                units=units, total_mass_kg=total_mass_kg),
+        "product": ClaimProduct(
+            product_id=product_id,
+            name="Cola 330 ml can",
+            aluminium_mass_per_unit_kg=per_unit,
+            units=units,
+            total_mass_kg=total_mass_kg,
+        ),
         "claim_type": claim_type,
         "wording": WORDING[claim_type],
         "artwork_reference": "artwork-2026-01",
@@ -105,23 +123,53 @@ def request(claim_type: ClaimType = ClaimType.ON_PACK_LOGO, *, claim_id: str = "
     return ClaimRequested.create(actor=actor, occurred_at=NOW, **body)
 
 
-def allocation(mass: str = "13000", recycled: str | None = "0.40", footprint: str | None = "4.2") -> Allocation:
+def allocation(
+    mass: str = "13000", recycled: str | None = "0.40", footprint: str | None = "4.2"
+) -> Allocation:
     return Allocation(
-        mass_kg=Decimal(mass), account_ids=("group:brand-1",), document_ids=("doc-1", "doc-2"),
+        mass_kg=Decimal(mass),
+        account_ids=("group:brand-1",),
+        document_ids=("doc-1", "doc-2"),
         recycled_content_share=Decimal(recycled) if recycled is not None else None,
         carbon_footprint_kg_co2e_per_kg=Decimal(footprint) if footprint is not None else None,
     )
 
 
-def usage(units: int, *, claim_id: str = "claim-1", org: str = BRAND, start: date = date(2026, 7, 1),
-          end: date = date(2026, 9, 30), actor: Actor | None = None) -> ClaimUsageReported:
-    return ClaimUsageReported.create(actor=actor or Actor(organisation_id=org, role=Role.BRAND_OWNER), occurred_at=NOW,
-                                     claim_id=claim_id, claimant_organisation_id=org, period_start=start,
-                                     period_end=end, units=units)
+def usage(
+    units: int,
+    *,
+    claim_id: str = "claim-1",
+    org: str = BRAND,
+    start: date = date(2026, 7, 1),
+    end: date = date(2026, 9, 30),
+    actor: Actor | None = None,
+) -> ClaimUsageReported:
+    return ClaimUsageReported.create(
+        actor=actor or Actor(organisation_id=org, role=Role.BRAND_OWNER),
+        occurred_at=NOW,
+        claim_id=claim_id,
+        claimant_organisation_id=org,
+        period_start=start,
+        period_end=end,
+        units=units,
+    )
 
 
-def review(decision: str = "approve", *, comment: str = "artwork checked", claim_id: str = "claim-1",
-           org: str = BRAND, actor: Actor | None = None, at: datetime = NOW) -> ClaimReviewDecided:
-    return ClaimReviewDecided.create(actor=actor or Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT),
-                                     occurred_at=at, claim_id=claim_id, claimant_organisation_id=org,
-                                     decision=ReviewDecision(decision), comment=comment, reviewer_key_id="key-sec-1")
+def review(
+    decision: str = "approve",
+    *,
+    comment: str = "artwork checked",
+    claim_id: str = "claim-1",
+    org: str = BRAND,
+    actor: Actor | None = None,
+    at: datetime = NOW,
+) -> ClaimReviewDecided:
+    return ClaimReviewDecided.create(
+        actor=actor or Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT),
+        occurred_at=at,
+        claim_id=claim_id,
+        claimant_organisation_id=org,
+        decision=ReviewDecision(decision),
+        comment=comment,
+        reviewer_key_id="key-sec-1",
+    )

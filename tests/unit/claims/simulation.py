@@ -28,13 +28,21 @@ from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, review, usa
 RULES = wording_rules()
 TIMEOUT = timedelta(seconds=30)
 SUPPLIER = "can-maker"
-PERIODS = ((date(2026, 7, 1), date(2026, 9, 30)), (date(2026, 10, 1), date(2026, 12, 31)),
-           (date(2027, 1, 1), date(2027, 3, 31)))
+PERIODS = (
+    (date(2026, 7, 1), date(2026, 9, 30)),
+    (date(2026, 10, 1), date(2026, 12, 31)),
+    (date(2027, 1, 1), date(2027, 3, 31)),
+)
 
 
 def supplier_certificate(status: CertificateStatus, revision: int) -> Certificate:
-    return coc(org=SUPPLIER, number="ASI-COC-2026-000077", certificate_id="cert-can-maker", status=status,
-               revision=revision)
+    return coc(
+        org=SUPPLIER,
+        number="ASI-COC-2026-000077",
+        certificate_id="cert-can-maker",
+        status=status,
+        revision=revision,
+    )
 
 
 def own_certificate(status: CertificateStatus, revision: int) -> Certificate:
@@ -50,7 +58,9 @@ class Sim:
     certificates: dict[str, Certificate] = field(default_factory=dict)
     to_accounting: deque[tuple[str, Any]] = field(default_factory=deque)
     to_claims: deque[tuple[str, Any]] = field(default_factory=deque)
-    last: dict[str, tuple[str, Any] | None] = field(default_factory=lambda: {"accounting": None, "claims": None})
+    last: dict[str, tuple[str, Any] | None] = field(
+        default_factory=lambda: {"accounting": None, "claims": None}
+    )
     decisions: list[tuple[str, Any]] = field(default_factory=list)
     now: Any = NOW
     revision: int = 1
@@ -58,14 +68,25 @@ class Sim:
     def __post_init__(self) -> None:
         self.books = factories.ledger("v3-draft-group-credit", org=BRAND)
         for i, kg in enumerate(self.receipts_kg):
-            self.books.apply(factories.receipt(str(kg), str(kg), org=BRAND, document=f"doc-{i}",
-                                               day=date(2026, 3, 1) + timedelta(days=i)), factories.NOW)
+            self.books.apply(
+                factories.receipt(
+                    str(kg),
+                    str(kg),
+                    org=BRAND,
+                    document=f"doc-{i}",
+                    day=date(2026, 3, 1) + timedelta(days=i),
+                ),
+                factories.NOW,
+            )
         for c in (ps(), coc(), supplier_certificate(CertificateStatus.ACTIVE, 1)):
             self.certificates[c.certificate_id] = c
 
     @property
     def credited(self) -> Decimal:
-        return sum((e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.RECEIPT_CREDIT), Decimal(0))
+        return sum(
+            (e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.RECEIPT_CREDIT),
+            Decimal(0),
+        )
 
     def registry(self) -> Registry:
         return Registry(frozenset({BRAND, SUPPLIER}), tuple(self.certificates.values()))
@@ -82,13 +103,19 @@ class Sim:
     def request(self, i: int) -> None:
         claim_id = f"claim-{i}"
         units = self.units.setdefault(i, 1_000_000)
-        product = ClaimProduct(product_id="GTIN-05000112637922", name="Cola 330 ml can",
-                               aluminium_mass_per_unit_kg=Decimal("0.013"), units=units,
-                               supplier_organisation_ids=[SUPPLIER])
+        product = ClaimProduct(
+            product_id="GTIN-05000112637922",
+            name="Cola 330 ml can",
+            aluminium_mass_per_unit_kg=Decimal("0.013"),
+            units=units,
+            supplier_organisation_ids=[SUPPLIER],
+        )
         message = request(claim_id=claim_id, product=product)
         claim = self.claims.get(claim_id)
         if claim is None:
-            claim, effects = Claim.requested(message, f"h{i}", self.registry(), RULES, self.now, TIMEOUT)
+            claim, effects = Claim.requested(
+                message, f"h{i}", self.registry(), RULES, self.now, TIMEOUT
+            )
             self.claims[claim_id] = claim
         else:
             effects = claim.resubmitted(message, f"h{i}")
@@ -103,7 +130,12 @@ class Sim:
         claim = self.claims.get(f"claim-{i}")
         if claim is not None:
             start, end = PERIODS[period]
-            self._emit(claim, claim.usage_reported(usage(units, claim_id=claim.claim_id, start=start, end=end), BRAND))
+            self._emit(
+                claim,
+                claim.usage_reported(
+                    usage(units, claim_id=claim.claim_id, start=start, end=end), BRAND
+                ),
+            )
 
     def certificate(self, certificate: Certificate) -> None:
         self.certificates[certificate.certificate_id] = certificate
@@ -126,7 +158,11 @@ class Sim:
     # ---- deliveries ----
 
     def deliver_to_accounting(self, again: bool = False) -> None:
-        item = self.last["accounting"] if again else (self.to_accounting.popleft() if self.to_accounting else None)
+        item = (
+            self.last["accounting"]
+            if again
+            else (self.to_accounting.popleft() if self.to_accounting else None)
+        )
         if item is None:
             return
         self.last["accounting"] = item
@@ -139,13 +175,17 @@ class Sim:
         elif isinstance(effect, saga.Debit):
             outcomes = claims_mass.debit(self.books, claim_id, BRAND, effect.mass_kg, day)
         else:
-            outcomes = claims_mass.return_unused(self.books, claim_id, BRAND, effect.mass_kg, effect.used_kg, day)
+            outcomes = claims_mass.return_unused(
+                self.books, claim_id, BRAND, effect.mass_kg, effect.used_kg, day
+            )
         for outcome in outcomes:
             if isinstance(outcome, Granted | AllocationDenied):
                 self.to_claims.append((claim_id, outcome))
 
     def deliver_to_claims(self, again: bool = False) -> None:
-        item = self.last["claims"] if again else (self.to_claims.popleft() if self.to_claims else None)
+        item = (
+            self.last["claims"] if again else (self.to_claims.popleft() if self.to_claims else None)
+        )
         if item is None:
             return
         self.last["claims"] = item
@@ -153,13 +193,26 @@ class Sim:
         claim = self.claims[claim_id]
         if isinstance(answer, Granted):
             a = answer.allocation
-            effects = claim.granted(Allocation(mass_kg=a.mass, account_ids=tuple(sorted(a.reservations)),
-                                               document_ids=tuple(d.document_id for d in a.documents)),
-                                    self.registry(), RULES, self.now)
-            if claim.status is Status.AWAITING_REVIEW:  # the secretariat approves from its queue (issue 18 item 1)
-                effects += claim.reviewed(review(claim_id=claim_id, at=self.now), self.registry(), RULES, self.now)
+            effects = claim.granted(
+                Allocation(
+                    mass_kg=a.mass,
+                    account_ids=tuple(sorted(a.reservations)),
+                    document_ids=tuple(d.document_id for d in a.documents),
+                ),
+                self.registry(),
+                RULES,
+                self.now,
+            )
+            if (
+                claim.status is Status.AWAITING_REVIEW
+            ):  # the secretariat approves from its queue (issue 18 item 1)
+                effects += claim.reviewed(
+                    review(claim_id=claim_id, at=self.now), self.registry(), RULES, self.now
+                )
         else:
-            effects = claim.refused("not enough CoC mass", self.registry(), RULES, self.now, held_by=answer.held_by)
+            effects = claim.refused(
+                "not enough CoC mass", self.registry(), RULES, self.now, held_by=answer.held_by
+            )
         self._emit(claim, effects)
 
     def drain(self) -> None:
@@ -172,19 +225,32 @@ class Sim:
     def check(self) -> None:
         """What must hold at every step."""
         credited = self.credited
-        debits = -sum((e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.CLAIM_DEBIT), Decimal(0))
-        returns = sum((e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.CLAIM_RETURN), Decimal(0))
-        # The sum of claim debits on an account (less what withdrawals returned) never exceeds the CoC
-        # credits it received.
+        debits = -sum(
+            (e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.CLAIM_DEBIT),
+            Decimal(0),
+        )
+        returns = sum(
+            (e.coc_credit_kg for e in self.books.entries if e.kind is EntryKind.CLAIM_RETURN),
+            Decimal(0),
+        )
+        # The sum of claim debits on an account (less what withdrawals returned) never exceeds the
+        # CoC credits it received.
         assert returns <= debits and debits - returns <= credited
-        # No kilogram backs two claims: reserved plus spent-and-not-returned fits in what was received,
-        # and no document's mass is held twice.
+        # No kilogram backs two claims: reserved plus spent-and-not-returned fits in what was
+        # received, and no document's mass is held twice.
         held = sum((claims_mass.held(a) for a in self.books.allocations.values()), Decimal(0))
         assert held <= credited and held == debits - returns + sum(
-            (a.reserved for a in self.books.accounts.values()), Decimal(0))
+            (a.reserved for a in self.books.accounts.values()), Decimal(0)
+        )
         for lot in self.books.lots.values():
-            taken = sum((a.lot_takes.get(lot.lot_id, Decimal(0)) for a in self.books.allocations.values()
-                         if a.status != "released"), Decimal(0))
+            taken = sum(
+                (
+                    a.lot_takes.get(lot.lot_id, Decimal(0))
+                    for a in self.books.allocations.values()
+                    if a.status != "released"
+                ),
+                Decimal(0),
+            )
             assert lot.allocated == taken <= lot.mass
         for account in self.books.accounts.values():
             assert Decimal(0) <= account.reserved <= account.balance
@@ -208,5 +274,8 @@ class Sim:
                 assert spent and allocation.mass == claim.approved_kg
                 assert allocation.returned == (claim.returned_kg or 0)
             else:
-                assert not spent and (allocation is None or allocation.status != "granted"
-                                      or claim.status is Status.PENDING)
+                assert not spent and (
+                    allocation is None
+                    or allocation.status != "granted"
+                    or claim.status is Status.PENDING
+                )

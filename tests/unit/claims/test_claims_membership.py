@@ -1,4 +1,5 @@
-"""A claimant whose membership is at risk (MemberCertificationOverdue) or forfeited makes no new claim."""
+"""A claimant whose membership is at risk (MemberCertificationOverdue) or forfeited makes no new
+claim."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The claim saga as a pure state machine: request, allocation answers, clock, withdrawal, afterwards."""
+"""The claim saga as a pure state machine: request, allocation answers, clock, withdrawal,
+afterwards."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from contracts.registry import CertificateStatus
 from services.claims.domain import saga
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
-from tests.unit.claims.builders import BRAND, NOW, allocation, coc, ps, registry, request, review, usage
+from tests.unit.claims.builders import (
+    BRAND,
+    NOW,
+    allocation,
+    coc,
+    ps,
+    registry,
+    request,
+    review,
+    usage,
+)
 
 RULES = wording_rules()
 TIMEOUT = timedelta(seconds=30)
@@ -53,14 +64,20 @@ def test_a_request_that_passes_the_static_checks_asks_for_its_mass_and_waits():
     assert claim.evidence.wording_rules_version == RULES.version
 
 
-def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_and_nothing_allocated():
-    claim, effects = Claim.requested(request(wording="100% traceable to the mine"), "h1", registry(ps()),
-                                     RULES, NOW, TIMEOUT)
+def test_a_request_failing_a_static_check_is_rejected_at_once_with_every_reason_nothing_allocated():
+    claim, effects = Claim.requested(
+        request(wording="100% traceable to the mine"), "h1", registry(ps()), RULES, NOW, TIMEOUT
+    )
     [rejected] = effects
     assert isinstance(rejected, saga.Rejected)
-    assert sorted(r.code for r in rejected.reasons) == sorted([
-        ClaimReason.NO_CURRENT_COC, ClaimReason.MISLEADING_WORDING, ClaimReason.MISLEADING_WORDING,
-        ClaimReason.MISSING_ELEMENT])
+    assert sorted(r.code for r in rejected.reasons) == sorted(
+        [
+            ClaimReason.NO_CURRENT_COC,
+            ClaimReason.MISLEADING_WORDING,
+            ClaimReason.MISLEADING_WORDING,
+            ClaimReason.MISSING_ELEMENT,
+        ]
+    )
     assert rejected.evidence.claimed_mass_kg == Decimal("13000")
     assert claim.status is Status.REJECTED and not claim.allocation_held
 
@@ -73,11 +90,16 @@ def test_granted_then_approved_until_the_earliest_certificate_expiry_with_eviden
     assert claim.status is Status.AWAITING_REVIEW and claim.allocation_held
     approval, spend = claim.reviewed(review(), reg, RULES, NOW + timedelta(days=9, seconds=1))
     assert isinstance(approval, saga.Approved)
-    assert approval.review.decided_by == "asi-secretariat" and approval.review.comment == "artwork checked"
+    assert (
+        approval.review.decided_by == "asi-secretariat"
+        and approval.review.comment == "artwork checked"
+    )
     assert approval.review.waited_seconds == 9 * 86400
     assert spend == saga.Debit(Decimal("13000"), approval.approval_code)
     assert approval.valid_until == date(2027, 3, 31)
-    assert approval.approval_code == saga.approval_code("claim-1") and approval.approval_code.startswith("RAS-")
+    assert approval.approval_code == saga.approval_code(
+        "claim-1"
+    ) and approval.approval_code.startswith("RAS-")
     assert approval.evidence.allocation.mass_kg == Decimal("13000")
     assert approval.evidence.allocation.document_ids == ["doc-1", "doc-2"]
     assert [c.status for c in approval.evidence.certificates] == [CertificateStatus.ACTIVE] * 2
@@ -86,7 +108,9 @@ def test_granted_then_approved_until_the_earliest_certificate_expiry_with_eviden
 
 def test_granted_but_a_certificate_was_suspended_meanwhile_rejects_and_releases():
     claim = pending()
-    effects = claim.granted(allocation(), registry(ps(), coc(status=CertificateStatus.SUSPENDED)), RULES, NOW)
+    effects = claim.granted(
+        allocation(), registry(ps(), coc(status=CertificateStatus.SUSPENDED)), RULES, NOW
+    )
     assert kinds(effects) == [saga.Rejected, saga.Release]
     assert [r.code for r in effects[0].reasons] == [ClaimReason.NO_CURRENT_COC]
     assert effects[0].evidence.allocation is not None
@@ -94,7 +118,9 @@ def test_granted_but_a_certificate_was_suspended_meanwhile_rejects_and_releases(
 
 
 def test_granted_but_the_documents_support_less_recycled_content_rejects_and_releases():
-    req = request(ClaimType.RECYCLED_CONTENT, recycled_content_share=Decimal("0.5"), wording="50% recycled")
+    req = request(
+        ClaimType.RECYCLED_CONTENT, recycled_content_share=Decimal("0.5"), wording="50% recycled"
+    )
     claim = pending(req)
     effects = claim.granted(allocation(recycled="0.4"), registry(), RULES, NOW)
     assert kinds(effects) == [saga.Rejected, saga.Release]
@@ -138,11 +164,15 @@ def test_withdrawing_a_pending_claim_releases_its_reservation_and_confirms_once(
 def test_withdrawing_an_approved_claim_returns_only_the_unused_part_once():
     claim = approved()
     [recorded] = claim.usage_reported(usage(units=400_000), BRAND)
-    assert (recorded.used_kg, recorded.approved_kg, recorded.unused_kg) == (Decimal("5200.000"), Decimal(13000),
-                                                                           Decimal("7800.000"))
+    assert (recorded.used_kg, recorded.approved_kg, recorded.unused_kg) == (
+        Decimal("5200.000"),
+        Decimal(13000),
+        Decimal("7800.000"),
+    )
     back, confirmed = claim.withdrawn(BRAND, "product discontinued")
-    assert back == saga.ReturnUnused(Decimal("7800.000"), Decimal("5200.000"), "withdrawn by the claimant: "
-                                                                                "product discontinued")
+    assert back == saga.ReturnUnused(
+        Decimal("7800.000"), Decimal("5200.000"), "withdrawn by the claimant: product discontinued"
+    )
     assert (confirmed.used_kg, confirmed.returned_kg) == (Decimal("5200.000"), Decimal("7800.000"))
     assert claim.status is Status.WITHDRAWN and claim.withdrawn(BRAND, "again") == []
 
@@ -162,23 +192,33 @@ def test_withdrawing_a_rejected_claim_confirms_without_a_release():
 def test_only_the_claimant_withdraws():
     claim = approved()
     [refused] = claim.withdrawn("rival", "mischief")
-    assert isinstance(refused, saga.Refused) and refused.reasons[0].code == ClaimReason.REQUESTER_NOT_CLAIMANT
+    assert (
+        isinstance(refused, saga.Refused)
+        and refused.reasons[0].code == ClaimReason.REQUESTER_NOT_CLAIMANT
+    )
     assert claim.status is Status.APPROVED
 
 
-@pytest.mark.parametrize("status, outcome, code", [
-    (CertificateStatus.SUSPENDED, saga.Revoked, ClaimReason.CERTIFICATE_SUSPENDED),
-    (CertificateStatus.WITHDRAWN, saga.Revoked, ClaimReason.CERTIFICATE_WITHDRAWN),
-    (CertificateStatus.EXPIRED, saga.Expired, ClaimReason.CERTIFICATE_EXPIRED),
-])
-def test_the_claimants_certificate_changing_status_revokes_or_expires_it_and_the_mass_stays_spent(status, outcome,
-                                                                                                  code):
+@pytest.mark.parametrize(
+    "status, outcome, code",
+    [
+        (CertificateStatus.SUSPENDED, saga.Revoked, ClaimReason.CERTIFICATE_SUSPENDED),
+        (CertificateStatus.WITHDRAWN, saga.Revoked, ClaimReason.CERTIFICATE_WITHDRAWN),
+        (CertificateStatus.EXPIRED, saga.Expired, ClaimReason.CERTIFICATE_EXPIRED),
+    ],
+)
+def test_the_claimants_certificate_changing_status_revokes_or_expires_it_and_the_mass_stays_spent(
+    status, outcome, code
+):
     claim = approved()
     effects = claim.certificate_changed(coc(status=status, revision=2), NOW.date())
     assert kinds(effects) == [outcome]
     assert effects[0].approval_code == claim.approval_code and effects[0].reasons[0].code == code
     assert claim.status is (Status.REVOKED if outcome is saga.Revoked else Status.EXPIRED)
-    assert claim.certificate_changed(coc(status=CertificateStatus.ACTIVE, revision=3), NOW.date()) == []
+    assert (
+        claim.certificate_changed(coc(status=CertificateStatus.ACTIVE, revision=3), NOW.date())
+        == []
+    )
 
 
 def test_a_scope_that_no_longer_covers_the_product_revokes():
@@ -188,11 +228,14 @@ def test_a_scope_that_no_longer_covers_the_product_revokes():
     assert effects[0].reasons[0].code == ClaimReason.PRODUCT_NOT_COVERED
 
 
-@pytest.mark.parametrize("cert", [
-    coc(certificate_id="unrelated", status=CertificateStatus.SUSPENDED),
-    coc(status=CertificateStatus.PROVISIONAL, revision=2),
-    coc(status=CertificateStatus.SUPERSEDED, revision=2),
-])
+@pytest.mark.parametrize(
+    "cert",
+    [
+        coc(certificate_id="unrelated", status=CertificateStatus.SUSPENDED),
+        coc(status=CertificateStatus.PROVISIONAL, revision=2),
+        coc(status=CertificateStatus.SUPERSEDED, revision=2),
+    ],
+)
 def test_other_certificate_changes_leave_the_approval_alone(cert):
     claim = approved()
     assert claim.certificate_changed(cert, NOW.date()) == []
@@ -201,7 +244,10 @@ def test_other_certificate_changes_leave_the_approval_alone(cert):
 
 def test_a_pending_claim_ignores_certificate_changes_until_its_allocation_answer_rechecks_them():
     claim = pending()
-    assert claim.certificate_changed(coc(status=CertificateStatus.SUSPENDED, revision=2), NOW.date()) == []
+    assert (
+        claim.certificate_changed(coc(status=CertificateStatus.SUSPENDED, revision=2), NOW.date())
+        == []
+    )
     assert claim.status is Status.PENDING
 
 
@@ -218,7 +264,10 @@ def test_the_same_request_again_is_a_no_op_and_a_changed_one_is_a_conflict():
     claim = pending()
     assert claim.resubmitted(request(), "h1") == []
     [refused] = claim.resubmitted(request(units=5), "h2")
-    assert isinstance(refused, saga.Refused) and refused.reasons[0].code == ClaimReason.REQUEST_CONFLICT
+    assert (
+        isinstance(refused, saga.Refused)
+        and refused.reasons[0].code == ClaimReason.REQUEST_CONFLICT
+    )
     assert claim.status is Status.PENDING
 
 
@@ -240,7 +289,11 @@ def refusal_of(effects) -> list[tuple[str, str]]:
 def test_usage_is_recorded_per_period_and_a_repeat_of_the_same_report_changes_nothing():
     claim = approved()
     [recorded] = claim.usage_reported(usage(100_000), BRAND)
-    assert (recorded.units, recorded.used_units, recorded.unused_kg) == (100_000, 100_000, Decimal("11700.000"))
+    assert (recorded.units, recorded.used_units, recorded.unused_kg) == (
+        100_000,
+        100_000,
+        Decimal("11700.000"),
+    )
     assert claim.usage_reported(usage(100_000), BRAND) == []
     assert claim.used.used_units == 100_000
 
@@ -249,36 +302,49 @@ def test_usage_beyond_the_approved_units_is_refused_with_its_field():
     claim = approved()
     claim.usage_reported(usage(600_000), BRAND)
     later = usage(400_001, start=date(2026, 10, 1), end=date(2026, 12, 31))
-    assert refusal_of(claim.usage_reported(later, BRAND)) == [(ClaimReason.USAGE_EXCEEDS_APPROVED, "units")]
+    assert refusal_of(claim.usage_reported(later, BRAND)) == [
+        (ClaimReason.USAGE_EXCEEDS_APPROVED, "units")
+    ]
     assert claim.used.used_units == 600_000
 
 
 def test_usage_beyond_the_approved_mass_of_a_claim_by_mass_is_refused():
     claim = approved(req=request(units=None, total_mass_kg="13000"))
-    assert refusal_of(claim.usage_reported(usage(1_000_001), BRAND)) == [(ClaimReason.USAGE_EXCEEDS_APPROVED, "units")]
+    assert refusal_of(claim.usage_reported(usage(1_000_001), BRAND)) == [
+        (ClaimReason.USAGE_EXCEEDS_APPROVED, "units")
+    ]
     assert len(claim.usage_reported(usage(1_000_000), BRAND)) == 1
 
 
 def test_other_figures_for_a_reported_period_are_refused_and_the_first_stand():
     claim = approved()
     claim.usage_reported(usage(100_000), BRAND)
-    assert refusal_of(claim.usage_reported(usage(50_000), BRAND)) == [(ClaimReason.USAGE_CONFLICT, "units")]
+    assert refusal_of(claim.usage_reported(usage(50_000), BRAND)) == [
+        (ClaimReason.USAGE_CONFLICT, "units")
+    ]
     assert claim.used.used_units == 100_000
 
 
 def test_usage_outside_the_claims_period_or_by_someone_else_is_refused():
     claim = approved()
     early = usage(10, start=date(2026, 6, 1), end=date(2026, 6, 30))
-    assert refusal_of(claim.usage_reported(early, BRAND)) == [(ClaimReason.INVALID_REQUEST, "period_start")]
+    assert refusal_of(claim.usage_reported(early, BRAND)) == [
+        (ClaimReason.INVALID_REQUEST, "period_start")
+    ]
     assert refusal_of(claim.usage_reported(usage(10, org="rival"), "rival")) == [
-        (ClaimReason.REQUESTER_NOT_CLAIMANT, "claimant_organisation_id")]
+        (ClaimReason.REQUESTER_NOT_CLAIMANT, "claimant_organisation_id")
+    ]
 
 
 def test_usage_of_a_claim_never_approved_or_already_withdrawn_is_refused():
-    assert refusal_of(pending().usage_reported(usage(10), BRAND)) == [(ClaimReason.CLAIM_NOT_APPROVED, "claim_id")]
+    assert refusal_of(pending().usage_reported(usage(10), BRAND)) == [
+        (ClaimReason.CLAIM_NOT_APPROVED, "claim_id")
+    ]
     claim = approved()
     claim.withdrawn(BRAND, "done")
-    assert refusal_of(claim.usage_reported(usage(10), BRAND)) == [(ClaimReason.CLAIM_ALREADY_CLOSED, "claim_id")]
+    assert refusal_of(claim.usage_reported(usage(10), BRAND)) == [
+        (ClaimReason.CLAIM_ALREADY_CLOSED, "claim_id")
+    ]
 
 
 def test_a_revoked_claim_still_records_usage_but_returns_nothing_when_withdrawn():
@@ -303,7 +369,14 @@ def test_a_named_suppliers_suspension_leaves_the_approval_standing():
 
 def test_a_refusal_for_mass_names_the_claims_that_hold_it():
     claim = pending()
-    [rejected] = claim.refused("not enough", registry(), RULES, NOW, held_by=("claim-0", "claim-7", "claim-1"))
-    assert [(r.code, r.field) for r in rejected.reasons] == [(ClaimReason.MASS_NOT_COVERED, "product"),
-                                                             (ClaimReason.MASS_ALREADY_CLAIMED, "product")]
-    assert "claims claim-0, claim-7" in rejected.reasons[1].message and "claim-1" not in rejected.reasons[1].message
+    [rejected] = claim.refused(
+        "not enough", registry(), RULES, NOW, held_by=("claim-0", "claim-7", "claim-1")
+    )
+    assert [(r.code, r.field) for r in rejected.reasons] == [
+        (ClaimReason.MASS_NOT_COVERED, "product"),
+        (ClaimReason.MASS_ALREADY_CLAIMED, "product"),
+    ]
+    assert (
+        "claims claim-0, claim-7" in rejected.reasons[1].message
+        and "claim-1" not in rejected.reasons[1].message
+    )

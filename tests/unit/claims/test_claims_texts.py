@@ -1,6 +1,7 @@
-"""The secretariat's approved texts (issue 18 item 2): a request using the latest, enabled version of a
-text of its claim type, with the placeholders filled from its own fields, is approved without review;
-free wording, an older version, a disabled text or a mismatch goes to review; the blacklist stays first."""
+"""The secretariat's approved texts (issue 18 item 2): a request using the latest, enabled version
+of a text of its claim type, with the placeholders filled from its own fields, is approved without
+review; free wording, an older version, a disabled text or a mismatch goes to review; the blacklist
+stays first."""
 
 from __future__ import annotations
 
@@ -19,8 +20,15 @@ TEMPLATE = "ASI Responsible Aluminium Sourcing. Learn more at {link}"
 
 
 def text(**kw) -> ApprovedText:
-    values = {"text_id": "logo-en", "version": 2, "claim_type": ClaimType.ON_PACK_LOGO, "language": "en",
-              "template": TEMPLATE, "auto_approve": True, **kw}
+    values = {
+        "text_id": "logo-en",
+        "version": 2,
+        "claim_type": ClaimType.ON_PACK_LOGO,
+        "language": "en",
+        "template": TEMPLATE,
+        "auto_approve": True,
+        **kw,
+    }
     return ApprovedText(**values)
 
 
@@ -48,7 +56,9 @@ def test_a_disabled_text_an_older_version_another_claim_type_or_other_wording_go
     assert not texts.approved_without_review(using(), text(auto_approve=False))
     assert not texts.approved_without_review(using(text_version=1), text())
     assert not texts.approved_without_review(using(), text(claim_type=ClaimType.CERTIFIED_TEXT))
-    assert not texts.approved_without_review(using(wording=TEMPLATE.format(link=LINK) + " Best cans."), text())
+    assert not texts.approved_without_review(
+        using(wording=TEMPLATE.format(link=LINK) + " Best cans."), text()
+    )
     assert not texts.approved_without_review(using(link="https://elsewhere.example"), text())
     assert not texts.approved_without_review(using(), None)
 
@@ -56,13 +66,17 @@ def test_a_disabled_text_an_older_version_another_claim_type_or_other_wording_go
 def test_a_placeholder_the_request_does_not_fill_is_not_a_match():
     with_number = text(template="Certified by ASI, certificate {certificate_number}. {link}")
     req = using(wording=f"Certified by ASI, certificate None. {LINK}")
-    assert texts.filled(with_number, req) is None and not texts.approved_without_review(req, with_number)
+    assert texts.filled(with_number, req) is None and not texts.approved_without_review(
+        req, with_number
+    )
 
 
 def test_the_blacklist_still_rejects_first_even_with_an_enabled_text():
     bad = text(template="100% certified aluminium. ASI Responsible Aluminium Sourcing {link}")
     req = using(wording=f"100% certified aluminium. ASI Responsible Aluminium Sourcing {LINK}")
-    assert texts.approved_without_review(req, bad)  # the text matches, yet the blacklist decides first
+    assert texts.approved_without_review(
+        req, bad
+    )  # the text matches, yet the blacklist decides first
     claim, effects = Claim.requested(req, "h1", registry(), RULES, NOW, timedelta(seconds=30))
     assert claim.status is Status.REJECTED
     assert ClaimReason.MISLEADING_WORDING in [r.code for r in effects[0].reasons]
@@ -78,7 +92,14 @@ def test_a_template_with_an_unknown_placeholder_or_broken_braces_is_invalid_with
 
 def test_an_approved_text_is_built_from_its_publication():
     message = ClaimTextPublished.create(
-        actor=Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT), occurred_at=NOW,
-        claim_id="text:logo-en", text_id="logo-en", version=2, claim_type=ClaimType.ON_PACK_LOGO, language="en",
-        template=TEMPLATE, auto_approve=True)
+        actor=Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT),
+        occurred_at=NOW,
+        claim_id="text:logo-en",
+        text_id="logo-en",
+        version=2,
+        claim_type=ClaimType.ON_PACK_LOGO,
+        language="en",
+        template=TEMPLATE,
+        auto_approve=True,
+    )
     assert ApprovedText.of(message) == text()

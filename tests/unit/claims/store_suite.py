@@ -1,0 +1,231 @@
+"""One test suite for every `ClaimsStore` (eventsourcing's recorder test case pattern): it runs
+unchanged against the in-memory fake (test_store_fake.py) and against MongoDB
+(tests/integration/test_claims_store.py), so the fake the handler tests rely on cannot drift."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from pymongo.errors import OperationFailure
+
+from contracts.claims import ClaimType, ClaimTypeStatus
+from contracts.registry import CertificateStatus, Member, MembershipClass
+from services.claims.adapters.store import WRITE_CONFLICT
+from services.claims.domain.effects import Status
+from services.claims.domain.membership import AT_RISK, FORFEITED
+from services.claims.domain.requests import request_hash
+from services.claims.domain.saga import Claim
+from services.claims.domain.state import Loaded
+from services.claims.domain.texts import ApprovedText
+from services.claims.ports import ClaimsStore
+from tests.unit.claims.builders import BRAND, COC_NUMBER, NOW, coc, ps, request
+
+SUPPLIER = "smelter-1"
+
+
+def member(org: str, joined_on: date = date(2024, 1, 1)) -> Member:
+    return Member(
+        organisation_id=org,
+        name=org,
+        membership_class=MembershipClass.PRODUCTION_AND_TRANSFORMATION,
+        joined_on=joined_on,
+    )
+
+
+def claim(claim_id: str, status: Status = Status.PENDING, **state: object) -> Claim:
+    r = request(claim_id=claim_id)
+    return Claim(r, request_hash(r), status, **state)  # type: ignore[arg-type]
+
+
+class StoreSuite:
+    """Subclasses provide `transaction()`: a store in a new transaction, committed at the end."""
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[ClaimsStore]:
+        raise NotImplementedError
+        yield
+
+    async def insert(self, *claims: Claim, command: str | None = None) -> None:
+        async with self.transaction() as store:
+            loaded = Loaded()
+            for c in claims:
+                loaded.add_new(c)
+                loaded.record(c.claim_id, [])
+                if command is not None:
+                    loaded.commands[c.claim_id] = command
+            await store.save_claims(loaded)
+
+    async def test_a_new_claim_is_found_by_its_id_and_by_the_allocation_command_it_sent(
+        self,
+    ) -> None:
+        decide_by = NOW + timedelta(seconds=30)
+        await self.insert(claim("claim-1", decide_by=decide_by), command="cmd-1")
+        async with self.transaction() as store:
+            by_id = await store.load_claims(ids=["claim-1", "claim-unknown"])
+            by_command = await store.load_claims(allocate_command_ids=["cmd-1"])
+            neither = await store.load_claims(ids=["claim-2"], allocate_command_ids=["cmd-2"])
+        found = by_id.claims["claim-1"]
+        assert list(by_id.claims) == ["claim-1"] and by_id.read_version == {"claim-1": 1}
+        assert (found.status, found.decide_by, found.version) == (Status.PENDING, decide_by, 1)
+        assert (
+            found.request_hash
+            == request_hash(found.request)
+            == request_hash(request(claim_id="claim-1"))
+        )
+        assert by_command.claim_of_command("cmd-1") is not None
+        assert by_command.claim_of_command("cmd-1").claim_id == "claim-1"  # type: ignore[union-attr]
+        assert neither.claims == {}
+
+    async def test_an_update_bumps_the_version_and_a_stale_copy_is_a_write_conflict(self) -> None:
+        await self.insert(claim("claim-1"))
+        async with self.transaction() as store:
+            first = await store.load_claims(ids=["claim-1"])
+        async with self.transaction() as store:
+            second = await store.load_claims(ids=["claim-1"])
+        first.claims["claim-1"].status = Status.REJECTED
+        first.record("claim-1", [])
+        async with self.transaction() as store:
+            await store.save_claims(first)
+        second.claims["claim-1"].status = Status.WITHDRAWN
+        second.record("claim-1", [])
+        with pytest.raises(OperationFailure) as lost:
+            async with self.transaction() as store:
+                await store.save_claims(second)
+        assert lost.value.code == WRITE_CONFLICT
+        async with self.transaction() as store:
+            stored = (await store.load_claims(ids=["claim-1"])).claims["claim-1"]
+        assert (stored.status, stored.version) == (Status.REJECTED, 2)
+
+    async def test_the_clock_finds_pending_claims_past_their_deadline_and_lapsed_approvals(
+        self,
+    ) -> None:
+        approved = {"approval_code": "RAS-A", "certificate_ids": ["cert-x"]}
+        await self.insert(
+            claim("late", decide_by=NOW - timedelta(seconds=1)),
+            claim("waiting", decide_by=NOW + timedelta(seconds=1)),
+            claim("lapsed", Status.APPROVED, valid_until=date(2026, 5, 31), **approved),
+            claim("valid", Status.APPROVED, valid_until=NOW.date(), **approved),
+            claim("closed", Status.REJECTED, decide_by=NOW - timedelta(days=1)),
+        )
+        async with self.transaction() as store:
+            due = await store.load_due(NOW, limit=10)
+            one = await store.load_due(NOW, limit=1)
+            resting = await store.load_approved_resting_on(["cert-x"])
+            elsewhere = await store.load_approved_resting_on(["cert-y"])
+        assert set(due.claims) == {"late", "lapsed"} and len(one.claims) == 1
+        assert set(resting.claims) == {"lapsed", "valid"} and elsewhere.claims == {}
+
+    async def test_the_registry_holds_what_a_request_needs_and_quoted_numbers_any_case(
+        self,
+    ) -> None:
+        quoted = coc(org="other-org", number="ASI-COC-2025-00099", certificate_id="cert-other")
+        async with self.transaction() as store:
+            await store.save_members([member(BRAND), member("other-org")])
+            await store.save_certificates(
+                [
+                    ps(),
+                    coc(),
+                    quoted,
+                    coc(
+                        org="unrelated",
+                        certificate_id="cert-unrelated",
+                        number="ASI-COC-2025-00100",
+                    ),
+                ]
+            )
+            registry = await store.load_registry([request()], ["asi-coc-2025-00099"])
+            nothing = await store.load_registry([], [COC_NUMBER])
+        assert registry.members == frozenset({BRAND})
+        numbers = sorted(c.certificate_number for c in registry.certificates)
+        assert numbers == sorted([ps().certificate_number, COC_NUMBER, "ASI-COC-2025-00099"])
+        assert nothing.certificates == () and nothing.members == frozenset()
+
+    async def test_only_newer_certificate_revisions_are_kept_in_order(self) -> None:
+        async with self.transaction() as store:
+            await store.save_certificates([coc(revision=2)])
+            newer = await store.newer_certificates(
+                [
+                    coc(revision=1),
+                    coc(revision=3, status=CertificateStatus.SUSPENDED),
+                    coc(revision=3),
+                    ps(revision=1),
+                ]
+            )
+        assert [(c.certificate_id, c.revision, c.status) for c in newer] == [
+            (coc().certificate_id, 3, CertificateStatus.SUSPENDED),
+            (ps().certificate_id, 1, CertificateStatus.ACTIVE),
+        ]
+
+    async def test_a_forfeited_membership_outranks_at_risk_and_clears_only_on_a_later_join(
+        self,
+    ) -> None:
+        async def standing() -> object:
+            async with self.transaction() as store:
+                registry = await store.load_registry([request()], [])
+            return registry.standing.get(BRAND)
+
+        async with self.transaction() as store:
+            await store.mark_at_risk(BRAND, NOW)
+        assert await standing() == AT_RISK
+        async with self.transaction() as store:
+            await store.clear_at_risk(BRAND)
+        assert await standing() is None
+        async with self.transaction() as store:
+            await store.mark_forfeited(BRAND, NOW, date(2026, 5, 1))
+            await store.mark_at_risk(BRAND, NOW)
+            await store.clear_at_risk(BRAND)
+            await store.clear_forfeited(BRAND, date(2026, 5, 1))
+        assert await standing() == FORFEITED
+        async with self.transaction() as store:
+            await store.clear_forfeited(BRAND, date(2026, 5, 2))
+        assert await standing() is None
+
+    async def test_a_text_version_is_kept_once_and_the_latest_version_wins(self) -> None:
+        v1 = ApprovedText("t1", 1, ClaimType.ON_PACK_LOGO, "en", "ASI {link}", True)
+        async with self.transaction() as store:
+            assert await store.save_text(v1)
+            assert await store.save_text(v1)
+            assert not await store.save_text(ApprovedText("t1", 1, v1.claim_type, "en", "x", True))
+            assert await store.save_text(ApprovedText("t1", 2, v1.claim_type, "de", "y", False))
+            latest = await store.latest_texts(["t1", "t-unknown"])
+            none = await store.latest_texts([])
+        assert list(latest) == ["t1"] and (latest["t1"].version, latest["t1"].template) == (2, "y")
+        assert none == {}
+
+    async def test_the_secretariats_claim_type_statuses_are_kept_the_last_one_wins(self) -> None:
+        async with self.transaction() as store:
+            assert await store.claim_type_statuses() == {}
+            await store.set_claim_type_status(ClaimType.RECYCLED_CONTENT, ClaimTypeStatus.OFF, NOW)
+            await store.set_claim_type_status(
+                ClaimType.RECYCLED_CONTENT, ClaimTypeStatus.ENABLED, NOW
+            )
+            await store.set_claim_type_status(ClaimType.ON_PACK_LOGO, ClaimTypeStatus.PILOT, NOW)
+            statuses = await store.claim_type_statuses()
+        assert statuses == {
+            ClaimType.RECYCLED_CONTENT: ClaimTypeStatus.ENABLED,
+            ClaimType.ON_PACK_LOGO: ClaimTypeStatus.PILOT,
+        }
+
+    async def test_an_approved_claims_mass_and_usage_survive_a_round_trip(self) -> None:
+        from tests.unit.claims.builders import allocation
+
+        approved = claim(
+            "claim-1",
+            Status.APPROVED,
+            allocation=allocation("13000.125"),
+            approval_code="RAS-A",
+            valid_until=date(2027, 6, 30),
+            usage={"2026-07-01/2026-09-30": 400_000},
+            certificate_ids=["cert-x"],
+        )
+        await self.insert(approved)
+        async with self.transaction() as store:
+            stored = (await store.load_claims(ids=["claim-1"])).claims["claim-1"]
+        assert stored.allocation == allocation("13000.125")
+        assert stored.approved_kg == Decimal("13000.125")
+        assert stored.used.used_kg == Decimal("5200.000") and stored.certificate_ids == ["cert-x"]
+        assert (stored.approval_code, stored.valid_until) == ("RAS-A", date(2027, 6, 30))
