@@ -22,10 +22,10 @@ reservation, debit and return staying in the account it was taken from, so credi
 scopes. Claims draw aluminium credits only (`CLAIM_MATERIAL`) and only the lots of
 aluminium; what is reserved is kept out of designations, conversions, expiry and forfeit
 (`reservations.spare`). A debit takes the account's oldest aluminium credits through the same
-primitive designations use (`Ledger._draw`), and a return gives back exactly the vintages the debit
-took (`Ledger._post(restore=...)`), so a returned kilogram is no younger than it was.
+primitive designations use (`Ledger.draw`), and a return gives back exactly the vintages the debit
+took (`posting.post(restore=...)`), so a returned kilogram is no younger than it was.
 
-Every operation is all-or-nothing through `Ledger._atomic`; the Ledger owns the tables
+Every operation is all-or-nothing through `Ledger.atomic`; the Ledger owns the tables
 (`accounts`, `lots`, `allocations`) and posts the entries.
 """
 
@@ -36,26 +36,22 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 from contracts.ledger import DocumentShare, EntryKind, LedgerReason
-from services.accounting.domain.ledger import (
-    DEBITED,
-    GRANTED,
-    RELEASED,
-    SHARE_QUANTUM,
-    Account,
-    Allocation,
+from services.accounting.domain import periods
+from services.accounting.domain.documents import SHARE_QUANTUM
+from services.accounting.domain.ledger import Ledger
+from services.accounting.domain.outcomes import (
     AllocationDenied,
     CommandDenied,
     EntryPosted,
     Granted,
-    Ledger,
+    Refusal,
     Released,
-    _clean,
-    _reason,
-    _Refusal,
+    reason,
 )
-from services.accounting.domain import periods
+from services.accounting.domain.posting import post
 from services.accounting.domain.reservations import CLAIM_MATERIAL, claimable_free, is_claim_product
 from services.accounting.domain.rules import ZERO, round_down, round_up
+from services.accounting.domain.state import DEBITED, GRANTED, RELEASED, Account, Allocation, clean
 
 HOLDERS_NAMED = 20
 """At most this many claims are named in a refusal for mass (largest holders first)."""
@@ -89,7 +85,7 @@ def claimable(account: Account) -> Decimal:
 
 
 def free_credits(books: Ledger, owner: str) -> Decimal:
-    return _clean(sum((claimable(a) for a in owner_accounts(books, owner)), ZERO))
+    return clean(sum((claimable(a) for a in owner_accounts(books, owner)), ZERO))
 
 
 def held(allocation: Allocation) -> Decimal:
@@ -97,7 +93,7 @@ def held(allocation: Allocation) -> Decimal:
     if allocation.status == GRANTED:
         return allocation.mass
     if allocation.status == DEBITED:
-        return _clean(allocation.mass - allocation.returned)
+        return clean(allocation.mass - allocation.returned)
     return ZERO
 
 
@@ -115,16 +111,16 @@ def allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date)
     existing = books.allocations.get(claim_id)
     if existing is not None and existing.status in (GRANTED, DEBITED):
         if existing.owner != owner:
-            return [AllocationDenied(claim_id, owner, mass, free_credits(books, owner), [_reason(
+            return [AllocationDenied(claim_id, owner, mass, free_credits(books, owner), [reason(
                 LedgerReason.ALLOCATION_CONFLICT, f"claim {claim_id} already holds credits of {existing.owner}",
                 "owner_organisation_id")])]
         return [Granted(existing)]
-    return books._atomic(lambda out: _allocate(books, claim_id, owner, mass, day, out))
+    return books.atomic(lambda out: _allocate(books, claim_id, owner, mass, day, out))
 
 
 def _refusal_for_mass(books: Ledger, claim_id: str, owner: str, mass: Decimal, amount: Decimal,
                       total_free: Decimal) -> AllocationDenied:
-    reasons = [_reason(LedgerReason.INSUFFICIENT_CREDITS,
+    reasons = [reason(LedgerReason.INSUFFICIENT_CREDITS,
                        f"{amount} kg asked, {total_free} kg of {owner}'s CoC credits are free", "mass_kg")]
     holding = holders(books, owner)
     if holding:
@@ -132,7 +128,7 @@ def _refusal_for_mass(books: Ledger, claim_id: str, owner: str, mass: Decimal, a
         listed = ", ".join(f"claim {a.claim_id} ({held(a)} kg {'spent' if a.status == DEBITED else 'reserved'})"
                            for a in named)
         more = f" and {len(holding) - len(named)} more" if len(holding) > len(named) else ""
-        reasons.append(_reason(LedgerReason.MASS_ALREADY_CLAIMED,
+        reasons.append(reason(LedgerReason.MASS_ALREADY_CLAIMED,
                                f"{owner}'s CoC mass already backs {listed}{more}", "mass_kg"))
     return AllocationDenied(claim_id, owner, mass, total_free, reasons,
                             held_by=tuple(a.claim_id for a in holding[:HOLDERS_NAMED]))
@@ -142,9 +138,9 @@ def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date
     accounts = owner_accounts(books, owner)
     amount = round_up(mass)
     free = {a.account_id: claimable(a) for a in accounts}
-    total_free = _clean(sum(free.values(), ZERO))
+    total_free = clean(sum(free.values(), ZERO))
     if amount > total_free:
-        raise _Refusal(_refusal_for_mass(books, claim_id, owner, mass, amount, total_free))
+        raise Refusal(_refusal_for_mass(books, claim_id, owner, mass, amount, total_free))
     reservations: dict[str, Decimal] = {}
     takes: dict[str, Decimal] = {}
     documents: list[DocumentShare] = []
@@ -187,14 +183,14 @@ def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date
             footprint = sum(d.mass_kg * d.carbon_footprint_kg_co2e_per_kg for d in documents) / amount
             footprint = footprint.quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
     for lot_id, part in takes.items():
-        books._touch("lots", lot_id)
+        books.touch("lots", lot_id)
         books.lots[lot_id].allocated += part
     for account_id, part in sorted(reservations.items()):
         account = books.accounts[account_id]
-        entry, _ = books._post(account, EntryKind.ALLOCATION_RESERVED, booked_on=day, claim_id=claim_id,
+        entry, _ = post(books, account, EntryKind.ALLOCATION_RESERVED, booked_on=day, claim_id=claim_id,
                                reserved=part, note=f"{part} kg reserved for claim {claim_id}")
         out.append(EntryPosted(entry))
-    books._touch("allocations", claim_id)
+    books.touch("allocations", claim_id)
     allocation = Allocation(claim_id, owner, amount, GRANTED, reservations=reservations, lot_takes=takes,
                             documents=documents, recycled_content_share=recycled, carbon_footprint=footprint)
     books.allocations[claim_id] = allocation
@@ -210,27 +206,27 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
     if allocation is None or allocation.status == RELEASED:
         return [Released(claim_id, owner, ZERO)]
     if allocation.status == DEBITED:
-        return [CommandDenied([_reason(
+        return [CommandDenied([reason(
             LedgerReason.CLAIM_MASS_SPENT,
             f"claim {claim_id} was approved and its {allocation.mass} kg spent; only the unused part of a withdrawn "
             f"claim returns (ReturnClaimMass)", "claim_id")])]
 
     def work(out: list) -> None:
-        books._touch("allocations", claim_id)
+        books.touch("allocations", claim_id)
         for lot_id, part in allocation.lot_takes.items():
             lot = books.lots.get(lot_id)
             if lot is not None:
-                books._touch("lots", lot_id)
-                lot.allocated = _clean(lot.allocated - part)
+                books.touch("lots", lot_id)
+                lot.allocated = clean(lot.allocated - part)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
-            entry, _ = books._post(account, EntryKind.ALLOCATION_RELEASED, booked_on=day, claim_id=claim_id,
+            entry, _ = post(books, account, EntryKind.ALLOCATION_RELEASED, booked_on=day, claim_id=claim_id,
                                    reserved=-part, note=f"{part} kg released from claim {claim_id}")
             out.append(EntryPosted(entry))
         allocation.status = RELEASED
         out.append(Released(claim_id, allocation.owner, allocation.mass))
 
-    return books._atomic(work)
+    return books.atomic(work)
 
 
 # ---- spend an approved claim's mass ----------------------------------------------------------
@@ -240,42 +236,42 @@ def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) ->
     """The claim was approved: its reservation becomes a `claim_debit` on each account it was held in."""
     allocation = books.allocations.get(claim_id)
     if allocation is None or allocation.status == RELEASED:
-        return [CommandDenied([_reason(LedgerReason.UNKNOWN_ALLOCATION,
+        return [CommandDenied([reason(LedgerReason.UNKNOWN_ALLOCATION,
                                        f"no mass is reserved for claim {claim_id}", "claim_id")])]
     if allocation.owner != owner:
-        return [CommandDenied([_reason(LedgerReason.ALLOCATION_CONFLICT,
+        return [CommandDenied([reason(LedgerReason.ALLOCATION_CONFLICT,
                                        f"claim {claim_id} holds credits of {allocation.owner}",
                                        "owner_organisation_id")])]
     if round_up(mass) != allocation.mass:
-        return [CommandDenied([_reason(LedgerReason.DEBIT_MISMATCH,
+        return [CommandDenied([reason(LedgerReason.DEBIT_MISMATCH,
                                        f"{mass} kg to spend, but {allocation.mass} kg are held for claim {claim_id}",
                                        "mass_kg")])]
     if allocation.status == DEBITED:
         return [Debited(allocation)]
 
     def work(out: list) -> None:
-        books._touch("allocations", claim_id)
+        books.touch("allocations", claim_id)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
             products = [k for k in account.buckets if is_claim_product(k)]
-            take = books._draw(account, part, products, spare_only=False)
-            if _clean(sum(take.values(), ZERO)) != part:  # the books' invariants make this unreachable
-                raise _Refusal(CommandDenied([_reason(LedgerReason.INSUFFICIENT_CREDITS,
+            take = books.draw(account, part, products, spare_only=False)
+            if clean(sum(take.values(), ZERO)) != part:  # the books' invariants make this unreachable
+                raise Refusal(CommandDenied([reason(LedgerReason.INSUFFICIENT_CREDITS,
                                                       f"{account_id} holds less than the {part} kg reserved")]))
             before = dict(account.layers)
-            entry, _ = books._post(account, EntryKind.CLAIM_DEBIT, booked_on=day, claim_id=claim_id,
+            entry, _ = post(books, account, EntryKind.CLAIM_DEBIT, booked_on=day, claim_id=claim_id,
                                    buckets={k: -v for k, v in take.items()}, reserved=-part,
                                    note=f"{part} kg spent by approved claim {claim_id}")
             out.append(EntryPosted(entry))
             allocation.debit_entries[account_id] = str(entry.entry_id)
             for layer, value in before.items():  # the vintages taken: what a return gives back
-                taken = _clean(value - account.layers.get(layer, ZERO))
+                taken = clean(value - account.layers.get(layer, ZERO))
                 if taken > 0:
                     allocation.debit_takes[f"{account_id}#{layer}"] = taken
         allocation.status = DEBITED
         out.append(Debited(allocation))
 
-    return books._atomic(work)
+    return books.atomic(work)
 
 
 # ---- return a withdrawn claim's unused part --------------------------------------------------
@@ -287,25 +283,25 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
     accounts and documents it was taken from, each entry referencing the debit it returns."""
     allocation = books.allocations.get(claim_id)
     if allocation is None or allocation.status != DEBITED:
-        return [CommandDenied([_reason(LedgerReason.ALLOCATION_NOT_DEBITED,
+        return [CommandDenied([reason(LedgerReason.ALLOCATION_NOT_DEBITED,
                                        f"claim {claim_id} spent no mass: nothing to return", "claim_id")])]
     if allocation.owner != owner:
-        return [CommandDenied([_reason(LedgerReason.ALLOCATION_CONFLICT,
+        return [CommandDenied([reason(LedgerReason.ALLOCATION_CONFLICT,
                                        f"claim {claim_id} holds credits of {allocation.owner}",
                                        "owner_organisation_id")])]
     amount = round_down(mass)
     if allocation.returned > 0:
-        return [CommandDenied([_reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
+        return [CommandDenied([reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
                                        f"claim {claim_id} already returned {allocation.returned} kg; "
                                        f"a claim's unused part returns once", "claim_id")])]
-    unused = _clean(allocation.mass - round_up(used))
+    unused = clean(allocation.mass - round_up(used))
     if amount > unused or amount <= 0:
-        return [CommandDenied([_reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
+        return [CommandDenied([reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
                                        f"{mass} kg to return, but claim {claim_id} spent {allocation.mass} kg and "
                                        f"{used} kg were used: at most {max(unused, ZERO)} kg may return", "mass_kg")])]
 
     def work(out: list) -> None:
-        books._touch("allocations", claim_id)
+        books.touch("allocations", claim_id)
         entry_ids: list[str] = []
         left = amount
         for account_id in sorted(allocation.debit_entries, reverse=True):
@@ -327,7 +323,7 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
                 give[product] = give.get(product, ZERO) + share
                 rest -= share
             account = books.accounts[account_id]
-            entry, _ = books._post(account, EntryKind.CLAIM_RETURN, booked_on=day, claim_id=claim_id,
+            entry, _ = post(books, account, EntryKind.CLAIM_RETURN, booked_on=day, claim_id=claim_id,
                                    reverses=allocation.debit_entries[account_id], buckets=give, restore=layers,
                                    note=f"{part} kg of withdrawn claim {claim_id} returned unused "
                                         f"({used} kg reported used stays spent)")
@@ -343,13 +339,13 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
             part = min(left, allocation.lot_takes[lot_id])
             lot = books.lots.get(lot_id)
             if lot is not None:
-                books._touch("lots", lot_id)
-                lot.allocated = _clean(lot.allocated - part)
-            allocation.lot_takes[lot_id] = _clean(allocation.lot_takes[lot_id] - part)
+                books.touch("lots", lot_id)
+                lot.allocated = clean(lot.allocated - part)
+            allocation.lot_takes[lot_id] = clean(allocation.lot_takes[lot_id] - part)
             if allocation.lot_takes[lot_id].is_zero():
                 del allocation.lot_takes[lot_id]
             left -= part
         allocation.returned = amount
         out.append(Returned(claim_id, owner, amount, allocation.mass, used, tuple(entry_ids)))
 
-    return books._atomic(work)
+    return books.atomic(work)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from contracts.registry import Certificate
+from services.accounting.domain.closing import statement
 from services.accounting.domain.ledger import (
     DesignationDenied,
     DocumentDue,
@@ -97,7 +98,7 @@ def run(rule_set_id: str, organisation_id: str, movements: Sequence[Movement], c
         take(books.apply(movement, now), movement)
     take(books.close_due(until, now))
     for account in books.accounts.values():  # the open periods, as they stand
-        s = books.statement(account, account.period.end, now)
+        s = statement(account, account.period.end, now)
         v = view(account.account_id, account.period.period_id)
         v.coc_input, v.total_input = s.coc_input_kg, s.total_input_kg
         v.coc_output, v.total_output = s.coc_output_kg, s.total_output_kg

@@ -75,7 +75,7 @@ def test_a_renewed_certificate_keeps_its_scope_pool():
     books.apply(receipt("1000", "1000"), NOW)
     books.certificates["cert-1"] = certificate(status=CertificateStatus.SUPERSEDED, revision=2)
     books.certificates["cert-9"] = certificate(certificate_id="cert-9", supersedes="cert-1")
-    assert books.route("org-smelter", "site-a", NOW.date()) == group()
+    assert books.place("org-smelter", "site-a", NOW.date()).account_id == group()
     assert documented(books.apply(ship("500", "500"), NOW))
 
 
