@@ -170,10 +170,9 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     )
     from libs.messaging import content_hash
     from services.accounting.adapters import store
-    from services.accounting.config import Settings
     from services.accounting.domain.ledger import Ledger
-    from services.accounting.handlers import Accounting
-    from services.accounting.signing import Signer, b64url
+    from services.accounting.adapters.messages import KafkaMessages
+    from services.accounting.signing import Signer
 
     now = datetime.now(UTC)
     day = now.date() - timedelta(days=1)
@@ -232,7 +231,7 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
         conversion_factor=Decimal("0.97"),
         **common,
     )
-    service = Accounting(Settings(database="bench", signing_key=b64url(Signer.generate().seed)))
+    service = KafkaMessages(Signer.generate())
     ledger = Ledger(check_certificates=False)
     received = service.publish(ledger.apply(receipt, now), receipt, now)
     ledger.apply(remelt, now)

@@ -23,6 +23,7 @@ from contracts.ledger import DocumentShare, LedgerEntry, PeriodStatement
 from contracts.registry import Certificate
 from libs.messaging import Tx
 from libs.mongo import from_document, to_document
+from services.accounting.adapters import keys
 from services.accounting.domain.ledger import (
     DEBITED,
     GRANTED,
@@ -36,6 +37,7 @@ from services.accounting.domain.ledger import (
 )
 from services.accounting.domain import periods
 from services.accounting.domain.rules import ZERO, Assignment, Level
+from services.accounting.signing import Signer
 
 WRITE_CONFLICT = 112
 
@@ -212,141 +214,150 @@ def allocation_from(doc: dict[str, Any]) -> Allocation:
     )
 
 
-# ---- loading --------------------------------------------------------------------------------
+class MongoStore:
+    """The `AccountingStore` port on MongoDB, bound to one batch's transaction."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    async def signing_key(self) -> Signer:
+        return await keys.ensure_signer(self.tx.db)
+
+    # ---- loading --------------------------------------------------------------------------------
 
 
-async def _find(tx: Tx, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-    return [doc async for doc in tx.db[collection].find(query, session=tx.session)]
+    async def _find(self, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return [doc async for doc in self.tx.db[collection].find(query, session=self.tx.session)]
 
 
-async def load_assignments(tx: Tx, organisations: Iterable[str]) -> dict[str, list[Assignment]]:
-    docs = await _find(tx, "assignments", {"_id": {"$in": sorted(set(organisations))}})
-    return {d["_id"]: [Assignment(_day(i["effective_from"]), i["rule_set_id"]) for i in d["items"]] for d in docs}
+    async def load_assignments(self, organisations: Iterable[str]) -> dict[str, list[Assignment]]:
+        docs = await self._find("assignments", {"_id": {"$in": sorted(set(organisations))}})
+        return {d["_id"]: [Assignment(_day(i["effective_from"]), i["rule_set_id"]) for i in d["items"]] for d in docs}
 
 
-async def load_certificates(tx: Tx, organisations: Iterable[str]) -> list[Certificate]:
-    docs = await _find(tx, "certificates", {"organisation_id": {"$in": sorted(set(organisations))}})
-    return [c for c in (from_document(Certificate, d["certificate"]) for d in docs) if c is not None]
+    async def load_certificates(self, organisations: Iterable[str]) -> list[Certificate]:
+        docs = await self._find("certificates", {"organisation_id": {"$in": sorted(set(organisations))}})
+        return [c for c in (from_document(Certificate, d["certificate"]) for d in docs) if c is not None]
 
 
-async def load_accounts(tx: Tx, account_ids: Iterable[str]) -> list[Account]:
-    return [account_from(d) for d in await _find(tx, "accounts", {"_id": {"$in": sorted(set(account_ids))}})]
+    async def load_accounts(self, account_ids: Iterable[str]) -> list[Account]:
+        return [account_from(d) for d in await self._find("accounts", {"_id": {"$in": sorted(set(account_ids))}})]
 
 
-async def load_movements(tx: Tx, movement_ids: Iterable[str]) -> list[MovementRecord]:
-    return [movement_from(d) for d in await _find(tx, "movements", {"_id": {"$in": sorted(set(movement_ids))}})]
+    async def load_movements(self, movement_ids: Iterable[str]) -> list[MovementRecord]:
+        return [movement_from(d) for d in await self._find("movements", {"_id": {"$in": sorted(set(movement_ids))}})]
 
 
-async def load_lots(tx: Tx, lot_ids: Iterable[str]) -> list[Lot]:
-    return [lot_from(d) for d in await _find(tx, "lots", {"_id": {"$in": sorted(set(lot_ids))}})]
+    async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
+        return [lot_from(d) for d in await self._find("lots", {"_id": {"$in": sorted(set(lot_ids))}})]
 
 
-async def load_owner(tx: Tx, owners: Iterable[str]) -> tuple[list[Account], list[Lot]]:
-    owners = sorted(set(owners))
-    accounts = [account_from(d) for d in await _find(tx, "accounts", {"organisation_id": {"$in": owners}})]
-    lots = [lot_from(d) for owner in owners
-            for d in await _find(tx, "lots", {"_id": account_range(owner), "void": False})]
-    return accounts, [lot for lot in lots if lot.remaining > 0]
+    async def load_owner(self, owners: Iterable[str]) -> tuple[list[Account], list[Lot]]:
+        owners = sorted(set(owners))
+        accounts = [account_from(d) for d in await self._find("accounts", {"organisation_id": {"$in": owners}})]
+        lots = [lot_from(d) for owner in owners
+                for d in await self._find("lots", {"_id": account_range(owner), "void": False})]
+        return accounts, [lot for lot in lots if lot.remaining > 0]
 
 
-async def load_allocations(tx: Tx, claim_ids: Iterable[str]) -> list[Allocation]:
-    return [allocation_from(d) for d in await _find(tx, "allocations", {"_id": {"$in": sorted(set(claim_ids))}})]
+    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]:
+        return [allocation_from(d) for d in await self._find("allocations", {"_id": {"$in": sorted(set(claim_ids))}})]
 
 
-async def load_claim_holders(tx: Tx, owners: Iterable[str], limit: int) -> list[Allocation]:
-    """Per owner, the allocations holding the most of its mass (reserved or spent), to name in a refusal."""
-    found: list[Allocation] = []
-    for owner in sorted(set(owners)):
-        cursor = tx.db["allocations"].find({"owner": owner, "status": {"$in": [GRANTED, DEBITED]}},
-                                           session=tx.session).sort("mass", -1).limit(limit)
-        found += [allocation_from(d) async for d in cursor]
-    return found
+    async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
+        """Per owner, the allocations holding the most of its mass (reserved or spent), to name in a refusal."""
+        found: list[Allocation] = []
+        for owner in sorted(set(owners)):
+            cursor = self.tx.db["allocations"].find({"owner": owner, "status": {"$in": [GRANTED, DEBITED]}},
+                                               session=self.tx.session).sort("mass", -1).limit(limit)
+            found += [allocation_from(d) async for d in cursor]
+        return found
 
 
-async def accounts_due(tx: Tx, today: date, limit: int = 200) -> list[Account]:
-    cursor = tx.db["accounts"].find({"period_end": {"$lt": today.isoformat()}}, session=tx.session).limit(limit)
-    return [account_from(d) async for d in cursor]
+    async def accounts_due(self, today: date, limit: int = 200) -> list[Account]:
+        cursor = self.tx.db["accounts"].find({"period_end": {"$lt": today.isoformat()}}, session=self.tx.session).limit(limit)
+        return [account_from(d) async for d in cursor]
 
 
-# ---- saving ---------------------------------------------------------------------------------
+    # ---- saving ---------------------------------------------------------------------------------
 
 
-async def save(tx: Tx, ledger: Ledger) -> None:
-    """Write what the ledger changed. An account changed by a concurrent transaction since it was
-    read raises `ConcurrentUpdate` (a transient error: the batch is retried)."""
-    db, session = tx.db, tx.session
-    if ledger.dirty_accounts:
-        writes: list[Any] = []
-        updates = 0
-        for account_id in sorted(ledger.dirty_accounts):
-            account = ledger.accounts.get(account_id)
-            if account is None:
-                continue
-            if account.version == 0:
-                writes.append(InsertOne(account_doc(account, 1)))
-            else:
-                updates += 1
-                writes.append(ReplaceOne({"_id": account_id, "version": account.version},
-                                         account_doc(account, account.version + 1)))
-        if writes:
-            result = await db["accounts"].bulk_write(writes, ordered=True, session=session)
-            if result.matched_count != updates:
-                raise ConcurrentUpdate("an account changed since this batch read it")
-    if ledger.entries:
-        await db["entries"].insert_many([entry_doc(e) for e in ledger.entries], ordered=True, session=session)
-    if ledger.statements:
-        await db["statements"].insert_many([statement_doc(s) for s in ledger.statements], session=session)
-    for collection, dirty, table, encode in (
-        ("movements", ledger.dirty_movements, ledger.movements, movement_doc),
-        ("lots", ledger.dirty_lots, ledger.lots, lot_doc),
-        ("allocations", ledger.dirty_allocations, ledger.allocations, allocation_doc),
-    ):
-        known = ledger.loaded[collection]
-        writes = [ReplaceOne({"_id": key}, encode(table[key]), upsert=True) if key in known
-                  else InsertOne(encode(table[key])) for key in sorted(dirty) if key in table]
-        if writes:
-            await db[collection].bulk_write(writes, ordered=False, session=session)
+    async def save(self, books: Ledger) -> None:
+        """Write what the ledger changed. An account changed by a concurrent transaction since it was
+        read raises `ConcurrentUpdate` (a transient error: the batch is retried)."""
+        db, session = self.tx.db, self.tx.session
+        if books.dirty_accounts:
+            writes: list[Any] = []
+            updates = 0
+            for account_id in sorted(books.dirty_accounts):
+                account = books.accounts.get(account_id)
+                if account is None:
+                    continue
+                if account.version == 0:
+                    writes.append(InsertOne(account_doc(account, 1)))
+                else:
+                    updates += 1
+                    writes.append(ReplaceOne({"_id": account_id, "version": account.version},
+                                             account_doc(account, account.version + 1)))
+            if writes:
+                result = await db["accounts"].bulk_write(writes, ordered=True, session=session)
+                if result.matched_count != updates:
+                    raise ConcurrentUpdate("an account changed since this batch read it")
+        if books.entries:
+            await db["entries"].insert_many([entry_doc(e) for e in books.entries], ordered=True, session=session)
+        if books.statements:
+            await db["statements"].insert_many([statement_doc(s) for s in books.statements], session=session)
+        for collection, dirty, table, encode in (
+            ("movements", books.dirty_movements, books.movements, movement_doc),
+            ("lots", books.dirty_lots, books.lots, lot_doc),
+            ("allocations", books.dirty_allocations, books.allocations, allocation_doc),
+        ):
+            known = books.loaded[collection]
+            writes = [ReplaceOne({"_id": key}, encode(table[key]), upsert=True) if key in known
+                      else InsertOne(encode(table[key])) for key in sorted(dirty) if key in table]
+            if writes:
+                await db[collection].bulk_write(writes, ordered=False, session=session)
 
 
-async def save_certificate(tx: Tx, certificate: Certificate) -> bool:
-    """Keep the newest revision; False when this one is not newer than what is stored."""
-    current = await tx.db["certificates"].find_one({"_id": certificate.certificate_id}, {"revision": 1},
-                                                   session=tx.session)
-    if current is not None and current["revision"] >= certificate.revision:
-        return False
-    await tx.db["certificates"].replace_one(
-        {"_id": certificate.certificate_id},
-        {"_id": certificate.certificate_id, "organisation_id": certificate.organisation_id,
-         "revision": certificate.revision, "certificate": to_document(certificate)},
-        upsert=True, session=tx.session,
-    )
-    return True
-
-
-async def save_site(tx: Tx, site_id: str, organisation_id: str) -> None:
-    await tx.db["sites"].update_one({"_id": site_id}, {"$set": {"organisation_id": organisation_id}}, upsert=True,
-                                    session=tx.session)
-
-
-async def load_flags(tx: Tx, account_ids: Iterable[str]) -> dict[str, bool]:
-    docs = await _find(tx, "account_flags", {"_id": {"$in": sorted(set(account_ids))}})
-    return {d["_id"]: bool(d.get("frozen")) for d in docs}
-
-
-async def save_flags(tx: Tx, flags: dict[str, tuple[bool, str]]) -> None:
-    if flags:
-        await tx.db["account_flags"].bulk_write(
-            [UpdateOne({"_id": k}, {"$set": {"frozen": v[0], "certificate_id": v[1]}}, upsert=True)
-             for k, v in sorted(flags.items())],
-            session=tx.session,
+    async def save_certificate(self, certificate: Certificate) -> bool:
+        """Keep the newest revision; False when this one is not newer than what is stored."""
+        current = await self.tx.db["certificates"].find_one({"_id": certificate.certificate_id}, {"revision": 1},
+                                                       session=self.tx.session)
+        if current is not None and current["revision"] >= certificate.revision:
+            return False
+        await self.tx.db["certificates"].replace_one(
+            {"_id": certificate.certificate_id},
+            {"_id": certificate.certificate_id, "organisation_id": certificate.organisation_id,
+             "revision": certificate.revision, "certificate": to_document(certificate)},
+            upsert=True, session=self.tx.session,
         )
+        return True
 
 
-async def add_assignment(tx: Tx, organisation_id: str, assignment: Assignment) -> None:
-    await tx.db["assignments"].update_one(
-        {"_id": organisation_id},
-        {"$push": {"items": {"effective_from": assignment.effective_from.isoformat(),
-                             "rule_set_id": assignment.rule_set_id}}},
-        upsert=True, session=tx.session,
-    )
+    async def save_site(self, site_id: str, organisation_id: str) -> None:
+        await self.tx.db["sites"].update_one({"_id": site_id}, {"$set": {"organisation_id": organisation_id}}, upsert=True,
+                                        session=self.tx.session)
+
+
+    async def load_flags(self, account_ids: Iterable[str]) -> dict[str, bool]:
+        docs = await self._find("account_flags", {"_id": {"$in": sorted(set(account_ids))}})
+        return {d["_id"]: bool(d.get("frozen")) for d in docs}
+
+
+    async def save_flags(self, flags: dict[str, tuple[bool, str]]) -> None:
+        if flags:
+            await self.tx.db["account_flags"].bulk_write(
+                [UpdateOne({"_id": k}, {"$set": {"frozen": v[0], "certificate_id": v[1]}}, upsert=True)
+                 for k, v in sorted(flags.items())],
+                session=self.tx.session,
+            )
+
+
+    async def add_assignment(self, organisation_id: str, assignment: Assignment) -> None:
+        await self.tx.db["assignments"].update_one(
+            {"_id": organisation_id},
+            {"$push": {"items": {"effective_from": assignment.effective_from.isoformat(),
+                                 "rule_set_id": assignment.rule_set_id}}},
+            upsert=True, session=self.tx.session,
+        )
 
