@@ -36,7 +36,7 @@ from services.accounting.adapters.keys import KEY_ID, signer_from_setting
 from services.accounting.config import Settings
 from services.accounting.domain import shadow
 from services.accounting.domain.chain import verify_chain
-from services.accounting.domain.ledger import Ledger
+from services.accounting.domain import closing
 from services.accounting.domain.rules import Assignment, rule_set_on
 from services.accounting.signing import (
     DocumentInvalid,
@@ -91,7 +91,7 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
         return 2
     account = store.account_from(doc)
     if period is None or period == account.period.period_id:
-        state = Ledger(accounts=[account]).statement(account, account.period.end, datetime.now(UTC))
+        state = closing.statement(account, account.period.end, datetime.now(UTC))
         title = "OPEN PERIOD (provisional)"
     else:
         found = db["statements"].find_one({"_id": f"{account_id}|{period}"})
