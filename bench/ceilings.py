@@ -170,8 +170,8 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     )
     from libs.messaging import content_hash
     from services.accounting.adapters import store
-    from services.accounting.domain.ledger import Ledger
     from services.accounting.adapters.messages import KafkaMessages
+    from services.accounting.domain.ledger import Ledger
     from services.accounting.signing import Signer
 
     now = datetime.now(UTC)

@@ -157,7 +157,9 @@ class AccountingHandlers:
         closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
         owner_accounts, lots = await store.load_owner(owners) if owners else ([], [])
         allocations = await store.load_allocations(claims) if claims else []
-        held = {lot_id for a in allocations for lot_id in a.lot_takes} - {lot.lot_id for lot in lots}
+        held = {lot_id for a in allocations for lot_id in a.lot_takes} - {
+            lot.lot_id for lot in lots
+        }
         lots += await store.load_lots(held) if held else []
         asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
         if asking:  # to name the claims holding the mass when an allocation is refused
@@ -179,14 +181,20 @@ class AccountingHandlers:
         """The ASI secretariat assigns a rule set from a day on (`domain/rules.py`'s catalogue)."""
         command: AssignRuleSet = item.message  # type: ignore[assignment]
         if command.actor.role is not Role.SECRETARIAT:
-            why = Reason(code=LedgerReason.NOT_AUTHORISED, field="actor.role",
-                         message="only the ASI secretariat assigns rule sets")
+            why = Reason(
+                code=LedgerReason.NOT_AUTHORISED,
+                field="actor.role",
+                message="only the ASI secretariat assigns rule sets",
+            )
             work.out.append(self.messages.rejection(command, [why], work.now))
             return
         rules = rule_set(command.rule_set_id)
         if rules is None:
-            why = Reason(code=LedgerReason.UNKNOWN_RULE_SET, field="rule_set_id",
-                         message=f"no rule set {command.rule_set_id!r}")
+            why = Reason(
+                code=LedgerReason.UNKNOWN_RULE_SET,
+                field="rule_set_id",
+                message=f"no rule set {command.rule_set_id!r}",
+            )
             work.out.append(self.messages.rejection(command, [why], work.now))
             return
         assignment = Assignment(command.effective_from, rules.rule_set_id)
@@ -199,8 +207,9 @@ class AccountingHandlers:
     async def allocate_for_claim(self, item: Incoming, work: Batch) -> None:
         """Reserve free credits for a pending claim (`domain/claims_mass.py`)."""
         c: AllocateForClaim = item.message  # type: ignore[assignment]
-        outcomes = claims_mass.allocate(work.books, c.claim_id, c.owner_organisation_id, c.mass_kg,
-                                        work.today)
+        outcomes = claims_mass.allocate(
+            work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, work.today
+        )
         work.out += self.messages.publish(outcomes, c, work.now)
 
     async def release_allocation(self, item: Incoming, work: Batch) -> None:
@@ -210,14 +219,16 @@ class AccountingHandlers:
 
     async def debit_claim_mass(self, item: Incoming, work: Batch) -> None:
         c: DebitClaimMass = item.message  # type: ignore[assignment]
-        outcomes = claims_mass.debit(work.books, c.claim_id, c.owner_organisation_id, c.mass_kg,
-                                     work.today)
+        outcomes = claims_mass.debit(
+            work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, work.today
+        )
         work.out += self.messages.publish(outcomes, c, work.now)
 
     async def return_claim_mass(self, item: Incoming, work: Batch) -> None:
         c: ReturnClaimMass = item.message  # type: ignore[assignment]
-        outcomes = claims_mass.return_unused(work.books, c.claim_id, c.owner_organisation_id,
-                                             c.mass_kg, c.used_kg, work.today)
+        outcomes = claims_mass.return_unused(
+            work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, c.used_kg, work.today
+        )
         work.out += self.messages.publish(outcomes, c, work.now, release_reason=c.reason)
 
     async def close_period(self, item: Incoming, work: Batch) -> None:
@@ -261,8 +272,11 @@ class AccountingHandlers:
         for account_id, (state, cause) in sorted(states.items()):
             if state.frozen == flags.get(account_id, False) or state.certificate is None:
                 continue
-            work.out.append(self.messages.account_flagged(cause, account_id, state.frozen,
-                                                          state.certificate, work.now))
+            work.out.append(
+                self.messages.account_flagged(
+                    cause, account_id, state.frozen, state.certificate, work.now
+                )
+            )
             updates[account_id] = (state.frozen, state.certificate.certificate_id)
         await work.store.save_flags(updates)
 

@@ -87,7 +87,8 @@ class Messages(Protocol):
     to commands and movements (granted, refused, rejected ...)."""
 
     signer: Signer | None
-    """Signs the CoC Documents published (loaded at start-up or by the first batch that needs it)."""
+    """Signs the CoC Documents published (loaded at start-up or by the first batch that needs
+    it)."""
 
     def publish(
         self,
@@ -101,11 +102,18 @@ class Messages(Protocol):
         """A command refused before it reached the books."""
         ...
 
-    def rule_set_assigned(self, cause: Envelope, rules: RuleSet, effective_from: date,
-                          now: datetime) -> Outgoing: ...
+    def rule_set_assigned(
+        self, cause: Envelope, rules: RuleSet, effective_from: date, now: datetime
+    ) -> Outgoing: ...
 
-    def account_flagged(self, cause: CertificateChanged, account_id: str, frozen: bool,
-                        certificate: Certificate, now: datetime) -> Outgoing:
+    def account_flagged(
+        self,
+        cause: CertificateChanged,
+        account_id: str,
+        frozen: bool,
+        certificate: Certificate,
+        now: datetime,
+    ) -> Outgoing:
         """The account is frozen (its certificate lapsed) or thawed."""
         ...
 

@@ -2,20 +2,20 @@
 
 The rule (ASI: "claimed mass is spent, not lent", `../shared/domain.md`, Claims; issue 15 item 1):
 
-    AllocateForClaim    pending claim  -> reservation (`allocation_reserved`): free credits held, FIFO over
-                                          the CoC Documents received (lots), nothing spent yet
-    ReleaseAllocation   rejected/timed out/withdrawn while pending -> reservation freed
-                                          (`allocation_released`); refused once the mass is spent
-    DebitClaimMass      approved       -> the reservation becomes a `claim_debit` entry per account: the
-                                          credits leave the balance for good (revocation and expiry give
-                                          nothing back: products on shelves already carry the claim)
-    ReturnClaimMass     withdrawn after approval -> the unused part (debited less reported use) comes back
-                                          as `claim_return` entries, each referencing the debit it
-                                          returns; at most once per claim, never more than unused
+    AllocateForClaim   pending claim -> reservation (`allocation_reserved`): free credits
+                       held, FIFO over the CoC Documents received (lots), nothing spent yet
+    ReleaseAllocation  rejected/timed out/withdrawn while pending -> reservation freed
+                       (`allocation_released`); refused once the mass is spent
+    DebitClaimMass     approved -> the reservation becomes a `claim_debit` entry per account:
+                       the credits leave the balance for good (revocation and expiry give
+                       nothing back: products on shelves already carry the claim)
+    ReturnClaimMass    withdrawn after approval -> the unused part (debited less reported use)
+                       comes back as `claim_return` entries, each referencing the debit it
+                       returns; at most once per claim, never more than unused
 
-So no kilogram backs two claims: a lot's `allocated` mass (reserved or spent) is never offered again,
-and a debit lowers the balance that later reservations draw on. A refusal for mass names the claims
-that hold the owner's mass.
+So no kilogram backs two claims: a lot's `allocated` mass (reserved or spent) is never offered
+again, and a debit lowers the balance that later reservations draw on. A refusal for mass names the
+claims that hold the owner's mass.
 
 A claim draws on the claimant's own accounts (one per CoC certification scope, or per site), each
 reservation, debit and return staying in the account it was taken from, so credits never cross
@@ -76,7 +76,10 @@ Outcome = Granted | AllocationDenied | Released | CommandDenied | Debited | Retu
 
 
 def owner_accounts(books: Ledger, owner: str) -> list[Account]:
-    return sorted((a for a in books.accounts.values() if a.organisation_id == owner), key=lambda a: a.account_id)
+    return sorted(
+        (a for a in books.accounts.values() if a.organisation_id == owner),
+        key=lambda a: a.account_id,
+    )
 
 
 def claimable(account: Account) -> Decimal:
@@ -107,34 +110,68 @@ def holders(books: Ledger, owner: str) -> list[Allocation]:
 
 
 def allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) -> list[Outcome]:
-    """Reserve `mass` of the owner's free credits for a claim; the same claim gets the same grant."""
+    """Reserve `mass` of the owner's free credits for a claim; the same claim gets the same
+    grant."""
     existing = books.allocations.get(claim_id)
     if existing is not None and existing.status in (GRANTED, DEBITED):
         if existing.owner != owner:
-            return [AllocationDenied(claim_id, owner, mass, free_credits(books, owner), [reason(
-                LedgerReason.ALLOCATION_CONFLICT, f"claim {claim_id} already holds credits of {existing.owner}",
-                "owner_organisation_id")])]
+            return [
+                AllocationDenied(
+                    claim_id,
+                    owner,
+                    mass,
+                    free_credits(books, owner),
+                    [
+                        reason(
+                            LedgerReason.ALLOCATION_CONFLICT,
+                            f"claim {claim_id} already holds credits of {existing.owner}",
+                            "owner_organisation_id",
+                        )
+                    ],
+                )
+            ]
         return [Granted(existing)]
     return books.atomic(lambda out: _allocate(books, claim_id, owner, mass, day, out))
 
 
-def _refusal_for_mass(books: Ledger, claim_id: str, owner: str, mass: Decimal, amount: Decimal,
-                      total_free: Decimal) -> AllocationDenied:
-    reasons = [reason(LedgerReason.INSUFFICIENT_CREDITS,
-                       f"{amount} kg asked, {total_free} kg of {owner}'s CoC credits are free", "mass_kg")]
+def _refusal_for_mass(
+    books: Ledger, claim_id: str, owner: str, mass: Decimal, amount: Decimal, total_free: Decimal
+) -> AllocationDenied:
+    reasons = [
+        reason(
+            LedgerReason.INSUFFICIENT_CREDITS,
+            f"{amount} kg asked, {total_free} kg of {owner}'s CoC credits are free",
+            "mass_kg",
+        )
+    ]
     holding = holders(books, owner)
     if holding:
         named = holding[:HOLDERS_NAMED]
-        listed = ", ".join(f"claim {a.claim_id} ({held(a)} kg {'spent' if a.status == DEBITED else 'reserved'})"
-                           for a in named)
+        listed = ", ".join(
+            f"claim {a.claim_id} ({held(a)} kg {'spent' if a.status == DEBITED else 'reserved'})"
+            for a in named
+        )
         more = f" and {len(holding) - len(named)} more" if len(holding) > len(named) else ""
-        reasons.append(reason(LedgerReason.MASS_ALREADY_CLAIMED,
-                               f"{owner}'s CoC mass already backs {listed}{more}", "mass_kg"))
-    return AllocationDenied(claim_id, owner, mass, total_free, reasons,
-                            held_by=tuple(a.claim_id for a in holding[:HOLDERS_NAMED]))
+        reasons.append(
+            reason(
+                LedgerReason.MASS_ALREADY_CLAIMED,
+                f"{owner}'s CoC mass already backs {listed}{more}",
+                "mass_kg",
+            )
+        )
+    return AllocationDenied(
+        claim_id,
+        owner,
+        mass,
+        total_free,
+        reasons,
+        held_by=tuple(a.claim_id for a in holding[:HOLDERS_NAMED]),
+    )
 
 
-def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date, out: list) -> None:
+def _allocate(
+    books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date, out: list[Outcome]
+) -> None:
     accounts = owner_accounts(books, owner)
     amount = round_up(mass)
     free = {a.account_id: claimable(a) for a in accounts}
@@ -148,23 +185,35 @@ def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date
     current_periods = {a.account_id: a.period.period_id for a in accounts}
     carries = {a.account_id: a.rules.carry_over for a in accounts}
     lots = sorted(
-        (lot for lot in books.lots.values()
-         if lot.owner == owner and lot.remaining > 0 and lot.account_id in free
-         and lot.material in (None, CLAIM_MATERIAL.value)
-         and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])),
+        (
+            lot
+            for lot in books.lots.values()
+            if lot.owner == owner
+            and lot.remaining > 0
+            and lot.account_id in free
+            and lot.material in (None, CLAIM_MATERIAL.value)
+            and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])
+        ),
         key=lambda lot: (lot.received_on, lot.lot_id),
     )
     for lot in lots:
         if left <= 0:
             break
-        part = min(left, lot.remaining, free[lot.account_id] - reservations.get(lot.account_id, ZERO))
+        part = min(
+            left, lot.remaining, free[lot.account_id] - reservations.get(lot.account_id, ZERO)
+        )
         if part <= 0:
             continue
         takes[lot.lot_id] = part
         reservations[lot.account_id] = reservations.get(lot.account_id, ZERO) + part
-        documents.append(DocumentShare(document_id=lot.document_id, mass_kg=part,
-                                       recycled_content_share=lot.recycled_content_share,
-                                       carbon_footprint_kg_co2e_per_kg=lot.carbon_footprint))
+        documents.append(
+            DocumentShare(
+                document_id=lot.document_id,
+                mass_kg=part,
+                recycled_content_share=lot.recycled_content_share,
+                carbon_footprint_kg_co2e_per_kg=lot.carbon_footprint,
+            )
+        )
         left -= part
     for account in accounts:
         if left <= 0:
@@ -177,22 +226,45 @@ def _allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date
     recycled = footprint = None
     if documented == amount and documents:
         if all(d.recycled_content_share is not None for d in documents):
-            recycled = min(round_down(sum(d.mass_kg * d.recycled_content_share for d in documents) / amount,
-                                      SHARE_QUANTUM), Decimal(1))
+            recycled = min(
+                round_down(
+                    sum(d.mass_kg * d.recycled_content_share for d in documents) / amount,
+                    SHARE_QUANTUM,
+                ),
+                Decimal(1),
+            )
         if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
-            footprint = sum(d.mass_kg * d.carbon_footprint_kg_co2e_per_kg for d in documents) / amount
+            footprint = (
+                sum(d.mass_kg * d.carbon_footprint_kg_co2e_per_kg for d in documents) / amount
+            )
             footprint = footprint.quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
     for lot_id, part in takes.items():
         books.touch("lots", lot_id)
         books.lots[lot_id].allocated += part
     for account_id, part in sorted(reservations.items()):
         account = books.accounts[account_id]
-        entry, _ = post(books, account, EntryKind.ALLOCATION_RESERVED, booked_on=day, claim_id=claim_id,
-                               reserved=part, note=f"{part} kg reserved for claim {claim_id}")
+        entry, _ = post(
+            books,
+            account,
+            EntryKind.ALLOCATION_RESERVED,
+            booked_on=day,
+            claim_id=claim_id,
+            reserved=part,
+            note=f"{part} kg reserved for claim {claim_id}",
+        )
         out.append(EntryPosted(entry))
     books.touch("allocations", claim_id)
-    allocation = Allocation(claim_id, owner, amount, GRANTED, reservations=reservations, lot_takes=takes,
-                            documents=documents, recycled_content_share=recycled, carbon_footprint=footprint)
+    allocation = Allocation(
+        claim_id,
+        owner,
+        amount,
+        GRANTED,
+        reservations=reservations,
+        lot_takes=takes,
+        documents=documents,
+        recycled_content_share=recycled,
+        carbon_footprint=footprint,
+    )
     books.allocations[claim_id] = allocation
     out.append(Granted(allocation))
 
@@ -206,12 +278,21 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
     if allocation is None or allocation.status == RELEASED:
         return [Released(claim_id, owner, ZERO)]
     if allocation.status == DEBITED:
-        return [CommandDenied([reason(
-            LedgerReason.CLAIM_MASS_SPENT,
-            f"claim {claim_id} was approved and its {allocation.mass} kg spent; only the unused part of a withdrawn "
-            f"claim returns (ReturnClaimMass)", "claim_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.CLAIM_MASS_SPENT,
+                        f"claim {claim_id} was approved and its {allocation.mass} kg spent; only "
+                        f"the unused part of a withdrawn "
+                        f"claim returns (ReturnClaimMass)",
+                        "claim_id",
+                    )
+                ]
+            )
+        ]
 
-    def work(out: list) -> None:
+    def work(out: list[Outcome]) -> None:
         books.touch("allocations", claim_id)
         for lot_id, part in allocation.lot_takes.items():
             lot = books.lots.get(lot_id)
@@ -220,8 +301,15 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
                 lot.allocated = clean(lot.allocated - part)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
-            entry, _ = post(books, account, EntryKind.ALLOCATION_RELEASED, booked_on=day, claim_id=claim_id,
-                                   reserved=-part, note=f"{part} kg released from claim {claim_id}")
+            entry, _ = post(
+                books,
+                account,
+                EntryKind.ALLOCATION_RELEASED,
+                booked_on=day,
+                claim_id=claim_id,
+                reserved=-part,
+                note=f"{part} kg released from claim {claim_id}",
+            )
             out.append(EntryPosted(entry))
         allocation.status = RELEASED
         out.append(Released(claim_id, allocation.owner, allocation.mass))
@@ -233,35 +321,79 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
 
 
 def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) -> list[Outcome]:
-    """The claim was approved: its reservation becomes a `claim_debit` on each account it was held in."""
+    """The claim was approved: its reservation becomes a `claim_debit` on each account it was held
+    in."""
     allocation = books.allocations.get(claim_id)
     if allocation is None or allocation.status == RELEASED:
-        return [CommandDenied([reason(LedgerReason.UNKNOWN_ALLOCATION,
-                                       f"no mass is reserved for claim {claim_id}", "claim_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.UNKNOWN_ALLOCATION,
+                        f"no mass is reserved for claim {claim_id}",
+                        "claim_id",
+                    )
+                ]
+            )
+        ]
     if allocation.owner != owner:
-        return [CommandDenied([reason(LedgerReason.ALLOCATION_CONFLICT,
-                                       f"claim {claim_id} holds credits of {allocation.owner}",
-                                       "owner_organisation_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.ALLOCATION_CONFLICT,
+                        f"claim {claim_id} holds credits of {allocation.owner}",
+                        "owner_organisation_id",
+                    )
+                ]
+            )
+        ]
     if round_up(mass) != allocation.mass:
-        return [CommandDenied([reason(LedgerReason.DEBIT_MISMATCH,
-                                       f"{mass} kg to spend, but {allocation.mass} kg are held for claim {claim_id}",
-                                       "mass_kg")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.DEBIT_MISMATCH,
+                        f"{mass} kg to spend, but {allocation.mass} kg are held for claim "
+                        f"{claim_id}",
+                        "mass_kg",
+                    )
+                ]
+            )
+        ]
     if allocation.status == DEBITED:
         return [Debited(allocation)]
 
-    def work(out: list) -> None:
+    def work(out: list[Outcome]) -> None:
         books.touch("allocations", claim_id)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
             products = [k for k in account.buckets if is_claim_product(k)]
             take = books.draw(account, part, products, spare_only=False)
-            if clean(sum(take.values(), ZERO)) != part:  # the books' invariants make this unreachable
-                raise Refusal(CommandDenied([reason(LedgerReason.INSUFFICIENT_CREDITS,
-                                                      f"{account_id} holds less than the {part} kg reserved")]))
+            if (
+                clean(sum(take.values(), ZERO)) != part
+            ):  # the books' invariants make this unreachable
+                raise Refusal(
+                    CommandDenied(
+                        [
+                            reason(
+                                LedgerReason.INSUFFICIENT_CREDITS,
+                                f"{account_id} holds less than the {part} kg reserved",
+                            )
+                        ]
+                    )
+                )
             before = dict(account.layers)
-            entry, _ = post(books, account, EntryKind.CLAIM_DEBIT, booked_on=day, claim_id=claim_id,
-                                   buckets={k: -v for k, v in take.items()}, reserved=-part,
-                                   note=f"{part} kg spent by approved claim {claim_id}")
+            entry, _ = post(
+                books,
+                account,
+                EntryKind.CLAIM_DEBIT,
+                booked_on=day,
+                claim_id=claim_id,
+                buckets={k: -v for k, v in take.items()},
+                reserved=-part,
+                note=f"{part} kg spent by approved claim {claim_id}",
+            )
             out.append(EntryPosted(entry))
             allocation.debit_entries[account_id] = str(entry.entry_id)
             for layer, value in before.items():  # the vintages taken: what a return gives back
@@ -277,30 +409,66 @@ def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) ->
 # ---- return a withdrawn claim's unused part --------------------------------------------------
 
 
-def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used: Decimal,
-                  day: date) -> list[Outcome]:
-    """Give back `mass` of a spent claim (at most its debit less `used`, once per claim), LIFO over the
-    accounts and documents it was taken from, each entry referencing the debit it returns."""
+def return_unused(
+    books: Ledger, claim_id: str, owner: str, mass: Decimal, used: Decimal, day: date
+) -> list[Outcome]:
+    """Give back `mass` of a spent claim (at most its debit less `used`, once per claim), LIFO over
+    the accounts and documents it was taken from, each entry referencing the debit it returns."""
     allocation = books.allocations.get(claim_id)
     if allocation is None or allocation.status != DEBITED:
-        return [CommandDenied([reason(LedgerReason.ALLOCATION_NOT_DEBITED,
-                                       f"claim {claim_id} spent no mass: nothing to return", "claim_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.ALLOCATION_NOT_DEBITED,
+                        f"claim {claim_id} spent no mass: nothing to return",
+                        "claim_id",
+                    )
+                ]
+            )
+        ]
     if allocation.owner != owner:
-        return [CommandDenied([reason(LedgerReason.ALLOCATION_CONFLICT,
-                                       f"claim {claim_id} holds credits of {allocation.owner}",
-                                       "owner_organisation_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.ALLOCATION_CONFLICT,
+                        f"claim {claim_id} holds credits of {allocation.owner}",
+                        "owner_organisation_id",
+                    )
+                ]
+            )
+        ]
     amount = round_down(mass)
     if allocation.returned > 0:
-        return [CommandDenied([reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
-                                       f"claim {claim_id} already returned {allocation.returned} kg; "
-                                       f"a claim's unused part returns once", "claim_id")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.RETURN_EXCEEDS_UNUSED,
+                        f"claim {claim_id} already returned {allocation.returned} kg; "
+                        f"a claim's unused part returns once",
+                        "claim_id",
+                    )
+                ]
+            )
+        ]
     unused = clean(allocation.mass - round_up(used))
     if amount > unused or amount <= 0:
-        return [CommandDenied([reason(LedgerReason.RETURN_EXCEEDS_UNUSED,
-                                       f"{mass} kg to return, but claim {claim_id} spent {allocation.mass} kg and "
-                                       f"{used} kg were used: at most {max(unused, ZERO)} kg may return", "mass_kg")])]
+        return [
+            CommandDenied(
+                [
+                    reason(
+                        LedgerReason.RETURN_EXCEEDS_UNUSED,
+                        f"{mass} kg to return, but claim {claim_id} spent {allocation.mass} kg and "
+                        f"{used} kg were used: at most {max(unused, ZERO)} kg may return",
+                        "mass_kg",
+                    )
+                ]
+            )
+        ]
 
-    def work(out: list) -> None:
+    def work(out: list[Outcome]) -> None:
         books.touch("allocations", claim_id)
         entry_ids: list[str] = []
         left = amount
@@ -312,8 +480,11 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
             layers: dict[str, Decimal] = {}
             rest = part
             prefix = f"{account_id}#"
-            for key in sorted((k for k in allocation.debit_takes if k.startswith(prefix)),
-                              key=lambda k: periods.split_layer(k.removeprefix(prefix))[::-1], reverse=True):
+            for key in sorted(
+                (k for k in allocation.debit_takes if k.startswith(prefix)),
+                key=lambda k: periods.split_layer(k.removeprefix(prefix))[::-1],
+                reverse=True,
+            ):
                 if rest <= 0:
                     break
                 share = min(rest, allocation.debit_takes[key])
@@ -323,16 +494,27 @@ def return_unused(books: Ledger, claim_id: str, owner: str, mass: Decimal, used:
                 give[product] = give.get(product, ZERO) + share
                 rest -= share
             account = books.accounts[account_id]
-            entry, _ = post(books, account, EntryKind.CLAIM_RETURN, booked_on=day, claim_id=claim_id,
-                                   reverses=allocation.debit_entries[account_id], buckets=give, restore=layers,
-                                   note=f"{part} kg of withdrawn claim {claim_id} returned unused "
-                                        f"({used} kg reported used stays spent)")
+            entry, _ = post(
+                books,
+                account,
+                EntryKind.CLAIM_RETURN,
+                booked_on=day,
+                claim_id=claim_id,
+                reverses=allocation.debit_entries[account_id],
+                buckets=give,
+                restore=layers,
+                note=f"{part} kg of withdrawn claim {claim_id} returned unused "
+                f"({used} kg reported used stays spent)",
+            )
             out.append(EntryPosted(entry))
             entry_ids.append(str(entry.entry_id))
             left -= part
         left = amount
-        ordered = sorted(allocation.lot_takes, key=lambda i: (books.lots[i].received_on, i) if i in books.lots
-                         else (date.min, i), reverse=True)
+        ordered = sorted(
+            allocation.lot_takes,
+            key=lambda i: (books.lots[i].received_on, i) if i in books.lots else (date.min, i),
+            reverse=True,
+        )
         for lot_id in ordered:
             if left <= 0:
                 break

@@ -34,6 +34,7 @@ def bring_to(books: Ledger, account: Account, day: date, now: datetime, out: lis
     expire(books, account, max(day, account.period.start), out)
     return day < account.period.start
 
+
 def expire(books: Ledger, account: Account, day: date, out: list[Outcome]) -> None:
     """Credits past the rule set's lifetime expire, oldest first, with an entry that says why
     (credits reserved for claims are kept for them)."""
@@ -54,26 +55,43 @@ def expire(books: Ledger, account: Account, day: date, out: list[Outcome]) -> No
     if not take:
         return
     expired = sum(take.values(), ZERO)
-    entry, _ = post(books, 
-        account, EntryKind.CREDIT_EXPIRED, booked_on=day, buckets={k: -v for k, v in take.items()},
-        note=f"{rules.rule_set_id}: credits live {rules.credit_lifetime_months} months, oldest used first: "
-             f"{expired} kg expired ({'; '.join(vintages)})",
+    entry, _ = post(
+        books,
+        account,
+        EntryKind.CREDIT_EXPIRED,
+        booked_on=day,
+        buckets={k: -v for k, v in take.items()},
+        note=f"{rules.rule_set_id}: credits live {rules.credit_lifetime_months} months, oldest "
+        f"used first: "
+        f"{expired} kg expired ({'; '.join(vintages)})",
     )
     account.period.expired = clean(account.period.expired + expired)
     out.append(EntryPosted(entry))
 
 
 def overshoot(account: Account) -> Decimal:
-    """Percentage method: CoC output of the open period (with what an earlier overshoot charges to it)
-    beyond what the whole period's inputs allow. Zero under the credit method (no overdraft there)."""
+    """Percentage method: CoC output of the open period (with what an earlier overshoot charges to
+    it) beyond what the whole period's inputs allow. Zero under the credit method (no overdraft
+    there)."""
     period = account.period
     if account.rules.method is not Method.PERCENTAGE:
         return ZERO
-    return periods.overshoot(period.coc_input, period.total_input, period.coc_output + period.deducted,
-                             period.total_output)
+    return periods.overshoot(
+        period.coc_input,
+        period.total_input,
+        period.coc_output + period.deducted,
+        period.total_output,
+    )
 
-def statement(account: Account, end: date, now: datetime, *, forfeited: Decimal = ZERO,
-              closing: Decimal | None = None) -> PeriodStatement:
+
+def statement(
+    account: Account,
+    end: date,
+    now: datetime,
+    *,
+    forfeited: Decimal = ZERO,
+    closing: Decimal | None = None,
+) -> PeriodStatement:
     """The statement of the open period as it stands (or as it closes at `end`)."""
     period = account.period
     closing = account.balance if closing is None else closing
@@ -104,11 +122,15 @@ def statement(account: Account, end: date, now: datetime, *, forfeited: Decimal 
         percentage_overshoot_kg=excess,
         overshoot_handling=rules.overshoot.value if excess > 0 else None,
         transformations=[
-            TransformationSummary(process_step=key.partition("|")[0],
-                                  conversion_factor=Decimal(key.partition("|")[2]), **values)
+            TransformationSummary(
+                process_step=key.partition("|")[0],
+                conversion_factor=Decimal(key.partition("|")[2]),
+                **values,
+            )
             for key, values in sorted(period.transformations.items())
         ],
     )
+
 
 def close(books: Ledger, account: Account, end: date, now: datetime, out: list[Outcome]) -> None:
     books.touch("accounts", account.account_id)
@@ -119,10 +141,15 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
         take = books.draw(account, account.free)
         forfeited = clean(sum(take.values(), ZERO))
     if forfeited > 0:
-        entry, _ = post(books, 
-            account, EntryKind.FORFEIT, booked_on=end, buckets={k: -v for k, v in take.items()},
-            note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at close "
-                 f"(credits reserved for claims are kept)",
+        entry, _ = post(
+            books,
+            account,
+            EntryKind.FORFEIT,
+            booked_on=end,
+            buckets={k: -v for k, v in take.items()},
+            note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at "
+            f"close "
+            f"(credits reserved for claims are kept)",
         )
         out.append(EntryPosted(entry))
     written = statement(account, end, now, forfeited=forfeited, closing=closing)
@@ -130,12 +157,22 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
     out.append(StatementWritten(written))
     excess = written.percentage_overshoot_kg or ZERO
     if excess > 0 and rules.overshoot is Overshoot.NON_CONFORMITY:
-        out.append(AlertDue(
-            ALERT_OVERSHOOT, account.account_id, account.organisation_id, excess, written.period_id,
-            f"CoC share of outputs exceeded the CoC share of inputs over period {written.period_id}: "
-            f"{written.coc_output_kg + written.overshoot_brought_in_kg} kg CoC of {written.total_output_kg} "
-            f"kg out, {written.coc_input_kg} kg CoC of {written.total_input_kg} kg in; {excess} kg too much "
-            f"({rules.rule_set_id}: recorded as a non-conformity for the certification body)"))
+        out.append(
+            AlertDue(
+                ALERT_OVERSHOOT,
+                account.account_id,
+                account.organisation_id,
+                excess,
+                written.period_id,
+                f"CoC share of outputs exceeded the CoC share of inputs over period "
+                f"{written.period_id}: "
+                f"{written.coc_output_kg + written.overshoot_brought_in_kg} kg CoC of "
+                f"{written.total_output_kg} "
+                f"kg out, {written.coc_input_kg} kg CoC of {written.total_input_kg} kg in; "
+                f"{excess} kg too much "
+                f"({rules.rule_set_id}: recorded as a non-conformity for the certification body)",
+            )
+        )
     start = end + timedelta(days=1)
     next_rules = books.rule_set_for(account.organisation_id, start)
     if next_rules.level is not account.level:
@@ -143,15 +180,23 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
     account.rule_set_id = next_rules.rule_set_id
     _, next_end = next_rules.period_containing(start)
     carried = excess if excess > 0 and rules.overshoot is Overshoot.DEDUCT_NEXT_PERIOD else ZERO
-    account.period = Period(period_id(start), start, next_end, opening_balance=account.balance, deducted=carried)
+    account.period = Period(
+        period_id(start), start, next_end, opening_balance=account.balance, deducted=carried
+    )
     if account.balance > 0:
-        entry, _ = post(books, 
-            account, EntryKind.CARRY_OVER, booked_on=start,
-            note=f"opening balance {account.balance} kg carried over from period {written.period_id}",
+        entry, _ = post(
+            books,
+            account,
+            EntryKind.CARRY_OVER,
+            booked_on=start,
+            note=f"opening balance {account.balance} kg carried over from period "
+            f"{written.period_id}",
         )
         out.append(EntryPosted(entry))
 
 
 def late_note(account: Account, day: date) -> str:
-    return (f"dated {day.isoformat()}, before the open period {account.period.period_id} "
-            f"(closed periods are immutable); booked into the open period")
+    return (
+        f"dated {day.isoformat()}, before the open period {account.period.period_id} "
+        f"(closed periods are immutable); booked into the open period"
+    )

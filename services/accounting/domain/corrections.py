@@ -18,10 +18,15 @@ from contracts.movements import (
 from services.accounting.domain import reservations
 from services.accounting.domain.closing import bring_to
 from services.accounting.domain.designations import ship
-from services.accounting.domain.outcomes import EntryPosted, MovementDenied, Outcome, Refusal, reason
+from services.accounting.domain.outcomes import (
+    EntryPosted,
+    MovementDenied,
+    Outcome,
+    Refusal,
+    reason,
+)
 from services.accounting.domain.posting import post
 from services.accounting.domain.receipts import receive
-from services.accounting.domain.transformations import transform
 from services.accounting.domain.rules import ZERO
 from services.accounting.domain.state import (
     BOOKED,
@@ -35,6 +40,7 @@ from services.accounting.domain.state import (
     add_to,
     movement_day,
 )
+from services.accounting.domain.transformations import transform
 
 if TYPE_CHECKING:
     from services.accounting.domain.ledger import Ledger
@@ -50,6 +56,7 @@ def cancel(books: Ledger, movement: MovementCancelled, now: datetime, out: list[
         books.touch("movements", target_id)
         target.status, target.by = REVERSED, str(movement.movement_id)
     books.record(str(movement.movement_id), BOOKED)
+
 
 def book_replacing(books: Ledger, movement: Movement, now: datetime, out: list[Outcome]) -> None:
     old_id = str(movement.corrects_movement_id) if movement.corrects_movement_id else None
@@ -69,8 +76,15 @@ def book_replacing(books: Ledger, movement: Movement, now: datetime, out: list[O
     else:
         book(books, movement, now, out)
 
-def reverse(books: Ledger, record: MovementRecord, cause: Movement, cause_id: uuid.UUID, now: datetime,
-             out: list[Outcome]) -> None:
+
+def reverse(
+    books: Ledger,
+    record: MovementRecord,
+    cause: Movement,
+    cause_id: uuid.UUID,
+    now: datetime,
+    out: list[Outcome],
+) -> None:
     for effect in record.effects:
         account = books.accounts[effect.account_id]
         day = movement_day(cause)
@@ -79,16 +93,28 @@ def reverse(books: Ledger, record: MovementRecord, cause: Movement, cause_id: uu
         vintage = date.fromisoformat(effect.vintage) if effect.vintage else None
         why = reversal_overdraws(account, record.movement_id, effect)
         if why is not None:
-            raise Refusal(MovementDenied(account.account_id, cause.movement_id, cause.site_id,
-                                         [reason(LedgerReason.REVERSAL_WOULD_OVERDRAW, why)]))
+            raise Refusal(
+                MovementDenied(
+                    account.account_id,
+                    cause.movement_id,
+                    cause.site_id,
+                    [reason(LedgerReason.REVERSAL_WOULD_OVERDRAW, why)],
+                )
+            )
         books.touch("accounts", account.account_id)
         if same_period and effect.non_coc:
             add_to(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
         if same_period and effect.step_key:
             add_step(account.period, effect.step_key, effect.step, -1)
-        entry, _ = post(books, 
-            account, EntryKind.REVERSAL, booked_on=day, site_id=effect.site_id or None, movement_id=cause_id,
-            reverses=effect.entry_id, buckets={k: -v for k, v in effect.buckets.items()},
+        entry, _ = post(
+            books,
+            account,
+            EntryKind.REVERSAL,
+            booked_on=day,
+            site_id=effect.site_id or None,
+            movement_id=cause_id,
+            reverses=effect.entry_id,
+            buckets={k: -v for k, v in effect.buckets.items()},
             coc_input=-effect.coc_input if same_period else ZERO,
             total_input=-effect.total_input if same_period else ZERO,
             coc_output=-effect.coc_output if same_period else ZERO,
@@ -97,20 +123,32 @@ def reverse(books: Ledger, record: MovementRecord, cause: Movement, cause_id: uu
             site_input=-effect.site_input if same_period else ZERO,
             recycled=-effect.recycled if same_period else ZERO,
             note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
-                 + ("" if same_period else f" (booked in closed period {effect.period_id})"),
-            vintage=vintage, prefer=vintage,
+            + ("" if same_period else f" (booked in closed period {effect.period_id})"),
+            vintage=vintage,
+            prefer=vintage,
         )
         out.append(EntryPosted(entry))
     if record.lot_id:
         lot = books.lots.get(record.lot_id)
         if lot is not None and not lot.void:
             if lot.allocated > 0:
-                raise Refusal(MovementDenied(books.accounts[lot.account_id].account_id, cause.movement_id,
-                                              cause.site_id, [reason(
-                    LedgerReason.LOT_ALLOCATED,
-                    f"CoC Document {lot.document_id} backs claims for {lot.allocated} kg; release them first")]))
+                raise Refusal(
+                    MovementDenied(
+                        books.accounts[lot.account_id].account_id,
+                        cause.movement_id,
+                        cause.site_id,
+                        [
+                            reason(
+                                LedgerReason.LOT_ALLOCATED,
+                                f"CoC Document {lot.document_id} backs claims for {lot.allocated} "
+                                f"kg; release them first",
+                            )
+                        ],
+                    )
+                )
             books.touch("lots", lot.lot_id)
             lot.void = True
+
 
 def book(books: Ledger, movement: Movement, now: datetime, out: list[Outcome]) -> None:
     if isinstance(movement, MaterialReceivedRecorded):
@@ -127,11 +165,20 @@ def reversal_overdraws(account: Account, movement_id: str, effect: Effect) -> st
     reserved for claims. Returns why it may not, or None."""
     for key, delta in effect.buckets.items():
         if delta > 0 and account.buckets.get(key, ZERO) < delta:
-            return (f"reversing {movement_id} would take back {delta} kg of {key} credits, but only "
-                    f"{account.buckets.get(key, ZERO)} kg are left (already converted or designated)")
+            return (
+                f"reversing {movement_id} would take back {delta} kg of {key} credits, but only "
+                f"{account.buckets.get(key, ZERO)} kg are left (already converted or designated)"
+            )
     if effect.credit > 0 and account.free < effect.credit:
-        return f"reversing {movement_id} would leave {account.free - effect.credit} kg of free credits"
-    if reservations.overdraws(account.buckets, account.reserved, {k: -v for k, v in effect.buckets.items()}):
-        return (f"reversing {movement_id} would take {reservations.CLAIM_MATERIAL.value} credits reserved "
-                f"for claims ({account.reserved} kg reserved)")
+        return (
+            f"reversing {movement_id} would leave {account.free - effect.credit} kg of free credits"
+        )
+    if reservations.overdraws(
+        account.buckets, account.reserved, {k: -v for k, v in effect.buckets.items()}
+    ):
+        return (
+            f"reversing {movement_id} would take {reservations.CLAIM_MATERIAL.value} credits "
+            f"reserved "
+            f"for claims ({account.reserved} kg reserved)"
+        )
     return None

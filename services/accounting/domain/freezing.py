@@ -1,6 +1,7 @@
 """Which accounts a change of certificates freezes or thaws: an account whose covering CoC
 certificate lapsed (suspended, withdrawn, expired) is frozen until a current one covers it again
-(ASI CoC Standard: only a current certificate's scope may make CoC claims; `../shared/domain.md`)."""
+(ASI CoC Standard: only a current certificate's scope may make CoC claims;
+`../shared/domain.md`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ class AccountState:
     """The certificate that decides it (None: no certificate names the account's scope)."""
 
 
-def account_states(rules: RuleSet, certificates: Iterable[Certificate], organisation_id: str,
-                   today: date) -> list[AccountState]:
+def account_states(
+    rules: RuleSet, certificates: Iterable[Certificate], organisation_id: str, today: date
+) -> list[AccountState]:
     """Per account of the organisation its certificates name: frozen or not. Site accounts follow
     the site's best certificate; a scope's pooled account follows its chain's newest certificate."""
     mine = certification.coc_certificates(certificates, organisation_id)
@@ -30,16 +32,24 @@ def account_states(rules: RuleSet, certificates: Iterable[Certificate], organisa
     if rules.level is Level.SITE:
         for site_id in sorted({s for c in mine for s in c.scope.site_ids}):
             covered = certification.site_coverage(mine, organisation_id, site_id, today)
-            states.append(AccountState(rules.account_id(organisation_id, site_id, None),
-                                       covered.coverage is certification.Coverage.LAPSED,
-                                       covered.certificate))
+            states.append(
+                AccountState(
+                    rules.account_id(organisation_id, site_id, None),
+                    covered.coverage is certification.Coverage.LAPSED,
+                    covered.certificate,
+                )
+            )
         return states
     chains: dict[str, list[Certificate]] = {}
     for certificate in mine:
         chains.setdefault(scope.scope_id(certificate, mine), []).append(certificate)
     for scope_id, chain in sorted(chains.items()):
         covered = certification.group_coverage(chain, organisation_id, today)
-        states.append(AccountState(rules.account_id(organisation_id, "", scope_id),
-                                   covered.coverage is certification.Coverage.LAPSED,
-                                   covered.certificate))
+        states.append(
+            AccountState(
+                rules.account_id(organisation_id, "", scope_id),
+                covered.coverage is certification.Coverage.LAPSED,
+                covered.certificate,
+            )
+        )
     return states

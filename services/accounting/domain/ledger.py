@@ -9,9 +9,10 @@ Every operation is all-or-nothing (`atomic`): a refusal leaves no trace but the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from contracts.ledger import LedgerEntry, LedgerReason, PeriodStatement
@@ -37,7 +38,14 @@ from services.accounting.domain.outcomes import (
     StatementWritten,
     reason,
 )
-from services.accounting.domain.rules import ZERO, Assignment, Level, RuleSet, period_id, rule_set_on
+from services.accounting.domain.rules import (
+    ZERO,
+    Assignment,
+    Level,
+    RuleSet,
+    period_id,
+    rule_set_on,
+)
 from services.accounting.domain.state import (
     BOOKED,
     DEBITED,
@@ -58,10 +66,33 @@ from services.accounting.domain.state import (
 )
 
 __all__ = [  # what callers import from here: the books and what applying to them produces
-    "ALERT_DD_FAILED", "ALERT_OVERSHOOT", "BOOKED", "DEBITED", "GRANTED", "REFUSED", "RELEASED",
-    "REVERSED", "VOID", "Account", "AlertDue", "Allocation", "AllocationDenied", "CommandDenied",
-    "DesignationDenied", "DocumentDue", "Effect", "EntryPosted", "Granted", "Ledger", "Lot",
-    "MovementDenied", "MovementRecord", "Outcome", "Period", "Released", "StatementWritten",
+    "ALERT_DD_FAILED",
+    "ALERT_OVERSHOOT",
+    "BOOKED",
+    "DEBITED",
+    "GRANTED",
+    "REFUSED",
+    "RELEASED",
+    "REVERSED",
+    "VOID",
+    "Account",
+    "AlertDue",
+    "Allocation",
+    "AllocationDenied",
+    "CommandDenied",
+    "DesignationDenied",
+    "DocumentDue",
+    "Effect",
+    "EntryPosted",
+    "Granted",
+    "Ledger",
+    "Lot",
+    "MovementDenied",
+    "MovementRecord",
+    "Outcome",
+    "Period",
+    "Released",
+    "StatementWritten",
 ]
 
 
@@ -84,12 +115,16 @@ class Ledger:
         self.movements = {m.movement_id: m for m in movements}
         self.lots = {lot.lot_id: lot for lot in lots}
         self.allocations = {a.claim_id: a for a in allocations}
-        self.certificates = {c.certificate_id: c for c in certificates}  # type: ignore[assignment]
+        self.certificates = {c.certificate_id: c for c in certificates}
         self.assignments = assignments if assignments is not None else {}
         self.check_certificates = check_certificates
         self.keep_movements = keep_movements
         """Keep each movement's JSON on its record (what shadow accounting replays)."""
-        self.loaded = {"movements": set(self.movements), "lots": set(self.lots), "allocations": set(self.allocations)}
+        self.loaded = {
+            "movements": set(self.movements),
+            "lots": set(self.lots),
+            "allocations": set(self.allocations),
+        }
         """Keys that exist in storage (the rest are new and can be inserted)."""
         self.entries: list[LedgerEntry] = []
         self.statements: list[PeriodStatement] = []
@@ -110,8 +145,10 @@ class Ledger:
 
     # ---- all-or-nothing ---------------------------------------------------------------------
 
-    def atomic(self, work: Any) -> list[Outcome]:
-        out: list[Outcome] = []
+    def atomic(self, work: Callable[[list[Any]], object]) -> list[Any]:
+        """Run `work(out)`: it appends outcomes, or raises `Refusal`, which undoes every change it
+        made and answers with the refusal alone."""
+        out: list[Any] = []
         self._undo = {}
         self._newly_dirty = []
         marks = (len(self.entries), len(self.statements))
@@ -124,8 +161,8 @@ class Ledger:
                     table.pop(key, None)
                 else:
                     table[key] = saved
-            del self.entries[marks[0]:]
-            del self.statements[marks[1]:]
+            del self.entries[marks[0] :]
+            del self.statements[marks[1] :]
             for kind, key in self._newly_dirty:
                 getattr(self, f"dirty_{kind}").discard(key)
             out = [refusal.outcome]
@@ -149,12 +186,20 @@ class Ledger:
         return rule_set_on(self.assignments.get(organisation_id, []), day)
 
     def place(self, organisation_id: str, site_id: str, day: date) -> scope.Placement:
-        """The account of the site's certification scope (or the site), and the CoC coverage on `day`."""
-        return scope.place(self.rule_set_for(organisation_id, day), self.certificates.of(organisation_id), organisation_id,
-                           site_id, day)
+        """The account of the site's certification scope (or the site), and the CoC coverage on
+        `day`."""
+        return scope.place(
+            self.rule_set_for(organisation_id, day),
+            self.certificates.of(organisation_id),
+            organisation_id,
+            site_id,
+            day,
+        )
 
     def account_at(self, organisation_id: str, site_id: str, day: date) -> Account:
-        return self.open(self.place(organisation_id, site_id, day).account_id, organisation_id, site_id, day)
+        return self.open(
+            self.place(organisation_id, site_id, day).account_id, organisation_id, site_id, day
+        )
 
     def open(self, account_id: str, organisation_id: str, site_id: str, day: date) -> Account:
         rules = self.rule_set_for(organisation_id, day)
@@ -175,20 +220,24 @@ class Ledger:
             self.touch("accounts", account_id)
         return account
 
-
     def close_due(self, today: date, now: datetime) -> list[Outcome]:
         """Close every loaded account period whose last day is before `today` (catching up)."""
         out: list[Outcome] = []
         for account in sorted(self.accounts.values(), key=lambda a: a.account_id):
             if account.period.end < today:
-                out.extend(self.atomic(lambda o, a=account: bring_to(self, a, today, now, o)))
+                out.extend(self.atomic(partial(bring_to, self, account, today, now)))
         return out
 
     def close_now(self, account_id: str, today: date, now: datetime) -> list[Outcome]:
-        """Close the open period at `today` (after closing any period the clock has already ended)."""
+        """Close the open period at `today` (after closing any period the clock has already
+        ended)."""
         account = self.accounts.get(account_id)
         if account is None:
-            return [CommandDenied([reason(LedgerReason.UNKNOWN_ACCOUNT, f"no account {account_id}", "account_id")])]
+            return [
+                CommandDenied(
+                    [reason(LedgerReason.UNKNOWN_ACCOUNT, f"no account {account_id}", "account_id")]
+                )
+            ]
 
         def work(out: list[Outcome]) -> None:
             before = len(out)
@@ -211,7 +260,9 @@ class Ledger:
             outcomes = self.atomic(lambda out: book_replacing(self, movement, now, out))
         record = self.movements.get(movement_id)
         if record is None and any(isinstance(o, DesignationDenied) for o in outcomes):
-            record = self.record(movement_id, REFUSED)  # kept, so shadow accounting sees what was asked
+            record = self.record(
+                movement_id, REFUSED
+            )  # kept, so shadow accounting sees what was asked
         if record is not None and self.keep_movements:
             self.touch("movements", movement_id)
             record.organisation_id = movement.organisation_id
@@ -224,16 +275,23 @@ class Ledger:
         self.movements[movement_id] = record
         return record
 
-
     @staticmethod
-    def draw(account: Account, amount: Decimal, products: Iterable[str] | None = None, *,
-              spare_only: bool = True) -> dict[str, Decimal]:
-        """Which products' credits a debit takes: the oldest credits of the allowed products first, never
-        the credits reserved for claims (`reservations.spare`) unless it is a claim's own debit
-        (`spare_only=False`)."""
+    def draw(
+        account: Account,
+        amount: Decimal,
+        products: Iterable[str] | None = None,
+        *,
+        spare_only: bool = True,
+    ) -> dict[str, Decimal]:
+        """Which products' credits a debit takes: the oldest credits of the allowed products first,
+        never the credits reserved for claims (`reservations.spare`) unless it is a claim's own
+        debit (`spare_only=False`)."""
         allowed = list(account.buckets if products is None else products)
-        limit = (reservations.spare(account.buckets, account.reserved, allowed) if spare_only
-                 else dict(account.buckets))
+        limit = (
+            reservations.spare(account.buckets, account.reserved, allowed)
+            if spare_only
+            else dict(account.buckets)
+        )
         take: dict[str, Decimal] = {}
         left = amount
         for key, value in periods.draw_order(account.layers, allowed):
@@ -246,5 +304,6 @@ class Ledger:
         return take
 
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
-        return certification.site_coverage(self.certificates.of(organisation_id), organisation_id, site_id, day)
-
+        return certification.site_coverage(
+            self.certificates.of(organisation_id), organisation_id, site_id, day
+        )

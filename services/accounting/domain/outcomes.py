@@ -13,7 +13,6 @@ from contracts.ledger import CoCDocument, LedgerEntry, PeriodStatement
 from services.accounting.domain.state import Allocation
 
 
-
 @dataclass(frozen=True)
 class EntryPosted:
     entry: LedgerEntry
@@ -81,8 +80,8 @@ class CommandDenied:
 
 @dataclass(frozen=True)
 class AlertDue:
-    """Something the certification body must hear of: a receipt that failed due diligence, a period's
-    percentage overshoot recorded as a non-conformity."""
+    """Something the certification body must hear of: a receipt that failed due diligence, a
+    period's percentage overshoot recorded as a non-conformity."""
 
     kind: str
     account_id: str
@@ -97,8 +96,16 @@ class AlertDue:
 ALERT_DD_FAILED, ALERT_OVERSHOOT = "due_diligence_failed", "percentage_overshoot"
 
 Outcome = (
-    EntryPosted | DocumentDue | DesignationDenied | MovementDenied | StatementWritten | Granted | AllocationDenied
-    | Released | CommandDenied | AlertDue
+    EntryPosted
+    | DocumentDue
+    | DesignationDenied
+    | MovementDenied
+    | StatementWritten
+    | Granted
+    | AllocationDenied
+    | Released
+    | CommandDenied
+    | AlertDue
 )
 
 
@@ -112,4 +119,3 @@ class Refusal(Exception):
 
 def reason(code: str, message: str, field_name: str | None = None) -> Reason:
     return Reason(code=code, message=message[:2000], field=field_name)
-

@@ -46,15 +46,17 @@ def post(
     restore: dict[str, Decimal] | None = None,
 ) -> tuple[LedgerEntry, Effect]:
     """Append one entry. Credits added get `vintage` (default: the month of `booked_on`), or, when
-    `restore` names layers (`<product>@<vintage>`: kg, summing per product to what is added), go back
-    to those vintages (credits given back keep their age); credits taken come from the `prefer`red
-    vintage first, then oldest first."""
+    `restore` names layers (`<product>@<vintage>`: kg, summing per product to what is added), go
+    back to those vintages (credits given back keep their age); credits taken come from the
+    `prefer`red vintage first, then oldest first."""
     books.touch("accounts", account.account_id)
     buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
     credit = clean(sum(buckets.values(), ZERO))
     added_vintage: date | None = None
     taken_vintage: date | None = None
-    for key, delta in (sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()):
+    for key, delta in (
+        sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()
+    ):
         add_to(account.buckets, key, delta)
         if delta > 0 and restore is not None:
             for layer, amount in restore.items():
@@ -112,11 +114,19 @@ def post(
     account.last_hash = entry.hash
     books.entries.append(entry)
     effect = Effect(
-        account_id=account.account_id, entry_id=str(entry.entry_id), period_id=period.period_id,
-        site_id=site_id or "", credit=credit, coc_input=coc_input, total_input=total_input,
-        coc_output=coc_output, total_output=total_output, category=category, site_input=site_input,
-        recycled=recycled, buckets=buckets,
+        account_id=account.account_id,
+        entry_id=str(entry.entry_id),
+        period_id=period.period_id,
+        site_id=site_id or "",
+        credit=credit,
+        coc_input=coc_input,
+        total_input=total_input,
+        coc_output=coc_output,
+        total_output=total_output,
+        category=category,
+        site_input=site_input,
+        recycled=recycled,
+        buckets=buckets,
         vintage=(added_vintage or taken_vintage or booked_on).isoformat() if buckets else None,
     )
     return entry, effect
-

@@ -42,46 +42,81 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
         share = Decimal(1)
     recycled = rounding.credit(credit * share) if credit > 0 and share is not None else ZERO
     key = bucket_key(m.material_category.value, m.product_form)
-    entry, effect = post(books, 
-        account, EntryKind.RECEIPT_CREDIT, booked_on=m.received_on, site_id=m.site_id,
-        movement_id=m.movement_id, buckets={key: credit}, coc_input=credit,
-        total_input=rounding.debit(m.quantity_kg), category=m.material_category.value,
-        site_input=ZERO if late else credit, recycled=recycled,
+    entry, effect = post(
+        books,
+        account,
+        EntryKind.RECEIPT_CREDIT,
+        booked_on=m.received_on,
+        site_id=m.site_id,
+        movement_id=m.movement_id,
+        buckets={key: credit},
+        coc_input=credit,
+        total_input=rounding.debit(m.quantity_kg),
+        category=m.material_category.value,
+        site_input=ZERO if late else credit,
+        recycled=recycled,
         recycled_unknown=credit > 0 and share is None,
-        note="; ".join(n for n in (why, late_note(account, m.received_on) if late else None) if n) or None,
+        note="; ".join(n for n in (why, late_note(account, m.received_on) if late else None) if n)
+        or None,
     )
     effect.non_coc = non_coc
     out.append(EntryPosted(entry))
     if non_coc == DD_FAILED:
-        out.append(AlertDue(ALERT_DD_FAILED, account.account_id, m.organisation_id, total,
-                            account.period.period_id, why or "", site_id=m.site_id, movement_id=m.movement_id))
+        out.append(
+            AlertDue(
+                ALERT_DD_FAILED,
+                account.account_id,
+                m.organisation_id,
+                total,
+                account.period.period_id,
+                why or "",
+                site_id=m.site_id,
+                movement_id=m.movement_id,
+            )
+        )
     lot_id = None
     if m.classification is Classification.COC_MATERIAL and m.coc_document_id and credit > 0:
         lot_id = f"{m.organisation_id}#{m.movement_id}"
         books.touch("lots", lot_id)
         books.lots[lot_id] = Lot(
-            lot_id=lot_id, owner=m.organisation_id, account_id=account.account_id,
-            period_id=account.period.period_id, document_id=m.coc_document_id, received_on=m.received_on,
-            mass=credit, recycled_content_share=m.recycled_content_share,
+            lot_id=lot_id,
+            owner=m.organisation_id,
+            account_id=account.account_id,
+            period_id=account.period.period_id,
+            document_id=m.coc_document_id,
+            received_on=m.received_on,
+            mass=credit,
+            recycled_content_share=m.recycled_content_share,
             carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
             material=conversion.material_of(m.material_category).value,
         )
     books.record(str(m.movement_id), BOOKED, effects=[effect], lot_id=lot_id)
 
 
-
-def no_credit(books: Ledger, m: MaterialReceivedRecorded, placement: scope.Placement, credit: Decimal,
-              total: Decimal) -> tuple[str | None, str | None]:
+def no_credit(
+    books: Ledger,
+    m: MaterialReceivedRecorded,
+    placement: scope.Placement,
+    credit: Decimal,
+    total: Decimal,
+) -> tuple[str | None, str | None]:
     """Why a receipt earns no credit, if it does not (`NOT_COVERED`, `DD_FAILED`), and the note that
     says so. ASI CoC Standard: CoC Material counts as CoC input only at a site in the scope of a
     current CoC certificate, and material whose due diligence failed is never CoC output."""
     if m.due_diligence_status is DueDiligenceStatus.FAILED:
-        return DD_FAILED, (f"due diligence failed ({m.due_diligence_reference or 'no reference'}): {total} kg "
-                           f"recorded as non-CoC input, never CoC output; the certification body is alerted")
+        return DD_FAILED, (
+            f"due diligence failed ({m.due_diligence_reference or 'no reference'}): {total} kg "
+            f"recorded as non-CoC input, never CoC output; the certification body is alerted"
+        )
     if credit > 0 and not placement.credits_allowed and books.check_certificates:
         certificate = placement.coverage.certificate
-        return NOT_COVERED, (f"no current CoC certificate covers site {m.site_id} on {m.received_on}"
-                             + (f" ({certificate.certificate_number} is {certificate.status.value})"
-                                if certificate else "")
-                             + f": {credit} kg of CoC input recorded as non-CoC input, no credit")
+        return NOT_COVERED, (
+            f"no current CoC certificate covers site {m.site_id} on {m.received_on}"
+            + (
+                f" ({certificate.certificate_number} is {certificate.status.value})"
+                if certificate
+                else ""
+            )
+            + f": {credit} kg of CoC input recorded as non-CoC input, no credit"
+        )
     return None, None

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from contracts.ledger import DocumentShare
 from contracts.movements import (
@@ -63,7 +62,8 @@ class Period:
     deducted: Decimal = ZERO
     """CoC output an earlier period's percentage overshoot charges against this one."""
     non_coc_inputs: dict[str, Decimal] = field(default_factory=dict)
-    """Input recorded without credit, by why: outside every current CoC scope, or due diligence failed."""
+    """Input recorded without credit, by why: outside every current CoC scope, or due diligence
+    failed."""
     expired: Decimal = ZERO
     transformations: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     """Per `<step>|<factor>`: input, CoC input, product and scrap mass, credits created."""
@@ -119,7 +119,8 @@ class Effect:
     recycled: Decimal = ZERO
     buckets: dict[str, Decimal] = field(default_factory=dict)
     vintage: str | None = None
-    """Vintage of the credits the entry added, or the oldest it took (what a reversal gives back)."""
+    """Vintage of the credits the entry added, or the oldest it took (what a reversal gives
+    back)."""
     non_coc: str | None = None
     step_key: str | None = None
     step: dict[str, Decimal] = field(default_factory=dict)
@@ -159,8 +160,10 @@ class Lot:
     carbon_footprint: Decimal | None = None
     void: bool = False
     material: str | None = None
-    """The material of the credits the document brought (`conversion.Material`); only lots of the claim
-    material back claims (`reservations.CLAIM_MATERIAL`). None on lots stored before credits carried it."""
+    """The material of the credits the document brought (`conversion.Material`); only lots of the
+    claim material back claims (`reservations.CLAIM_MATERIAL`). None on lots stored before credits
+    carried
+    it."""
 
     @property
     def remaining(self) -> Decimal:
@@ -186,8 +189,10 @@ class Allocation:
 
 GRANTED, RELEASED, DEBITED = "granted", "released", "debited"
 
+
 class Certificates(dict[str, Certificate]):
-    """The certificate projection by id, indexed by organisation on first use (every movement asks)."""
+    """The certificate projection by id, indexed by organisation on first use (every movement
+    asks)."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -219,9 +224,15 @@ def add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) ->
 
 def snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
-    if isinstance(value, Account):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
+    if isinstance(
+        value, Account
+    ):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
         account, period = copy.copy(value), copy.copy(value.period)
-        account.buckets, account.layers, account.period = dict(value.buckets), dict(value.layers), period
+        account.buckets, account.layers, account.period = (
+            dict(value.buckets),
+            dict(value.layers),
+            period,
+        )
         period.inputs_by_category = dict(period.inputs_by_category)
         period.conversion_applied = dict(period.conversion_applied)
         period.site_coc_input = dict(period.site_coc_input)
@@ -231,20 +242,23 @@ def snapshot(value: Any) -> Any:
     if isinstance(value, MovementRecord):
         return replace(value, effects=list(value.effects))
     if isinstance(value, Allocation):
-        return replace(value, reservations=dict(value.reservations), lot_takes=dict(value.lot_takes),
-                       documents=list(value.documents), debit_entries=dict(value.debit_entries),
-                       debit_takes=dict(value.debit_takes))
+        return replace(
+            value,
+            reservations=dict(value.reservations),
+            lot_takes=dict(value.lot_takes),
+            documents=list(value.documents),
+            debit_entries=dict(value.debit_entries),
+            debit_takes=dict(value.debit_takes),
+        )
     return copy.copy(value)
 
 
-def document_id(movement_id: UUID | str) -> str:
-    return f"coc-{movement_id}"
-
-
 def movement_day(movement: Movement) -> date:
-    for name in ("received_on", "transformed_on", "shipped_on"):
-        value = getattr(movement, name, None)
-        if value is not None:
-            return value
+    """The business day of a movement (a cancellation's is when it was recorded)."""
+    if isinstance(movement, MaterialReceivedRecorded):
+        return movement.received_on
+    if isinstance(movement, MaterialTransformedRecorded):
+        return movement.transformed_on
+    if isinstance(movement, MaterialShippedRecorded):
+        return movement.shipped_on
     return movement.occurred_at.date()
-

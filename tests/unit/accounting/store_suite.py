@@ -53,8 +53,7 @@ class StoreSuite:
         async with self.transaction() as store:
             [account] = await store.load_accounts([group()])
             movements = await store.load_movements([])
-            books = Ledger(accounts=[account], movements=movements,
-                           certificates=[certificate()])
+            books = Ledger(accounts=[account], movements=movements, certificates=[certificate()])
             books.apply(receipt("5"), NOW)
             await store.save(books)
         async with self.transaction() as store:
@@ -110,15 +109,19 @@ class StoreSuite:
         books = await self.booked(receipt("1"))
         books.dirty_accounts.clear()
         books.entries.clear()
-        with pytest.raises(Exception, match="(?i)duplicate"):
+        with pytest.raises(Exception, match=r"(?i)duplicate"):
             async with self.transaction() as store:
                 await store.save(books)
 
     async def test_claim_holders_are_the_largest_granted_or_debited_allocations(self) -> None:
         books = Ledger()
-        for claim_id, mass, status in (("c-1", "10", GRANTED), ("c-2", "30", "debited"),
-                                       ("c-3", "20", GRANTED), ("c-4", "99", "released"),
-                                       ("c-5", "50", GRANTED)):
+        for claim_id, mass, status in (
+            ("c-1", "10", GRANTED),
+            ("c-2", "30", "debited"),
+            ("c-3", "20", GRANTED),
+            ("c-4", "99", "released"),
+            ("c-5", "50", GRANTED),
+        ):
             books.allocations[claim_id] = Allocation(claim_id, ORG, Decimal(mass), status)
             books.dirty_allocations.add(claim_id)
         books.allocations["c-x"] = Allocation("c-x", "org-other", Decimal(70), GRANTED)
@@ -144,11 +147,17 @@ class StoreSuite:
     async def test_assignments_come_back_in_the_order_they_were_added(self) -> None:
         async with self.transaction() as store:
             await store.add_assignment(ORG, Assignment(date(2026, 1, 1), "v3-draft-group-credit"))
-            await store.add_assignment(ORG, Assignment(date(2025, 1, 1), "v2-2022-group-percentage"))
+            await store.add_assignment(
+                ORG, Assignment(date(2025, 1, 1), "v2-2022-group-percentage")
+            )
         async with self.transaction() as store:
             found = await store.load_assignments([ORG, "org-none"])
-        assert found == {ORG: [Assignment(date(2026, 1, 1), "v3-draft-group-credit"),
-                               Assignment(date(2025, 1, 1), "v2-2022-group-percentage")]}
+        assert found == {
+            ORG: [
+                Assignment(date(2026, 1, 1), "v3-draft-group-credit"),
+                Assignment(date(2025, 1, 1), "v2-2022-group-percentage"),
+            ]
+        }
 
     async def test_a_certificate_keeps_its_newest_revision(self) -> None:
         suspended = certificate(status=CertificateStatus.SUSPENDED, revision=2)

@@ -117,12 +117,25 @@ def test_every_incoming_message_type_has_a_use_case() -> None:
     assert set(DISPATCH) == {
         type(m)
         for m in (
-            receipt("1"), ship("1", "1"), cancel(receipt("1").movement_id),
-            transform([(MaterialCategory.ALUMINA, "powder", "2")],
-                      [(MaterialCategory.ALUMINIUM, "ingot", "1")], "0.5"),
+            receipt("1"),
+            ship("1", "1"),
+            cancel(receipt("1").movement_id),
+            transform(
+                [(MaterialCategory.ALUMINA, "powder", "2")],
+                [(MaterialCategory.ALUMINIUM, "ingot", "1")],
+                "0.5",
+            ),
         )
-    } | {AssignRuleSet, AllocateForClaim, ReleaseAllocation, DebitClaimMass, ReturnClaimMass,
-         ClosePeriod, SiteRegistered, CertificateChanged}
+    } | {
+        AssignRuleSet,
+        AllocateForClaim,
+        ReleaseAllocation,
+        DebitClaimMass,
+        ReturnClaimMass,
+        ClosePeriod,
+        SiteRegistered,
+        CertificateChanged,
+    }
 
 
 # ---- material.movements.v1 ----------------------------------------------------------------------
@@ -145,8 +158,11 @@ async def test_a_transformation_converts_credits_with_its_factor() -> None:
     service = Service()
     await service.certified()
     await service.movements(receipt("200", category=MaterialCategory.ALUMINA, form="powder"))
-    step = transform([(MaterialCategory.ALUMINA, "powder", "200")],
-                     [(MaterialCategory.ALUMINIUM, "ingot", "100")], "0.5")
+    step = transform(
+        [(MaterialCategory.ALUMINA, "powder", "200")],
+        [(MaterialCategory.ALUMINIUM, "ingot", "100")],
+        "0.5",
+    )
     [posted] = messages(await service.movements(step), LedgerEntryPosted)
     assert posted.entry.kind is EntryKind.TRANSFORMATION
     [account] = await service.store.load_accounts([group()])
@@ -206,8 +222,13 @@ async def test_a_movement_event_id_reused_with_other_content_is_refused() -> Non
 
 
 def assign(actor: Actor, rule_set_id: str = CREDIT) -> AssignRuleSet:
-    return AssignRuleSet.create(actor=actor, occurred_at=NOW, organisation_id=ORG,
-                                rule_set_id=rule_set_id, effective_from=date(2026, 1, 1))
+    return AssignRuleSet.create(
+        actor=actor,
+        occurred_at=NOW,
+        organisation_id=ORG,
+        rule_set_id=rule_set_id,
+        effective_from=date(2026, 1, 1),
+    )
 
 
 async def test_only_the_secretariat_assigns_known_rule_sets() -> None:
@@ -217,14 +238,21 @@ async def test_only_the_secretariat_assigns_known_rule_sets() -> None:
     assert service.store.assignments == {ORG: [Assignment(date(2026, 1, 1), CREDIT)]}
     denied = messages(await service.commands(assign(CLAIMS), assign(SECRETARIAT, "v9-none")))
     assert [type(m) for m in denied] == [LedgerCommandRejected, LedgerCommandRejected]
-    assert [m.reasons[0].code for m in denied] == [LedgerReason.NOT_AUTHORISED,
-                                                   LedgerReason.UNKNOWN_RULE_SET]
+    assert [m.reasons[0].code for m in denied] == [
+        LedgerReason.NOT_AUTHORISED,
+        LedgerReason.UNKNOWN_RULE_SET,
+    ]
     assert len(service.store.assignments[ORG]) == 1
 
 
 def allocate(claim_id: str, kg: str) -> AllocateForClaim:
-    return AllocateForClaim.create(actor=CLAIMS, occurred_at=NOW, claim_id=claim_id,
-                                   owner_organisation_id="brand", mass_kg=Decimal(kg))
+    return AllocateForClaim.create(
+        actor=CLAIMS,
+        occurred_at=NOW,
+        claim_id=claim_id,
+        owner_organisation_id="brand",
+        mass_kg=Decimal(kg),
+    )
 
 
 async def brand(service: Service) -> None:
@@ -236,7 +264,9 @@ async def test_an_allocation_reserves_credits_and_a_refusal_names_the_holders() 
     service = Service()
     await brand(service)
     [granted] = messages(await service.commands(allocate("claim-1", "200")), AllocationGranted)
-    assert granted.mass_kg == Decimal(200) and [d.document_id for d in granted.documents] == ["doc-1"]
+    assert granted.mass_kg == Decimal(200) and [d.document_id for d in granted.documents] == [
+        "doc-1"
+    ]
     assert service.store.allocations["claim-1"].status == "granted"
     [refused] = messages(await service.commands(allocate("claim-2", "200")), AllocationRefused)
     assert refused.available_kg == Decimal(100) and refused.held_by_claim_ids == ["claim-1"]
@@ -246,8 +276,13 @@ async def test_a_release_frees_the_reservation_with_the_commands_reason() -> Non
     service = Service()
     await brand(service)
     await service.commands(allocate("claim-1", "200"))
-    release = ReleaseAllocation.create(actor=CLAIMS, occurred_at=NOW, claim_id="claim-1",
-                                       owner_organisation_id="brand", reason="rejected")
+    release = ReleaseAllocation.create(
+        actor=CLAIMS,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id="brand",
+        reason="rejected",
+    )
     [released] = messages(await service.commands(release), AllocationReleased)
     assert (released.mass_kg, released.reason) == (Decimal(200), "rejected")
     assert (await service.store.load_accounts([group("brand")]))[0].reserved == 0
@@ -257,19 +292,33 @@ async def test_a_debit_spends_the_reservation_and_a_return_gives_back_the_unused
     service = Service()
     await brand(service)
     await service.commands(allocate("claim-1", "200"))
-    debit = DebitClaimMass.create(actor=CLAIMS, occurred_at=NOW, claim_id="claim-1",
-                                  owner_organisation_id="brand", mass_kg=Decimal(200))
+    debit = DebitClaimMass.create(
+        actor=CLAIMS,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id="brand",
+        mass_kg=Decimal(200),
+    )
     out = await service.commands(debit)
     [debited] = messages(out, ClaimMassDebited)
     [entry] = messages(out, LedgerEntryPosted)
     assert debited.entry_ids == [entry.entry.entry_id]
     assert (await service.store.load_accounts([group("brand")]))[0].balance == Decimal(100)
-    back = ReturnClaimMass.create(actor=CLAIMS, occurred_at=NOW, claim_id="claim-1",
-                                  owner_organisation_id="brand", mass_kg=Decimal(150),
-                                  used_kg=Decimal(50), reason="withdrawn")
+    back = ReturnClaimMass.create(
+        actor=CLAIMS,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id="brand",
+        mass_kg=Decimal(150),
+        used_kg=Decimal(50),
+        reason="withdrawn",
+    )
     [returned] = messages(await service.commands(back), ClaimMassReturned)
     assert (returned.mass_kg, returned.used_kg, returned.reason) == (
-        Decimal(150), Decimal(50), "withdrawn")
+        Decimal(150),
+        Decimal(50),
+        "withdrawn",
+    )
     assert (await service.store.load_accounts([group("brand")]))[0].balance == Decimal(250)
 
 
@@ -299,10 +348,19 @@ async def test_a_command_event_id_reused_with_other_content_is_rejected() -> Non
 
 async def test_a_site_registration_is_projected() -> None:
     service = Service()
-    site = Site(site_id="site-a", organisation_id=ORG, name="A", country="NO",
-                activities=[Activity.SMELTING])
-    assert await service.certificates(SiteRegistered.create(actor=CERTIFIER, occurred_at=NOW,
-                                                            site=site)) == []
+    site = Site(
+        site_id="site-a",
+        organisation_id=ORG,
+        name="A",
+        country="NO",
+        activities=[Activity.SMELTING],
+    )
+    assert (
+        await service.certificates(
+            SiteRegistered.create(actor=CERTIFIER, occurred_at=NOW, site=site)
+        )
+        == []
+    )
     assert service.store.sites == {"site-a": ORG}
 
 
