@@ -33,7 +33,7 @@ from contracts.movements import (
 from libs.messaging import Incoming, Outgoing, Tx
 from services.accounting.domain import claims_mass, scope
 from services.accounting.domain.freezing import AccountState, account_states
-from services.accounting.domain.ledger import Ledger
+from services.accounting.domain.ledger import Account, Allocation, Ledger, Lot
 from services.accounting.domain.rules import Assignment, rule_set, rule_set_on
 from services.accounting.domain.state import Movement, movement_day
 from services.accounting.ports import AccountingStore, Messages, StoreFor
@@ -151,21 +151,9 @@ class AccountingHandlers:
     async def _books_for_commands(self, commands: list[Any], store: AccountingStore) -> Ledger:
         """The claim owners' accounts and lots, the claims' allocations (with the lots they hold),
         the largest holders of an asking owner's mass, the accounts to close."""
-        for_claims = [c for c in commands if isinstance(c, CLAIM_COMMANDS)]
-        owners = {c.owner_organisation_id for c in for_claims}
-        claims = {c.claim_id for c in for_claims}
-        closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
-        owner_accounts, lots = await store.load_owner(owners) if owners else ([], [])
-        allocations = await store.load_allocations(claims) if claims else []
-        held = {lot_id for a in allocations for lot_id in a.lot_takes} - {
-            lot.lot_id for lot in lots
-        }
-        lots += await store.load_lots(held) if held else []
-        asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
-        if asking:  # to name the claims holding the mass when an allocation is refused
-            holders = await store.load_claim_holders(asking, claims_mass.HOLDERS_NAMED)
-            allocations += [a for a in holders if a.claim_id not in claims]
+        owner_accounts, lots, allocations = await self._claims_state(commands, store)
         accounts = {a.account_id: a for a in owner_accounts}
+        closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
         more = await store.load_accounts(closing - set(accounts))
         accounts.update({a.account_id: a for a in more})
         organisations = {a.organisation_id for a in accounts.values()}
@@ -176,6 +164,27 @@ class AccountingHandlers:
             allocations=allocations,
             assignments=await store.load_assignments(organisations),
         )
+
+    @staticmethod
+    async def _claims_state(
+        commands: list[Any], store: AccountingStore
+    ) -> tuple[list[Account], list[Lot], list[Allocation]]:
+        for_claims = [c for c in commands if isinstance(c, CLAIM_COMMANDS)]
+        if not for_claims:
+            return [], [], []
+        owners = {c.owner_organisation_id for c in for_claims}
+        claims = {c.claim_id for c in for_claims}
+        accounts, lots = await store.load_owner(owners)
+        allocations = await store.load_allocations(claims)
+        held = {lot_id for a in allocations for lot_id in a.lot_takes} - {
+            lot.lot_id for lot in lots
+        }
+        lots += await store.load_lots(held) if held else []
+        asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
+        if asking:  # to name the claims holding the mass when an allocation is refused
+            holders = await store.load_claim_holders(asking, claims_mass.HOLDERS_NAMED)
+            allocations += [a for a in holders if a.claim_id not in claims]
+        return accounts, lots, allocations
 
     async def assign_rule_set(self, item: Incoming, work: Batch) -> None:
         """The ASI secretariat assigns a rule set from a day on (`domain/rules.py`'s catalogue)."""

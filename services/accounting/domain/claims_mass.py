@@ -51,7 +51,15 @@ from services.accounting.domain.outcomes import (
 from services.accounting.domain.posting import post
 from services.accounting.domain.reservations import CLAIM_MATERIAL, claimable_free, is_claim_product
 from services.accounting.domain.rules import ZERO, round_down, round_up
-from services.accounting.domain.state import DEBITED, GRANTED, RELEASED, Account, Allocation, clean
+from services.accounting.domain.state import (
+    DEBITED,
+    GRANTED,
+    RELEASED,
+    Account,
+    Allocation,
+    Lot,
+    clean,
+)
 
 HOLDERS_NAMED = 20
 """At most this many claims are named in a refusal for mass (largest holders first)."""
@@ -169,6 +177,49 @@ def _refusal_for_mass(
     )
 
 
+def claimable_lots(books: Ledger, owner: str, accounts: list[Account]) -> list[Lot]:
+    """The owner's CoC Documents (lots) a claim may draw on, FIFO: aluminium ones with mass left,
+    in its own accounts, and under a rule set without carry-over only those of the open period."""
+    current_periods = {a.account_id: a.period.period_id for a in accounts}
+    carries = {a.account_id: a.rules.carry_over for a in accounts}
+    return sorted(
+        (
+            lot
+            for lot in books.lots.values()
+            if lot.owner == owner
+            and lot.remaining > 0
+            and lot.account_id in carries
+            and lot.material in (None, CLAIM_MATERIAL.value)
+            and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])
+        ),
+        key=lambda lot: (lot.received_on, lot.lot_id),
+    )
+
+
+def documented_profile(
+    documents: list[DocumentShare], amount: Decimal
+) -> tuple[Decimal | None, Decimal | None]:
+    """Mass-weighted recycled share (rounded down) and carbon footprint (rounded up) of the
+    documents behind a claim; None when part of the mass is not document-backed or a document did
+    not state it (a claim never overstates either)."""
+    documented = sum((d.mass_kg for d in documents), Decimal(0))
+    if documented != amount or not documents:
+        return None, None
+    recycled = footprint = None
+    if all(d.recycled_content_share is not None for d in documents):
+        recycled = min(
+            round_down(
+                sum(d.mass_kg * (d.recycled_content_share or 0) for d in documents) / amount,
+                SHARE_QUANTUM,
+            ),
+            Decimal(1),
+        )
+    if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
+        total = sum(d.mass_kg * (d.carbon_footprint_kg_co2e_per_kg or 0) for d in documents)
+        footprint = (total / amount).quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
+    return recycled, footprint
+
+
 def _allocate(
     books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date, out: list[Outcome]
 ) -> None:
@@ -182,21 +233,7 @@ def _allocate(
     takes: dict[str, Decimal] = {}
     documents: list[DocumentShare] = []
     left = amount
-    current_periods = {a.account_id: a.period.period_id for a in accounts}
-    carries = {a.account_id: a.rules.carry_over for a in accounts}
-    lots = sorted(
-        (
-            lot
-            for lot in books.lots.values()
-            if lot.owner == owner
-            and lot.remaining > 0
-            and lot.account_id in free
-            and lot.material in (None, CLAIM_MATERIAL.value)
-            and (carries[lot.account_id] or lot.period_id == current_periods[lot.account_id])
-        ),
-        key=lambda lot: (lot.received_on, lot.lot_id),
-    )
-    for lot in lots:
+    for lot in claimable_lots(books, owner, accounts):
         if left <= 0:
             break
         part = min(
@@ -222,22 +259,7 @@ def _allocate(
         if part > 0:
             reservations[account.account_id] = reservations.get(account.account_id, ZERO) + part
             left -= part
-    documented = sum((d.mass_kg for d in documents), Decimal(0))
-    recycled = footprint = None
-    if documented == amount and documents:
-        if all(d.recycled_content_share is not None for d in documents):
-            recycled = min(
-                round_down(
-                    sum(d.mass_kg * d.recycled_content_share for d in documents) / amount,
-                    SHARE_QUANTUM,
-                ),
-                Decimal(1),
-            )
-        if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
-            footprint = (
-                sum(d.mass_kg * d.carbon_footprint_kg_co2e_per_kg for d in documents) / amount
-            )
-            footprint = footprint.quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
+    recycled, footprint = documented_profile(documents, amount)
     for lot_id, part in takes.items():
         books.touch("lots", lot_id)
         books.lots[lot_id].allocated += part

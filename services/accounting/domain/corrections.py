@@ -85,69 +85,90 @@ def reverse(
     now: datetime,
     out: list[Outcome],
 ) -> None:
+    """Undo each entry the movement booked, then void the CoC Document it brought."""
     for effect in record.effects:
-        account = books.accounts[effect.account_id]
-        day = movement_day(cause)
-        bring_to(books, account, day, now, out)
-        same_period = effect.period_id == account.period.period_id
-        vintage = date.fromisoformat(effect.vintage) if effect.vintage else None
-        why = reversal_overdraws(account, record.movement_id, effect)
-        if why is not None:
+        reverse_effect(books, record, effect, cause, cause_id, now, out)
+    if record.lot_id:
+        void_lot(books, record.lot_id, cause)
+
+
+def reverse_effect(
+    books: Ledger,
+    record: MovementRecord,
+    effect: Effect,
+    cause: Movement,
+    cause_id: uuid.UUID,
+    now: datetime,
+    out: list[Outcome],
+) -> None:
+    """A `reversal` entry taking back exactly what one entry did (its period's flows only while
+    that period is open: closed periods are immutable)."""
+    account = books.accounts[effect.account_id]
+    day = movement_day(cause)
+    bring_to(books, account, day, now, out)
+    same_period = effect.period_id == account.period.period_id
+    vintage = date.fromisoformat(effect.vintage) if effect.vintage else None
+    why = reversal_overdraws(account, record.movement_id, effect)
+    if why is not None:
+        raise Refusal(
+            MovementDenied(
+                account.account_id,
+                cause.movement_id,
+                cause.site_id,
+                [reason(LedgerReason.REVERSAL_WOULD_OVERDRAW, why)],
+            )
+        )
+    books.touch("accounts", account.account_id)
+    if same_period and effect.non_coc:
+        add_to(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
+    if same_period and effect.step_key:
+        add_step(account.period, effect.step_key, effect.step, -1)
+    entry, _ = post(
+        books,
+        account,
+        EntryKind.REVERSAL,
+        booked_on=day,
+        site_id=effect.site_id or None,
+        movement_id=cause_id,
+        reverses=effect.entry_id,
+        buckets={k: -v for k, v in effect.buckets.items()},
+        coc_input=-effect.coc_input if same_period else ZERO,
+        total_input=-effect.total_input if same_period else ZERO,
+        coc_output=-effect.coc_output if same_period else ZERO,
+        total_output=-effect.total_output if same_period else ZERO,
+        category=effect.category,
+        site_input=-effect.site_input if same_period else ZERO,
+        recycled=-effect.recycled if same_period else ZERO,
+        note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
+        + ("" if same_period else f" (booked in closed period {effect.period_id})"),
+        vintage=vintage,
+        prefer=vintage,
+    )
+    out.append(EntryPosted(entry))
+
+
+def void_lot(books: Ledger, lot_id: str, cause: Movement) -> None:
+    """The CoC Document of a reversed receipt backs nothing any more; refused while it backs a
+    claim (`lot_allocated_to_claim`: release the claim first)."""
+    lot = books.lots.get(lot_id)
+    if lot is not None and not lot.void:
+        if lot.allocated > 0:
             raise Refusal(
                 MovementDenied(
-                    account.account_id,
+                    books.accounts[lot.account_id].account_id,
                     cause.movement_id,
                     cause.site_id,
-                    [reason(LedgerReason.REVERSAL_WOULD_OVERDRAW, why)],
+                    [
+                        reason(
+                            LedgerReason.LOT_ALLOCATED,
+                            f"CoC Document {lot.document_id} backs claims for {lot.allocated} "
+                            f"kg; release them first",
+                        )
+                    ],
                 )
             )
-        books.touch("accounts", account.account_id)
-        if same_period and effect.non_coc:
-            add_to(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
-        if same_period and effect.step_key:
-            add_step(account.period, effect.step_key, effect.step, -1)
-        entry, _ = post(
-            books,
-            account,
-            EntryKind.REVERSAL,
-            booked_on=day,
-            site_id=effect.site_id or None,
-            movement_id=cause_id,
-            reverses=effect.entry_id,
-            buckets={k: -v for k, v in effect.buckets.items()},
-            coc_input=-effect.coc_input if same_period else ZERO,
-            total_input=-effect.total_input if same_period else ZERO,
-            coc_output=-effect.coc_output if same_period else ZERO,
-            total_output=-effect.total_output if same_period else ZERO,
-            category=effect.category,
-            site_input=-effect.site_input if same_period else ZERO,
-            recycled=-effect.recycled if same_period else ZERO,
-            note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
-            + ("" if same_period else f" (booked in closed period {effect.period_id})"),
-            vintage=vintage,
-            prefer=vintage,
-        )
-        out.append(EntryPosted(entry))
-    if record.lot_id:
-        lot = books.lots.get(record.lot_id)
-        if lot is not None and not lot.void:
-            if lot.allocated > 0:
-                raise Refusal(
-                    MovementDenied(
-                        books.accounts[lot.account_id].account_id,
-                        cause.movement_id,
-                        cause.site_id,
-                        [
-                            reason(
-                                LedgerReason.LOT_ALLOCATED,
-                                f"CoC Document {lot.document_id} backs claims for {lot.allocated} "
-                                f"kg; release them first",
-                            )
-                        ],
-                    )
-                )
-            books.touch("lots", lot.lot_id)
-            lot.void = True
+        books.touch("lots", lot.lot_id)
+        lot.void = True
 
 
 def book(books: Ledger, movement: Movement, now: datetime, out: list[Outcome]) -> None:

@@ -52,24 +52,7 @@ def post(
     books.touch("accounts", account.account_id)
     buckets = {k: v for k, v in (buckets or {}).items() if not v.is_zero()}
     credit = clean(sum(buckets.values(), ZERO))
-    added_vintage: date | None = None
-    taken_vintage: date | None = None
-    for key, delta in (
-        sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()
-    ):
-        add_to(account.buckets, key, delta)
-        if delta > 0 and restore is not None:
-            for layer, amount in restore.items():
-                product, layer_vintage = periods.split_layer(layer)
-                if product == key:
-                    periods.add(account.layers, key, layer_vintage, amount)
-        elif delta > 0:
-            added_vintage = added_vintage or (vintage or booked_on).replace(day=1)
-            periods.add(account.layers, key, added_vintage, delta)
-        else:
-            first = periods.take(account.layers, key, -delta, prefer)
-            if first is not None and (taken_vintage is None or first < taken_vintage):
-                taken_vintage = first
+    moved = move_credits(account, buckets, (vintage or booked_on).replace(day=1), prefer, restore)
     period = account.period
     account.sequence += 1
     account.balance = clean(account.balance + credit)
@@ -127,6 +110,38 @@ def post(
         site_input=site_input,
         recycled=recycled,
         buckets=buckets,
-        vintage=(added_vintage or taken_vintage or booked_on).isoformat() if buckets else None,
+        vintage=(moved or booked_on).isoformat() if buckets else None,
     )
     return entry, effect
+
+
+def move_credits(
+    account: Account,
+    buckets: dict[str, Decimal],
+    vintage: date,
+    prefer: date | None,
+    restore: dict[str, Decimal] | None,
+) -> date | None:
+    """Change the account's credits by product (`buckets`, negative: taken) and by vintage: added
+    credits get `vintage`, or go back to the layers `restore` names; taken credits come from the
+    `prefer`red vintage first, then oldest first. Returns the vintage added, else the oldest taken
+    (what a reversal gives back)."""
+    added: date | None = None
+    taken: date | None = None
+    for key, delta in (
+        sorted(buckets.items(), key=lambda kv: kv[1]) if len(buckets) > 1 else buckets.items()
+    ):
+        add_to(account.buckets, key, delta)
+        if delta > 0 and restore is not None:
+            for layer, amount in restore.items():
+                product, layer_vintage = periods.split_layer(layer)
+                if product == key:
+                    periods.add(account.layers, key, layer_vintage, amount)
+        elif delta > 0:
+            added = vintage
+            periods.add(account.layers, key, vintage, delta)
+        else:
+            first = periods.take(account.layers, key, -delta, prefer)
+            if first is not None and (taken is None or first < taken):
+                taken = first
+    return added or taken
