@@ -31,7 +31,7 @@ from contracts.movements import MaterialMovement
 from contracts.registry import Certificate
 from libs import cli
 from libs.mongo import CODEC_OPTIONS, from_document
-from services.accounting.adapters import store
+from services.accounting.adapters import encoding
 from services.accounting.adapters.keys import KEY_ID, signer_from_setting
 from services.accounting.config import Settings
 from services.accounting.domain import closing, shadow
@@ -71,7 +71,7 @@ def balance(db: Any, account_id: str) -> int:
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     flag = db["account_flags"].find_one({"_id": account_id}) or {}
     print(
         f"account      {account.account_id} ({account.level.value}, organisation "
@@ -94,7 +94,7 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     if period is None or period == account.period.period_id:
         state = closing.statement(account, account.period.end, datetime.now(UTC))
         title = "OPEN PERIOD (provisional)"
@@ -111,7 +111,7 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
                 file=sys.stderr,
             )
             return 2
-        state = store.statement_from(found)
+        state = encoding.statement_from(found)
         title = f"CLOSED at {state.closed_at.isoformat()}"
     s = state
     print(
@@ -152,9 +152,9 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
     print(f"  last entry hash {s.last_entry_hash}")
     print("entries:")
     for d in (
-        db["entries"].find(store.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING)
+        db["entries"].find(encoding.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING)
     ):
-        e = store.entry_from(d)
+        e = encoding.entry_from(d)
         print(
             f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
             f"balance {e.balance_after_kg:>14}  {e.note or ''}"
@@ -168,8 +168,8 @@ def verify_chains(db: Any, account_id: str | None) -> int:
     broken = 0
     for account in accounts:
         entries = [
-            store.entry_from(d)
-            for d in db["entries"].find(store.entries_filter(account)).sort("_id", ASCENDING)
+            encoding.entry_from(d)
+            for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
         ]
         problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
         head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
@@ -257,11 +257,11 @@ def shadow_report(db: Any, account_id: str, until: date | None) -> int:
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     organisation_id = account.organisation_id
     sites = {
         json.loads(d["entry"]).get("site_id")
-        for d in db["entries"].find(store.entries_filter(account_id), {"entry": 1})
+        for d in db["entries"].find(encoding.entries_filter(account_id), {"entry": 1})
     } - {None}
     movements = []
     for d in db["movements"].find(
