@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from contracts.certificates import CertificateChanged, SiteRegistered
 from contracts.common import Envelope, Reason, Role, today_utc
@@ -131,7 +131,7 @@ class AccountingHandlers:
     async def movement_recorded(self, item: Incoming, work: Batch) -> None:
         """Book a movement: idempotent per movement id, order-tolerant for corrections. The record
         keeps the consumed JSON (what shadow accounting replays), not a re-serialisation."""
-        movement: Movement = item.message  # type: ignore[assignment]  # DISPATCH picks the type
+        movement = cast(Movement, item.message)  # DISPATCH picked the use case by type
         outcomes = work.books.apply(movement, work.now, item.record.value)
         work.out += self.messages.publish(outcomes, movement, work.now)
 
@@ -188,7 +188,7 @@ class AccountingHandlers:
 
     async def assign_rule_set(self, item: Incoming, work: Batch) -> None:
         """The ASI secretariat assigns a rule set from a day on (`domain/rules.py`'s catalogue)."""
-        command: AssignRuleSet = item.message  # type: ignore[assignment]
+        command = cast(AssignRuleSet, item.message)  # DISPATCH picked the use case by type
         if command.actor.role is not Role.SECRETARIAT:
             why = Reason(
                 code=LedgerReason.NOT_AUTHORISED,
@@ -215,33 +215,33 @@ class AccountingHandlers:
 
     async def allocate_for_claim(self, item: Incoming, work: Batch) -> None:
         """Reserve free credits for a pending claim (`domain/claims_mass.py`)."""
-        c: AllocateForClaim = item.message  # type: ignore[assignment]
+        c = cast(AllocateForClaim, item.message)  # DISPATCH picked the use case by type
         outcomes = claims_mass.allocate(
             work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, work.today
         )
         work.out += self.messages.publish(outcomes, c, work.now)
 
     async def release_allocation(self, item: Incoming, work: Batch) -> None:
-        c: ReleaseAllocation = item.message  # type: ignore[assignment]
+        c = cast(ReleaseAllocation, item.message)  # DISPATCH picked the use case by type
         outcomes = claims_mass.release(work.books, c.claim_id, c.owner_organisation_id, work.today)
         work.out += self.messages.publish(outcomes, c, work.now, release_reason=c.reason)
 
     async def debit_claim_mass(self, item: Incoming, work: Batch) -> None:
-        c: DebitClaimMass = item.message  # type: ignore[assignment]
+        c = cast(DebitClaimMass, item.message)  # DISPATCH picked the use case by type
         outcomes = claims_mass.debit(
             work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, work.today
         )
         work.out += self.messages.publish(outcomes, c, work.now)
 
     async def return_claim_mass(self, item: Incoming, work: Batch) -> None:
-        c: ReturnClaimMass = item.message  # type: ignore[assignment]
+        c = cast(ReturnClaimMass, item.message)  # DISPATCH picked the use case by type
         outcomes = claims_mass.return_unused(
             work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, c.used_kg, work.today
         )
         work.out += self.messages.publish(outcomes, c, work.now, release_reason=c.reason)
 
     async def close_period(self, item: Incoming, work: Batch) -> None:
-        c: ClosePeriod = item.message  # type: ignore[assignment]
+        c = cast(ClosePeriod, item.message)  # DISPATCH picked the use case by type
         outcomes = work.books.close_now(c.account_id, work.today, work.now)
         work.out += self.messages.publish(outcomes, c, work.now)
 
@@ -259,11 +259,11 @@ class AccountingHandlers:
         return work.out
 
     async def site_registered(self, item: Incoming, work: Batch) -> None:
-        site = item.message.site  # type: ignore[attr-defined]
+        site = cast(SiteRegistered, item.message).site
         await work.store.save_site(site.site_id, site.organisation_id)
 
     async def certificate_changed(self, item: Incoming, work: Batch) -> None:
-        message: CertificateChanged = item.message  # type: ignore[assignment]
+        message = cast(CertificateChanged, item.message)  # DISPATCH picked the use case by type
         if await work.store.save_certificate(message.certificate):
             work.changed[message.certificate.organisation_id] = message
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from contracts.certificates import CertificateChanged
 from contracts.common import Envelope, Reason
+from contracts.ledger import AssignRuleSet
 from contracts.registry import Certificate
 from libs.messaging import Outgoing, Tx
 from services.accounting.domain.claims_mass import Outcome as ClaimOutcome
@@ -103,7 +104,7 @@ class Messages(Protocol):
         ...
 
     def rule_set_assigned(
-        self, cause: Envelope, rules: RuleSet, effective_from: date, now: datetime
+        self, cause: AssignRuleSet, rules: RuleSet, effective_from: date, now: datetime
     ) -> Outgoing: ...
 
     def account_flagged(

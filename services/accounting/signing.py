@@ -47,7 +47,7 @@ class Signer(signing.Signer):
     def key_id(self) -> str:
         return self.kid
 
-    def sign(self, document: CoCDocument) -> str:  # type: ignore[override]
+    def sign(self, document: CoCDocument) -> str:  # type: ignore[override]  # signs a document, not bytes
         return super().sign(canonical_json(document), typ=JWS_TYPE)
 
 

@@ -19,6 +19,7 @@ from contracts.ledger import (
     AllocationGranted,
     AllocationRefused,
     AllocationReleased,
+    AssignRuleSet,
     CertificationBodyAlerted,
     ClaimMassDebited,
     ClaimMassReturned,
@@ -129,9 +130,9 @@ class KafkaMessages:
         return rejection(cause, reasons, now)
 
     def rule_set_assigned(
-        self, cause: Envelope, rules: RuleSet, effective_from: date, now: datetime
+        self, cause: AssignRuleSet, rules: RuleSet, effective_from: date, now: datetime
     ) -> Outgoing:
-        organisation_id: str = cause.organisation_id  # type: ignore[attr-defined]  # AssignRuleSet
+        organisation_id = cause.organisation_id
         return emit(
             RuleSetAssigned,
             now,

@@ -140,7 +140,7 @@ class FakeStore:
                     continue
                 if key in stored and key not in books.loaded[name]:  # MongoDB inserts new keys
                     raise KeyError(f"duplicate key: {name} {key} exists")
-                stored[key] = copy.deepcopy(table[key])  # type: ignore[index]
+                stored[key] = copy.deepcopy(table[key])  # type: ignore[index]  # one of three tables
 
     async def signing_key(self) -> Signer:
         return self.signer
