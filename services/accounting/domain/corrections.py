@@ -181,9 +181,9 @@ def book(books: Ledger, movement: Movement, now: datetime, out: list[Outcome]) -
 
 
 def reversal_overdraws(account: Account, movement_id: str, effect: Effect) -> str | None:
-    """No overdraft, even to undo (ASI CoC Standard, mass balance: outputs never exceed the credits
-    available): a reversal may take back only credits that are still there, still free and not
-    reserved for claims. Returns why it may not, or None."""
+    """No overdraft, even to undo (`../shared/domain.md`, Mass balance: "the balance never goes
+    below zero at any moment"): a reversal may take back only credits that are still there, still
+    free and not reserved for claims. Returns why it may not, or None."""
     for key, delta in effect.buckets.items():
         if delta > 0 and account.buckets.get(key, ZERO) < delta:
             return (

@@ -1,7 +1,9 @@
 """Designations: a shipment's CoC mass is debited from the account's credits and a CoC Document is
 due, unless a rule refuses it (each a named function below, in the order their reasons are given;
-reason codes from `contracts.ledger.LedgerReason`). No overdraft: the debit never exceeds the free
-credits usable for the shipped product (ASI CoC Standard, mass balance; `../shared/domain.md`)."""
+reason codes from `contracts.ledger.LedgerReason`). Sources: `../shared/domain.md`, Mass balance (no
+overdraft: the debit never exceeds the free credits usable for the shipped product; the percentage
+method's share rule; the site-level rule of CoC input in the period) and Material (only an entity
+certified against both PS and CoC passes material on as CoC Material: `scope.may_designate`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Which accounts a change of certificates freezes or thaws: an account whose covering CoC
 certificate lapsed (suspended, withdrawn, expired) is frozen until a current one covers it again
-(ASI CoC Standard: only a current certificate's scope may make CoC claims;
-`../shared/domain.md`)."""
+(`../shared/domain.md`, Certification: "what depends on a certificate (credits, CoC Documents,
+claims) must react when it changes"; freezing the account is this service's reaction)."""
 
 from __future__ import annotations
 

@@ -101,8 +101,9 @@ def no_credit(
     total: Decimal,
 ) -> tuple[str | None, str | None]:
     """Why a receipt earns no credit, if it does not (`NOT_COVERED`, `DD_FAILED`), and the note that
-    says so. ASI CoC Standard: CoC Material counts as CoC input only at a site in the scope of a
-    current CoC certificate, and material whose due diligence failed is never CoC output."""
+    says so. `../shared/domain.md`: "a receipt at a site no current CoC certificate covers earns
+    none" (Mass balance); material that fails due diligence "can never become CoC output" but
+    "still counts in the period's input totals" (Material)."""
     if m.due_diligence_status is DueDiligenceStatus.FAILED:
         return DD_FAILED, (
             f"due diligence failed ({m.due_diligence_reference or 'no reference'}): {total} kg "
