@@ -3,7 +3,7 @@
 Producing 100,000 entries through the broker would take most of the bench, so the entries are made
 by accounting's own domain (`Ledger.apply` of eligible-scrap receipts: real entries with a real hash
 chain) and written straight into a bench database with accounting's own document shapes
-(`store.entry_doc`, `store.account_doc`). The read timed is the one the service's CLI runs:
+(`encoding.entry_doc`, `encoding.account_doc`). The read timed is the one the service's CLI runs:
 `services.accounting.cli.balance` against that database.
 """
 
@@ -23,7 +23,7 @@ from contracts.common import Actor, Classification, MaterialCategory, Role
 from contracts.movements import MaterialReceivedRecorded, Verification
 from libs.mongo import database, mongo_client
 from services.accounting import cli
-from services.accounting.adapters import store
+from services.accounting.adapters import encoding
 from services.accounting.config import Settings
 from services.accounting.domain.ledger import Account, Ledger
 
@@ -69,14 +69,14 @@ async def _fill(db: Any, organisation: str, entries: int) -> str:
         for receipt in _receipts(organisation, site, first, min(CHUNK, entries - first), now):
             ledger.apply(receipt, now)
         account = next(iter(ledger.accounts.values()))
-        docs = [store.entry_doc(e) for e in ledger.entries]
+        docs = [encoding.entry_doc(e) for e in ledger.entries]
         if pending:
             await pending
         pending = asyncio.create_task(db["entries"].insert_many(docs, ordered=False))
     if pending:
         await pending
     assert account is not None and account.sequence == entries
-    await db["accounts"].insert_one(store.account_doc(account, 1))
+    await db["accounts"].insert_one(encoding.account_doc(account, 1))
     return account.account_id
 
 
@@ -90,7 +90,7 @@ async def balance_read_times(
     try:
         accounts = {size: await _fill(db, f"bench-balance-{size}", size) for size in sizes}
         entries = {
-            size: await db["entries"].count_documents(store.entries_filter(account))
+            size: await db["entries"].count_documents(encoding.entries_filter(account))
             for size, account in accounts.items()
         }
         timings = await asyncio.to_thread(_time_reads, mongodb_uri, name, accounts, reads)

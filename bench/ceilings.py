@@ -154,10 +154,10 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
     """What accounting writes per movement, as its own code builds it: the documents come from the
     domain (`Ledger.apply` of a receipt and of a designation) encoded by its store and its publisher.
 
-    Per movement: the inbox record, the entry (`store.entry_doc`), the movement record
-    (`store.movement_doc`), and its share of the batch's outbox (`LedgerEntryPosted`, plus a signed
+    Per movement: the inbox record, the entry (`encoding.entry_doc`), the movement record
+    (`encoding.movement_doc`), and its share of the batch's outbox (`LedgerEntryPosted`, plus a signed
     `CoCDocumentIssued` for one movement in `designation_every`); per batch: one balance document
-    replaced (`store.account_doc`, version-checked) per account the batch touched, at most `accounts`.
+    replaced (`encoding.account_doc`, version-checked) per account the batch touched, at most `accounts`.
     Lots are written only for CoC receipts that cite a document; the bench mix has none.
     """
     from contracts.common import Actor, Classification, MaterialCategory, ProcessStep, Role
@@ -169,11 +169,10 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
         Verification,
     )
     from libs.messaging import content_hash
-    from services.accounting.adapters import store
-    from services.accounting.config import Settings
+    from services.accounting.adapters import encoding
+    from services.accounting.adapters.messages import KafkaMessages
     from services.accounting.domain.ledger import Ledger
-    from services.accounting.handlers import Accounting
-    from services.accounting.signing import Signer, b64url
+    from services.accounting.signing import Signer
 
     now = datetime.now(UTC)
     day = now.date() - timedelta(days=1)
@@ -232,7 +231,7 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
         conversion_factor=Decimal("0.97"),
         **common,
     )
-    service = Accounting(Settings(database="bench", signing_key=b64url(Signer.generate().seed)))
+    service = KafkaMessages(Signer.generate())
     ledger = Ledger(check_certificates=False)
     received = service.publish(ledger.apply(receipt, now), receipt, now)
     ledger.apply(remelt, now)
@@ -258,15 +257,17 @@ def accounting_documents(accounts: int, designation_every: int) -> tuple[list[di
             "collection": "inbox",
             "document": {"h": content_hash(receipt), "t": "material.movements.v1"},
         },
-        {"collection": "entries", "document": without_id(store.entry_doc(ledger.entries[0]))},
+        {"collection": "entries", "document": without_id(encoding.entry_doc(ledger.entries[0]))},
         {
             "collection": "movements",
-            "document": without_id(store.movement_doc(ledger.movements[str(receipt.movement_id)])),
+            "document": without_id(
+                encoding.movement_doc(ledger.movements[str(receipt.movement_id)])
+            ),
         },
         {
             "collection": "accounts",
             "replace_per_batch": accounts,
-            "document": without_id(store.account_doc(next(iter(ledger.accounts.values())), 1)),
+            "document": without_id(encoding.account_doc(next(iter(ledger.accounts.values())), 1)),
         },
         {
             "collection": "outbox",

@@ -991,7 +991,7 @@ class Harness:
 
     async def first_difference(self, account_id: str) -> str:
         """The first entry of an account where the stored chain and the reference part, both shown."""
-        from services.accounting.adapters.store import entries_filter, entry_from
+        from services.accounting.adapters.encoding import entries_filter, entry_from
 
         try:
             cursor = self.accounting["entries"].find(entries_filter(account_id)).sort("_id")

@@ -31,12 +31,11 @@ from contracts.movements import MaterialMovement
 from contracts.registry import Certificate
 from libs import cli
 from libs.mongo import CODEC_OPTIONS, from_document
-from services.accounting.adapters import store
+from services.accounting.adapters import encoding
 from services.accounting.adapters.keys import KEY_ID, signer_from_setting
 from services.accounting.config import Settings
-from services.accounting.domain import shadow
+from services.accounting.domain import closing, shadow
 from services.accounting.domain.chain import verify_chain
-from services.accounting.domain.ledger import Ledger
 from services.accounting.domain.rules import Assignment, rule_set_on
 from services.accounting.signing import (
     DocumentInvalid,
@@ -47,13 +46,16 @@ from services.accounting.signing import (
     verify,
 )
 
-
 MOVEMENT: TypeAdapter[Any] = TypeAdapter(MaterialMovement)
 
 
 def _database(settings: Settings) -> Any:
-    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongodb_uri, type_registry=CODEC_OPTIONS.type_registry,
-                                                      tz_aware=True, serverSelectionTimeoutMS=10_000)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.mongodb_uri,
+        type_registry=CODEC_OPTIONS.type_registry,
+        tz_aware=True,
+        serverSelectionTimeoutMS=10_000,
+    )
     return client.get_database(settings.database, codec_options=CODEC_OPTIONS)
 
 
@@ -69,9 +71,12 @@ def balance(db: Any, account_id: str) -> int:
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     flag = db["account_flags"].find_one({"_id": account_id}) or {}
-    print(f"account      {account.account_id} ({account.level.value}, organisation {account.organisation_id})")
+    print(
+        f"account      {account.account_id} ({account.level.value}, organisation "
+        f"{account.organisation_id})"
+    )
     print(f"rule set     {account.rule_set_id} ({account.rules.version})")
     print(f"balance      {account.balance} kg")
     print(f"reserved     {account.reserved} kg (for claims)")
@@ -89,27 +94,45 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     if period is None or period == account.period.period_id:
-        state = Ledger(accounts=[account]).statement(account, account.period.end, datetime.now(UTC))
+        state = closing.statement(account, account.period.end, datetime.now(UTC))
         title = "OPEN PERIOD (provisional)"
     else:
         found = db["statements"].find_one({"_id": f"{account_id}|{period}"})
         if found is None:
-            closed = [d["period_id"] for d in db["statements"].find({"account_id": account_id}, {"period_id": 1})]
-            print(f"no closed period {period} for {account_id}; closed: {', '.join(sorted(closed)) or 'none'}",
-                  file=sys.stderr)
+            closed = [
+                d["period_id"]
+                for d in db["statements"].find({"account_id": account_id}, {"period_id": 1})
+            ]
+            print(
+                f"no closed period {period} for {account_id}; closed: "
+                f"{', '.join(sorted(closed)) or 'none'}",
+                file=sys.stderr,
+            )
             return 2
-        state = store.statement_from(found)
+        state = encoding.statement_from(found)
         title = f"CLOSED at {state.closed_at.isoformat()}"
     s = state
-    print(f"statement of {s.account_id}, period {s.period_id}: {s.period_start} .. {s.period_end}  [{title}]")
+    print(
+        f"statement of {s.account_id}, period {s.period_id}: {s.period_start} .. {s.period_end}  "
+        f"[{title}]"
+    )
     print(f"rule set {s.rule_set_id} ({s.rule_set_version})")
-    rows = [("opening balance", s.opening_balance_kg), ("CoC input", s.coc_input_kg), ("total input", s.total_input_kg)]
+    rows = [
+        ("opening balance", s.opening_balance_kg),
+        ("CoC input", s.coc_input_kg),
+        ("total input", s.total_input_kg),
+    ]
     rows += [(f"  input {k}", v) for k, v in sorted(s.inputs_by_category_kg.items())]
-    rows += [("CoC output", s.coc_output_kg), ("total output", s.total_output_kg),
-             ("closing balance", s.closing_balance_kg), ("carried over", s.carried_over_kg),
-             ("forfeited", s.forfeited_kg), ("expired", s.expired_kg)]
+    rows += [
+        ("CoC output", s.coc_output_kg),
+        ("total output", s.total_output_kg),
+        ("closing balance", s.closing_balance_kg),
+        ("carried over", s.carried_over_kg),
+        ("forfeited", s.forfeited_kg),
+        ("expired", s.expired_kg),
+    ]
     rows += [(f"  non-CoC input: {k}", v) for k, v in sorted(s.non_coc_inputs_kg.items())]
     if s.overshoot_brought_in_kg:
         rows.append(("overshoot brought in", s.overshoot_brought_in_kg))
@@ -120,14 +143,22 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
     for step, factor in sorted(s.conversion_applied.items()):
         print(f"  conversion {step:<17} x {factor}")
     for t in s.transformations:
-        print(f"  {t.process_step} x {t.conversion_factor}: {t.input_kg} kg in ({t.coc_input_kg} kg CoC credits), "
-              f"{t.output_kg} kg product + {t.scrap_kg} kg process scrap out, {t.credits_created_kg} kg credits made")
+        print(
+            f"  {t.process_step} x {t.conversion_factor}: {t.input_kg} kg in ({t.coc_input_kg} kg "
+            f"CoC credits), "
+            f"{t.output_kg} kg product + {t.scrap_kg} kg process scrap out, {t.credits_created_kg} "
+            f"kg credits made"
+        )
     print(f"  last entry hash {s.last_entry_hash}")
     print("entries:")
-    for d in db["entries"].find(store.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING):
-        e = store.entry_from(d)
-        print(f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
-              f"balance {e.balance_after_kg:>14}  {e.note or ''}")
+    for d in (
+        db["entries"].find(encoding.entries_filter(account_id, s.period_id)).sort("_id", ASCENDING)
+    ):
+        e = encoding.entry_from(d)
+        print(
+            f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
+            f"balance {e.balance_after_kg:>14}  {e.note or ''}"
+        )
     return 0
 
 
@@ -136,7 +167,10 @@ def verify_chains(db: Any, account_id: str | None) -> int:
     accounts = [account_id] if account_id else sorted(db["entries"].distinct("account_id"))
     broken = 0
     for account in accounts:
-        entries = [store.entry_from(d) for d in db["entries"].find(store.entries_filter(account)).sort("_id", ASCENDING)]
+        entries = [
+            encoding.entry_from(d)
+            for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
+        ]
         problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
         head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
         last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
@@ -152,7 +186,8 @@ def verify_chains(db: Any, account_id: str | None) -> int:
 
 
 def read_document(source: str) -> tuple[CoCDocument, str]:
-    """The CoC Document and its signature from a CoCDocumentIssued message; `cli.CliError` saying what is wrong."""
+    """The CoC Document and its signature from a CoCDocumentIssued message; `cli.CliError` saying
+    what is wrong."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -162,26 +197,40 @@ def read_document(source: str) -> tuple[CoCDocument, str]:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise cli.CliError(f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("document"), dict) or not isinstance(body.get("signature"), str):
-        raise cli.CliError(f"{source} is not a CoCDocumentIssued message: it needs a \"document\" object and a "
-                           "\"signature\" string")
+        raise cli.CliError(
+            f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("document"), dict)
+        or not isinstance(body.get("signature"), str)
+    ):
+        raise cli.CliError(
+            f'{source} is not a CoCDocumentIssued message: it needs a "document" object and a '
+            '"signature" string'
+        )
     try:
         document = CoCDocument.model_validate(body["document"])
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise cli.CliError(f"{source}: its document is not a CoC Document ({exc.error_count()} problem(s); "
-                           f"document.{where}: {first['msg']})") from exc
+        raise cli.CliError(
+            f"{source}: its document is not a CoC Document ({exc.error_count()} problem(s); "
+            f"document.{where}: {first['msg']})"
+        ) from exc
     return document, body["signature"]
 
 
-def verify_document(db: Any, settings: Settings, document: CoCDocument, signature: str, key_text: str | None) -> int:
+def verify_document(
+    db: Any, settings: Settings, document: CoCDocument, signature: str, key_text: str | None
+) -> int:
     if key_text:
         try:
             public_key = public_key_from_text(key_text)
         except ValueError as exc:
-            raise cli.CliError(f"--public-key is not an Ed25519 public key (PEM or base64url): {exc}") from exc
+            raise cli.CliError(
+                f"--public-key is not an Ed25519 public key (PEM or base64url): {exc}"
+            ) from exc
     else:
         signer = _signer(settings, db)
         if signer is None:
@@ -193,68 +242,120 @@ def verify_document(db: Any, settings: Settings, document: CoCDocument, signatur
     except DocumentInvalid as exc:
         print(f"INVALID {document.document_id}: {exc}")
         return 1
-    print(f"valid    {document.document_id}: {document.coc_mass_kg} kg from {document.issuer_organisation_id} "
-          f"to {document.recipient_organisation_id}, certificate {document.issuer_certificate_number}")
+    print(
+        f"valid    {document.document_id}: {document.coc_mass_kg} kg from "
+        f"{document.issuer_organisation_id} "
+        f"to {document.recipient_organisation_id}, certificate {document.issuer_certificate_number}"
+    )
     return 0
 
 
 def shadow_report(db: Any, account_id: str, until: date | None) -> int:
-    """Every rule set of the catalogue on this account's movements, per period; never authoritative."""
+    """Every rule set of the catalogue on this account's movements, per period; never
+    authoritative."""
     doc = db["accounts"].find_one({"_id": account_id})
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
         return 2
-    account = store.account_from(doc)
+    account = encoding.account_from(doc)
     organisation_id = account.organisation_id
-    sites = {json.loads(d["entry"]).get("site_id") for d in db["entries"].find(store.entries_filter(account_id),
-                                                                                 {"entry": 1})} - {None}
+    sites = {
+        json.loads(d["entry"]).get("site_id")
+        for d in db["entries"].find(encoding.entries_filter(account_id), {"entry": 1})
+    } - {None}
     movements = []
-    for d in db["movements"].find({"organisation_id": organisation_id, "movement": {"$exists": True}},
-                                  {"movement": 1}):
+    for d in db["movements"].find(
+        {"organisation_id": organisation_id, "movement": {"$exists": True}}, {"movement": 1}
+    ):
         movement = MOVEMENT.validate_json(d["movement"])
         if movement.site_id in sites:
             movements.append(movement)
-    certificates = [c for c in (from_document(Certificate, d["certificate"])
-                                for d in db["certificates"].find({"organisation_id": organisation_id})) if c]
-    assignments = {organisation_id: [Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
-                                     for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])]}
+    certificates = [
+        c
+        for c in (
+            from_document(Certificate, d["certificate"])
+            for d in db["certificates"].find({"organisation_id": organisation_id})
+        )
+        if c
+    ]
+    assignments = {
+        organisation_id: [
+            Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
+            for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])
+        ]
+    }
     now = datetime.now(UTC)
     until = until or now.date()
     assigned = rule_set_on(assignments[organisation_id], until).rule_set_id
-    print(f"shadow accounting for {account_id} (organisation {organisation_id}, sites {', '.join(sorted(sites))}): "
-          f"{len(movements)} movements in date order, every rule set beside the assigned {assigned}.")
+    print(
+        f"shadow accounting for {account_id} (organisation {organisation_id}, sites "
+        f"{', '.join(sorted(sites))}): "
+        f"{len(movements)} movements in date order, every rule set beside the assigned {assigned}."
+    )
     print("Never authoritative, never issuing documents; certificates as they stand today.")
-    header = (f"{'rule set':<26} {'account':<34} {'period':<10} {'CoC in':>12} {'total in':>12} {'designated':>12} "
-              f"{'refused':>12} {'CoC out':>12} {'total out':>12} {'balance':>12} {'forfeit':>10} {'expired':>10} "
-              f"{'overshoot':>10}")
+    header = (
+        f"{'rule set':<26} {'account':<34} {'period':<10} {'CoC in':>12} {'total in':>12} "
+        f"{'designated':>12} "
+        f"{'refused':>12} {'CoC out':>12} {'total out':>12} {'balance':>12} {'forfeit':>10} "
+        f"{'expired':>10} "
+        f"{'overshoot':>10}"
+    )
     print(header)
-    for rule_set_id, views in shadow.compare(organisation_id, movements, certificates, until, now).items():
+    for rule_set_id, views in shadow.compare(
+        organisation_id, movements, certificates, until, now
+    ).items():
         mark = " *" if rule_set_id == assigned else ""
         for v in views:
-            print(f"{rule_set_id + mark:<26} {v.account_id:<34} {v.period_id + ('' if v.closed else '+'):<10} "
-                  f"{v.coc_input:>12} {v.total_input:>12} {v.designated:>12} {v.refused:>12} {v.coc_output:>12} "
-                  f"{v.total_output:>12} {v.closing_balance:>12} {v.forfeited:>10} {v.expired:>10} {v.overshoot:>10}"
-                  + (f"  refusals: {', '.join(sorted(v.refusal_reasons))}" if v.refusals else ""))
+            print(
+                f"{rule_set_id + mark:<26} {v.account_id:<34} "
+                f"{v.period_id + ('' if v.closed else '+'):<10} "
+                f"{v.coc_input:>12} {v.total_input:>12} {v.designated:>12} {v.refused:>12} "
+                f"{v.coc_output:>12} "
+                f"{v.total_output:>12} {v.closing_balance:>12} {v.forfeited:>10} {v.expired:>10} "
+                f"{v.overshoot:>10}"
+                + (f"  refusals: {', '.join(sorted(v.refusal_reasons))}" if v.refusals else "")
+            )
     print("* the assigned rule set (replayed in date order); period+ = still open")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.accounting.cli", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.accounting.cli", description=__doc__.split("\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("balance", help="an account's balance (one document read)").add_argument("account")
-    p = commands.add_parser("statement", help="a period statement with its entries (default: the open period)")
+    commands.add_parser("balance", help="an account's balance (one document read)").add_argument(
+        "account"
+    )
+    p = commands.add_parser(
+        "statement", help="a period statement with its entries (default: the open period)"
+    )
     p.add_argument("account")
     p.add_argument("period", nargs="?")
-    commands.add_parser("verify-chain", help="recompute the hash chains").add_argument("account", nargs="?")
+    commands.add_parser("verify-chain", help="recompute the hash chains").add_argument(
+        "account", nargs="?"
+    )
     commands.add_parser("public-key", help="the public key that verifies CoC Documents")
-    p = commands.add_parser("verify-document", help="verify a CoCDocumentIssued message (JSON file or -)")
+    p = commands.add_parser(
+        "verify-document", help="verify a CoCDocumentIssued message (JSON file or -)"
+    )
     p.add_argument("source")
-    p.add_argument("--public-key", dest="public_key", help="PEM or base64url raw key, given as --public-key=KEY (a base64url key may start with '-'); "
-                   "default: this service's key")
-    p = commands.add_parser("shadow", help="what every rule set would have allowed, per period (never authoritative)")
+    p.add_argument(
+        "--public-key",
+        dest="public_key",
+        help="PEM or base64url raw key, given as --public-key=KEY (a base64url key may start with "
+        "'-'); "
+        "default: this service's key",
+    )
+    p = commands.add_parser(
+        "shadow", help="what every rule set would have allowed, per period (never authoritative)"
+    )
     p.add_argument("account")
-    p.add_argument("--until", type=date.fromisoformat, help="close periods that ended before this day (default today)")
+    p.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        help="close periods that ended before this day (default today)",
+    )
     args = parser.parse_args(argv)
     return cli.run(lambda: _run(args))
 
@@ -278,7 +379,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "public-key":
         signer = _signer(settings, db)
         if signer is None:
-            print("no signing key yet: start the service once, or set ACCOUNTING_SIGNING_KEY", file=sys.stderr)
+            print(
+                "no signing key yet: start the service once, or set ACCOUNTING_SIGNING_KEY",
+                file=sys.stderr,
+            )
             return 2
         print(json.dumps(public_key_texts(signer.public_key), indent=2))
         return 0

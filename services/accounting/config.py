@@ -7,7 +7,8 @@ from libs.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Settings of the accounting service; every variable is `ACCOUNTING_<FIELD>` (connection settings also unprefixed)."""
+    """Settings of the accounting service; every variable is `ACCOUNTING_<FIELD>` (connection
+    settings also unprefixed)."""
 
     model_config = SettingsConfigDict(env_prefix="ACCOUNTING_", extra="ignore")
 
@@ -15,7 +16,10 @@ class Settings(ServiceSettings):
     database: str = "asi_accounting"
     signing_key: str | None = Field(
         default=None,
-        description="Ed25519 seed (base64url, 32 bytes) that signs CoC Documents; unset: generated once and kept "
+        description="Ed25519 seed (base64url, 32 bytes) that signs CoC Documents; unset: generated "
+        "once and kept "
         "in the service database.",
     )
-    period_close_batch: int = Field(default=200, ge=1, description="Accounts whose period the clock closes per tick.")
+    period_close_batch: int = Field(
+        default=200, ge=1, description="Accounts whose period the clock closes per tick."
+    )

@@ -35,7 +35,7 @@ from contracts.ledger import (
 from contracts.registry import CertificateStatus
 from libs.clock import ManualClock
 from services.accounting import cli
-from services.accounting.adapters import store
+from services.accounting.adapters import encoding
 from services.accounting.app import PERIOD_CLOCK, build_runtime
 from services.accounting.config import Settings
 from services.accounting.domain.chain import verify_chain
@@ -108,7 +108,7 @@ async def test_a_receipt_credits_a_designation_issues_a_signed_document_and_an_o
 
         balance = await runtime.db["accounts"].find_one({"_id": account})
         assert balance["balance"] == Decimal(1000) and balance["sequence"] == 2
-        entries = [store.entry_from(d) async for d in runtime.db["entries"].find(store.entries_filter(account)).sort("_id")]
+        entries = [encoding.entry_from(d) async for d in runtime.db["entries"].find(encoding.entries_filter(account)).sort("_id")]
         assert [e.kind.value for e in entries] == ["receipt_credit", "designation_debit"]
         assert verify_chain(entries) == []
 
@@ -243,7 +243,7 @@ async def test_the_cli_prints_balances_verifies_documents_and_detects_a_tampered
         assert "2 movements" in shadowed
 
         assert cli.main(["verify-chain", account]) == 0
-        first = await runtime.db["entries"].find_one({"_id": store.entry_key(account, 1)})
+        first = await runtime.db["entries"].find_one({"_id": encoding.entry_key(account, 1)})
         forged_entry = first["entry"].replace('"coc_credit_kg":"500.000"', '"coc_credit_kg":"5000.000"')
         assert forged_entry != first["entry"]
         await runtime.db["entries"].update_one({"_id": first["_id"]}, {"$set": {"entry": forged_entry}})
@@ -266,4 +266,4 @@ async def test_a_receipt_that_failed_due_diligence_is_recorded_without_credit_an
         [entry] = await recorder.wait_for(LedgerEntryPosted, lambda m: m.entry.movement_id == failed.movement_id)
         assert (entry.entry.coc_credit_kg, entry.entry.total_input_kg) == (0, Decimal(1000))
         doc = await runtime.db["accounts"].find_one({"_id": account})
-        assert store.account_from(doc).period.non_coc_inputs == {"due_diligence_failed": Decimal(1000)}
+        assert encoding.account_from(doc).period.non_coc_inputs == {"due_diligence_failed": Decimal(1000)}

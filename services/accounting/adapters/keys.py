@@ -1,8 +1,10 @@
-"""The CoC Document signing key: from settings, or generated once and kept in the service database."""
+"""The CoC Document signing key: from settings, or generated once and kept in the service
+database."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,10 +29,11 @@ async def ensure_signer(db: AsyncDatabase[dict[str, Any]]) -> Signer:
     doc = await db["keys"].find_one({"_id": KEY_ID})
     if doc is None:
         candidate = Signer.generate()
-        try:
-            await db["keys"].insert_one({"_id": KEY_ID, "seed": b64url(candidate.seed), "key_id": candidate.key_id})
-        except DuplicateKeyError:
-            pass
+        with contextlib.suppress(DuplicateKeyError):  # another instance made it first
+            await db["keys"].insert_one(
+                {"_id": KEY_ID, "seed": b64url(candidate.seed), "key_id": candidate.key_id}
+            )
         doc = await db["keys"].find_one({"_id": KEY_ID})
-    assert doc is not None
+    if doc is None:
+        raise RuntimeError("the signing key was written but cannot be read back")
     return Signer.from_seed(b64url_decode(doc["seed"]))

@@ -40,11 +40,25 @@ def verify_chain(entries: Iterable[LedgerEntry]) -> list[ChainBreak]:
     expected_sequence = 1
     for entry in entries:
         if entry.sequence != expected_sequence:
-            breaks.append(ChainBreak(entry.account_id, entry.sequence, f"expected sequence {expected_sequence}"))
+            breaks.append(
+                ChainBreak(
+                    entry.account_id, entry.sequence, f"expected sequence {expected_sequence}"
+                )
+            )
         if entry.previous_hash != previous:
-            breaks.append(ChainBreak(entry.account_id, entry.sequence, "previous_hash does not link to the prior entry"))
+            breaks.append(
+                ChainBreak(
+                    entry.account_id,
+                    entry.sequence,
+                    "previous_hash does not link to the prior entry",
+                )
+            )
         if entry_hash(entry) != entry.hash:
-            breaks.append(ChainBreak(entry.account_id, entry.sequence, "hash does not match the entry's content"))
+            breaks.append(
+                ChainBreak(
+                    entry.account_id, entry.sequence, "hash does not match the entry's content"
+                )
+            )
         previous = entry.hash
         expected_sequence = entry.sequence + 1
     return breaks

@@ -1,4 +1,5 @@
-"""Conversion: credits carry their material, and a transformation creates credits once. Pure: no I/O.
+"""Conversion: credits carry their material, and a transformation creates credits once. Pure: no
+I/O.
 
 Sources: domain.md ("Credits carry their material (bauxite, alumina, aluminium, eligible scrap):
 alumina credits become aluminium credits only through a reported transformation with its factor,
@@ -43,10 +44,12 @@ def bucket_material(key: str) -> Material:
     return material_of(key.partition("|")[0])
 
 
-def usable_for(buckets: Iterable[str], category: MaterialCategory, product_form: str,
-               by_product: bool) -> list[str]:
-    """The credit buckets a designation of this product may draw on: the product itself when the rule
-    set keeps credits by product, else any product of the same material. Never another material."""
+def usable_for(
+    buckets: Iterable[str], category: MaterialCategory, product_form: str, by_product: bool
+) -> list[str]:
+    """The credit buckets a designation of this product may draw on: the product itself when the
+    rule set keeps credits by product, else any product of the same material. Never another
+    material."""
     if by_product:
         key = bucket_key(category, product_form)
         return [key] if key in buckets else []
@@ -55,13 +58,15 @@ def usable_for(buckets: Iterable[str], category: MaterialCategory, product_form:
 
 
 def is_process_scrap(line: MovementLine) -> bool:
-    """A scrap output of a transformation: the loss part of the step's yield, recirculated or sold."""
+    """A scrap output of a transformation: the loss part of the step's yield, recirculated or
+    sold."""
     return line.material_category in SCRAP_CATEGORIES
 
 
 @dataclass(frozen=True)
 class Conversion:
-    """What one transformation does to the credits: `taken` per input product, `made` per output product."""
+    """What one transformation does to the credits: `taken` per input product, `made` per output
+    product."""
 
     taken: dict[str, Decimal]
     made: dict[str, Decimal]
@@ -83,13 +88,19 @@ class Conversion:
         return {k: v for k, v in change.items() if not v.is_zero()}
 
 
-def convert(inputs: list[MovementLine], outputs: list[MovementLine], factor: Decimal, held: Mapping[str, Decimal],
-            free: Decimal, rounding: Rounding) -> Conversion:
-    """Credits follow the metal, once: the credits held in the input products (per line at most its mass,
-    in total at most the free credits) times the step's factor become credits of the product outputs,
-    split by mass and capped at their mass. Scrap outputs get none: the factor already is the step's
-    yield, so recirculated process scrap carries no credits into the next run (it would be CoC input a
-    second time), and spreading credits over it would lose them from the product."""
+def convert(
+    inputs: list[MovementLine],
+    outputs: list[MovementLine],
+    factor: Decimal,
+    held: Mapping[str, Decimal],
+    free: Decimal,
+    rounding: Rounding,
+) -> Conversion:
+    """Credits follow the metal, once: the credits held in the input products (per line at most its
+    mass, in total at most the free credits) times the step's factor become credits of the product
+    outputs, split by mass and capped at their mass. Scrap outputs get none: the factor already is
+    the step's yield, so recirculated process scrap carries no credits into the next run (it would
+    be CoC input a second time), and spreading credits over it would lose them from the product."""
     taken: dict[str, Decimal] = {}
     consumed = ZERO
     for line in inputs:
@@ -110,6 +121,10 @@ def convert(inputs: list[MovementLine], outputs: list[MovementLine], factor: Dec
         if share > 0:
             made[key] = made.get(key, ZERO) + share
     return Conversion(
-        taken=taken, made=made, input_kg=rounding.debit(sum((line.quantity_kg for line in inputs), Decimal(0))),
-        coc_input_kg=consumed, product_kg=rounding.credit(product_mass), scrap_kg=rounding.credit(scrap_mass),
+        taken=taken,
+        made=made,
+        input_kg=rounding.debit(sum((line.quantity_kg for line in inputs), Decimal(0))),
+        coc_input_kg=consumed,
+        product_kg=rounding.credit(product_mass),
+        scrap_kg=rounding.credit(scrap_mass),
     )

@@ -1,4 +1,5 @@
-"""Periods reconcile, credits age: the period-level percentage check and credit vintages. Pure: no I/O.
+"""Periods reconcile, credits age: the period-level percentage check and credit vintages. Pure: no
+I/O.
 
 Sources: domain.md ("percentage (ASI V2): per period and scope, the CoC share of outputs may not
 exceed the CoC share of inputs"; "Whether a positive balance carries into the next period is a
@@ -23,8 +24,11 @@ def allowed_coc_output(coc_input: Decimal, total_input: Decimal, total_output: D
     return round_down(coc_input * total_output / total_input)
 
 
-def overshoot(coc_input: Decimal, total_input: Decimal, coc_output: Decimal, total_output: Decimal) -> Decimal:
-    """CoC output of a whole period beyond what its inputs allow (exact: compared by cross-multiplying)."""
+def overshoot(
+    coc_input: Decimal, total_input: Decimal, coc_output: Decimal, total_output: Decimal
+) -> Decimal:
+    """CoC output of a whole period beyond what its inputs allow (exact: compared by
+    cross-multiplying)."""
     if coc_output <= 0:
         return ZERO
     if total_input <= 0:
@@ -34,7 +38,8 @@ def overshoot(coc_input: Decimal, total_input: Decimal, coc_output: Decimal, tot
     return coc_output - allowed_coc_output(coc_input, total_input, total_output)
 
 
-# ---- vintages: credits age from the day they were created -----------------------------------------
+# ---- vintages: credits age from the day they were created
+# -----------------------------------------
 
 
 def layer_key(product: str, vintage: date) -> str:
@@ -64,9 +69,13 @@ def oldest(layers: dict[str, Decimal], products: Iterable[str]) -> date | None:
     return min(days) if days else None
 
 
-def take(layers: dict[str, Decimal], product: str, amount: Decimal, prefer: date | None = None) -> date | None:
-    """Take `amount` of a product's credits, the `prefer`red vintage first, then oldest first; returns the
-    oldest vintage taken. The caller has checked the product holds enough. (ISO dates sort as text.)"""
+def take(
+    layers: dict[str, Decimal], product: str, amount: Decimal, prefer: date | None = None
+) -> date | None:
+    """Take `amount` of a product's credits, the `prefer`red vintage first, then oldest first;
+    returns the oldest vintage taken. The caller has checked the product holds enough. (ISO dates
+    sort as
+    text.)"""
     prefix = f"{product}@"
     keys = sorted(k for k in layers if k.startswith(prefix))
     if prefer is not None and layer_key(product, prefer) in layers:
@@ -79,21 +88,28 @@ def take(layers: dict[str, Decimal], product: str, amount: Decimal, prefer: date
         part = min(left, layers[key])
         _set(layers, key, layers[key] - part)
         left -= part
-        vintage = key[len(prefix):]
+        vintage = key[len(prefix) :]
         first = vintage if first is None else min(first, vintage)
-    assert left <= 0, f"{product}: {left} kg more than its layers hold"
+    if left > 0:  # the caller checks the product holds enough: this is a bug, not a refusal
+        raise ValueError(f"{product}: {left} kg more than its layers hold")
     return date.fromisoformat(first) if first is not None else None
 
 
 def draw_order(layers: dict[str, Decimal], products: Iterable[str]) -> list[tuple[str, Decimal]]:
-    """The allowed products' credits, oldest first: what a debit takes (product, amount available)."""
+    """The allowed products' credits, oldest first: what a debit takes (product, amount
+    available)."""
     wanted = set(products)
-    ordered = sorted((split_layer(k)[1], split_layer(k)[0], v) for k, v in layers.items()
-                     if split_layer(k)[0] in wanted)
+    ordered = sorted(
+        (split_layer(k)[1], split_layer(k)[0], v)
+        for k, v in layers.items()
+        if split_layer(k)[0] in wanted
+    )
     return [(product, value) for _, product, value in ordered]
 
 
-def expiring(layers: dict[str, Decimal], rules: RuleSet, day: date) -> list[tuple[str, date, Decimal]]:
+def expiring(
+    layers: dict[str, Decimal], rules: RuleSet, day: date
+) -> list[tuple[str, date, Decimal]]:
     """Layers whose lifetime has ended by `day`: (product, vintage, amount), oldest first."""
     if rules.credit_lifetime_months is None or not layers:
         return []

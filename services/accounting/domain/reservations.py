@@ -1,8 +1,11 @@
-"""Credits reserved for claims are the claimant's aluminium, and nothing else may take them. Pure: no I/O.
+"""Credits reserved for claims are the claimant's aluminium, and nothing else may take them. Pure:
+no I/O.
 
-Sources: domain.md, Claims ("the claimed aluminium mass covered by CoC Material the claimant received
-(and not already used by another claim: no double counting)"; "Claimed mass is spent, not lent");
-`contracts.ledger.AllocateForClaim.mass_kg` ("Aluminium mass to allocate"); issue 15 items 1, 5 and 6.
+Sources: domain.md, Claims ("the claimed aluminium mass covered by CoC Material the claimant
+received (and not already used by another claim: no double counting)"; "Claimed mass is spent, not
+lent");
+`contracts.ledger.AllocateForClaim.mass_kg` ("Aluminium mass to allocate"); issue 15 items 1, 5 and
+6.
 
 Credits carry their material (`conversion.py`), so an account's `reserved` mass is mass of
 `CLAIM_MATERIAL` credits held for pending claims (`claims_mass.py`). Everything else that takes
@@ -38,11 +41,13 @@ def claimable_free(buckets: Mapping[str, Decimal], reserved: Decimal) -> Decimal
     return max(claimable_total(buckets) - reserved, ZERO)
 
 
-def spare(buckets: Mapping[str, Decimal], reserved: Decimal, wanted: Iterable[str] = ()) -> dict[str, Decimal]:
-    """The credits per product that anything but a claim's own debit may take. The reservation is charged
-    to the claim-material products not `wanted` first, then to the wanted ones (sorted), so the wanted
-    products keep as much as the reservation allows: their spare sum is min(their credits, claim-material
-    credits less the reservation)."""
+def spare(
+    buckets: Mapping[str, Decimal], reserved: Decimal, wanted: Iterable[str] = ()
+) -> dict[str, Decimal]:
+    """The credits per product that anything but a claim's own debit may take. The reservation is
+    charged to the claim-material products not `wanted` first, then to the wanted ones (sorted), so
+    the wanted products keep as much as the reservation allows: their spare sum is min(their
+    credits, claim-material credits less the reservation)."""
     wanted = set(wanted)
     out = {k: v for k, v in buckets.items() if v > 0}
     left = reserved
@@ -55,17 +60,24 @@ def spare(buckets: Mapping[str, Decimal], reserved: Decimal, wanted: Iterable[st
     return {k: v for k, v in out.items() if v > 0}
 
 
-def overdraws(buckets: Mapping[str, Decimal], reserved: Decimal, change: Mapping[str, Decimal]) -> bool:
-    """Whether a change of credits (negative: taken) would leave less claim material than is reserved."""
+def overdraws(
+    buckets: Mapping[str, Decimal], reserved: Decimal, change: Mapping[str, Decimal]
+) -> bool:
+    """Whether a change of credits (negative: taken) would leave less claim material than is
+    reserved."""
     net = sum((v for k, v in change.items() if is_claim_product(k)), ZERO)
     return net < 0 and claimable_total(buckets) + net < reserved
 
 
-def expirable(due: list[tuple[str, date, Decimal]], reserved: Decimal) -> list[tuple[str, date, Decimal]]:
-    """Of the credits past their lifetime (product, vintage, kg; oldest first), those that expire: all but
+def expirable(
+    due: list[tuple[str, date, Decimal]], reserved: Decimal
+) -> list[tuple[str, date, Decimal]]:
+    """Of the credits past their lifetime (product, vintage, kg; oldest first), those that expire:
+    all but
     `reserved` kg of the claim material, which pending claims hold. A claim's debit takes the oldest
-    credits, so the reserved ones are the oldest and never expire; the amount is what counts (the layers
-    kept back are the youngest of those due, so the expiry entry takes the oldest, as it says)."""
+    credits, so the reserved ones are the oldest and never expire; the amount is what counts (the
+    layers kept back are the youngest of those due, so the expiry entry takes the oldest, as it
+    says)."""
     keep = reserved
     kept: list[tuple[str, date, Decimal]] = []
     for product, vintage, value in reversed(due):

@@ -84,8 +84,8 @@ class RuleSet:
     only an entity certified against both may pass material on as CoC Material)."""
     rounding: Rounding = Rounding()
     origin_steps: frozenset[ProcessStep] = frozenset({ProcessStep.MINING})
-    """Steps where CoC Material originates: their output, at a site a current CoC certificate covers,
-    is CoC input (bauxite mined at a certified mine is ASI Bauxite)."""
+    """Steps where CoC Material originates: their output, at a site a current CoC certificate
+    covers, is CoC input (bauxite mined at a certified mine is ASI Bauxite)."""
     description: str = ""
 
     def account_id(self, organisation_id: str, site_id: str, scope_id: str | None = None) -> str:
@@ -94,7 +94,11 @@ class RuleSet:
         unscoped group account, which never earns credits."""
         if self.level is Level.SITE:
             return site_account_id(site_id)
-        return scope_account_id(organisation_id, scope_id) if scope_id else group_account_id(organisation_id)
+        return (
+            scope_account_id(organisation_id, scope_id)
+            if scope_id
+            else group_account_id(organisation_id)
+        )
 
     def period_containing(self, day: date) -> tuple[date, date]:
         return period_containing(day, self.period_months)
@@ -110,7 +114,8 @@ V2_2022_GROUP_PERCENTAGE = RuleSet(
     require_coc_input_in_period=False,
     credits_by_product=False,
     overshoot=Overshoot.NON_CONFORMITY,  # (verify) V2 text on a period-level overshoot
-    description="ASI CoC V2 (2022): pooled per certification scope, CoC share of outputs <= CoC share of inputs per year.",
+    description="ASI CoC V2 (2022): pooled per certification scope, CoC share of outputs <= CoC "
+    "share of inputs per year.",
 )
 V3_DRAFT_SITE_CREDIT = RuleSet(
     rule_set_id="v3-draft-site-credit",
@@ -123,7 +128,8 @@ V3_DRAFT_SITE_CREDIT = RuleSet(
     credits_by_product=True,
     overshoot=Overshoot.DEDUCT_NEXT_PERIOD,  # (verify)
     credit_lifetime_months=12,  # (verify) "at most 12 months, oldest used first"
-    description="V3 draft: one account per site, credit method, a site ships CoC only after CoC input in the period.",
+    description="V3 draft: one account per site, credit method, a site ships CoC only after CoC "
+    "input in the period.",
 )
 V3_DRAFT_GROUP_CREDIT = RuleSet(
     rule_set_id="v3-draft-group-credit",
@@ -140,7 +146,8 @@ V3_DRAFT_GROUP_CREDIT = RuleSet(
 )
 
 CATALOGUE: dict[str, RuleSet] = {
-    r.rule_set_id: r for r in (V2_2022_GROUP_PERCENTAGE, V3_DRAFT_SITE_CREDIT, V3_DRAFT_GROUP_CREDIT)
+    r.rule_set_id: r
+    for r in (V2_2022_GROUP_PERCENTAGE, V3_DRAFT_SITE_CREDIT, V3_DRAFT_GROUP_CREDIT)
 }
 DEFAULT_RULE_SET = V2_2022_GROUP_PERCENTAGE
 """What governs an organisation that was never assigned a rule set: today's scheme (V2-2022)."""

@@ -1,10 +1,10 @@
-"""Accounts follow the certificate: which account a movement belongs to, whether it may earn credits,
-and whether its site may issue CoC Documents. Pure: no I/O.
+"""Accounts follow the certificate: which account a movement belongs to, whether it may earn
+credits, and whether its site may issue CoC Documents. Pure: no I/O.
 
 Sources: domain.md ("Credits belong to a certification scope: a receipt at a site no current CoC
 certificate covers earns none, and two certificates of one member are two pools"; "Only an entity
-certified against both PS and CoC can pass material on as CoC Material; anyone may buy it"), issue 15
-items 2 and 3.
+certified against both PS and CoC can pass material on as CoC Material; anyone may buy it"), issue
+15 items 2 and 3.
 """
 
 from __future__ import annotations
@@ -47,8 +47,13 @@ class Placement:
         return self.coverage.coverage is Coverage.CURRENT
 
 
-def place(rules: RuleSet, certificates: Iterable[Certificate], organisation_id: str, site_id: str,
-          day: date) -> Placement:
+def place(
+    rules: RuleSet,
+    certificates: Iterable[Certificate],
+    organisation_id: str,
+    site_id: str,
+    day: date,
+) -> Placement:
     certificates = list(certificates)
     covered = certification.site_coverage(certificates, organisation_id, site_id, day)
     scope = scope_id(covered.certificate, certificates) if covered.certificate is not None else None
@@ -56,47 +61,91 @@ def place(rules: RuleSet, certificates: Iterable[Certificate], organisation_id: 
 
 
 def _current_on(certificate: Certificate, day: date) -> bool:
-    return certificate.status in CURRENT_STATUSES and certificate.valid_from <= day <= certificate.valid_until
+    return (
+        certificate.status in CURRENT_STATUSES
+        and certificate.valid_from <= day <= certificate.valid_until
+    )
 
 
-def performance_standard(certificates: Iterable[Certificate], organisation_id: str, site_id: str,
-                         day: date) -> SiteCoverage:
+def performance_standard(
+    certificates: Iterable[Certificate], organisation_id: str, site_id: str, day: date
+) -> SiteCoverage:
     """The organisation's PS certificate naming the site: current if any is, else a lapsed one."""
-    covering = [c for c in certificates if c.organisation_id == organisation_id
-                and c.standard is Standard.PERFORMANCE_STANDARD and site_id in c.scope.site_ids]
+    covering = [
+        c
+        for c in certificates
+        if c.organisation_id == organisation_id
+        and c.standard is Standard.PERFORMANCE_STANDARD
+        and site_id in c.scope.site_ids
+    ]
     current = [c for c in covering if _current_on(c, day)]
     if current:
-        return SiteCoverage(Coverage.CURRENT, max(current, key=lambda c: (c.valid_until, c.certificate_id)))
+        return SiteCoverage(
+            Coverage.CURRENT, max(current, key=lambda c: (c.valid_until, c.certificate_id))
+        )
     if covering:
-        return SiteCoverage(Coverage.LAPSED, max(covering, key=lambda c: (c.updated_at, c.certificate_id)))
+        return SiteCoverage(
+            Coverage.LAPSED, max(covering, key=lambda c: (c.updated_at, c.certificate_id))
+        )
     return SiteCoverage(Coverage.NONE, None)
 
 
-def may_designate(certificates: Iterable[Certificate], organisation_id: str, site_id: str, day: date,
-                  rules: RuleSet) -> tuple[Certificate | None, list[Reason]]:
-    """Issuing a CoC Document needs a current CoC certificate and (rule set permitting, all of today's do) a
-    current PS certificate of the organisation, both naming the shipping site on the shipment date. Returns
-    the CoC certificate (for the document) and the reasons it may not, if any."""
+def may_designate(
+    certificates: Iterable[Certificate],
+    organisation_id: str,
+    site_id: str,
+    day: date,
+    rules: RuleSet,
+) -> tuple[Certificate | None, list[Reason]]:
+    """Issuing a CoC Document needs a current CoC certificate and (rule set permitting, all of
+    today's do) a current PS certificate of the organisation, both naming the shipping site on the
+    shipment date. Returns the CoC certificate (for the document) and the reasons it may not, if
+    any."""
     certificates = list(certificates)
     reasons: list[Reason] = []
     covered = certification.site_coverage(certificates, organisation_id, site_id, day)
     certificate = covered.certificate
-    if covered.coverage is Coverage.LAPSED:
-        assert certificate is not None
-        reasons.append(Reason(code=LedgerReason.ACCOUNT_FROZEN, message=(
-            f"certificate {certificate.certificate_number} covering {site_id} is {certificate.status.value} on {day}")))
+    if covered.coverage is Coverage.LAPSED and certificate is not None:
+        reasons.append(
+            Reason(
+                code=LedgerReason.ACCOUNT_FROZEN,
+                message=(
+                    f"certificate {certificate.certificate_number} covering {site_id} is "
+                    f"{certificate.status.value} on {day}"
+                ),
+            )
+        )
     elif covered.coverage is Coverage.NONE:
-        reasons.append(Reason(code=LedgerReason.NOT_CERTIFIED,
-                              message=f"no CoC certificate of {organisation_id} covers site {site_id}"))
+        reasons.append(
+            Reason(
+                code=LedgerReason.NOT_CERTIFIED,
+                message=f"no CoC certificate of {organisation_id} covers site {site_id}",
+            )
+        )
     if rules.require_performance_standard:
         ps = performance_standard(certificates, organisation_id, site_id, day)
-        both = "only an entity certified against both PS and CoC may pass material on as CoC Material"
-        if ps.coverage is Coverage.LAPSED:
-            assert ps.certificate is not None
-            reasons.append(Reason(code=LedgerReason.PS_LAPSED, message=(
-                f"Performance Standard certificate {ps.certificate.certificate_number} covering {site_id} is "
-                f"{ps.certificate.status.value} on {day}: {both}")))
+        both = (
+            "only an entity certified against both PS and CoC may pass material on as CoC Material"
+        )
+        if ps.coverage is Coverage.LAPSED and ps.certificate is not None:
+            reasons.append(
+                Reason(
+                    code=LedgerReason.PS_LAPSED,
+                    message=(
+                        f"Performance Standard certificate {ps.certificate.certificate_number} "
+                        f"covering {site_id} is "
+                        f"{ps.certificate.status.value} on {day}: {both}"
+                    ),
+                )
+            )
         elif ps.coverage is Coverage.NONE:
-            reasons.append(Reason(code=LedgerReason.PS_NOT_CERTIFIED, message=(
-                f"no Performance Standard certificate of {organisation_id} covers site {site_id}: {both}")))
+            reasons.append(
+                Reason(
+                    code=LedgerReason.PS_NOT_CERTIFIED,
+                    message=(
+                        f"no Performance Standard certificate of {organisation_id} covers site "
+                        f"{site_id}: {both}"
+                    ),
+                )
+            )
     return certificate, reasons

@@ -1,4 +1,5 @@
-"""Shadow accounting: the same movements under every rule set of the catalogue, side by side. Pure: no I/O.
+"""Shadow accounting: the same movements under every rule set of the catalogue, side by side. Pure:
+no I/O.
 
 Never authoritative and never issuing documents: each rule set runs on books of its own, in memory,
 whose outcomes are only counted. This is the evidence the scheme's working group is missing when it
@@ -13,14 +14,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from contracts.registry import Certificate
+from services.accounting.domain.closing import statement
 from services.accounting.domain.ledger import (
     DesignationDenied,
     DocumentDue,
     Ledger,
-    Movement,
     StatementWritten,
 )
 from services.accounting.domain.rules import CATALOGUE, ZERO, Assignment
+from services.accounting.domain.state import Movement, movement_day
 
 
 @dataclass
@@ -46,28 +48,33 @@ class PeriodView:
     overshoot: Decimal = ZERO
 
 
-def _day(movement: Movement) -> date:
-    for name in ("received_on", "transformed_on", "shipped_on"):
-        value = getattr(movement, name, None)
-        if value is not None:
-            return value
-    return movement.occurred_at.date()
-
-
 def chronological(movements: Iterable[Movement]) -> list[Movement]:
-    """Business date first, then when each was recorded: the order the shadow books apply them in."""
-    return sorted(movements, key=lambda m: (_day(m), m.occurred_at, str(m.movement_id)))
+    """Business date first, then when each was recorded: the order the shadow books apply them
+    in."""
+    return sorted(movements, key=lambda m: (movement_day(m), m.occurred_at, str(m.movement_id)))
 
 
-def run(rule_set_id: str, organisation_id: str, movements: Sequence[Movement], certificates: Iterable[Certificate],
-        until: date, now: datetime) -> list[PeriodView]:
-    """Apply `movements` (in their order) under one rule set and report every period up to `until`."""
-    books = Ledger(certificates=certificates, assignments={organisation_id: [Assignment(date.min, rule_set_id)]},
-                   keep_movements=False)
+def run(
+    rule_set_id: str,
+    organisation_id: str,
+    movements: Sequence[Movement],
+    certificates: Iterable[Certificate],
+    until: date,
+    now: datetime,
+) -> list[PeriodView]:
+    """Apply `movements` (in their order) under one rule set and report every period up to
+    `until`."""
+    books = Ledger(
+        certificates=certificates,
+        assignments={organisation_id: [Assignment(date.min, rule_set_id)]},
+        keep_movements=False,
+    )
     views: dict[tuple[str, str], PeriodView] = {}
 
     def view(account_id: str, period_id: str) -> PeriodView:
-        return views.setdefault((account_id, period_id), PeriodView(rule_set_id, account_id, period_id))
+        return views.setdefault(
+            (account_id, period_id), PeriodView(rule_set_id, account_id, period_id)
+        )
 
     def take(outcomes: Iterable[object], movement: Movement | None = None) -> None:
         for outcome in outcomes:
@@ -78,8 +85,13 @@ def run(rule_set_id: str, organisation_id: str, movements: Sequence[Movement], c
             elif isinstance(outcome, DesignationDenied):
                 account = books.accounts.get(outcome.account_id)
                 rules = CATALOGUE[rule_set_id]
-                period_id = (account.period.period_id if account is not None
-                             else rules.period_containing(_day(movement))[0].isoformat() if movement else "")
+                period_id = (
+                    account.period.period_id
+                    if account is not None
+                    else rules.period_containing(movement_day(movement))[0].isoformat()
+                    if movement
+                    else ""
+                )
                 v = view(outcome.account_id, period_id)
                 v.refused += outcome.requested
                 v.refusals += 1
@@ -97,18 +109,31 @@ def run(rule_set_id: str, organisation_id: str, movements: Sequence[Movement], c
         take(books.apply(movement, now), movement)
     take(books.close_due(until, now))
     for account in books.accounts.values():  # the open periods, as they stand
-        s = books.statement(account, account.period.end, now)
+        s = statement(account, account.period.end, now)
         v = view(account.account_id, account.period.period_id)
         v.coc_input, v.total_input = s.coc_input_kg, s.total_input_kg
         v.coc_output, v.total_output = s.coc_output_kg, s.total_output_kg
-        v.closing_balance, v.expired, v.overshoot = s.closing_balance_kg, s.expired_kg, s.percentage_overshoot_kg
+        v.closing_balance, v.expired, v.overshoot = (
+            s.closing_balance_kg,
+            s.expired_kg,
+            s.percentage_overshoot_kg,
+        )
     return sorted(views.values(), key=lambda v: (v.period_id, v.account_id))
 
 
-def compare(organisation_id: str, movements: Iterable[Movement], certificates: Iterable[Certificate], until: date,
-            now: datetime, rule_set_ids: Iterable[str] | None = None) -> dict[str, list[PeriodView]]:
-    """Every rule set of the catalogue (or those named) on the same movements, in chronological order."""
+def compare(
+    organisation_id: str,
+    movements: Iterable[Movement],
+    certificates: Iterable[Certificate],
+    until: date,
+    now: datetime,
+    rule_set_ids: Iterable[str] | None = None,
+) -> dict[str, list[PeriodView]]:
+    """Every rule set of the catalogue (or those named) on the same movements, in chronological
+    order."""
     ordered = chronological(movements)
     certificates = list(certificates)
-    return {rule_set_id: run(rule_set_id, organisation_id, ordered, certificates, until, now)
-            for rule_set_id in (rule_set_ids or sorted(CATALOGUE))}
+    return {
+        rule_set_id: run(rule_set_id, organisation_id, ordered, certificates, until, now)
+        for rule_set_id in (rule_set_ids or sorted(CATALOGUE))
+    }

@@ -11,13 +11,12 @@ from contracts.common import Classification, DueDiligenceStatus, ProcessStep
 from contracts.common import MaterialCategory as Cat
 from contracts.ledger import CertificationBodyAlerted, EntryKind
 from contracts.registry import CertificateStatus
-from services.accounting.config import Settings
 from services.accounting.domain import claims_mass
 from services.accounting.domain import rules as rules_module
 from services.accounting.domain.ledger import AlertDue, DesignationDenied, DocumentDue, EntryPosted, StatementWritten
 from services.accounting.domain.rules import Overshoot
-from services.accounting.handlers import Accounting
-from services.accounting.signing import Signer, b64url
+from services.accounting.adapters.messages import KafkaMessages
+from services.accounting.signing import Signer
 from tests.unit.accounting.factories import (
     NOW,
     certificate,
@@ -75,7 +74,7 @@ def test_a_renewed_certificate_keeps_its_scope_pool():
     books.apply(receipt("1000", "1000"), NOW)
     books.certificates["cert-1"] = certificate(status=CertificateStatus.SUPERSEDED, revision=2)
     books.certificates["cert-9"] = certificate(certificate_id="cert-9", supersedes="cert-1")
-    assert books.route("org-smelter", "site-a", NOW.date()) == group()
+    assert books.place("org-smelter", "site-a", NOW.date()).account_id == group()
     assert documented(books.apply(ship("500", "500"), NOW))
 
 
@@ -277,7 +276,7 @@ def test_a_conversion_keeps_the_age_of_the_credits_it_converts():
 
 
 def test_an_alert_is_published_for_the_certification_body_with_a_deterministic_id():
-    service = Accounting(Settings(database="unit", signing_key=b64url(Signer.generate().seed)))
+    service = KafkaMessages(Signer.generate())
     books = ledger(V2)
     failed = dd_failed("1000")
     outcomes = books.apply(failed, NOW)

@@ -1,0 +1,61 @@
+"""The CoC Document a designation issues (`contracts.ledger.CoCDocument`: the document body the
+adapter signs and publishes) and the recycled content share it states."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from contracts.ledger import CoCDocument
+from contracts.movements import MaterialShippedRecorded
+from contracts.registry import Certificate
+from services.accounting.domain.rules import RuleSet, round_down
+from services.accounting.domain.state import Period
+
+SHARE_QUANTUM = Decimal("0.000001")
+RECYCLED_METHOD = (
+    "mass-weighted recycled share of the account's CoC input in the period (eligible scrap = 1)"
+)
+UNCERTIFIED = "uncertified"
+"""The issuer certificate number when certificates are not checked (shadow accounting)."""
+
+
+def document_id(movement_id: UUID | str) -> str:
+    return f"coc-{movement_id}"
+
+
+def recycled_share(period: Period) -> Decimal | None:
+    """Mass-weighted recycled share of the period's CoC input, rounded down; None when any input's
+    share is unknown (a document never overstates recycled content)."""
+    if period.coc_input <= 0 or period.recycled_unknown:
+        return None
+    return min(round_down(period.recycled_kg / period.coc_input, SHARE_QUANTUM), Decimal(1))
+
+
+def coc_document(
+    m: MaterialShippedRecorded,
+    mass: Decimal,
+    certificate: Certificate | None,
+    rules: RuleSet,
+    recycled: Decimal | None,
+) -> CoCDocument:
+    """The document for `mass` kg of CoC Material designated on a shipment."""
+    return CoCDocument(
+        document_id=document_id(m.movement_id),
+        issuer_organisation_id=m.organisation_id,
+        issuer_site_id=m.site_id,
+        issuer_certificate_number=certificate.certificate_number if certificate else UNCERTIFIED,
+        recipient_organisation_id=m.customer_organisation_id,
+        recipient_site_id=m.customer_site_id,
+        issued_on=m.shipped_on,
+        shipment_reference=m.shipment_reference,
+        movement_id=m.movement_id,
+        material_category=m.material_category,
+        product_form=m.product_form,
+        coc_mass_kg=mass,
+        rule_set_id=rules.rule_set_id,
+        rule_set_version=rules.version,
+        recycled_content_share=recycled,
+        recycled_content_method=RECYCLED_METHOD if recycled is not None else None,
+        carbon_footprint_kg_co2e_per_kg=m.carbon_footprint_kg_co2e_per_kg,
+    )
