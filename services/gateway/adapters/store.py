@@ -7,6 +7,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.domain.epcis import Gs1Registry
+
 KEYS = "api_keys"
 MEMBERS = "members"
 SITES = "sites"
@@ -21,6 +23,8 @@ EVENT_STATUS = "event_status"
 SUBMISSIONS = "submissions"
 SUBSCRIPTIONS = "webhook_subscriptions"
 DELIVERIES = "webhook_deliveries"
+GS1 = "gs1_identifiers"
+CAPTURE_JOBS = "epcis_capture_jobs"
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -41,6 +45,9 @@ async def ensure_indexes(db: Db) -> None:
     await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
+    await db[GS1].create_index([("number", ASCENDING)])
+    await db[GS1].create_index([("registered_by", ASCENDING)])
+    await db[CAPTURE_JOBS].create_index([("organisation_id", ASCENDING), ("createdAt", DESCENDING)])
 
 
 async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:
@@ -62,3 +69,24 @@ def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     if doc is None:
         return None
     return {k: v for k, v in doc.items() if k != "_id"}
+
+
+def gs1_id(kind: str, number: str) -> str:
+    """One registration per meaning of a GS1 number: `site|<GLN>`, `party|<GLN>`, `product|<GTIN>`."""
+    return f"{kind}|{number}"
+
+
+async def gs1_registry(db: Db, numbers: set[str]) -> Gs1Registry:
+    """What the registered GS1 numbers among `numbers` stand for, in one query."""
+    registry = Gs1Registry()
+    if not numbers:
+        return registry
+    async for d in db[GS1].find({"number": {"$in": sorted(numbers)}}):
+        if d["kind"] == "site":
+            registry.sites[d["number"]] = d["site_id"]
+            registry.site_owners[d["number"]] = d["organisation_id"]
+        elif d["kind"] == "party":
+            registry.parties[d["number"]] = d["organisation_id"]
+        elif d["kind"] == "product":
+            registry.products[d["number"]] = (d["material_category"], d["product_form"])
+    return registry
