@@ -25,6 +25,8 @@ SUBSCRIPTIONS = "webhook_subscriptions"
 DELIVERIES = "webhook_deliveries"
 GS1 = "gs1_identifiers"
 CAPTURE_JOBS = "epcis_capture_jobs"
+CREDENTIAL_KEYS = "credential_keys"
+COUNTERS = "counters"
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -47,6 +49,7 @@ async def ensure_indexes(db: Db) -> None:
     await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
     await db[GS1].create_index([("number", ASCENDING)])
     await db[GS1].create_index([("registered_by", ASCENDING)])
+    await db[CERTIFICATES].create_index([("status_index", ASCENDING)], sparse=True)
     await db[CAPTURE_JOBS].create_index([("organisation_id", ASCENDING), ("createdAt", DESCENDING)])
 
 
