@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.common import MaterialCategory, Role
 from services.gateway.adapters import store
@@ -120,12 +120,35 @@ def _job_errors(results: list[ItemResult], events: list[Any]) -> list[dict[str, 
     return errors
 
 
+class CaptureError(BaseModel):
+    type: str = Field(description="EPCIS 2.0 exception type, e.g. `epcisException:ValidationException`.")
+    title: str = Field(description="What is wrong, naming the identifier or field.")
+    status: int = Field(description="The HTTP status this error would have on its own.")
+    code: str = Field(description="Reason code: epcis_unknown_identifier, epcis_invalid, epcis_unsupported, ...")
+    eventIndex: int = Field(description="Position of the event in `epcisBody.eventList`.")  # noqa: N815
+    eventID: str | None = Field(default=None, description="The event's `eventID`, where it has one.")  # noqa: N815
+
+
+class CaptureJob(BaseModel):
+    """A capture job (EPCIS 2.0 REST binding), with the outcome of each event."""
+
+    captureID: str  # noqa: N815 - the binding's names
+    createdAt: str  # noqa: N815
+    finishedAt: str | None = None  # noqa: N815
+    running: bool
+    success: bool = Field(description="True when every event was published.")
+    captureErrorBehaviour: Literal["rollback", "proceed"]  # noqa: N815
+    errors: list[CaptureError]
+    events: list[ItemResult] = Field(description="Per event: accepted (with its event id) or refused (with why).")
+
+
 CAPTURE_RESPONSES: dict[int | str, dict[str, Any]] = {202: {
     "description": "Capture job created (and finished): read it at the `Location` header's address.",
     "headers": {"Location": {"description": "`/epcis/capture/{captureID}`", "schema": {"type": "string"}}}}}
 
 
 @router.post("/epcis/capture", status_code=202, openapi_extra=EPCIS_BODY, responses=CAPTURE_RESPONSES,
+             response_model=CaptureJob,
              summary="EPCIS 2.0 capture: a JSON-LD EPCISDocument; answers 202 and the capture job's address")
 async def capture(gw: GatewayDep, caller: Producer, request: Request,
                   behaviour: Annotated[Literal["rollback", "proceed"], Header(
@@ -167,7 +190,7 @@ async def capture_jobs(gw: GatewayDep, caller: Producer, limit: Annotated[int, Q
     return respond({"captureJobs": [d async for d in docs.sort("createdAt", -1).limit(limit)]})
 
 
-@router.get("/epcis/capture/{captureID}", summary="EPCIS 2.0: one capture job (running, success, per-event errors)")
+@router.get("/epcis/capture/{captureID}", response_model=CaptureJob, summary="EPCIS 2.0: one capture job (running, success, per-event errors)")
 async def capture_job(gw: GatewayDep, caller: Producer, captureID: str) -> Any:  # noqa: N803 - the binding's name
     doc = await gw.db[store.CAPTURE_JOBS].find_one({"_id": captureID})
     if doc is None or (doc["organisation_id"] != caller.organisation_id and not caller.is_secretariat):
