@@ -119,6 +119,11 @@ async def test_the_standards_example_is_captured_through_registered_gs1_identifi
     assert rec.received_on.isoformat() == "2013-06-08"
     [tr] = await recorder.wait_for(MaterialTransformed, lambda m: str(m.event_id) in ids)
     assert tr.outputs[0].product_form == "ingot" and tr.outputs[0].quantity == Decimal("9.5")
+    # the same document again: a new job, the same event ids, nothing new downstream
+    again = await client.post("/epcis/capture", json=document, headers=auth(plant))
+    job_again = (await client.get(again.headers["location"], headers=auth(plant))).json()
+    assert job_again["success"] and {e["event_id"] for e in job_again["events"]} == ids
+    assert job_again["captureID"] != job["captureID"]
     # another organisation cannot read the job
     assert (await client.get(location, headers=auth(tokens["other"]))).status_code == 404
     assert job["captureID"] in {j["captureID"] for j in (await client.get("/epcis/capture", headers=auth(plant))).json()[
