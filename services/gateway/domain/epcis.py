@@ -28,6 +28,9 @@ from services.gateway.domain import gs1
 EPCIS_NAMESPACE = uuid.UUID("0b7d6c53-6f8e-4f4e-9d7a-5a3c1e2f9b10")
 UNITS = {"KGM": "kg", "TNE": "t", "LBR": "lb"}
 UNKNOWN = "epcis_unknown_identifier"
+MAX_ADJUSTED = 15
+MIN_EXPONENT = -30
+"""Bounds of a number read from a document: no mass or footprint reaches 10^16, and none is finer than 10^-30."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,7 @@ def _party(entries: Any, field: str, kind: str, registry: Gs1Registry, *, requir
 
 
 def _biz_transaction(event: dict[str, Any]) -> str | None:
-    for entry in event.get("bizTransactionList") or []:
+    for entry in _list(event.get("bizTransactionList")):
         if isinstance(entry, dict) and entry.get("bizTransaction"):
             return _strip(entry["bizTransaction"], "urn:asi:ref:")
     return None
@@ -319,6 +322,9 @@ def _decimal(value: Any, field: str) -> str:
         raise _Refused("epcis_invalid", f"{field} must be a number") from exc
     if not number.is_finite():
         raise _Refused("epcis_invalid", f"{field} must be a finite number")
+    if number and not (MIN_EXPONENT <= number.as_tuple().exponent and number.adjusted() <= MAX_ADJUSTED):
+        raise _Refused("epcis_invalid", f"{field} is out of range (1e{MAX_ADJUSTED + 1} or more, or finer than "
+                       f"1e{MIN_EXPONENT})")  # `1e999999999` would be written out as a billion digits
     return format(number, "f")
 
 

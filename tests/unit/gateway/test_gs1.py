@@ -100,3 +100,44 @@ def test_an_unregistered_gs1_identifier_refuses_its_event_and_names_it(extra, wh
 def test_a_gs1_identifier_with_a_wrong_check_digit_is_invalid_not_unknown():
     [mapped] = map_document(example_9_6_2(bizLocation={"id": "https://id.gs1.org/414/0614141008888"}), "org-a", REGISTRY)
     assert mapped.code == "epcis_invalid" and "check digit" in mapped.message
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+                    | st.sampled_from(["urn:epc:id:sgln:0614141.00888.0", "https://id.gs1.org/01/09521234543213",
+                                       "urn:epc:class:lgtin:4012345.012345.9", "receiving", "shipping", "owning_party"]),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=12)
+FIELDS = ["type", "eventID", "eventTime", "eventTimeZoneOffset", "bizStep", "bizLocation", "readPoint", "quantityList",
+          "sourceList", "destinationList", "bizTransactionList", "inputQuantityList", "outputQuantityList",
+          "asi:processStep", "asi:cocQuantity", "asi:shipmentReference"]
+
+
+@given(st.lists(st.fixed_dictionaries({}, optional={f: JSON for f in FIELDS}), max_size=3))
+def test_any_event_content_maps_or_is_refused_with_a_reason_never_an_exception(events):
+    document = {"type": "EPCISDocument", "epcisBody": {"eventList": events}}
+    gs1_numbers(document)
+    for mapped in map_document(document, "org-a", REGISTRY):
+        assert (mapped.body is None) == (mapped.code is not None)
+
+
+def shipping(**extra):
+    return {"type": "ObjectEvent", "eventTime": "2026-05-04T08:00:00Z", "bizStep": "shipping",
+            "bizLocation": {"id": "urn:asi:site:s"}, "bizTransactionList": [{"bizTransaction": "urn:asi:ref:DN-1"}],
+            "quantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 1000, "uom": "KGM"}],
+            "destinationList": [{"type": "owning_party", "destination": "urn:asi:org:c"}], **extra}
+
+
+@pytest.mark.parametrize("extra", [
+    {"bizTransactionList": 5},  # was a TypeError: an internal error
+    {"quantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": "1e999999999", "uom": "KGM"}]},
+    {"quantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": Decimal("1e-999999999"), "uom": "KGM"}]},
+    {"asi:cocQuantity": "1e99999"},
+])
+def test_hostile_values_are_refused_with_a_reason_quickly(extra):
+    [mapped] = map_document({"type": "EPCISDocument", "epcisBody": {"eventList": [shipping(**extra)]}}, "org-a")
+    assert mapped.code == "epcis_invalid"
+
+
+def test_a_plain_shipping_event_still_maps():
+    [mapped] = map_document({"type": "EPCISDocument", "epcisBody": {"eventList": [shipping()]}}, "org-a")
+    assert mapped.body["shipment_reference"] == "DN-1" and mapped.body["quantity"] == "1000"
