@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.gateway.domain import gs1
@@ -107,13 +107,26 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
                                        "urn:epc:class:lgtin:4012345.012345.9", "receiving", "shipping", "owning_party"]),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                     max_leaves=12)
+HOSTILE = st.sampled_from([5, True, "x", [], {}, [5], [None], {"id": 5}, "1e999999999", [{"quantity": 1}]])
 FIELDS = ["type", "eventID", "eventTime", "eventTimeZoneOffset", "bizStep", "bizLocation", "readPoint", "quantityList",
           "sourceList", "destinationList", "bizTransactionList", "inputQuantityList", "outputQuantityList",
           "asi:processStep", "asi:cocQuantity", "asi:shipmentReference"]
 
 
-@given(st.lists(st.fixed_dictionaries({}, optional={f: JSON for f in FIELDS}), max_size=3))
+def valid_events():
+    transformation = {"type": "TransformationEvent", "eventTime": "2026-05-03T08:00:00Z", "asi:processStep": "remelting",
+                      "bizLocation": {"id": "urn:epc:id:sgln:0614141.00888.0"},
+                      "inputQuantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 2, "uom": "TNE"}],
+                      "outputQuantityList": [{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 1, "uom": "TNE"}]}
+    return [example_9_6_2()["epcisBody"]["eventList"][0], shipping(), transformation]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.fixed_dictionaries({}, optional={f: JSON for f in FIELDS}), max_size=3)
+       | st.tuples(st.sampled_from(range(3)), st.sampled_from(FIELDS), HOSTILE | JSON).map(
+           lambda c: [{**valid_events()[c[0]], c[1]: c[2]}]))
 def test_any_event_content_maps_or_is_refused_with_a_reason_never_an_exception(events):
+    """Random events, and valid ones with one field replaced by any JSON value."""
     document = {"type": "EPCISDocument", "epcisBody": {"eventList": events}}
     gs1_numbers(document)
     for mapped in map_document(document, "org-a", REGISTRY):
