@@ -3,6 +3,7 @@ gateway publishes; the Bitstring Status List flips a certificate's bit when it i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -18,7 +19,7 @@ from contracts.common import Actor, Role
 from contracts.ledger import CoCDocument, CoCDocumentIssued
 from contracts.registry import CertificateStatus
 from services.gateway.testing import eventually, gateway_client
-from tests.integration.test_gateway_api import auth, gateway_settings, member_registered, new_key
+from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, member_registered, new_key
 from tests.support import NOW, Sender, unique
 from tests.unit.accounting.factories import certificate
 from tests.unit.gateway.test_credentials import offline_verify, read_bit
@@ -109,6 +110,28 @@ async def test_a_certificate_credential_verifies_offline_and_suspension_flips_it
     assert await eventually(revoked, what="the revocation bit")
     assert (await client.get("/credentials/certificates/no-such")).status_code == 404
     assert (await client.get("/credentials/status/refresh")).status_code == 404
+
+
+async def test_each_certificate_has_one_index_of_its_own_even_when_asked_for_at_once(world):
+    client, sender = world["client"], world["sender"]
+    org, ids = unique("org"), [unique("cert") for _ in range(3)]
+    for cert_id in ids:
+        await sender.send(changed(org, cert_id, CertificateStatus.ACTIVE, 1, CertificateChange.ISSUED))
+
+    async def all_known() -> bool:
+        answers = [await client.get(f"/v1/certificates/{c}", headers=auth(ADMIN)) for c in ids]
+        return all(a.status_code == 200 for a in answers)
+
+    await eventually(all_known, what="the certificates")
+    key = await published_key(client)
+
+    async def index_of(cert_id: str) -> int:
+        response = await client.get(f"/credentials/certificates/{cert_id}")
+        return int(offline_verify(response.text, key)[1]["credentialStatus"][0]["statusListIndex"])
+
+    first = await asyncio.gather(*(index_of(ids[0]) for _ in range(5)))
+    assert len(set(first)) == 1
+    assert len({first[0], await index_of(ids[1]), await index_of(ids[2])}) == 3
 
 
 async def test_a_coc_document_credential_is_for_its_issuer_and_recipient_only(world):

@@ -26,7 +26,7 @@ DELIVERIES = "webhook_deliveries"
 GS1 = "gs1_identifiers"
 CAPTURE_JOBS = "epcis_capture_jobs"
 CREDENTIAL_KEYS = "credential_keys"
-COUNTERS = "counters"
+STATUS_INDICES = "status_indices"
 
 Db = AsyncDatabase[dict[str, Any]]
 

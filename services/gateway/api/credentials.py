@@ -9,11 +9,13 @@ the certificate as published."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from pymongo.errors import DuplicateKeyError
 
 from contracts.signing import Signer, b64url, seed_from_text
 from services.gateway.adapters import store
@@ -57,17 +59,24 @@ async def _signed(gw: GatewayDep, credential: dict[str, Any]) -> Response:
 
 
 async def status_index(gw: GatewayDep, certificate_id: str) -> int:
-    """The certificate's bit in the status lists: given on first use, never changed."""
+    """The certificate's bit in the status lists: drawn at random among the free ones on first use (Bitstring
+    Status List v1.0 section 6.5: random positions, so that a position says nothing of when a certificate
+    was issued), reserved in `status_indices`, never changed."""
     doc = await gw.db[store.CERTIFICATES].find_one({"_id": certificate_id}, {"status_index": 1})
-    if doc is not None and "status_index" in doc:
-        return int(doc["status_index"])
-    counter = await gw.db[store.COUNTERS].find_one_and_update(
-        {"_id": "status_list_index"}, {"$inc": {"next": 1}}, upsert=True, return_document=True)
-    await gw.db[store.CERTIFICATES].update_one({"_id": certificate_id, "status_index": {"$exists": False}},
-                                               {"$set": {"status_index": int(counter["next"]) - 1}})
-    doc = await gw.db[store.CERTIFICATES].find_one({"_id": certificate_id}, {"status_index": 1})
-    assert doc is not None
-    return int(doc["status_index"])
+    for _ in range(32):
+        if doc is not None and "status_index" in doc:
+            return int(doc["status_index"])
+        candidate = secrets.randbelow(credentials.MIN_BITS)
+        try:
+            await gw.db[store.STATUS_INDICES].insert_one({"_id": candidate, "certificate_id": certificate_id})
+        except DuplicateKeyError:
+            continue  # taken: draw again
+        taken = await gw.db[store.CERTIFICATES].update_one(
+            {"_id": certificate_id, "status_index": {"$exists": False}}, {"$set": {"status_index": candidate}})
+        if taken.modified_count == 0:  # another request gave it one first
+            await gw.db[store.STATUS_INDICES].delete_one({"_id": candidate})
+        doc = await gw.db[store.CERTIFICATES].find_one({"_id": certificate_id}, {"status_index": 1})
+    raise ApiError(503, "status_list_full", "no free position in the status lists was found: send it again")
 
 
 @router.get("/credentials/certificates/{certificate}", response_class=Response, responses=VC_RESPONSE,
