@@ -20,6 +20,7 @@ from contracts.ledger import CoCDocument, CoCDocumentIssued
 from contracts.registry import CertificateStatus
 from services.gateway.testing import eventually, gateway_client
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, member_registered, new_key
+from tests.integration.test_gateway_verify_keys import tamper, verdict
 from tests.support import NOW, Sender, unique
 from tests.unit.accounting.factories import certificate
 from tests.unit.gateway.test_credentials import offline_verify, read_bit
@@ -87,6 +88,11 @@ async def test_a_certificate_credential_verifies_offline_and_suspension_flips_it
     forged = base64.urlsafe_b64encode(json.dumps({**vc, "validUntil": "2099-01-01T00:00:00Z"}).encode()).rstrip(b"=")
     with pytest.raises(InvalidSignature):
         offline_verify(f"{h}.{forged.decode()}.{s}", key)
+
+    # the public /verify page knows the credentials' key: authentic, or tampered
+    page = (await client.post("/verify", data={"document": token})).text
+    assert verdict(page) == "valid" and f"Certificate {number}" in page
+    assert verdict((await client.post("/verify", data={"document": tamper(token, validUntil="2099")})).text) == "invalid"
 
     assert not await status_bit(client, key, "suspension", index)
     await sender.send(changed(org, cert_id, CertificateStatus.SUSPENDED, 2, CertificateChange.SUSPENDED))

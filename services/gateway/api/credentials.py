@@ -124,6 +124,11 @@ def _public_jwk(signer: Signer, did: str) -> dict[str, Any]:
     return {**signer.jwk, "kid": f"{did}#{signer.kid}"}
 
 
+async def credential_jwk(gw: GatewayDep) -> dict[str, Any]:
+    """The public key the credentials are signed with, under the `kid` their headers name."""
+    return _public_jwk(await credential_signer(gw), issuer_did(gw.settings.public_base_url))
+
+
 @router.get("/.well-known/jwks.json", summary="The public key the verifiable credentials are signed with (JWKS)")
 async def jwks(gw: GatewayDep) -> JSONResponse:
     did = issuer_did(gw.settings.public_base_url)
