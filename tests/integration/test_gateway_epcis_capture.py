@@ -93,8 +93,11 @@ async def test_the_standards_example_is_captured_through_registered_gs1_identifi
         category = "post_consumer_scrap" if form == "bales" else "aluminium"
         made = await register(client, plant, identifier=identifier, material_category=category, product_form=form)
         assert made.status_code == 200, made.text
-    taken = await register(client, tokens["other"], identifier="04012345777895", material_category="aluminium",
-                           product_form="coil")
+    # products are classified per organisation: another one's registration of the same GTIN is its own
+    theirs = await register(client, tokens["other"], identifier="04012345777895", material_category="aluminium",
+                            product_form="coil")
+    assert theirs.status_code == 200, theirs.text
+    taken = await register(client, tokens["other"], identifier=PLANT_SGLN, site_id=sites["other"])
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "gs1_registered_elsewhere"
     mismatch = await register(client, plant, identifier="04012345777895", site_id=sites["plant"])
     assert mismatch.status_code == 422 and mismatch.json()["error"]["code"] == "gs1_kind_mismatch"

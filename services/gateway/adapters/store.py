@@ -74,17 +74,21 @@ def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in doc.items() if k != "_id"}
 
 
-def gs1_id(kind: str, number: str) -> str:
-    """One registration per meaning of a GS1 number: `site|<GLN>`, `party|<GLN>`, `product|<GTIN>`."""
-    return f"{kind}|{number}"
+def gs1_id(kind: str, number: str, organisation_id: str) -> str:
+    """One registration per meaning of a GS1 number: `site|<GLN>` and `party|<GLN>` for everyone (only the
+    site's or party's own organisation registers them), `product|<organisation>|<GTIN>` per organisation
+    (each classifies the products it books; nobody else's registration changes what its documents say)."""
+    return f"product|{organisation_id}|{number}" if kind == "product" else f"{kind}|{number}"
 
 
-async def gs1_registry(db: Db, numbers: set[str]) -> Gs1Registry:
-    """What the registered GS1 numbers among `numbers` stand for, in one query."""
+async def gs1_registry(db: Db, numbers: set[str], organisation_id: str) -> Gs1Registry:
+    """What the registered GS1 numbers among `numbers` stand for, for `organisation_id`, in one query."""
     registry = Gs1Registry()
     if not numbers:
         return registry
-    async for d in db[GS1].find({"number": {"$in": sorted(numbers)}}):
+    query = {"number": {"$in": sorted(numbers)},
+             "$or": [{"kind": {"$ne": "product"}}, {"registered_by": organisation_id}]}
+    async for d in db[GS1].find(query):
         if d["kind"] == "site":
             registry.sites[d["number"]] = d["site_id"]
             registry.site_owners[d["number"]] = d["organisation_id"]

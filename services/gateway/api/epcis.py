@@ -89,7 +89,7 @@ async def register_gs1(gw: GatewayDep, caller: Producer, registration: Gs1Regist
     else:
         fields = {"material_category": registration.material_category.value if registration.material_category else None,
                   "product_form": registration.product_form}
-    key = store.gs1_id(kind, number.number)
+    key = store.gs1_id(kind, number.number, caller.organisation_id)
     existing = await gw.db[store.GS1].find_one({"_id": key})
     if existing is not None and existing["registered_by"] != caller.organisation_id and not caller.is_secretariat:
         raise ApiError(409, "gs1_registered_elsewhere", f"{kind} {number.number} is registered by another organisation")
@@ -158,7 +158,7 @@ async def capture(gw: GatewayDep, caller: Producer, request: Request,
     document = loads_exact(await request.body())
     try:
         events = epcis.events_of_document(document)
-        registry = await store.gs1_registry(gw.db, epcis.gs1_numbers(document))
+        registry = await store.gs1_registry(gw.db, epcis.gs1_numbers(document), caller.organisation_id)
         mapped = epcis.map_document(document, caller.organisation_id, registry)
     except ValueError as exc:
         raise ApiError(400, "epcis_invalid", str(exc)) from exc

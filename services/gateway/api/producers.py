@@ -127,7 +127,7 @@ EPCIS_BODY = {"requestBody": {"required": True, "content": {
 async def submit_epcis(gw: GatewayDep, caller: Producer, request: Request) -> Any:
     document = loads_exact(await request.body())
     try:
-        registry = await store.gs1_registry(gw.db, epcis.gs1_numbers(document))
+        registry = await store.gs1_registry(gw.db, epcis.gs1_numbers(document), caller.organisation_id)
         mapped = epcis.map_document(document, caller.organisation_id, registry)
     except ValueError as exc:
         raise ApiError(422, "epcis_invalid", str(exc)) from exc
