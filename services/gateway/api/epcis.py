@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
+from pymongo.errors import DuplicateKeyError
 
 from contracts.common import MaterialCategory, Role
 from services.gateway.adapters import store
@@ -93,10 +94,14 @@ async def register_gs1(gw: GatewayDep, caller: Producer, registration: Gs1Regist
     existing = await gw.db[store.GS1].find_one({"_id": key})
     if existing is not None and existing["registered_by"] != caller.organisation_id and not caller.is_secretariat:
         raise ApiError(409, "gs1_registered_elsewhere", f"{kind} {number.number} is registered by another organisation")
+    owner = existing["registered_by"] if existing else caller.organisation_id
     entry = {"kind": kind, "number": number.number, "identifier": registration.identifier, **fields,
-             "registered_by": existing["registered_by"] if existing else caller.organisation_id,
-             "registered_at": gw.runtime.clock.now()}
-    await gw.db[store.GS1].update_one({"_id": key}, {"$set": entry}, upsert=True)
+             "registered_by": owner, "registered_at": gw.runtime.clock.now()}
+    try:  # keyed on the owner too: another organisation registering the same GLN at once cannot take it over
+        await gw.db[store.GS1].update_one({"_id": key, "registered_by": owner}, {"$set": entry}, upsert=True)
+    except DuplicateKeyError as exc:
+        raise ApiError(409, "gs1_registered_elsewhere", f"{kind} {number.number} was just registered by another "
+                       "organisation") from exc
     return respond(entry)
 
 
