@@ -50,7 +50,8 @@ def test_a_certificate_credential_is_a_vc2_conformity_credential_with_both_statu
     subject = vc["credentialSubject"]
     assert subject["type"] == ["ConformityAttestation"] and subject["issuedToParty"]["name"] == "Alpha Remelt"
     assert [f["id"] for f in subject["assessment"][0]["assessedFacility"]] == ["urn:asi:site:site-1", "urn:asi:site:site-2"]
-    assert vc["validUntil"] > vc["validFrom"]
+    assert (vc["validFrom"], vc["validUntil"]) == ("2025-01-01T00:00:00Z", "2028-01-01T00:00:00Z")  # last day 2027-12-31
+    assert subject["referenceScheme"]["name"] == "ASI Chain of Custody Standard"
     assert [(s["statusPurpose"], s["statusListIndex"], s["statusListCredential"]) for s in vc["credentialStatus"]] == [
         ("revocation", "7", f"{BASE}/credentials/status/revocation"),
         ("suspension", "7", f"{BASE}/credentials/status/suspension")]
