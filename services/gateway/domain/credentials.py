@@ -40,13 +40,13 @@ MIN_BITS = 131_072
 PURPOSES = ("revocation", "suspension")
 
 REVOKED = frozenset({"withdrawn"})
-"""Certificate statuses whose revocation bit is set: a withdrawn certificate is final (ASI Assurance
-Manual: withdrawal ends a certificate). Superseded and expired ones are not revoked: expiry is the
-credential's `validUntil`, and a superseded certificate was valid until replaced (verify)."""
+"""Certificate statuses whose revocation bit is set. The ASI secretariat suspends, reinstates and
+withdraws certificates (ASI Assurance Manual; the platform's statuses: active, provisional, suspended,
+withdrawn, expired); a withdrawal is final. Expired and superseded certificates are not marked revoked:
+expiry is the credential's `validUntil`, and a superseded certificate was valid until replaced (verify)."""
 
 SUSPENDED = frozenset({"suspended"})
-"""Certificate statuses whose suspension bit is set; reinstatement clears it again (ASI Assurance Manual:
-a suspension is lifted once the nonconformities are closed)."""
+"""Certificate statuses whose suspension bit is set; a reinstatement clears it again."""
 
 
 class CredentialInvalid(ValueError):
