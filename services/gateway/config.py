@@ -42,3 +42,12 @@ class Settings(ServiceSettings):
     webhook_poll_interval_s: float = Field(default=0.5, gt=0, description="How often due deliveries are looked for.")
     webhook_allow_private_targets: bool = Field(
         default=False, description="Allow webhook URLs on loopback or private addresses (tests, local demos).")
+    credential_signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 seed (64 hex digits or base64url) that signs the verifiable credentials "
+        "and status lists; unset: one is generated once and kept in the gateway's database.")
+    credential_issuer_name: str = Field(default="Aluminium Stewardship Initiative platform",
+                                        description="The `issuer.name` of the verifiable credentials.")
+    untp_dcc_context: str = Field(
+        default="https://test.uncefact.org/vocabulary/untp/dcc/0.5.0/",
+        description="JSON-LD context of the UNTP Digital Conformity Credential a certificate's credential "
+        "follows (verify: UNTP is a draft; set the version your verifiers expect).")

@@ -108,7 +108,7 @@ class FrontDoor:
     def _dressed(self, scope: Scope, send: Send) -> Send:
         path: str = scope.get("path", "")
         csp = DOCS_CSP if path.startswith(DOCS_PATHS) else PAGE_CSP
-        api = path.startswith("/v1/")
+        api = path.startswith(("/v1/", "/epcis/"))
 
         async def dressed(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -7,6 +7,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.domain.epcis import Gs1Registry
+
 KEYS = "api_keys"
 MEMBERS = "members"
 SITES = "sites"
@@ -21,6 +23,10 @@ EVENT_STATUS = "event_status"
 SUBMISSIONS = "submissions"
 SUBSCRIPTIONS = "webhook_subscriptions"
 DELIVERIES = "webhook_deliveries"
+GS1 = "gs1_identifiers"
+CAPTURE_JOBS = "epcis_capture_jobs"
+CREDENTIAL_KEYS = "credential_keys"
+STATUS_INDICES = "status_indices"
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -41,6 +47,10 @@ async def ensure_indexes(db: Db) -> None:
     await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
+    await db[GS1].create_index([("number", ASCENDING)])
+    await db[GS1].create_index([("registered_by", ASCENDING)])
+    await db[CERTIFICATES].create_index([("status_index", ASCENDING)], sparse=True)
+    await db[CAPTURE_JOBS].create_index([("organisation_id", ASCENDING), ("createdAt", DESCENDING)])
 
 
 async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:
@@ -62,3 +72,28 @@ def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     if doc is None:
         return None
     return {k: v for k, v in doc.items() if k != "_id"}
+
+
+def gs1_id(kind: str, number: str, organisation_id: str) -> str:
+    """One registration per meaning of a GS1 number: `site|<GLN>` and `party|<GLN>` for everyone (only the
+    site's or party's own organisation registers them), `product|<organisation>|<GTIN>` per organisation
+    (each classifies the products it books; nobody else's registration changes what its documents say)."""
+    return f"product|{organisation_id}|{number}" if kind == "product" else f"{kind}|{number}"
+
+
+async def gs1_registry(db: Db, numbers: set[str], organisation_id: str) -> Gs1Registry:
+    """What the registered GS1 numbers among `numbers` stand for, for `organisation_id`, in one query."""
+    registry = Gs1Registry()
+    if not numbers:
+        return registry
+    query = {"number": {"$in": sorted(numbers)},
+             "$or": [{"kind": {"$ne": "product"}}, {"registered_by": organisation_id}]}
+    async for d in db[GS1].find(query):
+        if d["kind"] == "site":
+            registry.sites[d["number"]] = d["site_id"]
+            registry.site_owners[d["number"]] = d["organisation_id"]
+        elif d["kind"] == "party":
+            registry.parties[d["number"]] = d["organisation_id"]
+        elif d["kind"] == "product":
+            registry.products[d["number"]] = (d["material_category"], d["product_form"])
+    return registry

@@ -28,7 +28,9 @@ EVERYWHERE = ("400", "413", "422", "429", "503")
 API = ("401", "403", "404", "409")
 PAGES = {"/certificates/{number}": ("404",), "/c/{code}": ("404",), "/c/{code}/qr.svg": ("404",),
          "/verify": ("303", "404"), "/asyncapi/schemas/{name}": ("404",), "/asyncapi/{name}": ("404",),
-         "/review/session": ("303", "401"), "/review/{claim_id}": ("303", "401")}
+         "/review/session": ("303", "401"), "/review/{claim_id}": ("303", "401"),
+         "/credentials/certificates/{certificate}": ("404",), "/credentials/status/{purpose}": ("404",),
+         "/epcis/capture": ("401", "403"), "/epcis/capture/{captureID}": ("401", "403", "404")}
 
 
 def document_status_codes(schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.adapters import store
 from services.gateway.api.certification import search
+from services.gateway.api.credentials import credential_jwk
 from services.gateway.api.deps import GatewayDep
 from services.gateway.domain import jws
 from services.gateway.domain.qr import svg
@@ -86,8 +87,12 @@ async def verify(gw: GatewayDep, request: Request) -> Response:
 
 
 async def _verify_jws(gw: GatewayDep, text: str) -> dict[str, Any]:
-    checked = jws.check(text, await known_keys(gw.db, gw.settings.verification_keys))
+    keys = [*await known_keys(gw.db, gw.settings.verification_keys), await credential_jwk(gw)]
+    checked = jws.check(text, keys)
     payload = checked.payload or {}
+    subject = payload.get("credentialSubject")
+    if isinstance(subject, dict):  # a verifiable credential (api/credentials.py): what it is about
+        payload = subject["certificate"] if isinstance(subject.get("certificate"), dict) else subject
     lines: list[str] = []
     if "certificate_number" in payload and "certificate_id" in payload:
         record = await gw.db[store.CERTIFICATES].find_one({"_id": str(payload["certificate_id"])})

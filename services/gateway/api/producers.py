@@ -44,8 +44,10 @@ class Batch(StrictBody):
         min_length=1, max_length=10_000, description="Plant events, each shaped as for POST /v1/plant-events.")
 
 
-async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[int, Any]],
-                        refused: list[ItemResult]) -> BatchResult:
+async def prepare_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[int, Any]],
+                        refused: list[ItemResult]) -> list[tuple[int, Outgoing]]:
+    """Each body checked against the plant-event contract and the caller's sites; what fails is added to
+    `refused`, what passes is returned ready to publish."""
     if len(bodies) + len(refused) > gw.settings.max_batch_items:
         raise ApiError(413, "batch_too_large", f"at most {gw.settings.max_batch_items} events per request")
     parsed: list[tuple[int, Any]] = []
@@ -70,6 +72,11 @@ async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[in
             refused.append(ItemResult(index=index, status="refused", error={
                 "code": "invalid_event", "message": "the event does not match the plant-event contract",
                 "details": _errors(exc)}))
+    return messages
+
+
+async def publish_items(gw: GatewayDep, caller: Principal, messages: list[tuple[int, Outgoing]],
+                        refused: list[ItemResult]) -> BatchResult:
     conflicts = await publish_many(gw, caller, [m for _, m in messages])
     results = list(refused)
     for (index, outgoing), conflict in zip(messages, conflicts, strict=True):
@@ -79,6 +86,11 @@ async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[in
     results.sort(key=lambda r: r.index)
     accepted = sum(r.status == "accepted" for r in results)
     return BatchResult(accepted=accepted, refused=len(results) - accepted, results=results)
+
+
+async def _submit_items(gw: GatewayDep, caller: Principal, bodies: list[tuple[int, Any]],
+                        refused: list[ItemResult]) -> BatchResult:
+    return await publish_items(gw, caller, await prepare_items(gw, caller, bodies, refused), refused)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -115,7 +127,8 @@ EPCIS_BODY = {"requestBody": {"required": True, "content": {
 async def submit_epcis(gw: GatewayDep, caller: Producer, request: Request) -> Any:
     document = loads_exact(await request.body())
     try:
-        mapped = epcis.map_document(document, caller.organisation_id)
+        registry = await store.gs1_registry(gw.db, epcis.gs1_numbers(document), caller.organisation_id)
+        mapped = epcis.map_document(document, caller.organisation_id, registry)
     except ValueError as exc:
         raise ApiError(422, "epcis_invalid", str(exc)) from exc
     refused = [ItemResult(index=m.index, status="refused", error={"code": m.code, "message": m.message})
