@@ -18,7 +18,7 @@ from contracts.certificates import CertificateChange, CertificateChanged
 from contracts.common import Actor, Role
 from contracts.ledger import CoCDocument, CoCDocumentIssued
 from contracts.registry import CertificateStatus
-from services.gateway.testing import eventually, gateway_client
+from devstack.gateway_testing import eventually, gateway_client
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, member_registered, new_key
 from tests.integration.test_gateway_verify_keys import tamper, verdict
 from tests.support import NOW, Sender, unique

@@ -13,7 +13,7 @@ import pytest
 
 from contracts.common import Role
 from contracts.plant import MaterialReceived, MaterialTransformed
-from services.gateway.testing import eventually, gateway_client
+from devstack.gateway_testing import eventually, gateway_client
 from tests.integration.test_gateway_api import (
     ADMIN, auth, gateway_settings, member_registered, new_key, site_registered,
 )
