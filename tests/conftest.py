@@ -29,9 +29,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line, yellow=True, bold=True)
 
 
-# A test still running after this many seconds gets the stacks of every asyncio task and thread printed
-# (pytest-timeout's own report shows only the main thread, which an event loop keeps in select()).
-HANG_REPORT_S = float(os.environ.get("ASI_TEST_HANG_REPORT_S", "120"))
+# A test still running after this many seconds (a minute before pytest-timeout ends the run) gets
+# the stacks of every asyncio task and thread printed (pytest-timeout's own report shows only the
+# threads, and the main one sits in the event loop's select()).
+HANG_REPORT_S = float(os.environ.get("ASI_TEST_HANG_REPORT_S", "240"))
 _loops: list[asyncio.AbstractEventLoop] = []
 
 
