@@ -105,8 +105,10 @@ await producer.disconnect();
 console.log(`sent ${event.type} ${event.event_id} for ${event.site_id}: ${event.quantity} ${event.unit} of ${event.material_category}`);
 
 // 5. Wait for the platform's answer.
-const timeout = new Promise((resolve) => setTimeout(() => resolve(null), Number(args.timeout) * 1000));
+let timer;
+const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), Number(args.timeout) * 1000); });
 const answer = await Promise.race([answered, timeout]);
+clearTimeout(timer); // a pending timer keeps Node running: without this, every answer took the full timeout
 await consumer.disconnect();
 if (answer === null) {
   console.log(`no answer for ${event.event_id} within ${args.timeout} s`);
