@@ -84,6 +84,8 @@ class ClaimReason:
     """The secretariat does not run this claim type now."""
     INVALID_CLAIM_TEXT = "invalid_claim_text"
     """A claim text whose template uses a placeholder the platform cannot fill."""
+    FULL_CERTIFICATE_REQUIRED = "full_certificate_required"
+    """The claim type needs a full certificate; the claimant's covering certificate is provisional."""
 
 
 class ClaimProduct(Contract):
