@@ -48,6 +48,8 @@ class Allocation:
     document_ids: tuple[str, ...] = ()
     recycled_content_share: Decimal | None = None
     carbon_footprint_kg_co2e_per_kg: Decimal | None = None
+    documented_mass_kg: Decimal | None = None
+    """Mass the CoC Documents behind it supply (the sum of their shares); None: not known."""
 
     def evidence(self) -> AllocationEvidence:
         return AllocationEvidence(
