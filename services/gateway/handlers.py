@@ -236,6 +236,8 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
 async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
     ops = []
     for m in (i.message for i in batch):
+        if isinstance(m, cl.PlausibilityAlertRaised):
+            continue  # the secretariat's alone (api/plausibility.py): it may name other brands' claims
         entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
                  "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
         update: dict[str, Any] = {"$push": {"history": entry},

@@ -66,4 +66,8 @@ async def test_alerts_fire_for_a_duplicate_artwork_and_an_undocumented_mass_and_
                 brand = (await http.post("/v1/keys", json={"organisation_id": org, "role": "brand_owner"},
                                          headers=auth(ADMIN))).json()["token"]
                 assert (await http.get("/v1/plausibility-alerts", headers=auth(brand))).status_code == 403
+                # The brand's own claim view does not carry the alert (it may name other brands' claims).
+                view = (await http.get(f"/v1/claims/{second}", headers=auth(brand))).json()
+                assert view["status"] == "pending" and view["history"]
+                assert "plausibility_alert_raised" not in {h["type"] for h in view["history"]}
                 assert (await http.get("/v1/plausibility-alerts")).status_code == 401
