@@ -8,6 +8,7 @@ the retired key."""
 from __future__ import annotations
 
 import json
+from contextlib import AsyncExitStack
 from datetime import date, timedelta
 
 import pytest
@@ -48,8 +49,9 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
     settings = service_settings(Settings, stack, clock_start=NOW, tick_interval_s=0.2)
     org, body, sites = unique("org"), unique("cb"), [unique("site")]
     by_body = actor(body, Role.CERTIFICATION_BODY)
-    async with running(build_runtime, settings), running(
-            build_claims, service_settings(ClaimsSettings, stack), clock=ManualClock(NOW)) as claims:
+    async with running(build_runtime, settings), AsyncExitStack() as claims_running:
+        claims = await claims_running.enter_async_context(
+            running(build_claims, service_settings(ClaimsSettings, stack), clock=ManualClock(NOW)))
         await register(sender, recorder, org, body, sites)
         first = audit(org, body, sites, audit_id=unique("audit"), majors=2)
         await sender.send(first)
@@ -102,6 +104,7 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
         await approve_on_review(sender, recorder, later, org)
         [approved] = await recorder.wait_for(ClaimApproved, of(later))
         assert {c.certificate_id: c.status for c in approved.evidence.certificates}[cid] is CertificateStatus.ACTIVE
+        await claims_running.aclose()  # its logs would mix with the command line's output below
 
         # The signed form is re-issued; a verifier finds its key on the topic.
         await recorder.wait_for(SigningKeyPublished)
