@@ -84,6 +84,13 @@ class ClaimReason:
     """The secretariat does not run this claim type now."""
     INVALID_CLAIM_TEXT = "invalid_claim_text"
     """A claim text whose template uses a placeholder the platform cannot fill."""
+    FULL_CERTIFICATE_REQUIRED = "full_certificate_required"
+    """The claim type needs a full certificate; the claimant's covering certificate is provisional."""
+    SAME_PRODUCT_AND_ARTWORK = "same_product_and_artwork_in_open_claims"
+    """Plausibility alert (never a refusal): another open claim names the same product and artwork."""
+    CLAIMED_ABOVE_DOCUMENTED_SUPPLY = "claimed_mass_above_documented_supply"
+    """Plausibility alert (never a refusal): the CoC Documents behind an allocation hold less mass
+    than the claim."""
 
 
 class ClaimProduct(Contract):
@@ -331,6 +338,34 @@ class ClaimRequestRefused(_Decision):
     reasons: list[Reason] = Field(min_length=1, description="Why.")
 
 
+class PlausibilityEvidence(Contract):
+    """What a plausibility alert rests on: the other claims, the CoC Documents and the masses."""
+
+    product_id: Identifier | None = Field(default=None, description="Product the alert is about.")
+    artwork_reference: Identifier | None = Field(default=None, description="Artwork the alert is about.")
+    related_claim_ids: list[Identifier] = Field(
+        default_factory=list, description="Other open claims involved (same product and artwork)."
+    )
+    document_ids: list[Identifier] = Field(
+        default_factory=list, description="CoC Documents behind the allocation."
+    )
+    claimed_mass_kg: Kg | None = Field(default=None, description="Mass the claim covers, kilograms.")
+    documented_mass_kg: KgOrZero | None = Field(
+        default=None, description="Mass those CoC Documents supply to it, kilograms."
+    )
+
+
+class PlausibilityAlertRaised(_Decision):
+    """A plausibility check found something for the secretariat to look at (issue 18 item 7). It
+    never decides: the claim goes on as its checks say."""
+
+    type: Literal["plausibility_alert_raised"] = Field(
+        default="plausibility_alert_raised", description="Type tag."
+    )
+    reasons: list[Reason] = Field(min_length=1, description="What looks implausible (reason codes).")
+    evidence: PlausibilityEvidence = Field(description="What the alert names as its evidence.")
+
+
 ClaimDecision = Annotated[
     ClaimPending
     | ClaimAwaitingReview
@@ -340,6 +375,7 @@ ClaimDecision = Annotated[
     | ClaimExpired
     | ClaimWithdrawalConfirmed
     | ClaimUsageRecorded
-    | ClaimRequestRefused,
+    | ClaimRequestRefused
+    | PlausibilityAlertRaised,
     Field(discriminator="type"),
 ]

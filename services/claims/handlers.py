@@ -42,7 +42,14 @@ from contracts.ledger import (
 from contracts.registry import Member
 from libs.logs import get_logger, message_context
 from libs.messaging import Incoming, Outgoing, Tx, content_hash
-from services.claims.domain import answers, claim_types, membership, requests, texts
+from services.claims.domain import (
+    answers,
+    claim_types,
+    membership,
+    plausibility,
+    requests,
+    texts,
+)
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Allocate, Effect, Status
 from services.claims.domain.reads import answered, to_check
@@ -215,9 +222,26 @@ class ClaimsHandlers:
                 message, digest, work.registry, self.rules, work.tx.now, self.timeout, status
             )
             work.loaded.add_new(claim)
+            effects = [*effects, *await self._same_product_and_artwork(claim, work)]
         else:
             effects = claim.resubmitted(message, digest)
         self._answer(claim, effects, message, work)
+
+    async def _same_product_and_artwork(self, claim: Claim, work: Batch) -> list[Effect]:
+        """Plausibility: other open claims with this product and artwork (stored, or new in this
+        batch); only for a claim that passed its checks and is open."""
+        if claim.status not in plausibility.OPEN:
+            return []
+        product, artwork = claim.request.product.product_id, claim.request.artwork_reference
+        stored = await work.store.open_claims_with(product, artwork)
+        in_batch = [
+            c.claim_id
+            for c in work.loaded.claims.values()
+            if c.status in plausibility.OPEN
+            and c.request.product.product_id == product
+            and c.request.artwork_reference == artwork
+        ]
+        return list(plausibility.same_product_and_artwork(claim.request, [*stored, *in_batch]))
 
     async def review_decided(self, message: ClaimReviewDecided, work: Batch) -> None:
         if claim := self._known(message, work):
@@ -293,6 +317,11 @@ class ClaimsHandlers:
             text = work.texts.get(claim.request.text_id or "")
             allocation = answers.allocation_of(message)
             effects = claim.granted(allocation, work.registry, self.rules, work.tx.now, text)
+            if claim.status in plausibility.OPEN:
+                effects = [
+                    *effects,
+                    *plausibility.above_documented_supply(claim.request, allocation),
+                ]
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
 
     async def allocation_refused(self, message: AllocationRefused, work: Batch) -> None:

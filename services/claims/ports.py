@@ -39,6 +39,11 @@ class ClaimsStore(Protocol):
         `valid_until`."""
         ...
 
+    async def open_claims_with(self, product_id: str, artwork_reference: str) -> list[str]:
+        """Ids of the open claims (pending, awaiting review, approved) of any claimant naming this
+        product and artwork (`domain.plausibility`)."""
+        ...
+
     async def save_claims(self, loaded: Loaded) -> None:
         """Write the changed claims and their new decisions; a claim changed by someone else since
         it was read raises a transient write conflict (the runtime retries the batch)."""

@@ -24,7 +24,7 @@ from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import (
     asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, webhooks,
 )
-from services.gateway.api import claim_page, claim_texts, review
+from services.gateway.api import claim_page, claim_texts, plausibility, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     for module in (producers, epcis, credentials, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
         app.include_router(module.router)
     app.include_router(review.router)
+    app.include_router(plausibility.router)
     app.include_router(claim_texts.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")

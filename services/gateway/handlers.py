@@ -236,6 +236,8 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
 async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
     ops = []
     for m in (i.message for i in batch):
+        if isinstance(m, cl.PlausibilityAlertRaised):
+            continue  # the secretariat's alone (api/plausibility.py): it may name other brands' claims
         entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
                  "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
         update: dict[str, Any] = {"$push": {"history": entry},
@@ -266,4 +268,10 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
         # A refused input changes nothing: it is noted on a known claim, never creates one.
         ops.append(UpdateOne({"_id": m.claim_id}, update, upsert=status is not None))
     await _bulk(tx, store.CLAIMS, ops)
+    alerts = [UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {  # the secretariat's list (api/plausibility.py)
+        "alert_id": str(m.event_id), "raised_at": m.occurred_at, "claim_id": m.claim_id,
+        "claimant_organisation_id": m.claimant_organisation_id, "reasons": [r.model_dump() for r in m.reasons],
+        "evidence": m.evidence.model_dump(mode="json")}}, upsert=True)
+        for m in (i.message for i in batch) if isinstance(m, cl.PlausibilityAlertRaised)]
+    await _bulk(tx, store.PLAUSIBILITY_ALERTS, alerts)
     return NO_OUTPUT

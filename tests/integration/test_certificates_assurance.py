@@ -1,26 +1,36 @@
 """The Assurance Manual's journey through the real broker and database: a provisional certificate
 with two Majors, its Corrective Action Plan submitted and approved, the closures verified by the body
-that audited, upgraded to full and re-signed; the signing keys learnt from certificates.events.v1,
-rotated by command, the old signature still verifiable with the retired key."""
+that audited, upgraded to full and re-signed; an on-pack logo claim, which needs a full certificate,
+refused by claims while the certificate is provisional and approved once it is upgraded; the signing
+keys learnt from certificates.events.v1, rotated by command, the old signature still verifiable with
+the retired key."""
 
 from __future__ import annotations
 
 import json
+from contextlib import AsyncExitStack
 from datetime import date, timedelta
 
 import pytest
 
 from contracts.audits import CorrectiveActionPlanApproved, CorrectiveActionPlanSubmitted, NonconformityClosed
 from contracts.certificates import CertificateChange, CertificateChanged, RotateSigningKey, SuspendCertificate
+from contracts.claims import ClaimApproved, ClaimReason, ClaimRejected
 from contracts.common import Role
+from contracts.ledger import AllocateForClaim
 from contracts.registry import CertificateStatus, CorrectiveAction
 from contracts.signing import Signer, SigningKeyPublished, b64url, canonical_json, parse
+from libs.clock import ManualClock
 from services.certificates import cli as certificates_cli
 from services.certificates.app import build_runtime
 from services.certificates.config import Settings
 from services.certificates.signing import VerificationError, verify
+from services.claims.app import build_runtime as build_claims
+from services.claims.config import Settings as ClaimsSettings
 from tests.integration.test_certificates_journey import SECRETARIAT, audit, register
+from tests.integration.test_claims_saga import approve_on_review, changed, granted, of, until
 from tests.support import NOW, actor, running, service_settings, unique
+from tests.unit.claims.builders import coc, request
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +49,9 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
     settings = service_settings(Settings, stack, clock_start=NOW, tick_interval_s=0.2)
     org, body, sites = unique("org"), unique("cb"), [unique("site")]
     by_body = actor(body, Role.CERTIFICATION_BODY)
-    async with running(build_runtime, settings):
+    async with running(build_runtime, settings), AsyncExitStack() as claims_running:
+        claims = await claims_running.enter_async_context(
+            running(build_claims, service_settings(ClaimsSettings, stack), clock=ManualClock(NOW)))
         await register(sender, recorder, org, body, sites)
         first = audit(org, body, sites, audit_id=unique("audit"), majors=2)
         await sender.send(first)
@@ -47,6 +59,20 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
         cid = issued.certificate.certificate_id
         assert issued.certificate.status is CertificateStatus.PROVISIONAL
         assert issued.certificate.corrective_action_plans[0].submit_by == date(2026, 6, 20)
+
+        # The same member also holds a full CoC certificate (played here): while its PS certificate is
+        # provisional, claims refuses the on-pack logo claim, which needs full certificates.
+        await sender.send(changed(coc(org=org, number=f"ASI-COC-2026-{unique('n')[-6:]}".upper(),
+                                      certificate_id=unique("coc"))))
+        registry = claims.db["registry"]
+        await until(lambda: registry.count_documents({"organisation_id": org, "kind": "certificate"}), 2)
+        early = unique("claim")
+        await sender.send(request(claim_id=early, org=org))
+        [refused] = await recorder.wait_for(ClaimRejected, of(early))
+        assert [(r.code, r.field) for r in refused.reasons] == [
+            (ClaimReason.FULL_CERTIFICATE_REQUIRED, "claimant_organisation_id")]
+        assert issued.certificate.certificate_number in refused.reasons[0].message
+        assert not recorder.messages(kind=AllocateForClaim, where=of(early))
 
         common = {"actor": by_body, "occurred_at": NOW, "certification_body_id": body, "organisation_id": org,
                   "certificate_id": cid}
@@ -67,6 +93,18 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
         assert upgraded.certificate.status is CertificateStatus.ACTIVE and not upgraded.certificate.provisional
         assert upgraded.certificate.valid_until == date(2029, 5, 19)
         assert upgraded.certificate.surveillance_due_on == date(2028, 5, 20)
+
+        # Upgraded to full: the claim needing a full certificate goes through (the test plays
+        # accounting's allocation; the secretariat approves it from the review queue).
+        await until(lambda: registry.count_documents({"certificate_id": cid, "status": "active"}), 1)
+        later = unique("claim")
+        await sender.send(request(claim_id=later, org=org))
+        [allocate] = await recorder.wait_for(AllocateForClaim, of(later))
+        await sender.send(granted(later, org, str(allocate.mass_kg), allocate))
+        await approve_on_review(sender, recorder, later, org)
+        [approved] = await recorder.wait_for(ClaimApproved, of(later))
+        assert {c.certificate_id: c.status for c in approved.evidence.certificates}[cid] is CertificateStatus.ACTIVE
+        await claims_running.aclose()  # its logs would mix with the command line's output below
 
         # The signed form is re-issued; a verifier finds its key on the topic.
         await recorder.wait_for(SigningKeyPublished)

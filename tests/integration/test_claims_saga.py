@@ -158,7 +158,7 @@ async def test_granted_allocation_approves_and_spends_once_and_a_suspension_revo
             "allocate_for_claim", "claim_pending", "claim_request_refused", "claim_awaiting_review", "claim_approved",
             "debit_claim_mass", "claim_revoked"]
         assert shown["mass"]["approved_kg"] == "13000" and shown["mass"]["used_kg"] == "0"
-        assert shown["decisions"][4]["evidence"]["wording_rules_version"] == "asi-claims-2026.1"
+        assert shown["decisions"][4]["evidence"]["wording_rules_version"] == "asi-claims-2026.2"
         [row] = await cli.by_owner(runtime.db, org)
         assert (row["claim_id"], row["status"]) == (claim_id, "revoked")
 

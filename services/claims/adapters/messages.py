@@ -20,11 +20,14 @@ from contracts.claims import (
     ClaimRevoked,
     ClaimUsageRecorded,
     ClaimWithdrawalConfirmed,
+    PlausibilityAlertRaised,
+    PlausibilityEvidence,
 )
 from contracts.common import Actor, Envelope, Reason, Role, derived_event_id
 from contracts.ledger import AllocateForClaim, DebitClaimMass, ReleaseAllocation, ReturnClaimMass
 from libs.messaging import Outgoing
 from services.claims.domain.effects import (
+    Alert,
     Allocate,
     Approved,
     AwaitingReview,
@@ -213,6 +216,19 @@ def _body(
                 "reason": reason,
                 "used_kg": used,
                 "returned_kg": back,
+            }
+        case Alert() as a:
+            return PlausibilityAlertRaised, {
+                "claimant_organisation_id": claimant,
+                "reasons": [a.reason],
+                "evidence": PlausibilityEvidence(
+                    product_id=a.product_id,
+                    artwork_reference=a.artwork_reference,
+                    related_claim_ids=list(a.related_claim_ids),
+                    document_ids=list(a.document_ids),
+                    claimed_mass_kg=a.claimed_mass_kg,
+                    documented_mass_kg=a.documented_mass_kg,
+                ),
             }
         case Refused(reasons=reasons):
             if refused_event_id is None:

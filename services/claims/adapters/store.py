@@ -25,6 +25,7 @@ from services.claims.adapters.documents import claim_from, state_of, text_docume
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK, FORFEITED
+from services.claims.domain.plausibility import OPEN
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -43,6 +44,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
+    await db[CLAIMS].create_index(
+        [("request.product.product_id", ASCENDING), ("request.artwork_reference", ASCENDING)]
+    )
     await db[TEXTS].create_index([("text_id", ASCENDING), ("version", ASCENDING)])
     await db[REGISTRY].create_index("organisation_id")
     await db[REGISTRY].create_index("number_key", sparse=True)
@@ -86,6 +90,15 @@ class MongoStore:
             ]
         }
         return await self._load([due], limit)
+
+    async def open_claims_with(self, product_id: str, artwork_reference: str) -> list[str]:
+        query = {
+            "request.product.product_id": product_id,
+            "request.artwork_reference": artwork_reference,
+            "status": {"$in": [s.value for s in OPEN]},
+        }
+        found = self.db[CLAIMS].find(query, {"_id": 1}, session=self.session)
+        return sorted([str(doc["_id"]) async for doc in found])
 
     async def _load(self, clauses: list[dict[str, Any]], limit: int = 0) -> Loaded:
         loaded = Loaded()

@@ -3,6 +3,8 @@ allocation granted, or why the mass could not be allocated."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from contracts.claims import ClaimReason
 from contracts.common import Reason
 from contracts.ledger import AllocationGranted, AllocationRefused, LedgerCommandRejected
@@ -16,6 +18,7 @@ def allocation_of(granted: AllocationGranted) -> Allocation:
         document_ids=tuple(d.document_id for d in granted.documents),
         recycled_content_share=granted.recycled_content_share,
         carbon_footprint_kg_co2e_per_kg=granted.carbon_footprint_kg_co2e_per_kg,
+        documented_mass_kg=sum((d.mass_kg for d in granted.documents), Decimal(0)),
     )
 
 

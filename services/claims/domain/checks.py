@@ -16,6 +16,7 @@ from contracts.claims import (
 )
 from contracts.common import Reason, Role, Standard
 from contracts.registry import CURRENT_STATUSES, Certificate
+from services.claims.domain.certification import full_certificate_reasons
 from services.claims.domain.membership import membership_reasons
 from services.claims.domain.wording import WordingRules, check_wording, quoted_certificate_numbers
 
@@ -47,6 +48,8 @@ class Allocation:
     document_ids: tuple[str, ...] = ()
     recycled_content_share: Decimal | None = None
     carbon_footprint_kg_co2e_per_kg: Decimal | None = None
+    documented_mass_kg: Decimal | None = None
+    """Mass the CoC Documents behind it supply (the sum of their shares); None: not known."""
 
     def evidence(self) -> AllocationEvidence:
         return AllocationEvidence(
@@ -270,6 +273,7 @@ def static_checks(
         request, registry, today
     )
     reasons += certificate_failures
+    reasons += full_certificate_reasons(request, resting, rules)
     reasons += membership_reasons(request, registry.standing)
     reasons += check_wording(request, rules)
     reasons += quoted_number_reasons(request, registry, rules, today)

@@ -119,6 +119,19 @@ class ReturnUnused:
     reason: str
 
 
+@dataclass(frozen=True)
+class Alert:
+    """A plausibility alert for the secretariat (`plausibility.py`); it decides nothing."""
+
+    reason: Reason
+    product_id: str | None = None
+    artwork_reference: str | None = None
+    related_claim_ids: tuple[str, ...] = ()
+    document_ids: tuple[str, ...] = ()
+    claimed_mass_kg: Decimal | None = None
+    documented_mass_kg: Decimal | None = None
+
+
 Effect = (
     Pending
     | AwaitingReview
@@ -133,4 +146,5 @@ Effect = (
     | Release
     | Debit
     | ReturnUnused
+    | Alert
 )

@@ -3,6 +3,8 @@ cite."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contracts.claims import ClaimType
 from services.claims.domain.wording import ForbiddenPhrase, RequiredElements, WordingRules
 
@@ -85,8 +87,22 @@ ASI_CLAIMS_2026_1 = WordingRules(
     certificate_number_pattern=r"\bASI-[A-Z]+-[0-9]{4}-[0-9]+\b",
 )
 
-RULE_SETS: dict[str, WordingRules] = {r.version: r for r in (ASI_CLAIMS_2026_1,)}
-CURRENT = ASI_CLAIMS_2026_1.version
+# 2026.2 adds one rule (issue 17): an on-pack logo claim rests only on full certificates. (verify)
+# domain.md says on-product claims need ASI approval and PS plus CoC certification covering the
+# product, and that a provisional certificate (any Major NC open) is expected to become full within
+# its year; it does not say which claims a provisional certificate supports. We choose the stricter
+# reading for the claim that carries the ASI logo on the product, the one a shopper reads as ASI's
+# word: the claimant's covering PS and CoC certificates must be full. Other claim types still accept
+# a provisional certificate. A later rule set may widen or drop this; the set is data, not code.
+ASI_CLAIMS_2026_2 = replace(
+    ASI_CLAIMS_2026_1,
+    version="asi-claims-2026.2",
+    full_certificate_types=frozenset({ClaimType.ON_PACK_LOGO}),
+    _compiled={},
+)
+
+RULE_SETS: dict[str, WordingRules] = {r.version: r for r in (ASI_CLAIMS_2026_1, ASI_CLAIMS_2026_2)}
+CURRENT = ASI_CLAIMS_2026_2.version
 
 
 def wording_rules(version: str | None = None) -> WordingRules:

@@ -47,6 +47,9 @@ class WordingRules:
     logo_wordings: tuple[str, ...]
     certificate_number_pattern: str
     link_pattern: str = r"^https?://[^\s/]+\.[^\s]+$"
+    full_certificate_types: frozenset[ClaimType] = frozenset()
+    """Claim types that rest only on full certificates, never provisional ones
+    (`domain/certification.py`)."""
     _compiled: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def forbidden_pattern(self, phrase: ForbiddenPhrase) -> re.Pattern[str]:

@@ -19,6 +19,7 @@ BALANCES = "balances"
 STATEMENTS = "statements"
 DOCUMENTS = "documents"
 CLAIMS = "claims"
+PLAUSIBILITY_ALERTS = "plausibility_alerts"
 EVENT_STATUS = "event_status"
 SUBMISSIONS = "submissions"
 SUBSCRIPTIONS = "webhook_subscriptions"
@@ -40,6 +41,7 @@ async def ensure_indexes(db: Db) -> None:
     await db[CERTIFICATE_EVENTS].create_index([("occurred_at", ASCENDING)])
     await db[STATEMENTS].create_index([("account_id", ASCENDING), ("period_id", DESCENDING)])
     await db[DOCUMENTS].create_index([("issuer_organisation_id", ASCENDING)])
+    await db[PLAUSIBILITY_ALERTS].create_index([("raised_at", DESCENDING)])
     await db[DOCUMENTS].create_index([("recipient_organisation_id", ASCENDING)])
     await db[CLAIMS].create_index([("approval_code", ASCENDING)], sparse=True)
     await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING)])

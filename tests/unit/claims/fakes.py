@@ -18,6 +18,7 @@ from services.claims.adapters.store import WRITE_CONFLICT
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK, FORFEITED, rejoins
+from services.claims.domain.plausibility import OPEN
 from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
@@ -57,6 +58,15 @@ class FakeStore:
             s
             for s in self.claims.values()
             if s.claim.claim_id in ids or s.allocate_command_id in commands
+        )
+
+    async def open_claims_with(self, product_id: str, artwork_reference: str) -> list[str]:
+        return sorted(
+            s.claim.claim_id
+            for s in self.claims.values()
+            if s.claim.status in OPEN
+            and s.claim.request.product.product_id == product_id
+            and s.claim.request.artwork_reference == artwork_reference
         )
 
     async def load_approved_resting_on(self, certificate_ids: Sequence[str]) -> Loaded:

@@ -229,3 +229,24 @@ class StoreSuite:
         assert stored.approved_kg == Decimal("13000.125")
         assert stored.used.used_kg == Decimal("5200.000") and stored.certificate_ids == ["cert-x"]
         assert (stored.approval_code, stored.valid_until) == ("RAS-A", date(2027, 6, 30))
+
+    async def test_open_claims_with_a_product_and_artwork_are_found_closed_ones_and_others_not(
+        self,
+    ) -> None:
+        def with_artwork(claim_id: str, status: Status, artwork: str = "artwork-x") -> Claim:
+            r = request(claim_id=claim_id, artwork_reference=artwork)
+            return Claim(r, request_hash(r), status)
+
+        await self.insert(
+            with_artwork("dup-pending", Status.PENDING),
+            with_artwork("dup-review", Status.AWAITING_REVIEW),
+            with_artwork("dup-approved", Status.APPROVED),
+            with_artwork("dup-rejected", Status.REJECTED),
+            with_artwork("dup-withdrawn", Status.WITHDRAWN),
+            with_artwork("other-artwork", Status.APPROVED, artwork="artwork-y"),
+        )
+        async with self.transaction() as store:
+            found = await store.open_claims_with("GTIN-05000112637922", "artwork-x")
+            other_product = await store.open_claims_with("GTIN-other", "artwork-x")
+        assert found == ["dup-approved", "dup-pending", "dup-review"]
+        assert other_product == []
