@@ -22,7 +22,7 @@ from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import (
-    asyncapi, certification, claims, membership, pages, producers, secretariat, webhooks,
+    asyncapi, certification, claims, membership, pages, producers, secretariat, upstream, webhooks,
 )
 from services.gateway.api import claim_page, claim_texts, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     install_observability(app, runtime)
     app.include_router(claim_page.router)  # before pages: its /c/{code} replaces the one there
-    for module in (producers, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
+    for module in (upstream, producers, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
         app.include_router(module.router)
     app.include_router(review.router)
     app.include_router(claim_texts.router)

@@ -158,6 +158,12 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
         for m in (i.message for i in batch) if not isinstance(m, movements.MovementCancelled)
     ]
     await _set_statuses(tx, changes)
+    receipts = [UpdateOne({"_id": str(m.movement_id)}, {"$set": {
+        "site_id": m.site_id, "organisation_id": m.organisation_id, "supplier_organisation_id": m.supplier_organisation_id,
+        "supplier_site_id": m.supplier_site_id, "coc_document_id": m.coc_document_id,
+        "classification": m.classification.value, "material_category": m.material_category.value}}, upsert=True)
+        for m in (i.message for i in batch) if isinstance(m, movements.MaterialReceivedRecorded)]
+    await _bulk(tx, store.UPSTREAM_RECEIPTS, receipts)
     return NO_OUTPUT
 
 
@@ -189,11 +195,13 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
             d = m.document
             documents.append(UpdateOne({"_id": d.document_id}, {"$set": {
                 "issuer_organisation_id": d.issuer_organisation_id, "recipient_organisation_id": d.recipient_organisation_id,
-                "issued_on": d.issued_on.isoformat(), "document": d.model_dump(mode="json"),
+                "issued_on": d.issued_on.isoformat(), "document": d.model_dump(mode="json"), "account_id": m.account_id,
                 "signature": m.signature, "key_id": m.key_id}}, upsert=True))
     await _bulk(tx, store.BALANCES, ops)
     await _bulk(tx, store.STATEMENTS, statements)
     await _bulk(tx, store.DOCUMENTS, documents)
+    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
+                                             for e, record in _upstream_entries(messages)])
     refused = [
         (str(m.movement_id), {"status": "designation_refused" if isinstance(m, ledger.DesignationRefused) else "refused",
                               "topic": "ledger.events.v1", "site_id": m.site_id,
@@ -206,6 +214,35 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
                          upsert=True) for k, v in refused]
         await _bulk(tx, store.EVENT_STATUS, ops)
     return NO_OUTPUT
+
+
+INPUT_KINDS = {ledger.EntryKind.RECEIPT_CREDIT: "receipt", ledger.EntryKind.TRANSFORMATION: "origin",
+               ledger.EntryKind.REVERSAL: "reversal"}
+
+
+def _upstream_entries(messages: Sequence[Any]) -> list[tuple[ledger.LedgerEntry, dict[str, Any]]]:
+    """The entries the upstream of a document is computed from (`domain/upstream.py`): those that book
+    an input of the period (a transformation that does is an origin: mining), and designation debits,
+    which say the account and period a CoC Document was drawn from."""
+    out = []
+    for m in messages:
+        if not isinstance(m, ledger.LedgerEntryPosted):
+            continue
+        e = m.entry
+        if e.kind is ledger.EntryKind.DESIGNATION_DEBIT:
+            kind = "designation"
+        elif e.kind in INPUT_KINDS and (e.total_input_kg or e.coc_input_kg):
+            kind = INPUT_KINDS[e.kind]
+        else:
+            continue
+        out.append((e, {
+            "kind": kind, "account_id": e.account_id, "period_id": e.period_id,
+            "account_period": f"{e.account_id}|{e.period_id}", "site_id": e.site_id,
+            "movement_id": str(e.movement_id) if e.movement_id else None,
+            "reverses_entry_id": str(e.reverses_entry_id) if e.reverses_entry_id else None,
+            "coc_input_kg": e.coc_input_kg, "total_input_kg": e.total_input_kg,
+            "categories": sorted({k.partition("|")[0] for k in e.credit_buckets_kg}), "booked_on": e.booked_on.isoformat()}))
+    return out
 
 
 # ---- claims.requests.v1 and claims.decisions.v1 -----------------------------------------------

@@ -21,6 +21,11 @@ EVENT_STATUS = "event_status"
 SUBMISSIONS = "submissions"
 SUBSCRIPTIONS = "webhook_subscriptions"
 DELIVERIES = "webhook_deliveries"
+UPSTREAM_ENTRIES = "upstream_entries"
+"""Ledger entries that book a period's inputs, and designation debits (which period a document drew on)."""
+UPSTREAM_RECEIPTS = "upstream_receipts"
+"""Who supplied each receipt, with which CoC Document (from `material.movements.v1`)."""
+MEMBER_SETTINGS = "member_settings"
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -41,6 +46,8 @@ async def ensure_indexes(db: Db) -> None:
     await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
+    await db[UPSTREAM_ENTRIES].create_index([("account_period", ASCENDING)])
+    await db[UPSTREAM_ENTRIES].create_index([("movement_id", ASCENDING)])
 
 
 async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:
