@@ -1,0 +1,129 @@
+"""From can to mine (issue 21): the `make run` day of production over the real services, broker and
+database, and the upstream of the can maker's CoC Document read from the gateway: every level to the
+mine and the scrap receipt, shares adding up to one per level, supplier names for the holder only,
+no volumes for anyone but their owner, a supplier named publicly only once it opted in."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from contracts import ledger
+from contracts.common import Role
+from services.accounting.app import build_runtime as accounting
+from services.accounting.config import Settings as AccountingSettings
+from services.certificates.app import build_runtime as certification
+from services.certificates.config import Settings as CertificatesSettings
+from services.claims.app import build_runtime as claim_verification
+from services.claims.config import Settings as ClaimsSettings
+from services.gateway.testing import eventually, gateway_client
+from services.intake.app import build_runtime as material_intake
+from services.intake.config import Settings as IntakeSettings
+from services.scenario import Platform, Story
+from tests.integration.test_gateway_api import auth, gateway_settings, new_key
+from tests.support import running, service_settings, unique
+
+pytestmark = pytest.mark.integration
+
+
+def masses(view: Any) -> list[Any]:
+    """Every mass a view shows, wherever it is."""
+    if isinstance(view, dict):
+        return [v for k, v in view.items() if k.endswith("_kg") and v is not None] + [
+            m for v in view.values() for m in masses(v)]
+    if isinstance(view, list):
+        return [m for v in view for m in masses(v)]
+    return []
+
+
+async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(stack):
+    settings = {
+        "certificates": service_settings(CertificatesSettings, stack),
+        "intake": service_settings(IntakeSettings, stack),
+        "accounting": service_settings(AccountingSettings, stack),
+        "claims": service_settings(ClaimsSettings, stack),
+    }
+    builders = {"certificates": certification, "intake": material_intake, "accounting": accounting,
+                "claims": claim_verification}
+    async with AsyncExitStack() as services:
+        for name, build in builders.items():
+            await services.enter_async_context(running(build, settings[name]))
+        async with gateway_client(gateway_settings(stack)) as (_, client), Platform(stack, lambda *_: None) as platform:
+            story = Story(platform, suffix=f"-{platform.run}")
+            await story.register()
+            await story.certify()
+            await platform.caught_up("certificates.events.v1",
+                                     tuple(settings[n].group_id for n in ("intake", "accounting", "claims")))
+            await story.production_day()
+            cast = story.cast
+            [document] = [m.document for m in platform.records if isinstance(m, ledger.CoCDocumentIssued)
+                          and m.document.issuer_organisation_id == cast["cans"].org]
+            keys = {who: await new_key(client, cast[who].org, role) for who, role in (
+                ("cans", Role.PRODUCER), ("brand", Role.BRAND_OWNER), ("mill", Role.PRODUCER))}
+            other_brand = await new_key(client, unique("org-other-brand"), Role.BRAND_OWNER)
+            path = f"/v1/documents/{document.document_id}/upstream"
+
+            async def to_the_mine() -> dict[str, Any] | None:
+                response = await client.get(path, headers=auth(keys["cans"]))
+                view = response.json() if response.status_code == 200 else None
+                kinds = {s["kind"] for level in (view or {}).get("levels", []) for s in level["sources"]}
+                return view if {"origin", "eligible_scrap"} <= kinds else None
+
+            holder = await eventually(to_the_mine, timeout=60, what="the upstream down to the mine and the scrap")
+            brand = (await client.get(path, headers=auth(keys["brand"]))).json()
+            public = (await client.get(f"/documents/{document.document_id}/upstream")).json()
+            stranger = await client.get(path, headers=auth(other_brand))
+            assert (await client.put(f"/v1/members/{cast['mill'].org}/public-naming", json={"named": True},
+                                     headers=auth(keys["cans"]))).status_code == 404
+            assert (await client.put(f"/v1/members/{cast['mill'].org}/public-naming", json={"named": True},
+                                     headers=auth(keys["mill"]))).status_code == 200
+            named = (await client.get(f"/documents/{document.document_id}/upstream")).json()
+
+    def sources(view: dict[str, Any], level: int) -> list[dict[str, Any]]:
+        return view["levels"][level - 1]["sources"]
+
+    def suppliers(view: dict[str, Any], level: int) -> set[tuple[str, str | None]]:
+        return {(s["kind"], (s["sites"][0].get("organisation_id") if s["sites"] else (s.get("supplier") or {}).get(
+            "organisation_id"))) for s in sources(view, level)}
+
+    # Every level of the day, with exact shares adding up to one.
+    assert [[s["share"] for s in level["sources"]] for level in holder["levels"]] == [
+        ["0.800000", "0.200000"],          # 440 of the 550 t of coil from the mill are CoC
+        ["0.400000", "0.300000", "0.300000"],  # 400 t CoC slab from the smelter, 300 t from the remelter, 300 t not
+        ["0.571429", "0.428571"],          # the smelter's alumina, the remelter's scrap (4:3)
+        ["1.000000"],                      # the refinery's bauxite, from the mine
+        ["1.000000"],                      # the mine's own extraction
+    ]
+    assert all(Decimal(level["shares_add_up_to"]) == 1 == sum(Decimal(s["share"]) for s in level["sources"])
+               for level in holder["levels"])
+    assert suppliers(holder, 1) == {("coc_document", cast["mill"].org), ("non_coc", None)}
+    assert suppliers(holder, 2) == {("coc_document", cast["smelter"].org), ("coc_document", cast["remelter"].org),
+                                    ("non_coc", None)}
+    assert suppliers(holder, 3) == {("coc_document", cast["refinery"].org), ("eligible_scrap", "uk-ubc-collectors")}
+    assert suppliers(holder, 4) == {("coc_document", cast["mine"].org)}
+    [origin] = sources(holder, 5)
+    assert origin["kind"] == "origin" and origin["sites"][0]["site_id"] == cast["mine"].site
+    assert origin["sites"][0]["country"] == "AU" and origin["sites"][0]["activities"] == ["mining"]
+    assert {c["status_on_document_date"] for c in origin["sites"][0]["certificates"]} == {"active"}
+    [mill] = sources(holder, 1)[0]["sites"]
+    assert mill["name"] == "Sierre Rolling SA" and {c["status_on_document_date"] for c in mill["certificates"]} == {
+        "active", "provisional"}
+
+    # Volumes: the can maker sees the masses booked in its own account only; the brand (the document's
+    # recipient) sees the same levels without any; another brand sees nothing.
+    assert sources(holder, 1)[0]["coc_mass_kg"] == "440000.000"
+    assert all(s["coc_mass_kg"] is None for n in (2, 3, 4, 5) for s in sources(holder, n))
+    assert masses(brand) == [] and brand["levels"] and len(brand["levels"]) == len(holder["levels"])
+    assert stranger.status_code == 404
+    # The public: countries, activities, certificate numbers and shares; a name only once opted in.
+    assert masses(public) == [] and public["view"] == "public"
+    assert [[s["share"] for s in level["sources"]] for level in public["levels"]] == [
+        [s["share"] for s in level["sources"]] for level in holder["levels"]]
+    public_mill = sources(public, 1)[0]["sites"][0]
+    assert public_mill["country"] == "CH" and public_mill["certificate_numbers"] and "name" not in public_mill
+    assert document.issuer_organisation_id not in str(public) and cast["mill"].org not in str(public)
+    assert sources(named, 1)[0]["sites"][0]["name"] == "Sierre Rolling SA"
+    assert cast["smelter"].org not in str(named)
