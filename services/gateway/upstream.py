@@ -135,6 +135,10 @@ async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str
     return out
 
 
+def issuer_certificates(u: Upstream) -> list[dict[str, Any]]:
+    return u.certificates.get(u.document["issuer_site_id"], [])
+
+
 def view(u: Upstream, caller: Principal | None) -> dict[str, Any]:
     """The holder's view (`caller` given: it may read the document) or the public's (`caller` None)."""
     d = u.document

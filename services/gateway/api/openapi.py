@@ -27,7 +27,8 @@ WHY = {
 EVERYWHERE = ("400", "413", "422", "429", "503")
 API = ("401", "403", "404", "409")
 PAGES = {"/certificates/{number}": ("404",), "/c/{code}": ("404",), "/c/{code}/qr.svg": ("404",),
-         "/verify": ("303", "404"), "/documents/{document_id}/upstream": ("404",), "/asyncapi/schemas/{name}": ("404",), "/asyncapi/{name}": ("404",),
+         "/verify": ("303", "404"), "/documents/{document_id}/upstream": ("404",),
+         "/documents/{document_id}/passport": ("404",), "/documents/{document_id}/passport.json": ("404",), "/asyncapi/schemas/{name}": ("404",), "/asyncapi/{name}": ("404",),
          "/review/session": ("303", "401"), "/review/{claim_id}": ("303", "401")}
 
 
