@@ -5,11 +5,17 @@ no volumes for anyone but their owner, a supplier named publicly only once it op
 
 from __future__ import annotations
 
+import base64
+import json
 from contextlib import AsyncExitStack
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts import ledger
 from contracts.common import Role
@@ -27,6 +33,21 @@ from tests.integration.test_gateway_api import auth, gateway_settings, new_key
 from tests.support import running, service_settings, unique
 
 pytestmark = pytest.mark.integration
+
+UNTP_DPP = Draft202012Validator(json.loads(
+    (Path(__file__).parents[1] / "vendor" / "untp" / "untp-dpp-schema-0.6.1.json").read_text()),
+    format_checker=FormatChecker())
+
+
+def b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def verified_offline(jws: str, jwk: dict[str, str]) -> dict[str, Any]:
+    """The payload of a compact JWS whose EdDSA signature holds under `jwk` (raises otherwise)."""
+    header, payload, signature = jws.split(".")
+    Ed25519PublicKey.from_public_bytes(b64(jwk["x"])).verify(b64(signature), f"{header}.{payload}".encode())
+    return json.loads(b64(payload))
 
 
 def masses(view: Any) -> list[Any]:
@@ -51,7 +72,7 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
     async with AsyncExitStack() as services:
         for name, build in builders.items():
             await services.enter_async_context(running(build, settings[name]))
-        async with gateway_client(gateway_settings(stack)) as (_, client), Platform(stack, lambda *_: None) as platform:
+        async with gateway_client(gateway_settings(stack)) as (app, client), Platform(stack, lambda *_: None) as platform:
             story = Story(platform, suffix=f"-{platform.run}")
             await story.register()
             await story.certify()
@@ -81,6 +102,13 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
             assert (await client.put(f"/v1/members/{cast['mill'].org}/public-naming", json={"named": True},
                                      headers=auth(keys["mill"]))).status_code == 200
             named = (await client.get(f"/documents/{document.document_id}/upstream")).json()
+            passport = await client.get(f"/v1/documents/{document.document_id}/passport", headers=auth(keys["brand"]))
+            public_passport = await client.get(f"/documents/{document.document_id}/passport.json")
+            page = await client.get(f"/documents/{document.document_id}/passport")
+            stranger_passport = await client.get(f"/v1/documents/{document.document_id}/passport",
+                                                 headers=auth(other_brand))
+            # Accounting's public key, as any verifier learns it from `ledger.events.v1` (the gateway did).
+            key = await app.state.gateway.db["signing_keys"].find_one({"_id": passport.json()["cocDocument"]["keyId"]})
 
     def sources(view: dict[str, Any], level: int) -> list[dict[str, Any]]:
         return view["levels"][level - 1]["sources"]
@@ -127,3 +155,23 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
     assert document.issuer_organisation_id not in str(public) and cast["mill"].org not in str(public)
     assert sources(named, 1)[0]["sites"][0]["name"] == "Sierre Rolling SA"
     assert cast["smelter"].org not in str(named)
+
+    # The passport: UNTP DPP 0.6.1, valid against its schema; the signed CoC Document inside verifies
+    # offline with accounting's published key; the public one has no masses; a page for people.
+    assert passport.status_code == 200 and stranger_passport.status_code == 404
+    dpp = passport.json()
+    assert sorted(e.message for e in UNTP_DPP.iter_errors(dpp)) == []
+    assert key is not None and key["issuer"] == "accounting"
+    signed = verified_offline(dpp["cocDocument"]["jws"], key["jwk"])
+    assert signed == dpp["cocDocument"]["document"] and signed["document_id"] == document.document_id
+    header, _, signature = dpp["cocDocument"]["jws"].split(".")
+    forged = base64.urlsafe_b64encode(json.dumps({**signed, "coc_mass_kg": "1"}).encode()).decode().rstrip("=")
+    with pytest.raises(InvalidSignature):
+        verified_offline(f"{header}.{forged}.{signature}", key["jwk"])
+    assert dpp["credentialSubject"]["product"]["dimensions"]["weight"]["value"] == float(document.coc_mass_kg)
+    assert dpp["credentialSubject"]["upstream"]["levels"] == brand["levels"]
+    assert [c["conformance"] for c in dpp["credentialSubject"]["conformityClaim"]] == [True, True]
+    public_dpp = public_passport.json()
+    assert sorted(e.message for e in UNTP_DPP.iter_errors(public_dpp)) == [] and masses(public_dpp) == []
+    assert "cocDocument" not in public_dpp and "dimensions" not in str(public_dpp)
+    assert page.status_code == 200 and "0.571429" in page.text and "Product passport" in page.text
