@@ -57,7 +57,10 @@ def _input(entry: dict[str, Any], receipt: dict[str, Any] | None, sign: int = 1)
                        document_id, category)
 
 
-async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]:
+async def _inputs(db: store.Db, account_periods: list[str]) -> tuple[list[rules.Input], list[dict[str, Any]]]:
+    """The inputs of a level's account-periods, and the receipts they booked. Two queries, each on a
+    short list (the level's account-periods; its sites and dates), never on one id per input: the
+    receipts carry where their documents were drawn from (`handlers.py` joins it at write time)."""
     entries = await _find(db, store.UPSTREAM_ENTRIES, {"account_period": {"$in": account_periods},
                                                          "kind": {"$in": ["receipt", "origin", "reversal"]}})
     by_id = {e["_id"]: e for e in entries}
@@ -65,8 +68,14 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]
                and e["reverses_entry_id"] not in by_id]
     if missing:
         by_id.update({e["_id"]: e for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": missing}})})
-    movement_ids = [e["movement_id"] for e in by_id.values() if e.get("movement_id")]
-    receipts = {r["_id"]: r for r in await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": movement_ids}})}
+    booked = [e for e in by_id.values() if e["kind"] == "receipt" and e.get("movement_id")]
+    receipts: dict[str, dict[str, Any]] = {}
+    if booked:
+        wanted = {e["movement_id"] for e in booked}
+        found = await _find(db, store.UPSTREAM_RECEIPTS, {
+            "site_id": {"$in": sorted({e["site_id"] for e in booked})},
+            "received_on": {"$gte": min(e["booked_on"] for e in booked), "$lte": max(e["booked_on"] for e in booked)}})
+        receipts = {r["_id"]: r for r in found if r["_id"] in wanted}
     out = []
     for e in entries:
         source = by_id.get(e.get("reverses_entry_id") or "") if e["kind"] == "reversal" else e
@@ -78,30 +87,46 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]
         out.append(i if source is e else rules.Input(
             e["account_period"], e["account_id"], i.site_id, i.kind, e["coc_input_kg"], e["total_input_kg"],
             i.supplier_organisation_id, i.supplier_site_id, i.document_id, i.material_category))
-    return out
+    return out, list(receipts.values())
+
+
+async def _documents_drawn(db: store.Db, receipts: list[dict[str, Any]],
+                           ids: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """document id -> the account-period it was drawn from, and its issuing site: from the receipts,
+    else (a document whose ledger event the gateway had not read when the receipt came) looked up."""
+    drawn = {r["coc_document_id"]: r["upstream_account_period"] for r in receipts if r.get("upstream_account_period")}
+    documents = {r["coc_document_id"]: {"issuer_site_id": r["issuer_site_id"]} for r in receipts
+                 if r.get("upstream_account_period") and r.get("issuer_site_id")}
+    missing = [i for i in ids if i not in drawn]
+    if missing:
+        found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
+        documents.update(found)
+        by_movement = await _drawn_from(db, sorted({d["movement_id"] for d in found.values()}))
+        drawn.update({i: by_movement[d["movement_id"]] for i, d in found.items() if d["movement_id"] in by_movement})
+    return drawn, documents
 
 
 async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.MAX_LEVELS) -> Upstream:
     """The levels behind a stored CoC Document (`documents` read model record)."""
     document = record["document"]
-    start = (await _drawn_from(db, [document["movement_id"]])).get(document["movement_id"])
+    start = record.get("account_period") or (await _drawn_from(db, [document["movement_id"]])).get(
+        document["movement_id"])
     weights = {start: Fraction(1)} if start else {}
     seen: set[str] = set(weights)
     levels: list[list[rules.Row]] = []
     documents: dict[str, dict[str, Any]] = {}
     while weights and len(levels) < max_levels:
-        rows = rules.level(weights, await _inputs(db, sorted(weights)))
+        inputs, receipts = await _inputs(db, sorted(weights))
+        rows = rules.level(weights, inputs)
         if not rows:
             break
         levels.append(rows)
-        ids = sorted({d for r in rows for d in r.documents})
-        found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": ids}})}
+        drawn, found = await _documents_drawn(db, receipts, sorted({d for r in rows for d in r.documents}))
         documents.update(found)
-        by_movement = await _drawn_from(db, sorted({d["movement_id"] for d in found.values()}))
-        drawn = {i: by_movement[d["movement_id"]] for i, d in found.items() if d["movement_id"] in by_movement}
         weights = rules.next_weights(rows, drawn, seen)
         seen.update(weights)
-    site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level for s in (*_sites(r, documents), *r.receiving_site_ids)}
+    site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level
+                                               for s in (*_sites(r, documents), *r.receiving_site_ids)}
     sites = {s["_id"]: s for s in await _find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}})}
     orgs = {s["organisation_id"] for s in sites.values()} | {
         r.supplier_organisation_id for level in levels for r in level if r.supplier_organisation_id}

@@ -48,6 +48,8 @@ async def ensure_indexes(db: Db) -> None:
     await db[DELIVERIES].create_index([("subscription_id", ASCENDING), ("created_at", DESCENDING)])
     await db[UPSTREAM_ENTRIES].create_index([("account_period", ASCENDING)])
     await db[UPSTREAM_ENTRIES].create_index([("movement_id", ASCENDING)])
+    await db[UPSTREAM_RECEIPTS].create_index([("site_id", ASCENDING), ("received_on", ASCENDING)])
+    await db[UPSTREAM_RECEIPTS].create_index([("coc_document_id", ASCENDING)])
 
 
 async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:
