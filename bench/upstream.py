@@ -139,10 +139,12 @@ class _Chain:
         return document_id
 
 
-def chain(levels: int = LEVELS, suppliers: int = SUPPLIERS) -> tuple[_Chain, str]:
+def chain(levels: int = LEVELS, suppliers: int = SUPPLIERS, prefix: str = "") -> tuple[_Chain, str]:
     """The messages of the chain, and the can maker's document (to the brand) whose upstream is read."""
     c = _Chain()
-    names = [["cans"]] + [[f"l{k}s{i}" for i in range(suppliers)] for k in range(1, levels + 1)]
+    names = [[f"{prefix}cans"]] + [
+        [f"{prefix}l{k}s{i}" for i in range(suppliers)] for k in range(1, levels + 1)
+    ]
     for k in range(levels):
         for customer in names[k]:
             for n, supplier in enumerate(names[k + 1]):
@@ -151,7 +153,7 @@ def chain(levels: int = LEVELS, suppliers: int = SUPPLIERS) -> tuple[_Chain, str
         c.entry(
             f"site:{mine}", EntryKind.TRANSFORMATION, uuid.uuid4(), Decimal(900000), Decimal(900000)
         )
-    top = c.shipment("cans", "brand", Decimal(60000))
+    top = c.shipment(f"{prefix}cans", f"{prefix}brand", Decimal(60000))
     return c, top
 
 

@@ -29,8 +29,8 @@ from services.gateway.testing import eventually, gateway_client
 from services.intake.app import build_runtime as material_intake
 from services.intake.config import Settings as IntakeSettings
 from services.scenario import Platform, Story
-from tests.integration.test_gateway_api import auth, gateway_settings, new_key
-from tests.support import running, service_settings, unique
+from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, new_key
+from tests.support import Sender, running, service_settings, unique
 
 pytestmark = pytest.mark.integration
 
@@ -175,3 +175,41 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
     assert sorted(e.message for e in UNTP_DPP.iter_errors(public_dpp)) == [] and masses(public_dpp) == []
     assert "cocDocument" not in public_dpp and "dimensions" not in str(public_dpp)
     assert page.status_code == 200 and "0.571429" in page.text and "Product passport" in page.text
+
+
+async def test_receipts_read_before_their_documents_ledger_events_still_find_their_upstream(stack):
+    """The gateway reads `material.movements.v1` and `ledger.events.v1` independently: a receipt may be
+    handled before the ledger event of the document it cites, and the upstream is the same."""
+    from bench.upstream import chain
+
+    messages, top = chain(levels=2, suppliers=3, prefix=unique("order-"))
+    sender = await Sender(stack.kafka_bootstrap).start()
+    try:
+        async with gateway_client(gateway_settings(stack)) as (app, client):
+            db = app.state.gateway.db
+            for m in messages.movements:
+                await sender.send(m)
+            ids = [str(m.movement_id) for m in messages.movements]
+
+            async def receipts_stored() -> bool:
+                return await db["upstream_receipts"].count_documents({"_id": {"$in": ids}}) == len(ids)
+
+            await eventually(receipts_stored, what="the receipts, before any ledger event")
+            for m in messages.ledger:
+                await sender.send(m)
+
+            async def three_levels() -> dict[str, Any] | None:
+                response = await client.get(f"/v1/documents/{top}/upstream", headers=auth(ADMIN))
+                view = response.json() if response.status_code == 200 else None
+                return view if view and len(view["levels"]) == 3 else None
+
+            view = await eventually(three_levels, what="the upstream of the top document")
+            # The documents' ledger events came last: they set where each receipt's document was drawn from.
+            joined = await db["upstream_receipts"].count_documents(
+                {"_id": {"$in": ids}, "upstream_account_period": {"$exists": True}})
+    finally:
+        await sender.stop()
+    kinds = [sorted({s["kind"] for s in level["sources"]}) for level in view["levels"]]
+    assert kinds == [["coc_document", "non_coc"], ["coc_document", "non_coc"], ["origin"]]
+    assert all(sum(Decimal(s["share"]) for s in level["sources"]) == 1 for level in view["levels"])
+    assert joined == len(ids)
