@@ -22,7 +22,8 @@ from services.gateway import handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import (
-    asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, webhooks,
+    asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, upstream,
+    webhooks,
 )
 from services.gateway.api import claim_page, claim_texts, plausibility, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
@@ -88,7 +89,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     install_observability(app, runtime)
     app.include_router(claim_page.router)  # before pages: its /c/{code} replaces the one there
-    for module in (producers, epcis, credentials, claims, certification, webhooks, secretariat, membership, pages, asyncapi):
+    for module in (upstream, producers, epcis, credentials, claims, certification, webhooks, secretariat, membership,
+                   pages, asyncapi):
         app.include_router(module.router)
     app.include_router(review.router)
     app.include_router(plausibility.router)

@@ -19,6 +19,9 @@ class Settings(ServiceSettings):
     http_port: int = Field(default=8080, ge=0, le=65535, description="HTTP port of the API and the public pages.")
     public_base_url: str = Field(
         default="http://127.0.0.1:8080", description="Public address of the pages, printed in QR codes and links.")
+    passport_issuer_did: str = Field(
+        default="did:web:127.0.0.1%3A8080",
+        description="The W3C DID product passports name as their issuer: the did:web of the public host (verify).")
     bootstrap_admin_key: SecretStr | None = Field(
         default=None, description="A secretariat key accepted as-is (at least 32 characters): used to create the "
         "first real keys. Unset: no bootstrap key.")

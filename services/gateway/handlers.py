@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, UpdateMany, UpdateOne
 
 from contracts import certificates as cert
 from contracts import claims as cl
@@ -158,6 +158,25 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
         for m in (i.message for i in batch) if not isinstance(m, movements.MovementCancelled)
     ]
     await _set_statuses(tx, changes)
+    received = [m for m in (i.message for i in batch) if isinstance(m, movements.MaterialReceivedRecorded)]
+    # Where each cited document was drawn from, when the ledger's topic told already (else the
+    # document's own event sets it, `handle_ledger_events`): a level of an upstream is then read
+    # from the receipts alone (`services/gateway/upstream.py`).
+    drawn = await _load(tx, store.DOCUMENTS, {m.coc_document_id for m in received if m.coc_document_id},
+                        {"account_period": 1, "document.issuer_site_id": 1})
+    receipts = []
+    for m in received:
+        fields = {
+            "site_id": m.site_id, "organisation_id": m.organisation_id, "received_on": m.received_on.isoformat(),
+            "supplier_organisation_id": m.supplier_organisation_id, "supplier_site_id": m.supplier_site_id,
+            "coc_document_id": m.coc_document_id, "classification": m.classification.value,
+            "material_category": m.material_category.value}
+        document = drawn.get(m.coc_document_id or "")
+        if document and document.get("account_period"):
+            fields.update(upstream_account_period=document["account_period"],
+                          issuer_site_id=document["document"]["issuer_site_id"])
+        receipts.append(UpdateOne({"_id": str(m.movement_id)}, {"$set": fields}, upsert=True))
+    await _bulk(tx, store.UPSTREAM_RECEIPTS, receipts)
     return NO_OUTPUT
 
 
@@ -179,6 +198,7 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
     ops: list[Any] = [UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
                       for k, b in folded.items() if b != stored.get(k)]
     statements, documents = [], []
+    receipt_ops: list[Any] = []
     for m in messages:
         if isinstance(m, ledger.PeriodClosed):
             s = m.statement
@@ -189,11 +209,21 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
             d = m.document
             documents.append(UpdateOne({"_id": d.document_id}, {"$set": {
                 "issuer_organisation_id": d.issuer_organisation_id, "recipient_organisation_id": d.recipient_organisation_id,
-                "issued_on": d.issued_on.isoformat(), "document": d.model_dump(mode="json"),
+                "issued_on": d.issued_on.isoformat(), "document": d.model_dump(mode="json"), "account_id": m.account_id,
                 "signature": m.signature, "key_id": m.key_id}}, upsert=True))
+    drawn = await _drawn_from(tx, messages)
+    for m in messages:
+        if isinstance(m, ledger.CoCDocumentIssued) and str(m.document.movement_id) in drawn:
+            ap, d = drawn[str(m.document.movement_id)], m.document
+            documents.append(UpdateOne({"_id": d.document_id}, {"$set": {"account_period": ap}}))
+            receipt_ops.append(UpdateMany({"coc_document_id": d.document_id}, {"$set": {
+                "upstream_account_period": ap, "issuer_site_id": d.issuer_site_id}}))
     await _bulk(tx, store.BALANCES, ops)
     await _bulk(tx, store.STATEMENTS, statements)
     await _bulk(tx, store.DOCUMENTS, documents)
+    await _bulk(tx, store.UPSTREAM_RECEIPTS, receipt_ops)
+    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
+                                             for e, record in _upstream_entries(messages)])
     refused = [
         (str(m.movement_id), {"status": "designation_refused" if isinstance(m, ledger.DesignationRefused) else "refused",
                               "topic": "ledger.events.v1", "site_id": m.site_id,
@@ -206,6 +236,50 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
                          upsert=True) for k, v in refused]
         await _bulk(tx, store.EVENT_STATUS, ops)
     return NO_OUTPUT
+
+
+async def _drawn_from(tx: Tx, messages: Sequence[Any]) -> dict[str, str]:
+    """Shipment movement id -> the account and period its designation was debited in, for the CoC
+    Documents of the batch: from the batch (accounting posts the debit just before the document, on
+    the same partition), else from the entries stored earlier."""
+    issued = {str(m.document.movement_id) for m in messages if isinstance(m, ledger.CoCDocumentIssued)}
+    drawn = {str(e.movement_id): record["account_period"] for e, record in _upstream_entries(messages)
+             if record["kind"] == "designation" and str(e.movement_id) in issued}
+    missing = sorted(issued - set(drawn))
+    if missing:
+        cursor = tx.db[store.UPSTREAM_ENTRIES].find({"movement_id": {"$in": missing}, "kind": "designation"},
+                                                    {"movement_id": 1, "account_period": 1}, session=tx.session)
+        drawn.update({e["movement_id"]: e["account_period"] async for e in cursor})
+    return drawn
+
+
+INPUT_KINDS = {ledger.EntryKind.RECEIPT_CREDIT: "receipt", ledger.EntryKind.TRANSFORMATION: "origin",
+               ledger.EntryKind.REVERSAL: "reversal"}
+
+
+def _upstream_entries(messages: Sequence[Any]) -> list[tuple[ledger.LedgerEntry, dict[str, Any]]]:
+    """The entries the upstream of a document is computed from (`domain/upstream.py`): those that book
+    an input of the period (a transformation that does is an origin: mining), and designation debits,
+    which say the account and period a CoC Document was drawn from."""
+    out = []
+    for m in messages:
+        if not isinstance(m, ledger.LedgerEntryPosted):
+            continue
+        e = m.entry
+        if e.kind is ledger.EntryKind.DESIGNATION_DEBIT:
+            kind = "designation"
+        elif e.kind in INPUT_KINDS and (e.total_input_kg or e.coc_input_kg):
+            kind = INPUT_KINDS[e.kind]
+        else:
+            continue
+        out.append((e, {
+            "kind": kind, "account_id": e.account_id, "period_id": e.period_id,
+            "account_period": f"{e.account_id}|{e.period_id}", "site_id": e.site_id,
+            "movement_id": str(e.movement_id) if e.movement_id else None,
+            "reverses_entry_id": str(e.reverses_entry_id) if e.reverses_entry_id else None,
+            "coc_input_kg": e.coc_input_kg, "total_input_kg": e.total_input_kg,
+            "categories": sorted({k.partition("|")[0] for k in e.credit_buckets_kg}), "booked_on": e.booked_on.isoformat()}))
+    return out
 
 
 # ---- claims.requests.v1 and claims.decisions.v1 -----------------------------------------------

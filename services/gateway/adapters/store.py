@@ -28,6 +28,11 @@ GS1 = "gs1_identifiers"
 CAPTURE_JOBS = "epcis_capture_jobs"
 CREDENTIAL_KEYS = "credential_keys"
 STATUS_INDICES = "status_indices"
+UPSTREAM_ENTRIES = "upstream_entries"
+"""Ledger entries that book a period's inputs, and designation debits (which period a document drew on)."""
+UPSTREAM_RECEIPTS = "upstream_receipts"
+"""Who supplied each receipt, with which CoC Document (from `material.movements.v1`)."""
+MEMBER_SETTINGS = "member_settings"
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -53,6 +58,10 @@ async def ensure_indexes(db: Db) -> None:
     await db[GS1].create_index([("registered_by", ASCENDING)])
     await db[CERTIFICATES].create_index([("status_index", ASCENDING)], sparse=True)
     await db[CAPTURE_JOBS].create_index([("organisation_id", ASCENDING), ("createdAt", DESCENDING)])
+    await db[UPSTREAM_ENTRIES].create_index([("account_period", ASCENDING)])
+    await db[UPSTREAM_ENTRIES].create_index([("movement_id", ASCENDING)])
+    await db[UPSTREAM_RECEIPTS].create_index([("site_id", ASCENDING), ("received_on", ASCENDING)])
+    await db[UPSTREAM_RECEIPTS].create_index([("coc_document_id", ASCENDING)])
 
 
 async def site_owners(db: Db, site_ids: list[str]) -> dict[str, str]:

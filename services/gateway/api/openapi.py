@@ -30,7 +30,9 @@ PAGES = {"/certificates/{number}": ("404",), "/c/{code}": ("404",), "/c/{code}/q
          "/verify": ("303", "404"), "/asyncapi/schemas/{name}": ("404",), "/asyncapi/{name}": ("404",),
          "/review/session": ("303", "401"), "/review/{claim_id}": ("303", "401"),
          "/credentials/certificates/{certificate}": ("404",), "/credentials/status/{purpose}": ("404",),
-         "/epcis/capture": ("401", "403"), "/epcis/capture/{captureID}": ("401", "403", "404")}
+         "/epcis/capture": ("401", "403"), "/epcis/capture/{captureID}": ("401", "403", "404"),
+         "/documents/{document_id}/upstream": ("404",), "/documents/{document_id}/passport": ("404",),
+         "/documents/{document_id}/passport.json": ("404",)}
 
 
 def document_status_codes(schema: dict[str, Any]) -> dict[str, Any]:

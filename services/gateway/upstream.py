@@ -1,0 +1,213 @@
+"""The upstream of a CoC Document, read from the gateway's own stored per-period inputs (issue 21):
+a handful of `$in` queries per level, never a replay of the ledger. The rules are in
+`domain/upstream.py`; this module loads what a level needs and shapes the two views:
+
+* the holder's (the document's issuer or recipient, or the secretariat): supplier names and sites;
+  the CoC mass of a row only where it was booked in the caller's own account (tenants never see
+  each other's volumes);
+* the public's: countries, activities and certificate numbers, a supplier's name only where its
+  member opted in (`member_settings`), and no masses at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from services.gateway.adapters import store
+from services.gateway.domain import upstream as rules
+from services.gateway.domain.access import Principal, account_organisation
+
+
+@dataclass
+class Upstream:
+    document: dict[str, Any]
+    levels: list[list[rules.Row]]
+    drawn_from: str | None
+    documents: dict[str, dict[str, Any]]
+    sites: dict[str, dict[str, Any]]
+    members: dict[str, dict[str, Any]]
+    certificates: dict[str, list[dict[str, Any]]]
+    named: set[str]
+
+
+async def _find(db: store.Db, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d async for d in db[collection].find(query)]
+
+
+async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
+    """movement id of a shipment -> the account-period its designation was debited in."""
+    entries = await _find(db, store.UPSTREAM_ENTRIES, {"movement_id": {"$in": movement_ids}, "kind": "designation"})
+    return {e["movement_id"]: e["account_period"] for e in entries}
+
+
+def _input(entry: dict[str, Any], receipt: dict[str, Any] | None, sign: int = 1) -> rules.Input:
+    kind, supplier, supplier_site, document_id = rules.OTHER_COC, None, None, None
+    category = (entry.get("categories") or [None])[0]
+    if entry["kind"] == "origin":
+        kind, supplier_site = rules.ORIGIN, entry.get("site_id")
+    elif receipt is not None:
+        supplier, supplier_site = receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id")
+        document_id, category = receipt.get("coc_document_id"), receipt.get("material_category") or category
+        kind = (rules.COC_DOCUMENT if document_id else
+                rules.ELIGIBLE_SCRAP if receipt.get("classification") == "eligible_scrap" else rules.OTHER_COC)
+    return rules.Input(entry["account_period"], entry["account_id"], entry.get("site_id"), kind,
+                       sign * entry["coc_input_kg"], sign * entry["total_input_kg"], supplier, supplier_site,
+                       document_id, category)
+
+
+async def _inputs(db: store.Db, account_periods: list[str]) -> tuple[list[rules.Input], list[dict[str, Any]]]:
+    """The inputs of a level's account-periods, and the receipts they booked. Two queries, each on a
+    short list (the level's account-periods; its sites and dates), never on one id per input: the
+    receipts carry where their documents were drawn from (`handlers.py` joins it at write time)."""
+    entries = await _find(db, store.UPSTREAM_ENTRIES, {"account_period": {"$in": account_periods},
+                                                         "kind": {"$in": ["receipt", "origin", "reversal"]}})
+    by_id = {e["_id"]: e for e in entries}
+    missing = [e["reverses_entry_id"] for e in entries if e["kind"] == "reversal" and e.get("reverses_entry_id")
+               and e["reverses_entry_id"] not in by_id]
+    if missing:
+        by_id.update({e["_id"]: e for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": missing}})})
+    booked = [e for e in by_id.values() if e["kind"] == "receipt" and e.get("movement_id")]
+    receipts: dict[str, dict[str, Any]] = {}
+    if booked:
+        wanted = {e["movement_id"] for e in booked}
+        found = await _find(db, store.UPSTREAM_RECEIPTS, {
+            "site_id": {"$in": sorted({e["site_id"] for e in booked})},
+            "received_on": {"$gte": min(e["booked_on"] for e in booked), "$lte": max(e["booked_on"] for e in booked)}})
+        receipts = {r["_id"]: r for r in found if r["_id"] in wanted}
+    out = []
+    for e in entries:
+        source = by_id.get(e.get("reverses_entry_id") or "") if e["kind"] == "reversal" else e
+        if source is None or source["kind"] == "reversal":
+            out.append(rules.Input(e["account_period"], e["account_id"], e.get("site_id"), rules.OTHER_COC,
+                                   e["coc_input_kg"], e["total_input_kg"]))
+            continue
+        i = _input(source, receipts.get(source.get("movement_id") or ""))
+        out.append(i if source is e else rules.Input(
+            e["account_period"], e["account_id"], i.site_id, i.kind, e["coc_input_kg"], e["total_input_kg"],
+            i.supplier_organisation_id, i.supplier_site_id, i.document_id, i.material_category))
+    return out, list(receipts.values())
+
+
+async def _documents_drawn(db: store.Db, receipts: list[dict[str, Any]],
+                           ids: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """document id -> the account-period it was drawn from, and its issuing site: from the receipts,
+    else (a document whose ledger event the gateway had not read when the receipt came) looked up."""
+    drawn = {r["coc_document_id"]: r["upstream_account_period"] for r in receipts if r.get("upstream_account_period")}
+    documents = {r["coc_document_id"]: {"issuer_site_id": r["issuer_site_id"]} for r in receipts
+                 if r.get("upstream_account_period") and r.get("issuer_site_id")}
+    missing = [i for i in ids if i not in drawn]
+    if missing:
+        found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
+        documents.update(found)
+        by_movement = await _drawn_from(db, sorted({d["movement_id"] for d in found.values()}))
+        drawn.update({i: by_movement[d["movement_id"]] for i, d in found.items() if d["movement_id"] in by_movement})
+    return drawn, documents
+
+
+async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.MAX_LEVELS) -> Upstream:
+    """The levels behind a stored CoC Document (`documents` read model record)."""
+    document = record["document"]
+    start = record.get("account_period") or (await _drawn_from(db, [document["movement_id"]])).get(
+        document["movement_id"])
+    weights = {start: Fraction(1)} if start else {}
+    seen: set[str] = set(weights)
+    levels: list[list[rules.Row]] = []
+    documents: dict[str, dict[str, Any]] = {}
+    while weights and len(levels) < max_levels:
+        inputs, receipts = await _inputs(db, sorted(weights))
+        rows = rules.level(weights, inputs)
+        if not rows:
+            break
+        levels.append(rows)
+        drawn, found = await _documents_drawn(db, receipts, sorted({d for r in rows for d in r.documents}))
+        documents.update(found)
+        weights = rules.next_weights(rows, drawn, seen)
+        seen.update(weights)
+    site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level
+                                               for s in (*_sites(r, documents), *r.receiving_site_ids)}
+    sites = {s["_id"]: s for s in await _find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}})}
+    orgs = {s["organisation_id"] for s in sites.values()} | {
+        r.supplier_organisation_id for level in levels for r in level if r.supplier_organisation_id}
+    members = {m["_id"]: m for m in await _find(db, store.MEMBERS, {"_id": {"$in": sorted(orgs)}})}
+    named = {m["_id"] for m in await _find(db, store.MEMBER_SETTINGS, {"_id": {"$in": sorted(orgs)}, "named": True})}
+    return Upstream(document, levels, start, documents, sites, members,
+                    await _certificates(db, sorted(site_ids), document["issued_on"]), named)
+
+
+def _sites(r: rules.Row, documents: dict[str, dict[str, Any]]) -> list[str]:
+    """The sites a row's material came from: the issuing sites of its documents, else the supplier's site."""
+    issuers = sorted({documents[d]["issuer_site_id"] for d in r.documents if d in documents})
+    return issuers or ([r.supplier_site_id] if r.supplier_site_id else [])
+
+
+async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
+    """Per site, the certificates covering it, with their status on `day`."""
+    certificates = await _find(db, store.CERTIFICATES, {"site_ids": {"$in": site_ids}})
+    events = await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}})
+    revisions: dict[str, list[tuple[str, str]]] = {}
+    for e in events:
+        status = ((e.get("payload") or {}).get("certificate") or {}).get("status")
+        if status:
+            revisions.setdefault(e["certificate_id"], []).append((e["occurred_at"].isoformat(), status))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in sorted(certificates, key=lambda c: (c.get("standard", ""), c.get("certificate_number", ""))):
+        seen_status = rules.status_on(day, c.get("valid_until"), revisions.get(c["_id"], []))
+        for site in c.get("site_ids", []):
+            out.setdefault(site, []).append({"certificate_number": c.get("certificate_number"),
+                                             "standard": c.get("standard"), "status_on_document_date": seen_status})
+    return out
+
+
+def issuer_certificates(u: Upstream) -> list[dict[str, Any]]:
+    return u.certificates.get(u.document["issuer_site_id"], [])
+
+
+def view(u: Upstream, caller: Principal | None) -> dict[str, Any]:
+    """The holder's view (`caller` given: it may read the document) or the public's (`caller` None)."""
+    d = u.document
+    owners = {s: v["organisation_id"] for s, v in u.sites.items()}
+    levels = []
+    for n, rows in enumerate(u.levels, start=1):
+        shares = rules.apportion([r.share for r in rows])
+        levels.append({"level": n, "shares_add_up_to": str(sum(shares)),
+                       "sources": [_source(u, r, share, caller, owners) for r, share in zip(rows, shares, strict=True)]})
+    return {
+        "document_id": d["document_id"], "issued_on": d["issued_on"], "product_form": d["product_form"],
+        "material_category": d["material_category"],
+        "issuer": _site(u, d["issuer_site_id"], caller, d["issuer_organisation_id"]),
+        "view": "holder" if caller else "public",
+        "method": "mass balance: the CoC inputs the account the document was drawn from booked in that period, "
+                  "with their shares; not a physical trace",
+        "levels": levels,
+    }
+
+
+def _site(u: Upstream, site_id: str | None, caller: Principal | None, organisation_id: str | None) -> dict[str, Any]:
+    site = u.sites.get(site_id or "") or {}
+    org = site.get("organisation_id") or organisation_id
+    out: dict[str, Any] = {"country": site.get("country"), "activities": site.get("activities", []),
+                           "certificate_numbers" if caller is None else "certificates": [
+                               c["certificate_number"] for c in u.certificates.get(site_id or "", [])]
+                           if caller is None else u.certificates.get(site_id or "", [])}
+    if caller is not None or (org in u.named):
+        out.update(organisation_id=org, name=(u.members.get(org or "") or {}).get("name"))
+    if caller is not None:
+        out.update(site_id=site_id, site_name=site.get("name"))
+    return out
+
+
+def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str]) -> dict[str, Any]:
+    sites = _sites(r, u.documents) if r.kind != rules.NON_COC else []
+    supplier = r.supplier_organisation_id or (owners.get(sites[0]) if sites else None)
+    out: dict[str, Any] = {"kind": r.kind, "share": str(share),
+                           "material_categories": sorted(r.material_categories),
+                           "sites": [_site(u, s, caller, supplier) for s in sites]}
+    if not sites and supplier and (caller is not None or supplier in u.named):
+        out["supplier"] = {"organisation_id": supplier, "name": (u.members.get(supplier) or {}).get("name")}
+    if caller is not None:
+        into = account_organisation(r.account_id, owners)
+        out.update(account_id=r.account_id, into_organisation_id=into, document_ids=sorted(r.documents),
+                   coc_mass_kg=str(r.coc_kg) if caller.is_secretariat or into == caller.organisation_id else None)
+    return out

@@ -1,0 +1,91 @@
+"""The UNTP Digital Product Passport of a CoC Document validates against the UNTP DPP 0.6.1 JSON
+Schema (vendored from the UNTP specification repository, tests/vendor/untp/README.md), for the
+holder (mass, signed document inside) and for the public (neither)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from contracts.common import Role
+from services.gateway.domain import passport
+from services.gateway.domain.access import Principal
+from services.gateway.upstream import Upstream, issuer_certificates, view
+from tests.unit.gateway.test_upstream import DAY, DRAWN, walk
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "vendor" / "untp" / "untp-dpp-schema-0.6.1.json").read_text())
+VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
+
+DOCUMENT = {
+    "document_id": "doc-cans-1", "issuer_organisation_id": "cans", "issuer_site_id": "cans",
+    "issuer_certificate_number": "ASI-COC-0007", "recipient_organisation_id": "brand", "recipient_site_id": None,
+    "issued_on": "2026-05-01", "shipment_reference": "DN-0001", "movement_id": "m-1",
+    "material_category": "aluminium", "product_form": "can-body", "coc_mass_kg": "60000.000",
+    "rule_set_id": "v3-draft-group-credit", "rule_set_version": "1", "recycled_content_share": "0.428571",
+    "recycled_content_method": None, "carbon_footprint_kg_co2e_per_kg": "0.5",
+}
+RECORD = {"_id": "doc-cans-1", "document": DOCUMENT, "signature": "eyJ.x.y", "key_id": "kid-1",
+          "issuer_organisation_id": "cans", "recipient_organisation_id": "brand"}
+
+
+def upstream() -> Upstream:
+    sites = {s: {"_id": s, "organisation_id": s, "name": f"{s} site", "country": c, "activities": [a]}
+             for s, c, a in (("cans", "DE", "can_making"), ("site-mill", "CH", "rolling"), ("mine", "AU", "mining"))}
+    return Upstream(DOCUMENT, walk("site:cans|p", DAY, DRAWN), "site:cans|p", {}, sites,
+                    {"cans": {"_id": "cans", "name": "Bonn Can Company"}, "mill": {"_id": "mill", "name": "Sierre"}},
+                    {"cans": [{"certificate_number": "ASI-COC-0007", "standard": "chain_of_custody",
+                               "status_on_document_date": "active"}]}, set())
+
+
+def errors(document: dict) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in VALIDATOR.iter_errors(json.loads(json.dumps(document)))]
+
+
+def test_the_holders_passport_validates_and_carries_the_mass_and_the_signed_document():
+    u = upstream()
+    holder = view(u, Principal("cans", Role.PRODUCER, "k"))
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", RECORD, holder, issuer_certificates(u), public=False)
+    assert errors(dpp) == []
+    subject = dpp["credentialSubject"]
+    assert subject["product"]["dimensions"]["weight"] == {"type": ["Measure"], "value": 60000.0, "unit": "KGM"}
+    assert dpp["cocDocument"] == {"document": DOCUMENT, "jws": "eyJ.x.y", "keyId": "kid-1"}
+    assert subject["circularityScorecard"]["recycledContentExact"] == "0.428571"
+    assert "emissionsScorecard" not in subject  # a stated footprint is not an assured one
+    assert [m["massFraction"] for m in subject["materialsProvenance"]] == [0.8, 0.2]
+    assert len(subject["upstream"]["levels"]) == 5
+    [claim] = subject["conformityClaim"]
+    assert claim["conformance"] is True and "ASI-COC-0007" in claim["id"] and claim["conformityTopic"]
+
+
+def test_the_public_passport_validates_without_masses_names_or_the_document():
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", RECORD, view(upstream(), None),
+                                issuer_certificates(upstream()), public=True)
+    assert errors(dpp) == []
+    text = json.dumps(dpp)
+    assert "dimensions" not in text and "cocDocument" not in text and "coc_mass_kg" not in text
+    assert "Sierre" not in text and "Bonn Can Company" not in text
+
+
+@pytest.mark.parametrize("break_it", [
+    lambda d: d.pop("issuer"),
+    lambda d: d["credentialSubject"]["conformityClaim"][0].update(conformityTopic="asi.coc"),
+    lambda d: d.update(validFrom="2026-05-01"),
+])
+def test_the_schema_catches_a_broken_passport(break_it):
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", RECORD, view(upstream(), None),
+                                issuer_certificates(upstream()), public=True)
+    break_it(dpp)
+    assert errors(dpp)
+
+
+def test_a_suspended_certificate_on_the_date_is_declared_as_not_conforming():
+    u = upstream()
+    u.certificates["cans"][0]["status_on_document_date"] = "suspended"
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", RECORD, view(u, None), issuer_certificates(u),
+                                public=True)
+    assert [c["conformance"] for c in dpp["credentialSubject"]["conformityClaim"]] == [False]
+    assert Decimal(dpp["credentialSubject"]["circularityScorecard"]["recycledContentExact"]) == Decimal("0.428571")
