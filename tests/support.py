@@ -205,3 +205,27 @@ def consumed_topics(service: str) -> tuple[str, ...]:
     config = importlib.import_module(f"services.{service}.config")
     runtime = app.build_runtime(config.Settings())
     return tuple(consumer.topic.name for consumer in runtime.consumers)
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(mongodb_uri: str, app_name: str) -> AsyncIterator[Any]:
+    """A database of its own for one test, dropped afterwards (the store suites on MongoDB)."""
+    from libs.mongo import database, mongo_client
+
+    client = mongo_client(mongodb_uri, app_name)
+    db = database(client, f"test_{uuid.uuid4().hex[:8]}")
+    try:
+        yield db
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def transaction(db: Any, now: Any) -> AsyncIterator[Any]:
+    """A `Tx` inside one MongoDB transaction, committed when the block ends."""
+    from libs.messaging import Tx
+
+    async with db.client.start_session() as session:
+        async with await session.start_transaction():
+            yield Tx(db, session, now)
