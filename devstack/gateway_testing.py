@@ -32,7 +32,7 @@ async def gateway_client(
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, what: str = ""
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 60.0, what: str = ""
 ) -> T:
     """Poll a read model until `probe` returns something truthy (read models fill asynchronously)."""
     deadline = time.monotonic() + timeout

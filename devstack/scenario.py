@@ -114,6 +114,8 @@ class Platform:
         await self._consumer.start()
         while not self._consumer.assignment():
             await asyncio.sleep(0.1)
+        for tp in self._consumer.assignment():  # resolve "latest" now, before the story sends anything
+            await self._consumer.position(tp)
         self._task = asyncio.create_task(self._watch())
         return self
 

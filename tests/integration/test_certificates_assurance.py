@@ -107,9 +107,9 @@ async def test_provisional_with_two_majors_plan_approved_closures_verified_upgra
         await claims_running.aclose()  # its logs would mix with the command line's output below
 
         # The signed form is re-issued; a verifier finds its key on the topic.
-        await recorder.wait_for(SigningKeyPublished)
-        learnt = keys_on_topic(recorder)
         first_kid = parse(upgraded.signed_certificate)[0]["kid"]
+        await recorder.wait_for(SigningKeyPublished, lambda m: m.kid == first_kid)  # not an earlier test's key
+        learnt = keys_on_topic(recorder)
         assert learnt[first_kid].valid_until is None
         assert verify(upgraded.signed_certificate, learnt[first_kid].jwk) == upgraded.certificate.model_dump(mode="json")
 

@@ -19,6 +19,7 @@ from services.claims.config import Settings as ClaimsSettings
 from devstack.gateway_testing import ServedGateway
 from tests.browser import chromium_or_skip
 from tests.integration.test_claims_saga import certified_brand, granted, of
+from tests.integration.test_claims_saga import until as until_stored
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings
 from tests.support import NOW, running, service_settings, unique
 from tests.unit.claims.builders import request
@@ -35,7 +36,7 @@ def body(claim_id: str) -> dict[str, Any]:
                                                    "period_end"})
 
 
-async def until(probe, timeout: float = 30.0) -> Any:
+async def until(probe, timeout: float = 60.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         found = await probe()
@@ -61,7 +62,8 @@ async def requested_and_waiting(http: httpx.AsyncClient, sender, recorder, org: 
 async def queued(http: httpx.AsyncClient, claim_id: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         claims = (await http.get("/v1/review-queue", headers=auth(ADMIN))).json()["claims"]
-        return next((c for c in claims if c["claim_id"] == claim_id), None)
+        # The wording comes from the request topic, the status from the decisions: wait for both.
+        return next((c for c in claims if c["claim_id"] == claim_id and c["wording"]), None)
     return await until(probe)
 
 
@@ -98,7 +100,9 @@ async def test_a_free_wording_claim_waits_for_review_and_the_secretariat_approve
 
                 async def public() -> str | None:
                     page = await http.get(f"/c/{approved.approval_code}")
-                    return page.text if 'data-status="approved"' in page.text else None
+                    # The holder's name comes from the member's event, on another topic: wait for it too.
+                    done = 'data-status="approved"' in page.text and "Fizzy Drinks" in page.text
+                    return page.text if done else None
                 shown = await until(public)
                 assert FREE_WORDING in shown and "Fizzy Drinks" in shown
                 assert "https://verify.example.org/c/" in shown and "127.0.0.1" not in shown
@@ -164,7 +168,9 @@ async def test_a_request_using_an_enabled_approved_text_is_approved_without_revi
                     found = (await http.get("/v1/claim-texts?language=en", headers=auth(token))).json()["texts"]
                     return [t for t in found if t["text_id"] == text_id] or None
                 assert [t["version"] for t in await until(listed)] in ([1, 2], [1])
-                # Claims reads the latest version when the allocation is granted (after the text is listed here).
+                # Claims reads the latest version when the allocation is granted: wait until it has version 2
+                # (the text and the claim sit on different partitions, read in no set order).
+                await until_stored(lambda: runtime.db["texts"].count_documents({"text_id": text_id, "version": 2}), 1)
                 claim_id = unique("claim")
                 wanted = {**body(claim_id), "text_id": text_id, "text_version": 2,
                           "wording": template.format(link=request().link), "claimant_organisation_id": org}
@@ -192,7 +198,9 @@ async def test_a_pilot_claim_is_recorded_and_its_public_page_says_so_without_the
             async with httpx.AsyncClient(base_url=gateway.url) as http:
                 async def shown() -> str | None:
                     page = await http.get(f"/c/{approved.approval_code}")
-                    return page.text if 'id="pilot"' in page.text else None
+                    # Status, holder's name and units come from three topics, read in no set order.
+                    done = all(t in page.text for t in ('id="pilot"', "Fizzy Drinks", "1,000,000 units"))
+                    return page.text if done else None
                 html = await until(shown)
                 assert "pilot, not an ASI claim" in html, html
                 assert "Fizzy Drinks" in html, html

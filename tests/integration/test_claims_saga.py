@@ -68,7 +68,7 @@ async def certified_brand(sender, runtime) -> tuple[str, Certificate, Certificat
     return org, ps_cert, coc_cert
 
 
-async def until(count, expected: int, timeout: float = 20.0) -> None:
+async def until(count, expected: int, timeout: float = 60.0) -> None:
     """Poll the service's own database for a projection (it publishes nothing we could await)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while await count() != expected:

@@ -52,7 +52,7 @@ class Transactions(monitoring.CommandListener):
         self._marked.add(key)
 
     async def committed(self, key: str) -> None:
-        await asyncio.wait_for(self._committed.setdefault(key, asyncio.Event()).wait(), 10)
+        await asyncio.wait_for(self._committed.setdefault(key, asyncio.Event()).wait(), 30)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
@@ -83,7 +83,7 @@ async def test_a_replayed_message_changes_nothing(stack, recorder, sender):
         await sender.send(command)
         await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == org)
         follow_up = register(unique("org"))
-        await sender.send(follow_up)
+        await sender.send(follow_up, key=org)  # the replay's partition: read after it, so it was handled
         await recorder.wait_for(MemberRegistered, lambda m: m.member.organisation_id == follow_up.member.organisation_id)
         assert await runtime.db["members"].count_documents({"_id": org}) == 1
         assert await runtime.db["inbox"].count_documents({"_id": str(command.event_id)}) == 1
@@ -168,6 +168,10 @@ async def test_a_crash_between_commit_and_publish_loses_nothing_and_duplicates_n
     settings = service_settings(CertificatesSettings, stack)
     org = unique("org")
     command = register(org)
+    from tests.faults_support import start_groups_at_end
+
+    # The failpoint fires after the first batch: it must hold this command, not earlier tests' history.
+    await start_groups_at_end(stack.kafka_bootstrap, settings, topics=["certificates.commands.v1"])
     crashing = _service_process("services.certificates", "CERTIFICATES", settings,
                                 {"CERTIFICATES_FAILPOINT": "crash_after_commit:certificates.commands.v1"})
     try:
@@ -254,7 +258,7 @@ async def test_a_handler_failure_dead_letters_only_the_poison_message(stack, rec
         letters = await recorder.wait_for(DeadLetter, lambda m: duplicate_id in m.payload,
                                           topic="claims.requests.v1.dlq")
         assert len({letter.event_id for letter in letters}) == 1 and "duplicate key" in letters[0].errors[0].message
-        for _ in range(100):
+        for _ in range(300):
             if await runtime.db["handled"].count_documents({"claim": {"$in": claims}}) == 3:
                 break
             await asyncio.sleep(0.1)
@@ -286,10 +290,14 @@ async def test_a_consumer_takes_only_the_types_it_names_and_acknowledges_the_res
     wanted = ClaimWithdrawn.create(actor=actor("brand", Role.BRAND_OWNER), occurred_at=NOW, claim_id=claim,
                                    claimant_organisation_id="brand", reason="test")
     other = request(claim_id=claim)
-    async with running(build, service_settings(CertificatesSettings, stack, service_name="only-test")) as runtime:
+    from tests.faults_support import start_groups_at_end
+
+    settings = service_settings(CertificatesSettings, stack, service_name="only-test")
+    await start_groups_at_end(stack.kafka_bootstrap, settings, topics=[CLAIMS_REQUESTS.name])  # not earlier tests'
+    async with running(build, settings) as runtime:
         await sender.send(other)
         await sender.send(wanted)
-        for _ in range(100):
+        for _ in range(300):
             if await runtime.db["inbox"].count_documents({"_id": str(wanted.event_id)}):
                 break
             await asyncio.sleep(0.1)

@@ -138,7 +138,7 @@ async def test_topics_produce_consume_commit(embedded: EmbeddedStack) -> None:
     await consumer.start()
     try:
         received = []
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30  # a group join on a fresh broker (a JVM on the Apache pass)
         while len(received) < 50 and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():

@@ -66,12 +66,17 @@ async def test_a_certificate_credential_verifies_offline_and_suspension_flips_it
     await sender.send(changed(org, cert_id, CertificateStatus.ACTIVE, 1, CertificateChange.ISSUED))
     number = f"ASI-COC-2026-{cert_id}"
 
-    async def credential() -> str | None:
-        response = await client.get(f"/credentials/certificates/{number}")
-        return response.text if response.status_code == 200 else None
-
-    token = await eventually(credential, what="the certificate's credential")
     key = await published_key(client)
+
+    async def credential() -> str | None:
+        # The member's name comes from its own event, on another partition than the certificate's.
+        response = await client.get(f"/credentials/certificates/{number}")
+        if response.status_code != 200:
+            return None
+        _, vc = offline_verify(response.text, key)
+        return response.text if vc["credentialSubject"]["issuedToParty"].get("name") == "Alpha Remelt GmbH" else None
+
+    token = await eventually(credential, what="the certificate's credential, with the member's name")
     header, vc = offline_verify(token, key)
     assert header["kid"] == key["kid"] and vc["issuer"]["id"] == "did:web:asi.example.org"
     assert vc["credentialSubject"]["issuedToParty"] == {"id": f"urn:asi:org:{org}", "name": "Alpha Remelt GmbH"}

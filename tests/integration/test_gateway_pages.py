@@ -104,8 +104,9 @@ async def test_public_pages_in_a_real_browser(stack, sender):
         settings.public_base_url = "https://verify.example.org"  # a loopback base prints no QR (api/claim_page.py)
         async with httpx.AsyncClient(base_url=gateway.url) as http:
             await _until(http, f"/c/{code_revoked}", "revoked")
-            await _until(http, f"/c/{code_ok}", "approved")
+            await _until(http, f"/c/{code_ok}", "approved", contains=("Sparkling water 330 ml",))
             await _until(http, f"/certificates/{bad_number}", "withdrawn")
+            await _until(http, f"/certificates/{good_number}", "active", contains=("Alpha Remelt GmbH",))
             tampered = signed[:-6] + ("AAAAAA" if not signed.endswith("AAAAAA") else "BBBBBB")
             verdict = await http.post("/verify", data={"document": tampered})
             assert 'data-status="invalid"' in verdict.text
@@ -191,13 +192,16 @@ async def assert_fits_a_phone(page: Any) -> None:
     assert seen["scroll"] <= seen["width"] + 1 and seen["cut"] == [], f"{page.url} overflows a phone: {seen}"
 
 
-async def _until(http: httpx.AsyncClient, path: str, text: str, timeout: float = 20.0) -> None:
+async def _until(http: httpx.AsyncClient, path: str, text: str, timeout: float = 60.0,
+                 contains: tuple[str, ...] = ()) -> None:
+    """Until `path` shows status `text` and every one of `contains` (a page joins read models fed by
+    different topics and partitions, which the gateway reads in no set order)."""
     import asyncio
 
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         response = await http.get(path)
-        if f'data-status="{text}"' in response.text:
+        if f'data-status="{text}"' in response.text and all(c in response.text for c in contains):
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{path} never showed {text}: {response.status_code} {response.text[:500]}")
