@@ -22,7 +22,7 @@ The throughput phases (2-4) work off a backlog: it is produced while the service
 stopped, they start again, and the bench waits quietly (polling consumer-group lag) and then reads
 the answers, stamped with their records' timestamps (when the service handed each to its producer).
 The bench's own producing and reading would otherwise share the two cores with what it measures.
-5. event-to-ledger latency at a steady 250 events/s;
+5. event-to-ledger latency at a steady 250 events/s, and where the slowest 1% of it goes (bench/latency.py);
 6. claims started (it first reads the ledger topic so far), then claim decision latency at 20 requests/s;
 7. peak resident memory of the four services; balance read time at 1,000 and 100,000 entries.
 """
@@ -54,6 +54,7 @@ from bench.ceilings import (
     database_figures,
 )
 from bench.chain import DESIGNATION_EVERY, Chain
+from bench.latency import Batches, scrape_batches, slowest_stages
 from bench.support import (
     Arrivals,
     CpuMeter,
@@ -134,6 +135,80 @@ def pick_ledger(d: dict[str, Any]) -> tuple[str, str] | None:
             d, "movement_id" if d["source_topic"] == "material.movements.v1" else "event_id"
         )
     return None
+
+
+MOVEMENTS_TOPIC = "material.movements.v1"
+
+
+def _batch_handling(services: Services) -> dict[str, dict[str, Batches]]:
+    """Per running service, its batch handling so far (`asi_batch_seconds`, from its /metrics)."""
+    out: dict[str, dict[str, Batches]] = {}
+    for service in services.running:
+        if service.alive and service.name in ("intake", "accounting"):
+            try:
+                out[service.name] = scrape_batches(service.health_port)
+            except OSError:
+                out[service.name] = {}
+    return out
+
+
+def _handling_during(
+    before: dict[str, dict[str, Batches]], after: dict[str, dict[str, Batches]]
+) -> dict[str, Batches]:
+    """Per service, the batches it handled between the two scrapes, on its stage's input topic."""
+    inputs = {"intake": "plant.events.v1", "accounting": MOVEMENTS_TOPIC}
+    out = {}
+    for name, topic in inputs.items():
+        if topic in after.get(name, {}):
+            out[name] = after[name][topic] - before.get(name, {}).get(topic, Batches())
+    return out
+
+
+def _where_the_time_goes(
+    bench: Bench,
+    sent: dict[str, float],
+    moved: dict[str, float],
+    booked: dict[str, float],
+    seen: dict[str, float],
+    handling: dict[str, Batches],
+) -> None:
+    """Rows for the stages of the slowest 1% of the latency run (bench/latency.py). The bench's own
+    stamps (perf counter) are moved to the records' wall clock."""
+    offset = time.time() - time.perf_counter()
+    stages = slowest_stages(
+        {i: t + offset for i, t in sent.items()},
+        moved,
+        booked,
+        {i: t + offset for i, t in seen.items()},
+    )
+    if stages is None:
+        bench.note("where the p99 time goes: no event had every timestamp")
+        return
+    bench.row(
+        f"p99 breakdown: the slowest {stages.events} events (>= {stages.threshold_s:.3f} s), mean trip, s",
+        f"{stages.total_s:.3f}",
+    )
+    for label, name, seconds in (
+        ("intake: poll, batch, transaction, hand-over", "intake", stages.intake_s),
+        (
+            "accounting: broker, poll, batch, transaction, hand-over",
+            "accounting",
+            stages.accounting_s,
+        ),
+        ("the bench's read of the ledger topic", "", stages.bench_read_s),
+    ):
+        share = seconds / stages.total_s if stages.total_s else float("nan")
+        bench.row(f"  {label}, s (share)", f"{seconds:.3f} ({share:.0%})")
+        if name in handling and handling[name].count:
+            h = handling[name]
+            bench.row(
+                f"    {name} batches in the run: count / mean handling (parse+transaction+hand-over), ms",
+                f"{h.count:.0f} / {h.mean_ms:.1f}",
+            )
+            bench.row(
+                f"    {name}: the rest of its stage (poll wait, linger, broker, queueing), s",
+                f"{max(seconds - h.mean_ms / 1000, 0.0):.3f}",
+            )
 
 
 def pick_decision(d: dict[str, Any]) -> tuple[str, str] | None:
@@ -494,14 +569,25 @@ async def _chain_part(bench: Bench, services: Services) -> None:
     # 5. event-to-ledger latency at a steady rate -------------------------------------------------------
     await _settle(bench, services, "after the end-to-end run")
     steady_s = 10 if quick else 30
-    async with bench.watch(LEDGER_TOPICS, pick_ledger) as watch:
+    # The movements and the ledger records are also read after the run, for their timestamps: where
+    # the slowest events' time went (bench/latency.py).
+    async with (
+        bench.watch(LEDGER_TOPICS, pick_ledger) as watch,
+        bench.stamps([MOVEMENTS_TOPIC], pick_movement) as moved,
+        bench.stamps(LEDGER_TOPICS, pick_ledger) as booked,
+    ):
+        handling_before = _batch_handling(services)
         meter, started = bench.meter(services), time.perf_counter()
         sent = await bench.stream(250 * steady_s, rate_per_s=250)
         offered = len(sent) / (time.perf_counter() - started)
         await bench.wait(watch, set(sent), "latency run", 120)
         bench.cpu_note(meter, "the 250 events/s run", len(sent), time.perf_counter() - started)
+        handling = _handling_during(handling_before, _batch_handling(services))
         latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
         bench.outcomes(watch, set(sent), "latency run outcomes")
+        arrived = set(sent) & watch.arrivals.keys()
+        await bench.collect(moved, arrived, [], "latency run: movement timestamps")
+        await bench.collect(booked, arrived, [], "latency run: ledger timestamps")
     bench.row(
         f"event -> LedgerEntryPosted at {offered:.0f} events/s for {steady_s} s: p50, s",
         f"{percentile(latencies, 0.5):.3f}",
@@ -510,6 +596,7 @@ async def _chain_part(bench: Bench, services: Services) -> None:
         "event -> LedgerEntryPosted: p99, s", f"{percentile(latencies, 0.99):.3f}", "target < 2"
     )
     bench.row("event -> LedgerEntryPosted: max, s", f"{max(latencies, default=float('nan')):.3f}")
+    _where_the_time_goes(bench, sent, moved.arrivals, booked.arrivals, watch.arrivals, handling)
 
     # 6. claims ------------------------------------------------------------------------------------------
     await _claims(bench, services, quick)

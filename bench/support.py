@@ -9,6 +9,7 @@ import contextlib
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,11 +65,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @dataclass
 class ServiceProcess:
     name: str
     process: subprocess.Popen[bytes]
     peak_rss_mb: float = 0.0
+    health_port: int | None = None
+    """Where the service serves /health, /ready and /metrics (bench/latency.py scrapes it)."""
 
     @property
     def alive(self) -> bool:
@@ -117,6 +127,7 @@ class Services:
             f"{prefix}_CONSUMER_GROUP": f"bench-{self.run_id}-{name}",
             f"{prefix}_LOG_LEVEL": "WARNING",
             f"{prefix}_LOG_FORMAT": "json",
+            f"{prefix}_HEALTH_PORT": str(port := _free_port()),
             **{f"{prefix}_{k.upper()}": v for k, v in settings.items()},
         }
         if self.embedded:
@@ -131,7 +142,9 @@ class Services:
         if name in self.profile and self.log_dir is not None:
             command[1:1] = ["-m", "cProfile", "-o", str(self.log_dir / f"{name}.prof")]
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        service = ServiceProcess(name, process, peak_rss_mb=self.peaks.get(name, 0.0))
+        service = ServiceProcess(
+            name, process, peak_rss_mb=self.peaks.get(name, 0.0), health_port=port
+        )
         self.running.append(service)
         return service
 
