@@ -39,6 +39,9 @@ from contracts.registry import (
 
 CERTIFICATES_ACTOR = Actor(organisation_id="certificates", role=Role.SERVICE)
 INTAKE_ACTOR = Actor(organisation_id="intake", role=Role.SERVICE)
+SECRETARIAT_ACTOR = Actor(organisation_id="asi-secretariat", role=Role.SECRETARIAT)
+LOGO_TEMPLATE = "ASI Responsible Aluminium Sourcing. Learn more at {link}"
+LOGO_LINK = "https://aluminium-stewardship.org/asi-certification"
 KINDS = ("smelter", "smelter", "mine", "remelter")
 ACTIVITIES = {
     "smelter": ([Activity.SMELTING, Activity.CASTING], {ProcessStep.ALUMINA_TO_ALUMINIUM: "0.518"}),
@@ -276,7 +279,27 @@ class Chain:
             *self._registered(org, site, "brand", MembershipClass.INDUSTRIAL_USERS),
             self.certificate(org, site, "brand", Standard.PERFORMANCE_STANDARD),
             self.certificate(org, site, "brand", Standard.CHAIN_OF_CUSTODY),
+            self.claim_text(),
         ]
+
+    def claim_text(self) -> claims.ClaimTextPublished:
+        """The secretariat's approved logo text, enabled for approval without review: the machine's
+        part of a claim decision is what the bench times (free wording waits for a person)."""
+        return claims.ClaimTextPublished.create(
+            actor=SECRETARIAT_ACTOR,
+            occurred_at=now(),
+            claim_id=f"text:{self.text_id}",
+            text_id=self.text_id,
+            version=1,
+            claim_type=claims.ClaimType.ON_PACK_LOGO,
+            language="en",
+            template=LOGO_TEMPLATE,
+            auto_approve=True,
+        )
+
+    @property
+    def text_id(self) -> str:
+        return f"bench-{self.run}-logo-en"
 
     def brand_credits(self, lots: int, tonnes: int) -> list[MaterialReceivedRecorded]:
         """CoC can bodies received by the brand owner, as intake would publish them after matching
@@ -317,9 +340,11 @@ class Chain:
                 producing_site_ids=[self.brand_site],
             ),
             claim_type="on_pack_logo",
-            wording="ASI Responsible Aluminium Sourcing. Learn more at aluminium-stewardship.org",
+            wording=LOGO_TEMPLATE.format(link=LOGO_LINK),
+            text_id=self.text_id,
+            text_version=1,
             artwork_reference=f"artwork-{self.run}-{n}",
-            link="https://aluminium-stewardship.org/asi-certification",
+            link=LOGO_LINK,
             markets=["GB", "DE"],
             period_start=self.today,
             period_end=self.today + timedelta(days=180),

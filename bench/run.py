@@ -213,7 +213,13 @@ def _where_the_time_goes(
 
 def pick_decision(d: dict[str, Any]) -> tuple[str, str] | None:
     kind = d.get("type")
-    if kind in ("claim_approved", "claim_rejected", "claim_request_refused"):
+    # Awaiting review: the machine has decided (a person decides the rest); shown in the outcomes.
+    if kind in (
+        "claim_approved",
+        "claim_rejected",
+        "claim_request_refused",
+        "claim_awaiting_review",
+    ):
         return d["claim_id"], f"{kind}:{_codes(d)}" if kind != "claim_approved" else kind
     return None
 
