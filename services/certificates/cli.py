@@ -56,11 +56,30 @@ async def public_key(db: Db, settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
+def read_jwk(source: str) -> dict[str, Any]:
+    """A public key (JWK, JSON object) from a file; `cli.CliError` saying what is wrong with it."""
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise cli.CliError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise cli.CliError(f"{source} is not a text file (not UTF-8 at byte {exc.start})") from exc
+    try:
+        jwk = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise cli.CliError(
+            f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    if not isinstance(jwk, dict) or not isinstance(jwk.get("kty"), str):
+        raise cli.CliError(f'{source} is not a JWK: a JSON object with a "kty" member')
+    return jwk
+
+
 async def verify_command(db: Db | None, settings: Settings, args: argparse.Namespace) -> int:
     jws = sys.stdin.read().strip() if args.jws == "-" else args.jws
     retired = None
     if args.jwk:
-        jwk = json.loads(await asyncio.to_thread(Path(args.jwk).read_text))
+        jwk = await asyncio.to_thread(read_jwk, args.jwk)
     else:
         try:
             kid = parse(jws)[0].get("kid")

@@ -253,6 +253,16 @@ async def test_balances_statements_and_documents_are_visible_to_their_owner_only
 
     assert await eventually(listed_with_scope, what="the scope account") == [scope, account]
     assert (await client.get(f"/v1/accounts/{scope}", headers=auth(tokens["B"]))).status_code == 404
+    # A group account's id holds a slash: its owner reads it and its statements by that id.
+    mine = await client.get(f"/v1/accounts/{scope}", headers=auth(tokens["A"]))
+    assert mine.status_code == 200 and (mine.json()["account_id"], mine.json()["balance_kg"]) == (scope, "7")
+    statements = await client.get(f"/v1/accounts/{scope}/statements", headers=auth(tokens["A"]))
+    assert statements.status_code == 200 and statements.json()["statements"] == []
+    # The secretariat lists every account, or one organisation's.
+    everything = (await client.get("/v1/accounts", headers=auth(ADMIN))).json()["accounts"]
+    assert {scope, account} <= {a["account_id"] for a in everything}
+    one = (await client.get("/v1/accounts", params={"organisation_id": orgs["prodA"]}, headers=auth(ADMIN))).json()
+    assert [a["account_id"] for a in one["accounts"]] == [scope, account]
 
 
 async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_their_own_claims(world, recorder):

@@ -118,3 +118,26 @@ def test_a_bad_file_to_verify_document_gets_one_line(tmp_path, no_platform, caps
     assert accounting_cli.main(["verify-document", str(path), "--public-key=AAAA"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err and str(path) in err
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (None, "cannot read"),
+    ("{not json", "is not JSON"),
+    ('["a list"]', "is not a JWK"),
+    (b"\xff\xfe\x00", "is not a text file"),
+])
+def test_a_bad_key_file_to_certificates_verify_gets_one_line(tmp_path, no_platform, capsys, content, says):
+    path = tmp_path / "key.jwk"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    assert certificates_cli.main(["verify", "a.b.c", "--jwk", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and str(path) in err
+
+
+def test_a_directory_as_key_file_gets_one_line(tmp_path, no_platform, capsys):
+    assert certificates_cli.main(["verify", "a.b.c", "--jwk", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read" in err

@@ -176,16 +176,31 @@ async def _visible_account(gw: GatewayDep, caller: Principal, account_id: str) -
         raise ApiError(404, "not_found", "no account of yours has this id")
 
 
-@router.get("/v1/accounts", summary="Balances of your organisation's accounts (its sites and its group account)")
-async def accounts(gw: GatewayDep, caller: Producer) -> Any:
-    ids = [f"site:{s['_id']}" for s in await store.sites_of(gw.db, caller.organisation_id)]
-    ids.append(f"group:{caller.organisation_id}")
-    scopes = {"$regex": f"^{re.escape(f'group:{caller.organisation_id}/')}"}  # one pool per CoC certification scope
+@router.get("/v1/accounts", summary="Balances of your organisation's accounts (its sites and its group accounts); "
+                                 "the secretariat's: every account, or one organisation's")
+async def accounts(gw: GatewayDep, caller: Producer, organisation_id: Annotated[str | None, Query(
+        max_length=200, description="The secretariat only: this organisation's accounts.")] = None) -> Any:
+    if caller.is_secretariat and organisation_id is None:
+        docs = gw.db[store.BALANCES].find({}).sort("_id", 1).limit(1000)
+        return respond({"accounts": [{"account_id": d["_id"], **_shown(d)} async for d in docs]})
+    org = organisation_id if caller.is_secretariat and organisation_id else caller.organisation_id
+    ids = [f"site:{s['_id']}" for s in await store.sites_of(gw.db, org)]
+    ids.append(f"group:{org}")
+    scopes = {"$regex": f"^{re.escape(f'group:{org}/')}"}  # one pool per CoC certification scope
     docs = gw.db[store.BALANCES].find({"$or": [{"_id": {"$in": ids}}, {"_id": scopes}]}).sort("_id", 1)
     return respond({"accounts": [{"account_id": d["_id"], **_shown(d)} async for d in docs]})
 
 
-@router.get("/v1/accounts/{account_id}", summary="One account's balance")
+@router.get("/v1/accounts/{account_id:path}/statements", summary="Period statements of one account, newest first")
+# `:path`: a group account's id holds a slash (`group:<organisation>/<certificate>`). Declared before
+# the balance route, which would otherwise take `<id>/statements` as an account id.
+async def statements(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
+    await _visible_account(gw, caller, account_id)
+    docs = gw.db[store.STATEMENTS].find({"account_id": account_id}).sort("period_id", -1).limit(100)
+    return respond({"statements": [d["statement"] async for d in docs]})
+
+
+@router.get("/v1/accounts/{account_id:path}", summary="One account's balance")
 async def account(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
     await _visible_account(gw, caller, account_id)
     doc = await gw.db[store.BALANCES].find_one({"_id": account_id})
@@ -196,13 +211,6 @@ async def account(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
 
 def _shown(balance: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in balance.items() if k not in ("through", "ahead", "status_at")}
-
-
-@router.get("/v1/accounts/{account_id}/statements", summary="Period statements of one account, newest first")
-async def statements(gw: GatewayDep, caller: Producer, account_id: str) -> Any:
-    await _visible_account(gw, caller, account_id)
-    docs = gw.db[store.STATEMENTS].find({"account_id": account_id}).sort("period_id", -1).limit(100)
-    return respond({"statements": [d["statement"] async for d in docs]})
 
 
 @router.get("/v1/documents", summary="CoC Documents your organisation issued or received")
