@@ -146,6 +146,8 @@ def recycled_summaries(period: Period) -> list[RecycledContentSummary]:
     for product, values in sorted(period.recycled.items()):
         part = recycled.composition(period.recycled, product)
         known = part.known
+        pre = recycled.share_of(part.pre / part.kg) if known else None
+        post = recycled.share_of(part.post / part.kg) if known else None
         summaries.append(
             RecycledContentSummary(
                 material_category=MaterialCategory(product.partition("|")[0]),
@@ -154,8 +156,8 @@ def recycled_summaries(period: Period) -> list[RecycledContentSummary]:
                 pre_consumer_kg=values.get(recycled.PRE, ZERO),
                 post_consumer_kg=values.get(recycled.POST, ZERO),
                 unknown_kg=values.get(recycled.UNKNOWN, ZERO),
-                pre_consumer_share=recycled.share_of(part.pre) if known else None,
-                post_consumer_share=recycled.share_of(part.post) if known else None,
+                pre_consumer_share=pre,
+                post_consumer_share=post,
             )
         )
     return summaries

@@ -67,19 +67,33 @@ pre-consumer, post-consumer and of unknown composition."""
 
 
 @dataclass(frozen=True)
-class Composition:
-    """Fractions of a product's credits (each 0-1; the rest is primary)."""
+class Mix:
+    """Credits of one or several products: `kg` of them, of which `pre`, `post` and `unknown` kg
+    are pre-consumer, post-consumer and of unknown composition (exact, not rounded: parts are
+    multiplied out before they are divided, so round figures stay exact)."""
 
+    kg: Decimal
     pre: Decimal
     post: Decimal
     unknown: Decimal
 
     @property
     def known(self) -> bool:
-        return self.unknown.is_zero()
+        return self.kg > 0 and self.unknown.is_zero()
 
-
-ALL_UNKNOWN = Composition(ZERO, ZERO, Decimal(1))
+    def part_of(self, kg: Decimal, rounding: Rounding) -> dict[str, Decimal]:
+        """`kg` credits of this composition, in kilograms: recycled parts rounded down, the unknown
+        part up (any unknown part stays unknown)."""
+        if self.kg <= 0:
+            return {COC: kg, UNKNOWN: kg}
+        return _clean(
+            {
+                COC: kg,
+                PRE: rounding.credit(kg * self.pre / self.kg),
+                POST: rounding.credit(kg * self.post / self.kg),
+                UNKNOWN: rounding.debit(kg * self.unknown / self.kg),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -124,30 +138,31 @@ def receipt_inflow(
     )
 
 
-def composition(flows: Flows, product: str) -> Composition:
-    """The composition of a product's credits: the ratio of its inflows in the period (verify: a
-    mass balance of composition per product and period). A product with no inflow is unknown."""
+def composition(flows: Flows, product: str) -> Mix:
+    """The composition of a product's credits: its inflows in the period (verify: a mass balance of
+    composition per product and period). A product with no inflow is of unknown composition."""
     inflow = flows.get(product, {})
-    coc = inflow.get(COC, ZERO)
-    if coc <= 0:
-        return ALL_UNKNOWN
-    return Composition(
-        inflow.get(PRE, ZERO) / coc, inflow.get(POST, ZERO) / coc, inflow.get(UNKNOWN, ZERO) / coc
+    return Mix(
+        inflow.get(COC, ZERO), inflow.get(PRE, ZERO), inflow.get(POST, ZERO), inflow.get(UNKNOWN, ZERO)
     )
 
 
-def blend(flows: Flows, taken: Mapping[str, Decimal]) -> Composition:
-    """The mass-weighted composition of credits taken from several products."""
-    total = sum(taken.values(), ZERO)
-    if total <= 0:
-        return ALL_UNKNOWN
-    pre = post = unknown = ZERO
-    for product, kg in taken.items():
-        part = composition(flows, product)
-        pre += kg * part.pre
-        post += kg * part.post
-        unknown += kg * part.unknown
-    return Composition(pre / total, post / total, unknown / total)
+def blend(flows: Flows, taken: Mapping[str, Decimal]) -> Mix:
+    """The composition of credits taken from several products (`taken`: kg per product), each
+    product's part at that product's composition."""
+    kg = pre = post = unknown = ZERO
+    for product, part in taken.items():
+        if part <= 0:
+            continue
+        mix = composition(flows, product)
+        kg += part
+        if mix.kg <= 0:
+            unknown += part
+            continue
+        pre += part * mix.pre / mix.kg
+        post += part * mix.post / mix.kg
+        unknown += part * mix.unknown / mix.kg
+    return Mix(kg, pre, post, unknown)
 
 
 def conversion_inflows(
@@ -157,37 +172,17 @@ def conversion_inflows(
     credits it converted (`taken`, per input product): recycled content follows the metal through
     the step's factor."""
     mix = blend(flows, taken)
-    return {
-        product: _clean(
-            {
-                COC: kg,
-                PRE: rounding.credit(kg * mix.pre),
-                POST: rounding.credit(kg * mix.post),
-                UNKNOWN: rounding.debit(kg * mix.unknown),
-            }
-        )
-        for product, kg in made.items()
-        if kg > 0
-    }
+    return {product: mix.part_of(kg, rounding) for product, kg in made.items() if kg > 0}
 
 
 def carry(flows: Flows, balances: Mapping[str, Decimal], rounding: Rounding) -> Flows:
     """The opening inflows of a new period: each product's carried credits keep the composition of
     the period they leave (verify)."""
-    opening: Flows = {}
-    for product, kg in balances.items():
-        if kg <= 0:
-            continue
-        part = composition(flows, product)
-        opening[product] = _clean(
-            {
-                COC: kg,
-                PRE: rounding.credit(kg * part.pre),
-                POST: rounding.credit(kg * part.post),
-                UNKNOWN: rounding.debit(kg * part.unknown),
-            }
-        )
-    return opening
+    return {
+        product: composition(flows, product).part_of(kg, rounding)
+        for product, kg in balances.items()
+        if kg > 0
+    }
 
 
 def designated(
@@ -199,8 +194,8 @@ def designated(
     if not mix.known:
         return None
     return RecycledContent(
-        pre_consumer_share=share_of(mix.pre),
-        post_consumer_share=share_of(mix.post),
+        pre_consumer_share=share_of(mix.pre / mix.kg),
+        post_consumer_share=share_of(mix.post / mix.kg),
         period_start=period_start,
         period_end=period_end,
     )
