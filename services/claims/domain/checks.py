@@ -291,17 +291,17 @@ def recycled_content_reasons(claimed: Decimal, allocation: Allocation) -> list[R
     that share, and only when the CoC Documents behind the mass state the split."""
     documented = allocation.recycled_content_share
     pre, post = allocation.recycled_pre_consumer_share, allocation.recycled_post_consumer_share
-    if documented is None:
+    if documented is not None and pre is not None and post is not None and claimed > documented:
+        message = (
+            f"claimed recycled share {_figure(claimed)} is above the {_figure(documented)} "
+            f"accounting computed ({_figure(pre)} pre-consumer, {_figure(post)} post-consumer)"
+        )
+    elif documented is None:
         message = "the CoC Documents behind the allocation state no recycled content"
     elif pre is None or post is None:
         message = (
-            f"the CoC Documents behind the allocation state a recycled share ({documented}) "
+            f"the CoC Documents behind the allocation state a recycled share ({_figure(documented)}) "
             "without its pre- and post-consumer split computed by accounting"
-        )
-    elif claimed > documented:
-        message = (
-            f"claimed recycled share {claimed} is above the {documented} accounting computed "
-            f"({pre} pre-consumer, {post} post-consumer)"
         )
     else:
         return []
@@ -312,6 +312,11 @@ def recycled_content_reasons(claimed: Decimal, allocation: Allocation) -> list[R
             message=message,
         )
     ]
+
+
+def _figure(share: Decimal) -> str:
+    """A share as people read it: 0.45, not 0.450000."""
+    return format(share.normalize(), "f")
 
 
 def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[Reason]:

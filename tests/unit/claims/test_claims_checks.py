@@ -247,7 +247,7 @@ def test_what_the_documents_behind_the_allocation_support(claim_type, claimed, a
 @pytest.mark.parametrize(
     "alloc, says",
     [
-        (allocation(recycled="0.40"), "above the 0.40 accounting computed (0.15 pre-consumer, 0.25 post-consumer)"),
+        (allocation(recycled="0.40"), "above the 0.4 accounting computed (0.15 pre-consumer, 0.25 post-consumer)"),
         (allocation(recycled="0.40", split=None), "without its pre- and post-consumer split"),
         (allocation(recycled=None), "state no recycled content"),
     ],
