@@ -153,14 +153,14 @@ def documented_profile(documents: list[DocumentShare], amount: Decimal) -> Profi
     pre = weighted(lambda d: d.recycled_pre_consumer_share)
     post = weighted(lambda d: d.recycled_post_consumer_share)
     split = pre is not None and post is not None
-    recycled = (pre or ZERO) + (post or ZERO) if split else weighted(lambda d: d.recycled_content_share)
+    recycled = (
+        (pre or ZERO) + (post or ZERO) if split else weighted(lambda d: d.recycled_content_share)
+    )
     footprint = None
     if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
         total = sum(d.mass_kg * (d.carbon_footprint_kg_co2e_per_kg or 0) for d in documents)
         footprint = (total / amount).quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
-    return Profile(
-        recycled, pre if split else None, post if split else None, footprint
-    )
+    return Profile(recycled, pre if split else None, post if split else None, footprint)
 
 
 def _allocate(

@@ -143,7 +143,10 @@ def composition(flows: Flows, product: str) -> Mix:
     composition per product and period). A product with no inflow is of unknown composition."""
     inflow = flows.get(product, {})
     return Mix(
-        inflow.get(COC, ZERO), inflow.get(PRE, ZERO), inflow.get(POST, ZERO), inflow.get(UNKNOWN, ZERO)
+        inflow.get(COC, ZERO),
+        inflow.get(PRE, ZERO),
+        inflow.get(POST, ZERO),
+        inflow.get(UNKNOWN, ZERO),
     )
 
 

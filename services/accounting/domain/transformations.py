@@ -42,7 +42,9 @@ def transform(
         m.inputs, m.outputs, m.conversion_factor, spare, account.free, rules.rounding
     )
     vintage = periods.oldest(account.layers, step.taken)
-    inflows = recycled.conversion_inflows(account.period.recycled, step.taken, step.made, rules.rounding)
+    inflows = recycled.conversion_inflows(
+        account.period.recycled, step.taken, step.made, rules.rounding
+    )
     applied = account.period.conversion_applied
     name = m.process_step.value
     applied[name] = min(applied.get(name, m.conversion_factor), m.conversion_factor)

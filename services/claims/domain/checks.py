@@ -300,7 +300,8 @@ def recycled_content_reasons(claimed: Decimal, allocation: Allocation) -> list[R
         message = "the CoC Documents behind the allocation state no recycled content"
     elif pre is None or post is None:
         message = (
-            f"the CoC Documents behind the allocation state a recycled share ({_figure(documented)}) "
+            "the CoC Documents behind the allocation state a recycled share "
+            f"({_figure(documented)}) "
             "without its pre- and post-consumer split computed by accounting"
         )
     else:

@@ -47,8 +47,13 @@ class StoreSuite:
         assert replace(account, version=0) == saved
         assert account.balance == Decimal("999.623") and str(account.balance) == "999.623"
         assert account.buckets == {"aluminium|ingot": Decimal("999.623")}
-        assert account.period.recycled == {"aluminium|ingot": {
-            "coc_kg": Decimal("1000.123"), "pre_consumer_kg": Decimal("50.006"), "post_consumer_kg": Decimal("200.024")}}
+        assert account.period.recycled == {
+            "aluminium|ingot": {
+                "coc_kg": Decimal("1000.123"),
+                "pre_consumer_kg": Decimal("50.006"),
+                "post_consumer_kg": Decimal("200.024"),
+            }
+        }
 
     async def test_a_changed_account_is_saved_with_a_new_version(self) -> None:
         await self.booked(receipt("100"))

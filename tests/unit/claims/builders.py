@@ -124,7 +124,9 @@ def request(
 
 
 def allocation(
-    mass: str = "13000", recycled: str | None = "0.40", footprint: str | None = "4.2",
+    mass: str = "13000",
+    recycled: str | None = "0.40",
+    footprint: str | None = "4.2",
     split: tuple[str, str] | None = ("0.15", "0.25"),
 ) -> Allocation:
     """`split`: the pre- and post-consumer shares accounting computed (only with `recycled`)."""
