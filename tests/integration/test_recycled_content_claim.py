@@ -139,7 +139,7 @@ async def test_the_secretariat_reconciles_received_claimed_used_and_left_per_bra
         brand, _ = await documented_brand(sender, recorder, books, claims)
         claim_id = unique("claim")
         await sender.send(recycled_claim(claim_id, brand, "600", "0.45"))
-        await recorder.wait_for(ClaimApproved, of(claim_id))
+        [approved] = await recorder.wait_for(ClaimApproved, of(claim_id))
         refused = unique("claim")
         await sender.send(recycled_claim(refused, brand, "300", "0.5"))
         await recorder.wait_for(ClaimRejected, of(refused))
@@ -152,6 +152,8 @@ async def test_the_secretariat_reconciles_received_claimed_used_and_left_per_bra
                     view = (await http.get(f"/v1/claims/{claim_id}", headers=auth(key))).json()
                     return view if view.get("approved_vs_used") else None
                 before = (await until(approved_view))["approved_vs_used"]
+                page = (await http.get(f"/c/{approved.approval_code}")).text  # the public page quotes the books
+                assert "45% (15% pre-consumer, 30% post-consumer), computed from eligible scrap" in page
                 assert before == {"approved_kg": "600.000", "used_kg": "0", "used_units": 0, "unused_kg": "600.000",
                                   "returned_kg": "0"}
                 reported = await http.post(f"/v1/claims/{claim_id}/usage", headers=auth(key), json={
