@@ -213,7 +213,13 @@ class AllocationEvidence(Contract):
     mass_kg: KgOrZero = Field(description="Mass allocated.")
     account_ids: list[Identifier] = Field(default_factory=list, description="Accounts.")
     document_ids: list[Identifier] = Field(default_factory=list, description="CoC Documents behind it.")
-    recycled_content_share: Share | None = Field(default=None, description="Documented recycled share.")
+    recycled_content_share: Share | None = Field(
+        default=None, description="Recycled share accounting computed for the CoC Documents behind it."
+    )
+    recycled_pre_consumer_share: Share | None = Field(default=None, description="Its pre-consumer part (ISO 14021).")
+    recycled_post_consumer_share: Share | None = Field(
+        default=None, description="Its post-consumer part (ISO 14021)."
+    )
     carbon_footprint_kg_co2e_per_kg: ExactDecimal | None = Field(default=None, description="Documented footprint.")
 
 

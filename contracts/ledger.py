@@ -256,8 +256,23 @@ class CoCDocument(Contract):
     coc_mass_kg: Kg = Field(description="CoC mass of the shipment.")
     rule_set_id: Identifier = Field(description="Rule set the designation obeyed.")
     rule_set_version: Identifier = Field(description="Its version.")
-    recycled_content_share: Share | None = Field(default=None, description="Recycled-content share, if stated.")
+    recycled_content_share: Share | None = Field(
+        default=None,
+        description="Recycled-content share computed by accounting (pre- plus post-consumer; None: not known).",
+    )
     recycled_content_method: str | None = Field(default=None, max_length=200, description="Its calculation method.")
+    recycled_pre_consumer_share: Share | None = Field(
+        default=None, description="Pre-consumer recycled share (ISO 14021), computed from eligible scrap inputs."
+    )
+    recycled_post_consumer_share: Share | None = Field(
+        default=None, description="Post-consumer recycled share (ISO 14021), computed from eligible scrap inputs."
+    )
+    recycled_content_period_start: date | None = Field(
+        default=None, description="First day of the material accounting period the share was computed over."
+    )
+    recycled_content_period_end: date | None = Field(
+        default=None, description="Last day of that period (as planned when the document was issued)."
+    )
     carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(default=None, description="Carbon footprint, if stated.")
 
 
@@ -277,6 +292,8 @@ class DocumentShare(Contract):
     document_id: Identifier = Field(description="CoC Document received by the owner.")
     mass_kg: Kg = Field(description="Mass of it used.")
     recycled_content_share: Share | None = Field(default=None, description="Its recycled share, if stated.")
+    recycled_pre_consumer_share: Share | None = Field(default=None, description="Its pre-consumer part, if stated.")
+    recycled_post_consumer_share: Share | None = Field(default=None, description="Its post-consumer part, if stated.")
     carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(default=None, description="Its footprint, if stated.")
 
 
@@ -291,6 +308,12 @@ class AllocationGranted(Envelope):
     documents: list[DocumentShare] = Field(default_factory=list, description="CoC Documents behind the mass.")
     recycled_content_share: Share | None = Field(
         default=None, description="Mass-weighted recycled share documented behind the allocation (None: unknown)."
+    )
+    recycled_pre_consumer_share: Share | None = Field(
+        default=None, description="Its pre-consumer part, mass-weighted (None: some document states no split)."
+    )
+    recycled_post_consumer_share: Share | None = Field(
+        default=None, description="Its post-consumer part, mass-weighted (None: some document states no split)."
     )
     carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(
         default=None, description="Mass-weighted footprint documented behind the allocation (None: unknown)."
@@ -358,6 +381,21 @@ class ClaimMassReturned(Envelope):
     reason: Text = Field(description="Why.")
 
 
+class RecycledContentSummary(Contract):
+    """The composition of one product's credits over a period (issue 18 item 4): the credits it
+    received (by receipt, conversion or carry-over) and how much of them is pre-consumer,
+    post-consumer or of unknown composition (ISO 14021, by mass)."""
+
+    material_category: MaterialCategory = Field(description="The product's material category.")
+    product_form: Identifier = Field(description="The product form.")
+    coc_kg: ExactDecimal = Field(description="Credits received in the period (opening credits included).")
+    pre_consumer_kg: ExactDecimal = Field(description="Of them, pre-consumer recycled content.")
+    post_consumer_kg: ExactDecimal = Field(description="Of them, post-consumer recycled content.")
+    unknown_kg: ExactDecimal = Field(description="Of them, of unknown composition.")
+    pre_consumer_share: Share | None = Field(description="Pre-consumer share (None: part unknown).")
+    post_consumer_share: Share | None = Field(description="Post-consumer share (None: part unknown).")
+
+
 class PeriodStatement(Contract):
     """The immutable statement written when an account's period closes."""
 
@@ -399,6 +437,12 @@ class PeriodStatement(Contract):
     )
     transformations: list[TransformationSummary] = Field(
         default_factory=list, description="Transformations of the period by step and factor."
+    )
+    recycled_content: list[RecycledContentSummary] = Field(
+        default_factory=list, description="Recycled content of the period's credits by product."
+    )
+    recycled_content_method: str | None = Field(
+        default=None, max_length=200, description="How the recycled content was computed."
     )
 
 

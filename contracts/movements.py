@@ -76,6 +76,12 @@ class MaterialReceivedRecorded(_Movement):
     recycled_content_share: Share | None = Field(
         default=None, description="Recycled-content share stated on the CoC Document (1 for eligible scrap)."
     )
+    recycled_pre_consumer_share: Share | None = Field(
+        default=None, description="Pre-consumer part of that share stated on the CoC Document (ISO 14021)."
+    )
+    recycled_post_consumer_share: Share | None = Field(
+        default=None, description="Post-consumer part of that share stated on the CoC Document (ISO 14021)."
+    )
     carbon_footprint_kg_co2e_per_kg: KgOrZero | None = Field(
         default=None, description="Carbon footprint stated on the CoC Document."
     )

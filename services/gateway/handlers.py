@@ -330,7 +330,10 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
                 fields["review"] = m.review.model_dump(mode="json")
             if isinstance(m, cl.ClaimApproved):
                 fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
-                              evidence=m.evidence.model_dump(mode="json"))
+                              evidence=m.evidence.model_dump(mode="json"), approved_at=m.occurred_at)
+                # approved vs used from the approval on (issue 18 item 6; usage reports follow it on the claim's partition)
+                spent = m.evidence.allocation.mass_kg if m.evidence.allocation else m.evidence.claimed_mass_kg
+                fields["mass.approved_kg"] = str(spent)
             if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
                 fields["evidence"] = m.evidence.model_dump(mode="json")
             if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:

@@ -63,8 +63,7 @@ def account_doc(a: Account, version: int) -> dict[str, Any]:
             "inputs_by_category": _pairs(p.inputs_by_category),
             "conversion_applied": _pairs(p.conversion_applied),
             "site_coc_input": _pairs(p.site_coc_input),
-            "recycled_kg": p.recycled_kg,
-            "recycled_unknown": p.recycled_unknown,
+            "recycled": _pairs(p.recycled),
             "deducted": p.deducted,
             "non_coc_inputs": _pairs(p.non_coc_inputs),
             "expired": p.expired,
@@ -108,8 +107,7 @@ def account_from(doc: dict[str, Any]) -> Account:
             inputs_by_category=_map(p["inputs_by_category"]),
             conversion_applied=_map(p["conversion_applied"]),
             site_coc_input=_map(p["site_coc_input"]),
-            recycled_kg=p["recycled_kg"],
-            recycled_unknown=p["recycled_unknown"],
+            recycled=_map(p.get("recycled")),
             deducted=p.get("deducted", ZERO),
             non_coc_inputs=_map(p.get("non_coc_inputs")),
             expired=p.get("expired", ZERO),
@@ -170,8 +168,21 @@ def statement_from(doc: dict[str, Any]) -> PeriodStatement:
     return statement
 
 
+_EFFECT_FIELDS = frozenset(Effect.__dataclass_fields__)
+
+
 def _effect_doc(e: Effect) -> dict[str, Any]:
-    return {**{k: v for k, v in vars(e).items() if k != "buckets"}, "buckets": _pairs(e.buckets)}
+    return {
+        **{k: v for k, v in vars(e).items() if k not in ("buckets", "inflows")},
+        "buckets": _pairs(e.buckets),
+        "inflows": _pairs(e.inflows),
+    }
+
+
+def _effect_from(e: dict[str, Any]) -> Effect:
+    """An effect, ignoring fields it no longer has (`recycled`, before inflows by product)."""
+    body = {k: v for k, v in e.items() if k in _EFFECT_FIELDS}
+    return Effect(**{**body, "buckets": _map(e["buckets"]), "inflows": _map(e.get("inflows"))})
 
 
 def movement_doc(m: MovementRecord) -> dict[str, Any]:
@@ -188,10 +199,7 @@ def movement_doc(m: MovementRecord) -> dict[str, Any]:
 
 
 def movement_from(doc: dict[str, Any]) -> MovementRecord:
-    effects = [
-        Effect(**{**{k: v for k, v in e.items() if k != "buckets"}, "buckets": _map(e["buckets"])})
-        for e in doc["effects"]
-    ]
+    effects = [_effect_from(e) for e in doc["effects"]]
     return MovementRecord(
         doc["_id"],
         doc["status"],
@@ -227,6 +235,8 @@ def allocation_doc(a: Allocation) -> dict[str, Any]:
         "documents": [to_document(d) for d in a.documents],
         "recycled_content_share": a.recycled_content_share,
         "carbon_footprint": a.carbon_footprint,
+        "recycled_pre_consumer_share": a.recycled_pre_consumer_share,
+        "recycled_post_consumer_share": a.recycled_post_consumer_share,
         "debit_entries": _pairs(a.debit_entries),
         "debit_takes": _pairs(a.debit_takes),
         "returned": a.returned,
@@ -244,6 +254,8 @@ def allocation_from(doc: dict[str, Any]) -> Allocation:
         documents=[DocumentShare.model_validate(d) for d in doc["documents"]],
         recycled_content_share=doc.get("recycled_content_share"),
         carbon_footprint=doc.get("carbon_footprint"),
+        recycled_pre_consumer_share=doc.get("recycled_pre_consumer_share"),
+        recycled_post_consumer_share=doc.get("recycled_post_consumer_share"),
         debit_entries=_map(doc.get("debit_entries", [])),
         debit_takes=_map(doc.get("debit_takes", [])),
         returned=doc.get("returned", ZERO),

@@ -250,6 +250,8 @@ def reply(
             account_ids=sorted(a.reservations),
             documents=a.documents,
             recycled_content_share=a.recycled_content_share,
+            recycled_pre_consumer_share=a.recycled_pre_consumer_share,
+            recycled_post_consumer_share=a.recycled_post_consumer_share,
             carbon_footprint_kg_co2e_per_kg=a.carbon_footprint,
         )
     if isinstance(outcome, done.AllocationDenied):

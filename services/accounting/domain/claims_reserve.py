@@ -3,6 +3,8 @@ a release frees them. The rule: `claims_mass.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
@@ -122,28 +124,43 @@ def claimable_lots(books: Ledger, owner: str, accounts: list[Account]) -> list[L
     )
 
 
-def documented_profile(
-    documents: list[DocumentShare], amount: Decimal
-) -> tuple[Decimal | None, Decimal | None]:
-    """Mass-weighted recycled share (rounded down) and carbon footprint (rounded up) of the
-    documents behind a claim; None when part of the mass is not document-backed or a document did
-    not state it (a claim never overstates either)."""
+@dataclass(frozen=True)
+class Profile:
+    """What the CoC Documents behind a claim state, mass-weighted: the recycled share with its pre-
+    and post-consumer split (each None when not known) and the carbon footprint."""
+
+    recycled: Decimal | None = None
+    pre_consumer: Decimal | None = None
+    post_consumer: Decimal | None = None
+    footprint: Decimal | None = None
+
+
+def documented_profile(documents: list[DocumentShare], amount: Decimal) -> Profile:
+    """Mass-weighted recycled share and its split (each rounded down; with the split known, the
+    share is their sum) and carbon footprint (rounded up) of the documents behind a claim; None when
+    part of the mass is not document-backed or a document did not state it (a claim never
+    overstates either)."""
     documented = sum((d.mass_kg for d in documents), Decimal(0))
     if documented != amount or not documents:
-        return None, None
-    recycled = footprint = None
-    if all(d.recycled_content_share is not None for d in documents):
-        recycled = min(
-            round_down(
-                sum(d.mass_kg * (d.recycled_content_share or 0) for d in documents) / amount,
-                SHARE_QUANTUM,
-            ),
-            Decimal(1),
-        )
+        return Profile()
+
+    def weighted(share: Callable[[DocumentShare], Decimal | None]) -> Decimal | None:
+        if any(share(d) is None for d in documents):
+            return None
+        total = sum(d.mass_kg * (share(d) or 0) for d in documents)
+        return min(round_down(total / amount, SHARE_QUANTUM), Decimal(1))
+
+    pre = weighted(lambda d: d.recycled_pre_consumer_share)
+    post = weighted(lambda d: d.recycled_post_consumer_share)
+    split = pre is not None and post is not None
+    recycled = (
+        (pre or ZERO) + (post or ZERO) if split else weighted(lambda d: d.recycled_content_share)
+    )
+    footprint = None
     if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
         total = sum(d.mass_kg * (d.carbon_footprint_kg_co2e_per_kg or 0) for d in documents)
         footprint = (total / amount).quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
-    return recycled, footprint
+    return Profile(recycled, pre if split else None, post if split else None, footprint)
 
 
 def _allocate(
@@ -174,6 +191,8 @@ def _allocate(
                 document_id=lot.document_id,
                 mass_kg=part,
                 recycled_content_share=lot.recycled_content_share,
+                recycled_pre_consumer_share=lot.recycled_pre_consumer_share,
+                recycled_post_consumer_share=lot.recycled_post_consumer_share,
                 carbon_footprint_kg_co2e_per_kg=lot.carbon_footprint,
             )
         )
@@ -185,7 +204,7 @@ def _allocate(
         if part > 0:
             reservations[account.account_id] = reservations.get(account.account_id, ZERO) + part
             left -= part
-    recycled, footprint = documented_profile(documents, amount)
+    profile = documented_profile(documents, amount)
     for lot_id, part in takes.items():
         books.touch("lots", lot_id)
         books.lots[lot_id].allocated += part
@@ -210,8 +229,10 @@ def _allocate(
         reservations=reservations,
         lot_takes=takes,
         documents=documents,
-        recycled_content_share=recycled,
-        carbon_footprint=footprint,
+        recycled_content_share=profile.recycled,
+        carbon_footprint=profile.footprint,
+        recycled_pre_consumer_share=profile.pre_consumer,
+        recycled_post_consumer_share=profile.post_consumer,
     )
     books.allocations[claim_id] = allocation
     out.append(Granted(allocation))

@@ -8,8 +8,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from contracts.ledger import EntryKind, PeriodStatement, TransformationSummary
-from services.accounting.domain import periods, reservations
+from contracts.common import MaterialCategory
+from contracts.ledger import (
+    EntryKind,
+    PeriodStatement,
+    RecycledContentSummary,
+    TransformationSummary,
+)
+from services.accounting.domain import periods, recycled, reservations
 from services.accounting.domain.outcomes import (
     ALERT_OVERSHOOT,
     AlertDue,
@@ -129,7 +135,32 @@ def statement(
             )
             for key, values in sorted(period.transformations.items())
         ],
+        recycled_content=recycled_summaries(period),
+        recycled_content_method=recycled.METHOD if period.recycled else None,
     )
+
+
+def recycled_summaries(period: Period) -> list[RecycledContentSummary]:
+    """The composition of each product's credits over the period (`recycled.py`)."""
+    summaries = []
+    for product, values in sorted(period.recycled.items()):
+        part = recycled.composition(period.recycled, product)
+        known = part.known
+        pre = recycled.share_of(part.pre / part.kg) if known else None
+        post = recycled.share_of(part.post / part.kg) if known else None
+        summaries.append(
+            RecycledContentSummary(
+                material_category=MaterialCategory(product.partition("|")[0]),
+                product_form=product.partition("|")[2],
+                coc_kg=values.get(recycled.COC, ZERO),
+                pre_consumer_kg=values.get(recycled.PRE, ZERO),
+                post_consumer_kg=values.get(recycled.POST, ZERO),
+                unknown_kg=values.get(recycled.UNKNOWN, ZERO),
+                pre_consumer_share=pre,
+                post_consumer_share=post,
+            )
+        )
+    return summaries
 
 
 def close(books: Ledger, account: Account, end: date, now: datetime, out: list[Outcome]) -> None:
@@ -181,7 +212,12 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
     _, next_end = next_rules.period_containing(start)
     carried = excess if excess > 0 and rules.overshoot is Overshoot.DEDUCT_NEXT_PERIOD else ZERO
     account.period = Period(
-        period_id(start), start, next_end, opening_balance=account.balance, deducted=carried
+        period_id(start),
+        start,
+        next_end,
+        opening_balance=account.balance,
+        deducted=carried,
+        recycled=recycled.carry(account.period.recycled, account.buckets, rules.rounding),
     )
     if account.balance > 0:
         entry, _ = post(

@@ -15,7 +15,7 @@ from contracts.movements import (
     MaterialTransformedRecorded,
     MovementCancelled,
 )
-from services.accounting.domain import reservations
+from services.accounting.domain import recycled, reservations
 from services.accounting.domain.closing import bring_to
 from services.accounting.domain.designations import ship
 from services.accounting.domain.outcomes import (
@@ -138,7 +138,7 @@ def reverse_effect(
         total_output=-effect.total_output if same_period else ZERO,
         category=effect.category,
         site_input=-effect.site_input if same_period else ZERO,
-        recycled=-effect.recycled if same_period else ZERO,
+        inflows=recycled.negate(effect.inflows) if same_period else None,
         note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
         + ("" if same_period else f" (booked in closed period {effect.period_id})"),
         vintage=vintage,

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from contracts.common import Reason
 from contracts.ledger import EntryKind, LedgerReason
 from contracts.movements import MaterialShippedRecorded
-from services.accounting.domain import conversion, periods, reservations, scope
+from services.accounting.domain import conversion, periods, recycled, reservations, scope
 from services.accounting.domain.closing import bring_to, late_note
 from services.accounting.domain.conversion import bucket_key
-from services.accounting.domain.documents import coc_document, recycled_share
+from services.accounting.domain.documents import coc_document
 from services.accounting.domain.outcomes import (
     DesignationDenied,
     DocumentDue,
@@ -111,7 +111,9 @@ def ship(books: Ledger, m: MaterialShippedRecorded, now: datetime, out: list[Out
         note=note,
     )
     out.append(EntryPosted(entry))
-    document = coc_document(m, debit, certificate, rules, recycled_share(account.period))
+    period = account.period
+    content = recycled.designated(period.recycled, take, period.start, period.end)
+    document = coc_document(m, debit, certificate, rules, content)
     out.append(DocumentDue(account.account_id, document))
     books.record(str(m.movement_id), BOOKED, effects=[effect])
 

@@ -1,5 +1,5 @@
 """The CoC Document a designation issues (`contracts.ledger.CoCDocument`: the document body the
-adapter signs and publishes) and the recycled content share it states."""
+adapter signs and publishes). The recycled content it states is computed in `recycled.py`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from uuid import UUID
 from contracts.ledger import CoCDocument
 from contracts.movements import MaterialShippedRecorded
 from contracts.registry import Certificate
-from services.accounting.domain.rules import RuleSet, round_down
-from services.accounting.domain.state import Period
+from services.accounting.domain.recycled import RecycledContent
+from services.accounting.domain.rules import RuleSet
 
 SHARE_QUANTUM = Decimal("0.000001")
-RECYCLED_METHOD = (
-    "mass-weighted recycled share of the account's CoC input in the period (eligible scrap = 1)"
-)
 UNCERTIFIED = "uncertified"
 """The issuer certificate number when certificates are not checked (shadow accounting)."""
 
@@ -24,20 +21,12 @@ def document_id(movement_id: UUID | str) -> str:
     return f"coc-{movement_id}"
 
 
-def recycled_share(period: Period) -> Decimal | None:
-    """Mass-weighted recycled share of the period's CoC input, rounded down; None when any input's
-    share is unknown (a document never overstates recycled content)."""
-    if period.coc_input <= 0 or period.recycled_unknown:
-        return None
-    return min(round_down(period.recycled_kg / period.coc_input, SHARE_QUANTUM), Decimal(1))
-
-
 def coc_document(
     m: MaterialShippedRecorded,
     mass: Decimal,
     certificate: Certificate | None,
     rules: RuleSet,
-    recycled: Decimal | None,
+    recycled: RecycledContent | None,
 ) -> CoCDocument:
     """The document for `mass` kg of CoC Material designated on a shipment."""
     return CoCDocument(
@@ -55,7 +44,11 @@ def coc_document(
         coc_mass_kg=mass,
         rule_set_id=rules.rule_set_id,
         rule_set_version=rules.version,
-        recycled_content_share=recycled,
-        recycled_content_method=RECYCLED_METHOD if recycled is not None else None,
+        recycled_content_share=recycled.share if recycled else None,
+        recycled_content_method=recycled.method if recycled else None,
+        recycled_pre_consumer_share=recycled.pre_consumer_share if recycled else None,
+        recycled_post_consumer_share=recycled.post_consumer_share if recycled else None,
+        recycled_content_period_start=recycled.period_start if recycled else None,
+        recycled_content_period_end=recycled.period_end if recycled else None,
         carbon_footprint_kg_co2e_per_kg=m.carbon_footprint_kg_co2e_per_kg,
     )

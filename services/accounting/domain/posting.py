@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from contracts.ledger import EntryKind, LedgerEntry
-from services.accounting.domain import periods
+from services.accounting.domain import periods, recycled
 from services.accounting.domain.chain import entry_hash
 from services.accounting.domain.rules import ZERO
 from services.accounting.domain.state import Account, Effect, add_to, clean
@@ -38,8 +38,7 @@ def post(
     reserved: Decimal = ZERO,
     category: str | None = None,
     site_input: Decimal = ZERO,
-    recycled: Decimal = ZERO,
-    recycled_unknown: bool = False,
+    inflows: dict[str, dict[str, Decimal]] | None = None,
     note: str | None = None,
     vintage: date | None = None,
     prefer: date | None = None,
@@ -65,8 +64,8 @@ def post(
         add_to(period.inputs_by_category, category, total_input)
     if site_id is not None and not site_input.is_zero():
         add_to(period.site_coc_input, site_id, site_input)
-    period.recycled_kg = clean(period.recycled_kg + recycled)
-    period.recycled_unknown = period.recycled_unknown or recycled_unknown
+    if inflows:
+        recycled.add_flows(period.recycled, inflows, 1)
     rules = account.rules
     entry = LedgerEntry.model_construct(
         account_id=account.account_id,
@@ -108,8 +107,8 @@ def post(
         total_output=total_output,
         category=category,
         site_input=site_input,
-        recycled=recycled,
         buckets=buckets,
+        inflows=inflows or {},
         vintage=(moved or booked_on).isoformat() if buckets else None,
     )
     return entry, effect

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from contracts.common import Classification, DueDiligenceStatus
 from contracts.ledger import EntryKind
 from contracts.movements import MaterialReceivedRecorded
-from services.accounting.domain import conversion, scope
+from services.accounting.domain import conversion, recycled, scope
 from services.accounting.domain.closing import bring_to, late_note
 from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.outcomes import ALERT_DD_FAILED, AlertDue, EntryPosted, Outcome
@@ -37,11 +37,15 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
     if non_coc is not None:
         credit = ZERO
         add_to(account.period.non_coc_inputs, non_coc, total)
-    share = m.recycled_content_share
-    if share is None and m.classification is Classification.ELIGIBLE_SCRAP:
-        share = Decimal(1)
-    recycled = rounding.credit(credit * share) if credit > 0 and share is not None else ZERO
     key = bucket_key(m.material_category.value, m.product_form)
+    inflow = recycled.receipt_inflow(
+        m.material_category,
+        m.classification is Classification.ELIGIBLE_SCRAP,
+        credit,
+        m.recycled_pre_consumer_share,
+        m.recycled_post_consumer_share,
+        rounding,
+    )
     entry, effect = post(
         books,
         account,
@@ -54,8 +58,7 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
         total_input=rounding.debit(m.quantity_kg),
         category=m.material_category.value,
         site_input=ZERO if late else credit,
-        recycled=recycled,
-        recycled_unknown=credit > 0 and share is None,
+        inflows={key: inflow} if inflow else None,
         note="; ".join(n for n in (why, late_note(account, m.received_on) if late else None) if n)
         or None,
     )
@@ -87,6 +90,8 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
             received_on=m.received_on,
             mass=credit,
             recycled_content_share=m.recycled_content_share,
+            recycled_pre_consumer_share=m.recycled_pre_consumer_share,
+            recycled_post_consumer_share=m.recycled_post_consumer_share,
             carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
             material=conversion.material_of(m.material_category).value,
         )

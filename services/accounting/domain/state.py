@@ -57,8 +57,9 @@ class Period:
     inputs_by_category: dict[str, Decimal] = field(default_factory=dict)
     conversion_applied: dict[str, Decimal] = field(default_factory=dict)
     site_coc_input: dict[str, Decimal] = field(default_factory=dict)
-    recycled_kg: Decimal = ZERO
-    recycled_unknown: bool = False
+    recycled: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """Per product: the credits it received in the period and their composition (pre-consumer,
+    post-consumer, unknown): `recycled.py`."""
     deducted: Decimal = ZERO
     """CoC output an earlier period's percentage overshoot charges against this one."""
     non_coc_inputs: dict[str, Decimal] = field(default_factory=dict)
@@ -116,7 +117,6 @@ class Effect:
     total_output: Decimal = ZERO
     category: str | None = None
     site_input: Decimal = ZERO
-    recycled: Decimal = ZERO
     buckets: dict[str, Decimal] = field(default_factory=dict)
     vintage: str | None = None
     """Vintage of the credits the entry added, or the oldest it took (what a reversal gives
@@ -124,6 +124,8 @@ class Effect:
     non_coc: str | None = None
     step_key: str | None = None
     step: dict[str, Decimal] = field(default_factory=dict)
+    inflows: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    """The credit inflows by composition the entry added to its period (`recycled.py`)."""
 
 
 BOOKED, REFUSED, REVERSED, VOID = "booked", "refused", "reversed", "void"
@@ -159,6 +161,8 @@ class Lot:
     recycled_content_share: Decimal | None = None
     carbon_footprint: Decimal | None = None
     void: bool = False
+    recycled_pre_consumer_share: Decimal | None = None
+    recycled_post_consumer_share: Decimal | None = None
     material: str | None = None
     """The material of the credits the document brought (`conversion.Material`); only lots of the
     claim material back claims (`reservations.CLAIM_MATERIAL`). None on lots stored before credits
@@ -181,6 +185,8 @@ class Allocation:
     documents: list[DocumentShare] = field(default_factory=list)
     recycled_content_share: Decimal | None = None
     carbon_footprint: Decimal | None = None
+    recycled_pre_consumer_share: Decimal | None = None
+    recycled_post_consumer_share: Decimal | None = None
     debit_entries: dict[str, str] = field(default_factory=dict)
     debit_takes: dict[str, Decimal] = field(default_factory=dict)
     returned: Decimal = ZERO
@@ -238,6 +244,7 @@ def snapshot(value: Any) -> Any:
         period.site_coc_input = dict(period.site_coc_input)
         period.non_coc_inputs = dict(period.non_coc_inputs)
         period.transformations = {k: dict(v) for k, v in period.transformations.items()}
+        period.recycled = {k: dict(v) for k, v in period.recycled.items()}
         return account
     if isinstance(value, MovementRecord):
         return replace(value, effects=list(value.effects))

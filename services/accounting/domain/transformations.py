@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from contracts.ledger import EntryKind
 from contracts.movements import MaterialTransformedRecorded
-from services.accounting.domain import certification, conversion, periods, reservations
+from services.accounting.domain import certification, conversion, periods, recycled, reservations
 from services.accounting.domain.closing import bring_to, late_note
 from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.outcomes import EntryPosted, Outcome
@@ -42,6 +42,9 @@ def transform(
         m.inputs, m.outputs, m.conversion_factor, spare, account.free, rules.rounding
     )
     vintage = periods.oldest(account.layers, step.taken)
+    inflows = recycled.conversion_inflows(
+        account.period.recycled, step.taken, step.made, rules.rounding
+    )
     applied = account.period.conversion_applied
     name = m.process_step.value
     applied[name] = min(applied.get(name, m.conversion_factor), m.conversion_factor)
@@ -62,6 +65,7 @@ def transform(
         site_id=m.site_id,
         movement_id=m.movement_id,
         buckets=step.change(),
+        inflows=inflows,
         vintage=vintage,
         note=f"{name} x {m.conversion_factor}: {step.input_kg} kg in ({clean(step.coc_input_kg)} "
         f"kg of it "

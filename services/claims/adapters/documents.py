@@ -26,6 +26,8 @@ def claim_from(doc: dict[str, Any]) -> Claim:
             account_ids=tuple(allocation["account_ids"]),
             document_ids=tuple(allocation["document_ids"]),
             recycled_content_share=allocation.get("recycled_content_share"),
+            recycled_pre_consumer_share=allocation.get("recycled_pre_consumer_share"),
+            recycled_post_consumer_share=allocation.get("recycled_post_consumer_share"),
             carbon_footprint_kg_co2e_per_kg=allocation.get("carbon_footprint_kg_co2e_per_kg"),
         )
         if allocation
@@ -53,6 +55,8 @@ def state_of(claim: Claim, now: datetime) -> dict[str, Any]:
             "account_ids": list(allocation.account_ids),
             "document_ids": list(allocation.document_ids),
             "recycled_content_share": allocation.recycled_content_share,
+            "recycled_pre_consumer_share": allocation.recycled_pre_consumer_share,
+            "recycled_post_consumer_share": allocation.recycled_post_consumer_share,
             "carbon_footprint_kg_co2e_per_kg": allocation.carbon_footprint_kg_co2e_per_kg,
         }
         if allocation

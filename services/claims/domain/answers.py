@@ -17,6 +17,8 @@ def allocation_of(granted: AllocationGranted) -> Allocation:
         account_ids=tuple(granted.account_ids),
         document_ids=tuple(d.document_id for d in granted.documents),
         recycled_content_share=granted.recycled_content_share,
+        recycled_pre_consumer_share=granted.recycled_pre_consumer_share,
+        recycled_post_consumer_share=granted.recycled_post_consumer_share,
         carbon_footprint_kg_co2e_per_kg=granted.carbon_footprint_kg_co2e_per_kg,
         documented_mass_kg=sum((d.mass_kg for d in granted.documents), Decimal(0)),
     )

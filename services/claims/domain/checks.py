@@ -48,6 +48,9 @@ class Allocation:
     document_ids: tuple[str, ...] = ()
     recycled_content_share: Decimal | None = None
     carbon_footprint_kg_co2e_per_kg: Decimal | None = None
+    recycled_pre_consumer_share: Decimal | None = None
+    recycled_post_consumer_share: Decimal | None = None
+    """The split of `recycled_content_share` accounting computed (ISO 14021; None: not stated)."""
     documented_mass_kg: Decimal | None = None
     """Mass the CoC Documents behind it supply (the sum of their shares); None: not known."""
 
@@ -57,6 +60,8 @@ class Allocation:
             account_ids=list(self.account_ids),
             document_ids=list(self.document_ids),
             recycled_content_share=self.recycled_content_share,
+            recycled_pre_consumer_share=self.recycled_pre_consumer_share,
+            recycled_post_consumer_share=self.recycled_post_consumer_share,
             carbon_footprint_kg_co2e_per_kg=self.carbon_footprint_kg_co2e_per_kg,
         )
 
@@ -280,6 +285,41 @@ def static_checks(
     return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers)
 
 
+def recycled_content_reasons(claimed: Decimal, allocation: Allocation) -> list[Reason]:
+    """A recycled-content claim quotes the share accounting computed from eligible scrap inputs
+    (issue 18 item 4), with its pre- and post-consumer split (ISO 14021): it may claim no more than
+    that share, and only when the CoC Documents behind the mass state the split."""
+    documented = allocation.recycled_content_share
+    pre, post = allocation.recycled_pre_consumer_share, allocation.recycled_post_consumer_share
+    if documented is not None and pre is not None and post is not None and claimed > documented:
+        message = (
+            f"claimed recycled share {_figure(claimed)} is above the {_figure(documented)} "
+            f"accounting computed ({_figure(pre)} pre-consumer, {_figure(post)} post-consumer)"
+        )
+    elif documented is None:
+        message = "the CoC Documents behind the allocation state no recycled content"
+    elif pre is None or post is None:
+        message = (
+            "the CoC Documents behind the allocation state a recycled share "
+            f"({_figure(documented)}) "
+            "without its pre- and post-consumer split computed by accounting"
+        )
+    else:
+        return []
+    return [
+        Reason(
+            code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
+            field="recycled_content_share",
+            message=message,
+        )
+    ]
+
+
+def _figure(share: Decimal) -> str:
+    """A share as people read it: 0.45, not 0.450000."""
+    return format(share.normalize(), "f")
+
+
 def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[Reason]:
     """The checks on what the allocation documents: mass, recycled share, carbon footprint."""
     reasons = []
@@ -296,24 +336,7 @@ def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[
         request.claim_type is ClaimType.RECYCLED_CONTENT
         and request.recycled_content_share is not None
     ):
-        documented = allocation.recycled_content_share
-        if documented is None:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
-                    field="recycled_content_share",
-                    message="the CoC Documents behind the allocation state no recycled content",
-                )
-            )
-        elif request.recycled_content_share > documented:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
-                    field="recycled_content_share",
-                    message=f"claimed recycled share {request.recycled_content_share} is above the "
-                    f"documented {documented}",
-                )
-            )
+        reasons.extend(recycled_content_reasons(request.recycled_content_share, allocation))
     if (
         request.claim_type is ClaimType.CARBON_FOOTPRINT
         and request.carbon_footprint_kg_co2e_per_kg is not None

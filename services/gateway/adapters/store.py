@@ -60,6 +60,7 @@ async def ensure_indexes(db: Db) -> None:
     await db[CAPTURE_JOBS].create_index([("organisation_id", ASCENDING), ("createdAt", DESCENDING)])
     await db[UPSTREAM_ENTRIES].create_index([("account_period", ASCENDING)])
     await db[UPSTREAM_ENTRIES].create_index([("movement_id", ASCENDING)])
+    await db[UPSTREAM_ENTRIES].create_index([("kind", ASCENDING), ("booked_on", ASCENDING)])
     await db[UPSTREAM_RECEIPTS].create_index([("site_id", ASCENDING), ("received_on", ASCENDING)])
     await db[UPSTREAM_RECEIPTS].create_index([("coc_document_id", ASCENDING)])
 

@@ -7,6 +7,7 @@ it replaces."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -42,6 +43,7 @@ PAGE = """{% extends "base.html" %}{% from "status.html" import badge %}
 <dt>Product</dt><dd>{{ request.product.name }} ({{ request.product.product_id }})</dd>
 <dt>Quantity</dt><dd id="quantity">{% if request.product.units %}{{ '{:,}'.format(request.product.units) }} units, {% endif %}{{ mass_kg }} kg of aluminium</dd>
 <dt>Type</dt><dd>{{ request.claim_type|replace('_', ' ') }}</dd>{% endif %}
+{% if recycled %}<dt>Recycled content</dt><dd id="recycled">{{ recycled }}</dd>{% endif %}
 </dl></div>
 <div class="card"><h2>Certificates behind it</h2>
 {% if certificates %}<table class="rows"><tr class="head"><th>Number</th><th>Standard</th><th>Status now</th></tr>
@@ -68,6 +70,22 @@ def public_url(base: str, code: str) -> str | None:
     except ValueError:
         loopback = False
     return None if loopback or not host else f"{base.rstrip('/')}/c/{quote(code, safe='')}"
+
+
+def _percent(share: Any) -> str:
+    return f"{(Decimal(str(share)) * 100).normalize():f}%"
+
+
+def recycled_line(evidence: dict[str, Any]) -> str | None:
+    """The recycled share accounting computed for the CoC Documents behind the claim, with its pre- and
+    post-consumer split (issue 18 item 4), as the page shows it; None when the evidence states none."""
+    allocation = evidence.get("allocation") or {}
+    share = allocation.get("recycled_content_share")
+    if share is None:
+        return None
+    pre, post = allocation.get("recycled_pre_consumer_share"), allocation.get("recycled_post_consumer_share")
+    split = f" ({_percent(pre)} pre-consumer, {_percent(post)} post-consumer)" if pre is not None and post is not None else ""
+    return f"{_percent(share)}{split}, computed from eligible scrap in the CoC books (ISO 14021, mass balance)"
 
 
 def certificate_css(status: str) -> str:
@@ -99,5 +117,6 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
         claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
         pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
-        qr=svg(url) if url else "", url=url)
+        qr=svg(url) if url else "", url=url,
+        recycled=recycled_line(evidence) if (claim.get("request") or {}).get("claim_type") == "recycled_content" else None)
     return HTMLResponse(html)

@@ -13,7 +13,7 @@ from contracts.claims import ClaimRequested, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Role, Text
 from services.gateway.adapters import store
 from services.gateway.api.deps import ApiError, GatewayDep, StrictBody, denied, publish, respond, role
-from services.gateway.domain import access
+from services.gateway.domain import access, reconciliation
 from services.gateway.domain.access import AccessDenied, Principal
 from services.gateway.inputs import ClaimRequestedInput
 
@@ -44,6 +44,7 @@ def _view(doc: dict[str, Any]) -> dict[str, Any]:
         "claim_type": request.get("claim_type"), "product": request.get("product"), "wording": request.get("wording"),
         "mass": doc.get("mass"), "history": doc.get("history", []),
         "pilot": bool(doc.get("pilot")), "review": doc.get("review"),  # issue 18: pilot claim types, the review
+        "approved_vs_used": mass.view() if (mass := reconciliation.claim_mass(doc)) else None,  # issue 18 item 6
     }
 
 

@@ -97,7 +97,7 @@ PASSPORT_PAGE = """{% extends "base.html" %}
 <dt>Shipment</dt><dd>{{ p.credentialSubject.product.batchNumber }}, {{ p.credentialSubject.product.productionDate }}</dd>
 {% if p.credentialSubject.product.producedByParty %}<dt>Made by</dt><dd>{{ p.credentialSubject.product.producedByParty.name }}</dd>{% endif %}
 <dt>Country</dt><dd>{{ p.credentialSubject.product.countryOfProduction or 'not recorded' }}</dd>
-<dt>Recycled content</dt><dd id="recycled">{% if p.credentialSubject.circularityScorecard %}{{ p.credentialSubject.circularityScorecard.recycledContentExact }} (from the books){% else %}not stated{% endif %}</dd>
+<dt>Recycled content</dt><dd id="recycled">{% if p.credentialSubject.circularityScorecard %}{{ p.credentialSubject.circularityScorecard.recycledContentExact }}{% if p.credentialSubject.circularityScorecard.recycledContentPreConsumer %} ({{ p.credentialSubject.circularityScorecard.recycledContentPreConsumer }} pre-consumer, {{ p.credentialSubject.circularityScorecard.recycledContentPostConsumer }} post-consumer, period {{ p.credentialSubject.circularityScorecard.recycledContentPeriodStart }} to {{ p.credentialSubject.circularityScorecard.recycledContentPeriodEnd }}){% endif %} (from the books){% else %}not stated{% endif %}</dd>
 <dt>Carbon footprint</dt><dd>no assured footprint recorded</dd></dl>
 <p><a href="{{ json_url }}">This passport as UNTP JSON-LD</a></p></div>
 <div class="card"><h2>Certificates</h2><ul>{% for c in p.credentialSubject.conformityClaim %}<li class="certificate">{{ c.description }}</li>{% endfor %}</ul></div>

@@ -71,6 +71,11 @@ def passport(base_url: str, issuer_did: str, record: dict[str, Any], view: dict[
                                            "recycledContentExact": str(d["recycled_content_share"]),
                                            "recycledContentMethod": d.get("recycled_content_method")
                                            or "eligible scrap share of the period's CoC inputs (the books)"}
+        split = {"recycledContentPreConsumer": d.get("recycled_pre_consumer_share"),
+                 "recycledContentPostConsumer": d.get("recycled_post_consumer_share"),
+                 "recycledContentPeriodStart": d.get("recycled_content_period_start"),
+                 "recycledContentPeriodEnd": d.get("recycled_content_period_end")}
+        subject["circularityScorecard"].update({k: str(v) for k, v in split.items() if v is not None})
     out: dict[str, Any] = {
         "@context": CONTEXT, "type": ["DigitalProductPassport", "VerifiableCredential"],
         "id": f"{doc_url}/passport.json" if public else f"{doc_url}/passport",

@@ -121,6 +121,8 @@ def _received(accepted: ReceiptAccepted, common: dict[str, Any]) -> Envelope:
         due_diligence_reference=received.due_diligence_reference,
         due_diligence_status=received.due_diligence_status,
         recycled_content_share=accepted.recycled_content_share,
+        recycled_pre_consumer_share=accepted.recycled_pre_consumer_share,
+        recycled_post_consumer_share=accepted.recycled_post_consumer_share,
         carbon_footprint_kg_co2e_per_kg=accepted.carbon_footprint_kg_co2e_per_kg,
     )
 

@@ -43,6 +43,8 @@ class ReceiptAccepted:
     document_id: str | None = None
     matched_kg: Decimal = Decimal(0)
     recycled_content_share: Decimal | None = None
+    recycled_pre_consumer_share: Decimal | None = None
+    recycled_post_consumer_share: Decimal | None = None
     carbon_footprint_kg_co2e_per_kg: Decimal | None = None
     replaces: UUID | None = None
 

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from contracts.common import SCRAP_CATEGORIES, Classification, DueDiligenceStatus
+from contracts.common import (
+    SCRAP_CATEGORIES,
+    Classification,
+    DueDiligenceStatus,
+    MaterialCategory,
+)
 from contracts.intake import IntakeReason as R
 from contracts.movements import Verification
 from contracts.plant import MaterialReceived
@@ -25,6 +30,8 @@ class _Classified:
     coc_kg: Decimal = Decimal(0)
     matched_kg: Decimal = Decimal(0)
     recycled_content_share: Decimal | None = None
+    recycled_pre_consumer_share: Decimal | None = None
+    recycled_post_consumer_share: Decimal | None = None
     carbon_footprint_kg_co2e_per_kg: Decimal | None = None
 
 
@@ -63,6 +70,8 @@ def receipt(
         document_id=event.coc_document_id,
         matched_kg=classified.matched_kg,
         recycled_content_share=classified.recycled_content_share,
+        recycled_pre_consumer_share=classified.recycled_pre_consumer_share,
+        recycled_post_consumer_share=classified.recycled_post_consumer_share,
         carbon_footprint_kg_co2e_per_kg=classified.carbon_footprint_kg_co2e_per_kg,
         replaces=replacing.event_id if replacing is not None else None,
     )
@@ -112,13 +121,16 @@ def _coc_material(
         coc_kg=matched,
         matched_kg=matched,
         recycled_content_share=state.document.recycled_content_share,
+        recycled_pre_consumer_share=state.document.recycled_pre_consumer_share,
+        recycled_post_consumer_share=state.document.recycled_post_consumer_share,
         carbon_footprint_kg_co2e_per_kg=state.document.carbon_footprint_kg_co2e_per_kg,
     )
 
 
 def _scrap(event: MaterialReceived, kg: Decimal, check: Check) -> _Classified:
     """Scrap needs its due-diligence reference and status. Passed: eligible scrap, all of it CoC
-    input with a recycled share of 1. In progress or failed: non-CoC material (a correction once it
+    input with a recycled share of 1, pre- or post-consumer by its category (ISO 14021). In progress
+    or failed: non-CoC material (a correction once it
     passes)."""
     if event.due_diligence_reference is None:
         check.refuse(
@@ -131,8 +143,13 @@ def _scrap(event: MaterialReceived, kg: Decimal, check: Check) -> _Classified:
             R.DUE_DILIGENCE_MISSING, "scrap needs its due-diligence status", "due_diligence_status"
         )
     if event.due_diligence_status is DueDiligenceStatus.PASSED:
+        post = event.material_category is MaterialCategory.POST_CONSUMER_SCRAP
         return _Classified(
-            Classification.ELIGIBLE_SCRAP, coc_kg=kg, recycled_content_share=Decimal(1)
+            Classification.ELIGIBLE_SCRAP,
+            coc_kg=kg,
+            recycled_content_share=Decimal(1),
+            recycled_pre_consumer_share=Decimal(0 if post else 1),
+            recycled_post_consumer_share=Decimal(1 if post else 0),
         )
     return _NON_COC
 

@@ -45,7 +45,12 @@ def receipt(kg: str, coc: str | None = None, *, site: str = "site-a", org: str =
             category: MaterialCategory = MaterialCategory.ALUMINIUM, form: str = "ingot",
             document: str | None = "doc-in-1", movement_id: uuid.UUID | None = None,
             corrects: uuid.UUID | None = None, classification: Classification | None = None,
-            recycled: str | None = None, footprint: str | None = None) -> MaterialReceivedRecorded:
+            recycled: str | None = None, footprint: str | None = None, pre: str | None = None,
+            post: str | None = None) -> MaterialReceivedRecorded:
+    """`pre`/`post`: the recycled split the CoC Document states (its share is their sum unless `recycled`
+    says otherwise)."""
+    if recycled is None and pre is not None and post is not None:
+        recycled = str(Decimal(pre) + Decimal(post))
     coc = kg if coc is None else coc
     if classification is None:
         classification = Classification.COC_MATERIAL if Decimal(coc) > 0 else Classification.NON_COC_MATERIAL
@@ -57,6 +62,8 @@ def receipt(kg: str, coc: str | None = None, *, site: str = "site-a", org: str =
         coc_quantity_kg=Decimal(coc), coc_document_id=document if classification is Classification.COC_MATERIAL else None,
         verification=Verification.VERIFIED,
         recycled_content_share=Decimal(recycled) if recycled is not None else None,
+        recycled_pre_consumer_share=Decimal(pre) if pre is not None else None,
+        recycled_post_consumer_share=Decimal(post) if post is not None else None,
         carbon_footprint_kg_co2e_per_kg=Decimal(footprint) if footprint is not None else None,
     )
 

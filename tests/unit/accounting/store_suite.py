@@ -38,7 +38,7 @@ class StoreSuite:
         return books
 
     async def test_an_account_comes_back_exactly_as_saved(self) -> None:
-        first = receipt("1000.123", recycled="0.25")
+        first = receipt("1000.123", pre="0.05", post="0.2")
         books = await self.booked(first, ship("10", "0.5"))
         async with self.transaction() as store:
             [account] = await store.load_accounts([group(), "group:nobody/x"])
@@ -47,6 +47,13 @@ class StoreSuite:
         assert replace(account, version=0) == saved
         assert account.balance == Decimal("999.623") and str(account.balance) == "999.623"
         assert account.buckets == {"aluminium|ingot": Decimal("999.623")}
+        assert account.period.recycled == {
+            "aluminium|ingot": {
+                "coc_kg": Decimal("1000.123"),
+                "pre_consumer_kg": Decimal("50.006"),
+                "post_consumer_kg": Decimal("200.024"),
+            }
+        }
 
     async def test_a_changed_account_is_saved_with_a_new_version(self) -> None:
         await self.booked(receipt("100"))

@@ -63,7 +63,8 @@ def test_eligible_scrap_credits_and_counts_as_fully_recycled():
                         classification=Classification.ELIGIBLE_SCRAP), NOW)
     account = books.accounts[group()]
     assert account.buckets == {"post_consumer_scrap|bales": Decimal(500)}
-    assert account.period.recycled_kg == Decimal(500)
+    assert account.period.recycled == {"post_consumer_scrap|bales": {"coc_kg": Decimal(500),
+                                                                      "post_consumer_kg": Decimal(500)}}
 
 
 def test_credits_round_down_and_designations_round_up_to_the_gram():
@@ -107,7 +108,7 @@ def test_under_the_credit_method_a_designation_draws_only_on_credits_of_the_ship
 
 def test_an_accepted_designation_debits_and_issues_a_coc_document():
     books = ledger(GROUP)
-    books.apply(receipt("1000", "600", recycled="0.25"), NOW)
+    books.apply(receipt("1000", "600", pre="0.05", post="0.2"), NOW)
     shipment = ship("500", "250")
     outcomes = books.apply(shipment, NOW)
     assert kinds(outcomes) == ["EntryPosted", "DocumentDue"]
@@ -119,6 +120,10 @@ def test_an_accepted_designation_debits_and_issues_a_coc_document():
     assert (document.coc_mass_kg, document.shipment_reference, document.recipient_organisation_id) == (
         Decimal(250), shipment.shipment_reference, "org-buyer")
     assert document.recycled_content_share == Decimal("0.25") and document.rule_set_id == GROUP
+    assert (document.recycled_pre_consumer_share, document.recycled_post_consumer_share) == (
+        Decimal("0.05"), Decimal("0.2"))
+    assert (document.recycled_content_period_start, document.recycled_content_period_end) == (
+        date(2026, 1, 1), date(2026, 12, 31))
 
 
 def test_an_overdraft_is_refused_whole_and_nothing_of_it_is_applied():

@@ -124,9 +124,16 @@ def request(
 
 
 def allocation(
-    mass: str = "13000", recycled: str | None = "0.40", footprint: str | None = "4.2"
+    mass: str = "13000",
+    recycled: str | None = "0.40",
+    footprint: str | None = "4.2",
+    split: tuple[str, str] | None = ("0.15", "0.25"),
 ) -> Allocation:
+    """`split`: the pre- and post-consumer shares accounting computed (only with `recycled`)."""
+    pre, post = split if split is not None and recycled is not None else (None, None)
     return Allocation(
+        recycled_pre_consumer_share=Decimal(pre) if pre is not None else None,
+        recycled_post_consumer_share=Decimal(post) if post is not None else None,
         mass_kg=Decimal(mass),
         account_ids=("group:brand-1",),
         document_ids=("doc-1", "doc-2"),

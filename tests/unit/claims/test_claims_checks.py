@@ -206,6 +206,12 @@ def test_the_claimed_mass_is_exact(units, per_unit, total, expected):
             ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
         ),
         (
+            ClaimType.RECYCLED_CONTENT,
+            {"recycled_content_share": Decimal("0.40"), "wording": "40% recycled"},
+            allocation(recycled="0.40", split=None),
+            ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
+        ),
+        (
             ClaimType.CARBON_FOOTPRINT,
             {"carbon_footprint_kg_co2e_per_kg": Decimal("4.1"), "wording": "4.1 kg"},
             allocation(footprint="4.2"),
@@ -236,6 +242,38 @@ def test_the_claimed_mass_is_exact(units, per_unit, total, expected):
 def test_what_the_documents_behind_the_allocation_support(claim_type, claimed, alloc, code):
     reasons = checks.allocation_reasons(request(claim_type, **claimed), alloc)
     assert [r.code for r in reasons] == ([code] if code else [])
+
+
+@pytest.mark.parametrize(
+    "alloc, says",
+    [
+        (
+            allocation(recycled="0.40"),
+            "above the 0.4 accounting computed (0.15 pre-consumer, 0.25 post-consumer)",
+        ),
+        (allocation(recycled="0.40", split=None), "without its pre- and post-consumer split"),
+        (allocation(recycled=None), "state no recycled content"),
+    ],
+)
+def test_a_recycled_content_claim_rests_on_the_share_and_split_accounting_computed(alloc, says):
+    claimed = request(
+        ClaimType.RECYCLED_CONTENT, recycled_content_share=Decimal("0.41"), wording="41% recycled"
+    )
+    [refused] = checks.allocation_reasons(claimed, alloc)
+    assert (refused.code, refused.field) == (
+        ClaimReason.RECYCLED_CONTENT_UNSUPPORTED,
+        "recycled_content_share",
+    )
+    assert says in refused.message
+
+
+def test_the_evidence_quotes_the_computed_share_with_its_split():
+    evidence = allocation(recycled="0.40").evidence()
+    assert (
+        evidence.recycled_content_share,
+        evidence.recycled_pre_consumer_share,
+        evidence.recycled_post_consumer_share,
+    ) == (Decimal("0.40"), Decimal("0.15"), Decimal("0.25"))
 
 
 def test_certificate_evidence_records_number_status_and_validity():

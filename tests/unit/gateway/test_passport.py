@@ -89,3 +89,17 @@ def test_a_suspended_certificate_on_the_date_is_declared_as_not_conforming():
                                 public=True)
     assert [c["conformance"] for c in dpp["credentialSubject"]["conformityClaim"]] == [False]
     assert Decimal(dpp["credentialSubject"]["circularityScorecard"]["recycledContentExact"]) == Decimal("0.428571")
+
+
+def test_the_passport_shows_the_pre_and_post_consumer_split_and_the_period_accounting_named():
+    document = {**DOCUMENT, "recycled_content_share": "0.45", "recycled_pre_consumer_share": "0.15",
+                "recycled_post_consumer_share": "0.3", "recycled_content_period_start": "2026-01-01",
+                "recycled_content_period_end": "2026-12-31", "recycled_content_method": "ISO 14021 by mass"}
+    u = upstream()
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", {**RECORD, "document": document},
+                            view(u, Principal("cans", Role.PRODUCER, "k")), issuer_certificates(u), public=True)
+    assert errors(dpp) == []
+    card = dpp["credentialSubject"]["circularityScorecard"]
+    assert (card["recycledContentExact"], card["recycledContentPreConsumer"], card["recycledContentPostConsumer"],
+            card["recycledContentPeriodStart"], card["recycledContentPeriodEnd"], card["recycledContentMethod"]) == (
+        "0.45", "0.15", "0.3", "2026-01-01", "2026-12-31", "ISO 14021 by mass")
