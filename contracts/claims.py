@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from contracts.common import (
     Contract,
@@ -219,17 +219,11 @@ class FootprintSubmitted(Envelope):
 
     type: Literal["footprint_submitted"] = Field(default="footprint_submitted", description="Type tag.")
     claim_id: Identifier = Field(description="Partition key: `footprint:<footprint id>` (footprints share the "
-                                 "claims topic).")
+                                 "claims topic; another value is refused, `invalid_request`).")
     producer_organisation_id: Identifier = Field(description="Organisation submitting the footprint (its owner).")
     footprint: ProductFootprint = Field(description="The PACT ProductFootprint, PACT property names on the wire.")
     coc_document_ids: list[Identifier] = Field(default_factory=list, max_length=1000,
                                                description="CoC Documents of the producer's this is the footprint of.")
-
-    @model_validator(mode="after")
-    def _keyed_by_footprint(self) -> FootprintSubmitted:
-        if self.claim_id != footprint_key(self.footprint.id):
-            raise ValueError("claim_id must be footprint:<footprint id>")
-        return self
 
 
 def footprint_key(footprint_id: UUID) -> str:

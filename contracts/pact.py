@@ -17,7 +17,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 PACT_SPEC = "WBCSD PACT Technical Specifications for PCF Data Exchange v2"
@@ -29,15 +37,25 @@ def _utc(value: datetime) -> datetime:
 
 PactTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 _AS_STRING = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
-PactDecimal = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=28, decimal_places=9), _AS_STRING]
-"""A PACT `Decimal` (a JSON string), exact."""
-PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False, max_digits=28, decimal_places=9), _AS_STRING]
-NonNegativeDecimal = Annotated[
-    Decimal, Field(ge=0, allow_inf_nan=False, max_digits=28, decimal_places=9), _AS_STRING
-]
-NonPositiveDecimal = Annotated[
-    Decimal, Field(le=0, allow_inf_nan=False, max_digits=28, decimal_places=9), _AS_STRING
-]
+_SIGNED = r"^[+-]?\d+(\.\d+)?$"
+_UNSIGNED = r"^[+]?\d+(\.\d+)?$"
+_NON_POSITIVE = r"^(-\d+(\.\d+)?|0+(\.0+)?)$"
+
+
+def _pact_decimal(pattern: str, **bounds: Any) -> Any:
+    """A PACT `Decimal`: a JSON string, kept exact."""
+    return Annotated[
+        Decimal,
+        Field(allow_inf_nan=False, max_digits=28, decimal_places=9, **bounds),
+        _AS_STRING,
+        WithJsonSchema({"type": "string", "pattern": pattern}),
+    ]
+
+
+PactDecimal = _pact_decimal(_SIGNED)
+PositiveDecimal = _pact_decimal(_UNSIGNED, gt=0)
+NonNegativeDecimal = _pact_decimal(_UNSIGNED, ge=0)
+NonPositiveDecimal = _pact_decimal(_NON_POSITIVE, le=0)
 Urn = Annotated[str, Field(min_length=5, max_length=500, pattern=r"^[uU][rR][nN]:")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
 

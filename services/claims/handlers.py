@@ -30,6 +30,7 @@ from contracts.claims import (
     ClaimUsageReported,
     ClaimWithdrawn,
     FootprintSubmitted,
+    footprint_key,
 )
 from contracts.common import Envelope, Reason, Role, today_utc
 from contracts.ledger import (
@@ -313,11 +314,13 @@ class ClaimsHandlers:
         new = footprints.Footprint.of(message)
         key = str(new.footprint_id)
         stored = work.registry.footprints.get(key)
-        if (
+        if message.claim_id != footprint_key(new.footprint_id):
+            reason: Reason | None = footprints.wrongly_keyed_reason(message.claim_id, new.footprint_id)
+        elif (
             message.actor.role is not Role.SECRETARIAT
             and message.actor.organisation_id != message.producer_organisation_id
         ):
-            reason: Reason | None = requests.not_claimant_reason(
+            reason = requests.not_claimant_reason(
                 message.producer_organisation_id, f"submit footprint {key}"
             )
         else:

@@ -128,6 +128,14 @@ def submission_reason(stored: Footprint | None, new: Footprint) -> Reason | None
     return None
 
 
+def wrongly_keyed_reason(claim_id: str, footprint_id: UUID) -> Reason:
+    return Reason(
+        code=ClaimReason.INVALID_REQUEST,
+        field="claim_id",
+        message=f"a footprint is sent under claim_id footprint:{footprint_id}, not {claim_id}",
+    )
+
+
 # ---- the claim --------------------------------------------------------------------------------------
 
 

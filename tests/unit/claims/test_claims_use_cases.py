@@ -333,6 +333,8 @@ async def test_a_footprint_is_kept_by_version_and_a_conflicting_one_is_refused_n
     ]
     not_sender = only(await service.requests(submitted("producer-2", actor=BRAND_ACTOR)))
     assert codes(not_sender) == [ClaimReason.REQUESTER_NOT_CLAIMANT]
+    wrong_key = only(await service.requests(submitted().model_copy(update={"claim_id": "footprint:x"})))
+    assert [(r.code, r.field) for r in wrong_key.reasons] == [(ClaimReason.INVALID_REQUEST, "claim_id")]
     assert await service.requests(submitted(version=2, comment="v2")) == []
     older = only(await service.requests(submitted(version=1)))
     assert [(r.code, r.field) for r in older.reasons] == [
