@@ -42,20 +42,20 @@ _UNSIGNED = r"^[+]?\d+(\.\d+)?$"
 _NON_POSITIVE = r"^(-\d+(\.\d+)?|0+(\.0+)?)$"
 
 
-def _pact_decimal(pattern: str, **bounds: Any) -> Any:
-    """A PACT `Decimal`: a JSON string, kept exact."""
-    return Annotated[
-        Decimal,
-        Field(allow_inf_nan=False, max_digits=28, decimal_places=9, **bounds),
-        _AS_STRING,
-        WithJsonSchema({"type": "string", "pattern": pattern}),
-    ]
-
-
-PactDecimal = _pact_decimal(_SIGNED)
-PositiveDecimal = _pact_decimal(_UNSIGNED, gt=0)
-NonNegativeDecimal = _pact_decimal(_UNSIGNED, ge=0)
-NonPositiveDecimal = _pact_decimal(_NON_POSITIVE, le=0)
+_EXACT = {"allow_inf_nan": False, "max_digits": 28, "decimal_places": 9}
+PactDecimal = Annotated[
+    Decimal, Field(**_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _SIGNED})
+]
+"""A PACT `Decimal`: a JSON string, kept exact."""
+PositiveDecimal = Annotated[
+    Decimal, Field(gt=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+]
+NonNegativeDecimal = Annotated[
+    Decimal, Field(ge=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+]
+NonPositiveDecimal = Annotated[
+    Decimal, Field(le=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _NON_POSITIVE})
+]
 Urn = Annotated[str, Field(min_length=5, max_length=500, pattern=r"^[uU][rR][nN]:")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]
 

@@ -315,7 +315,9 @@ class ClaimsHandlers:
         key = str(new.footprint_id)
         stored = work.registry.footprints.get(key)
         if message.claim_id != footprint_key(new.footprint_id):
-            reason: Reason | None = footprints.wrongly_keyed_reason(message.claim_id, new.footprint_id)
+            reason: Reason | None = footprints.wrongly_keyed_reason(
+                message.claim_id, new.footprint_id
+            )
         elif (
             message.actor.role is not Role.SECRETARIAT
             and message.actor.organisation_id != message.producer_organisation_id

@@ -1,5 +1,5 @@
-"""How a claim, an approved text and a PACT footprint are stored in MongoDB (`adapters/store.py`): the claim's
-state as a document and back, exact Decimals kept as Decimal128 (`libs.mongo`)."""
+"""How a claim, an approved text and a PACT footprint are stored in MongoDB (`adapters/store.py`):
+the claim's state as a document and back, exact Decimals kept as Decimal128 (`libs.mongo`)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def text_document(text: ApprovedText) -> dict[str, Any]:
 
 
 def footprint_document(footprint: Footprint) -> dict[str, Any]:
-    """The latest version of a PACT footprint, as submitted (PACT property names), with its owner."""
+    """A PACT footprint's latest version, as submitted (PACT property names), with its owner."""
     return {
         "_id": str(footprint.footprint_id),
         "owner": footprint.owner,

@@ -18,8 +18,8 @@ from contracts.claims import (
 from contracts.common import Reason, Role, Standard
 from contracts.registry import CURRENT_STATUSES, Certificate
 from services.claims.domain import footprints
-from services.claims.domain.footprints import Footprint
 from services.claims.domain.certification import full_certificate_reasons
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import membership_reasons
 from services.claims.domain.wording import WordingRules, check_wording, quoted_certificate_numbers
 
@@ -287,7 +287,9 @@ def static_checks(
     reasons += quoted_number_reasons(request, registry, rules, today)
     footprint = None
     if rules.footprints is not None:
-        reasons += footprints.footprint_reasons(request, registry.footprints, rules.footprints, today)
+        reasons += footprints.footprint_reasons(
+            request, registry.footprints, rules.footprints, today
+        )
         footprint = footprints.evidence(request, registry.footprints, rules.footprints)
     return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers, footprint)
 

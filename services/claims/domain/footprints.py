@@ -11,8 +11,8 @@ Sources:
 - ISO 14067:2018 (carbon footprint of products), on communication of a CFP: a figure made public
   must rest on a CFP study whose results are verified; we read "verified" as PACT's third-party
   assurance recorded (assured, by a named provider, completed on a date). The claimed figure may not
-  be lower than the footprint's `pCfExcludingBiogenic` (kg CO2e per kg: the declared unit must be the
-  kilogram).
+  be lower than the footprint's `pCfExcludingBiogenic` (kg CO2e per kg: the declared unit must be
+  the kilogram).
 - Ours (verify, configurable): which assurance coverages count (`accepted_coverages`; default any,
   since PACT leaves coverage optional), and that the footprint is the claimant's own or a supplier's
   the request names (a footprint of someone else's product chain is not evidence for this claim).
@@ -56,7 +56,8 @@ class FootprintRules:
     """The settings of the footprint rule; part of a versioned rule set (`rule_sets.py`)."""
 
     default_validity_years: int = 3
-    """Validity after the reference period's end when the footprint states none (PACT v2; verify)."""
+    """Validity after the reference period's end when the footprint states none (PACT v2;
+    verify)."""
     accepted_coverages: frozenset[AssuranceCoverage] | None = None
     """Assurance coverages that count; None: any, or none stated (ours; verify)."""
 
@@ -90,7 +91,10 @@ class Footprint:
     @property
     def content_hash(self) -> str:
         """What makes two submissions of one version the same (document and documents covered)."""
-        body = {"footprint": self.document.document(), "coc_document_ids": list(self.coc_document_ids)}
+        body = {
+            "footprint": self.document.document(),
+            "coc_document_ids": list(self.coc_document_ids),
+        }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -98,7 +102,7 @@ Footprints = Mapping[str, Footprint]
 """Footprints by id (the string form of the UUID)."""
 
 
-# ---- submission -----------------------------------------------------------------------------------
+# ---- submission ----------------------------------------------------------------------------------
 
 
 def submission_reason(stored: Footprint | None, new: Footprint) -> Reason | None:
@@ -136,7 +140,7 @@ def wrongly_keyed_reason(claim_id: str, footprint_id: UUID) -> Reason:
     )
 
 
-# ---- the claim --------------------------------------------------------------------------------------
+# ---- the claim -----------------------------------------------------------------------------------
 
 
 def validity_end(footprint: ProductFootprint, rules: FootprintRules) -> date:
@@ -178,12 +182,16 @@ def assurance_reasons(footprint: ProductFootprint, rules: FootprintRules) -> lis
     if not assurance.provider_name.strip():
         reasons.append(missing("pcf.assurance.providerName", "names no assurance provider"))
     if assurance.completed_at is None:
-        reasons.append(missing("pcf.assurance.completedAt", "states no date the assurance was completed"))
+        reasons.append(
+            missing("pcf.assurance.completedAt", "states no date the assurance was completed")
+        )
     accepted = rules.accepted_coverages
     if accepted is not None and assurance.coverage not in accepted:
         stated = assurance.coverage.value if assurance.coverage else "none"
         allowed = ", ".join(sorted(c.value for c in accepted))
-        reasons.append(missing("pcf.assurance.coverage", f"is assured at coverage {stated}, not {allowed}"))
+        reasons.append(
+            missing("pcf.assurance.coverage", f"is assured at coverage {stated}, not {allowed}")
+        )
     return reasons
 
 
@@ -304,4 +312,3 @@ def evidence(
         assurance_standard=assurance.standard_name if assurance else None,
         valid_until=validity_end(footprint, rules),
     )
-

@@ -102,11 +102,11 @@ ASI_CLAIMS_2026_2 = replace(
     _compiled={},
 )
 
-# 2026.3 adds footprints with provenance (issue 18 item 5; `domain/footprints.py`): a carbon-footprint
-# claim rests on a WBCSD PACT ProductFootprint with third-party assurance recorded, for the claim's
-# product, never on the footprint a producer typed into its shipments (which 2026.1 and 2026.2 compare
-# the claim with, behind the allocation). PACT v2 and ISO 14067 are the sources; the settings marked
-# (verify) in FootprintRules are ours.
+# 2026.3 adds footprints with provenance (issue 18 item 5; `domain/footprints.py`): a
+# carbon-footprint claim rests on a WBCSD PACT ProductFootprint with third-party assurance recorded,
+# for the claim's product, never on the footprint a producer typed into its shipments (which 2026.1
+# and 2026.2 compare the claim with, behind the allocation). PACT v2 and ISO 14067 are the sources;
+# the settings marked (verify) in FootprintRules are ours.
 ASI_CLAIMS_2026_3 = replace(
     ASI_CLAIMS_2026_2,
     version="asi-claims-2026.3",

@@ -16,8 +16,8 @@ from contracts.claims import (
     ReviewDecision,
 )
 from contracts.common import Actor, Role, Standard
-from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
 from contracts.pact import ProductFootprint
+from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.footprints import Footprint
 
@@ -89,7 +89,7 @@ def pact(**overrides: Any) -> dict[str, Any]:
         "characterizationFactors": "AR6",
         "ipccCharacterizationFactorsSources": ["AR6"],
         "crossSectoralStandardsUsed": ["ISO Standard 14067", "GHG Protocol Product standard"],
-        "boundaryProcessesDescription": "Cradle to gate: bauxite, alumina, smelting, casting, rolling",
+        "boundaryProcessesDescription": "Cradle to gate: bauxite to rolled can stock",
         "referencePeriodStart": "2025-01-01T00:00:00Z",
         "referencePeriodEnd": "2026-01-01T00:00:00Z",
         "geographyCountry": "DE",

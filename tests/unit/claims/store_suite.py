@@ -205,7 +205,9 @@ class StoreSuite:
         assert list(latest) == ["t1"] and (latest["t1"].version, latest["t1"].template) == (2, "y")
         assert none == {}
 
-    async def test_a_footprint_keeps_its_latest_version_and_a_request_naming_it_reads_it(self) -> None:
+    async def test_a_footprint_keeps_its_latest_version_and_a_request_naming_it_reads_it(
+        self,
+    ) -> None:
         async with self.transaction() as store:
             await store.save_footprint(footprint())
             await store.save_footprint(footprint(version=2, comment="v2"))

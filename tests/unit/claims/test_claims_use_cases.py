@@ -46,6 +46,7 @@ from contracts.ledger import (
     LedgerReason,
     ReleaseAllocation,
 )
+from contracts.pact import ProductFootprint
 from contracts.registry import Certificate, CertificateStatus
 from libs.messaging import Incoming, Outgoing, Record, Tx
 from services.claims.app import build_handlers
@@ -53,7 +54,6 @@ from services.claims.config import Settings
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK
 from services.claims.handlers import DISPATCH, ClaimsHandlers
-from contracts.pact import ProductFootprint
 from tests.unit.claims.builders import (
     BRAND,
     FOOTPRINT_ID,
@@ -333,8 +333,12 @@ async def test_a_footprint_is_kept_by_version_and_a_conflicting_one_is_refused_n
     ]
     not_sender = only(await service.requests(submitted("producer-2", actor=BRAND_ACTOR)))
     assert codes(not_sender) == [ClaimReason.REQUESTER_NOT_CLAIMANT]
-    wrong_key = only(await service.requests(submitted().model_copy(update={"claim_id": "footprint:x"})))
-    assert [(r.code, r.field) for r in wrong_key.reasons] == [(ClaimReason.INVALID_REQUEST, "claim_id")]
+    wrong_key = only(
+        await service.requests(submitted().model_copy(update={"claim_id": "footprint:x"}))
+    )
+    assert [(r.code, r.field) for r in wrong_key.reasons] == [
+        (ClaimReason.INVALID_REQUEST, "claim_id")
+    ]
     assert await service.requests(submitted(version=2, comment="v2")) == []
     older = only(await service.requests(submitted(version=1)))
     assert [(r.code, r.field) for r in older.reasons] == [
@@ -349,7 +353,13 @@ async def test_a_footprint_claim_rests_on_the_assured_footprint_sent_in_the_same
     await service.registered()
     out = await service.requests(submitted(), request(ClaimType.CARBON_FOOTPRINT))
     assert [o.message.type for o in out] == ["allocate_for_claim", "claim_pending"]
-    approved = only([o for o in await service.ledger(grant(out[0].message)) if o.message.type == "claim_approved"])
+    approved = only(
+        [
+            o
+            for o in await service.ledger(grant(out[0].message))
+            if o.message.type == "claim_approved"
+        ]
+    )
     assert approved.evidence.footprint.footprint_id == UUID(FOOTPRINT_ID)
     assert approved.evidence.footprint.assurance_provider == "Verifier GmbH"
     assert approved.pilot  # the footprint claim type is a pilot by default
