@@ -115,6 +115,10 @@ async def test_a_footprint_claim_is_refused_without_assurance_and_approved_with_
                     return got if got.get("status") == "approved" else None
                 view = await until(decided)
                 assert view["evidence"]["footprint"]["footprint_id"] == assured_id
+                # The public page shows where the number comes from.
+                shown = (await http.get(f"/c/{approved.approval_code}")).text
+                assert 'id="footprint"' in shown and assured_id in shown
+                assert "Verifier GmbH (limited assurance, ISO 14064-3), 2026-02-15" in shown
 
 
 async def test_a_coc_documents_footprint_is_exported_in_pact_format_only_when_one_was_submitted_for_it(
