@@ -21,6 +21,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -43,18 +44,27 @@ _NON_POSITIVE = r"^(-\d+(\.\d+)?|0+(\.0+)?)$"
 
 
 _EXACT = {"allow_inf_nan": False, "max_digits": 28, "decimal_places": 9}
+
+
+def _refuse_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError('a PACT decimal is a JSON string such as "4.2", never a binary float')
+    return value
+
+
+_NO_FLOAT = BeforeValidator(_refuse_float)
 PactDecimal = Annotated[
-    Decimal, Field(**_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _SIGNED})
+    Decimal, Field(**_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _SIGNED})
 ]
 """A PACT `Decimal`: a JSON string, kept exact."""
 PositiveDecimal = Annotated[
-    Decimal, Field(gt=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+    Decimal, Field(gt=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
 ]
 NonNegativeDecimal = Annotated[
-    Decimal, Field(ge=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+    Decimal, Field(ge=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
 ]
 NonPositiveDecimal = Annotated[
-    Decimal, Field(le=0, **_EXACT), _AS_STRING, WithJsonSchema({"type": "string", "pattern": _NON_POSITIVE})
+    Decimal, Field(le=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _NON_POSITIVE})
 ]
 Urn = Annotated[str, Field(min_length=5, max_length=500, pattern=r"^[uU][rR][nN]:")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]

@@ -241,6 +241,12 @@ def test_a_pact_document_without_a_required_pcf_property_is_refused(missing):
     assert missing in str(refused.value)
 
 
+def test_a_pact_decimal_sent_as_a_binary_float_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        ProductFootprint.model_validate_json(json.dumps(pact(pcf={"pCfExcludingBiogenic": 4.2})))
+    assert "pCfExcludingBiogenic" in str(refused.value)
+
+
 def test_a_footprint_submission_carries_the_pact_document_with_its_property_names():
     document = ProductFootprint.model_validate(pact())
     actor = Actor(organisation_id=BRAND, role=Role.PRODUCER)
