@@ -308,7 +308,9 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
         "$setOnInsert": {  # the first submission of a version stands, as in claims (api/footprints.py)
             "footprint_id": str(m.footprint.id), "version": m.footprint.version, "owner": m.producer_organisation_id,
             "coc_document_ids": m.coc_document_ids, "submitted_at": m.occurred_at, "document": m.footprint.document()}},
-        upsert=True) for m in (i.message for i in batch) if isinstance(m, cl.FootprintSubmitted)]
+        upsert=True) for m in (i.message for i in batch) if isinstance(m, cl.FootprintSubmitted)
+        and m.claim_id == cl.footprint_key(m.footprint.id)  # what claims refuses is not kept here either
+        and (m.actor.organisation_id == m.producer_organisation_id or m.actor.role.value == "secretariat")]
     await _bulk(tx, store.FOOTPRINTS, footprints)
     return NO_OUTPUT
 
