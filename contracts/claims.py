@@ -21,6 +21,7 @@ from contracts.common import (
     Text,
     UtcDatetime,
 )
+from contracts.pact import ProductFootprint
 from contracts.registry import CertificateStatus
 
 
@@ -91,6 +92,20 @@ class ClaimReason:
     CLAIMED_ABOVE_DOCUMENTED_SUPPLY = "claimed_mass_above_documented_supply"
     """Plausibility alert (never a refusal): the CoC Documents behind an allocation hold less mass
     than the claim."""
+    FOOTPRINT_UNKNOWN = "footprint_unknown"
+    """A carbon-footprint claim names no PACT footprint, or one the platform was never sent."""
+    FOOTPRINT_NOT_ASSURED = "footprint_not_assured"
+    """The footprint has no third-party assurance recorded (assurance true, provider, completion date)."""
+    FOOTPRINT_PRODUCT_MISMATCH = "footprint_product_mismatch"
+    """The footprint's `productIds` do not name the claim's product."""
+    FOOTPRINT_EXPIRED = "footprint_expired"
+    """The footprint's validity ends before the claim's period does."""
+    FOOTPRINT_DEPRECATED = "footprint_deprecated"
+    """The footprint's status is Deprecated."""
+    FOOTPRINT_NOT_IN_SUPPLY_CHAIN = "footprint_not_from_claimant_or_supplier"
+    """The footprint was submitted by neither the claimant nor a supplier the request names."""
+    FOOTPRINT_UNIT_NOT_KILOGRAM = "footprint_declared_unit_not_kilogram"
+    """The footprint is declared per another unit than the kilogram the claim states."""
 
 
 class ClaimProduct(Contract):
@@ -125,6 +140,8 @@ class ClaimRequested(Envelope):
     text_id: Identifier | None = Field(default=None, description="The secretariat's approved text the wording uses, "
                                        "if any (its placeholders filled from certificate_number and link).")
     text_version: int | None = Field(default=None, ge=1, description="Version of that text.")
+    footprint_id: UUID | None = Field(default=None, description="A carbon-footprint claim: the id of the PACT "
+                                      "ProductFootprint it rests on (`FootprintSubmitted`).")
 
 
 class ClaimWithdrawn(Envelope):
@@ -193,8 +210,29 @@ class ClaimTypeStatusSet(Envelope):
     status: ClaimTypeStatus = Field(description="enabled, pilot or off.")
 
 
+class FootprintSubmitted(Envelope):
+    """A producer submits a product carbon footprint as a WBCSD PACT ProductFootprint (issue 18 item 5).
+
+    Kept by claims under its id (the latest version counts); a carbon-footprint claim quotes it by
+    `footprint_id`. The same version again with other content, an older version, or an id another
+    organisation submitted is refused (`ClaimRequestRefused`, `claim_id` = `footprint:<id>`)."""
+
+    type: Literal["footprint_submitted"] = Field(default="footprint_submitted", description="Type tag.")
+    claim_id: Identifier = Field(description="Partition key: `footprint:<footprint id>` (footprints share the "
+                                 "claims topic; another value is refused, `invalid_request`).")
+    producer_organisation_id: Identifier = Field(description="Organisation submitting the footprint (its owner).")
+    footprint: ProductFootprint = Field(description="The PACT ProductFootprint, PACT property names on the wire.")
+    coc_document_ids: list[Identifier] = Field(default_factory=list, max_length=1000,
+                                               description="CoC Documents of the producer's this is the footprint of.")
+
+
+def footprint_key(footprint_id: UUID) -> str:
+    """The partition key (and `claim_id`) of a footprint's messages."""
+    return f"footprint:{footprint_id}"
+
+
 ClaimRequest = Annotated[ClaimRequested | ClaimWithdrawn | ClaimUsageReported | ClaimReviewDecided
-                         | ClaimTextPublished | ClaimTypeStatusSet, Field(discriminator="type")]
+                         | ClaimTextPublished | ClaimTypeStatusSet | FootprintSubmitted, Field(discriminator="type")]
 
 
 class CertificateEvidence(Contract):
@@ -223,6 +261,22 @@ class AllocationEvidence(Contract):
     carbon_footprint_kg_co2e_per_kg: ExactDecimal | None = Field(default=None, description="Documented footprint.")
 
 
+class FootprintEvidence(Contract):
+    """The PACT footprint a carbon-footprint claim rested on, with its provenance."""
+
+    footprint_id: UUID = Field(description="PACT ProductFootprint id.")
+    version: int = Field(ge=0, description="Its version.")
+    submitted_by: Identifier = Field(description="Organisation that submitted it.")
+    company_name: Text = Field(description="Company that declares it (`companyName`).")
+    declared_unit: str = Field(max_length=40, description="PACT declared unit.")
+    pcf_excluding_biogenic: ExactDecimal = Field(description="kg CO2e per declared unit, excluding biogenic.")
+    assurance_provider: Text | None = Field(default=None, description="Third-party assurance provider.")
+    assurance_completed_at: UtcDatetime | None = Field(default=None, description="When the assurance was completed.")
+    assurance_level: str | None = Field(default=None, max_length=40, description="limited or reasonable.")
+    assurance_standard: Text | None = Field(default=None, description="Assurance standard.")
+    valid_until: date = Field(description="Last day of the footprint's validity.")
+
+
 class Evidence(Contract):
     """What a decision rested on, for the auditor."""
 
@@ -231,6 +285,8 @@ class Evidence(Contract):
     claimed_mass_kg: KgOrZero = Field(description="Aluminium mass the claim covers.")
     wording_rules_version: Identifier = Field(description="Version of the wording rules applied.")
     checked_at: UtcDatetime = Field(description="When the checks ran.")
+    footprint: FootprintEvidence | None = Field(default=None, description="A carbon-footprint claim: the PACT "
+                                                "footprint checked.")
 
 
 class Review(Contract):

@@ -14,6 +14,13 @@ SAMPLES_BY_PATTERN = {
     r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$": "sample-1",
     r"^-?\d+(\.\d+)?$": "1",  # within every decimal type's bounds (a Share is at most 1, a Factor at most 10)
     r"^[A-Z]{2}$": "NO",
+    r"^2\.\d+\.\d+(-\d{8})?$": "2.2.0",  # PACT specVersion (contracts/pact.py)
+    r"^[uU][rR][nN]:": "urn:sample:1",
+    r"^AR\d+$": "AR6",
+    r"^[+-]?\d+(\.\d+)?$": "1",
+    r"^[+]?\d+(\.\d+)?$": "1",
+    r"^(-\d+(\.\d+)?|0+(\.0+)?)$": "-1",
+    r"^[A-Z]{2}-[A-Z0-9]{1,3}$": "NO-03",
 }
 FIELD_SAMPLES: dict[tuple[str, str], object] = {}
 """(type tag, top-level field) -> value, for the rare field whose value the code ties to another
@@ -87,6 +94,8 @@ class Examples:
             return self._string(schema)
         if kind == "integer":
             return max(schema.get("minimum", 1), schema.get("exclusiveMinimum", 0) + 1)
+        if kind == "number":  # PACT's percentages and quality ratings (contracts/pact.py)
+            return schema.get("minimum", schema.get("maximum", 1))
         if kind == "boolean":
             return False
         if kind == "null":

@@ -29,6 +29,8 @@ from contracts.claims import (
     ClaimTypeStatusSet,
     ClaimUsageReported,
     ClaimWithdrawn,
+    FootprintSubmitted,
+    footprint_key,
 )
 from contracts.common import Envelope, Reason, Role, today_utc
 from contracts.ledger import (
@@ -45,6 +47,7 @@ from libs.messaging import Incoming, Outgoing, Tx, content_hash
 from services.claims.domain import (
     answers,
     claim_types,
+    footprints,
     membership,
     plausibility,
     requests,
@@ -111,6 +114,9 @@ class ClaimsHandlers:
         work.loaded = await work.store.load_claims(ids=[m.claim_id for m in messages])
         fresh, reviewed = to_check(messages, work.loaded)
         await self._read_registry([*fresh, *reviewed], work)
+        submitted = [str(m.footprint.id) for m in messages if isinstance(m, FootprintSubmitted)]
+        if submitted:
+            work.registry.footprints.update(await work.store.load_footprints(submitted))
         work.type_statuses = await work.store.claim_type_statuses() if fresh else {}
         return await self._run(messages, work)
 
@@ -167,7 +173,8 @@ class ClaimsHandlers:
             now,
             salt=content_hash(message),
             claim_id=message.claim_id,
-            claimant=message.claimant_organisation_id,
+            claimant=getattr(message, "claimant_organisation_id", None)
+            or message.actor.organisation_id,
         )
         return [refusal]
 
@@ -302,6 +309,35 @@ class ClaimsHandlers:
             return
         work.out.append(self._refusal(message, reason, work, "text", message.actor.organisation_id))
 
+    async def footprint_submitted(self, message: FootprintSubmitted, work: Batch) -> None:
+        """Keep a producer's PACT footprint (its latest version), or refuse it (nothing changes)."""
+        new = footprints.Footprint.of(message)
+        key = str(new.footprint_id)
+        stored = work.registry.footprints.get(key)
+        if message.claim_id != footprint_key(new.footprint_id):
+            reason: Reason | None = footprints.wrongly_keyed_reason(
+                message.claim_id, new.footprint_id
+            )
+        elif (
+            message.actor.role is not Role.SECRETARIAT
+            and message.actor.organisation_id != message.producer_organisation_id
+        ):
+            reason = requests.not_claimant_reason(
+                message.producer_organisation_id, f"submit footprint {key}"
+            )
+        else:
+            reason = footprints.submission_reason(stored, new)
+        if reason is not None:
+            work.out.append(
+                self._refusal(message, reason, work, "footprint", message.actor.organisation_id)
+            )
+            return
+        if stored is not None and stored.version == new.version:
+            return  # the same version again: nothing new
+        await work.store.save_footprint(new)
+        work.registry.footprints[key] = new
+        log.info("footprint_submitted", footprint_id=key, version=new.version, owner=new.owner)
+
     def _refusal(
         self, message: Any, reason: Reason, work: Batch, salt: str, claimant: str
     ) -> Outgoing:
@@ -404,6 +440,7 @@ DISPATCH: dict[type[Envelope], UseCase] = {
     ClaimUsageReported: ClaimsHandlers.usage_reported,
     ClaimTypeStatusSet: ClaimsHandlers.claim_type_status_set,
     ClaimTextPublished: ClaimsHandlers.claim_text_published,
+    FootprintSubmitted: ClaimsHandlers.footprint_submitted,
     AllocationGranted: ClaimsHandlers.allocation_granted,
     AllocationRefused: ClaimsHandlers.allocation_refused,
     LedgerCommandRejected: ClaimsHandlers.ledger_command_rejected,

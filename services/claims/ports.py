@@ -15,6 +15,7 @@ from contracts.registry import Certificate, Member
 from libs.messaging import Outgoing, Tx
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Effect
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
@@ -22,7 +23,8 @@ from services.claims.domain.texts import ApprovedText
 
 class ClaimsStore(Protocol):
     """The claims service's state inside the batch's transaction: claims with their decisions, the
-    projection of members, their standing and certificates, approved texts, claim type statuses."""
+    projection of members, their standing and certificates, approved texts, claim type statuses,
+    PACT footprints."""
 
     async def load_claims(
         self, *, ids: Sequence[str] = (), allocate_command_ids: Sequence[str] = ()
@@ -53,7 +55,7 @@ class ClaimsStore(Protocol):
         self, requests: Iterable[ClaimRequested], quoted_numbers: Iterable[str]
     ) -> Registry:
         """Members, their standing and certificates the requests need (claimant, suppliers, quoted
-        certificate numbers, case-insensitive)."""
+        certificate numbers, case-insensitive), and the PACT footprints they name."""
         ...
 
     async def save_members(self, members: Sequence[Member]) -> None: ...
@@ -84,6 +86,15 @@ class ClaimsStore(Protocol):
         ...
 
     async def latest_texts(self, text_ids: Iterable[str]) -> dict[str, ApprovedText]: ...
+
+    async def load_footprints(self, footprint_ids: Iterable[str]) -> dict[str, Footprint]:
+        """The latest stored version of these PACT footprints, by id."""
+        ...
+
+    async def save_footprint(self, footprint: Footprint) -> None:
+        """Keep this version as the footprint's latest (`domain.footprints.submission_reason` has
+        decided it may replace the stored one)."""
+        ...
 
     async def set_claim_type_status(
         self, claim_type: ClaimType, status: ClaimTypeStatus, now: datetime

@@ -25,7 +25,7 @@ from services.gateway.api import (
     asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, upstream,
     webhooks,
 )
-from services.gateway.api import claim_page, claim_texts, plausibility, reconciliation, review
+from services.gateway.api import claim_page, claim_texts, footprints, plausibility, reconciliation, review
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.include_router(plausibility.router)
     app.include_router(claim_texts.router)
     app.include_router(reconciliation.router)
+    app.include_router(footprints.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness")
     async def health() -> dict[str, bool]:

@@ -1,5 +1,5 @@
-"""How a claim and an approved text are stored in MongoDB (`adapters/store.py`): the claim's
-state as a document and back, exact Decimals kept as Decimal128 (`libs.mongo`)."""
+"""How a claim, an approved text and a PACT footprint are stored in MongoDB (`adapters/store.py`):
+the claim's state as a document and back, exact Decimals kept as Decimal128 (`libs.mongo`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.claims import ClaimRequested, Evidence
+from contracts.pact import ProductFootprint
 from services.claims.domain.checks import Allocation
 from services.claims.domain.effects import Status
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.saga import Claim
 from services.claims.domain.texts import ApprovedText
 
@@ -87,3 +89,24 @@ def text_document(text: ApprovedText) -> dict[str, Any]:
         "template": text.template,
         "auto_approve": text.auto_approve,
     }
+
+
+def footprint_document(footprint: Footprint) -> dict[str, Any]:
+    """A PACT footprint's latest version, as submitted (PACT property names), with its owner."""
+    return {
+        "_id": str(footprint.footprint_id),
+        "owner": footprint.owner,
+        "version": footprint.version,
+        "submitted_at": footprint.submitted_at,
+        "coc_document_ids": list(footprint.coc_document_ids),
+        "document": footprint.document.document(),
+    }
+
+
+def footprint_from(doc: dict[str, Any]) -> Footprint:
+    return Footprint(
+        ProductFootprint.model_validate(doc["document"]),
+        doc["owner"],
+        doc["submitted_at"],
+        tuple(doc.get("coc_document_ids", ())),
+    )

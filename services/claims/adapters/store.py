@@ -21,9 +21,16 @@ from contracts.common import today_utc
 from contracts.registry import Certificate, Member
 from libs.messaging import Tx
 from libs.mongo import to_document
-from services.claims.adapters.documents import claim_from, state_of, text_document
+from services.claims.adapters.documents import (
+    claim_from,
+    footprint_document,
+    footprint_from,
+    state_of,
+    text_document,
+)
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED
 from services.claims.domain.plausibility import OPEN
 from services.claims.domain.state import Loaded
@@ -31,6 +38,7 @@ from services.claims.domain.texts import ApprovedText
 
 CLAIMS = "claims"
 TEXTS = "texts"
+FOOTPRINTS = "footprints"
 CLAIM_TYPES = "claim_types"
 REGISTRY = "registry"
 WRITE_CONFLICT = 112
@@ -210,6 +218,7 @@ class MongoStore:
     async def load_registry(
         self, requests: Iterable[ClaimRequested], quoted_numbers: Iterable[str]
     ) -> Registry:
+        requests = list(requests)
         orgs = list(
             {
                 org
@@ -220,6 +229,9 @@ class MongoStore:
         keys = list({n.upper() for n in quoted_numbers})
         if not orgs:
             return Registry()
+        footprints = await self.load_footprints(
+            str(r.footprint_id) for r in requests if r.footprint_id is not None
+        )
         query: dict[str, Any] = {"organisation_id": {"$in": orgs}}
         if keys:
             query = {"$or": [query, {"number_key": {"$in": keys}}]}
@@ -235,7 +247,7 @@ class MongoStore:
             else:
                 fields = {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}
                 certificates.append(Certificate.model_validate(fields))
-        return Registry(frozenset(members), tuple(certificates), standing)
+        return Registry(frozenset(members), tuple(certificates), standing, footprints)
 
     # ---- members' standing (`domain/membership.py`) ----
 
@@ -307,6 +319,21 @@ class MongoStore:
                     doc["auto_approve"],
                 )
         return latest
+
+    # ---- PACT footprints (`domain/footprints.py`) ----
+
+    async def load_footprints(self, footprint_ids: Iterable[str]) -> dict[str, Footprint]:
+        ids = list(set(footprint_ids))
+        if not ids:
+            return {}
+        found = self.db[FOOTPRINTS].find({"_id": {"$in": ids}}, session=self.session)
+        return {doc["_id"]: footprint_from(doc) async for doc in found}
+
+    async def save_footprint(self, footprint: Footprint) -> None:
+        wanted = footprint_document(footprint)
+        await self.db[FOOTPRINTS].replace_one(
+            {"_id": wanted["_id"]}, wanted, upsert=True, session=self.session
+        )
 
     async def set_claim_type_status(
         self, claim_type: ClaimType, status: ClaimTypeStatus, now: datetime

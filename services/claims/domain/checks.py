@@ -13,10 +13,13 @@ from contracts.claims import (
     ClaimReason,
     ClaimRequested,
     ClaimType,
+    FootprintEvidence,
 )
 from contracts.common import Reason, Role, Standard
 from contracts.registry import CURRENT_STATUSES, Certificate
+from services.claims.domain import footprints
 from services.claims.domain.certification import full_certificate_reasons
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import membership_reasons
 from services.claims.domain.wording import WordingRules, check_wording, quoted_certificate_numbers
 
@@ -30,6 +33,9 @@ class Registry:
     standing: Mapping[str, str] = field(
         default_factory=dict
     )  # members at risk or forfeited (domain.membership)
+    footprints: dict[str, Footprint] = field(default_factory=dict)
+    """PACT footprints the requests name, by id (`domain/footprints.py`); a batch adds those it
+    is sent."""
 
     def of(self, organisation_id: str) -> list[Certificate]:
         return [c for c in self.certificates if c.organisation_id == organisation_id]
@@ -76,6 +82,8 @@ class CheckResult:
     suppliers: list[Certificate] = field(default_factory=list)
     """Named suppliers' current CoC certificates, checked at request and grant: evidence only
     afterwards."""
+    footprint: FootprintEvidence | None = None
+    """The PACT footprint a carbon-footprint claim was checked against."""
 
     @property
     def passed(self) -> bool:
@@ -282,7 +290,13 @@ def static_checks(
     reasons += membership_reasons(request, registry.standing)
     reasons += check_wording(request, rules)
     reasons += quoted_number_reasons(request, registry, rules, today)
-    return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers)
+    footprint = None
+    if rules.footprints is not None:
+        reasons += footprints.footprint_reasons(
+            request, registry.footprints, rules.footprints, today
+        )
+        footprint = footprints.evidence(request, registry.footprints, rules.footprints)
+    return CheckResult(reasons, resting, examined, claimed_mass(request), suppliers, footprint)
 
 
 def recycled_content_reasons(claimed: Decimal, allocation: Allocation) -> list[Reason]:
@@ -320,8 +334,11 @@ def _figure(share: Decimal) -> str:
     return format(share.normalize(), "f")
 
 
-def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[Reason]:
-    """The checks on what the allocation documents: mass, recycled share, carbon footprint."""
+def allocation_reasons(
+    request: ClaimRequested, allocation: Allocation, rules: WordingRules | None = None
+) -> list[Reason]:
+    """The checks on what the allocation documents: mass, recycled share, and (rule sets without
+    the footprint rule, `domain/footprints.py`) the carbon footprint stated on the CoC Documents."""
     reasons = []
     mass = claimed_mass(request)
     if mass is not None and allocation.mass_kg < mass:
@@ -339,6 +356,7 @@ def allocation_reasons(request: ClaimRequested, allocation: Allocation) -> list[
         reasons.extend(recycled_content_reasons(request.recycled_content_share, allocation))
     if (
         request.claim_type is ClaimType.CARBON_FOOTPRINT
+        and (rules is None or rules.footprints is None)
         and request.carbon_footprint_kg_co2e_per_kg is not None
     ):
         documented = allocation.carbon_footprint_kg_co2e_per_kg

@@ -32,4 +32,5 @@ def evidence_of(
         claimed_mass_kg=result.claimed_mass_kg or Decimal(0),
         wording_rules_version=rules.version,
         checked_at=now,
+        footprint=result.footprint,
     )

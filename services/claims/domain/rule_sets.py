@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from contracts.claims import ClaimType
+from services.claims.domain.footprints import FootprintRules
 from services.claims.domain.wording import ForbiddenPhrase, RequiredElements, WordingRules
 
 _MASS_BALANCE = "under mass balance the product's metal is not physically certified or traced"
@@ -101,8 +102,22 @@ ASI_CLAIMS_2026_2 = replace(
     _compiled={},
 )
 
-RULE_SETS: dict[str, WordingRules] = {r.version: r for r in (ASI_CLAIMS_2026_1, ASI_CLAIMS_2026_2)}
-CURRENT = ASI_CLAIMS_2026_2.version
+# 2026.3 adds footprints with provenance (issue 18 item 5; `domain/footprints.py`): a
+# carbon-footprint claim rests on a WBCSD PACT ProductFootprint with third-party assurance recorded,
+# for the claim's product, never on the footprint a producer typed into its shipments (which 2026.1
+# and 2026.2 compare the claim with, behind the allocation). PACT v2 and ISO 14067 are the sources;
+# the settings marked (verify) in FootprintRules are ours.
+ASI_CLAIMS_2026_3 = replace(
+    ASI_CLAIMS_2026_2,
+    version="asi-claims-2026.3",
+    footprints=FootprintRules(),
+    _compiled={},
+)
+
+RULE_SETS: dict[str, WordingRules] = {
+    r.version: r for r in (ASI_CLAIMS_2026_1, ASI_CLAIMS_2026_2, ASI_CLAIMS_2026_3)
+}
+CURRENT = ASI_CLAIMS_2026_3.version
 
 
 def wording_rules(version: str | None = None) -> WordingRules:

@@ -187,7 +187,7 @@ class Claim:
         self.allocation_held = True
         self.allocation = allocation
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
+        reasons = result.reasons + checks.allocation_reasons(self.request, allocation, rules)
         self.evidence = evidence_of(result, allocation, rules, now)
         self.decide_by = None
         if reasons:
@@ -256,7 +256,7 @@ class Claim:
                 [review.refusal_reason(decision.comment)], record, "refused by the secretariat"
             )
         result = checks.static_checks(self.request, registry, rules, today_utc(now))
-        reasons = result.reasons + checks.allocation_reasons(self.request, allocation)
+        reasons = result.reasons + checks.allocation_reasons(self.request, allocation, rules)
         self.evidence = evidence_of(result, allocation, rules, now)
         if reasons:
             return self._reject_held(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from contracts.claims import ClaimReason, ClaimRequested, ClaimType
 from contracts.common import Reason
+from services.claims.domain.footprints import FootprintRules
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class WordingRules:
     full_certificate_types: frozenset[ClaimType] = frozenset()
     """Claim types that rest only on full certificates, never provisional ones
     (`domain/certification.py`)."""
+    footprints: FootprintRules | None = None
+    """The footprint rule (`domain/footprints.py`): a carbon-footprint claim rests on an assured
+    PACT footprint. None (rule sets before 2026.3): the footprint documented behind the
+    allocation."""
     _compiled: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def forbidden_pattern(self, phrase: ForbiddenPhrase) -> re.Pattern[str]:

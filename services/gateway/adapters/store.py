@@ -20,6 +20,8 @@ STATEMENTS = "statements"
 DOCUMENTS = "documents"
 CLAIMS = "claims"
 PLAUSIBILITY_ALERTS = "plausibility_alerts"
+FOOTPRINTS = "footprints"
+"""Every version of every PACT footprint submitted (`FootprintSubmitted`), as submitted."""
 EVENT_STATUS = "event_status"
 SUBMISSIONS = "submissions"
 SUBSCRIPTIONS = "webhook_subscriptions"
@@ -47,6 +49,8 @@ async def ensure_indexes(db: Db) -> None:
     await db[STATEMENTS].create_index([("account_id", ASCENDING), ("period_id", DESCENDING)])
     await db[DOCUMENTS].create_index([("issuer_organisation_id", ASCENDING)])
     await db[PLAUSIBILITY_ALERTS].create_index([("raised_at", DESCENDING)])
+    await db[FOOTPRINTS].create_index([("footprint_id", ASCENDING), ("version", DESCENDING)])
+    await db[FOOTPRINTS].create_index([("coc_document_ids", ASCENDING), ("submitted_at", DESCENDING)])
     await db[DOCUMENTS].create_index([("recipient_organisation_id", ASCENDING)])
     await db[CLAIMS].create_index([("approval_code", ASCENDING)], sparse=True)
     await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING)])

@@ -1,7 +1,8 @@
 """The public claim page a shopper reaches by scanning the pack's QR code (issue 18 items 3 and 8):
 the holder's name, the approved text, product and quantity, the certificates it rests on with their
 status now (provisional marked as such, never like active), phone-sized, the QR address from the
-configured public base URL (no QR when that is a loopback address). A pilot claim type says "pilot,
+configured public base URL (no QR when that is a loopback address); a footprint claim shows where its
+number comes from (the PACT footprint, who declared it, who assured it). A pilot claim type says "pilot,
 not an ASI claim" and the page carries no ASI name. Registered before `pages.py`, whose `/c/{code}`
 it replaces."""
 
@@ -49,6 +50,11 @@ PAGE = """{% extends "base.html" %}{% from "status.html" import badge %}
 {% if certificates %}<table class="rows"><tr class="head"><th>Number</th><th>Standard</th><th>Status now</th></tr>
 {% for c in certificates %}<tr class="certificate"><td><a href="/certificates/{{ c.number }}">{{ c.number }}</a></td><td data-label="Standard">{{ c.standard|replace('_', ' ') }}</td><td data-label="Status now"><span class="status {{ c.css }}" data-status="{{ c.status }}">{{ c.status }}</span>{% if c.status == 'provisional' %}<br><span class="muted">provisional: major non-conformities to close within the year</span>{% endif %}</td></tr>{% endfor %}
 </table>{% else %}<p>None recorded.</p>{% endif %}</div>
+{% if footprint %}<div class="card" id="footprint"><h2>Where the footprint comes from</h2>
+<dl><dt>Footprint</dt><dd>{{ footprint.pcf_excluding_biogenic }} kg CO2e per {{ footprint.declared_unit }} (excluding biogenic)</dd>
+<dt>Declared by</dt><dd>{{ footprint.company_name }}, PACT footprint {{ footprint.footprint_id }} version {{ footprint.version }}</dd>
+<dt>Assured by</dt><dd id="assurance">{% if footprint.assurance_provider %}{{ footprint.assurance_provider }}{% if footprint.assurance_level %} ({{ footprint.assurance_level }} assurance{% if footprint.assurance_standard %}, {{ footprint.assurance_standard }}{% endif %}){% endif %}{% if footprint.assurance_completed_at %}, {{ footprint.assurance_completed_at[:10] }}{% endif %}{% else %}not assured{% endif %}</dd>
+<dt>Valid until</dt><dd>{{ footprint.valid_until }}</dd></dl></div>{% endif %}
 {% if url %}<div class="card qr"><h2>Scan to check</h2>{{ qr|safe }}<p class="muted"><a href="{{ url }}">{{ url }}</a></p></div>
 {% else %}<div class="card"><p class="muted" id="no-qr">No public address is configured for this platform (GATEWAY_PUBLIC_BASE_URL), so no QR code is shown.</p></div>{% endif %}
 {% endblock %}"""
@@ -117,6 +123,7 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
         claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
         pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
+        footprint=evidence.get("footprint"),  # issue 18 item 5: the origin of a footprint claim's number
         qr=svg(url) if url else "", url=url,
         recycled=recycled_line(evidence) if (claim.get("request") or {}).get("claim_type") == "recycled_content" else None)
     return HTMLResponse(html)

@@ -16,8 +16,10 @@ from contracts.claims import (
     ReviewDecision,
 )
 from contracts.common import Actor, Role, Standard
+from contracts.pact import ProductFootprint
 from contracts.registry import Certificate, CertificateScope, CertificateStatus, ScopeLevel
 from services.claims.domain.checks import Allocation, Registry
+from services.claims.domain.footprints import Footprint
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -69,8 +71,75 @@ def coc(**kw: Any) -> Certificate:
     return certificate(standard=Standard.CHAIN_OF_CUSTODY, **kw)
 
 
-def registry(*certificates: Certificate, members: tuple[str, ...] = (BRAND,)) -> Registry:
-    return Registry(frozenset(members), tuple(certificates) if certificates else (ps(), coc()))
+FOOTPRINT_ID = "3893bb5d-da16-4dc1-9185-11d97476c254"
+PRODUCT_ID = "GTIN-05000112637922"
+
+
+def pact(**overrides: Any) -> dict[str, Any]:
+    """A PACT v2 ProductFootprint as a producer sends it (PACT property names), assured, for the
+    product the builders' requests name; `pcf` overrides merge into its `pcf`."""
+    pcf = {
+        "declaredUnit": "kilogram",
+        "unitaryProductAmount": "1",
+        "pCfExcludingBiogenic": "4.2",
+        "pCfIncludingBiogenic": "4.2",
+        "fossilGhgEmissions": "4.1",
+        "fossilCarbonContent": "0",
+        "biogenicCarbonContent": "0",
+        "characterizationFactors": "AR6",
+        "ipccCharacterizationFactorsSources": ["AR6"],
+        "crossSectoralStandardsUsed": ["ISO Standard 14067", "GHG Protocol Product standard"],
+        "boundaryProcessesDescription": "Cradle to gate: bauxite to rolled can stock",
+        "referencePeriodStart": "2025-01-01T00:00:00Z",
+        "referencePeriodEnd": "2026-01-01T00:00:00Z",
+        "geographyCountry": "DE",
+        "exemptedEmissionsPercent": 0,
+        "exemptedEmissionsDescription": "none",
+        "packagingEmissionsIncluded": False,
+        "assurance": {
+            "assurance": True,
+            "coverage": "product level",
+            "level": "limited",
+            "boundary": "Cradle-to-Gate",
+            "providerName": "Verifier GmbH",
+            "completedAt": "2026-02-15T00:00:00Z",
+            "standardName": "ISO 14064-3",
+        },
+        **overrides.pop("pcf", {}),
+    }
+    return {
+        "id": FOOTPRINT_ID,
+        "specVersion": "2.2.0",
+        "version": 1,
+        "created": "2026-03-01T00:00:00Z",
+        "status": "Active",
+        "companyName": "Brand One Beverages",
+        "companyIds": ["urn:asi:organisation:brand-1"],
+        "productDescription": "Cola 330 ml aluminium can",
+        "productIds": [f"urn:gtin:{PRODUCT_ID}"],
+        "productCategoryCpc": "42999",
+        "productNameCompany": "Cola can 330 ml",
+        "comment": "",
+        "pcf": {k: v for k, v in pcf.items() if v is not None},
+        **overrides,
+    }
+
+
+def footprint(owner: str = BRAND, **overrides: Any) -> Footprint:
+    return Footprint(ProductFootprint.model_validate(pact(**overrides)), owner, NOW)
+
+
+def registry(
+    *certificates: Certificate,
+    members: tuple[str, ...] = (BRAND,),
+    footprints: tuple[Footprint, ...] | None = None,
+) -> Registry:
+    kept = (footprint(),) if footprints is None else footprints
+    return Registry(
+        frozenset(members),
+        tuple(certificates) if certificates else (ps(), coc()),
+        footprints={str(f.footprint_id): f for f in kept},
+    )
 
 
 WORDING = {
@@ -91,7 +160,7 @@ def request(
     units: int | None = 1_000_000,
     total_mass_kg: str | None = None,
     per_unit: str = "0.013",
-    product_id: str = "GTIN-05000112637922",
+    product_id: str = PRODUCT_ID,
     **overrides: Any,
 ) -> ClaimRequested:
     body: dict[str, Any] = {
@@ -118,6 +187,7 @@ def request(
         body["recycled_content_share"] = Decimal("0.35")
     if claim_type is ClaimType.CARBON_FOOTPRINT:
         body["carbon_footprint_kg_co2e_per_kg"] = Decimal("4.5")
+        body["footprint_id"] = FOOTPRINT_ID
     body.update(overrides)
     actor = body.pop("actor", Actor(organisation_id=org, role=Role.BRAND_OWNER))
     return ClaimRequested.create(actor=actor, occurred_at=NOW, **body)

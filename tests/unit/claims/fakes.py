@@ -17,6 +17,7 @@ from libs.messaging import Tx
 from services.claims.adapters.store import WRITE_CONFLICT
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
+from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED, rejoins
 from services.claims.domain.plausibility import OPEN
 from services.claims.domain.saga import Claim
@@ -42,6 +43,7 @@ class FakeStore:
         self.standing: dict[str, tuple[str, date | None]] = {}
         self.certificates: dict[str, Certificate] = {}
         self.texts: dict[tuple[str, int], ApprovedText] = {}
+        self.footprints: dict[str, Footprint] = {}
         self.claim_types: dict[ClaimType, ClaimTypeStatus] = {}
 
     def __call__(self, tx: Tx) -> FakeStore:
@@ -118,6 +120,7 @@ class FakeStore:
     async def load_registry(
         self, requests: Iterable[ClaimRequested], quoted_numbers: Iterable[str]
     ) -> Registry:
+        requests = list(requests)
         orgs = {
             org
             for r in requests
@@ -126,13 +129,16 @@ class FakeStore:
         keys = {n.upper() for n in quoted_numbers}
         if not orgs:
             return Registry()
+        footprints = await self.load_footprints(
+            str(r.footprint_id) for r in requests if r.footprint_id is not None
+        )
         certificates = tuple(
             c.model_copy(update={"findings": []})
             for c in self.certificates.values()
             if c.organisation_id in orgs or c.certificate_number.upper() in keys
         )
         standing = {org: s for org, (s, _) in self.standing.items() if org in orgs}
-        return Registry(frozenset(orgs & set(self.members)), certificates, standing)
+        return Registry(frozenset(orgs & set(self.members)), certificates, standing, footprints)
 
     async def save_members(self, members: Sequence[Member]) -> None:
         self.members.update((m.organisation_id, m) for m in members)
@@ -179,6 +185,12 @@ class FakeStore:
             if text_id in wanted and (text_id not in latest or version > latest[text_id].version):
                 latest[text_id] = text
         return latest
+
+    async def load_footprints(self, footprint_ids: Iterable[str]) -> dict[str, Footprint]:
+        return {i: self.footprints[i] for i in set(footprint_ids) if i in self.footprints}
+
+    async def save_footprint(self, footprint: Footprint) -> None:
+        self.footprints[str(footprint.footprint_id)] = footprint
 
     async def set_claim_type_status(
         self, claim_type: ClaimType, status: ClaimTypeStatus, now: datetime

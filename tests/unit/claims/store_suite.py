@@ -22,7 +22,16 @@ from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 from services.claims.ports import ClaimsStore
-from tests.unit.claims.builders import BRAND, COC_NUMBER, NOW, coc, ps, request
+from tests.unit.claims.builders import (
+    BRAND,
+    COC_NUMBER,
+    FOOTPRINT_ID,
+    NOW,
+    coc,
+    footprint,
+    ps,
+    request,
+)
 
 SUPPLIER = "smelter-1"
 
@@ -195,6 +204,21 @@ class StoreSuite:
             none = await store.latest_texts([])
         assert list(latest) == ["t1"] and (latest["t1"].version, latest["t1"].template) == (2, "y")
         assert none == {}
+
+    async def test_a_footprint_keeps_its_latest_version_and_a_request_naming_it_reads_it(
+        self,
+    ) -> None:
+        async with self.transaction() as store:
+            await store.save_footprint(footprint())
+            await store.save_footprint(footprint(version=2, comment="v2"))
+            kept = await store.load_footprints([FOOTPRINT_ID, "unknown"])
+            wanted = request(ClaimType.CARBON_FOOTPRINT)
+            registry = await store.load_registry([wanted], [])
+        assert list(kept) == [FOOTPRINT_ID]
+        assert (kept[FOOTPRINT_ID].version, kept[FOOTPRINT_ID].document.comment) == (2, "v2")
+        assert kept[FOOTPRINT_ID].owner == BRAND and kept[FOOTPRINT_ID].submitted_at == NOW
+        assert kept[FOOTPRINT_ID].document.pcf.p_cf_excluding_biogenic == Decimal("4.2")
+        assert registry.footprints == kept
 
     async def test_the_secretariats_claim_type_statuses_are_kept_the_last_one_wins(self) -> None:
         async with self.transaction() as store:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from contracts import topics
 from contracts.certificates import (
@@ -31,6 +32,8 @@ from contracts.claims import (
     ClaimUsageRecorded,
     ClaimWithdrawalConfirmed,
     ClaimWithdrawn,
+    FootprintSubmitted,
+    footprint_key,
 )
 from contracts.common import Actor, Envelope, Reason, Role
 from contracts.ledger import (
@@ -43,6 +46,7 @@ from contracts.ledger import (
     LedgerReason,
     ReleaseAllocation,
 )
+from contracts.pact import ProductFootprint
 from contracts.registry import Certificate, CertificateStatus
 from libs.messaging import Incoming, Outgoing, Record, Tx
 from services.claims.app import build_handlers
@@ -50,7 +54,17 @@ from services.claims.config import Settings
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK
 from services.claims.handlers import DISPATCH, ClaimsHandlers
-from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, review, usage
+from tests.unit.claims.builders import (
+    BRAND,
+    FOOTPRINT_ID,
+    NOW,
+    coc,
+    pact,
+    ps,
+    request,
+    review,
+    usage,
+)
 from tests.unit.claims.fakes import FakeStore
 from tests.unit.claims.store_suite import member
 
@@ -159,7 +173,7 @@ def test_every_incoming_message_type_has_a_use_case():
         "claim_type_status_set", "claim_text_published", "allocation_granted",
         "allocation_refused", "ledger_command_rejected", "certificate_changed",
         "member_registered", "member_certification_overdue", "membership_forfeited",
-        "certification_deadline_extended",
+        "certification_deadline_extended", "footprint_submitted",
     }  # fmt: skip
 
 
@@ -291,6 +305,77 @@ async def test_a_text_version_is_stored_once_and_other_content_for_it_is_refused
     not_secretariat = only(await service.requests(text(template, BRAND_ACTOR)))
     assert codes(not_secretariat) == [ClaimReason.REVIEWER_NOT_SECRETARIAT]
     assert [t.template for t in service.store.texts.values()] == [template]
+
+
+def submitted(
+    producer: str = BRAND, actor: Actor | None = None, **overrides: Any
+) -> FootprintSubmitted:
+    document = ProductFootprint.model_validate(pact(**overrides))
+    return FootprintSubmitted.create(
+        actor=actor or Actor(organisation_id=producer, role=Role.PRODUCER), occurred_at=NOW,
+        claim_id=footprint_key(document.id), producer_organisation_id=producer, footprint=document,
+    )  # fmt: skip
+
+
+async def test_a_footprint_is_kept_by_version_and_a_conflicting_one_is_refused_naming_the_field():
+    service = Service()
+    assert await service.requests(submitted()) == []
+    assert await service.requests(submitted()) == []  # the same version again: nothing new
+    changed_v1 = only(await service.requests(submitted(comment="other")))
+    assert isinstance(changed_v1, ClaimRequestRefused)
+    assert changed_v1.claim_id == f"footprint:{FOOTPRINT_ID}"
+    assert [(r.code, r.field) for r in changed_v1.reasons] == [
+        (ClaimReason.REQUEST_CONFLICT, "footprint.version")
+    ]
+    other_owner = only(await service.requests(submitted("producer-2", version=2)))
+    assert [(r.code, r.field) for r in other_owner.reasons] == [
+        (ClaimReason.REQUEST_CONFLICT, "footprint.id")
+    ]
+    not_sender = only(await service.requests(submitted("producer-2", actor=BRAND_ACTOR)))
+    assert codes(not_sender) == [ClaimReason.REQUESTER_NOT_CLAIMANT]
+    wrong_key = only(
+        await service.requests(submitted().model_copy(update={"claim_id": "footprint:x"}))
+    )
+    assert [(r.code, r.field) for r in wrong_key.reasons] == [
+        (ClaimReason.INVALID_REQUEST, "claim_id")
+    ]
+    assert await service.requests(submitted(version=2, comment="v2")) == []
+    older = only(await service.requests(submitted(version=1)))
+    assert [(r.code, r.field) for r in older.reasons] == [
+        (ClaimReason.REQUEST_CONFLICT, "footprint.version")
+    ]
+    kept = service.store.footprints[FOOTPRINT_ID]
+    assert (kept.version, kept.owner, kept.document.comment) == (2, BRAND, "v2")
+
+
+async def test_a_footprint_claim_rests_on_the_assured_footprint_sent_in_the_same_batch():
+    service = Service()
+    await service.registered()
+    out = await service.requests(submitted(), request(ClaimType.CARBON_FOOTPRINT))
+    assert [o.message.type for o in out] == ["allocate_for_claim", "claim_pending"]
+    approved = only(
+        [
+            o
+            for o in await service.ledger(grant(out[0].message))
+            if o.message.type == "claim_approved"
+        ]
+    )
+    assert approved.evidence.footprint.footprint_id == UUID(FOOTPRINT_ID)
+    assert approved.evidence.footprint.assurance_provider == "Verifier GmbH"
+    assert approved.pilot  # the footprint claim type is a pilot by default
+
+
+async def test_a_footprint_claim_on_an_unassured_footprint_is_rejected_naming_what_is_missing():
+    service = Service()
+    await service.registered()
+    unassured = submitted(pcf={"assurance": None})
+    rejected = only(await service.requests(unassured, request(ClaimType.CARBON_FOOTPRINT)))
+    assert isinstance(rejected, ClaimRejected)
+    assert [(r.code, r.field) for r in rejected.reasons] == [
+        (ClaimReason.FOOTPRINT_NOT_ASSURED, "pcf.assurance")
+    ]
+    assert rejected.evidence is not None and rejected.evidence.footprint is not None
+    assert rejected.evidence.footprint.assurance_provider is None
 
 
 def test_a_reused_event_id_with_other_content_is_refused_naming_the_claimant():

@@ -135,7 +135,7 @@ def test_complete_claims_pass(claim_type, overrides):
 
 
 def test_the_rules_carry_a_version_for_the_evidence():
-    assert RULES.version == CURRENT == "asi-claims-2026.2"
+    assert RULES.version == CURRENT == "asi-claims-2026.3"
 
 
 @pytest.mark.parametrize(
