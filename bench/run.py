@@ -708,7 +708,7 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
     if reading:  # from the last sample before the lag moved (the process start-up is not counted)
         (t0, first), (t1, last) = samples[reading[0] - 1], samples[-1]
         bench.row(
-            f"claims start-up: read {first - last:,} ledger events (it uses only allocation answers), events/s",
+            f"claims start-up: read {first - last:,} ledger events (it uses allocation answers and CoC Documents), events/s",
             f"{(first - last) / (t1 - t0):,.0f}",
         )
     await _settle(bench, services, "before the claims run")

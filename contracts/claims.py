@@ -106,6 +106,9 @@ class ClaimReason:
     """The footprint was submitted by neither the claimant nor a supplier the request names."""
     FOOTPRINT_UNIT_NOT_KILOGRAM = "footprint_declared_unit_not_kilogram"
     """The footprint is declared per another unit than the kilogram the claim states."""
+    SITE_OUTPUT_ABOVE_CAPACITY = "site_coc_output_above_capacity"
+    """Plausibility alert (never a refusal): the CoC Documents a site issued in a calendar year hold
+    more mass than the site's declared yearly capacity."""
 
 
 class ClaimProduct(Contract):
@@ -415,11 +418,19 @@ class PlausibilityEvidence(Contract):
     documented_mass_kg: KgOrZero | None = Field(
         default=None, description="Mass those CoC Documents supply to it, kilograms."
     )
+    site_id: Identifier | None = Field(default=None, description="Site the alert is about (capacity).")
+    year: int | None = Field(default=None, ge=1900, le=9999, description="Calendar year of the site's output.")
+    coc_output_kg: KgOrZero | None = Field(
+        default=None, description="CoC mass of the documents the site issued that year so far, kilograms."
+    )
+    capacity_kg: Kg | None = Field(default=None, description="The site's declared yearly capacity, kilograms.")
 
 
 class PlausibilityAlertRaised(_Decision):
     """A plausibility check found something for the secretariat to look at (issue 18 item 7). It
-    never decides: the claim goes on as its checks say."""
+    never decides: the claim goes on as its checks say. An alert about a site rather than a claim
+    (its CoC output above its capacity) has `claim_id` `site:<site_id>:<year>` and the site's
+    organisation as `claimant_organisation_id`."""
 
     type: Literal["plausibility_alert_raised"] = Field(
         default="plausibility_alert_raised", description="Type tag."

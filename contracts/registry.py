@@ -12,6 +12,7 @@ from contracts.common import (
     Contract,
     Factor,
     Identifier,
+    Kg,
     ProcessStep,
     Standard,
     Text,
@@ -58,6 +59,12 @@ class Site(Contract):
     activities: list[Activity] = Field(min_length=1, description="What the site does.")
     conversion_factors: list[ConversionFactor] = Field(
         default_factory=list, description="Declared, audited yield per process step run at the site."
+    )
+    output_capacity_kg_per_year: Kg | None = Field(
+        default=None,
+        description="Declared capacity of the site's output, kilograms per calendar year (declared by the member "
+        "at registration; not a field of the standard). Used for plausibility only: CoC Documents issued from "
+        "the site in a year above it raise an alert for the secretariat (issue 18 item 7).",
     )
 
 

@@ -8,7 +8,12 @@ from typing import Any
 from faststream import FastStream
 
 from contracts import topics
-from contracts.ledger import AllocationGranted, AllocationRefused, LedgerCommandRejected
+from contracts.ledger import (
+    AllocationGranted,
+    AllocationRefused,
+    CoCDocumentIssued,
+    LedgerCommandRejected,
+)
 from libs.service import Runtime
 from services.claims.adapters import store
 from services.claims.adapters.messages import KafkaMessages
@@ -51,7 +56,7 @@ def build_runtime(
     runtime.consume(
         topics.LEDGER_EVENTS,
         handlers.handle_ledger_events,
-        only=[AllocationGranted, AllocationRefused, LedgerCommandRejected],
+        only=[AllocationGranted, AllocationRefused, LedgerCommandRejected, CoCDocumentIssued],
     )
     runtime.consume(topics.CERTIFICATES_EVENTS, handlers.handle_certificate_events)
     runtime.publishes(topics.CLAIMS_DECISIONS)

@@ -19,6 +19,7 @@ from contracts.certificates import (
     MemberCertificationOverdue,
     MemberRegistered,
     MembershipForfeited,
+    SiteRegistered,
 )
 from contracts.claims import (
     ClaimRequested,
@@ -37,6 +38,7 @@ from contracts.ledger import (
     AllocateForClaim,
     AllocationGranted,
     AllocationRefused,
+    CoCDocumentIssued,
     DebitClaimMass,
     LedgerCommandRejected,
     ReturnClaimMass,
@@ -366,6 +368,18 @@ class ClaimsHandlers:
             effects = claim.refused(why, work.registry, self.rules, work.tx.now, held_by=held_by)
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
 
+    async def coc_document_issued(self, message: CoCDocumentIssued, work: Batch) -> None:
+        """A site's CoC output grows: an alert for the secretariat when it goes above the site's
+        declared yearly capacity (`plausibility.above_capacity`); it decides nothing."""
+        document = message.document
+        site = await work.store.add_site_output(
+            document.issuer_site_id, document.issued_on.year, document.coc_mass_kg
+        )
+        alert = plausibility.above_capacity(site, document.document_id)
+        if alert is not None:
+            await work.store.mark_site_alerted(site.site_id, site.year)
+            work.out.append(self.messages.capacity_alert(alert, message, work.tx.now))
+
     async def ledger_command_rejected(self, message: LedgerCommandRejected, work: Batch) -> None:
         """An allocation request accounting could not read rejects its claim; spending and returning
         are never rejected when sent in order: say so if they are."""
@@ -412,6 +426,10 @@ class ClaimsHandlers:
             effects = claim.certificate_changed(certificate, today)
             self._apply(claim, effects, work, cause=message.event_id, causation_id=message.event_id)
 
+    async def site_registered(self, message: SiteRegistered, work: Batch) -> None:
+        """The site's organisation and declared capacity, for the capacity plausibility check."""
+        await work.store.save_sites([message.site])
+
     async def member_registered(self, message: MemberRegistered, work: Batch) -> None:
         member = message.member
         await work.store.clear_forfeited(member.organisation_id, member.joined_on)
@@ -444,8 +462,10 @@ DISPATCH: dict[type[Envelope], UseCase] = {
     AllocationGranted: ClaimsHandlers.allocation_granted,
     AllocationRefused: ClaimsHandlers.allocation_refused,
     LedgerCommandRejected: ClaimsHandlers.ledger_command_rejected,
+    CoCDocumentIssued: ClaimsHandlers.coc_document_issued,
     CertificateChanged: ClaimsHandlers.certificate_changed,
     MemberRegistered: ClaimsHandlers.member_registered,
+    SiteRegistered: ClaimsHandlers.site_registered,
     MemberCertificationOverdue: ClaimsHandlers.member_certification_overdue,
     MembershipForfeited: ClaimsHandlers.membership_forfeited,
     CertificationDeadlineExtended: ClaimsHandlers.certification_deadline_extended,

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
 from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import Envelope, Reason
-from contracts.registry import Certificate, Member
+from contracts.registry import Certificate, Member, Site
 from libs.messaging import Outgoing, Tx
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Effect
 from services.claims.domain.footprints import Footprint
+from services.claims.domain.plausibility import CapacityAlert, SiteYear
 from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
@@ -102,6 +104,20 @@ class ClaimsStore(Protocol):
 
     async def claim_type_statuses(self) -> dict[ClaimType, ClaimTypeStatus]: ...
 
+    # ---- sites' output, for the capacity plausibility check ----
+
+    async def save_sites(self, sites: Sequence[Site]) -> None:
+        """Keep each site's organisation and declared yearly capacity (the latest registration)."""
+        ...
+
+    async def add_site_output(self, site_id: str, year: int, coc_kg: Decimal) -> SiteYear:
+        """Add a CoC Document's mass to its issuing site's output for the year; the year after."""
+        ...
+
+    async def mark_site_alerted(self, site_id: str, year: int) -> None:
+        """Note that the site's capacity alert for the year was raised."""
+        ...
+
 
 StoreFor = Callable[[Tx], ClaimsStore]
 """The store bound to one batch's transaction."""
@@ -137,4 +153,8 @@ class Messages(Protocol):
     ) -> Outgoing:
         """`message` changed nothing: tell `claimant` why (`salt` keeps refusals of one message
         for different reasons apart)."""
+        ...
+
+    def capacity_alert(self, alert: CapacityAlert, cause: Envelope, now: datetime) -> Outgoing:
+        """A `PlausibilityAlertRaised` about a site (its id derives from the document's event)."""
         ...

@@ -37,6 +37,7 @@ from contracts.registry import Certificate, CertificateStatus, Member, Membershi
 from libs.clock import ManualClock
 from services.claims import cli
 from services.claims.app import CLOCK_TICK, build_runtime
+from services.claims.domain import rule_sets
 from services.claims.config import Settings
 from tests.support import NOW, actor, running, service_settings, unique
 from tests.unit.claims.builders import coc, ps, request, review
@@ -80,8 +81,10 @@ def granted(claim_id: str, org: str, mass: str, cause) -> AllocationGranted:
     return AllocationGranted.create(
         actor=ACCOUNTING, occurred_at=NOW, cause=cause, claim_id=claim_id, owner_organisation_id=org,
         mass_kg=mass, account_ids=[f"group:{org}"],
-        documents=[DocumentShare(document_id="doc-1", mass_kg=mass, recycled_content_share="0.4")],
-        recycled_content_share="0.4", carbon_footprint_kg_co2e_per_kg="4.2",
+        documents=[DocumentShare(document_id="doc-1", mass_kg=mass, recycled_content_share="0.4",
+                                 recycled_pre_consumer_share="0.1", recycled_post_consumer_share="0.3")],
+        recycled_content_share="0.4", recycled_pre_consumer_share="0.1", recycled_post_consumer_share="0.3",
+        carbon_footprint_kg_co2e_per_kg="4.2",
     )
 
 
@@ -158,7 +161,7 @@ async def test_granted_allocation_approves_and_spends_once_and_a_suspension_revo
             "allocate_for_claim", "claim_pending", "claim_request_refused", "claim_awaiting_review", "claim_approved",
             "debit_claim_mass", "claim_revoked"]
         assert shown["mass"]["approved_kg"] == "13000" and shown["mass"]["used_kg"] == "0"
-        assert shown["decisions"][4]["evidence"]["wording_rules_version"] == "asi-claims-2026.2"
+        assert shown["decisions"][4]["evidence"]["wording_rules_version"] == rule_sets.CURRENT
         [row] = await cli.by_owner(runtime.db, org)
         assert (row["claim_id"], row["status"]) == (claim_id, "revoked")
 

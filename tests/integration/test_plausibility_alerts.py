@@ -71,3 +71,57 @@ async def test_alerts_fire_for_a_duplicate_artwork_and_an_undocumented_mass_and_
                 assert view["status"] == "pending" and view["history"]
                 assert "plausibility_alert_raised" not in {h["type"] for h in view["history"]}
                 assert (await http.get("/v1/plausibility-alerts")).status_code == 401
+
+
+async def test_a_site_issuing_more_coc_than_its_declared_capacity_raises_one_alert_the_secretariat_sees(
+        stack, recorder, sender):
+    import uuid
+    from datetime import date
+
+    from contracts.certificates import SiteRegistered
+    from contracts.common import Activity, Actor, MaterialCategory, Role
+    from contracts.ledger import CoCDocument, CoCDocumentIssued
+    from contracts.registry import Site
+    from tests.integration.test_claims_saga import until as until_stored
+
+    org, site_id = unique("smelter"), unique("site")
+    service = Actor(organisation_id="certificates", role=Role.SERVICE)
+    site = Site(site_id=site_id, organisation_id=org, name="Smelter", country="NO", activities=[Activity.SMELTING],
+                output_capacity_kg_per_year=Decimal(1000))
+
+    def issued(n: int, mass: str) -> CoCDocumentIssued:
+        document = CoCDocument(
+            document_id=f"{site_id}-doc-{n}", issuer_organisation_id=org, issuer_site_id=site_id,
+            issuer_certificate_number="ASI-COC-2025-00001", recipient_organisation_id="buyer",
+            issued_on=date(2026, 5, 20), shipment_reference=f"SHIP-{n}", movement_id=uuid.uuid4(),
+            material_category=MaterialCategory.ALUMINIUM, product_form="ingot", coc_mass_kg=Decimal(mass),
+            rule_set_id="v2", rule_set_version="1")
+        return CoCDocumentIssued.create(actor=Actor(organisation_id="accounting", role=Role.SERVICE),
+                                        occurred_at=NOW, account_id=f"site:{site_id}", document=document,
+                                        signature="x", key_id="k")
+
+    async with running(build_runtime, service_settings(ClaimsSettings, stack), clock=ManualClock(NOW)) as runtime:
+        await sender.send(SiteRegistered.create(actor=service, occurred_at=NOW, site=site))
+        await until_stored(lambda: runtime.db["sites"].count_documents({"_id": site_id}), 1)
+        for n, mass in enumerate(("600", "400", "0.5", "10")):  # one account: one partition, in order
+            await sender.send(issued(n, mass))
+        of_site = lambda m: m.claim_id == f"site:{site_id}:2026"  # noqa: E731
+        [alert] = await recorder.wait_for(PlausibilityAlertRaised, of_site)
+        assert alert.claimant_organisation_id == org
+        assert [(r.code, r.field) for r in alert.reasons] == [(ClaimReason.SITE_OUTPUT_ABOVE_CAPACITY, "coc_mass_kg")]
+        assert (alert.evidence.site_id, alert.evidence.year) == (site_id, 2026)
+        assert (alert.evidence.coc_output_kg, alert.evidence.capacity_kg) == (Decimal("1000.5"), Decimal(1000))
+        assert alert.evidence.document_ids == [f"{site_id}-doc-2"]
+        await until_stored(lambda: runtime.db["site_output"].count_documents(
+            {"_id": f"{site_id}|2026", "coc_output_kg": "1010.5"}), 1)
+        await recorder.settle(quiet_s=0.5)
+        assert len(recorder.messages(kind=PlausibilityAlertRaised, where=of_site)) == 1, "one alert a year"
+
+        with ServedGateway(gateway_settings(stack)) as gateway:
+            async with httpx.AsyncClient(base_url=gateway.url) as http:
+                async def shown() -> list | None:
+                    alerts = (await http.get("/v1/plausibility-alerts", params={
+                        "code": ClaimReason.SITE_OUTPUT_ABOVE_CAPACITY}, headers=auth(ADMIN))).json()["alerts"]
+                    return [a for a in alerts if a["evidence"].get("site_id") == site_id] or None
+                [seen] = await until(shown)
+                assert seen["evidence"]["coc_output_kg"] == "1000.5" and seen["evidence"]["capacity_kg"] == "1000"

@@ -43,6 +43,7 @@ from services.claims.domain.effects import (
     UsageRecorded,
     WithdrawalConfirmed,
 )
+from services.claims.domain.plausibility import CapacityAlert
 from services.claims.domain.saga import Claim
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
@@ -94,6 +95,29 @@ class KafkaMessages:
                 claimant_organisation_id=claimant,
                 refused_event_id=message.event_id,
                 reasons=[reason],
+            )
+        )
+
+    def capacity_alert(self, alert: CapacityAlert, cause: Envelope, now: datetime) -> Outgoing:
+        return Outgoing(
+            PlausibilityAlertRaised(
+                event_id=derived_event_id(
+                    cause.event_id, PlausibilityAlertRaised.TYPE, alert.alert_id
+                ),
+                occurred_at=now,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.event_id,
+                actor=ACTOR,
+                claim_id=alert.alert_id,
+                claimant_organisation_id=alert.organisation_id,
+                reasons=[alert.reason],
+                evidence=PlausibilityEvidence(
+                    document_ids=list(alert.document_ids),
+                    site_id=alert.site_id,
+                    year=alert.year,
+                    coc_output_kg=alert.coc_output_kg,
+                    capacity_kg=alert.capacity_kg,
+                ),
             )
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
@@ -18,7 +19,7 @@ from pymongo.errors import OperationFailure
 
 from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import today_utc
-from contracts.registry import Certificate, Member
+from contracts.registry import Certificate, Member, Site
 from libs.messaging import Tx
 from libs.mongo import to_document
 from services.claims.adapters.documents import (
@@ -32,7 +33,7 @@ from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
 from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED
-from services.claims.domain.plausibility import OPEN
+from services.claims.domain.plausibility import OPEN, SiteYear
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -41,6 +42,10 @@ TEXTS = "texts"
 FOOTPRINTS = "footprints"
 CLAIM_TYPES = "claim_types"
 REGISTRY = "registry"
+SITES = "sites"
+"""Each site's organisation and declared yearly output capacity (from `SiteRegistered`)."""
+SITE_OUTPUT = "site_output"
+"""CoC mass of the documents each site issued per calendar year (`<site>|<year>`), exact strings."""
 WRITE_CONFLICT = 112
 
 
@@ -350,6 +355,49 @@ class MongoStore:
             ClaimType(d["_id"]): ClaimTypeStatus(d["status"])
             async for d in self.db[CLAIM_TYPES].find({}, session=self.session)
         }
+
+    # ---- sites' output, for the capacity plausibility check ----
+
+    async def save_sites(self, sites: Sequence[Site]) -> None:
+        for site in sites:
+            capacity = site.output_capacity_kg_per_year
+            await self.db[SITES].update_one(
+                {"_id": site.site_id},
+                {
+                    "$set": {
+                        "organisation_id": site.organisation_id,
+                        "capacity_kg": None if capacity is None else str(capacity),
+                    }
+                },
+                upsert=True,
+                session=self.session,
+            )
+
+    async def add_site_output(self, site_id: str, year: int, coc_kg: Decimal) -> SiteYear:
+        key = f"{site_id}|{year}"
+        stored = await self.db[SITE_OUTPUT].find_one({"_id": key}, session=self.session)
+        total = coc_kg + (Decimal(stored["coc_output_kg"]) if stored else Decimal(0))
+        await self.db[SITE_OUTPUT].update_one(
+            {"_id": key},
+            {"$set": {"site_id": site_id, "year": year, "coc_output_kg": str(total)}},
+            upsert=True,
+            session=self.session,
+        )
+        site = await self.db[SITES].find_one({"_id": site_id}, session=self.session) or {}
+        capacity = site.get("capacity_kg")
+        return SiteYear(
+            site_id=site_id,
+            year=year,
+            coc_output_kg=total,
+            organisation_id=site.get("organisation_id"),
+            capacity_kg=None if capacity is None else Decimal(capacity),
+            alerted=bool(stored and stored.get("alerted")),
+        )
+
+    async def mark_site_alerted(self, site_id: str, year: int) -> None:
+        await self.db[SITE_OUTPUT].update_one(
+            {"_id": f"{site_id}|{year}"}, {"$set": {"alerted": True}}, session=self.session
+        )
 
 
 _NOT_CERTIFICATE_FIELDS = ("_id", "kind", "number_key")

@@ -7,13 +7,18 @@ No scheme text defines these checks (issue 18: "no scheme we know has it"); they
 - Claimed mass above what the CoC Documents behind the allocation supply: accounting may pool
   credits at group level or across conversion steps, so the books can cover a claim that no
   document received by the brand does; the secretariat should see it.
-- A site's CoC output above its declared capacity is not checked here: no capacity is declared
-  anywhere in the platform (the site registration has none) and claims does not see production.
+- A site's CoC output above its declared capacity: the CoC Documents issued from a site in a
+  calendar year (`CoCDocumentIssued` on `ledger.events.v1`) add up to more CoC mass than the yearly
+  capacity the member declared for the site at registration (`Site.output_capacity_kg_per_year`,
+  optional). The year as the period and one alert per site and year (on the document that takes the
+  output above the capacity, or on the first document after a capacity lower than the output was
+  declared) are ours (verify). A site with no declared capacity is never checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from contracts.claims import ClaimReason, ClaimRequested
@@ -67,3 +72,63 @@ def above_documented_supply(request: ClaimRequested, allocation: Allocation) -> 
             documented_mass_kg=Decimal(documented),
         )
     ]
+
+
+@dataclass(frozen=True)
+class SiteYear:
+    """A site's CoC output in a calendar year so far, and what the check needs about the site."""
+
+    site_id: str
+    year: int
+    coc_output_kg: Decimal
+    organisation_id: str | None = None
+    """The site's organisation (None until the site's registration was read)."""
+    capacity_kg: Decimal | None = None
+    """Declared yearly output capacity (None: none declared, nothing to check)."""
+    alerted: bool = False
+    """An alert was raised for this site and year already."""
+
+
+@dataclass(frozen=True)
+class CapacityAlert:
+    """A site's CoC output above its declared capacity, for the secretariat; it decides nothing."""
+
+    reason: Reason
+    site_id: str
+    organisation_id: str
+    year: int
+    coc_output_kg: Decimal
+    capacity_kg: Decimal
+    document_ids: tuple[str, ...]
+
+    @property
+    def alert_id(self) -> str:
+        """The alert's partition key and claim id (`PlausibilityAlertRaised` about a site)."""
+        return f"site:{self.site_id}:{self.year}"
+
+
+def above_capacity(site: SiteYear, document_id: str) -> CapacityAlert | None:
+    """An alert when the site's CoC output this year, the document `document_id` included, is above
+    its declared capacity and none was raised for the year yet."""
+    if (
+        site.alerted
+        or site.capacity_kg is None
+        or site.organisation_id is None
+        or site.coc_output_kg <= site.capacity_kg
+    ):
+        return None
+    return CapacityAlert(
+        reason=Reason(
+            code=ClaimReason.SITE_OUTPUT_ABOVE_CAPACITY,
+            field="coc_mass_kg",
+            message=f"site {site.site_id} issued CoC Documents for {site.coc_output_kg} kg in "
+            f"{site.year}, above its declared capacity of {site.capacity_kg} kg a year "
+            f"(the last: {document_id})",
+        ),
+        site_id=site.site_id,
+        organisation_id=site.organisation_id,
+        year=site.year,
+        coc_output_kg=site.coc_output_kg,
+        capacity_kg=site.capacity_kg,
+        document_ids=(document_id,),
+    )

@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo.errors import OperationFailure
 
 from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import today_utc
-from contracts.registry import Certificate, Member
+from contracts.registry import Certificate, Member, Site
 from libs.messaging import Tx
 from services.claims.adapters.store import WRITE_CONFLICT
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Status
 from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED, rejoins
-from services.claims.domain.plausibility import OPEN
+from services.claims.domain.plausibility import OPEN, SiteYear
 from services.claims.domain.saga import Claim
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
@@ -45,6 +46,8 @@ class FakeStore:
         self.texts: dict[tuple[str, int], ApprovedText] = {}
         self.footprints: dict[str, Footprint] = {}
         self.claim_types: dict[ClaimType, ClaimTypeStatus] = {}
+        self.sites: dict[str, Site] = {}
+        self.site_output: dict[tuple[str, int], tuple[Decimal, bool]] = {}
 
     def __call__(self, tx: Tx) -> FakeStore:
         """The `StoreFor` port: one store, whatever the transaction."""
@@ -199,6 +202,26 @@ class FakeStore:
 
     async def claim_type_statuses(self) -> dict[ClaimType, ClaimTypeStatus]:
         return dict(self.claim_types)
+
+    async def save_sites(self, sites: Sequence[Site]) -> None:
+        self.sites.update({s.site_id: s for s in sites})
+
+    async def add_site_output(self, site_id: str, year: int, coc_kg: Decimal) -> SiteYear:
+        before, alerted = self.site_output.get((site_id, year), (Decimal(0), False))
+        self.site_output[(site_id, year)] = (before + coc_kg, alerted)
+        site = self.sites.get(site_id)
+        return SiteYear(
+            site_id,
+            year,
+            before + coc_kg,
+            site.organisation_id if site else None,
+            site.output_capacity_kg_per_year if site else None,
+            alerted,
+        )
+
+    async def mark_site_alerted(self, site_id: str, year: int) -> None:
+        output, _ = self.site_output[(site_id, year)]
+        self.site_output[(site_id, year)] = (output, True)
 
 
 def _copy(claim: Claim) -> Claim:

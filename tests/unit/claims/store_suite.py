@@ -5,6 +5,7 @@ unchanged against the in-memory fake (test_store_fake.py) and against MongoDB
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -274,3 +275,42 @@ class StoreSuite:
             other_product = await store.open_claims_with("GTIN-other", "artwork-x")
         assert found == ["dup-approved", "dup-pending", "dup-review"]
         assert other_product == []
+
+    async def test_a_sites_yearly_output_adds_up_exactly_and_remembers_its_alert(self) -> None:
+        from contracts.common import Activity
+        from contracts.registry import Site
+
+        site_id = f"site-{uuid.uuid4().hex[:8]}"
+        site = Site(
+            site_id=site_id,
+            organisation_id=SUPPLIER,
+            name="Smelter",
+            country="NO",
+            activities=[Activity.SMELTING],
+            output_capacity_kg_per_year=Decimal("1000.5"),
+        )
+        async with self.transaction() as store:
+            unknown = await store.add_site_output(site_id, 2026, Decimal("0.1"))
+            await store.save_sites([site])
+        assert (unknown.organisation_id, unknown.capacity_kg) == (None, None)
+        async with self.transaction() as store:
+            first = await store.add_site_output(site_id, 2026, Decimal("600.25"))
+            second = await store.add_site_output(site_id, 2026, Decimal("400.2"))
+            other_year = await store.add_site_output(site_id, 2027, Decimal(7))
+        assert (first.coc_output_kg, second.coc_output_kg) == (
+            Decimal("600.35"),
+            Decimal("1000.55"),
+        )
+        assert (second.organisation_id, second.capacity_kg, second.alerted) == (
+            SUPPLIER,
+            Decimal("1000.5"),
+            False,
+        )
+        assert (other_year.year, other_year.coc_output_kg) == (2027, Decimal(7))
+        async with self.transaction() as store:
+            await store.mark_site_alerted(site_id, 2026)
+        async with self.transaction() as store:
+            after = await store.add_site_output(site_id, 2026, Decimal(1))
+            next_year = await store.add_site_output(site_id, 2027, Decimal(1))
+        assert (after.coc_output_kg, after.alerted) == (Decimal("1001.55"), True)
+        assert next_year.alerted is False

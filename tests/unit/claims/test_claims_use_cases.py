@@ -173,7 +173,8 @@ def test_every_incoming_message_type_has_a_use_case():
         "claim_type_status_set", "claim_text_published", "allocation_granted",
         "allocation_refused", "ledger_command_rejected", "certificate_changed",
         "member_registered", "member_certification_overdue", "membership_forfeited",
-        "certification_deadline_extended", "footprint_submitted",
+        "certification_deadline_extended", "footprint_submitted", "coc_document_issued",
+        "site_registered",
     }  # fmt: skip
 
 
