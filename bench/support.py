@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic_core import from_json
 
 from devstack.embedded import Endpoints
+from libs.kafka import refresh_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -360,7 +361,7 @@ async def partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     for _ in range(50):
         # Refreshes the consumer's own metadata (`consumer.topics()` returns fresh metadata without
         # storing it: enough on tansu, whose first metadata answer lists every topic; not on Apache Kafka).
-        await consumer._client.force_metadata_update()
+        await refresh_metadata(consumer)
         found = consumer.partitions_for_topic(topic)
         if found:
             return found

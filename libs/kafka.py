@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream.kafka import KafkaBroker
 
@@ -24,6 +24,15 @@ def partition_for(key: bytes | None, all_partitions: list[int], available: list[
     if key is None:
         return DefaultPartitioner()(key, all_partitions, available)
     return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
+async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
+    """Fetch the cluster's metadata into the consumer now, so `partitions_for_topic` knows a topic it
+    neither subscribes to nor was assigned (a topic just created, or read by assignment). aiokafka has
+    no public call that stores it (`topics()` returns fresh metadata without keeping it): this is the one
+    place that reaches into its private client, and `tests/unit/test_libs.py` fails if aiokafka changes
+    it."""
+    await consumer._client.force_metadata_update()
 
 
 def make_broker(bootstrap_servers: str, client_id: str, *, idempotent: bool = False) -> KafkaBroker:

@@ -103,6 +103,7 @@ from services.intake.domain.rules import IntakeRules
 from libs.settings import ServiceSettings
 from tests import failpoint
 from tests.support import Sender, TopicRecorder, consumed_topics
+from libs.kafka import refresh_metadata
 
 CERTIFICATES = Actor(organisation_id="certificates", role=Role.SERVICE)
 PARTITIONS = 4
@@ -647,7 +648,7 @@ async def start_groups_at_end(bootstrap: str, *services: ServiceSettings, topics
             for name in topic_names:
                 partitions = consumer.partitions_for_topic(name)
                 if not partitions:
-                    await consumer._client.force_metadata_update()
+                    await refresh_metadata(consumer)
                     partitions = consumer.partitions_for_topic(name) or set()
                 tps += [TopicPartition(name, p) for p in sorted(partitions)]
             consumer.assign(tps)
@@ -683,7 +684,7 @@ async def uncommitted_records(bootstrap: str, group_id: str, topic: str) -> dict
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await refresh_metadata(consumer)
             partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         committed = {tp: await consumer.committed(tp) for tp in tps}

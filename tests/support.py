@@ -18,6 +18,7 @@ from contracts.common import Actor, Envelope, Role
 from contracts.topics import BY_NAME, Topic, dead_letter_topic, topic_for
 from libs.service import Runtime
 from libs.settings import ServiceSettings
+from libs.kafka import refresh_metadata
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -66,7 +67,7 @@ class TopicRecorder:
 
     async def _partitions(self, name: str) -> set[int]:
         assert self._consumer is not None
-        await self._consumer._client.force_metadata_update()  # noqa: SLF001
+        await refresh_metadata(self._consumer)
         return self._consumer.partitions_for_topic(name) or set()
 
     async def _run(self) -> None:

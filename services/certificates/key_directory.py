@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import topics
 from contracts.signing import SigningKeyPublished
+from libs.kafka import refresh_metadata
 
 
 def fold(messages: Iterable[Any]) -> dict[str, SigningKeyPublished]:
@@ -44,9 +45,7 @@ async def keys_from_topic(
         async def read() -> list[Any]:
             partitions = consumer.partitions_for_topic(topic.name)
             if not partitions:
-                await (
-                    consumer._client.force_metadata_update()
-                )  # aiokafka has no public way to refresh metadata
+                await refresh_metadata(consumer)
                 partitions = consumer.partitions_for_topic(topic.name) or set()
             tps = [TopicPartition(topic.name, p) for p in sorted(partitions)]
             if not tps:

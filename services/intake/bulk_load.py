@@ -51,6 +51,7 @@ from contracts.common import Actor, Role
 from contracts.intake import PlantEventHeld, PlantEventRejected
 from libs import cli
 from libs.settings import RunFileSource, cli_settings
+from libs.kafka import refresh_metadata
 
 _COMMON = ("type", "event_id", "occurred_at", "organisation_id", "site_id", "correlation_id", "corrects_event_id")
 COLUMNS_BY_TYPE: dict[str, tuple[str, ...]] = {
@@ -288,7 +289,7 @@ async def _positions(bootstrap: str) -> dict[TopicPartition, int]:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for an unsubscribed topic
+    await refresh_metadata(consumer)  # metadata for an unsubscribed topic
     return consumer.partitions_for_topic(name) or {0}
 
 

@@ -179,3 +179,21 @@ def test_the_cached_partitioner_puts_a_key_where_the_default_one_does(key, count
     partitions = list(range(count))
     assert partition_for(key, partitions, partitions) == DefaultPartitioner()(key, partitions, partitions)
     assert partition_for(key, partitions, partitions) == partition_for(key, partitions, [])  # cached: the same
+
+
+async def test_refresh_metadata_reaches_a_private_aiokafka_call_that_still_exists():
+    """libs.kafka.refresh_metadata is the one use of aiokafka's private client: this fails when an
+    aiokafka upgrade renames or removes it (the callers would otherwise fail only against a broker)."""
+    import inspect
+
+    from aiokafka import AIOKafkaConsumer
+
+    from libs.kafka import refresh_metadata
+
+    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:9")  # never started: nothing connects
+    try:
+        update = consumer._client.force_metadata_update  # returns an awaitable (a future)
+        assert callable(update) and not inspect.signature(update).parameters
+        assert "force_metadata_update()" in inspect.getsource(refresh_metadata)
+    finally:
+        await consumer.stop()
