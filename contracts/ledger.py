@@ -70,6 +70,7 @@ class LedgerReason:
     UNKNOWN_RULE_SET = "unknown_rule_set"
     UNKNOWN_ALLOCATION = "unknown_allocation"
     ALLOCATION_CONFLICT = "allocation_conflict"
+    """No longer sent: allocations are per owner and claim id, so another owner's claim never conflicts."""
     UNKNOWN_ACCOUNT = "unknown_account"
     NOT_AUTHORISED = "not_authorised"
     REVERSAL_WOULD_OVERDRAW = "reversal_would_overdraw"
@@ -94,7 +95,7 @@ class AllocateForClaim(Envelope):
     """Reserve a mass of an owner's free CoC credits for one claim."""
 
     type: Literal["allocate_for_claim"] = Field(default="allocate_for_claim", description="Type tag.")
-    claim_id: Identifier = Field(description="The claim; one allocation per claim.")
+    claim_id: Identifier = Field(description="The claim (the owner's own id); one allocation per owner and claim id.")
     owner_organisation_id: Identifier = Field(description="Brand owner whose credits are used.")
     mass_kg: Kg = Field(description="Aluminium mass to allocate.")
 

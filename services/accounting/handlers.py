@@ -35,7 +35,7 @@ from services.accounting.domain import claims_mass, scope
 from services.accounting.domain.freezing import AccountState, account_states
 from services.accounting.domain.ledger import Account, Allocation, Ledger, Lot
 from services.accounting.domain.rules import Assignment, rule_set, rule_set_on
-from services.accounting.domain.state import Movement, movement_day
+from services.accounting.domain.state import Movement, allocation_key, movement_day
 from services.accounting.ports import AccountingStore, Messages, StoreFor
 from services.accounting.signing import Signer
 
@@ -173,7 +173,7 @@ class AccountingHandlers:
         if not for_claims:
             return [], [], []
         owners = {c.owner_organisation_id for c in for_claims}
-        claims = {c.claim_id for c in for_claims}
+        claims = {allocation_key(c.owner_organisation_id, c.claim_id) for c in for_claims}
         accounts, lots = await store.load_owner(owners)
         allocations = await store.load_allocations(claims)
         held = {lot_id for a in allocations for lot_id in a.lot_takes} - {
@@ -183,7 +183,7 @@ class AccountingHandlers:
         asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
         if asking:  # to name the claims holding the mass when an allocation is refused
             holders = await store.load_claim_holders(asking, claims_mass.HOLDERS_NAMED)
-            allocations += [a for a in holders if a.claim_id not in claims]
+            allocations += [a for a in holders if a.key not in claims]
         return accounts, lots, allocations
 
     async def assign_rule_set(self, item: Incoming, work: Batch) -> None:

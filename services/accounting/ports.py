@@ -37,7 +37,8 @@ class AccountingStore(Protocol):
         """The owners' accounts and their lots with mass left to allocate."""
         ...
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]: ...
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
+        """By `state.allocation_key` (owner and claim id)."""
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         """Per owner, at most `limit` granted or debited allocations holding the most mass."""

@@ -147,10 +147,10 @@ class MongoStore:
         ]
         return accounts, [lot for lot in lots if lot.remaining > 0]
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]:
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
         return [
             allocation_from(d)
-            for d in await self._find("allocations", {"_id": {"$in": sorted(set(claim_ids))}})
+            for d in await self._find("allocations", {"_id": {"$in": sorted(set(keys))}})
         ]
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:

@@ -70,8 +70,8 @@ class FakeStore:
         ]
         return copy.deepcopy(accounts), copy.deepcopy(sorted(lots, key=lambda lot: lot.lot_id))
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]:
-        return _copies(self.allocations, claim_ids)
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
+        return _copies(self.allocations, keys)
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         found: list[Allocation] = []

@@ -41,6 +41,7 @@ from services.accounting.app import build_handlers
 from services.accounting.config import Settings
 from services.accounting.domain.chain import verify_chain
 from services.accounting.domain.rules import Assignment
+from services.accounting.domain.state import allocation_key
 from services.accounting.handlers import DISPATCH, AccountingHandlers
 from services.accounting.signing import verify
 from tests.unit.accounting.factories import (
@@ -267,7 +268,7 @@ async def test_an_allocation_reserves_credits_and_a_refusal_names_the_holders() 
     assert granted.mass_kg == Decimal(200) and [d.document_id for d in granted.documents] == [
         "doc-1"
     ]
-    assert service.store.allocations["claim-1"].status == "granted"
+    assert service.store.allocations[allocation_key("brand", "claim-1")].status == "granted"
     [refused] = messages(await service.commands(allocate("claim-2", "200")), AllocationRefused)
     assert refused.available_kg == Decimal(100) and refused.held_by_claim_ids == ["claim-1"]
 
