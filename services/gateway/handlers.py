@@ -294,8 +294,9 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
     ops = []
     for m in (i.message for i in batch):
         if isinstance(m, cl.ClaimRequested):
-            ops.append(UpdateOne({"_id": m.claim_id}, {
-                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id},
+            ops.append(UpdateOne({"_id": store.claim_key(m.claimant_organisation_id, m.claim_id)}, {
+                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id,
+                                 "claim_id": m.claim_id},
                 "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
             }, upsert=True))
     await _bulk(tx, store.CLAIMS, ops)
@@ -315,7 +316,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
         entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
                  "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
         update: dict[str, Any] = {"$push": {"history": entry},
-                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id}}
+                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id,
+                                                   "claim_id": m.claim_id}}
         status = STATUS_OF.get(type(m))
         if status is not None:
             fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": entry["reasons"]}
@@ -340,7 +342,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
             update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,
                                        "used_kg": str(m.used_kg), "unused_kg": str(m.unused_kg)}}
         # A refused input changes nothing: it is noted on a known claim, never creates one.
-        ops.append(UpdateOne({"_id": m.claim_id}, update, upsert=status is not None))
+        key = store.claim_key(m.claimant_organisation_id, m.claim_id)
+        ops.append(UpdateOne({"_id": key}, update, upsert=status is not None))
     await _bulk(tx, store.CLAIMS, ops)
     alerts = [UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {  # the secretariat's list (api/plausibility.py)
         "alert_id": str(m.event_id), "raised_at": m.occurred_at, "claim_id": m.claim_id,

@@ -16,8 +16,9 @@ WHY = {
     "403": "The key's role or organisation may not do this.",
     "404": "Nothing of yours has this id.",
     "405": "This method is not allowed here.",
-    "409": "A conflict: the event_id was used for another message, the claim id is not available, or the "
-           "subscription was stopped.",
+    "409": "A conflict: the event_id was used for another message, the claim is not awaiting review, a claim id "
+           "several organisations use was given without `organisation_id` (secretariat), or the subscription "
+           "was stopped.",
     "413": "The body (or the batch) is too large.",
     "415": "Unsupported media type.",
     "422": "The request does not match the schema.",

@@ -195,6 +195,30 @@ async def test_the_same_claim_id_with_other_content_is_refused_and_the_first_req
     assert service.store.claims[claim_key(BRAND, "claim-1")].claim.request.product.units == 1_000_000
 
 
+async def test_two_owners_claims_of_the_same_id_are_checked_answered_and_withdrawn_apart():
+    """Issue 23 item 6: a claim id is its claimant's own, not a global name one owner can take."""
+    service = Service()
+    await service.registered()
+    command, _ = (o.message for o in await service.requests(request()))
+    other = only(await service.requests(request(org="brand-2", units=5)))  # brand-2 is no member
+    assert isinstance(other, ClaimRejected) and other.claimant_organisation_id == "brand-2"
+    assert codes(other) == [ClaimReason.NOT_A_MEMBER]  # its own checks, not a request_conflict
+    # accounting answers brand-1's claim-1; brand-2's claim-1 is not touched
+    approved_or_queued = await service.ledger(grant(command))
+    assert {o.message.claimant_organisation_id for o in approved_or_queued} == {BRAND}
+    assert service.status() is Status.AWAITING_REVIEW
+    assert service.store.claims[claim_key("brand-2", "claim-1")].claim.status is Status.REJECTED
+    withdrawal = ClaimWithdrawn.create(
+        actor=Actor(organisation_id="brand-2", role=Role.BRAND_OWNER), occurred_at=NOW,
+        claim_id="claim-1", claimant_organisation_id="brand-2", reason="artwork changed",
+    )  # fmt: skip
+    confirmed = only(await service.requests(withdrawal))
+    assert isinstance(confirmed, ClaimWithdrawalConfirmed)
+    assert confirmed.claimant_organisation_id == "brand-2"
+    assert service.status() is Status.AWAITING_REVIEW
+    assert service.store.claims[claim_key("brand-2", "claim-1")].claim.status is Status.WITHDRAWN
+
+
 async def test_a_request_by_a_non_member_is_rejected_at_once_and_nothing_is_allocated():
     service = Service()
     rejected = only(await service.requests(request()))
