@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from contracts import topics
 from libs.logs import get_logger
@@ -120,6 +121,22 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     return app
 
 
+def _methods_of(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this request's path (a path written out wins over a
+    template: it is the route that answers). FastAPI keeps included routers apart from `app.routes`, and the
+    router's own 405 names only the first route of a path, so the document is the one complete list."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    path = request.url.path
+    operations = paths.get(path)
+    if operations is None:
+        templated = [ops for template, ops in paths.items() if "{" in template and compile_path(template)[0].match(path)]
+        operations = {m: None for ops in templated for m in ops}
+    return sorted(m.upper() for m in operations if m.upper() in HTTP_METHODS)
+
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "request_too_large",
@@ -143,7 +160,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = codes.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # the router names the first route of the path only; a path may have several
+            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

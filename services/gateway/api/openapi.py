@@ -36,8 +36,22 @@ PAGES = {"/certificates/{number}": ("404",), "/c/{code}": ("404",), "/c/{code}/q
          "/documents/{document_id}/passport.json": ("404",)}
 
 
+def _request_patterns(node: Any) -> None:
+    """An exact quantity's `x-request-pattern` (contracts/common.py) becomes its pattern: what a request may send."""
+    if isinstance(node, dict):
+        if "x-request-pattern" in node:
+            node["pattern"] = node.pop("x-request-pattern")
+        for value in node.values():
+            _request_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _request_patterns(value)
+
+
 def document_status_codes(schema: dict[str, Any]) -> dict[str, Any]:
-    """Adds the answers every operation may give, where the route does not document them already."""
+    """Adds the answers every operation may give, where the route does not document them already, and says
+    exactly which quantities a request may send."""
+    _request_patterns(schema)
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for path, operations in schema.get("paths", {}).items():
