@@ -29,7 +29,6 @@ from contracts.common import (
 )
 from contracts.registry import CertificateStatus
 
-
 CLAIM_ID = ("Claim id, the claimant's own (unique per claimant organisation: a claim is "
             "claimant_organisation_id and claim_id); the partition key.")
 

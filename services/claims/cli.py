@@ -44,9 +44,7 @@ async def show(
     """One claim as stored: status, approval, request, evidence and its decision history. Claim ids
     are their owner's: when several owners use this one, `owner` names which (else an error
     lists them)."""
-    docs = [
-        d for d in await store.claim_documents(db, claim_id) if owner in (None, d["claimant"])
-    ]
+    docs = [d for d in await store.claim_documents(db, claim_id) if owner in (None, d["claimant"])]
     if not docs:
         return None
     if len(docs) > 1:

@@ -213,7 +213,9 @@ class ClaimsHandlers:
     async def claim_requested(self, message: ClaimRequested, work: Batch) -> None:
         """A new claim is checked and asks for its allocation; the same request again is a no-op, a
         changed one is refused."""
-        claim = work.loaded.claims.get(claim_key(message.claimant_organisation_id, message.claim_id))
+        claim = work.loaded.claims.get(
+            claim_key(message.claimant_organisation_id, message.claim_id)
+        )
         digest = request_hash(message)
         effects: list[Effect]
         if claim is None:
@@ -264,7 +266,9 @@ class ClaimsHandlers:
     ) -> Claim | None:
         """The claim the message is about (the claimant's claim of that id); an unknown claim is
         refused."""
-        claim = work.loaded.claims.get(claim_key(message.claimant_organisation_id, message.claim_id))
+        claim = work.loaded.claims.get(
+            claim_key(message.claimant_organisation_id, message.claim_id)
+        )
         if claim is None:
             reason = requests.unknown_claim_reason(message)
             claimant = message.claimant_organisation_id

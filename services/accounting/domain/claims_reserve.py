@@ -11,7 +11,6 @@ from services.accounting.domain.claims_common import (
     HOLDERS_NAMED,
     Outcome,
     claimable,
-    free_credits,
     held,
     holders,
     owner_accounts,

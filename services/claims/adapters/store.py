@@ -343,7 +343,9 @@ def _standing(organisation_id: str, standing: str, since: datetime) -> dict[str,
 
 async def claim_documents(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> list[dict[str, Any]]:
     """Every owner's claim with this id (claim ids are the owner's own)."""
-    return [doc async for doc in db[CLAIMS].find({"claim_id": claim_id}).sort("claimant", ASCENDING)]
+    return [
+        doc async for doc in db[CLAIMS].find({"claim_id": claim_id}).sort("claimant", ASCENDING)
+    ]
 
 
 async def claims_of(

@@ -25,12 +25,12 @@ def to_check(
     """The requests a batch of claims.requests.v1 checks: new claims, and claims the secretariat
     decides (the checks run again on approval)."""
     claims = loaded.claims
-    fresh = [m for m in messages if isinstance(m, ClaimRequested) and key_of(m) not in claims]
+    fresh = [m for m in messages if isinstance(m, ClaimRequested) and _key(m) not in claims]
     reviewed = [
         claim.request
         for m in messages
         if isinstance(m, ClaimReviewDecided)
-        and (claim := claims.get(key_of(m))) is not None
+        and (claim := claims.get(_key(m))) is not None
         and claim.status is Status.AWAITING_REVIEW
     ]
     return fresh, reviewed
@@ -41,6 +41,10 @@ def key_of(message: Any) -> str | None:
     statuses, which share the topic but are no claim)."""
     claimant = getattr(message, "claimant_organisation_id", None)
     return None if claimant is None else claim_key(claimant, message.claim_id)
+
+
+def _key(message: ClaimRequested | ClaimReviewDecided) -> str:
+    return claim_key(message.claimant_organisation_id, message.claim_id)
 
 
 def keys_of(messages: Sequence[Any]) -> list[str]:

@@ -126,15 +126,19 @@ class StoreSuite:
             allocation = Allocation(claim_id, ORG, Decimal(mass), status)
             books.allocations[allocation.key] = allocation
             books.dirty_allocations.add(allocation.key)
-        for other in (Allocation("c-x", "org-other", Decimal(70), GRANTED),
-                      Allocation("c-4", "org-other", Decimal(5), GRANTED)):  # claim ids are the owner's
+        for other in (
+            Allocation("c-x", "org-other", Decimal(70), GRANTED),
+            Allocation("c-4", "org-other", Decimal(5), GRANTED),
+        ):  # claim ids are the owner's
             books.allocations[other.key] = other
             books.dirty_allocations.add(other.key)
         async with self.transaction() as store:
             await store.save(books)
         async with self.transaction() as store:
             holders = await store.load_claim_holders([ORG], 3)
-            loaded = await store.load_allocations([allocation_key(ORG, "c-4"), allocation_key(ORG, "c-none")])
+            loaded = await store.load_allocations(
+                [allocation_key(ORG, "c-4"), allocation_key(ORG, "c-none")]
+            )
             others = await store.load_allocations([allocation_key("org-other", "c-4")])
         assert [a.claim_id for a in holders] == ["c-5", "c-2", "c-3"]
         assert loaded == [books.allocations[allocation_key(ORG, "c-4")]]

@@ -18,10 +18,10 @@ from contracts.ledger import EntryKind
 from contracts.registry import Certificate, CertificateStatus
 from services.accounting.domain import claims_mass
 from services.accounting.domain.ledger import DEBITED, AllocationDenied, Granted, Ledger
+from services.accounting.domain.state import allocation_key
 from services.claims.domain import saga
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.rule_sets import wording_rules
-from services.accounting.domain.state import allocation_key
 from services.claims.domain.saga import Claim, Status
 from tests.unit.accounting import factories
 from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, review, usage

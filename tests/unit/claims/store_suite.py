@@ -70,9 +70,13 @@ class StoreSuite:
         decide_by = NOW + timedelta(seconds=30)
         await self.insert(claim("claim-1", decide_by=decide_by), command="cmd-1")
         async with self.transaction() as store:
-            by_id = await store.load_claims(ids=[KEY_1, claim_key(BRAND, "claim-unknown"), claim_key("brand-2", "claim-1")])
+            by_id = await store.load_claims(
+                ids=[KEY_1, claim_key(BRAND, "claim-unknown"), claim_key("brand-2", "claim-1")]
+            )
             by_command = await store.load_claims(allocate_command_ids=["cmd-1"])
-            neither = await store.load_claims(ids=[claim_key(BRAND, "claim-2")], allocate_command_ids=["cmd-2"])
+            neither = await store.load_claims(
+                ids=[claim_key(BRAND, "claim-2")], allocate_command_ids=["cmd-2"]
+            )
         found = by_id.claims[KEY_1]
         assert list(by_id.claims) == [KEY_1] and by_id.read_version == {KEY_1: 1}
         assert (found.status, found.decide_by, found.version) == (Status.PENDING, decide_by, 1)

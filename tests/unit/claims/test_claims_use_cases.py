@@ -49,8 +49,8 @@ from services.claims.app import build_handlers
 from services.claims.config import Settings
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK
-from services.claims.handlers import DISPATCH, ClaimsHandlers
 from services.claims.domain.saga import claim_key
+from services.claims.handlers import DISPATCH, ClaimsHandlers
 from tests.unit.claims.builders import BRAND, NOW, coc, ps, request, review, usage
 from tests.unit.claims.fakes import FakeStore
 from tests.unit.claims.store_suite import member
@@ -192,7 +192,9 @@ async def test_the_same_claim_id_with_other_content_is_refused_and_the_first_req
     refusal = only(await service.requests(request(units=2_000_000)))
     assert isinstance(refusal, ClaimRequestRefused)
     assert codes(refusal) == [ClaimReason.REQUEST_CONFLICT]
-    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.request.product.units == 1_000_000
+    assert (
+        service.store.claims[claim_key(BRAND, "claim-1")].claim.request.product.units == 1_000_000
+    )
 
 
 async def test_two_owners_claims_of_the_same_id_are_checked_answered_and_withdrawn_apart():
@@ -276,7 +278,9 @@ async def test_usage_of_an_approved_claim_is_recorded_against_the_approved_mass(
     recorded = only(await service.requests(usage(400_000)))
     assert isinstance(recorded, ClaimUsageRecorded)
     assert (recorded.used_kg, recorded.unused_kg) == (Decimal("5200.000"), Decimal("7800.000"))
-    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.usage == {"2026-07-01/2026-09-30": 400_000}
+    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.usage == {
+        "2026-07-01/2026-09-30": 400_000
+    }
 
 
 async def test_only_the_secretariat_sets_a_claim_type_status_and_off_rejects_new_requests():
@@ -336,7 +340,10 @@ async def test_a_granted_allocation_approves_a_certified_text_claim_and_debits_i
         ("claim_approved", topics.CLAIMS_DECISIONS.name, "claim-1"),
         ("debit_claim_mass", topics.LEDGER_COMMANDS.name, f"owner:{BRAND}"),
     ]
-    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.approval_code == out[0].message.approval_code
+    assert (
+        service.store.claims[claim_key(BRAND, "claim-1")].claim.approval_code
+        == out[0].message.approval_code
+    )
 
 
 async def test_a_grant_for_another_owner_or_an_unknown_claim_changes_nothing():
