@@ -129,6 +129,10 @@ class MongoStore:
             for d in await self._find("movements", {"_id": {"$in": sorted(set(movement_ids))}})
         ]
 
+    async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
+        query = {"organisation_id": organisation_id, "movement": {"$exists": True}}
+        return [movement_from(d) for d in await self._find("movements", query)]
+
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
         return [
             lot_from(d) for d in await self._find("lots", {"_id": {"$in": sorted(set(lot_ids))}})
