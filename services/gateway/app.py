@@ -26,7 +26,7 @@ from services.gateway.api import (
     asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, upstream,
     webhooks,
 )
-from services.gateway.api import claim_page, claim_texts, plausibility, review
+from services.gateway.api import claim_page, claim_texts, plausibility, review, shadow
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     for module in (upstream, producers, epcis, credentials, claims, certification, webhooks, secretariat, membership,
                    pages, asyncapi):
         app.include_router(module.router)
+    app.include_router(shadow.router)  # before review: its /review/{claim_id} would take /review/shadow
     app.include_router(review.router)
     app.include_router(plausibility.router)
     app.include_router(claim_texts.router)

@@ -34,6 +34,8 @@ UPSTREAM_ENTRIES = "upstream_entries"
 UPSTREAM_RECEIPTS = "upstream_receipts"
 """Who supplied each receipt, with which CoC Document (from `material.movements.v1`)."""
 MEMBER_SETTINGS = "member_settings"
+SHADOW_REPORTS = "shadow_reports"
+"""Accounting's latest `ShadowReportPublished` per account (api/shadow.py)."""
 
 Db = AsyncDatabase[dict[str, Any]]
 

@@ -30,6 +30,7 @@ API = ("401", "403", "404", "409")
 PAGES = {"/certificates/{number}": ("404",), "/c/{code}": ("404",), "/c/{code}/qr.svg": ("404",),
          "/verify": ("303", "404"), "/asyncapi/schemas/{name}": ("404",), "/asyncapi/{name}": ("404",),
          "/review/session": ("303", "401"), "/review/{claim_id}": ("303", "401"),
+         "/review/shadow": ("303", "401"),
          "/credentials/certificates/{certificate}": ("404",), "/credentials/status/{purpose}": ("404",),
          "/epcis/capture": ("401", "403"), "/epcis/capture/{captureID}": ("401", "403", "404"),
          "/documents/{document_id}/upstream": ("404",), "/documents/{document_id}/passport": ("404",),
