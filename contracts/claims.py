@@ -1,4 +1,10 @@
-"""`claims.requests.v1` (brand owners) and `claims.decisions.v1` (claims), keyed by claim id."""
+"""`claims.requests.v1` (brand owners) and `claims.decisions.v1` (claims), keyed by claim id.
+
+A claim id is chosen by its claimant and is the claimant's own: a claim is identified by
+(`claimant_organisation_id`, `claim_id`), so two brand owners may use the same claim id and neither
+learns of the other's claim. The partition key stays the claim id (every message about a claim
+carries it, so a claim's messages keep their order; two owners' claims of one id share a partition,
+which changes nothing)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ from contracts.common import (
 )
 from contracts.pact import ProductFootprint
 from contracts.registry import CertificateStatus
+
+CLAIM_ID = ("Claim id, the claimant's own (unique per claimant organisation: a claim is "
+            "claimant_organisation_id and claim_id); the partition key.")
 
 
 class ClaimType(StrEnum):
@@ -127,7 +136,7 @@ class ClaimRequested(Envelope):
     """A brand owner asks to make a claim."""
 
     type: Literal["claim_requested"] = Field(default="claim_requested", description="Type tag.")
-    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claim_id: Identifier = Field(description=CLAIM_ID)
     claimant_organisation_id: Identifier = Field(description="Brand owner making the claim.")
     product: ClaimProduct = Field(description="The product.")
     claim_type: ClaimType = Field(description="Kind of claim.")
@@ -151,7 +160,7 @@ class ClaimWithdrawn(Envelope):
     """The brand owner withdraws a request or an approved claim."""
 
     type: Literal["claim_withdrawn"] = Field(default="claim_withdrawn", description="Type tag.")
-    claim_id: Identifier = Field(description="Claim id.")
+    claim_id: Identifier = Field(description=CLAIM_ID)
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
     reason: Text = Field(description="Why.")
 
@@ -163,7 +172,7 @@ class ClaimUsageReported(Envelope):
     approved mass not reported used returns to the owner's credits."""
 
     type: Literal["claim_usage_reported"] = Field(default="claim_usage_reported", description="Type tag.")
-    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claim_id: Identifier = Field(description=CLAIM_ID)
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
     period_start: date = Field(description="First day of the reporting period.")
     period_end: date = Field(description="Last day of the reporting period.")
@@ -181,7 +190,7 @@ class ClaimReviewDecided(Envelope):
     """The secretariat approves or refuses a claim awaiting its review; the actor is who decided."""
 
     type: Literal["claim_review_decided"] = Field(default="claim_review_decided", description="Type tag.")
-    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claim_id: Identifier = Field(description=CLAIM_ID)
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
     decision: ReviewDecision = Field(description="approve or refuse.")
     comment: Text = Field(description="The secretariat's comment, recorded with the decision.")
@@ -304,7 +313,7 @@ class Review(Contract):
 
 
 class _Decision(Envelope):
-    claim_id: Identifier = Field(description="Claim id (the partition key).")
+    claim_id: Identifier = Field(description=CLAIM_ID)
     claimant_organisation_id: Identifier = Field(description="Brand owner.")
 
 
@@ -394,7 +403,7 @@ class ClaimUsageRecorded(_Decision):
 class ClaimRequestRefused(_Decision):
     """An input about a claim was refused and changed nothing: the claim keeps its current decision.
 
-    Sent for a changed request under an existing claim id (`request_conflict`), a reused event id
+    Sent for a changed request under a claim id the claimant already used (`request_conflict`), a reused event id
     with other content, a withdrawal of an unknown or someone else's claim, or a usage report that
     cannot be recorded (`usage_exceeds_approved`, `usage_conflict`, `claim_not_approved`)."""
 
@@ -409,7 +418,9 @@ class PlausibilityEvidence(Contract):
     product_id: Identifier | None = Field(default=None, description="Product the alert is about.")
     artwork_reference: Identifier | None = Field(default=None, description="Artwork the alert is about.")
     related_claim_ids: list[Identifier] = Field(
-        default_factory=list, description="Other open claims involved (same product and artwork)."
+        default_factory=list,
+        description="Other open claims involved (same product and artwork), each as "
+        "`<claimant organisation id>/<claim id>` (they may be other owners').",
     )
     document_ids: list[Identifier] = Field(
         default_factory=list, description="CoC Documents behind the allocation."

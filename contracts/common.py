@@ -36,22 +36,39 @@ def _refuse_float(value: Any) -> Any:
     return value
 
 
-_DECIMAL_JSON = WithJsonSchema(
-    {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "examples": ["1250.5"]}, mode="validation"
-)
 _DECIMAL_JSON_OUT = WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}, mode="serialization")
+
+_SIGNED = r"^-?\d+(\.\d+)?$"
+# `x-request-pattern`: what a request may send, as the validator checks it (at most 19 integer and 9
+# decimal digits, and the bounds), so that a value the schema calls valid is never refused; a bound the
+# pattern cannot say exactly is said more narrowly (a positive value's last decimal is not a zero). The
+# gateway's OpenAPI document uses it as the pattern. The topics' schemas keep the released `pattern`
+# (changing it would be a breaking change for their readers, `devstack/schema_compat.py`).
+_INT, _PLACES = "[0-9]{1,19}", r"(\.[0-9]{1,9})?"
+_POSITIVE_FRACTION = r"0+\.[0-9]{0,8}[1-9]"
+_PATTERNS = {
+    (): rf"^-?{_INT}{_PLACES}$",
+    (("gt", 0),): rf"^(0*[1-9][0-9]{{0,18}}{_PLACES}|{_POSITIVE_FRACTION})$",
+    (("ge", 0),): rf"^{_INT}{_PLACES}$",
+    (("ge", 0), ("le", 1)): r"^(0+(\.[0-9]{1,9})?|0*1(\.0{1,9})?)$",
+    (("gt", 0), ("le", 10)): rf"^(0*[1-9]{_PLACES}|0*10(\.0{{1,9}})?|{_POSITIVE_FRACTION})$",
+}
 _AS_STRING = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
 
 def _decimal(**bounds: Any) -> Any:
     """An exact decimal type. The constraints sit in one Field *before* the float check, so that
     pydantic-core checks digits, places and bounds itself (a constraint placed after a Python
     validator is checked in Python, three times slower on every quantity of every message)."""
+    pattern = _PATTERNS[tuple(sorted(bounds.items()))]
     return Annotated[
         Decimal,
         Field(allow_inf_nan=False, max_digits=28, decimal_places=9, **bounds),
         BeforeValidator(_refuse_float),
         _AS_STRING,
-        _DECIMAL_JSON,
+        WithJsonSchema(
+            {"type": "string", "pattern": _SIGNED, "x-request-pattern": pattern, "examples": ["1250.5"]},
+            mode="validation",
+        ),
         _DECIMAL_JSON_OUT,
     ]
 

@@ -70,6 +70,7 @@ class LedgerReason:
     UNKNOWN_RULE_SET = "unknown_rule_set"
     UNKNOWN_ALLOCATION = "unknown_allocation"
     ALLOCATION_CONFLICT = "allocation_conflict"
+    """No longer sent: allocations are per owner and claim id, so another owner's claim never conflicts."""
     UNKNOWN_ACCOUNT = "unknown_account"
     NOT_AUTHORISED = "not_authorised"
     REVERSAL_WOULD_OVERDRAW = "reversal_would_overdraw"
@@ -94,7 +95,7 @@ class AllocateForClaim(Envelope):
     """Reserve a mass of an owner's free CoC credits for one claim."""
 
     type: Literal["allocate_for_claim"] = Field(default="allocate_for_claim", description="Type tag.")
-    claim_id: Identifier = Field(description="The claim; one allocation per claim.")
+    claim_id: Identifier = Field(description="The claim (the owner's own id); one allocation per owner and claim id.")
     owner_organisation_id: Identifier = Field(description="Brand owner whose credits are used.")
     mass_kg: Kg = Field(description="Aluminium mass to allocate.")
 
@@ -148,8 +149,20 @@ class AssignRuleSet(Envelope):
     effective_from: date = Field(description="First day it applies (from the next period at the latest).")
 
 
+class RequestShadowReport(Envelope):
+    """The secretariat asks what every rule set of the catalogue would have allowed for an account, per
+    period (shadow accounting, issue 15 item 8): never authoritative, nothing is booked or issued.
+    Accounting answers `ShadowReportPublished` (or `LedgerCommandRejected`)."""
+
+    type: Literal["request_shadow_report"] = Field(default="request_shadow_report", description="Type tag.")
+    account_id: Identifier = Field(description="The account whose movements are replayed (site or group).")
+    until: date | None = Field(default=None, description="Close the periods that ended before this day "
+                               "(default: the day accounting handles the request).")
+
+
 LedgerCommand = Annotated[
-    AllocateForClaim | ReleaseAllocation | DebitClaimMass | ReturnClaimMass | ClosePeriod | AssignRuleSet,
+    AllocateForClaim | ReleaseAllocation | DebitClaimMass | ReturnClaimMass | ClosePeriod | AssignRuleSet
+    | RequestShadowReport,
     Field(discriminator="type"),
 ]
 
@@ -513,6 +526,42 @@ class LedgerCommandRejected(Envelope):
     reasons: list[Reason] = Field(min_length=1, description="Why.")
 
 
+class ShadowPeriod(Contract):
+    """What one rule set would have done in one account and period of the shadow books."""
+
+    rule_set_id: Identifier = Field(description="The rule set.")
+    account_id: Identifier = Field(description="The account under that rule set (site or group).")
+    period_id: Identifier = Field(description="The period.")
+    closed: bool = Field(description="The period ended before `until` and was closed in the shadow books.")
+    coc_input_kg: ExactDecimal = Field(description="CoC input booked.")
+    total_input_kg: ExactDecimal = Field(description="All input booked.")
+    coc_output_kg: ExactDecimal = Field(description="CoC output designated (CoC Documents it would have issued).")
+    total_output_kg: ExactDecimal = Field(description="All output shipped.")
+    designated_kg: ExactDecimal = Field(description="Mass designated as CoC.")
+    designations: int = Field(ge=0, description="Designations allowed.")
+    refused_kg: ExactDecimal = Field(description="Mass whose designation would have been refused.")
+    refusals: int = Field(ge=0, description="Designations refused.")
+    refusal_reasons: list[Identifier] = Field(default_factory=list, description="Reason codes of the refusals.")
+    closing_balance_kg: ExactDecimal = Field(description="Credits left at the end of the period.")
+    forfeited_kg: ExactDecimal = Field(description="Credits forfeited at close.")
+    expired_kg: ExactDecimal = Field(description="Credits expired at close.")
+    overshoot_kg: ExactDecimal = Field(description="Output beyond what the rule set allows (percentage rules).")
+
+
+class ShadowReportPublished(Envelope):
+    """Every rule set of the catalogue on the same movements of an account, per period, beside the
+    assigned one (the answer to `RequestShadowReport`). Never authoritative: the ledger is what counts."""
+
+    type: Literal["shadow_report_published"] = Field(default="shadow_report_published", description="Type tag.")
+    account_id: Identifier = Field(description="The account asked about.")
+    organisation_id: Identifier = Field(description="Its organisation.")
+    until: date = Field(description="Periods that ended before this day are closed.")
+    assigned_rule_set_id: Identifier = Field(description="The rule set assigned on `until`.")
+    site_ids: list[Identifier] = Field(default_factory=list, description="The sites whose movements were replayed.")
+    movements: int = Field(ge=0, description="How many movements were replayed, in date order.")
+    rows: list[ShadowPeriod] = Field(default_factory=list, description="Per rule set, account and period.")
+
+
 LedgerEvent = Annotated[
     LedgerEntryPosted
     | DesignationRefused
@@ -529,6 +578,7 @@ LedgerEvent = Annotated[
     | RuleSetAssigned
     | CertificationBodyAlerted
     | LedgerCommandRejected
-    | DocumentSigningKeyPublished,
+    | DocumentSigningKeyPublished
+    | ShadowReportPublished,
     Field(discriminator="type"),
 ]

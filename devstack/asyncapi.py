@@ -139,9 +139,13 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps({**head, **document}, indent=2) + "\n"
 
 
+GATEWAY_ONLY = frozenset({"x-request-pattern"})
+"""Schema keys for the gateway's request bodies (contracts/common.py), not part of the topics' documents."""
+
+
 def _sorted(node: Any) -> Any:
     if isinstance(node, dict):
-        return {key: _sorted(node[key]) for key in sorted(node)}
+        return {key: _sorted(node[key]) for key in sorted(node) if key not in GATEWAY_ONLY}
     if isinstance(node, list):
         return [_sorted(item) for item in node]
     return node

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
+from pydantic import TypeAdapter
+
 from contracts.certificates import CertificateChanged, SiteRegistered
 from contracts.common import Envelope, Reason, Role, today_utc
 from contracts.ledger import (
@@ -22,22 +24,27 @@ from contracts.ledger import (
     DebitClaimMass,
     LedgerReason,
     ReleaseAllocation,
+    RequestShadowReport,
     ReturnClaimMass,
 )
 from contracts.movements import (
+    MaterialMovement,
     MaterialReceivedRecorded,
     MaterialShippedRecorded,
     MaterialTransformedRecorded,
     MovementCancelled,
 )
 from libs.messaging import Incoming, Outgoing, Tx
-from services.accounting.domain import claims_mass, scope
+from services.accounting.domain import claims_mass, scope, shadow
 from services.accounting.domain.freezing import AccountState, account_states
 from services.accounting.domain.ledger import Account, Allocation, Ledger, Lot
 from services.accounting.domain.rules import Assignment, rule_set, rule_set_on
-from services.accounting.domain.state import Movement, movement_day
+from services.accounting.domain.state import Movement, allocation_key, movement_day
 from services.accounting.ports import AccountingStore, Messages, StoreFor
 from services.accounting.signing import Signer
+
+MOVEMENT: TypeAdapter[Any] = TypeAdapter(MaterialMovement)
+"""A movement as kept on its record (the consumed JSON), for shadow reports."""
 
 CLAIM_COMMANDS = (AllocateForClaim, ReleaseAllocation, DebitClaimMass, ReturnClaimMass)
 
@@ -173,7 +180,7 @@ class AccountingHandlers:
         if not for_claims:
             return [], [], []
         owners = {c.owner_organisation_id for c in for_claims}
-        claims = {c.claim_id for c in for_claims}
+        claims = {allocation_key(c.owner_organisation_id, c.claim_id) for c in for_claims}
         accounts, lots = await store.load_owner(owners)
         allocations = await store.load_allocations(claims)
         held = {lot_id for a in allocations for lot_id in a.lot_takes} - {
@@ -183,7 +190,7 @@ class AccountingHandlers:
         asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
         if asking:  # to name the claims holding the mass when an allocation is refused
             holders = await store.load_claim_holders(asking, claims_mass.HOLDERS_NAMED)
-            allocations += [a for a in holders if a.claim_id not in claims]
+            allocations += [a for a in holders if a.key not in claims]
         return accounts, lots, allocations
 
     async def assign_rule_set(self, item: Incoming, work: Batch) -> None:
@@ -212,6 +219,40 @@ class AccountingHandlers:
         work.out.append(
             self.messages.rule_set_assigned(command, rules, command.effective_from, work.now)
         )
+
+    async def request_shadow_report(self, item: Incoming, work: Batch) -> None:
+        """The secretariat asks what every rule set would have allowed for an account, per period
+        (`domain/shadow.py`): the organisation's movements are replayed on books of their own, in
+        memory; nothing is booked, nothing issued."""
+        command = cast(RequestShadowReport, item.message)  # DISPATCH picked the use case by type
+        if command.actor.role is not Role.SECRETARIAT:
+            why = Reason(
+                code=LedgerReason.NOT_AUTHORISED,
+                field="actor.role",
+                message="only the ASI secretariat asks for shadow reports",
+            )
+            work.out.append(self.messages.rejection(command, [why], work.now))
+            return
+        accounts = await work.store.load_accounts([command.account_id])
+        if not accounts:
+            why = Reason(
+                code=LedgerReason.UNKNOWN_ACCOUNT,
+                field="account_id",
+                message=f"no account {command.account_id}",
+            )
+            work.out.append(self.messages.rejection(command, [why], work.now))
+            return
+        organisation_id = accounts[0].organisation_id
+        records = await work.store.load_organisation_movements(organisation_id)
+        parsed = [(r, MOVEMENT.validate_json(r.movement)) for r in records if r.movement]
+        assignments = await work.store.load_assignments([organisation_id])
+        until = command.until or work.today
+        assigned = rule_set_on(assignments.get(organisation_id, []), until).rule_set_id
+        certificates = await work.store.load_certificates([organisation_id])
+        result = shadow.report(
+            command.account_id, organisation_id, parsed, certificates, assigned, until, work.now
+        )
+        work.out.append(self.messages.shadow_report(command, result, work.now))
 
     async def allocate_for_claim(self, item: Incoming, work: Batch) -> None:
         """Reserve free credits for a pending claim (`domain/claims_mass.py`)."""
@@ -318,6 +359,7 @@ DISPATCH: dict[type[Envelope], UseCase] = {
     DebitClaimMass: AccountingHandlers.debit_claim_mass,
     ReturnClaimMass: AccountingHandlers.return_claim_mass,
     ClosePeriod: AccountingHandlers.close_period,
+    RequestShadowReport: AccountingHandlers.request_shadow_report,
     SiteRegistered: AccountingHandlers.site_registered,
     CertificateChanged: AccountingHandlers.certificate_changed,
 }

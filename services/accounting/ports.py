@@ -10,13 +10,14 @@ from typing import Protocol
 
 from contracts.certificates import CertificateChanged
 from contracts.common import Envelope, Reason
-from contracts.ledger import AssignRuleSet
+from contracts.ledger import AssignRuleSet, RequestShadowReport
 from contracts.registry import Certificate
 from libs.messaging import Outgoing, Tx
 from services.accounting.domain.claims_mass import Outcome as ClaimOutcome
 from services.accounting.domain.ledger import Account, Allocation, Ledger, Lot, MovementRecord
 from services.accounting.domain.outcomes import Outcome
 from services.accounting.domain.rules import Assignment, RuleSet
+from services.accounting.domain.shadow import ShadowReport
 from services.accounting.signing import Signer
 
 
@@ -33,11 +34,16 @@ class AccountingStore(Protocol):
 
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]: ...
 
+    async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
+        """Every movement of the organisation kept with its contract JSON (for shadow reports)."""
+        ...
+
     async def load_owner(self, owners: Iterable[str]) -> tuple[list[Account], list[Lot]]:
         """The owners' accounts and their lots with mass left to allocate."""
         ...
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]: ...
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
+        """By `state.allocation_key` (owner and claim id)."""
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         """Per owner, at most `limit` granted or debited allocations holding the most mass."""
@@ -106,6 +112,15 @@ class Messages(Protocol):
     def rule_set_assigned(
         self, cause: AssignRuleSet, rules: RuleSet, effective_from: date, now: datetime
     ) -> Outgoing: ...
+
+    def shadow_report(
+        self,
+        cause: RequestShadowReport,
+        report: ShadowReport,
+        now: datetime,
+    ) -> Outgoing:
+        """`ShadowReportPublished`: what every rule set would have allowed (never authoritative)."""
+        ...
 
     def account_flagged(
         self,

@@ -38,12 +38,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def show(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> dict[str, Any] | None:
-    """One claim as stored: status, approval, request, evidence and its decision history."""
-    doc = await store.claim_document(db, claim_id)
-    if doc is None:
+async def show(
+    db: AsyncDatabase[dict[str, Any]], claim_id: str, owner: str | None = None
+) -> dict[str, Any] | None:
+    """One claim as stored: status, approval, request, evidence and its decision history. Claim ids
+    are their owner's: when several owners use this one, `owner` names which (else an error
+    lists them)."""
+    docs = [d for d in await store.claim_documents(db, claim_id) if owner in (None, d["claimant"])]
+    if not docs:
         return None
-    doc["claim_id"] = doc.pop("_id")
+    if len(docs) > 1:
+        owners = ", ".join(d["claimant"] for d in docs)
+        return {"error": f"claim id {claim_id} is used by {owners}: add --owner"}
+    doc = docs[0]
+    del doc["_id"]
     doc["mass"] = _mass(doc)
     shown: dict[str, Any] = _plain(doc)
     return shown
@@ -73,7 +81,7 @@ async def by_owner(db: AsyncDatabase[dict[str, Any]], organisation_id: str) -> l
         rows.append(
             _plain(
                 {
-                    "claim_id": doc["_id"],
+                    "claim_id": doc.get("claim_id", doc["_id"]),
                     "status": doc["status"],
                     "claim_type": doc.get("claim_type"),
                     "product_id": doc.get("product_id"),
@@ -93,7 +101,9 @@ async def by_owner(db: AsyncDatabase[dict[str, Any]], organisation_id: str) -> l
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.claims.cli", description="Look up claims.")
     commands = p.add_subparsers(dest="command", required=True)
-    commands.add_parser("show", help="one claim with its evidence").add_argument("claim_id")
+    show_command = commands.add_parser("show", help="one claim with its evidence")
+    show_command.add_argument("claim_id")
+    show_command.add_argument("--owner", help="the claimant, when several owners use the claim id")
     commands.add_parser("by-owner", help="a brand owner's claims").add_argument("organisation_id")
     return p
 
@@ -104,8 +114,10 @@ async def run(argv: list[str], settings: Settings) -> tuple[int, Any]:
     try:
         db = database(client, settings.database)
         if args.command == "show":
-            found = await show(db, args.claim_id)
-            return (0, found) if found is not None else (1, {"error": f"no claim {args.claim_id}"})
+            found = await show(db, args.claim_id, args.owner)
+            if found is None:
+                return 1, {"error": f"no claim {args.claim_id}"}
+            return (1 if "error" in found else 0), found
         return 0, await by_owner(db, args.organisation_id)
     finally:
         await client.close()

@@ -57,9 +57,9 @@ from services.claims.domain import (
 )
 from services.claims.domain.checks import Registry
 from services.claims.domain.effects import Allocate, Effect, Status
-from services.claims.domain.reads import answered, to_check
+from services.claims.domain.reads import answered, keys_of, to_check
 from services.claims.domain.requests import request_hash
-from services.claims.domain.saga import Claim
+from services.claims.domain.saga import Claim, claim_key
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
@@ -113,7 +113,7 @@ class ClaimsHandlers:
         """claims.requests.v1: requests, reviews, withdrawals, usage, texts, claim type statuses."""
         messages: list[Any] = [item.message for item in batch]
         work = Batch(tx, self.store(tx))
-        work.loaded = await work.store.load_claims(ids=[m.claim_id for m in messages])
+        work.loaded = await work.store.load_claims(ids=keys_of(messages))
         fresh, reviewed = to_check(messages, work.loaded)
         await self._read_registry([*fresh, *reviewed], work)
         submitted = [str(m.footprint.id) for m in messages if isinstance(m, FootprintSubmitted)]
@@ -213,8 +213,8 @@ class ClaimsHandlers:
         )
         for effect, outgoing in zip(effects, out, strict=True):
             if isinstance(effect, Allocate):
-                work.loaded.commands[claim.claim_id] = str(outgoing.message.event_id)
-        work.loaded.record(claim.claim_id, [o.message for o in out])
+                work.loaded.commands[claim.key] = str(outgoing.message.event_id)
+        work.loaded.record(claim.key, [o.message for o in out])
         work.out.extend(out)
 
     # ---- claims.requests.v1 ----------------------------------------------------------------------
@@ -222,7 +222,9 @@ class ClaimsHandlers:
     async def claim_requested(self, message: ClaimRequested, work: Batch) -> None:
         """A new claim is checked and asks for its allocation; the same request again is a no-op, a
         changed one is refused."""
-        claim = work.loaded.claims.get(message.claim_id)
+        claim = work.loaded.claims.get(
+            claim_key(message.claimant_organisation_id, message.claim_id)
+        )
         digest = request_hash(message)
         effects: list[Effect]
         if claim is None:
@@ -244,13 +246,14 @@ class ClaimsHandlers:
         product, artwork = claim.request.product.product_id, claim.request.artwork_reference
         stored = await work.store.open_claims_with(product, artwork)
         in_batch = [
-            c.claim_id
+            c.ref
             for c in work.loaded.claims.values()
             if c.status in plausibility.OPEN
             and c.request.product.product_id == product
             and c.request.artwork_reference == artwork
         ]
-        return list(plausibility.same_product_and_artwork(claim.request, [*stored, *in_batch]))
+        others = [*stored, *in_batch]
+        return list(plausibility.same_product_and_artwork(claim.request, claim.ref, others))
 
     async def review_decided(self, message: ClaimReviewDecided, work: Batch) -> None:
         if claim := self._known(message, work):
@@ -270,8 +273,11 @@ class ClaimsHandlers:
     def _known(
         self, message: ClaimReviewDecided | ClaimWithdrawn | ClaimUsageReported, work: Batch
     ) -> Claim | None:
-        """The claim the message is about; an unknown claim is refused."""
-        claim = work.loaded.claims.get(message.claim_id)
+        """The claim the message is about (the claimant's claim of that id); an unknown claim is
+        refused."""
+        claim = work.loaded.claims.get(
+            claim_key(message.claimant_organisation_id, message.claim_id)
+        )
         if claim is None:
             reason = requests.unknown_claim_reason(message)
             claimant = message.claimant_organisation_id
@@ -404,12 +410,8 @@ class ClaimsHandlers:
     def _claim_answered(
         self, message: AllocationGranted | AllocationRefused, work: Batch
     ) -> Claim | None:
-        """The claim an answer is about, if this service holds it and its owner matches."""
-        claim = work.loaded.claims.get(message.claim_id)
-        if claim is not None and claim.claimant != message.owner_organisation_id:
-            log.warning("allocation_owner_mismatch", claim_id=message.claim_id)
-            return None
-        return claim
+        """The claim an answer is about (the owner's claim of that id), if this service holds it."""
+        return work.loaded.claims.get(claim_key(message.owner_organisation_id, message.claim_id))
 
     # ---- certificates.events.v1 ------------------------------------------------------------------
 

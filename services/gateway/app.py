@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from contracts import topics
 from libs.logs import get_logger
@@ -25,7 +26,7 @@ from services.gateway.api import (
     asyncapi, certification, claims, credentials, epcis, membership, pages, producers, secretariat, upstream,
     webhooks,
 )
-from services.gateway.api import claim_page, claim_texts, footprints, plausibility, reconciliation, review
+from services.gateway.api import claim_page, claim_texts, footprints, plausibility, reconciliation, review, shadow
 from services.gateway.api.deps import ApiError, Gateway, error_body
 from services.gateway.api.openapi import document_status_codes
 from services.gateway.config import Settings
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     for module in (upstream, producers, epcis, credentials, claims, certification, webhooks, secretariat, membership,
                    pages, asyncapi):
         app.include_router(module.router)
+    app.include_router(shadow.router)  # before review: its /review/{claim_id} would take /review/shadow
     app.include_router(review.router)
     app.include_router(plausibility.router)
     app.include_router(claim_texts.router)
@@ -122,6 +124,22 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     return app
 
 
+def _methods_of(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this request's path (a path written out wins over a
+    template: it is the route that answers). FastAPI keeps included routers apart from `app.routes`, and the
+    router's own 405 names only the first route of a path, so the document is the one complete list."""
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    path = request.url.path
+    operations = paths.get(path)
+    if operations is None:
+        templated = [ops for template, ops in paths.items() if "{" in template and compile_path(template)[0].match(path)]
+        operations = {m: None for ops in templated for m in ops}
+    return sorted(m.upper() for m in operations if m.upper() in HTTP_METHODS)
+
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     codes = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "request_too_large",
@@ -145,7 +163,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = codes.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # the router names the first route of the path only; a path may have several
+            headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request))}
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
-from pymongo import InsertOne, UpdateMany, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
 from contracts import certificates as cert
 from contracts import claims as cl
@@ -27,6 +28,11 @@ NO_OUTPUT: list[Outgoing] = []
 async def _bulk(tx: Tx, collection: str, ops: list[Any]) -> None:
     if ops:
         await tx.db[collection].bulk_write(ops, ordered=True, session=tx.session)
+
+
+def _not_older(message: Any, stored: dict[str, Any] | None) -> bool:
+    at = stored.get("occurred_at") if stored else None
+    return at is None or message.occurred_at >= (at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
 async def _load(tx: Tx, collection: str, ids: set[str], projection: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
@@ -235,6 +241,17 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
         ops = [UpdateOne({"_id": store.status_id(k, v["site_id"])}, {"$set": {**v, "event_id": k, "updated_at": tx.now}},
                          upsert=True) for k, v in refused]
         await _bulk(tx, store.EVENT_STATUS, ops)
+    # accounting's shadow reports (api/shadow.py): the latest one per account; an older one arriving late loses
+    reports = [m for m in messages if isinstance(m, ledger.ShadowReportPublished)]
+    stored = await _load(tx, store.SHADOW_REPORTS, {m.account_id for m in reports}, {"occurred_at": 1})
+    latest: dict[str, ledger.ShadowReportPublished] = {}
+    for m in reports:
+        kept = latest.get(m.account_id)
+        if (kept is None or m.occurred_at >= kept.occurred_at) and _not_older(m, stored.get(m.account_id)):
+            latest[m.account_id] = m
+    await _bulk(tx, store.SHADOW_REPORTS, [
+        ReplaceOne({"_id": k}, {"occurred_at": m.occurred_at, "report": m.model_dump(mode="json", exclude={"actor"})},
+                   upsert=True) for k, m in latest.items()])
     return NO_OUTPUT
 
 
@@ -294,8 +311,9 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
     ops = []
     for m in (i.message for i in batch):
         if isinstance(m, cl.ClaimRequested):
-            ops.append(UpdateOne({"_id": m.claim_id}, {
-                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id},
+            ops.append(UpdateOne({"_id": store.claim_key(m.claimant_organisation_id, m.claim_id)}, {
+                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id,
+                                 "claim_id": m.claim_id},
                 "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
             }, upsert=True))
     await _bulk(tx, store.CLAIMS, ops)
@@ -323,7 +341,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
         entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
                  "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
         update: dict[str, Any] = {"$push": {"history": entry},
-                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id}}
+                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id,
+                                                   "claim_id": m.claim_id}}
         status = STATUS_OF.get(type(m))
         if status is not None:
             fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": entry["reasons"]}
@@ -351,7 +370,8 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
             update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,
                                        "used_kg": str(m.used_kg), "unused_kg": str(m.unused_kg)}}
         # A refused input changes nothing: it is noted on a known claim, never creates one.
-        ops.append(UpdateOne({"_id": m.claim_id}, update, upsert=status is not None))
+        key = store.claim_key(m.claimant_organisation_id, m.claim_id)
+        ops.append(UpdateOne({"_id": key}, update, upsert=status is not None))
     await _bulk(tx, store.CLAIMS, ops)
     alerts = [UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {  # the secretariat's list (api/plausibility.py)
         "alert_id": str(m.event_id), "raised_at": m.occurred_at, "claim_id": m.claim_id,

@@ -31,7 +31,9 @@ class Input(BaseModel):
         return contract.create(actor=actor, occurred_at=self.occurred_at or now, event_id=self.event_id, **body)
 
 
-def input_model(contract: type[Envelope], *, own_organisation: tuple[str, ...] = ()) -> type[Input]:
+def input_model(contract: type[Envelope], *, own_organisation: tuple[str, ...] = (), tagged: bool = False) -> type[Input]:
+    """`tagged`: a member of a union told apart by `type`, which is then required (in the OpenAPI document too:
+    a body without it is refused, so the schema must not call it valid)."""
     fields: dict[str, Any] = {
         "event_id": (UUID | None, Field(default=None, description="Your id for this message: sending the same id "
                                         "again is a no-op downstream. Generated when omitted.")),
@@ -40,7 +42,9 @@ def input_model(contract: type[Envelope], *, own_organisation: tuple[str, ...] =
     for name, info in contract.model_fields.items():
         if name in ENVELOPE:
             continue
-        if name in own_organisation:
+        if tagged and name == "type":
+            fields[name] = (info.annotation, Field(description=info.description))
+        elif name in own_organisation:
             fields[name] = (Identifier | None, Field(default=None, description=f"{info.description} Defaults to, "
                                                       "and must be, your own organisation."))
         else:
@@ -54,10 +58,10 @@ def _union(*models: type[Input]) -> Any:
     return Annotated[functools.reduce(operator.or_, models), Field(discriminator="type")]
 
 
-MaterialReceivedInput = input_model(plant.MaterialReceived)
-MaterialTransformedInput = input_model(plant.MaterialTransformed)
-MaterialShippedInput = input_model(plant.MaterialShipped)
-PlantEventCancelledInput = input_model(plant.PlantEventCancelled)
+MaterialReceivedInput = input_model(plant.MaterialReceived, tagged=True)
+MaterialTransformedInput = input_model(plant.MaterialTransformed, tagged=True)
+MaterialShippedInput = input_model(plant.MaterialShipped, tagged=True)
+PlantEventCancelledInput = input_model(plant.PlantEventCancelled, tagged=True)
 PlantEventInput = _union(MaterialReceivedInput, MaterialTransformedInput, MaterialShippedInput, PlantEventCancelledInput)
 PLANT_INPUT: TypeAdapter[Any] = TypeAdapter(PlantEventInput)
 
@@ -67,9 +71,9 @@ ClaimWithdrawnInput = input_model(claims.ClaimWithdrawn, own_organisation=("clai
 AuditOutcomeSubmittedInput = input_model(audits.AuditOutcomeSubmitted, own_organisation=("certification_body_id",))
 NonconformityClosedInput = input_model(audits.NonconformityClosed, own_organisation=("certification_body_id",))
 
-CertificateCommandInput = _union(*(input_model(c) for c in (
+CertificateCommandInput = _union(*(input_model(c, tagged=True) for c in (
     certificates.RegisterMember, certificates.RegisterSite, certificates.RegisterCertificationBody,
     certificates.SuspendCertificate, certificates.ReinstateCertificate, certificates.WithdrawCertificate,
     certificates.ChangeCertificateScope, certificates.ExtendCertificationDeadline,
     certificates.RecordMembershipForfeiture, certificates.RotateSigningKey)))
-LedgerCommandInput = _union(*(input_model(c) for c in (ledger.ClosePeriod, ledger.AssignRuleSet)))
+LedgerCommandInput = _union(*(input_model(c, tagged=True) for c in (ledger.ClosePeriod, ledger.AssignRuleSet)))

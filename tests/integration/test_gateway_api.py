@@ -13,7 +13,7 @@ import pytest
 
 from contracts import certificates as cert
 from contracts.audits import AuditOutcomeSubmitted
-from contracts.claims import ClaimRequested, ClaimUsageRecorded, ClaimUsageReported, ClaimWithdrawn
+from contracts.claims import ClaimRejected, ClaimRequested, ClaimUsageRecorded, ClaimUsageReported, ClaimWithdrawn
 from contracts.common import Activity, Reason, Role
 from contracts.intake import PlantEventRejected
 from contracts.ledger import EntryKind, LedgerEntry, LedgerEntryPosted
@@ -285,8 +285,6 @@ async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_the
     assert status["status"] == "requested"
     assert (await client.get(f"/v1/claims/{claim_id}", headers=auth(tokens["D"]))).status_code == 404
     assert claim_id not in [c["claim_id"] for c in (await client.get("/v1/claims", headers=auth(tokens["D"]))).json()["claims"]]
-    taken = await client.post("/v1/claims", json=request, headers=auth(tokens["D"]))
-    assert taken.status_code == 409 and taken.json()["error"]["code"] == "claim_id_taken"
     assert (await client.post(f"/v1/claims/{claim_id}/withdraw", json={"reason": "mine now"},
                               headers=auth(tokens["D"]))).status_code == 404
     usage = {"period_start": "2026-06-01", "period_end": "2026-08-31", "units": 40000}
@@ -314,6 +312,58 @@ async def test_brand_owners_request_follow_report_usage_of_and_withdraw_only_the
     assert withdrawn.status_code == 202
     [w] = await recorder.wait_for(ClaimWithdrawn, lambda m: m.claim_id == claim_id)
     assert w.claimant_organisation_id == orgs["brandC"]
+
+
+async def test_two_brand_owners_use_the_same_claim_id_and_neither_learns_of_the_other(world, recorder):
+    """Issue 23 item 6: a claim id is its claimant's own (no 409 that tells a brand another one uses the id,
+    no squatting); each brand reads, withdraws and is told about its own claim only."""
+    client, tokens, orgs = world["client"], world["tokens"], world["orgs"]
+    claim_id = unique("shared-claim")
+
+    def request(name: str) -> dict[str, Any]:
+        return {"claim_id": claim_id, "product": {"product_id": "GTIN-7", "name": name,
+                "aluminium_mass_per_unit_kg": "0.013", "units": 1000}, "claim_type": "on_pack_logo",
+                "wording": "ASI certified aluminium", "artwork_reference": "ART-7", "markets": ["DE"],
+                "period_start": "2026-06-01", "period_end": "2026-12-31"}
+
+    first = await client.post("/v1/claims", json=request("C's can"), headers=auth(tokens["C"]))
+    second = await client.post("/v1/claims", json=request("D's can"), headers=auth(tokens["D"]))
+    assert (first.status_code, second.status_code) == (202, 202), second.text
+    assert second.json()["claim_id"] == claim_id
+    published = await recorder.wait_for(ClaimRequested, lambda m: m.claim_id == claim_id, count=2)
+    assert sorted(m.claimant_organisation_id for m in published) == sorted([orgs["brandC"], orgs["brandD"]])
+
+    async def view(token: str, query: str = "") -> Any:
+        return await client.get(f"/v1/claims/{claim_id}{query}", headers=auth(token))
+
+    mine_c, mine_d = (await view(tokens["C"])).json(), (await view(tokens["D"])).json()
+    assert (mine_c["claimant_organisation_id"], mine_c["product"]["name"]) == (orgs["brandC"], "C's can")
+    assert (mine_d["claimant_organisation_id"], mine_d["product"]["name"]) == (orgs["brandD"], "D's can")
+    assert (await view(tokens["C"], f"?organisation_id={orgs['brandD']}")).status_code == 404
+    # The claims service decides D's claim: only D's view changes.
+    await world["sender"].send(ClaimRejected.create(
+        actor=actor("claims", Role.SERVICE), occurred_at=NOW, claim_id=claim_id,
+        claimant_organisation_id=orgs["brandD"],
+        reasons=[Reason(code="claimant_not_member", field="claimant_organisation_id", message="not a member")]))
+
+    async def status_of_d() -> Any:
+        status = (await view(tokens["D"])).json()["status"]
+        return status if status != "requested" else None
+
+    assert await eventually(status_of_d, what="D's claim rejected") == "rejected"
+    assert (await view(tokens["C"])).json()["status"] == "requested"
+    listed = (await client.get("/v1/claims", headers=auth(tokens["C"]))).json()["claims"]
+    assert [(c["claimant_organisation_id"], c["status"]) for c in listed if c["claim_id"] == claim_id] == [
+        (orgs["brandC"], "requested")]
+    # The secretariat names the claimant when two organisations use the id.
+    ambiguous = await view(ADMIN)
+    assert ambiguous.status_code == 409 and ambiguous.json()["error"]["code"] == "claim_id_ambiguous"
+    named = (await view(ADMIN, f"?organisation_id={orgs['brandD']}")).json()
+    assert (named["claimant_organisation_id"], named["status"]) == (orgs["brandD"], "rejected")
+    withdrawn = await client.post(f"/v1/claims/{claim_id}/withdraw", json={"reason": "mine"}, headers=auth(tokens["D"]))
+    assert withdrawn.status_code == 202
+    [w] = await recorder.wait_for(ClaimWithdrawn, lambda m: m.claim_id == claim_id)
+    assert (w.claimant_organisation_id, w.actor.organisation_id) == (orgs["brandD"], orgs["brandD"])
 
 
 async def test_certification_bodies_submit_only_as_themselves(world, recorder):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 import uuid
 from typing import Any
 
@@ -126,6 +127,14 @@ async def test_deeply_nested_bodies_get_a_clear_400_before_any_parser_runs(door)
         page = await client.post("/verify", data={"document": token_text})
         assert page.status_code < 500 and "Not authentic" in page.text, page.text[:300]
     assert (await client.get("/health")).status_code == 200
+    # no stall of other requests: the report's 120 KB body froze /health for 4.9 s
+    body = b'{"a":' * 24_000 + b"1" + b"}" * 24_000
+    started = time.monotonic()
+    refused, health = await asyncio.gather(
+        client.post("/v1/plant-events/epcis", content=body, headers={**auth(token), "content-type": "application/ld+json"}),
+        client.get("/health"))
+    assert (refused.status_code, refused.json()["error"]["code"], health.status_code) == (400, "too_deeply_nested", 200)
+    assert time.monotonic() - started < 2.0
 
 
 async def test_a_chunked_body_over_the_limit_gets_413(door):
@@ -152,7 +161,8 @@ async def test_unknown_body_fields_are_refused(door):
 
 async def test_every_page_carries_security_headers_and_no_redirect_names_the_callers_host(door):
     client = door["client"]
-    for path in ("/", "/verify", "/certificates?q=x", "/certificates/nothing", "/c/nothing", "/docs", "/v1/me"):
+    for path in ("/", "/verify", "/certificates?q=x", "/certificates/nothing", "/c/nothing", "/docs", "/redoc", "/review",
+                 "/asyncapi", "/documents/nothing/passport", "/v1/me"):
         response = await client.get(path)
         headers = response.headers
         assert headers["x-content-type-options"] == "nosniff", path

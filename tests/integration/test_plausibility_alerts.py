@@ -36,7 +36,7 @@ async def test_alerts_fire_for_a_duplicate_artwork_and_an_undocumented_mass_and_
         await sender.send(request(claim_id=second, org=org, artwork_reference=artwork))
         [duplicate] = await recorder.wait_for(PlausibilityAlertRaised, of(second))
         assert [r.code for r in duplicate.reasons] == [ClaimReason.SAME_PRODUCT_AND_ARTWORK]
-        assert duplicate.evidence.related_claim_ids == [first] and duplicate.evidence.artwork_reference == artwork
+        assert duplicate.evidence.related_claim_ids == [f"{org}/{first}"] and duplicate.evidence.artwork_reference == artwork
         await recorder.wait_for(ClaimPending, of(second))  # the alert decides nothing
 
         # Accounting grants the first claim's 13 t on documents that supply only 9 t.
@@ -57,7 +57,7 @@ async def test_alerts_fire_for_a_duplicate_artwork_and_an_undocumented_mass_and_
                     return ours if len(ours) == 2 else None
                 shown = {a["claim_id"]: a for a in await until(both)}
                 assert shown[second]["reasons"][0]["code"] == ClaimReason.SAME_PRODUCT_AND_ARTWORK
-                assert shown[second]["evidence"]["related_claim_ids"] == [first]
+                assert shown[second]["evidence"]["related_claim_ids"] == [f"{org}/{first}"]
                 assert Decimal(shown[first]["evidence"]["claimed_mass_kg"]) == Decimal(13000)
                 only_mass = (await http.get("/v1/plausibility-alerts",
                                             params={"code": ClaimReason.CLAIMED_ABOVE_DOCUMENTED_SUPPLY},

@@ -40,7 +40,7 @@ SERVICES = {
 # checked to still be unsent, so the list cannot go stale) until their owners send or drop them.
 KNOWN_UNSENT: dict[str, set[str]] = {
     "intake": {"SCHEMA_INVALID"},  # the runtime dead-letters unparseable plant events (DeadLetterReason)
-    "accounting": set(),
+    "accounting": {"ALLOCATION_CONFLICT"},  # no longer sent: allocations are per owner and claim id (issue 23)
     "claims": set(),
     "certificates": set(),
     "dead letters": set(),

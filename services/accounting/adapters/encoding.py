@@ -226,7 +226,8 @@ def lot_from(doc: dict[str, Any]) -> Lot:
 
 def allocation_doc(a: Allocation) -> dict[str, Any]:
     return {
-        "_id": a.claim_id,
+        "_id": a.key,
+        "claim_id": a.claim_id,
         "owner": a.owner,
         "mass": a.mass,
         "status": a.status,
@@ -245,7 +246,7 @@ def allocation_doc(a: Allocation) -> dict[str, Any]:
 
 def allocation_from(doc: dict[str, Any]) -> Allocation:
     return Allocation(
-        claim_id=doc["_id"],
+        claim_id=doc["claim_id"],
         owner=doc["owner"],
         mass=doc["mass"],
         status=doc["status"],

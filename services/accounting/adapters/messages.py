@@ -30,7 +30,10 @@ from contracts.ledger import (
     LedgerReason,
     MovementRefused,
     PeriodClosed,
+    RequestShadowReport,
     RuleSetAssigned,
+    ShadowPeriod,
+    ShadowReportPublished,
     site_account_id,
 )
 from contracts.registry import Certificate
@@ -38,6 +41,7 @@ from libs.messaging import Outgoing
 from services.accounting.domain import claims_mass
 from services.accounting.domain import outcomes as done
 from services.accounting.domain.rules import RuleSet
+from services.accounting.domain.shadow import ShadowReport
 from services.accounting.signing import Signer
 
 ACTOR = Actor(organisation_id="accounting", role=Role.SERVICE)
@@ -142,6 +146,46 @@ class KafkaMessages:
             rule_set_id=rules.rule_set_id,
             rule_set_version=rules.version,
             effective_from=effective_from,
+        )
+
+    def shadow_report(
+        self, cause: RequestShadowReport, report: ShadowReport, now: datetime
+    ) -> Outgoing:
+        rows = [
+            ShadowPeriod(
+                rule_set_id=v.rule_set_id,
+                account_id=v.account_id,
+                period_id=v.period_id,
+                closed=v.closed,
+                coc_input_kg=v.coc_input,
+                total_input_kg=v.total_input,
+                coc_output_kg=v.coc_output,
+                total_output_kg=v.total_output,
+                designated_kg=v.designated,
+                designations=v.designations,
+                refused_kg=v.refused,
+                refusals=v.refusals,
+                refusal_reasons=sorted(v.refusal_reasons),
+                closing_balance_kg=v.closing_balance,
+                forfeited_kg=v.forfeited,
+                expired_kg=v.expired,
+                overshoot_kg=v.overshoot,
+            )
+            for views in report.views.values()
+            for v in views
+        ]
+        return emit(
+            ShadowReportPublished,
+            now,
+            cause,
+            derived_event_id(cause.event_id, ShadowReportPublished.TYPE),
+            account_id=report.account_id,
+            organisation_id=report.organisation_id,
+            until=report.until,
+            assigned_rule_set_id=report.assigned_rule_set_id,
+            site_ids=list(report.site_ids),
+            movements=report.movements,
+            rows=rows,
         )
 
     def account_flagged(

@@ -129,6 +129,10 @@ class MongoStore:
             for d in await self._find("movements", {"_id": {"$in": sorted(set(movement_ids))}})
         ]
 
+    async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
+        query = {"organisation_id": organisation_id, "movement": {"$exists": True}}
+        return [movement_from(d) for d in await self._find("movements", query)]
+
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
         return [
             lot_from(d) for d in await self._find("lots", {"_id": {"$in": sorted(set(lot_ids))}})
@@ -147,10 +151,10 @@ class MongoStore:
         ]
         return accounts, [lot for lot in lots if lot.remaining > 0]
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]:
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
         return [
             allocation_from(d)
-            for d in await self._find("allocations", {"_id": {"$in": sorted(set(claim_ids))}})
+            for d in await self._find("allocations", {"_id": {"$in": sorted(set(keys))}})
         ]
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:

@@ -13,7 +13,6 @@ from services.accounting.domain.claims_common import (
     HOLDERS_NAMED,
     Outcome,
     claimable,
-    free_credits,
     held,
     holders,
     owner_accounts,
@@ -39,6 +38,7 @@ from services.accounting.domain.state import (
     Account,
     Allocation,
     Lot,
+    allocation_key,
     clean,
 )
 
@@ -48,24 +48,8 @@ from services.accounting.domain.state import (
 def allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) -> list[Outcome]:
     """Reserve `mass` of the owner's free credits for a claim; the same claim gets the same
     grant."""
-    existing = books.allocations.get(claim_id)
+    existing = books.allocations.get(allocation_key(owner, claim_id))
     if existing is not None and existing.status in (GRANTED, DEBITED):
-        if existing.owner != owner:
-            return [
-                AllocationDenied(
-                    claim_id,
-                    owner,
-                    mass,
-                    free_credits(books, owner),
-                    [
-                        reason(
-                            LedgerReason.ALLOCATION_CONFLICT,
-                            f"claim {claim_id} already holds credits of {existing.owner}",
-                            "owner_organisation_id",
-                        )
-                    ],
-                )
-            ]
         return [Granted(existing)]
     return books.atomic(lambda out: _allocate(books, claim_id, owner, mass, day, out))
 
@@ -220,7 +204,7 @@ def _allocate(
             note=f"{part} kg reserved for claim {claim_id}",
         )
         out.append(EntryPosted(entry))
-    books.touch("allocations", claim_id)
+    books.touch("allocations", allocation_key(owner, claim_id))
     allocation = Allocation(
         claim_id,
         owner,
@@ -234,7 +218,7 @@ def _allocate(
         recycled_pre_consumer_share=profile.pre_consumer,
         recycled_post_consumer_share=profile.post_consumer,
     )
-    books.allocations[claim_id] = allocation
+    books.allocations[allocation.key] = allocation
     out.append(Granted(allocation))
 
 
@@ -243,7 +227,7 @@ def _allocate(
 
 def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome]:
     """Free a pending claim's reservation; a spent (debited) allocation is never released."""
-    allocation = books.allocations.get(claim_id)
+    allocation = books.allocations.get(allocation_key(owner, claim_id))
     if allocation is None or allocation.status == RELEASED:
         return [Released(claim_id, owner, ZERO)]
     if allocation.status == DEBITED:
@@ -262,7 +246,7 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
         ]
 
     def work(out: list[Outcome]) -> None:
-        books.touch("allocations", claim_id)
+        books.touch("allocations", allocation.key)
         for lot_id, part in allocation.lot_takes.items():
             lot = books.lots.get(lot_id)
             if lot is not None:

@@ -22,6 +22,7 @@ from services.accounting.domain.rules import ZERO, round_down, round_up
 from services.accounting.domain.state import (
     DEBITED,
     RELEASED,
+    allocation_key,
     clean,
 )
 
@@ -31,7 +32,7 @@ from services.accounting.domain.state import (
 def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) -> list[Outcome]:
     """The claim was approved: its reservation becomes a `claim_debit` on each account it was held
     in."""
-    allocation = books.allocations.get(claim_id)
+    allocation = books.allocations.get(allocation_key(owner, claim_id))
     if allocation is None or allocation.status == RELEASED:
         return [
             CommandDenied(
@@ -40,18 +41,6 @@ def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) ->
                         LedgerReason.UNKNOWN_ALLOCATION,
                         f"no mass is reserved for claim {claim_id}",
                         "claim_id",
-                    )
-                ]
-            )
-        ]
-    if allocation.owner != owner:
-        return [
-            CommandDenied(
-                [
-                    reason(
-                        LedgerReason.ALLOCATION_CONFLICT,
-                        f"claim {claim_id} holds credits of {allocation.owner}",
-                        "owner_organisation_id",
                     )
                 ]
             )
@@ -73,7 +62,7 @@ def debit(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date) ->
         return [Debited(allocation)]
 
     def work(out: list[Outcome]) -> None:
-        books.touch("allocations", claim_id)
+        books.touch("allocations", allocation.key)
         for account_id, part in sorted(allocation.reservations.items()):
             account = books.accounts[account_id]
             products = [k for k in account.buckets if is_claim_product(k)]
@@ -122,7 +111,7 @@ def return_unused(
 ) -> list[Outcome]:
     """Give back `mass` of a spent claim (at most its debit less `used`, once per claim), LIFO over
     the accounts and documents it was taken from, each entry referencing the debit it returns."""
-    allocation = books.allocations.get(claim_id)
+    allocation = books.allocations.get(allocation_key(owner, claim_id))
     if allocation is None or allocation.status != DEBITED:
         return [
             CommandDenied(
@@ -131,18 +120,6 @@ def return_unused(
                         LedgerReason.ALLOCATION_NOT_DEBITED,
                         f"claim {claim_id} spent no mass: nothing to return",
                         "claim_id",
-                    )
-                ]
-            )
-        ]
-    if allocation.owner != owner:
-        return [
-            CommandDenied(
-                [
-                    reason(
-                        LedgerReason.ALLOCATION_CONFLICT,
-                        f"claim {claim_id} holds credits of {allocation.owner}",
-                        "owner_organisation_id",
                     )
                 ]
             )
@@ -177,7 +154,7 @@ def return_unused(
         ]
 
     def work(out: list[Outcome]) -> None:
-        books.touch("allocations", claim_id)
+        books.touch("allocations", allocation.key)
         entry_ids: list[str] = []
         left = amount
         for account_id in sorted(allocation.debit_entries, reverse=True):

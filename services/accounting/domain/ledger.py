@@ -114,7 +114,7 @@ class Ledger:
         self.accounts = {a.account_id: a for a in accounts}
         self.movements = {m.movement_id: m for m in movements}
         self.lots = {lot.lot_id: lot for lot in lots}
-        self.allocations = {a.claim_id: a for a in allocations}
+        self.allocations = {a.key: a for a in allocations}
         self.certificates = {c.certificate_id: c for c in certificates}
         self.assignments = assignments if assignments is not None else {}
         self.check_certificates = check_certificates

@@ -22,7 +22,7 @@ from services.accounting.domain.ledger import (
     StatementWritten,
 )
 from services.accounting.domain.rules import CATALOGUE, ZERO, Assignment
-from services.accounting.domain.state import Movement, movement_day
+from services.accounting.domain.state import Movement, MovementRecord, movement_day
 
 
 @dataclass
@@ -137,3 +137,46 @@ def compare(
         rule_set_id: run(rule_set_id, organisation_id, ordered, certificates, until, now)
         for rule_set_id in (rule_set_ids or sorted(CATALOGUE))
     }
+
+
+def sites_of(account_id: str, records: Iterable[MovementRecord]) -> set[str]:
+    """The sites whose movements an account booked: what a shadow report of that account replays
+    (each rule set then places those movements in its own accounts)."""
+    return {e.site_id for r in records for e in r.effects if e.account_id == account_id}
+
+
+@dataclass(frozen=True)
+class ShadowReport:
+    """A shadow report of one account: every rule set on the movements of the sites it booked."""
+
+    account_id: str
+    organisation_id: str
+    until: date
+    assigned_rule_set_id: str
+    site_ids: tuple[str, ...]
+    movements: int
+    views: dict[str, list[PeriodView]]
+
+
+def report(
+    account_id: str,
+    organisation_id: str,
+    records: Sequence[tuple[MovementRecord, Movement]],
+    certificates: Iterable[Certificate],
+    assigned_rule_set_id: str,
+    until: date,
+    now: datetime,
+) -> ShadowReport:
+    """The account's sites (`sites_of`), their movements under every rule set (`compare`)."""
+    sites = sites_of(account_id, (record for record, _ in records))
+    movements = [m for _, m in records if m.site_id in sites]
+    views = compare(organisation_id, movements, certificates, until, now)
+    return ShadowReport(
+        account_id,
+        organisation_id,
+        until,
+        assigned_rule_set_id,
+        tuple(sorted(sites)),
+        len(movements),
+        views,
+    )

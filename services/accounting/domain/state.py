@@ -192,6 +192,16 @@ class Allocation:
     returned: Decimal = ZERO
     """Spending and returning it: `domain/claims_mass.py`."""
 
+    @property
+    def key(self) -> str:
+        return allocation_key(self.owner, self.claim_id)
+
+
+def allocation_key(owner: str, claim_id: str) -> str:
+    """A claim id is its owner's own (issue 23): two owners' claims of the same id hold their own
+    allocations. `|` is not allowed in an identifier, so the key is unambiguous."""
+    return f"{owner}|{claim_id}"
+
 
 GRANTED, RELEASED, DEBITED = "granted", "released", "debited"
 

@@ -44,7 +44,7 @@ from services.claims.domain.effects import (
     WithdrawalConfirmed,
 )
 from services.claims.domain.plausibility import CapacityAlert
-from services.claims.domain.saga import Claim
+from services.claims.domain.saga import Claim, claim_key
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
 
@@ -133,13 +133,14 @@ def translate(
     now: datetime,
     refused_event_id: uuid.UUID | None = None,
 ) -> list[Envelope]:
-    """One message per effect; ids derive from (cause, claim, message type)."""
+    """One message per effect; ids derive from (cause, claim key, message type): the clock's cause
+    (`clock:<version>`) is the same for two owners' claims of the same id."""
     out: list[Envelope] = []
     for effect in effects:
         kind, body = _body(effect, claimant, refused_event_id)
         out.append(
             kind(
-                event_id=derived_event_id(cause, claim_id, kind.TYPE),
+                event_id=derived_event_id(cause, claim_key(claimant, claim_id), kind.TYPE),
                 occurred_at=now,
                 correlation_id=correlation_id,
                 causation_id=causation_id,

@@ -1,9 +1,10 @@
-"""The claims service's own database: claims with their decision history, and its projection of
+"""The claims service's own database: claims (keyed by `saga.claim_key`: claimant and claim id)
+with their decision history, and its projection of
 members and certificates from `certificates.events.v1`.
 
 Every write of a claim is conditional on the version it was read at, inside the batch's
 transaction; a lost race surfaces as a transient write conflict and the runtime retries the batch.
-`MongoStore` implements `ports.ClaimsStore`; `claim_document` and `claims_of` serve the CLI.
+`MongoStore` implements `ports.ClaimsStore`; `claim_documents` and `claims_of` serve the CLI.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services.claims.domain.effects import Status
 from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED
 from services.claims.domain.plausibility import OPEN, SiteYear
+from services.claims.domain.saga import claim_ref
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -57,6 +59,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
+    await db[CLAIMS].create_index("claim_id")
     await db[CLAIMS].create_index(
         [("request.product.product_id", ASCENDING), ("request.artwork_reference", ASCENDING)]
     )
@@ -110,8 +113,8 @@ class MongoStore:
             "request.artwork_reference": artwork_reference,
             "status": {"$in": [s.value for s in OPEN]},
         }
-        found = self.db[CLAIMS].find(query, {"_id": 1}, session=self.session)
-        return sorted([str(doc["_id"]) async for doc in found])
+        found = self.db[CLAIMS].find(query, {"claimant": 1, "claim_id": 1}, session=self.session)
+        return sorted([claim_ref(doc["claimant"], doc["claim_id"]) async for doc in found])
 
     async def _load(self, clauses: list[dict[str, Any]], limit: int = 0) -> Loaded:
         loaded = Loaded()
@@ -129,34 +132,35 @@ class MongoStore:
         now = self.tx.now
         ops: list[InsertOne[dict[str, Any]] | UpdateOne] = []
         updates = 0
-        for claim_id in loaded.changed:
-            claim = loaded.claims[claim_id]
-            history = loaded.history.get(claim_id, [])
-            if claim_id in loaded.new:
+        for key in loaded.changed:
+            claim = loaded.claims[key]
+            history = loaded.history.get(key, [])
+            if key in loaded.new:
                 claim.version = 1
                 ops.append(
                     InsertOne(
                         {
-                            "_id": claim_id,
+                            "_id": key,
+                            "claim_id": claim.claim_id,
                             "claimant": claim.claimant,
                             "claim_type": claim.request.claim_type.value,
                             "product_id": claim.request.product.product_id,
                             "request": claim.request.model_dump(mode="json"),
                             "request_hash": claim.request_hash,
                             "created_at": now,
-                            "allocate_command_id": loaded.commands.get(claim_id),
+                            "allocate_command_id": loaded.commands.get(key),
                             "decisions": history,
                             **state_of(claim, now),
                         }
                     )
                 )
             else:
-                read = loaded.read_version[claim_id]
+                read = loaded.read_version[key]
                 claim.version = read + 1
                 change: dict[str, Any] = {"$set": state_of(claim, now)}
                 if history:
                     change["$push"] = {"decisions": {"$each": history}}
-                ops.append(UpdateOne({"_id": claim_id, "version": read}, change))
+                ops.append(UpdateOne({"_id": key, "version": read}, change))
                 updates += 1
         if not ops:
             return
@@ -412,8 +416,11 @@ def _standing(organisation_id: str, standing: str, since: datetime) -> dict[str,
     }
 
 
-async def claim_document(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> dict[str, Any] | None:
-    return await db[CLAIMS].find_one({"_id": claim_id})
+async def claim_documents(db: AsyncDatabase[dict[str, Any]], claim_id: str) -> list[dict[str, Any]]:
+    """Every owner's claim with this id (claim ids are the owner's own)."""
+    return [
+        doc async for doc in db[CLAIMS].find({"claim_id": claim_id}).sort("claimant", ASCENDING)
+    ]
 
 
 async def claims_of(

@@ -30,9 +30,13 @@ OPEN = frozenset({Status.PENDING, Status.AWAITING_REVIEW, Status.APPROVED})
 """Claims whose pack may be on shelves or about to be: the ones a duplicate matters for."""
 
 
-def same_product_and_artwork(request: ClaimRequested, open_claim_ids: Iterable[str]) -> list[Alert]:
-    """An alert when other open claims name this request's product and artwork."""
-    others = sorted(set(open_claim_ids) - {request.claim_id})
+def same_product_and_artwork(
+    request: ClaimRequested, own: str, open_claims: Iterable[str]
+) -> list[Alert]:
+    """An alert when other open claims name this request's product and artwork. Claims are named
+    by `saga.claim_ref` (owner and claim id: any owner's claim may be among them); `own` is this
+    one's."""
+    others = sorted(set(open_claims) - {own})
     if not others:
         return []
     product, artwork = request.product.product_id, request.artwork_reference

@@ -15,6 +15,7 @@ from contracts.ledger import (
     LedgerCommandRejected,
 )
 from services.claims.domain.effects import Status
+from services.claims.domain.saga import claim_key
 from services.claims.domain.state import Loaded
 
 
@@ -24,20 +25,40 @@ def to_check(
     """The requests a batch of claims.requests.v1 checks: new claims, and claims the secretariat
     decides (the checks run again on approval)."""
     claims = loaded.claims
-    fresh = [m for m in messages if isinstance(m, ClaimRequested) and m.claim_id not in claims]
+    fresh = [m for m in messages if isinstance(m, ClaimRequested) and _key(m) not in claims]
     reviewed = [
         claim.request
         for m in messages
         if isinstance(m, ClaimReviewDecided)
-        and (claim := claims.get(m.claim_id)) is not None
+        and (claim := claims.get(_key(m))) is not None
         and claim.status is Status.AWAITING_REVIEW
     ]
     return fresh, reviewed
 
 
+def key_of(message: Any) -> str | None:
+    """The key of the claim a message of claims.requests.v1 is about (None: texts and claim type
+    statuses, which share the topic but are no claim)."""
+    claimant = getattr(message, "claimant_organisation_id", None)
+    return None if claimant is None else claim_key(claimant, message.claim_id)
+
+
+def _key(message: ClaimRequested | ClaimReviewDecided) -> str:
+    return claim_key(message.claimant_organisation_id, message.claim_id)
+
+
+def keys_of(messages: Sequence[Any]) -> list[str]:
+    return [key for m in messages if (key := key_of(m)) is not None]
+
+
 def answered(messages: Sequence[Envelope]) -> tuple[list[str], list[str]]:
-    """The claims accounting's answers are about: by claim id, and by allocation command id."""
-    ids = [m.claim_id for m in messages if isinstance(m, AllocationGranted | AllocationRefused)]
+    """The claims accounting's answers are about: by claim key (the owner is the claimant), and by
+    allocation command id."""
+    ids = [
+        claim_key(m.owner_organisation_id, m.claim_id)
+        for m in messages
+        if isinstance(m, AllocationGranted | AllocationRefused)
+    ]
     command_ids = [
         str(m.rejected_event_id)
         for m in messages

@@ -76,6 +76,17 @@ from services.claims.domain.wording import WordingRules
 T = TypeVar("T")
 
 
+def claim_key(claimant: str, claim_id: str) -> str:
+    """A claim id is the claimant's own (issue 23): two owners may use the same one. `|` is not
+    allowed in an identifier, so the key is unambiguous."""
+    return f"{claimant}|{claim_id}"
+
+
+def claim_ref(claimant: str, claim_id: str) -> str:
+    """A claim named where claims of several owners are listed (plausibility alerts)."""
+    return f"{claimant}/{claim_id}"
+
+
 @dataclass
 class Claim:
     """One claim with its request and where it stands."""
@@ -102,6 +113,16 @@ class Claim:
     @property
     def claim_id(self) -> str:
         return self.request.claim_id
+
+    @property
+    def key(self) -> str:
+        """What identifies the claim: its claimant and the claim id the claimant chose."""
+        return claim_key(self.claimant, self.claim_id)
+
+    @property
+    def ref(self) -> str:
+        """How the claim is named to the secretariat beside other owners' claims."""
+        return claim_ref(self.claimant, self.claim_id)
 
     @property
     def claimant(self) -> str:
@@ -223,7 +244,7 @@ class Claim:
         evidence = _required(self.evidence, "evidence")
         self.status = Status.APPROVED
         self.certificate_ids = [c.certificate_id for c in result.resting_on]
-        self.approval_code = approval_code(self.claim_id)
+        self.approval_code = approval_code(self.key)
         self.valid_until = min(c.valid_until for c in result.resting_on)
         return [
             Approved(self.approval_code, self.valid_until, evidence, by, self.pilot),

@@ -19,6 +19,7 @@ BALANCES = "balances"
 STATEMENTS = "statements"
 DOCUMENTS = "documents"
 CLAIMS = "claims"
+"""One document per claim, `_id` = `claim_key(claimant, claim id)`: a claim id is its claimant's own."""
 PLAUSIBILITY_ALERTS = "plausibility_alerts"
 FOOTPRINTS = "footprints"
 """Every version of every PACT footprint submitted (`FootprintSubmitted`), as submitted."""
@@ -35,8 +36,15 @@ UPSTREAM_ENTRIES = "upstream_entries"
 UPSTREAM_RECEIPTS = "upstream_receipts"
 """Who supplied each receipt, with which CoC Document (from `material.movements.v1`)."""
 MEMBER_SETTINGS = "member_settings"
+SHADOW_REPORTS = "shadow_reports"
+"""Accounting's latest `ShadowReportPublished` per account (api/shadow.py)."""
 
 Db = AsyncDatabase[dict[str, Any]]
+
+
+def claim_key(claimant: str, claim_id: str) -> str:
+    """A claim in the read model: two owners may use the same claim id (`|` is in no identifier)."""
+    return f"{claimant}|{claim_id}"
 
 
 async def ensure_indexes(db: Db) -> None:
@@ -53,7 +61,8 @@ async def ensure_indexes(db: Db) -> None:
     await db[FOOTPRINTS].create_index([("coc_document_ids", ASCENDING), ("submitted_at", DESCENDING)])
     await db[DOCUMENTS].create_index([("recipient_organisation_id", ASCENDING)])
     await db[CLAIMS].create_index([("approval_code", ASCENDING)], sparse=True)
-    await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING)])
+    await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING), ("claim_id", ASCENDING)])
+    await db[CLAIMS].create_index([("claim_id", ASCENDING)])
     await db[EVENT_STATUS].create_index([("site_id", ASCENDING), ("updated_at", DESCENDING)])
     await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])

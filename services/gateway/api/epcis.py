@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pymongo.errors import DuplicateKeyError
 
 from contracts.common import MaterialCategory, Role
@@ -34,18 +34,32 @@ EXCEPTION_OF = {  # reason code -> EPCIS 2.0 exception type and HTTP status (EPC
 }
 
 
+def _only(*given: str) -> dict[str, Any]:
+    others = [name for name in ("site_id", "organisation_id", "material_category", "product_form") if name not in given]
+    return {"required": list(given), "not": {"anyOf": [{"required": [name]} for name in others]}}
+
+
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 120}
+
+
 class Gs1Registration(StrictBody):
     """What a GS1 identifier stands for: one of a site, a party (organisation) or a product."""
+
+    # The schema says what `one_meaning` checks: exactly one meaning, its fields not null.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        _only("site_id"), _only("organisation_id"), _only("material_category", "product_form")]})
 
     identifier: str = Field(min_length=1, max_length=300, description=(
         "An SGLN, PGLN, SGTIN, LGTIN, SGTIN pattern or GS1 Digital Link URI, or bare GLN (13) / GTIN (8, 12, 13, "
         "14) digits."))
-    site_id: str | None = Field(default=None, min_length=1, max_length=120,
+    site_id: Annotated[str | None, WithJsonSchema(_TEXT)] = Field(default=None, min_length=1, max_length=120,
                                 description="The registered site a GLN names (yours, unless you are the secretariat).")
-    organisation_id: str | None = Field(default=None, min_length=1, max_length=120,
+    organisation_id: Annotated[str | None, WithJsonSchema(_TEXT)] = Field(default=None, min_length=1, max_length=120,
                                         description="The organisation a party GLN names (yours, unless secretariat).")
-    material_category: MaterialCategory | None = Field(default=None, description="What a GTIN's material is.")
-    product_form: str | None = Field(default=None, min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$",
+    material_category: Annotated[MaterialCategory | None, WithJsonSchema(
+        {"type": "string", "enum": [c.value for c in MaterialCategory]})] = Field(default=None, description="What a GTIN's material is.")
+    product_form: Annotated[str | None, WithJsonSchema({**_TEXT, "pattern": r"^[A-Za-z0-9_.:-]+$"})] = Field(
+                                     default=None, min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$",
                                      description="The product form of a GTIN (e.g. ingot, coil, bales).")
 
     @model_validator(mode="after")

@@ -69,8 +69,10 @@ async def verify_form() -> HTMLResponse:
     return page("verify.html", pasted=None, result=None)
 
 
-VERIFY_BODY = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {"document": {"type": "string", "maxLength": 60000}}}}}}}
+VERIFY_BODY = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["document"],
+    "properties": {"document": {"type": "string", "minLength": 1, "maxLength": 60000, "pattern": r"\S",
+                                "description": "A compact JWS, a claim code or a certificate number."}}}}}}}
 
 
 @router.post("/verify", response_class=HTMLResponse, openapi_extra=VERIFY_BODY,

@@ -116,10 +116,15 @@ async def submit_plant_events(gw: GatewayDep, caller: Producer, batch: Batch) ->
     return respond(result.model_dump())
 
 
+EPCIS_DOCUMENT = {
+    "type": "object", "required": ["epcisBody"],
+    "description": "EPCIS 2.0 EPCISDocument (JSON-LD); each event of eventList is mapped and answered on its own "
+                   "(see the gateway README for the mapping). At most GATEWAY_MAX_BATCH_ITEMS events.",
+    "properties": {"type": {"const": "EPCISDocument"}, "epcisBody": {
+        "type": "object", "required": ["eventList"],
+        "properties": {"eventList": {"type": "array", "items": {"type": "object"}}}}}}
 EPCIS_BODY = {"requestBody": {"required": True, "content": {
-    "application/ld+json": {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}},
-    "application/json": {"schema": {"type": "object", "description": "EPCIS 2.0 EPCISDocument (JSON-LD)"}},
-}}}
+    "application/ld+json": {"schema": EPCIS_DOCUMENT}, "application/json": {"schema": EPCIS_DOCUMENT}}}}
 
 
 @router.post("/v1/plant-events/epcis", response_model=BatchResult, openapi_extra=EPCIS_BODY,

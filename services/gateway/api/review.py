@@ -28,6 +28,7 @@ from services.gateway.api.deps import (
     respond,
     role,
 )
+from services.gateway.api.claims import Claimant, find_claim
 from services.gateway.api.review_templates import render
 from services.gateway.domain.access import Principal
 
@@ -68,7 +69,7 @@ async def queue(gw: GatewayDep, limit: int = 200) -> list[dict[str, Any]]:
         request = d.get("request") or {}
         seconds = waited_seconds(d.get("awaiting_since"), now)
         out.append({
-            "claim_id": d["_id"], "claimant_organisation_id": d.get("claimant_organisation_id"),
+            "claim_id": d.get("claim_id", d["_id"]), "claimant_organisation_id": d.get("claimant_organisation_id"),
             "claim_type": request.get("claim_type"), "product": request.get("product") or {},
             "wording": request.get("wording"), "artwork_reference": d.get("artwork_reference")
             or request.get("artwork_reference"), "evidence": d.get("evidence") or {},
@@ -77,17 +78,17 @@ async def queue(gw: GatewayDep, limit: int = 200) -> list[dict[str, Any]]:
     return out
 
 
-async def decide(gw: GatewayDep, caller: Principal, claim_id: str, decision: ReviewDecision, comment: str) -> dict[str, Any]:
-    doc = await gw.db[store.CLAIMS].find_one({"_id": claim_id})
-    if doc is None:
-        raise ApiError(404, "not_found", "no claim has this id")
+async def decide(gw: GatewayDep, caller: Principal, claim_id: str, organisation_id: str | None,
+                 decision: ReviewDecision, comment: str) -> dict[str, Any]:
+    doc = await find_claim(gw, caller, claim_id, organisation_id)
     if doc.get("status") != AWAITING:
         raise ApiError(409, "claim_not_awaiting_review", f"claim {claim_id} is {doc.get('status')}, not awaiting review")
     message = ClaimReviewDecided.create(
         actor=caller.actor, occurred_at=gw.runtime.clock.now(), claim_id=claim_id,
         claimant_organisation_id=doc["claimant_organisation_id"], decision=decision, comment=comment,
         reviewer_key_id=caller.key_id)
-    return {**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id}
+    return {**await publish(gw, caller, message, claim_id=claim_id), "claim_id": claim_id,
+            "claimant_organisation_id": doc["claimant_organisation_id"]}
 
 
 @router.get("/v1/review-queue", summary="Claims awaiting the secretariat's review, oldest first, with the time waited")
@@ -97,8 +98,9 @@ async def review_queue(gw: GatewayDep, caller: Secretariat, limit: Annotated[int
 
 @router.post("/v1/claims/{claim_id}/review", status_code=202,
              summary="Approve or refuse a claim awaiting review, with a comment (recorded with your key)")
-async def review_claim(gw: GatewayDep, caller: Secretariat, claim_id: str, body: ReviewBody) -> Any:
-    return respond(await decide(gw, caller, claim_id, body.decision, body.comment), 202)
+async def review_claim(gw: GatewayDep, caller: Secretariat, claim_id: str, body: ReviewBody,
+                       organisation_id: Claimant = None) -> Any:
+    return respond(await decide(gw, caller, claim_id, organisation_id, body.decision, body.comment), 202)
 
 
 # ---- the page ----
@@ -151,7 +153,7 @@ async def review_form(gw: GatewayDep, request: Request, claim_id: str) -> Respon
     try:
         decision = ReviewDecision(form.get("decision", ""))
         body = ReviewBody(decision=decision, comment=form.get("comment", ""))
-        await decide(gw, caller, claim_id, body.decision, body.comment)
+        await decide(gw, caller, claim_id, form.get("organisation_id"), body.decision, body.comment)
     except (ValueError, ApiError) as exc:
         message = exc.message if isinstance(exc, ApiError) else "choose approve or refuse and write a comment"
         return _html("review_login.html", 400, problem=message)

@@ -32,7 +32,7 @@ REVIEW_QUEUE = """{% extends "base.html" %}{% from "status.html" import badge %}
 <dt>Mass reserved</dt><dd>{{ c.evidence.allocation.mass_kg if c.evidence.allocation else '' }} kg from {{ (c.evidence.allocation.document_ids if c.evidence.allocation else [])|join(', ') }}</dd>
 <dt>Wording rules</dt><dd>{{ c.evidence.wording_rules_version }}</dd>
 <dt>In the queue since</dt><dd>{{ c.awaiting_since }}</dd></dl>
-<form method="post" action="/review/{{ c.claim_id }}"><label for="comment-{{ c.claim_id }}">Comment</label>
+<form method="post" action="/review/{{ c.claim_id }}"><input type="hidden" name="organisation_id" value="{{ c.claimant_organisation_id }}"><label for="comment-{{ c.claim_id }}">Comment</label>
 <textarea id="comment-{{ c.claim_id }}" name="comment" rows="2" maxlength="2000" required></textarea>
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="refuse">Refuse</button></form></div>{% endfor %}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from contracts.common import Identifier, Role
 from services.gateway.adapters import store
@@ -20,7 +20,8 @@ Secretariat = Annotated[Principal, role(Role.SECRETARIAT)]
 
 class NewKeyRequest(StrictBody):
     organisation_id: Identifier = Field(description="Organisation the key acts for.")
-    role: Role = Field(description="Role the key acts in (not `service`).")
+    role: Annotated[Role, WithJsonSchema({"type": "string", "enum": [r.value for r in Role if r is not Role.SERVICE]})] \
+        = Field(description="Role the key acts in (not `service`, the platform's own).")
     label: str = Field(default="", max_length=200, description="A note for you, e.g. 'ERP integration'.")
 
 

@@ -21,8 +21,14 @@ router = APIRouter(tags=["webhooks"])
 Subscriber = Annotated[Principal, role(Role.CERTIFICATION_BODY, Role.SECRETARIAT)]
 
 
+URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+"""What `domain.webhooks.url_problem` can accept (http only where private targets are allowed, for tests)."""
+
+
 class Subscription(StrictBody):
-    url: str = Field(min_length=8, max_length=2000, description="Where certificate events are POSTed (https).")
+    url: str = Field(min_length=8, max_length=2000, pattern=URL_PATTERN, description=(
+        "Where certificate events are POSTed: https, a public host (a private or local address is refused with "
+        "422 `invalid_webhook_url`, see the README's SSRF rules)."))
     organisation_ids: list[Identifier] = Field(default_factory=list, max_length=1000,
                                                description="Only certificates of these organisations (empty: all).")
     changes: list[CertificateChange] = Field(default_factory=list, description="Only these changes (empty: all).")

@@ -57,6 +57,13 @@ class FakeStore:
     async def load_movements(self, movement_ids: Iterable[str]) -> list[MovementRecord]:
         return _copies(self.movements, movement_ids)
 
+    async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
+        return [
+            copy.deepcopy(m)
+            for m in self.movements.values()
+            if m.organisation_id == organisation_id and m.movement is not None
+        ]
+
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
         return _copies(self.lots, lot_ids)
 
@@ -70,8 +77,8 @@ class FakeStore:
         ]
         return copy.deepcopy(accounts), copy.deepcopy(sorted(lots, key=lambda lot: lot.lot_id))
 
-    async def load_allocations(self, claim_ids: Iterable[str]) -> list[Allocation]:
-        return _copies(self.allocations, claim_ids)
+    async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
+        return _copies(self.allocations, keys)
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         found: list[Allocation] = []

@@ -16,6 +16,7 @@ from contracts.registry import CertificateStatus
 from services.accounting.domain import claims_mass
 from services.accounting.domain.ledger import GRANTED, Allocation, Ledger
 from services.accounting.domain.rules import Assignment
+from services.accounting.domain.state import allocation_key
 from services.accounting.ports import AccountingStore
 from tests.unit.accounting.factories import NOW, ORG, certificate, group, ledger, receipt, ship
 
@@ -129,17 +130,26 @@ class StoreSuite:
             ("c-4", "99", "released"),
             ("c-5", "50", GRANTED),
         ):
-            books.allocations[claim_id] = Allocation(claim_id, ORG, Decimal(mass), status)
-            books.dirty_allocations.add(claim_id)
-        books.allocations["c-x"] = Allocation("c-x", "org-other", Decimal(70), GRANTED)
-        books.dirty_allocations.add("c-x")
+            allocation = Allocation(claim_id, ORG, Decimal(mass), status)
+            books.allocations[allocation.key] = allocation
+            books.dirty_allocations.add(allocation.key)
+        for other in (
+            Allocation("c-x", "org-other", Decimal(70), GRANTED),
+            Allocation("c-4", "org-other", Decimal(5), GRANTED),
+        ):  # claim ids are the owner's
+            books.allocations[other.key] = other
+            books.dirty_allocations.add(other.key)
         async with self.transaction() as store:
             await store.save(books)
         async with self.transaction() as store:
             holders = await store.load_claim_holders([ORG], 3)
-            loaded = await store.load_allocations(["c-4", "c-none"])
+            loaded = await store.load_allocations(
+                [allocation_key(ORG, "c-4"), allocation_key(ORG, "c-none")]
+            )
+            others = await store.load_allocations([allocation_key("org-other", "c-4")])
         assert [a.claim_id for a in holders] == ["c-5", "c-2", "c-3"]
-        assert loaded == [books.allocations["c-4"]]
+        assert loaded == [books.allocations[allocation_key(ORG, "c-4")]]
+        assert [(a.owner, a.claim_id, a.mass) for a in others] == [("org-other", "c-4", Decimal(5))]
         assert claims_mass.HOLDERS_NAMED > 3
 
     async def test_accounts_due_are_those_whose_period_ended(self) -> None:

@@ -61,8 +61,21 @@ def test_a_debit_without_a_reservation_or_of_another_mass_is_refused_with_its_fi
     claims_mass.allocate(books, "claim-1", "brand", Decimal(400), DAY)
     assert refusal(claims_mass.debit(books, "claim-1", "brand", Decimal(401), DAY)) == [
         (LedgerReason.DEBIT_MISMATCH, "mass_kg")]
+    # A claim id is its owner's: another owner's claim-1 holds nothing, and cannot spend brand's.
     assert refusal(claims_mass.debit(books, "claim-1", "other", Decimal(400), DAY)) == [
-        (LedgerReason.ALLOCATION_CONFLICT, "owner_organisation_id")]
+        (LedgerReason.UNKNOWN_ALLOCATION, "claim_id")]
+    assert books.accounts[BRAND_ACCOUNT].reserved == Decimal(400)
+
+
+def test_two_owners_claims_of_the_same_id_hold_their_own_allocations():
+    books = brand_books()
+    [granted] = [o for o in claims_mass.allocate(books, "claim-1", "brand", Decimal(400), DAY) if isinstance(o, Granted)]
+    other = claims_mass.allocate(books, "claim-1", "other", Decimal(50), DAY)
+    [denied] = [o for o in other if isinstance(o, AllocationDenied)]
+    assert (denied.owner, denied.claim_id) == ("other", "claim-1")
+    assert [r.code for r in denied.reasons] == [LedgerReason.INSUFFICIENT_CREDITS]  # its own (empty) credits
+    assert claims_mass.release(books, "claim-1", "other", DAY) == [Released("claim-1", "other", Decimal(0))]
+    assert books.allocations["brand|claim-1"] is granted.allocation and granted.allocation.status == "granted"
     assert books.accounts[BRAND_ACCOUNT].reserved == Decimal(400)
 
 

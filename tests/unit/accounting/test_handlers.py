@@ -4,6 +4,7 @@ type at a time, with the real messages adapter: the tests assert on what would b
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,15 +33,18 @@ from contracts.ledger import (
     MovementRefused,
     PeriodClosed,
     ReleaseAllocation,
+    RequestShadowReport,
     ReturnClaimMass,
     RuleSetAssigned,
+    ShadowReportPublished,
 )
 from contracts.registry import Certificate, CertificateStatus, Site
 from libs.messaging import Incoming, Outgoing, Record, Tx
 from services.accounting.app import build_handlers
 from services.accounting.config import Settings
 from services.accounting.domain.chain import verify_chain
-from services.accounting.domain.rules import Assignment
+from services.accounting.domain.rules import CATALOGUE, Assignment
+from services.accounting.domain.state import allocation_key
 from services.accounting.handlers import DISPATCH, AccountingHandlers
 from services.accounting.signing import verify
 from tests.unit.accounting.factories import (
@@ -133,6 +137,7 @@ def test_every_incoming_message_type_has_a_use_case() -> None:
         DebitClaimMass,
         ReturnClaimMass,
         ClosePeriod,
+        RequestShadowReport,
         SiteRegistered,
         CertificateChanged,
     }
@@ -255,6 +260,53 @@ def allocate(claim_id: str, kg: str) -> AllocateForClaim:
     )
 
 
+def shadow_request(actor: Actor, account_id: str) -> RequestShadowReport:
+    return RequestShadowReport.create(
+        actor=actor, occurred_at=NOW, account_id=account_id, until=date(2027, 1, 1)
+    )
+
+
+async def test_the_secretariat_gets_every_rule_sets_shadow_periods_and_nothing_is_booked() -> None:
+    service = Service()
+    await service.certified(rule_set=CREDIT)
+    await service.movements(receipt("100"), receipt("40", site="site-b"), receipt("7", org="other"))
+    [account_id] = [a for a in service.store.accounts if a.startswith(f"group:{ORG}")]
+    before = copy.deepcopy((service.store.accounts, service.store.entries))
+    [report] = messages(
+        await service.commands(shadow_request(SECRETARIAT, account_id)), ShadowReportPublished
+    )
+    assert (report.account_id, report.organisation_id, report.until) == (
+        account_id,
+        ORG,
+        date(2027, 1, 1),
+    )
+    assert report.assigned_rule_set_id == CREDIT
+    # the group account's sites, not the other organisation's receipt
+    assert (report.site_ids, report.movements) == (["site-a", "site-b"], 2)
+    assert {r.rule_set_id for r in report.rows} == set(CATALOGUE)
+    for rule_set_id in CATALOGUE:  # each rule set books the same 140 kg in accounts of its own
+        rows = [r for r in report.rows if r.rule_set_id == rule_set_id]
+        assert sum(r.coc_input_kg for r in rows) == Decimal(140), rule_set_id
+    assert (service.store.accounts, service.store.entries) == before  # never authoritative
+
+
+async def test_a_shadow_report_is_the_secretariats_and_of_a_known_account() -> None:
+    service = Service()
+    await service.certified()
+    await service.movements(receipt("100"))
+    refused = messages(
+        await service.commands(
+            shadow_request(CLAIMS, next(iter(service.store.accounts))),
+            shadow_request(SECRETARIAT, "site:nowhere"),
+        )
+    )
+    assert [type(m) for m in refused] == [LedgerCommandRejected, LedgerCommandRejected]
+    assert [(m.reasons[0].code, m.reasons[0].field) for m in refused] == [
+        (LedgerReason.NOT_AUTHORISED, "actor.role"),
+        (LedgerReason.UNKNOWN_ACCOUNT, "account_id"),
+    ]
+
+
 async def brand(service: Service) -> None:
     await service.certified("brand", rule_set=CREDIT)
     await service.movements(receipt("300", org="brand", document="doc-1"))
@@ -267,7 +319,7 @@ async def test_an_allocation_reserves_credits_and_a_refusal_names_the_holders() 
     assert granted.mass_kg == Decimal(200) and [d.document_id for d in granted.documents] == [
         "doc-1"
     ]
-    assert service.store.allocations["claim-1"].status == "granted"
+    assert service.store.allocations[allocation_key("brand", "claim-1")].status == "granted"
     [refused] = messages(await service.commands(allocate("claim-2", "200")), AllocationRefused)
     assert refused.available_kg == Decimal(100) and refused.held_by_claim_ids == ["claim-1"]
 

@@ -40,6 +40,7 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.claims: dict[str, Stored] = {}
+        """By claim key (`saga.claim_key`)."""
         self.members: dict[str, Member] = {}
         self.standing: dict[str, tuple[str, date | None]] = {}
         self.certificates: dict[str, Certificate] = {}
@@ -62,12 +63,12 @@ class FakeStore:
         return self._load(
             s
             for s in self.claims.values()
-            if s.claim.claim_id in ids or s.allocate_command_id in commands
+            if s.claim.key in ids or s.allocate_command_id in commands
         )
 
     async def open_claims_with(self, product_id: str, artwork_reference: str) -> list[str]:
         return sorted(
-            s.claim.claim_id
+            s.claim.ref
             for s in self.claims.values()
             if s.claim.status in OPEN
             and s.claim.request.product.product_id == product_id
@@ -101,22 +102,22 @@ class FakeStore:
         return loaded
 
     async def save_claims(self, loaded: Loaded) -> None:
-        for claim_id in loaded.changed - loaded.new:
-            if self.claims[claim_id].claim.version != loaded.read_version[claim_id]:
+        for key in loaded.changed - loaded.new:
+            if self.claims[key].claim.version != loaded.read_version[key]:
                 raise OperationFailure(
                     "a claim changed while this batch read it", code=WRITE_CONFLICT
                 )
-        for claim_id in loaded.changed:
-            claim = loaded.claims[claim_id]
-            history = loaded.history.get(claim_id, [])
-            if claim_id in loaded.new:
+        for key in loaded.changed:
+            claim = loaded.claims[key]
+            history = loaded.history.get(key, [])
+            if key in loaded.new:
                 claim.version = 1
-                stored = Stored(_copy(claim), loaded.commands.get(claim_id), list(history))
-                self.claims[claim_id] = stored
+                stored = Stored(_copy(claim), loaded.commands.get(key), list(history))
+                self.claims[key] = stored
             else:
-                claim.version = loaded.read_version[claim_id] + 1
-                self.claims[claim_id].claim = _copy(claim)
-                self.claims[claim_id].decisions.extend(history)
+                claim.version = loaded.read_version[key] + 1
+                self.claims[key].claim = _copy(claim)
+                self.claims[key].decisions.extend(history)
 
     # ---- the registry projection ----
 

@@ -18,6 +18,7 @@ from contracts.ledger import EntryKind
 from contracts.registry import Certificate, CertificateStatus
 from services.accounting.domain import claims_mass
 from services.accounting.domain.ledger import DEBITED, AllocationDenied, Granted, Ledger
+from services.accounting.domain.state import allocation_key
 from services.claims.domain import saga
 from services.claims.domain.checks import Allocation, Registry
 from services.claims.domain.rule_sets import wording_rules
@@ -256,7 +257,7 @@ class Sim:
             assert Decimal(0) <= account.reserved <= account.balance
         # A withdrawal never returns more than the unused part.
         for claim in self.claims.values():
-            allocation = self.books.allocations.get(claim.claim_id)
+            allocation = self.books.allocations.get(allocation_key(claim.claimant, claim.claim_id))
             if allocation is not None and allocation.returned > 0:
                 assert claim.approved_kg is not None
                 assert allocation.returned + claim.used.used_kg <= claim.approved_kg
@@ -267,7 +268,7 @@ class Sim:
     def check_settled(self) -> None:
         """Once every message is delivered, the two services agree on every claim's mass."""
         for claim in self.claims.values():
-            allocation = self.books.allocations.get(claim.claim_id)
+            allocation = self.books.allocations.get(allocation_key(claim.claimant, claim.claim_id))
             spent = allocation is not None and allocation.status == DEBITED
             assert claim.status is not Status.PENDING or not spent
             if claim.approved_kg is not None:

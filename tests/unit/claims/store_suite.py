@@ -19,7 +19,7 @@ from services.claims.adapters.store import WRITE_CONFLICT
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK, FORFEITED
 from services.claims.domain.requests import request_hash
-from services.claims.domain.saga import Claim
+from services.claims.domain.saga import Claim, claim_key
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 from services.claims.ports import ClaimsStore
@@ -46,8 +46,13 @@ def member(org: str, joined_on: date = date(2024, 1, 1)) -> Member:
     )
 
 
-def claim(claim_id: str, status: Status = Status.PENDING, **state: object) -> Claim:
-    r = request(claim_id=claim_id)
+KEY_1 = claim_key(BRAND, "claim-1")
+
+
+def claim(
+    claim_id: str, status: Status = Status.PENDING, org: str = BRAND, **state: object
+) -> Claim:
+    r = request(claim_id=claim_id, org=org)
     return Claim(r, request_hash(r), status, **state)  # type: ignore[arg-type]
 
 
@@ -64,9 +69,9 @@ class StoreSuite:
             loaded = Loaded()
             for c in claims:
                 loaded.add_new(c)
-                loaded.record(c.claim_id, [])
+                loaded.record(c.key, [])
                 if command is not None:
-                    loaded.commands[c.claim_id] = command
+                    loaded.commands[c.key] = command
             await store.save_claims(loaded)
 
     async def test_a_new_claim_is_found_by_its_id_and_by_the_allocation_command_it_sent(
@@ -75,11 +80,15 @@ class StoreSuite:
         decide_by = NOW + timedelta(seconds=30)
         await self.insert(claim("claim-1", decide_by=decide_by), command="cmd-1")
         async with self.transaction() as store:
-            by_id = await store.load_claims(ids=["claim-1", "claim-unknown"])
+            by_id = await store.load_claims(
+                ids=[KEY_1, claim_key(BRAND, "claim-unknown"), claim_key("brand-2", "claim-1")]
+            )
             by_command = await store.load_claims(allocate_command_ids=["cmd-1"])
-            neither = await store.load_claims(ids=["claim-2"], allocate_command_ids=["cmd-2"])
-        found = by_id.claims["claim-1"]
-        assert list(by_id.claims) == ["claim-1"] and by_id.read_version == {"claim-1": 1}
+            neither = await store.load_claims(
+                ids=[claim_key(BRAND, "claim-2")], allocate_command_ids=["cmd-2"]
+            )
+        found = by_id.claims[KEY_1]
+        assert list(by_id.claims) == [KEY_1] and by_id.read_version == {KEY_1: 1}
         assert (found.status, found.decide_by, found.version) == (Status.PENDING, decide_by, 1)
         assert (
             found.request_hash
@@ -90,24 +99,39 @@ class StoreSuite:
         assert by_command.claim_of_command("cmd-1").claim_id == "claim-1"  # type: ignore[union-attr]
         assert neither.claims == {}
 
+    async def test_two_owners_keep_claims_of_the_same_id_apart(self) -> None:
+        await self.insert(claim("claim-1", status=Status.APPROVED, approval_code="RAS-A"))
+        await self.insert(claim("claim-1", org="brand-2"))
+        other = claim_key("brand-2", "claim-1")
+        async with self.transaction() as store:
+            both = await store.load_claims(ids=[KEY_1, other])
+            mine = await store.load_claims(ids=[KEY_1])
+        assert sorted(both.claims) == sorted([KEY_1, other])
+        assert both.claims[KEY_1].claimant == BRAND and both.claims[other].claimant == "brand-2"
+        assert (both.claims[KEY_1].status, both.claims[other].status) == (
+            Status.APPROVED,
+            Status.PENDING,
+        )
+        assert list(mine.claims) == [KEY_1]
+
     async def test_an_update_bumps_the_version_and_a_stale_copy_is_a_write_conflict(self) -> None:
         await self.insert(claim("claim-1"))
         async with self.transaction() as store:
-            first = await store.load_claims(ids=["claim-1"])
+            first = await store.load_claims(ids=[KEY_1])
         async with self.transaction() as store:
-            second = await store.load_claims(ids=["claim-1"])
-        first.claims["claim-1"].status = Status.REJECTED
-        first.record("claim-1", [])
+            second = await store.load_claims(ids=[KEY_1])
+        first.claims[KEY_1].status = Status.REJECTED
+        first.record(KEY_1, [])
         async with self.transaction() as store:
             await store.save_claims(first)
-        second.claims["claim-1"].status = Status.WITHDRAWN
-        second.record("claim-1", [])
+        second.claims[KEY_1].status = Status.WITHDRAWN
+        second.record(KEY_1, [])
         with pytest.raises(OperationFailure) as lost:
             async with self.transaction() as store:
                 await store.save_claims(second)
         assert lost.value.code == WRITE_CONFLICT
         async with self.transaction() as store:
-            stored = (await store.load_claims(ids=["claim-1"])).claims["claim-1"]
+            stored = (await store.load_claims(ids=[KEY_1])).claims[KEY_1]
         assert (stored.status, stored.version) == (Status.REJECTED, 2)
 
     async def test_the_clock_finds_pending_claims_past_their_deadline_and_lapsed_approvals(
@@ -126,8 +150,9 @@ class StoreSuite:
             one = await store.load_due(NOW, limit=1)
             resting = await store.load_approved_resting_on(["cert-x"])
             elsewhere = await store.load_approved_resting_on(["cert-y"])
-        assert set(due.claims) == {"late", "lapsed"} and len(one.claims) == 1
-        assert set(resting.claims) == {"lapsed", "valid"} and elsewhere.claims == {}
+        assert {c.claim_id for c in due.claims.values()} == {"late", "lapsed"}
+        assert len(one.claims) == 1 and elsewhere.claims == {}
+        assert {c.claim_id for c in resting.claims.values()} == {"lapsed", "valid"}
 
     async def test_the_registry_holds_what_a_request_needs_and_quoted_numbers_any_case(
         self,
@@ -249,7 +274,7 @@ class StoreSuite:
         )
         await self.insert(approved)
         async with self.transaction() as store:
-            stored = (await store.load_claims(ids=["claim-1"])).claims["claim-1"]
+            stored = (await store.load_claims(ids=[KEY_1])).claims[KEY_1]
         assert stored.allocation == allocation("13000.125")
         assert stored.approved_kg == Decimal("13000.125")
         assert stored.used.used_kg == Decimal("5200.000") and stored.certificate_ids == ["cert-x"]
@@ -273,7 +298,7 @@ class StoreSuite:
         async with self.transaction() as store:
             found = await store.open_claims_with("GTIN-05000112637922", "artwork-x")
             other_product = await store.open_claims_with("GTIN-other", "artwork-x")
-        assert found == ["dup-approved", "dup-pending", "dup-review"]
+        assert found == [f"{BRAND}/dup-approved", f"{BRAND}/dup-pending", f"{BRAND}/dup-review"]
         assert other_product == []
 
     async def test_a_sites_yearly_output_adds_up_exactly_and_remembers_its_alert(self) -> None:

@@ -175,7 +175,7 @@ def test_a_withdrawal_after_usage_returns_the_unused_part_once():
     # 400,000 cans used (5.2 t); the 1.5 million more for the next quarter would exceed the
     # approval.
     assert first.used.used_units == 400_000 and first.returned_kg == Decimal("7800.000")
-    assert sim.books.allocations["claim-0"].returned == Decimal("7800.000")
+    assert sim.books.allocations["brand-1|claim-0"].returned == Decimal("7800.000")
     refused = [e for c, e in sim.decisions if c == "claim-0" and isinstance(e, saga.Refused)]
     assert [(r.code, r.field) for e in refused for r in e.reasons] == [
         (ClaimReason.USAGE_EXCEEDS_APPROVED, "units")
@@ -190,5 +190,5 @@ def test_a_revoked_claim_keeps_its_mass_spent_even_when_withdrawn_afterwards():
         sim.claims["claim-0"].status is Status.WITHDRAWN
         and sim.claims["claim-0"].returned_kg is None
     )
-    assert sim.books.allocations["claim-0"].returned == 0
+    assert sim.books.allocations["brand-1|claim-0"].returned == 0
     assert sim.claims["claim-1"].status is Status.REJECTED

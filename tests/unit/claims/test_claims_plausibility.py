@@ -22,14 +22,16 @@ from tests.unit.claims.test_claims_use_cases import Service, grant, published
 
 def test_same_product_and_artwork_alerts_naming_the_other_open_claims_but_not_itself():
     req = request(claim_id="claim-2", artwork_reference="art-7")
-    [alert] = plausibility.same_product_and_artwork(req, ["claim-2", "claim-1", "claim-1"])
+    own = "brand-1/claim-2"
+    others = [own, "brand-1/claim-1", "brand-1/claim-1", "brand-2/claim-2"]
+    [alert] = plausibility.same_product_and_artwork(req, own, others)
     assert alert.reason.code == ClaimReason.SAME_PRODUCT_AND_ARTWORK
     assert alert.reason.field == "artwork_reference"
-    assert alert.related_claim_ids == ("claim-1",)
+    assert alert.related_claim_ids == ("brand-1/claim-1", "brand-2/claim-2")
     assert (alert.product_id, alert.artwork_reference) == ("GTIN-05000112637922", "art-7")
-    assert "claim-1" in alert.reason.message
-    assert plausibility.same_product_and_artwork(req, ["claim-2"]) == []
-    assert plausibility.same_product_and_artwork(req, []) == []
+    assert "brand-1/claim-1" in alert.reason.message
+    assert plausibility.same_product_and_artwork(req, own, [own]) == []
+    assert plausibility.same_product_and_artwork(req, own, []) == []
 
 
 def test_claimed_mass_above_what_the_documents_supply_alerts_with_both_masses():
@@ -67,7 +69,7 @@ async def test_a_second_open_claim_on_the_same_product_and_artwork_raises_an_ale
     ]
     [alert] = alerts(out)
     assert published(out)[-1][1:] == (topics.CLAIMS_DECISIONS.name, "claim-2")
-    assert alert.claim_id == "claim-2" and alert.evidence.related_claim_ids == ["claim-1"]
+    assert alert.claim_id == "claim-2" and alert.evidence.related_claim_ids == ["brand-1/claim-1"]
     assert [r.code for r in alert.reasons] == [ClaimReason.SAME_PRODUCT_AND_ARTWORK]
     assert service.status("claim-2") is Status.PENDING
     # Another artwork of the same product: no alert.
@@ -80,7 +82,7 @@ async def test_two_requests_in_one_batch_and_a_rejected_request_are_treated_as_t
     service = Service()
     await service.registered()
     out = await service.requests(request(claim_id="claim-1"), request(claim_id="claim-2"))
-    assert [a.evidence.related_claim_ids for a in alerts(out)] == [["claim-1"]]
+    assert [a.evidence.related_claim_ids for a in alerts(out)] == [["brand-1/claim-1"]]
     # A request rejected at once is not open: it raises nothing, and nothing names it later.
     bad = request(claim_id="claim-9", wording="100% certified ASI Responsible Aluminium Sourcing")
     assert alerts(await service.requests(bad)) == []

@@ -98,7 +98,7 @@ def test_granted_then_approved_until_the_earliest_certificate_expiry_with_eviden
     assert spend == saga.Debit(Decimal("13000"), approval.approval_code)
     assert approval.valid_until == date(2027, 3, 31)
     assert approval.approval_code == saga.approval_code(
-        "claim-1"
+        saga.claim_key("brand-1", "claim-1")
     ) and approval.approval_code.startswith("RAS-")
     assert approval.evidence.allocation.mass_kg == Decimal("13000")
     assert approval.evidence.allocation.document_ids == ["doc-1", "doc-2"]

@@ -53,6 +53,7 @@ from services.claims.app import build_handlers
 from services.claims.config import Settings
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK
+from services.claims.domain.saga import claim_key
 from services.claims.handlers import DISPATCH, ClaimsHandlers
 from tests.unit.claims.builders import (
     BRAND,
@@ -108,7 +109,7 @@ class Service:
         )
 
     def status(self, claim_id: str = "claim-1") -> Status:
-        return self.store.claims[claim_id].claim.status
+        return self.store.claims[claim_key(BRAND, claim_id)].claim.status
 
     async def pending(self, claim_type: ClaimType = ClaimType.ON_PACK_LOGO) -> AllocateForClaim:
         await self.registered()
@@ -192,12 +193,12 @@ async def test_a_request_asks_accounting_for_its_mass_and_its_redelivery_changes
     command, pending = (o.message for o in out)
     assert isinstance(command, AllocateForClaim) and command.mass_kg == Decimal("13000.000")
     assert isinstance(pending, ClaimPending) and pending.decide_by == NOW + timedelta(seconds=30)
-    stored = service.store.claims["claim-1"]
+    stored = service.store.claims[claim_key(BRAND, "claim-1")]
     assert stored.claim.status is Status.PENDING
     assert stored.allocate_command_id == str(command.event_id)
     assert [d["type"] for d in stored.decisions] == ["allocate_for_claim", "claim_pending"]
     assert await service.requests(request(ClaimType.ON_PACK_LOGO)) == []
-    assert service.store.claims["claim-1"].claim.version == 1
+    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.version == 1
 
 
 async def test_the_same_claim_id_with_other_content_is_refused_and_the_first_request_stands():
@@ -206,7 +207,33 @@ async def test_the_same_claim_id_with_other_content_is_refused_and_the_first_req
     refusal = only(await service.requests(request(units=2_000_000)))
     assert isinstance(refusal, ClaimRequestRefused)
     assert codes(refusal) == [ClaimReason.REQUEST_CONFLICT]
-    assert service.store.claims["claim-1"].claim.request.product.units == 1_000_000
+    assert (
+        service.store.claims[claim_key(BRAND, "claim-1")].claim.request.product.units == 1_000_000
+    )
+
+
+async def test_two_owners_claims_of_the_same_id_are_checked_answered_and_withdrawn_apart():
+    """Issue 23 item 6: a claim id is its claimant's own, not a global name one owner can take."""
+    service = Service()
+    await service.registered()
+    command, _ = (o.message for o in await service.requests(request()))
+    other = only(await service.requests(request(org="brand-2", units=5)))  # brand-2 is no member
+    assert isinstance(other, ClaimRejected) and other.claimant_organisation_id == "brand-2"
+    assert codes(other) == [ClaimReason.NOT_A_MEMBER]  # its own checks, not a request_conflict
+    # accounting answers brand-1's claim-1; brand-2's claim-1 is not touched
+    approved_or_queued = await service.ledger(grant(command))
+    assert {o.message.claimant_organisation_id for o in approved_or_queued} == {BRAND}
+    assert service.status() is Status.AWAITING_REVIEW
+    assert service.store.claims[claim_key("brand-2", "claim-1")].claim.status is Status.REJECTED
+    withdrawal = ClaimWithdrawn.create(
+        actor=Actor(organisation_id="brand-2", role=Role.BRAND_OWNER), occurred_at=NOW,
+        claim_id="claim-1", claimant_organisation_id="brand-2", reason="artwork changed",
+    )  # fmt: skip
+    confirmed = only(await service.requests(withdrawal))
+    assert isinstance(confirmed, ClaimWithdrawalConfirmed)
+    assert confirmed.claimant_organisation_id == "brand-2"
+    assert service.status() is Status.AWAITING_REVIEW
+    assert service.store.claims[claim_key("brand-2", "claim-1")].claim.status is Status.WITHDRAWN
 
 
 async def test_a_request_by_a_non_member_is_rejected_at_once_and_nothing_is_allocated():
@@ -266,7 +293,9 @@ async def test_usage_of_an_approved_claim_is_recorded_against_the_approved_mass(
     recorded = only(await service.requests(usage(400_000)))
     assert isinstance(recorded, ClaimUsageRecorded)
     assert (recorded.used_kg, recorded.unused_kg) == (Decimal("5200.000"), Decimal("7800.000"))
-    assert service.store.claims["claim-1"].claim.usage == {"2026-07-01/2026-09-30": 400_000}
+    assert service.store.claims[claim_key(BRAND, "claim-1")].claim.usage == {
+        "2026-07-01/2026-09-30": 400_000
+    }
 
 
 async def test_only_the_secretariat_sets_a_claim_type_status_and_off_rejects_new_requests():
@@ -397,7 +426,10 @@ async def test_a_granted_allocation_approves_a_certified_text_claim_and_debits_i
         ("claim_approved", topics.CLAIMS_DECISIONS.name, "claim-1"),
         ("debit_claim_mass", topics.LEDGER_COMMANDS.name, f"owner:{BRAND}"),
     ]
-    assert service.store.claims["claim-1"].claim.approval_code == out[0].message.approval_code
+    assert (
+        service.store.claims[claim_key(BRAND, "claim-1")].claim.approval_code
+        == out[0].message.approval_code
+    )
 
 
 async def test_a_grant_for_another_owner_or_an_unknown_claim_changes_nothing():
