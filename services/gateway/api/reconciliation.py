@@ -30,7 +30,7 @@ async def period_reconciliation(gw: GatewayDep, caller: Secretariat, period_star
         raise ApiError(422, "invalid_period", "period_end is before period_start")
     query: dict[str, Any] = {"claimant_organisation_id": organisation_id} if organisation_id else {}
     claims = [d async for d in gw.db[store.CLAIMS].find(query, {
-        "claimant_organisation_id": 1, "status": 1, "mass": 1, "approved_at": 1, "decided_at": 1})]
+        "claim_id": 1, "claimant_organisation_id": 1, "status": 1, "mass": 1, "approved_at": 1, "decided_at": 1})]
     owners = {d.get("claimant_organisation_id") for d in claims}
     entries = [e async for e in gw.db[store.UPSTREAM_ENTRIES].find(
         {"kind": {"$in": RECEIPT_KINDS},

@@ -137,7 +137,7 @@ def reconcile(
             continue
         row.claimed_kg += mass.claimed_kg
         row.used_kg += mass.used_kg
-        row.claim_ids.append(str(doc["_id"]))
+        row.claim_ids.append(str(doc.get("claim_id") or doc["_id"]))  # the owner's own id, not the key
     for owner, kg, day in receipts:
         if owner in owners and start <= day <= end:
             owners[owner].received_kg += kg
