@@ -9,8 +9,8 @@ They are written by the gateway's own handlers (`handle_ledger_events`, `handle_
 contract messages, so the read model has exactly the shapes the consumers write. The read timed is
 the route's: `services.gateway.upstream.compute` and the holder's `view`, without HTTP.
 
-`python -m bench.upstream` runs it alone on an embedded database (or `MONGODB_URI`); `make bench`
-runs it after the balance reads.
+`python -m bench.upstream` runs it on an embedded database (or `MONGODB_URI`); `make bench` does not
+(yet): the figure misses its target by an order of magnitude (services/gateway/README.md, "Speed").
 """
 
 from __future__ import annotations
