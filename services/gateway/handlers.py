@@ -190,7 +190,20 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
 
 
 async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    """Balances, statements, CoC Documents (and where each was drawn from), the upstream's entries,
+    refused movements' status, shadow reports: each read model from the batch, in that order."""
     messages = [i.message for i in batch]
+    await _balances(tx, messages)
+    await _statements_and_documents(tx, messages)
+    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
+                                             for e, record in _upstream_entries(messages)])
+    await _refused_movements(tx, messages)
+    await _shadow_reports(tx, messages)
+    return NO_OUTPUT
+
+
+async def _balances(tx: Tx, messages: Sequence[Any]) -> None:
+    """One balance document per account, folded so that any order of arrival gives the ledger's numbers."""
     accounts = {m.entry.account_id if isinstance(m, ledger.LedgerEntryPosted) else m.account_id for m in messages
                 if isinstance(m, ledger.LedgerEntryPosted | ledger.AccountFrozen | ledger.AccountThawed)}
     stored = await _load(tx, store.BALANCES, accounts)
@@ -201,8 +214,14 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
         elif isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
             folded[m.account_id] = balances.with_status(folded[m.account_id], frozen=isinstance(m, ledger.AccountFrozen),
                                                         reason=m.reason, occurred_at=m.occurred_at)
-    ops: list[Any] = [UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
-                      for k, b in folded.items() if b != stored.get(k)]
+    await _bulk(tx, store.BALANCES, [
+        UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
+        for k, b in folded.items() if b != stored.get(k)])
+
+
+async def _statements_and_documents(tx: Tx, messages: Sequence[Any]) -> None:
+    """Period statements; CoC Documents with where each was drawn from, which the receipts citing
+    them get too (the upstream of a document)."""
     statements, documents = [], []
     receipt_ops: list[Any] = []
     for m in messages:
@@ -224,12 +243,13 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
             documents.append(UpdateOne({"_id": d.document_id}, {"$set": {"account_period": ap}}))
             receipt_ops.append(UpdateMany({"coc_document_id": d.document_id}, {"$set": {
                 "upstream_account_period": ap, "issuer_site_id": d.issuer_site_id}}))
-    await _bulk(tx, store.BALANCES, ops)
     await _bulk(tx, store.STATEMENTS, statements)
     await _bulk(tx, store.DOCUMENTS, documents)
     await _bulk(tx, store.UPSTREAM_RECEIPTS, receipt_ops)
-    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
-                                             for e, record in _upstream_entries(messages)])
+
+
+async def _refused_movements(tx: Tx, messages: Sequence[Any]) -> None:
+    """What became of a plant event the ledger refused, for its submitter (`/v1/submissions`)."""
     refused = [
         (str(m.movement_id), {"status": "designation_refused" if isinstance(m, ledger.DesignationRefused) else "refused",
                               "topic": "ledger.events.v1", "site_id": m.site_id,
@@ -237,11 +257,14 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
                               "message": "; ".join(r.message for r in m.reasons)[:4000]})
         for m in messages if isinstance(m, ledger.DesignationRefused | ledger.MovementRefused)
     ]
-    if refused:
-        ops = [UpdateOne({"_id": store.status_id(k, v["site_id"])}, {"$set": {**v, "event_id": k, "updated_at": tx.now}},
-                         upsert=True) for k, v in refused]
-        await _bulk(tx, store.EVENT_STATUS, ops)
-    # accounting's shadow reports (api/shadow.py): the latest one per account; an older one arriving late loses
+    await _bulk(tx, store.EVENT_STATUS, [
+        UpdateOne({"_id": store.status_id(k, v["site_id"])}, {"$set": {**v, "event_id": k, "updated_at": tx.now}},
+                  upsert=True) for k, v in refused])
+
+
+async def _shadow_reports(tx: Tx, messages: Sequence[Any]) -> None:
+    """Accounting's shadow reports (api/shadow.py): the latest one per account; an older one arriving
+    late loses."""
     reports = [m for m in messages if isinstance(m, ledger.ShadowReportPublished)]
     stored = await _load(tx, store.SHADOW_REPORTS, {m.account_id for m in reports}, {"occurred_at": 1})
     latest: dict[str, ledger.ShadowReportPublished] = {}
@@ -252,7 +275,6 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
     await _bulk(tx, store.SHADOW_REPORTS, [
         ReplaceOne({"_id": k}, {"occurred_at": m.occurred_at, "report": m.model_dump(mode="json", exclude={"actor"})},
                    upsert=True) for k, m in latest.items()])
-    return NO_OUTPUT
 
 
 async def _drawn_from(tx: Tx, messages: Sequence[Any]) -> dict[str, str]:
@@ -334,6 +356,8 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
 
 
 async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    """Each claim's status, evidence and history (keyed by claimant and claim id); plausibility alerts
+    in a list of their own."""
     ops = []
     for m in (i.message for i in batch):
         if isinstance(m, cl.PlausibilityAlertRaised):
@@ -345,27 +369,7 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
                                                    "claim_id": m.claim_id}}
         status = STATUS_OF.get(type(m))
         if status is not None:
-            fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": entry["reasons"]}
-            if isinstance(m, cl.ClaimPending):
-                fields.update(waiting_for=m.waiting_for, decide_by=m.decide_by)
-            if isinstance(m, cl.ClaimAwaitingReview):  # the secretariat's queue (api/review.py)
-                fields.update(awaiting_since=m.awaiting_since, evidence=m.evidence.model_dump(mode="json"),
-                              artwork_reference=m.artwork_reference)
-            if isinstance(m, cl.ClaimApproved | cl.ClaimAwaitingReview):
-                fields["pilot"] = m.pilot
-            if isinstance(m, cl.ClaimApproved | cl.ClaimRejected) and m.review is not None:
-                fields["review"] = m.review.model_dump(mode="json")
-            if isinstance(m, cl.ClaimApproved):
-                fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
-                              evidence=m.evidence.model_dump(mode="json"), approved_at=m.occurred_at)
-                # approved vs used from the approval on (issue 18 item 6; usage reports follow it on the claim's partition)
-                spent = m.evidence.allocation.mass_kg if m.evidence.allocation else m.evidence.claimed_mass_kg
-                fields["mass.approved_kg"] = str(spent)
-            if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
-                fields["evidence"] = m.evidence.model_dump(mode="json")
-            if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:
-                fields["mass.returned_kg"] = str(m.returned_kg)
-            update["$set"] = fields
+            update["$set"] = _decided(m, status, entry["reasons"])
         if isinstance(m, cl.ClaimUsageRecorded):  # approved vs used, for the brand owner and the secretariat
             update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,
                                        "used_kg": str(m.used_kg), "unused_kg": str(m.unused_kg)}}
@@ -380,3 +384,28 @@ async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[
         for m in (i.message for i in batch) if isinstance(m, cl.PlausibilityAlertRaised)]
     await _bulk(tx, store.PLAUSIBILITY_ALERTS, alerts)
     return NO_OUTPUT
+
+
+def _decided(m: Any, status: str, reasons: list[Any]) -> dict[str, Any]:
+    """The fields a decision sets on its claim's read model."""
+    fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": reasons}
+    if isinstance(m, cl.ClaimPending):
+        fields.update(waiting_for=m.waiting_for, decide_by=m.decide_by)
+    if isinstance(m, cl.ClaimAwaitingReview):  # the secretariat's queue (api/review.py)
+        fields.update(awaiting_since=m.awaiting_since, evidence=m.evidence.model_dump(mode="json"),
+                      artwork_reference=m.artwork_reference)
+    if isinstance(m, cl.ClaimApproved | cl.ClaimAwaitingReview):
+        fields["pilot"] = m.pilot
+    if isinstance(m, cl.ClaimApproved | cl.ClaimRejected) and m.review is not None:
+        fields["review"] = m.review.model_dump(mode="json")
+    if isinstance(m, cl.ClaimApproved):
+        fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
+                      evidence=m.evidence.model_dump(mode="json"), approved_at=m.occurred_at)
+        # approved vs used from the approval on (issue 18 item 6; usage reports follow it on the claim's partition)
+        spent = m.evidence.allocation.mass_kg if m.evidence.allocation else m.evidence.claimed_mass_kg
+        fields["mass.approved_kg"] = str(spent)
+    if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
+        fields["evidence"] = m.evidence.model_dump(mode="json")
+    if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:
+        fields["mass.returned_kg"] = str(m.returned_kg)
+    return fields
