@@ -63,31 +63,44 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> tuple[list[rules.
     receipts carry where their documents were drawn from (`handlers.py` joins it at write time)."""
     entries = await _find(db, store.UPSTREAM_ENTRIES, {"account_period": {"$in": account_periods},
                                                          "kind": {"$in": ["receipt", "origin", "reversal"]}})
+    by_id = await _with_reversed(db, entries)
+    receipts = await _receipts_booked(db, [e for e in by_id.values() if e["kind"] == "receipt" and e.get("movement_id")])
+    return [_reversal_or_input(e, by_id, receipts) for e in entries], list(receipts.values())
+
+
+async def _with_reversed(db: store.Db, entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The entries by id, with the entries their reversals reverse (read when not among them)."""
     by_id = {e["_id"]: e for e in entries}
     missing = [e["reverses_entry_id"] for e in entries if e["kind"] == "reversal" and e.get("reverses_entry_id")
                and e["reverses_entry_id"] not in by_id]
     if missing:
         by_id.update({e["_id"]: e for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": missing}})})
-    booked = [e for e in by_id.values() if e["kind"] == "receipt" and e.get("movement_id")]
-    receipts: dict[str, dict[str, Any]] = {}
-    if booked:
-        wanted = {e["movement_id"] for e in booked}
-        found = await _find(db, store.UPSTREAM_RECEIPTS, {
-            "site_id": {"$in": sorted({e["site_id"] for e in booked})},
-            "received_on": {"$gte": min(e["booked_on"] for e in booked), "$lte": max(e["booked_on"] for e in booked)}})
-        receipts = {r["_id"]: r for r in found if r["_id"] in wanted}
-    out = []
-    for e in entries:
-        source = by_id.get(e.get("reverses_entry_id") or "") if e["kind"] == "reversal" else e
-        if source is None or source["kind"] == "reversal":
-            out.append(rules.Input(e["account_period"], e["account_id"], e.get("site_id"), rules.OTHER_COC,
-                                   e["coc_input_kg"], e["total_input_kg"]))
-            continue
-        i = _input(source, receipts.get(source.get("movement_id") or ""))
-        out.append(i if source is e else rules.Input(
-            e["account_period"], e["account_id"], i.site_id, i.kind, e["coc_input_kg"], e["total_input_kg"],
-            i.supplier_organisation_id, i.supplier_site_id, i.document_id, i.material_category))
-    return out, list(receipts.values())
+    return by_id
+
+
+async def _receipts_booked(db: store.Db, booked: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The receipts these receipt entries booked, by movement id: one query on their sites and dates."""
+    if not booked:
+        return {}
+    wanted = {e["movement_id"] for e in booked}
+    found = await _find(db, store.UPSTREAM_RECEIPTS, {
+        "site_id": {"$in": sorted({e["site_id"] for e in booked})},
+        "received_on": {"$gte": min(e["booked_on"] for e in booked), "$lte": max(e["booked_on"] for e in booked)}})
+    return {r["_id"]: r for r in found if r["_id"] in wanted}
+
+
+def _reversal_or_input(e: dict[str, Any], by_id: dict[str, dict[str, Any]],
+                       receipts: dict[str, dict[str, Any]]) -> rules.Input:
+    """An entry as an input; a reversal takes the kind and supplier of what it reverses, with its own
+    (negative) masses."""
+    source = by_id.get(e.get("reverses_entry_id") or "") if e["kind"] == "reversal" else e
+    if source is None or source["kind"] == "reversal":
+        return rules.Input(e["account_period"], e["account_id"], e.get("site_id"), rules.OTHER_COC,
+                           e["coc_input_kg"], e["total_input_kg"])
+    i = _input(source, receipts.get(source.get("movement_id") or ""))
+    return i if source is e else rules.Input(
+        e["account_period"], e["account_id"], i.site_id, i.kind, e["coc_input_kg"], e["total_input_kg"],
+        i.supplier_organisation_id, i.supplier_site_id, i.document_id, i.material_category)
 
 
 async def _documents_drawn(db: store.Db, receipts: list[dict[str, Any]],
