@@ -41,6 +41,20 @@ _AS_STRING = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_use
 _SIGNED = r"^[+-]?\d+(\.\d+)?$"
 _UNSIGNED = r"^[+]?\d+(\.\d+)?$"
 _NON_POSITIVE = r"^(-\d+(\.\d+)?|0+(\.0+)?)$"
+# What a request may send, as the validator checks it (at most 19 integer and 9 decimal digits, and the
+# bound): the gateway's OpenAPI document uses it as the pattern (`x-request-pattern`, as contracts/common.py
+# does), so that a value the schema calls valid is never refused; the topic's schema keeps `pattern`.
+_PLACES = r"(\.[0-9]{1,9})?"
+_REQUEST = {
+    _SIGNED: rf"^[+-]?[0-9]{{1,19}}{_PLACES}$",
+    _UNSIGNED: rf"^[+]?[0-9]{{1,19}}{_PLACES}$",
+    _NON_POSITIVE: rf"^(-[0-9]{{1,19}}{_PLACES}|0{{1,19}}(\.0{{1,9}})?)$",
+    "positive": rf"^[+]?(0*[1-9][0-9]{{0,18}}{_PLACES}|0+\.[0-9]{{0,8}}[1-9])$",
+}
+
+
+def _schema(pattern: str, request: str | None = None) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, "x-request-pattern": _REQUEST[request or pattern]})
 
 
 _EXACT = {"allow_inf_nan": False, "max_digits": 28, "decimal_places": 9}
@@ -54,17 +68,17 @@ def _refuse_float(value: Any) -> Any:
 
 _NO_FLOAT = BeforeValidator(_refuse_float)
 PactDecimal = Annotated[
-    Decimal, Field(**_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _SIGNED})
+    Decimal, Field(**_EXACT), _NO_FLOAT, _AS_STRING, _schema(_SIGNED)
 ]
 """A PACT `Decimal`: a JSON string, kept exact."""
 PositiveDecimal = Annotated[
-    Decimal, Field(gt=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+    Decimal, Field(gt=0, **_EXACT), _NO_FLOAT, _AS_STRING, _schema(_UNSIGNED, "positive")
 ]
 NonNegativeDecimal = Annotated[
-    Decimal, Field(ge=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _UNSIGNED})
+    Decimal, Field(ge=0, **_EXACT), _NO_FLOAT, _AS_STRING, _schema(_UNSIGNED)
 ]
 NonPositiveDecimal = Annotated[
-    Decimal, Field(le=0, **_EXACT), _NO_FLOAT, _AS_STRING, WithJsonSchema({"type": "string", "pattern": _NON_POSITIVE})
+    Decimal, Field(le=0, **_EXACT), _NO_FLOAT, _AS_STRING, _schema(_NON_POSITIVE)
 ]
 Urn = Annotated[str, Field(min_length=5, max_length=500, pattern=r"^[uU][rR][nN]:")]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2000)]

@@ -63,10 +63,34 @@ def _undocumented_methods(url: str, session: requests.Session, openapi: dict[str
     return failures
 
 
+CROSS_FIELD_RULES = ("gs1_invalid", "invalid_period", "invalid_webhook_url")
+"""Refusals of schema-valid data by rules JSON Schema cannot say: a GS1 check digit; a period whose end
+is before its start; a webhook address that is local, private or not an address at all once parsed
+(decided on the address, `domain/webhooks.py`, not on the URL's text)."""
+
+
+@pytest.fixture(scope="module")
+def own_stack() -> Any:
+    """The fuzzer's own broker and database (tansu and SecantusDB, whatever the session's stack): the
+    valid commands it sends with the secretariat's key (claim type statuses, rule set assignments, key
+    rotations, suspensions ...) would otherwise reach the shared topics, and every service a later test
+    starts reads those from the beginning: a claim type switched to "enabled" by the fuzzer made a later
+    test's recycled-content claim lose its pilot label."""
+    import asyncio
+
+    from contracts.topics import ALL_TOPIC_NAMES
+    from devstack.embedded import EmbeddedStack, ensure_topics
+
+    with EmbeddedStack(kafka="tansu") as stack:
+        asyncio.run(ensure_topics(stack.endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4))
+        yield stack.endpoints
+
+
 KEY_FOR_TAG = {"producers": "producer", "brand owners": "brand", "certification bodies": "body", "webhooks": "body"}
 
 
-def test_no_request_generated_from_the_schema_gets_a_server_error(stack):
+def test_no_request_generated_from_the_schema_gets_a_server_error(own_stack):
+    stack = own_stack
     fuzzers = {name: unique(name) for name in ("producer", "brand", "body")}
     # Exempt from the rate limit; /ready judged on the database alone (0): poison that earlier tests left
     # on the shared topics would make it answer 503, as it should in production.
@@ -106,8 +130,9 @@ def test_no_request_generated_from_the_schema_gets_a_server_error(stack):
                     label = f"{case.method} {case.formatted_path} -> {response.status_code}"
                     statuses.append(response.status_code)
                     try:
-                        if response.status_code == 422 and _is_code(response, "gs1_invalid"):
-                            # A GS1 check digit cannot be said in JSON Schema: a schema-valid identifier may fail it.
+                        if response.status_code == 422 and any(_is_code(response, c) for c in CROSS_FIELD_RULES):
+                            # Rules JSON Schema cannot say (CROSS_FIELD_RULES): a schema-valid request may fail
+                            # them, with their own code.
                             case.validate_response(response, checks=list(CHECKS[GenerationMode.NEGATIVE]))
                         else:
                             case.validate_response(response, checks=list(checks))  # noqa: B023 - called at once

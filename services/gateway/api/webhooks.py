@@ -21,8 +21,11 @@ router = APIRouter(tags=["webhooks"])
 Subscriber = Annotated[Principal, role(Role.CERTIFICATION_BODY, Role.SECRETARIAT)]
 
 
-URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
-"""What `domain.webhooks.url_problem` can accept (http only where private targets are allowed, for tests)."""
+URL_PATTERN = r"^https?://(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?)(:[1-9][0-9]{0,4})?(/[!-~]*)?$"
+"""What `domain.webhooks.url_problem` can accept (http only where private targets are allowed, for tests):
+a host name or an IP literal (IPv6 in brackets), a port of up to five digits. Which addresses are
+refused is decided after this, on the resolved address (`url_problem`, then the dispatcher), so every
+textual form of a local address gets `invalid_webhook_url`, not a pattern mismatch."""
 
 
 class Subscription(StrictBody):
