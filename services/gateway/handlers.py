@@ -347,7 +347,9 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
     footprints = [UpdateOne({"_id": f"{m.footprint.id}:{m.footprint.version}:{m.producer_organisation_id}"}, {
         "$setOnInsert": {  # the first submission of a version stands, as in claims (api/footprints.py)
             "footprint_id": str(m.footprint.id), "version": m.footprint.version, "owner": m.producer_organisation_id,
-            "coc_document_ids": m.coc_document_ids, "submitted_at": m.occurred_at, "document": m.footprint.document()}},
+            "coc_document_ids": m.coc_document_ids, "submitted_at": m.occurred_at,
+            # As JSON text: a PACT document may carry any key (an extension's data), some of which MongoDB refuses.
+            "document": json.dumps(m.footprint.document(), separators=(",", ":"))}},
         upsert=True) for m in (i.message for i in batch) if isinstance(m, cl.FootprintSubmitted)
         and m.claim_id == cl.footprint_key(m.footprint.id)  # what claims refuses is not kept here either
         and (m.actor.organisation_id == m.producer_organisation_id or m.actor.role.value == "secretariat")]

@@ -3,6 +3,7 @@ the claim's state as a document and back, exact Decimals kept as Decimal128 (`li
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -99,13 +100,17 @@ def footprint_document(footprint: Footprint) -> dict[str, Any]:
         "version": footprint.version,
         "submitted_at": footprint.submitted_at,
         "coc_document_ids": list(footprint.coc_document_ids),
-        "document": footprint.document.document(),
+        # As JSON text: a PACT document may carry any key (an extension's data), and MongoDB
+        # refuses keys with a NUL byte or a leading '$'; text stores whatever the contract accepted.
+        "document": json.dumps(footprint.document.document(), separators=(",", ":")),
     }
 
 
 def footprint_from(doc: dict[str, Any]) -> Footprint:
     return Footprint(
-        ProductFootprint.model_validate(doc["document"]),
+        ProductFootprint.model_validate_json(doc["document"])
+        if isinstance(doc["document"], str)
+        else ProductFootprint.model_validate(doc["document"]),  # stored before the text form
         doc["owner"],
         doc["submitted_at"],
         tuple(doc.get("coc_document_ids", ())),

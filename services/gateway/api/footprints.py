@@ -8,6 +8,7 @@ CoC Document the footprint was submitted for, to the document's issuer and recip
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -86,7 +87,7 @@ async def footprint(gw: GatewayDep, caller: Producer, footprint_id: UUID) -> Any
     doc = await _latest(gw, query, [("version", -1), ("submitted_at", 1)])
     if doc is None:
         raise ApiError(404, "not_found", "no footprint of yours has this id")
-    return respond(doc["document"])
+    return respond(stored_document(doc))
 
 
 @router.get("/v1/documents/{document_id}/footprint",
@@ -101,4 +102,11 @@ async def document_footprint(gw: GatewayDep, caller: Caller, document_id: str) -
                         [("submitted_at", -1), ("version", -1)])
     if doc is None:
         raise ApiError(404, "no_footprint", NO_PACT_DATA)
-    return respond(doc["document"])
+    return respond(stored_document(doc))
+
+
+def stored_document(doc: dict[str, Any]) -> Any:
+    """The PACT document of a stored footprint: kept as JSON text (any key survives), or as an object
+    when stored before that."""
+    document = doc["document"]
+    return json.loads(document) if isinstance(document, str) else document
