@@ -1,0 +1,243 @@
+"""The edges of the claims rules (issue 24): each refusal's reason code and the field it names, both
+sides of every date and count boundary, and the saga's record of the allocation it holds."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from contracts.claims import ClaimReason, ClaimType
+from contracts.common import Actor, Role
+from services.claims.domain import checks, saga
+from services.claims.domain.rule_sets import wording_rules
+from services.claims.domain.saga import Claim, Status
+from tests.unit.claims.builders import (
+    BRAND,
+    COC_NUMBER,
+    NOW,
+    TODAY,
+    allocation,
+    coc,
+    ps,
+    registry,
+    request,
+    review,
+)
+
+RULES = wording_rules()
+TIMEOUT = timedelta(seconds=30)
+
+
+def refusals(req=None, reg=None, today=TODAY) -> list[tuple[str, str | None]]:
+    result = checks.static_checks(req or request(), reg or registry(), RULES, today)
+    return [(r.code, r.field) for r in result.reasons]
+
+
+# ---- certificates current from their first to their last valid day ----
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until", "current"),
+    [
+        (TODAY, TODAY + timedelta(days=30), True),  # first valid day
+        (TODAY + timedelta(days=1), TODAY + timedelta(days=30), False),  # the day before it
+        (TODAY - timedelta(days=30), TODAY, True),  # last valid day
+        (TODAY - timedelta(days=30), TODAY - timedelta(days=1), False),  # the day after it
+    ],
+)
+def test_a_certificate_is_current_from_its_first_to_its_last_valid_day(
+    valid_from, valid_until, current
+):
+    cert = coc(valid_from=valid_from, valid_until=valid_until)
+    assert checks.is_current(cert, TODAY) is current
+    expected = [] if current else [(ClaimReason.NO_CURRENT_COC, "claimant_organisation_id")]
+    assert refusals(reg=registry(ps(), cert)) == expected
+
+
+def test_a_supplier_certificate_on_its_first_valid_day_is_current_the_day_before_it_is_not():
+    def reg(valid_from: date):
+        return registry(
+            ps(),
+            coc(),
+            coc(
+                org="supplier",
+                number="ASI-COC-2026-00001",
+                certificate_id="s",
+                valid_from=valid_from,
+            ),
+            members=(BRAND, "supplier"),
+        )
+
+    product_with_supplier = request().product.model_copy(
+        update={"supplier_organisation_ids": ["supplier"]}
+    )
+    req = request(product=product_with_supplier)
+    assert refusals(req, reg(TODAY)) == []
+    assert refusals(req, reg(TODAY + timedelta(days=1))) == [
+        (ClaimReason.SUPPLIER_NOT_CERTIFIED, "product.supplier_organisation_ids")
+    ]
+
+
+# ---- quoted certificate numbers: every one is checked ----
+
+
+def test_every_quoted_number_is_checked_not_only_those_before_the_first_valid_one():
+    req = request(
+        ClaimType.CERTIFIED_TEXT,
+        certificate_number=COC_NUMBER,
+        wording=f"ASI certified company, certificates {COC_NUMBER} and ASI-COC-2099-00001",
+    )
+    result = checks.static_checks(req, registry(), RULES, TODAY)
+    assert [(r.code, r.field) for r in result.reasons] == [
+        (ClaimReason.CERTIFICATE_NUMBER_INVALID, "certificate_number")
+    ]
+    assert "ASI-COC-2099-00001 is not a known ASI certificate" in result.reasons[0].message
+
+
+# ---- mass: units times aluminium per unit ----
+
+
+def test_units_and_a_total_mass_that_agree_pass_and_give_units_times_mass_per_unit():
+    req = request(units=200, per_unit="2.5", total_mass_kg="500")
+    assert refusals(req) == []
+    assert checks.claimed_mass(req) == Decimal("500")
+
+
+def test_units_and_a_total_mass_that_disagree_are_refused_on_the_total_mass():
+    req = request(units=200, per_unit="2.5", total_mass_kg="499.999")
+    assert refusals(req) == [(ClaimReason.INVALID_REQUEST, "product.total_mass_kg")]
+
+
+def test_neither_units_nor_a_total_mass_is_refused_on_the_product():
+    product = request().product.model_copy(update={"units": None, "total_mass_kg": None})
+    assert (ClaimReason.INVALID_REQUEST, "product") in refusals(request(product=product))
+
+
+@pytest.mark.parametrize(
+    ("allocated", "refused"), [("500", False), ("499.999", True), ("500.001", False)]
+)
+def test_an_allocation_covers_the_claimed_mass_exactly_or_is_refused_on_the_product(
+    allocated, refused
+):
+    req = request(units=200, per_unit="2.5")
+    reasons = checks.allocation_reasons(req, allocation(allocated))
+    expected = [(ClaimReason.MASS_NOT_COVERED, "product")] if refused else []
+    assert [(r.code, r.field) for r in reasons] == expected
+
+
+# ---- the request's period and requester ----
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "today", "expected"),
+    [
+        (date(2026, 7, 1), date(2026, 7, 1), TODAY, []),  # a one-day period
+        (date(2026, 7, 2), date(2026, 7, 1), TODAY, [(ClaimReason.INVALID_REQUEST, "period_end")]),
+        (date(2026, 5, 1), TODAY, TODAY, []),  # ends today: still open
+        (
+            date(2026, 5, 1),
+            TODAY - timedelta(days=1),
+            TODAY,
+            [(ClaimReason.INVALID_REQUEST, "period_end")],
+        ),
+    ],
+)
+def test_the_claim_period_boundaries(start, end, today, expected):
+    assert refusals(request(period_start=start, period_end=end), today=today) == expected
+
+
+def test_only_the_claimant_or_the_secretariat_requests_a_claim():
+    other = Actor(organisation_id="someone-else", role=Role.BRAND_OWNER)
+    secretariat = Actor(organisation_id="asi", role=Role.SECRETARIAT)
+    assert refusals(request(actor=other)) == [
+        (ClaimReason.REQUESTER_NOT_CLAIMANT, "actor.organisation_id")
+    ]
+    assert refusals(request(actor=secretariat)) == []
+
+
+# ---- recycled content and carbon footprint: both sides of the documented figure ----
+
+
+@pytest.mark.parametrize(("documented", "refused"), [("0.35", False), ("0.34", True), (None, True)])
+def test_a_recycled_share_up_to_the_documented_one_passes(documented, refused):
+    reasons = checks.allocation_reasons(
+        request(ClaimType.RECYCLED_CONTENT), allocation(recycled=documented)
+    )
+    expected = [(ClaimReason.RECYCLED_CONTENT_UNSUPPORTED, "recycled_content_share")]
+    assert [(r.code, r.field) for r in reasons] == (expected if refused else [])
+
+
+@pytest.mark.parametrize(("documented", "refused"), [("4.5", False), ("4.6", True), (None, True)])
+def test_a_carbon_footprint_down_to_the_documented_one_passes(documented, refused):
+    reasons = checks.allocation_reasons(
+        request(ClaimType.CARBON_FOOTPRINT), allocation(footprint=documented)
+    )
+    expected = [(ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED, "carbon_footprint_kg_co2e_per_kg")]
+    assert [(r.code, r.field) for r in reasons] == (expected if refused else [])
+
+
+# ---- the saga's record of the allocation ----
+
+
+def _pending(req=None) -> Claim:
+    claim, _ = Claim.requested(req or request(), "h1", registry(), RULES, NOW, TIMEOUT)
+    return claim
+
+
+def _approved() -> Claim:
+    claim = _pending()
+    claim.granted(allocation(), registry(), RULES, NOW)
+    if claim.status is Status.AWAITING_REVIEW:
+        claim.reviewed(review(), registry(), RULES, NOW)
+    assert claim.status is Status.APPROVED
+    return claim
+
+
+def test_an_approved_claim_keeps_the_allocation_it_rests_on_and_holds_it():
+    claim = _approved()
+    assert claim.allocation == allocation()
+    assert claim.allocation_held is True
+    assert claim.approved_kg == Decimal("13000")
+
+
+def test_a_pending_claim_holds_nothing_until_the_allocation_is_granted():
+    claim = _pending()
+    assert claim.allocation_held is False and claim.allocation is None
+    assert claim.approved_kg is None
+
+
+@pytest.mark.parametrize("when", ["pending", "awaiting", "approved"])
+def test_a_withdrawn_claim_no_longer_holds_its_allocation(when):
+    if when == "approved":
+        claim = _approved()
+    else:
+        claim = _pending()
+        if when == "awaiting":
+            claim.granted(allocation(), registry(), RULES, NOW)
+            assert claim.status is Status.AWAITING_REVIEW
+    claim.withdrawn(BRAND, "no longer sold")
+    assert claim.status is Status.WITHDRAWN
+    assert claim.allocation_held is False and claim.decide_by is None
+
+
+def test_a_claim_rejected_after_its_allocation_releases_it_and_says_why():
+    claim = _pending()
+    effects = claim.granted(allocation("12999.999"), registry(), RULES, NOW)
+    rejected, release = effects
+    assert isinstance(rejected, saga.Rejected) and isinstance(release, saga.Release)
+    assert [(r.code, r.field) for r in rejected.reasons] == [
+        (ClaimReason.MASS_NOT_COVERED, "product")
+    ]
+    assert release.reason == "claim rejected after allocation: mass_not_covered"
+    assert claim.status is Status.REJECTED and claim.allocation_held is False
+
+
+def test_the_clock_rejects_a_pending_claim_at_its_decide_by_not_a_moment_before():
+    claim = _pending()
+    assert claim.clock(NOW + TIMEOUT - timedelta(microseconds=1)) == []
+    assert claim.status is Status.PENDING
+    [rejected, release] = claim.clock(NOW + TIMEOUT)
+    assert isinstance(rejected, saga.Rejected) and isinstance(release, saga.Release)
+    assert claim.status is Status.REJECTED and claim.decide_by is None
