@@ -1,0 +1,306 @@
+"""The edges of the certification rules (issue 24): each refusal's reason code and the field it
+names, every reason of an input kept together, and both sides of every date and count boundary."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from contracts.audits import AuditType
+from contracts.certificates import CertificateChange
+from contracts.common import Activity, Actor, Role
+from contracts.registry import CertificateStatus, CertificationBody, Severity
+from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.commands import apply_command
+from services.certificates.domain.findings import close_nonconformity
+from services.certificates.domain.surveillance import revocation
+from tests.unit.certificates.builders import (
+    BODY,
+    BODY_ACTOR,
+    NOW,
+    OTHER_BODY,
+    OTHER_BODY_ACTOR,
+    RULES,
+    SECRETARIAT,
+    audit,
+    books,
+    change_scope,
+    closure,
+    finding,
+    majors,
+    scope,
+)
+
+TODAY = NOW.date()
+
+
+def refusals(outcome) -> list[tuple[str, str | None]]:
+    assert outcome.refused is not None, "expected a refusal"
+    return sorted((r.code, r.field) for r in outcome.refused)
+
+
+def issued(b, audit_id: str = "AUD-1", findings=None):
+    [change] = submit_audit(b, audit(audit_id, findings=findings), NOW, RULES).changes
+    return change.certificate
+
+
+def surveillance(cid: str, findings, *, completed: date = date(2026, 5, 26), **kw):
+    kw.setdefault("actor", OTHER_BODY_ACTOR)
+    kw.setdefault("body", OTHER_BODY)
+    return audit(
+        kw.pop("audit_id", "SURV-1"),
+        audit_type=AuditType.SURVEILLANCE,
+        certificate_id=cid,
+        findings=findings,
+        started=kw.pop("started", completed),
+        completed=completed,
+        **kw,
+    )
+
+
+# ---- the sender: the certification body itself, in its own name ----
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        OTHER_BODY_ACTOR,  # a certification body, but another one
+        Actor(organisation_id=BODY, role=Role.PRODUCER),  # the body's organisation, not as a body
+        SECRETARIAT,
+    ],
+)
+def test_only_the_body_itself_submits_its_audits(actor):
+    outcome = submit_audit(books(), audit(actor=actor), NOW, RULES)
+    assert refusals(outcome) == [("not_certification_body", "actor")]
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [OTHER_BODY_ACTOR, Actor(organisation_id=BODY, role=Role.PRODUCER)],
+)
+def test_only_the_body_itself_closes_a_finding(actor):
+    b = books()
+    cert = issued(b, findings=majors(1))
+    message = closure(cert.certificate_id, "NC-0").model_copy(update={"actor": actor})
+    assert refusals(close_nonconformity(b, message, NOW)) == [("not_certification_body", "actor")]
+
+
+# ---- accreditation on every day of the audit, and on the closing day ----
+
+
+def _accredited(b, accredited_from: date, accredited_until: date) -> None:
+    b.bodies[BODY] = CertificationBody(
+        certification_body_id=BODY,
+        name="Audits Ltd",
+        accredited_from=accredited_from,
+        accredited_until=accredited_until,
+    )
+
+
+@pytest.mark.parametrize(
+    ("accredited_from", "accredited_until", "ok"),
+    [
+        (date(2026, 5, 18), date(2026, 5, 20), True),  # from the first to the last audit day
+        (date(2026, 5, 19), date(2026, 5, 20), False),  # not on the first day
+        (date(2026, 5, 18), date(2026, 5, 19), False),  # not on the last day
+    ],
+)
+def test_the_body_is_accredited_on_every_day_of_the_audit(accredited_from, accredited_until, ok):
+    b = books()
+    _accredited(b, accredited_from, accredited_until)
+    outcome = submit_audit(
+        b, audit(started=date(2026, 5, 18), completed=date(2026, 5, 20)), NOW, RULES
+    )
+    if ok:
+        assert outcome.refused is None and len(outcome.changes) == 1
+    else:
+        assert refusals(outcome) == [("not_accredited", "certification_body_id")]
+
+
+@pytest.mark.parametrize(
+    ("accredited_until", "ok"),
+    [(date(2026, 5, 30), True), (date(2026, 5, 29), False)],
+)
+def test_the_body_is_accredited_on_the_closing_day(accredited_until, ok):
+    b = books()
+    cert = issued(b, findings=majors(1))
+    _accredited(b, date(2025, 1, 1), accredited_until)
+    outcome = close_nonconformity(b, closure(cert.certificate_id, "NC-0", date(2026, 5, 30)), NOW)
+    if ok:
+        assert outcome.refused is None
+        assert outcome.changes[0].change is CertificateChange.FINDING_CLOSED
+    else:
+        assert refusals(outcome) == [("not_accredited", "certification_body_id")]
+
+
+def test_an_unknown_body_is_refused_on_the_body_id():
+    message = audit(
+        actor=Actor(organisation_id="cb-nobody", role=Role.CERTIFICATION_BODY), body="cb-nobody"
+    )
+    outcome = submit_audit(books(), message, NOW, RULES)
+    assert refusals(outcome) == [("unknown_certification_body", "certification_body_id")]
+
+
+# ---- every reason of a surveillance or re-certification audit is kept ----
+
+
+@pytest.mark.parametrize("audit_type", [AuditType.SURVEILLANCE, AuditType.RECERTIFICATION])
+def test_every_reason_of_a_later_audit_is_reported_not_only_the_certificates(audit_type):
+    b = books()
+    cert = issued(b)
+    message = audit(
+        "AUD-2",
+        audit_type=audit_type,
+        certificate_id=cert.certificate_id,
+        organisation_id="org-unknown",
+        started=date(2026, 5, 25),
+        completed=date(2026, 5, 24),  # before it started
+        actor=OTHER_BODY_ACTOR,  # submits in BODY's name
+    )
+    assert refusals(submit_audit(b, message, NOW, RULES)) == sorted(
+        [
+            ("dates_out_of_order", "audit_completed_on"),
+            ("not_certification_body", "actor"),
+            ("unknown_member", "organisation_id"),
+            ("site_not_owned", "scope.site_ids"),
+            ("certificate_of_other_member", "certificate_id"),
+        ]
+    )
+
+
+def test_a_later_audit_naming_no_certificate_is_refused_on_the_certificate_id():
+    message = audit("AUD-2", audit_type=AuditType.SURVEILLANCE, certificate_id=None)
+    assert refusals(submit_audit(books(), message, NOW, RULES)) == [
+        ("certificate_id_required", "certificate_id")
+    ]
+
+
+# ---- dates of the audit ----
+
+
+@pytest.mark.parametrize(
+    ("completed", "expected"),
+    [(TODAY, []), (TODAY + timedelta(days=1), [("date_in_future", "audit_completed_on")])],
+)
+def test_an_audit_completed_today_is_taken_tomorrow_is_the_future(completed, expected):
+    message = audit(started=completed, completed=completed)
+    outcome = submit_audit(books(), message, NOW, RULES)
+    assert (refusals(outcome) if expected else []) == expected
+    if not expected:
+        assert outcome.changes[0].certificate.valid_from == completed
+
+
+def test_an_audit_completed_on_the_day_it_started_is_in_order():
+    outcome = submit_audit(books(), audit(started=TODAY, completed=TODAY), NOW, RULES)
+    assert outcome.refused is None
+
+
+@pytest.mark.parametrize(
+    ("completed", "too_old"),
+    [(date(2023, 6, 2), False), (date(2023, 6, 1), True)],
+)
+def test_a_certificate_that_would_already_have_expired_is_not_issued(completed, too_old):
+    # Valid to the day before the same date three years later: an audit completed on 2023-06-02
+    # gives a certificate valid through today (2026-06-01), one of 2023-06-01 ended yesterday.
+    message = audit(started=completed, completed=completed)
+    b = books()
+    _accredited(b, date(2020, 1, 1), date(2030, 1, 1))
+    outcome = submit_audit(b, message, NOW, RULES)
+    if too_old:
+        assert refusals(outcome) == [("audit_too_old", "audit_completed_on")]
+    else:
+        assert outcome.refused is None
+
+
+# ---- findings of an audit ----
+
+
+def test_finding_dates_and_sites_are_refused_on_the_finding_field():
+    bad = [
+        finding("NC-1", raised=date(2026, 5, 20), due_in_days=-1),
+        finding("NC-2", closed_on=date(2026, 5, 19)),
+        finding("NC-3", site_id="site-b"),
+        finding("NC-3", Severity.MINOR),
+    ]
+    outcome = submit_audit(books(), audit(findings=bad), NOW, RULES)
+    assert refusals(outcome) == sorted(
+        [
+            ("dates_out_of_order", "findings[0].due_on"),
+            ("dates_out_of_order", "findings[1].closed_on"),
+            ("finding_site_outside_scope", "findings[2].site_id"),
+            ("duplicate_finding_id", "findings"),
+        ]
+    )
+
+
+def test_a_finding_due_and_closed_on_the_day_it_was_raised_is_in_order():
+    ok = [finding("NC-1", Severity.MINOR, due_in_days=0, closed_on=date(2026, 5, 20))]
+    assert submit_audit(books(), audit(findings=ok), NOW, RULES).refused is None
+
+
+# ---- the scope ----
+
+
+def test_scope_sites_and_activities_are_refused_on_the_scope_fields():
+    outcome = submit_audit(
+        books(), audit(audit_scope=scope("site-a", "site-x", "site-z")), NOW, RULES
+    )
+    assert refusals(outcome) == [
+        ("site_not_owned", "scope.site_ids"),
+        ("unknown_site", "scope.site_ids"),
+    ]
+    outcome = submit_audit(
+        books(), audit(audit_scope=scope("site-a", activities=(Activity.ROLLING,))), NOW, RULES
+    )
+    assert refusals(outcome) == [("activity_not_at_sites", "scope.activities")]
+
+
+# ---- the secretariat changes a scope ----
+
+
+def test_only_the_secretariat_changes_a_scope_even_a_valid_one():
+    b = books()
+    cert = issued(b)
+    command = change_scope(cert.certificate_id, scope("site-a", "site-b")).model_copy(
+        update={"actor": BODY_ACTOR}
+    )
+    outcome = apply_command(b, command, NOW)
+    assert refusals(outcome) == [("not_secretariat", "actor.role")]
+    assert b.certificates[cert.certificate_id] == cert
+
+
+def test_the_secretariat_changes_a_scope_to_sites_of_the_member():
+    b = books()
+    cert = issued(b)
+    outcome = apply_command(b, change_scope(cert.certificate_id, scope("site-a", "site-b")), NOW)
+    [change] = outcome.changes
+    assert change.change is CertificateChange.SCOPE_CHANGED
+    assert change.certificate.scope.site_ids == ["site-a", "site-b"]
+    bad = apply_command(b, change_scope(cert.certificate_id, scope("site-x")), NOW)
+    assert refusals(bad) == [("site_not_owned", "scope.site_ids")]
+
+
+# ---- surveillance: downgrade keeps the new Majors; more than three withdraw ----
+
+
+def test_a_downgrade_to_provisional_keeps_the_new_major_findings():
+    b = books()
+    cert = issued(b)
+    message = surveillance(cert.certificate_id, [finding("S-1"), finding("S-2", Severity.MINOR)])
+    [changed] = submit_audit(b, message, NOW, RULES).changes
+    assert changed.change is CertificateChange.DOWNGRADED_TO_PROVISIONAL
+    assert [(f.finding_id, f.audit_id) for f in changed.certificate.findings] == [
+        ("S-1", "SURV-1"),
+        ("S-2", "SURV-1"),
+    ]
+    assert changed.certificate.provisional is True
+    assert changed.certificate.status is CertificateStatus.PROVISIONAL
+    assert changed.certificate.valid_until == date(2027, 5, 25)
+    assert [p.audit_id for p in changed.certificate.corrective_action_plans] == ["SURV-1"]
+
+
+@pytest.mark.parametrize(("raised", "revoked"), [(3, False), (4, True)])
+def test_more_than_three_majors_revoke_exactly_three_do_not(raised, revoked):
+    message = surveillance("cert-x", [])
+    assert (revocation(message, raised, RULES) is not None) is revoked
