@@ -1,0 +1,89 @@
+"""The edges of the accounting rules (issue 24): credits reserved for claims stay out of a
+transformation, the rule-set catalogue and the day an assignment takes effect."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from contracts.common import MaterialCategory
+from contracts.movements import MovementLine
+from services.accounting.domain.conversion import bucket_key, convert
+from services.accounting.domain.rules import (
+    CATALOGUE,
+    DEFAULT_RULE_SET,
+    V3_DRAFT_GROUP_CREDIT,
+    V3_DRAFT_SITE_CREDIT,
+    Assignment,
+    Rounding,
+    rule_set,
+    rule_set_on,
+)
+
+ALUMINA = bucket_key(MaterialCategory.ALUMINA, "alumina")
+SCRAP = bucket_key(MaterialCategory.PRE_CONSUMER_SCRAP, "scrap")
+
+
+def line(category: MaterialCategory, form: str, kg: str) -> MovementLine:
+    return MovementLine(material_category=category, product_form=form, quantity_kg=Decimal(kg))
+
+
+def test_a_transformation_converts_no_more_than_the_free_credits_over_all_its_inputs():
+    # 100 kg of each input product holds credits, but only 120 kg are free: the rest is reserved
+    # for claims. The first line takes 100, the second only the 20 left.
+    inputs = [
+        line(MaterialCategory.ALUMINA, "alumina", "100"),
+        line(MaterialCategory.PRE_CONSUMER_SCRAP, "scrap", "100"),
+    ]
+    outputs = [line(MaterialCategory.ALUMINIUM, "ingot", "200")]
+    held = {ALUMINA: Decimal(100), SCRAP: Decimal(100)}
+    conversion = convert(inputs, outputs, Decimal(1), held, Decimal(120), Rounding())
+    assert conversion.taken == {ALUMINA: Decimal(100), SCRAP: Decimal(20)}
+    assert conversion.coc_input_kg == Decimal(120)
+    assert conversion.created == Decimal(120)
+
+
+def test_a_transformation_with_every_credit_free_converts_what_its_inputs_hold():
+    inputs = [
+        line(MaterialCategory.ALUMINA, "alumina", "100"),
+        line(MaterialCategory.PRE_CONSUMER_SCRAP, "scrap", "100"),
+    ]
+    outputs = [line(MaterialCategory.ALUMINIUM, "ingot", "200")]
+    held = {ALUMINA: Decimal(100), SCRAP: Decimal(100)}
+    conversion = convert(inputs, outputs, Decimal("0.5"), held, Decimal(200), Rounding())
+    assert conversion.coc_input_kg == Decimal(200)
+    assert conversion.created == Decimal(100)
+
+
+def test_every_catalogued_rule_set_is_found_by_its_id_and_an_unknown_id_is_none():
+    for rule_set_id, rules in CATALOGUE.items():
+        assert rule_set(rule_set_id) is rules
+    assert rule_set("v9-unknown") is None
+    assert len(CATALOGUE) == 3
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 12, 31), DEFAULT_RULE_SET),  # the day before the assignment takes effect
+        (date(2027, 1, 1), V3_DRAFT_SITE_CREDIT),  # the day it does
+        (date(2027, 6, 30), V3_DRAFT_SITE_CREDIT),
+        (date(2027, 7, 1), V3_DRAFT_GROUP_CREDIT),  # a later assignment, on its first day
+    ],
+)
+def test_the_rule_set_in_force_from_the_day_its_assignment_takes_effect(day, expected):
+    assignments = [
+        Assignment(date(2027, 7, 1), V3_DRAFT_GROUP_CREDIT.rule_set_id),
+        Assignment(date(2027, 1, 1), V3_DRAFT_SITE_CREDIT.rule_set_id),
+    ]
+    assert rule_set_on(assignments, day) is expected
+
+
+def test_an_assignment_to_an_unknown_rule_set_keeps_the_one_in_force():
+    assignments = [
+        Assignment(date(2027, 1, 1), V3_DRAFT_SITE_CREDIT.rule_set_id),
+        Assignment(date(2027, 3, 1), "v9-unknown"),
+    ]
+    assert rule_set_on(assignments, date(2027, 4, 1)) is V3_DRAFT_SITE_CREDIT
