@@ -21,6 +21,7 @@ from services.accounting.domain.rules import (
     rule_set,
     rule_set_on,
 )
+from tests.unit.accounting.factories import NOW, cancel, group, ledger, receipt, ship
 
 ALUMINA = bucket_key(MaterialCategory.ALUMINA, "alumina")
 SCRAP = bucket_key(MaterialCategory.PRE_CONSUMER_SCRAP, "scrap")
@@ -87,3 +88,49 @@ def test_an_assignment_to_an_unknown_rule_set_keeps_the_one_in_force():
         Assignment(date(2027, 3, 1), "v9-unknown"),
     ]
     assert rule_set_on(assignments, date(2027, 4, 1)) is V3_DRAFT_SITE_CREDIT
+
+
+# ---- cancellations: the CoC Document voided, the period's figures taken back ----
+
+GROUP_CREDIT = V3_DRAFT_GROUP_CREDIT.rule_set_id
+
+
+def test_cancelling_a_receipt_voids_its_coc_document():
+    books = ledger(GROUP_CREDIT)
+    original = receipt("1000", "400", recycled="0.5")
+    books.apply(original, NOW)
+    [lot] = books.lots.values()
+    assert (lot.document_id, lot.remaining, lot.void) == ("doc-in-1", Decimal(400), False)
+    books.apply(cancel(original.movement_id), NOW)
+    assert lot.void is True and lot.remaining == 0
+    assert books.movements[str(original.movement_id)].status == "reversed"
+
+
+def test_cancelling_a_receipt_in_its_period_takes_back_every_input_figure():
+    books = ledger(GROUP_CREDIT)
+    kept = receipt("500", "100", recycled="0.2")
+    original = receipt("1000", "400", recycled="0.5")
+    books.apply(kept, NOW)
+    books.apply(original, NOW)
+    books.apply(cancel(original.movement_id), NOW)
+    period = books.accounts[group()].period
+    assert (period.coc_input, period.total_input, period.recycled_kg) == (
+        Decimal(100),
+        Decimal(500),
+        Decimal(20),
+    )
+    assert sum(period.site_coc_input.values()) == Decimal(100)
+    assert books.accounts[group()].balance == Decimal(100)
+
+
+def test_cancelling_a_shipment_in_its_period_takes_back_its_output_figures():
+    books = ledger(GROUP_CREDIT)
+    books.apply(receipt("1000", "400"), NOW)
+    kept = ship("300", "100")
+    original = ship("200", "50")
+    books.apply(kept, NOW)
+    books.apply(original, NOW)
+    books.apply(cancel(original.movement_id), NOW)
+    period = books.accounts[group()].period
+    assert (period.coc_output, period.total_output) == (Decimal(100), Decimal(300))
+    assert books.accounts[group()].balance == Decimal(300)
