@@ -11,9 +11,11 @@ import pytest
 from contracts.common import MaterialCategory
 from contracts.movements import MovementLine
 from services.accounting.domain.conversion import bucket_key, convert
+from services.accounting.domain.ledger import Ledger
 from services.accounting.domain.rules import (
     CATALOGUE,
     DEFAULT_RULE_SET,
+    V2_2022_GROUP_PERCENTAGE,
     V3_DRAFT_GROUP_CREDIT,
     V3_DRAFT_SITE_CREDIT,
     Assignment,
@@ -21,7 +23,17 @@ from services.accounting.domain.rules import (
     rule_set,
     rule_set_on,
 )
-from tests.unit.accounting.factories import NOW, cancel, group, ledger, receipt, ship
+from tests.unit.accounting.factories import (
+    NOW,
+    ORG,
+    cancel,
+    certificate,
+    group,
+    ledger,
+    ps_certificate,
+    receipt,
+    ship,
+)
 
 ALUMINA = bucket_key(MaterialCategory.ALUMINA, "alumina")
 SCRAP = bucket_key(MaterialCategory.PRE_CONSUMER_SCRAP, "scrap")
@@ -134,3 +146,29 @@ def test_cancelling_a_shipment_in_its_period_takes_back_its_output_figures():
     period = books.accounts[group()].period
     assert (period.coc_output, period.total_output) == (Decimal(100), Decimal(300))
     assert books.accounts[group()].balance == Decimal(300)
+
+
+# ---- closing a period: the next period's rule set, when it keeps the account's level ----
+
+
+@pytest.mark.parametrize(
+    ("assigned", "next_rule_set"),
+    [
+        (V2_2022_GROUP_PERCENTAGE, V2_2022_GROUP_PERCENTAGE),  # same level: it takes over
+        (V3_DRAFT_SITE_CREDIT, V3_DRAFT_GROUP_CREDIT),  # site level: the group account keeps its
+    ],
+)
+def test_the_next_period_takes_a_new_rule_set_only_at_the_accounts_level(assigned, next_rule_set):
+    assignments = {
+        ORG: [
+            Assignment(date(2000, 1, 1), GROUP_CREDIT),
+            Assignment(date(2027, 1, 1), assigned.rule_set_id),
+        ]
+    }
+    books = Ledger(assignments=assignments, certificates=[certificate(), ps_certificate()])
+    books.apply(receipt("1000", "400"), NOW)
+    assert books.accounts[group()].rule_set_id == GROUP_CREDIT
+    books.close_due(date(2027, 1, 2), NOW)
+    account = books.accounts[group()]
+    assert account.period.start == date(2027, 1, 1)
+    assert account.rule_set_id == next_rule_set.rule_set_id
