@@ -9,16 +9,31 @@ import pytest
 
 from contracts.audits import AuditType
 from contracts.certificates import CertificateChange
-from contracts.common import Activity, Actor, Role
-from contracts.registry import CertificateStatus, CertificationBody, Severity
+from contracts.common import Activity, Actor, ProcessStep, Role
+from contracts.registry import (
+    CertificateStatus,
+    CertificationBody,
+    ConversionFactor,
+    Severity,
+    Site,
+)
 from services.certificates.domain.audits import submit_audit
 from services.certificates.domain.commands import apply_command
 from services.certificates.domain.findings import close_nonconformity
+from services.certificates.domain.registry import (
+    Refused,
+    Registered,
+    Unchanged,
+    register_certification_body,
+    register_member,
+    register_site,
+)
 from services.certificates.domain.surveillance import revocation
 from tests.unit.certificates.builders import (
     BODY,
     BODY_ACTOR,
     NOW,
+    ORG,
     OTHER_BODY,
     OTHER_BODY_ACTOR,
     RULES,
@@ -304,3 +319,74 @@ def test_a_downgrade_to_provisional_keeps_the_new_major_findings():
 def test_more_than_three_majors_revoke_exactly_three_do_not(raised, revoked):
     message = surveillance("cert-x", [])
     assert (revocation(message, raised, RULES) is not None) is revoked
+
+
+# ---- the registry: who is who ----
+
+
+def _site(org: str = ORG, factors: tuple[ProcessStep, ...] = ()) -> Site:
+    return Site(
+        site_id="site-new",
+        organisation_id=org,
+        name="New",
+        country="NO",
+        activities=[Activity.CASTING],
+        conversion_factors=[ConversionFactor(process_step=s, factor="0.97") for s in factors],
+    )
+
+
+def test_a_site_of_a_member_is_registered_once_then_unchanged():
+    b = books()
+    site = _site()
+    assert register_site(site, b.members[ORG], None) == Registered(site)
+    assert register_site(site, b.members[ORG], site) == Unchanged()
+    moved = site.model_copy(update={"name": "Renamed"})
+    assert register_site(moved, b.members[ORG], site) == Registered(moved)
+
+
+def test_a_site_is_refused_with_every_reason_on_its_field():
+    b = books()
+    twice = (ProcessStep.REMELTING, ProcessStep.REMELTING)
+    outcome = register_site(_site("org-unknown", twice), None, _site())
+    assert isinstance(outcome, Refused)
+    assert [(r.code, r.field, r.message) for r in outcome.reasons] == [
+        ("unknown_member", "site.organisation_id", "organisation org-unknown is not a member"),
+        ("site_owned_by_other_member", "site.site_id", f"site site-new belongs to {ORG}"),
+        ("duplicate_conversion_factor", "site.conversion_factors", "one factor per process step"),
+    ]
+    one_each = (ProcessStep.REMELTING, ProcessStep.CASTING)
+    assert isinstance(register_site(_site(factors=one_each), b.members[ORG], None), Registered)
+
+
+@pytest.mark.parametrize(
+    ("accredited_until", "ok"),
+    [(date(2026, 1, 1), True), (date(2025, 12, 31), False)],
+)
+def test_a_body_accredited_for_a_single_day_is_registered_ending_before_it_starts_is_not(
+    accredited_until, ok
+):
+    body = CertificationBody(
+        certification_body_id="cb-new",
+        name="New Audits",
+        accredited_from=date(2026, 1, 1),
+        accredited_until=accredited_until,
+    )
+    outcome = register_certification_body(body, None)
+    if ok:
+        assert outcome == Registered(body)
+        assert register_certification_body(body, body) == Unchanged()
+    else:
+        assert isinstance(outcome, Refused)
+        assert [(r.code, r.field, r.message) for r in outcome.reasons] == [
+            (
+                "dates_out_of_order",
+                "certification_body.accredited_until",
+                "accreditation ends before it starts",
+            )
+        ]
+
+
+def test_a_member_is_registered_once_then_unchanged():
+    member = books().members[ORG]
+    assert register_member(member, None) == Registered(member)
+    assert register_member(member, member) == Unchanged()
