@@ -9,7 +9,7 @@ import pytest
 
 from contracts.audits import AuditType
 from contracts.certificates import CertificateChange
-from contracts.common import Activity, Actor, ProcessStep, Role
+from contracts.common import Activity, Actor, ProcessStep, Role, Standard
 from contracts.registry import (
     CertificateStatus,
     CertificationBody,
@@ -44,7 +44,10 @@ from tests.unit.certificates.builders import (
     closure,
     finding,
     majors,
+    reinstate,
     scope,
+    suspend,
+    withdraw,
 )
 
 TODAY = NOW.date()
@@ -390,3 +393,191 @@ def test_a_member_is_registered_once_then_unchanged():
     member = books().members[ORG]
     assert register_member(member, None) == Registered(member)
     assert register_member(member, member) == Unchanged()
+
+
+# ---- lifecycle commands: each refusal's code, field and message, on the member's partition ----
+
+
+def _with_status(b, cert, status: CertificateStatus, provisional: bool = False):
+    changed = cert.model_copy(update={"status": status, "provisional": provisional})
+    b.certificates[cert.certificate_id] = changed
+    return changed
+
+
+def _refused_in_full(outcome) -> list[tuple[str, str | None, str]]:
+    assert outcome.refused is not None, "expected a refusal"
+    assert outcome.organisation_id == ORG
+    return [(r.code, r.field, r.message) for r in outcome.refused]
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "expected"),
+    [
+        (suspend, CertificateStatus.SUSPENDED, ("certificate_suspended", "cannot suspend")),
+        (suspend, CertificateStatus.EXPIRED, ("certificate_expired", "cannot suspend")),
+        (withdraw, CertificateStatus.EXPIRED, ("certificate_expired", "cannot withdraw")),
+        (reinstate, CertificateStatus.SUPERSEDED, ("certificate_superseded", "cannot reinstate")),
+        (
+            lambda cid: change_scope(cid, scope("site-a", "site-b")),
+            CertificateStatus.EXPIRED,
+            ("certificate_expired", "cannot change the scope of"),
+        ),
+    ],
+)
+def test_a_command_on_a_certificate_in_the_wrong_state_says_which_and_why(
+    command, status, expected
+):
+    b = books()
+    cert = _with_status(b, issued(b), status)
+    code, action = expected
+    number = cert.certificate_number
+    assert _refused_in_full(apply_command(b, command(cert.certificate_id), NOW)) == [
+        (code, "certificate_id", f"{action} {number}: it is {status.value}")
+    ]
+
+
+def test_reinstating_a_certificate_that_is_not_suspended_is_refused_on_its_id():
+    b = books()
+    cert = issued(b)
+    assert _refused_in_full(apply_command(b, reinstate(cert.certificate_id), NOW)) == [
+        ("not_suspended", "certificate_id", f"{cert.certificate_number} is not suspended")
+    ]
+
+
+def test_a_command_on_a_withdrawn_certificate_names_it():
+    b = books()
+    cert = _with_status(b, issued(b), CertificateStatus.WITHDRAWN)
+    assert _refused_in_full(apply_command(b, suspend(cert.certificate_id), NOW)) == [
+        ("certificate_withdrawn", "certificate_id", f"{cert.certificate_number} is withdrawn")
+    ]
+
+
+def test_a_command_on_an_unknown_certificate_is_refused_on_the_senders_partition():
+    outcome = apply_command(books(), suspend("cert-nope", actor=BODY_ACTOR), NOW)
+    assert outcome.organisation_id == BODY
+    assert [(r.code, r.field) for r in outcome.refused] == [
+        ("not_secretariat", "actor.role"),
+        ("unknown_certificate", "certificate_id"),
+    ]
+    assert outcome.refused[0].message == "only the ASI secretariat changes certificates"
+
+
+@pytest.mark.parametrize(
+    ("provisional", "status"),
+    [(True, CertificateStatus.PROVISIONAL), (False, CertificateStatus.ACTIVE)],
+)
+def test_a_reinstated_certificate_returns_to_provisional_or_active_with_the_reason(
+    provisional, status
+):
+    b = books()
+    cert = _with_status(b, issued(b), CertificateStatus.SUSPENDED, provisional)
+    [change] = apply_command(b, reinstate(cert.certificate_id), NOW).changes
+    assert (change.change, change.certificate.status) == (CertificateChange.REINSTATED, status)
+    assert (change.reason, change.certificate.status_reason) == ("paid", "paid")
+    assert (change.occurred_at, change.certificate.updated_at) == (NOW, NOW)
+
+
+# ---- closing a finding ----
+
+
+def test_closing_a_finding_is_refused_with_the_field_of_each_reason():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    cid = cert.certificate_id
+    unknown = close_nonconformity(b, closure(cid, "NC-9"), NOW)
+    assert _refused_in_full(unknown) == [
+        ("unknown_finding", "finding_id", f"{cert.certificate_number} has no finding NC-9")
+    ]
+    early = close_nonconformity(b, closure(cid, "NC-0", date(2026, 5, 19)), NOW)
+    assert [(r.code, r.field) for r in _refused_in_full_list(early)] == [
+        ("dates_out_of_order", "closed_on")
+    ]
+    future = close_nonconformity(b, closure(cid, "NC-0", TODAY + timedelta(days=1)), NOW)
+    assert [(r.code, r.field) for r in _refused_in_full_list(future)] == [
+        ("date_in_future", "closed_on")
+    ]
+    missing = close_nonconformity(b, closure("cert-nope", "NC-0"), NOW)
+    assert [(r.code, r.field) for r in _refused_in_full_list(missing)] == [
+        ("unknown_certificate", "certificate_id")
+    ]
+
+
+def _refused_in_full_list(outcome):
+    assert outcome.refused is not None and outcome.organisation_id == ORG
+    return outcome.refused
+
+
+def test_a_finding_closed_on_the_day_it_was_raised_is_closed_once():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    message = closure(cert.certificate_id, "NC-0", date(2026, 5, 20))
+    changes = close_nonconformity(b, message, NOW).changes
+    assert changes[0].change is CertificateChange.FINDING_CLOSED
+    assert changes[0].reason == "finding NC-0 closed on 2026-05-20: corrective action verified"
+    [closed] = changes[0].certificate.findings
+    assert (closed.closed_on, closed.closed_by) == (date(2026, 5, 20), BODY)
+    again = close_nonconformity(b, message, NOW)
+    assert [(r.code, r.field) for r in _refused_in_full_list(again)] == [
+        ("finding_already_closed", "finding_id")
+    ]
+
+
+def test_closing_a_finding_of_another_members_certificate_is_refused_on_the_certificate():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    b.certificates[cert.certificate_id] = cert.model_copy(update={"organisation_id": "org-other"})
+    outcome = close_nonconformity(b, closure(cert.certificate_id, "NC-0"), NOW)
+    assert [(r.code, r.field, r.message) for r in _refused_in_full_list(outcome)] == [
+        (
+            "certificate_of_other_member",
+            "certificate_id",
+            f"{cert.certificate_number} belongs to org-other",
+        )
+    ]
+
+
+# ---- a surveillance audit lists known findings only to close them ----
+
+
+def test_every_known_finding_listed_again_is_refused_not_only_those_before_a_new_one():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0", Severity.MINOR), finding("NC-1", Severity.MINOR)])
+    b.certificates[cert.certificate_id] = cert.model_copy(
+        update={
+            "findings": [
+                cert.findings[0],
+                cert.findings[1].model_copy(update={"closed_on": date(2026, 5, 21)}),
+            ]
+        }
+    )
+    listed = [
+        finding("S-NEW", Severity.MINOR),
+        finding("NC-0", Severity.MINOR),
+        finding("NC-1", Severity.MINOR, closed_on=date(2026, 5, 22)),
+    ]
+    outcome = submit_audit(b, surveillance(cert.certificate_id, listed), NOW, RULES)
+    assert [(r.code, r.field) for r in outcome.refused] == [
+        ("duplicate_finding_id", "findings[1].finding_id"),
+        ("finding_already_closed", "findings[2].closed_on"),
+    ]
+
+
+def test_a_later_audit_of_another_standard_is_refused_on_the_standard():
+    b = books()
+    cert = issued(b)
+    message = surveillance(cert.certificate_id, [], standard=Standard.CHAIN_OF_CUSTODY)
+    assert [(r.code, r.field) for r in submit_audit(b, message, NOW, RULES).refused] == [
+        ("standard_mismatch", "standard")
+    ]
+
+
+def test_an_unaccredited_body_is_told_the_days_it_is_not_accredited():
+    b = books()
+    _accredited(b, date(2026, 5, 19), date(2026, 12, 31))
+    outcome = submit_audit(
+        b, audit(started=date(2026, 5, 18), completed=date(2026, 5, 20)), NOW, RULES
+    )
+    [refusal] = outcome.refused
+    assert refusal.message == (
+        f"{BODY} is accredited 2026-05-19 to 2026-12-31, not on 2026-05-18 to 2026-05-20"
+    )
