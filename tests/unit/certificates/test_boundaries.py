@@ -19,7 +19,7 @@ from contracts.registry import (
 )
 from services.certificates.domain.audits import submit_audit
 from services.certificates.domain.commands import apply_command
-from services.certificates.domain.findings import close_nonconformity
+from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.registry import (
     Refused,
     Registered,
@@ -40,6 +40,8 @@ from tests.unit.certificates.builders import (
     SECRETARIAT,
     audit,
     books,
+    cap_approved,
+    cap_submitted,
     change_scope,
     closure,
     finding,
@@ -581,3 +583,80 @@ def test_an_unaccredited_body_is_told_the_days_it_is_not_accredited():
     assert refusal.message == (
         f"{BODY} is accredited 2026-05-19 to 2026-12-31, not on 2026-05-18 to 2026-05-20"
     )
+
+
+# ---- Corrective Action Plans: each refusal on its field, both sides of every date ----
+
+
+def _plan_refusals(outcome) -> list[tuple[str, str | None, str]]:
+    assert outcome.refused is not None and outcome.organisation_id == ORG
+    return [(r.code, r.field, r.message) for r in outcome.refused]
+
+
+def test_a_plan_is_refused_for_every_bad_action_with_its_index_not_only_the_first():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0"), finding("NC-1"), finding("NC-2", Severity.MINOR)])
+    cid = cert.certificate_id
+    dues = {
+        "NC-X": date(2026, 6, 1),  # no such open finding
+        "NC-0": date(2026, 5, 19),  # due the day before it was raised
+        "NC-1": date(2027, 5, 21),  # a Major due more than 12 months after it was raised
+    }
+    message = cap_submitted(cid, dues, submitted_on=date(2026, 5, 19))
+    outcome = corrective_action_plan(b, message, NOW, RULES)
+    assert _plan_refusals(outcome) == [
+        ("unknown_finding", "actions[0].finding_id", "audit AUD-1 left no open finding NC-X"),
+        ("dates_out_of_order", "actions[1].due_on", "NC-0 due before it was raised"),
+        (
+            "corrective_action_plan_due_too_late",
+            "actions[2].due_on",
+            "Major NC-1 must be closed by 2027-05-20",
+        ),
+        ("cap_finding_missing", "actions", "no action for NC-2"),
+        ("dates_out_of_order", "submitted_on", "submitted before the audit ended"),
+    ]
+
+
+def test_a_plan_with_two_actions_for_one_finding_is_refused_on_the_actions():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0")])
+    message = cap_submitted(cert.certificate_id, {"NC-0": date(2026, 6, 1)})
+    twice = message.model_copy(update={"actions": [*message.actions, *message.actions]})
+    assert _plan_refusals(corrective_action_plan(b, twice, NOW, RULES)) == [
+        ("duplicate_finding_id", "actions", "one action per finding")
+    ]
+
+
+def test_a_plan_on_the_edges_of_its_dates_is_taken():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0"), finding("NC-1", Severity.MINOR)])
+    dues = {"NC-0": date(2027, 5, 20), "NC-1": date(2026, 5, 20)}  # the last day; the raising day
+    message = cap_submitted(cert.certificate_id, dues, submitted_on=date(2026, 5, 20))
+    [change] = corrective_action_plan(b, message, NOW, RULES).changes
+    assert change.change is CertificateChange.CAP_SUBMITTED
+    assert change.reason == "corrective action plan for audit AUD-1 submitted on 2026-05-20"
+    [plan] = change.certificate.corrective_action_plans
+    assert plan.submitted_on == date(2026, 5, 20)
+
+
+@pytest.mark.parametrize(
+    ("approved_on", "ok"), [(date(2026, 5, 28), True), (date(2026, 5, 27), False)]
+)
+def test_a_plan_is_approved_on_or_after_the_day_it_was_submitted(approved_on, ok):
+    b = books()
+    cert = issued(b, findings=[finding("NC-0")])
+    cid = cert.certificate_id
+    submitted = cap_submitted(cid, {"NC-0": date(2026, 6, 1)}, submitted_on=date(2026, 5, 28))
+    corrective_action_plan(b, submitted, NOW, RULES)
+    outcome = corrective_action_plan(b, cap_approved(cid, approved_on=approved_on), NOW, RULES)
+    if ok:
+        [change] = outcome.changes
+        assert change.change is CertificateChange.CAP_APPROVED
+        assert change.audit_id == "AUD-1"
+        assert change.reason == ("corrective action plan for audit AUD-1 approved on 2026-05-28")
+        [nc] = change.certificate.findings
+        assert nc.due_on == date(2026, 6, 1)
+    else:
+        assert _plan_refusals(outcome) == [
+            ("dates_out_of_order", "approved_on", "approved before it was submitted (2026-05-28)")
+        ]
