@@ -612,7 +612,7 @@ def test_a_plan_is_refused_for_every_bad_action_with_its_index_not_only_the_firs
             "actions[2].due_on",
             "Major NC-1 must be closed by 2027-05-20",
         ),
-        ("cap_finding_missing", "actions", "no action for NC-2"),
+        ("corrective_action_plan_finding_missing", "actions", "no action for NC-2"),
         ("dates_out_of_order", "submitted_on", "submitted before the audit ended"),
     ]
 
