@@ -660,3 +660,105 @@ def test_a_plan_is_approved_on_or_after_the_day_it_was_submitted(approved_on, ok
         assert _plan_refusals(outcome) == [
             ("dates_out_of_order", "approved_on", "approved before it was submitted (2026-05-28)")
         ]
+
+
+# ---- issue and re-certification: the reasons recorded, open findings carried ----
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (0, "initial audit AUD-1: no Major NC, full for 3 year(s)"),
+        (2, "initial audit AUD-1: 2 Major NC(s), provisional for 1 year(s)"),
+    ],
+)
+def test_an_issued_certificate_says_why_it_is_full_or_provisional(n, expected):
+    [change] = submit_audit(books(), audit(findings=majors(n)), NOW, RULES).changes
+    assert (change.reason, change.certificate.status_reason) == (expected, expected)
+    assert (change.audit_id, change.occurred_at) == ("AUD-1", NOW)
+
+
+def _recertify(b, old, findings=None):
+    message = audit(
+        "AUD-R",
+        audit_type=AuditType.RECERTIFICATION,
+        certificate_id=old.certificate_id,
+        findings=findings,
+    )
+    return submit_audit(b, message, NOW, RULES).changes
+
+
+@pytest.mark.parametrize(
+    ("severity", "provisional", "why"),
+    [
+        (Severity.MINOR, False, "no Major NC, full for 3 year(s)"),
+        (Severity.MAJOR, True, "0 Major NC(s), provisional for 1 year(s)"),
+    ],
+)
+def test_a_recertification_carries_open_findings_and_an_open_major_keeps_it_provisional(
+    severity, provisional, why
+):
+    b = books()
+    old = issued(b, findings=[finding("NC-0", severity), finding("NC-1", Severity.MAJOR)])
+    closed = old.findings[1].model_copy(update={"closed_on": date(2026, 5, 25)})
+    old = old.model_copy(update={"findings": [old.findings[0], closed]})
+    b.certificates[old.certificate_id] = old
+    new, superseded = _recertify(b, old)
+    number = old.certificate_number
+    reason = f"re-certification audit AUD-R: {why}; 1 open finding(s) carried from {number}"
+    assert (new.change, new.reason, new.certificate.status_reason) == (
+        CertificateChange.ISSUED,
+        reason,
+        reason,
+    )
+    assert new.certificate.provisional is provisional
+    assert [f.finding_id for f in new.certificate.findings] == ["NC-0"]
+    assert new.certificate.supersedes_certificate_id == old.certificate_id
+    gone = f"superseded by {new.certificate.certificate_number} after re-certification audit AUD-R"
+    assert (superseded.change, superseded.reason, superseded.audit_id) == (
+        CertificateChange.SUPERSEDED,
+        gone,
+        "AUD-R",
+    )
+    assert superseded.occurred_at == NOW
+    assert superseded.certificate.status_reason == gone
+    assert superseded.certificate.superseded_by_certificate_id == new.certificate.certificate_id
+
+
+def test_a_recertification_with_nothing_open_carries_nothing_and_says_so():
+    b = books()
+    old = issued(b)
+    new, _ = _recertify(b, old)
+    assert (
+        new.certificate.status_reason
+        == "re-certification audit AUD-R: no Major NC, full for 3 year(s)"
+    )
+    assert new.certificate.findings == []
+
+
+def test_the_same_audit_id_with_other_content_is_refused_on_the_audit_id():
+    b = books()
+    issued(b)
+    outcome = submit_audit(b, audit(findings=majors(1)), NOW, RULES)
+    assert _refused_in_full(outcome) == [
+        (
+            "duplicate_audit_id",
+            "audit_id",
+            "audit AUD-1 was already submitted with different content",
+        )
+    ]
+    assert (
+        submit_audit(b, audit(), NOW, RULES)
+        == submit_audit(books(), audit(), NOW, RULES).__class__()
+    )
+
+
+def test_four_majors_are_refused_on_the_findings_on_the_members_partition():
+    outcome = submit_audit(books(), audit(findings=majors(4)), NOW, RULES)
+    assert _refused_in_full(outcome) == [
+        (
+            "too_many_major_ncs",
+            "findings",
+            "4 Major non-conformances: more than 3 in one audit, no certificate is issued",
+        )
+    ]
