@@ -762,3 +762,77 @@ def test_four_majors_are_refused_on_the_findings_on_the_members_partition():
             "4 Major non-conformances: more than 3 in one audit, no certificate is issued",
         )
     ]
+
+
+# ---- surveillance: what each change says ----
+
+
+def test_four_majors_in_a_surveillance_audit_withdraw_the_certificate_and_say_why():
+    b = books()
+    cert = issued(b)
+    message = surveillance(cert.certificate_id, [finding(f"S-{i}") for i in range(4)])
+    [change] = submit_audit(b, message, NOW, RULES).changes
+    why = (
+        "surveillance audit SURV-1: 4 Major NCs, more than 3 in one audit: "
+        "certification revoked (Assurance Manual 6.4)"
+    )
+    assert (change.change, change.reason, change.certificate.status_reason) == (
+        CertificateChange.WITHDRAWN,
+        why,
+        why,
+    )
+    assert (change.occurred_at, change.certificate.updated_at, change.audit_id) == (
+        NOW,
+        NOW,
+        "SURV-1",
+    )
+    assert len(change.certificate.findings) == 4
+
+
+def test_a_downgrade_says_why_and_clears_the_surveillance_due_within_its_provisional_year():
+    b = books()
+    cert = issued(b)
+    assert cert.surveillance_due_on is not None
+    b.certificates[cert.certificate_id] = cert.model_copy(update={"surveillance_overdue": True})
+    message = surveillance(cert.certificate_id, [finding("S-1"), finding("S-2")])
+    [change] = submit_audit(b, message, NOW, RULES).changes
+    why = "surveillance audit SURV-1: 2 new Major NC(s), provisional until 2027-05-25"
+    assert (change.reason, change.certificate.status_reason) == (why, why)
+    assert change.certificate.surveillance_due_on is None
+    assert change.certificate.surveillance_overdue is False
+    assert (change.occurred_at, change.certificate.updated_at) == (NOW, NOW)
+
+
+def test_a_passed_surveillance_says_what_it_closed_and_who_verified_it():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0", Severity.MINOR)])
+    listed = [
+        finding("NC-0", Severity.MINOR, closed_on=date(2026, 5, 26)),
+        finding("S-1", Severity.MINOR, closed_on=date(2026, 5, 26)),
+    ]
+    [change] = submit_audit(b, surveillance(cert.certificate_id, listed), NOW, RULES).changes
+    assert change.change is CertificateChange.SURVEILLANCE_PASSED
+    assert change.reason == "surveillance audit SURV-1: 0 new open finding(s), 2 closed"
+    assert [(f.finding_id, f.closed_by, f.audit_id) for f in change.certificate.findings] == [
+        ("NC-0", OTHER_BODY, "AUD-1"),
+        ("S-1", OTHER_BODY, "SURV-1"),
+    ]
+    opened = surveillance(cert.certificate_id, [finding("S-2", Severity.MINOR)], audit_id="SURV-2")
+    [added] = submit_audit(b, opened, NOW, RULES).changes
+    assert [(f.finding_id, f.closed_by) for f in added.certificate.findings][-1] == ("S-2", None)
+
+
+def test_a_surveillance_by_the_auditing_body_closing_the_last_major_upgrades_to_full():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    listed = [finding("NC-0", closed_on=date(2026, 5, 26))]
+    message = surveillance(cert.certificate_id, listed, actor=BODY_ACTOR, body=BODY)
+    passed, upgraded = submit_audit(b, message, NOW, RULES).changes
+    assert passed.change is CertificateChange.SURVEILLANCE_PASSED
+    assert (upgraded.change, upgraded.audit_id, upgraded.occurred_at) == (
+        CertificateChange.UPGRADED_TO_FULL,
+        "SURV-1",
+        NOW,
+    )
+    assert "last on 2026-05-26" in upgraded.reason
+    assert upgraded.certificate.status is CertificateStatus.ACTIVE
