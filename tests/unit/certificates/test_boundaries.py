@@ -18,6 +18,8 @@ from contracts.registry import (
     Site,
 )
 from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.cap import clock_due as cap_clock_due
+from services.certificates.domain.clock import clock_due
 from services.certificates.domain.commands import apply_command
 from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.registry import (
@@ -28,6 +30,7 @@ from services.certificates.domain.registry import (
     register_member,
     register_site,
 )
+from services.certificates.domain.surveillance import clock_due as surveillance_clock_due
 from services.certificates.domain.surveillance import revocation
 from tests.unit.certificates.builders import (
     BODY,
@@ -836,3 +839,140 @@ def test_a_surveillance_by_the_auditing_body_closing_the_last_major_upgrades_to_
     )
     assert "last on 2026-05-26" in upgraded.reason
     assert upgraded.certificate.status is CertificateStatus.ACTIVE
+
+
+# ---- the scope and state a surveillance or re-certification audit needs ----
+
+
+def test_a_site_named_twice_is_refused_on_the_scope_sites():
+    outcome = submit_audit(books(), audit(audit_scope=scope("site-a", "site-a")), NOW, RULES)
+    assert _refused_in_full(outcome) == [
+        ("duplicate_site", "scope.site_ids", "a site is named twice in the scope")
+    ]
+
+
+def test_a_surveillance_audit_outside_the_certificates_scope_is_refused_on_the_sites():
+    b = books()
+    cert = issued(b)
+    message = surveillance(cert.certificate_id, [], audit_scope=scope("site-a", "site-b"))
+    assert _refused_in_full(submit_audit(b, message, NOW, RULES)) == [
+        (
+            "scope_mismatch",
+            "scope.site_ids",
+            f"sites site-b are not covered by {cert.certificate_number}",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("completed", "ok"), [(date(2026, 5, 20), True), (date(2026, 5, 19), False)]
+)
+def test_a_surveillance_audit_completed_on_the_first_valid_day_counts_the_day_before_not(
+    completed, ok
+):
+    b = books()
+    cert = issued(b)  # valid from 2026-05-20
+    outcome = submit_audit(
+        b, surveillance(cert.certificate_id, [], completed=completed), NOW, RULES
+    )
+    if ok:
+        assert outcome.changes[0].change is CertificateChange.SURVEILLANCE_PASSED
+    else:
+        assert _refused_in_full(outcome) == [
+            (
+                "dates_out_of_order",
+                "audit_completed_on",
+                "the surveillance audit is completed before the certificate was valid",
+            )
+        ]
+
+
+@pytest.mark.parametrize(
+    ("audit_type", "status", "allowed", "action"),
+    [
+        (AuditType.SURVEILLANCE, CertificateStatus.SUSPENDED, True, "audit"),
+        (AuditType.SURVEILLANCE, CertificateStatus.EXPIRED, False, "audit"),
+        (AuditType.RECERTIFICATION, CertificateStatus.EXPIRED, True, "re-certify"),
+        (AuditType.RECERTIFICATION, CertificateStatus.SUSPENDED, False, "re-certify"),
+    ],
+)
+def test_which_states_a_later_audit_may_name(audit_type, status, allowed, action):
+    b = books()
+    cert = _with_status(b, issued(b), status)
+    message = audit(
+        "AUD-2",
+        audit_type=audit_type,
+        certificate_id=cert.certificate_id,
+        completed=date(2026, 5, 26),
+        started=date(2026, 5, 26),
+    )
+    outcome = submit_audit(b, message, NOW, RULES)
+    if allowed:
+        assert outcome.refused is None and outcome.changes
+    else:
+        code = f"certificate_{status.value}"
+        number = cert.certificate_number
+        assert _refused_in_full(outcome) == [
+            (code, "certificate_id", f"cannot {action} {number}: it is {status.value}")
+        ]
+
+
+def test_a_later_audit_naming_an_unknown_certificate_says_so_on_the_certificate_id():
+    message = audit("AUD-2", audit_type=AuditType.RECERTIFICATION, certificate_id="cert-nope")
+    assert _refused_in_full(submit_audit(books(), message, NOW, RULES)) == [
+        ("unknown_certificate", "certificate_id", "certificate cert-nope does not exist")
+    ]
+    missing = audit("AUD-3", audit_type=AuditType.SURVEILLANCE, certificate_id=None)
+    assert _refused_in_full(submit_audit(books(), missing, NOW, RULES)) == [
+        (
+            "certificate_id_required",
+            "certificate_id",
+            "a surveillance audit names the certificate it concerns",
+        )
+    ]
+
+
+# ---- when the clock next has something to do ----
+
+
+def test_the_clock_is_next_due_at_the_earliest_unsubmitted_plan_of_a_live_certificate():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    [plan] = cert.corrective_action_plans
+    assert cap_clock_due(cert) == plan.submit_by == date(2026, 6, 20)
+    submitted = cert.model_copy(
+        update={
+            "corrective_action_plans": [plan.model_copy(update={"submitted_on": date(2026, 6, 1)})]
+        }
+    )
+    assert cap_clock_due(submitted) is None
+    flagged = cert.model_copy(
+        update={"corrective_action_plans": [plan.model_copy(update={"overdue": True})]}
+    )
+    assert cap_clock_due(flagged) is None
+    withdrawn = cert.model_copy(update={"status": CertificateStatus.WITHDRAWN})
+    assert cap_clock_due(withdrawn) is None
+
+
+def test_the_surveillance_clock_is_due_on_the_due_day_then_at_the_end_of_grace():
+    b = books()
+    cert = issued(b)
+    due = cert.surveillance_due_on
+    assert due is not None
+    assert surveillance_clock_due(cert, RULES) == due
+    overdue = cert.model_copy(update={"surveillance_overdue": True})
+    assert surveillance_clock_due(overdue, RULES) == due + timedelta(
+        days=RULES.surveillance_grace_days
+    )
+    suspended = overdue.model_copy(update={"status": CertificateStatus.SUSPENDED})
+    assert surveillance_clock_due(suspended, RULES) is None
+    assert (
+        surveillance_clock_due(suspended.model_copy(update={"surveillance_overdue": False}), RULES)
+        == due
+    )
+    expired = cert.model_copy(update={"status": CertificateStatus.EXPIRED})
+    assert surveillance_clock_due(expired, RULES) is None
+    assert (
+        surveillance_clock_due(cert.model_copy(update={"surveillance_due_on": None}), RULES) is None
+    )
+    assert clock_due(cert, RULES) == due
