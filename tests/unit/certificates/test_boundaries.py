@@ -3,7 +3,7 @@ names, every reason of an input kept together, and both sides of every date and 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from contracts.registry import (
 )
 from services.certificates.domain.audits import submit_audit
 from services.certificates.domain.cap import clock_due as cap_clock_due
-from services.certificates.domain.clock import clock_due
+from services.certificates.domain.clock import clock_due, due_changes
 from services.certificates.domain.commands import apply_command
 from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.registry import (
@@ -976,3 +976,43 @@ def test_the_surveillance_clock_is_due_on_the_due_day_then_at_the_end_of_grace()
         surveillance_clock_due(cert.model_copy(update={"surveillance_due_on": None}), RULES) is None
     )
     assert clock_due(cert, RULES) == due
+
+
+# ---- the clock's changes: what each says, in date order ----
+
+
+def test_the_clock_flags_plans_in_due_order_then_expires_saying_why():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0", Severity.MINOR)])
+    first = cert.corrective_action_plans[0]
+    later = first.model_copy(update={"audit_id": "AUD-0", "submit_by": date(2026, 6, 25)})
+    cert = cert.model_copy(
+        update={
+            "corrective_action_plans": [later, first],
+            "valid_until": date(2027, 5, 19),
+            "surveillance_due_on": None,
+        }
+    )
+    now = datetime(2027, 5, 21, 12, tzinfo=UTC)  # the day after the last valid day
+    changes = due_changes(cert, now, RULES)
+    assert [(c.change, c.audit_id, c.reason) for c in changes][:2] == [
+        (
+            CertificateChange.CAP_OVERDUE,
+            "AUD-1",
+            "no corrective action plan for audit AUD-1 by 2026-06-20",
+        ),
+        (
+            CertificateChange.CAP_OVERDUE,
+            "AUD-0",
+            "no corrective action plan for audit AUD-0 by 2026-06-25",
+        ),
+    ]
+    assert changes[0].certificate.updated_at == now
+    expired = changes[-1]
+    assert (expired.change, expired.reason, expired.certificate.status_reason) == (
+        CertificateChange.EXPIRED,
+        "validity ended on 2027-05-19",
+        "validity ended on 2027-05-19",
+    )
+    assert expired.certificate.updated_at == now
+    assert due_changes(cert, datetime(2026, 6, 20, 23, tzinfo=UTC), RULES) == []
