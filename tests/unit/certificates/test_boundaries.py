@@ -21,6 +21,7 @@ from services.certificates.domain.audits import submit_audit
 from services.certificates.domain.cap import clock_due as cap_clock_due
 from services.certificates.domain.clock import clock_due, due_changes
 from services.certificates.domain.commands import apply_command
+from services.certificates.domain.figures import nc_figures
 from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.registry import (
     Refused,
@@ -1016,3 +1017,42 @@ def test_the_clock_flags_plans_in_due_order_then_expires_saying_why():
     )
     assert expired.certificate.updated_at == now
     assert due_changes(cert, datetime(2026, 6, 20, 23, tzinfo=UTC), RULES) == []
+
+
+# ---- NC figures: both sides of "as of" and of each window ----
+
+
+def test_nc_figures_count_on_the_as_of_day_and_close_within_a_window_on_its_last_day():
+    b = books()
+    cert = issued(b)
+    as_of = date(2026, 1, 10)
+    findings = [
+        # raised 12 months before as_of, closed on the window's last day: matured, within 12
+        finding("a", Severity.MINOR, raised=date(2025, 1, 10), closed_on=date(2026, 1, 10)),
+        # raised a day later: not yet matured for 12 months
+        finding("b", Severity.MINOR, raised=date(2025, 1, 11), closed_on=date(2026, 1, 11)),
+        # raised on as_of: counted, open on as_of
+        finding("c", Severity.MINOR, raised=as_of),
+        # raised the day after as_of: not counted
+        finding("d", Severity.MINOR, raised=date(2026, 1, 11)),
+        finding("e", Severity.MINOR, raised=date(2026, 1, 9)),
+    ]
+    figures = nc_figures([cert.model_copy(update={"findings": findings})], as_of)["total"]
+    assert (figures["total"], figures["closed"], figures["open"]) == (4, 1, 3)
+    assert figures["raised_at_least_12_months_ago"] == 1
+    assert figures["closed_within_12_months"] == "1.0000"
+
+
+def test_a_finding_carried_to_a_new_certificate_counts_once_as_the_current_one_has_it():
+    b = books()
+    cert = issued(b)
+    raised = date(2025, 1, 10)
+    carried_open = finding("a", Severity.MINOR, raised=raised).model_copy(update={"audit_id": "X"})
+    carried_closed = carried_open.model_copy(update={"closed_on": date(2025, 6, 1)})
+    old = cert.model_copy(
+        update={"status": CertificateStatus.SUPERSEDED, "findings": [carried_open]}
+    )
+    new = cert.model_copy(update={"certificate_id": "cert-new", "findings": [carried_closed]})
+    for order in ([old, new], [new, old]):
+        figures = nc_figures(order, date(2026, 6, 1))["total"]
+        assert (figures["total"], figures["closed"]) == (1, 1)
