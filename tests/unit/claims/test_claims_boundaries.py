@@ -10,9 +10,11 @@ import pytest
 
 from contracts.claims import ClaimReason, ClaimType
 from contracts.common import Actor, Role
-from services.claims.domain import checks, saga
+from contracts.registry import CertificateStatus
+from services.claims.domain import answers, checks, membership, requests, revocation, saga
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
+from services.claims.domain.usage import Usage, report_reasons, returnable_kg
 from tests.unit.claims.builders import (
     BRAND,
     COC_NUMBER,
@@ -24,6 +26,7 @@ from tests.unit.claims.builders import (
     registry,
     request,
     review,
+    usage,
 )
 
 RULES = wording_rules()
@@ -241,3 +244,184 @@ def test_the_clock_rejects_a_pending_claim_at_its_decide_by_not_a_moment_before(
     [rejected, release] = claim.clock(NOW + TIMEOUT)
     assert isinstance(rejected, saga.Rejected) and isinstance(release, saga.Release)
     assert claim.status is Status.REJECTED and claim.decide_by is None
+
+
+# ---- every refusal the claims service sends: its code, the field it names, what it says ----
+
+
+def _r(reason) -> tuple[str, str | None, str]:
+    return (reason.code, reason.field, reason.message)
+
+
+def test_the_request_and_conflict_refusals_name_their_field():
+    assert _r(requests.event_id_reused_reason()) == (
+        ClaimReason.REQUEST_CONFLICT,
+        "event_id",
+        "this event id was already used with different content; the first one stands",
+    )
+    assert _r(requests.secretariat_only_reason("decides reviews")) == (
+        ClaimReason.REVIEWER_NOT_SECRETARIAT,
+        "actor",
+        "only the secretariat decides reviews",
+    )
+    assert _r(requests.text_version_conflict_reason("text-1", 2)) == (
+        ClaimReason.REQUEST_CONFLICT,
+        "version",
+        "version 2 of text text-1 was published with other content; "
+        "the first stands (publish a new version)",
+    )
+    assert _r(requests.changed_request_reason("claim-1", "approved")) == (
+        ClaimReason.REQUEST_CONFLICT,
+        "claim_id",
+        "claim claim-1 was already requested with other content; it stands as approved",
+    )
+    assert _r(requests.not_claimant_reason(BRAND, "withdraw claim claim-1")) == (
+        ClaimReason.REQUESTER_NOT_CLAIMANT,
+        "claimant_organisation_id",
+        f"only {BRAND} may withdraw claim claim-1",
+    )
+    assert _r(requests.already_withdrawn_reason("claim-1")) == (
+        ClaimReason.CLAIM_ALREADY_CLOSED,
+        "claim_id",
+        "claim claim-1 was withdrawn; its unused mass was settled then",
+    )
+    assert _r(requests.never_approved_reason("claim-1", "rejected")) == (
+        ClaimReason.CLAIM_NOT_APPROVED,
+        "claim_id",
+        "claim claim-1 is rejected: it was never approved",
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "what"),
+    [(usage(10), "to report usage of"), (review(), "to review")],
+)
+def test_an_unknown_claim_is_refused_on_the_claim_id_saying_what_was_asked(message, what):
+    assert _r(requests.unknown_claim_reason(message)) == (
+        ClaimReason.UNKNOWN_CLAIM,
+        "claim_id",
+        f"no claim claim-1 {what}",
+    )
+
+
+def test_the_request_hash_ignores_the_envelope_and_the_order_of_keys():
+    first, second = request(), request()
+    assert first.event_id != second.event_id
+    assert requests.request_hash(first) == requests.request_hash(second)
+    assert requests.request_hash(first) != requests.request_hash(request(units=999))
+    assert len(requests.request_hash(first)) == 64
+
+
+def test_the_allocation_answers_name_the_product():
+    assert _r(answers.timeout_reason()) == (
+        ClaimReason.ALLOCATION_TIMEOUT,
+        "product",
+        "accounting did not answer the allocation request in time",
+    )
+    one = answers.not_allocated_reasons("not enough", BRAND, ["claim-0"])
+    two = answers.not_allocated_reasons("not enough", BRAND, ["claim-0", "claim-9"])
+    assert [_r(r) for r in one] == [
+        (ClaimReason.MASS_NOT_COVERED, "product", "not enough"),
+        (
+            ClaimReason.MASS_ALREADY_CLAIMED,
+            "product",
+            f"the CoC mass {BRAND} received already backs claim claim-0",
+        ),
+    ]
+    assert two[1].message == f"the CoC mass {BRAND} received already backs claims claim-0, claim-9"
+    assert [_r(r) for r in answers.not_allocated_reasons("none", BRAND, [])] == [
+        (ClaimReason.MASS_NOT_COVERED, "product", "none")
+    ]
+
+
+# ---- afterwards: revocation, expiry, standing ----
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "lapsed"),
+    [(TODAY, False), (TODAY - timedelta(days=1), True), (None, False)],
+)
+def test_an_approval_lapses_the_day_after_it_was_valid_until(valid_until, lapsed):
+    reason = revocation.lapsed(valid_until, TODAY)
+    if lapsed:
+        assert _r(reason) == (
+            ClaimReason.CERTIFICATE_EXPIRED,
+            "valid_until",
+            f"the approval was valid until {valid_until}",
+        )
+    else:
+        assert reason is None
+
+
+def test_a_certificate_that_no_longer_covers_the_product_revokes_the_approval_on_certificates():
+    cert = coc(products=("other-product",))
+    status, reason = revocation.closing(cert, "GTIN-1")
+    assert status is Status.REVOKED
+    assert _r(reason) == (
+        ClaimReason.PRODUCT_NOT_COVERED,
+        "certificates",
+        f"certificate {COC_NUMBER} no longer covers product GTIN-1",
+    )
+    assert revocation.closing(coc(products=("GTIN-1",)), "GTIN-1") is None
+    suspended = revocation.closing(coc(status=CertificateStatus.SUSPENDED), "GTIN-1")
+    assert suspended is not None and suspended[1].field == "certificates"
+    assert suspended[1].message.startswith(f"certificate {COC_NUMBER} ")
+
+
+@pytest.mark.parametrize(
+    ("cert", "restores"),
+    [
+        (ps(), True),
+        (ps(status=CertificateStatus.PROVISIONAL), True),
+        (ps(status=CertificateStatus.SUSPENDED), False),
+        (coc(), False),
+    ],
+)
+def test_only_a_current_performance_standard_certificate_restores_standing(cert, restores):
+    assert membership.restores_standing(cert) is restores
+
+
+# ---- usage reports: both sides of the claim's period and of the approved quantity ----
+
+
+def _usage(req=None, reported=None) -> Usage:
+    return Usage(req or request(units=100, per_unit="2"), reported or {})
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (date(2026, 7, 1), date(2027, 6, 30), []),  # exactly the claim's period
+        (date(2026, 7, 1), date(2026, 7, 1), []),  # one day
+        (date(2026, 6, 30), date(2026, 9, 30), [(ClaimReason.INVALID_REQUEST, "period_start")]),
+        (date(2026, 7, 1), date(2027, 7, 1), [(ClaimReason.INVALID_REQUEST, "period_start")]),
+        (
+            date(2026, 7, 2),
+            date(2026, 7, 1),
+            [(ClaimReason.INVALID_REQUEST, "period_end")],
+        ),
+    ],
+)
+def test_usage_is_reported_within_the_claims_period(start, end, expected):
+    reasons = report_reasons(_usage(), usage(10, start=start, end=end))
+    assert [(r.code, r.field) for r in reasons] == expected
+    if expected and expected[0][1] == "period_end":
+        assert reasons[0].message == "the period ends (2026-07-01) before it starts (2026-07-02)"
+
+
+def test_usage_up_to_the_approved_units_is_recorded_one_more_is_refused_on_the_units():
+    assert report_reasons(_usage(), usage(100)) == []
+    [reason] = report_reasons(_usage(), usage(101))
+    assert _r(reason) == (
+        ClaimReason.USAGE_EXCEEDS_APPROVED,
+        "units",
+        "101 units (202 kg) reported in all would exceed the 100 units approved",
+    )
+    by_mass = request(units=None, total_mass_kg="200", per_unit="2")
+    [reason] = report_reasons(_usage(by_mass), usage(101))
+    assert reason.message.endswith("would exceed the 200 kg approved")
+
+
+def test_the_unused_mass_returned_is_rounded_down_to_the_gram_and_never_negative():
+    assert returnable_kg(Decimal("10"), Decimal("3.0006")) == Decimal("6.999")
+    assert returnable_kg(Decimal("10"), Decimal("11")) == Decimal("0.000")
