@@ -3,7 +3,8 @@ sides of every date and count boundary, and the saga's record of the allocation 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,15 @@ import pytest
 from contracts.claims import ClaimReason, ClaimType
 from contracts.common import Actor, Role
 from contracts.registry import CertificateStatus
-from services.claims.domain import answers, checks, membership, requests, revocation, saga
+from services.claims.domain import (
+    answers,
+    certification,
+    checks,
+    membership,
+    requests,
+    revocation,
+    saga,
+)
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.usage import Usage, report_reasons, returnable_kg
@@ -425,3 +434,124 @@ def test_usage_up_to_the_approved_units_is_recorded_one_more_is_refused_on_the_u
 def test_the_unused_mass_returned_is_rounded_down_to_the_gram_and_never_negative():
     assert returnable_kg(Decimal("10"), Decimal("3.0006")) == Decimal("6.999")
     assert returnable_kg(Decimal("10"), Decimal("11")) == Decimal("0.000")
+
+
+# ---- the saga's refusals name the claim, its status and the claimant ----
+
+
+def _refusal(effects) -> tuple[str, str | None, str]:
+    [refused] = effects
+    assert isinstance(refused, saga.Refused)
+    [reason] = refused.reasons
+    return _r(reason)
+
+
+def test_the_sagas_refusals_say_which_claim_in_which_status():
+    claim = _pending()
+    assert _refusal(claim.withdrawn("someone-else", "why")) == (
+        ClaimReason.REQUESTER_NOT_CLAIMANT,
+        "claimant_organisation_id",
+        f"only {BRAND} may withdraw claim claim-1",
+    )
+    assert _refusal(claim.usage_reported(usage(1), "someone-else")) == (
+        ClaimReason.REQUESTER_NOT_CLAIMANT,
+        "claimant_organisation_id",
+        f"only {BRAND} may report usage of claim claim-1",
+    )
+    assert _refusal(claim.usage_reported(usage(1), BRAND)) == (
+        ClaimReason.CLAIM_NOT_APPROVED,
+        "claim_id",
+        "claim claim-1 is pending: it was never approved",
+    )
+    assert _refusal(claim.reviewed(review(), registry(), RULES, NOW)) == (
+        ClaimReason.NOT_AWAITING_REVIEW,
+        "claim_id",
+        "claim claim-1 is pending, not awaiting review",
+    )
+    assert _refusal(claim.resubmitted(request(units=5), "h2")) == (
+        ClaimReason.REQUEST_CONFLICT,
+        "claim_id",
+        "claim claim-1 was already requested with other content; it stands as pending",
+    )
+    claim.withdrawn(BRAND, "no longer sold")
+    assert _refusal(claim.usage_reported(usage(1), BRAND)) == (
+        ClaimReason.CLAIM_ALREADY_CLOSED,
+        "claim_id",
+        "claim claim-1 was withdrawn; its unused mass was settled then",
+    )
+
+
+def test_withdrawing_an_approval_returns_even_less_than_a_kilogram_unused():
+    req = request(ClaimType.CERTIFIED_TEXT, units=1000, per_unit="0.5")
+    claim, _ = Claim.requested(req, "h1", registry(), RULES, NOW, TIMEOUT)
+    claim.granted(allocation("500"), registry(), RULES, NOW)
+    assert claim.status is Status.APPROVED
+    claim.usage_reported(usage(999), BRAND)
+    returned, confirmed = claim.withdrawn(BRAND, "no longer sold")
+    assert returned == saga.ReturnUnused(
+        Decimal("0.5"), Decimal("499.5"), "withdrawn by the claimant: no longer sold"
+    )
+    assert confirmed == saga.WithdrawalConfirmed(
+        "no longer sold", used_kg=Decimal("499.5"), returned_kg=Decimal("0.500")
+    )
+
+
+def test_an_approval_expires_the_day_after_its_validity_with_the_reason():
+    claim = _approved()
+    assert claim.clock(datetime.combine(claim.valid_until, time(23), tzinfo=UTC)) == []
+    [expired] = claim.clock(datetime.combine(claim.valid_until + timedelta(days=1), time(), UTC))
+    assert isinstance(expired, saga.Expired) and expired.approval_code == claim.approval_code
+    assert [_r(r) for r in expired.reasons] == [
+        (
+            ClaimReason.CERTIFICATE_EXPIRED,
+            "valid_until",
+            f"the approval was valid until {claim.valid_until}",
+        )
+    ]
+    assert claim.status is Status.EXPIRED
+
+
+def test_a_refused_allocation_names_the_claims_holding_the_mass_and_keeps_evidence():
+    claim = _pending()
+    [rejected] = claim.refused("not enough", registry(), RULES, NOW, ("claim-0", "claim-1"))
+    assert isinstance(rejected, saga.Rejected) and rejected.evidence is not None
+    assert [_r(r) for r in rejected.reasons] == [
+        (ClaimReason.MASS_NOT_COVERED, "product", "not enough"),
+        (
+            ClaimReason.MASS_ALREADY_CLAIMED,
+            "product",
+            f"the CoC mass {BRAND} received already backs claim claim-0",
+        ),
+    ]
+    assert claim.evidence is rejected.evidence
+
+
+def test_a_forbidden_phrase_is_found_by_freshly_compiled_rules_too():
+    fresh = replace(RULES, _compiled={})
+    result = checks.static_checks(
+        request(wording="100% traceable to the mine"), registry(), fresh, TODAY
+    )
+    assert ClaimReason.MISLEADING_WORDING in [r.code for r in result.reasons]
+    assert fresh._compiled  # compiled once, then kept
+
+
+@pytest.mark.parametrize(
+    ("status", "flag", "full"),
+    [
+        (CertificateStatus.ACTIVE, False, True),
+        (CertificateStatus.PROVISIONAL, True, False),
+        (CertificateStatus.ACTIVE, True, False),  # a suspended provisional one, reinstated
+    ],
+)
+def test_a_full_certificate_is_neither_provisional_in_status_nor_in_flag(status, flag, full):
+    cert = coc(status=status).model_copy(update={"provisional": flag})
+    assert certification.is_full(cert) is full
+
+
+def test_an_allocation_hands_on_every_documented_figure_as_evidence():
+    evidence = allocation().evidence()
+    assert (evidence.recycled_content_share, evidence.carbon_footprint_kg_co2e_per_kg) == (
+        Decimal("0.40"),
+        Decimal("4.2"),
+    )
+    assert (evidence.account_ids, evidence.document_ids) == (["group:brand-1"], ["doc-1", "doc-2"])
