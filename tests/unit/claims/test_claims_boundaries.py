@@ -17,6 +17,7 @@ from services.claims.domain import (
     certification,
     checks,
     membership,
+    plausibility,
     requests,
     revocation,
     saga,
@@ -555,3 +556,82 @@ def test_an_allocation_hands_on_every_documented_figure_as_evidence():
         Decimal("4.2"),
     )
     assert (evidence.account_ids, evidence.document_ids) == (["group:brand-1"], ["doc-1", "doc-2"])
+
+
+# ---- plausibility alerts: field, product and message, one and several ----
+
+
+@pytest.mark.parametrize(
+    ("others", "said"),
+    [(["claim-2"], "open claim claim-2"), (["claim-3", "claim-2"], "open claims claim-2, claim-3")],
+)
+def test_an_alert_for_the_same_product_and_artwork_names_the_other_open_claims(others, said):
+    req = request()
+    [alert] = plausibility.same_product_and_artwork(req, [*others, req.claim_id])
+    assert (alert.reason.code, alert.reason.field) == (
+        ClaimReason.SAME_PRODUCT_AND_ARTWORK,
+        "artwork_reference",
+    )
+    assert alert.reason.message == (
+        f"product {req.product.product_id} with artwork {req.artwork_reference} is also in {said}"
+    )
+    assert alert.related_claim_ids == tuple(sorted(others))
+    assert plausibility.same_product_and_artwork(req, [req.claim_id]) == []
+
+
+@pytest.mark.parametrize(
+    ("documents", "said"), [(("doc-1",), "1 document"), (("a", "b"), "2 documents")]
+)
+def test_an_alert_for_a_claim_above_the_documented_supply_says_how_much(documents, said):
+    req = request(units=100, per_unit="2")
+    supply = replace(allocation("200"), documented_mass_kg=Decimal("150"), document_ids=documents)
+    [alert] = plausibility.above_documented_supply(req, supply)
+    assert (alert.reason.code, alert.reason.field, alert.product_id) == (
+        ClaimReason.CLAIMED_ABOVE_DOCUMENTED_SUPPLY,
+        "product",
+        req.product.product_id,
+    )
+    assert alert.reason.message == (
+        f"200 kg claimed; the CoC Documents behind the allocation supply 150 kg ({said})"
+    )
+    enough = replace(supply, documented_mass_kg=Decimal("200"))
+    assert plausibility.above_documented_supply(req, enough) == []
+
+
+# ---- certificates examined and rested on ----
+
+
+def test_a_product_outside_every_current_scope_is_refused_on_the_product_id():
+    reg = registry(ps(), coc(products=("other",)))
+    assert refusals(reg=reg) == [(ClaimReason.PRODUCT_NOT_COVERED, "product.product_id")]
+
+
+def test_a_refusal_shows_the_claimants_and_the_named_suppliers_certificates_examined():
+    supplier = coc(org="supplier", number="ASI-COC-2026-00001", certificate_id="s")
+    product = request().product.model_copy(update={"supplier_organisation_ids": ["supplier"]})
+    result = checks.static_checks(
+        request(product=product),
+        registry(coc(), supplier, members=(BRAND, "supplier")),
+        RULES,
+        TODAY,
+    )
+    assert not result.passed
+    assert [e.certificate_id for e in result.certificate_evidence()] == [
+        coc().certificate_id,
+        "s",
+    ]
+
+
+def test_of_a_suppliers_current_certificates_the_longest_valid_is_kept():
+    short = coc(
+        org="supplier",
+        number="ASI-COC-2026-00001",
+        certificate_id="s1",
+        valid_until=date(2026, 12, 31),
+    )
+    long = coc(org="supplier", number="ASI-COC-2026-00002", certificate_id="s2")
+    product = request().product.model_copy(update={"supplier_organisation_ids": ["supplier"]})
+    for order in ((short, long), (long, short)):
+        reg = registry(ps(), coc(), *order, members=(BRAND, "supplier"))
+        result = checks.static_checks(request(product=product), reg, RULES, TODAY)
+        assert [c.certificate_id for c in result.suppliers] == ["s2"]
