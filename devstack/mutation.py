@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for service in args.services or SERVICES:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-        print(f"== mutation testing: services/{service}/domain with tests/unit/{service}", flush=True)
+        print(
+            f"== mutation testing: services/{service}/domain with tests/unit/{service}", flush=True
+        )
         started = time.monotonic()
         child = [sys.executable, "-m", "devstack.mutation", "--run-one", service]
         code = subprocess.run(child, cwd=ROOT, check=False).returncode
