@@ -18,6 +18,7 @@ from contracts.registry import (
     Site,
 )
 from services.certificates.domain.audits import submit_audit
+from services.certificates.domain.books import certificate_id_for
 from services.certificates.domain.cap import clock_due as cap_clock_due
 from services.certificates.domain.clock import clock_due, due_changes
 from services.certificates.domain.commands import apply_command
@@ -1056,3 +1057,10 @@ def test_a_finding_carried_to_a_new_certificate_counts_once_as_the_current_one_h
     for order in ([old, new], [new, old]):
         figures = nc_figures(order, date(2026, 6, 1))["total"]
         assert (figures["total"], figures["closed"]) == (1, 1)
+
+
+def test_a_certificate_id_is_derived_from_its_audit_in_one_fixed_form():
+    cid = certificate_id_for("AUD-1")
+    assert cid == certificate_id_for("AUD-1") != certificate_id_for("AUD-2")
+    assert cid.startswith("cert-") and len(cid) == len("cert-") + 20
+    int(cid.removeprefix("cert-"), 16)

@@ -22,6 +22,8 @@ from services.claims.domain import (
     revocation,
     saga,
 )
+from services.claims.domain import review as review_rules
+from services.claims.domain.evidence import evidence_of
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.usage import Usage, report_reasons, returnable_kg
@@ -635,3 +637,15 @@ def test_of_a_suppliers_current_certificates_the_longest_valid_is_kept():
         reg = registry(ps(), coc(), *order, members=(BRAND, "supplier"))
         result = checks.static_checks(request(product=product), reg, RULES, TODAY)
         assert [c.certificate_id for c in result.suppliers] == ["s2"]
+
+
+def test_a_claim_decided_at_once_waited_zero_seconds_never_less():
+    assert review_rules.waited_seconds(NOW, NOW) == 0
+    assert review_rules.waited_seconds(NOW, NOW - timedelta(seconds=5)) == 0
+    assert review_rules.waited_seconds(NOW, NOW + timedelta(seconds=90)) == 90
+
+
+def test_the_evidence_of_a_request_stating_no_mass_claims_zero():
+    product = request().product.model_copy(update={"units": None, "total_mass_kg": None})
+    result = checks.static_checks(request(product=product), registry(), RULES, TODAY)
+    assert evidence_of(result, None, RULES, NOW).claimed_mass_kg == 0
