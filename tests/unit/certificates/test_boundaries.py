@@ -18,7 +18,7 @@ from contracts.registry import (
     Site,
 )
 from services.certificates.domain.audits import submit_audit
-from services.certificates.domain.books import certificate_id_for
+from services.certificates.domain.books import audit_digest, certificate_id_for
 from services.certificates.domain.cap import clock_due as cap_clock_due
 from services.certificates.domain.clock import clock_due, due_changes
 from services.certificates.domain.commands import apply_command
@@ -1064,3 +1064,29 @@ def test_a_certificate_id_is_derived_from_its_audit_in_one_fixed_form():
     assert cid == certificate_id_for("AUD-1") != certificate_id_for("AUD-2")
     assert cid.startswith("cert-") and len(cid) == len("cert-") + 20
     int(cid.removeprefix("cert-"), 16)
+
+
+def test_every_taken_audit_is_kept_with_its_digest_outcome_and_certificate():
+    b = books()
+    first = audit()
+    cert = issued(b)
+    refused = audit("AUD-9", findings=majors(4))
+    submit_audit(b, refused, NOW, RULES)
+    watched = surveillance(cert.certificate_id, [])
+    submit_audit(b, watched, NOW, RULES)
+    assert [(r.audit.audit_id, r.digest, r.outcome, r.certificate_id) for r in b.new_audits] == [
+        ("AUD-1", audit_digest(first), "issued", cert.certificate_id),
+        ("AUD-9", audit_digest(refused), "refused", None),
+        ("SURV-1", audit_digest(watched), "surveillance", cert.certificate_id),
+    ]
+
+
+def test_an_initial_audit_naming_a_certificate_is_refused_on_the_certificate_id():
+    message = audit(certificate_id="cert-any")
+    assert _refused_in_full(submit_audit(books(), message, NOW, RULES)) == [
+        (
+            "certificate_id_not_expected",
+            "certificate_id",
+            "an initial audit issues a new certificate: leave certificate_id empty",
+        )
+    ]
