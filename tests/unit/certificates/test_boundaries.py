@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.audits import AuditType
-from contracts.certificates import CertificateChange
+from contracts.certificates import CertificateChange, CertificateChanged, MemberCertificationOverdue
 from contracts.common import Activity, Actor, ProcessStep, Role, Standard
 from contracts.registry import (
     CertificateStatus,
@@ -22,7 +22,7 @@ from services.certificates.domain.books import audit_digest, certificate_id_for
 from services.certificates.domain.cap import clock_due as cap_clock_due
 from services.certificates.domain.clock import clock_due, due_changes
 from services.certificates.domain.commands import apply_command
-from services.certificates.domain.figures import nc_figures
+from services.certificates.domain.figures import nc_figures, rebuild
 from services.certificates.domain.findings import close_nonconformity, corrective_action_plan
 from services.certificates.domain.registry import (
     Refused,
@@ -33,6 +33,7 @@ from services.certificates.domain.registry import (
     register_site,
 )
 from services.certificates.domain.surveillance import clock_due as surveillance_clock_due
+from services.certificates.domain.surveillance import due_changes as surveillance_due_changes
 from services.certificates.domain.surveillance import revocation
 from tests.unit.certificates.builders import (
     BODY,
@@ -1090,3 +1091,80 @@ def test_an_initial_audit_naming_a_certificate_is_refused_on_the_certificate_id(
             "an initial audit issues a new certificate: leave certificate_id empty",
         )
     ]
+
+
+def test_a_plan_covers_the_open_findings_of_its_own_audit_only():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0"), finding("NC-1", closed_on=date(2026, 5, 20))])
+    submit_audit(b, surveillance(cert.certificate_id, [finding("S-1", Severity.MINOR)]), NOW, RULES)
+    message = cap_submitted(cert.certificate_id, {"NC-0": date(2026, 6, 1)})
+    [change] = corrective_action_plan(b, message, NOW, RULES).changes
+    assert change.change is CertificateChange.CAP_SUBMITTED
+    approved = corrective_action_plan(b, cap_approved(cert.certificate_id), NOW, RULES)
+    [nc0, nc1, s1] = approved.changes[0].certificate.findings
+    assert (nc0.due_on, nc1.due_on, s1.due_on) == (
+        date(2026, 6, 1),
+        cert.findings[1].due_on,
+        date(2026, 11, 16),
+    )
+
+
+def test_a_late_plan_says_how_many_days_late():
+    b = books()
+    cert = issued(b, findings=[finding("NC-0")])
+    message = cap_submitted(cert.certificate_id, {"NC-0": date(2026, 7, 1)}, submitted_on=TODAY)
+    b.certificates[cert.certificate_id] = cert.model_copy(
+        update={
+            "corrective_action_plans": [
+                cert.corrective_action_plans[0].model_copy(update={"submit_by": date(2026, 5, 29)})
+            ]
+        }
+    )
+    [change] = corrective_action_plan(b, message, NOW, RULES).changes
+    assert change.reason == (
+        "corrective action plan for audit AUD-1 submitted on 2026-06-01, 3 day(s) late"
+    )
+    assert change.audit_id == "AUD-1"
+
+
+def test_a_missed_surveillance_suspends_after_grace_saying_why():
+    b = books()
+    cert = issued(b).model_copy(update={"surveillance_due_on": date(2026, 3, 1)})
+    changes = surveillance_due_changes(cert, TODAY, RULES, NOW)
+    flagged, suspended = changes
+    assert (flagged.reason, flagged.certificate.updated_at) == (
+        "surveillance audit was due by 2026-03-01",
+        NOW,
+    )
+    why = "surveillance audit was due by 2026-03-01; not done within 60 days of grace"
+    assert (suspended.reason, suspended.certificate.status_reason) == (why, why)
+    assert suspended.certificate.status is CertificateStatus.SUSPENDED
+    assert suspended.certificate.updated_at == NOW
+    ending = cert.model_copy(update={"valid_until": date(2026, 4, 30)})
+    assert [c.change for c in surveillance_due_changes(ending, TODAY, RULES, NOW)] == [
+        CertificateChange.SURVEILLANCE_OVERDUE
+    ]
+
+
+def test_a_major_due_on_the_last_valid_day_is_flagged_overdue():
+    b = books()
+    cert = issued(b, findings=majors(1))
+    due = cert.valid_until
+    cert = cert.model_copy(
+        update={"findings": [cert.findings[0].model_copy(update={"due_on": due})]}
+    )
+    after = datetime.combine(due + timedelta(days=2), datetime.min.time(), UTC)
+    kinds = [c.change for c in due_changes(cert, after, RULES)]
+    assert CertificateChange.FINDING_OVERDUE in kinds
+
+
+def test_rebuilding_skips_other_events_wherever_they_are():
+    b = books()
+    cert = issued(b)
+    other = MemberCertificationOverdue.create(
+        actor=BODY_ACTOR, occurred_at=NOW, organisation_id="o", reason="r"
+    )
+    changed = CertificateChanged.create(
+        actor=BODY_ACTOR, occurred_at=NOW, change=CertificateChange.ISSUED, certificate=cert
+    )
+    assert rebuild([other, changed]) == {cert.certificate_id: cert}
