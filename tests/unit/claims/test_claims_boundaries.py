@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 
 from contracts.claims import ClaimReason, ClaimType
-from contracts.common import Actor, Role
+from contracts.common import Actor, Reason, Role
+from contracts.ledger import (
+    AllocationGranted,
+    AllocationRefused,
+    DocumentShare,
+    LedgerCommandRejected,
+)
 from contracts.registry import CertificateStatus
 from services.claims.domain import (
     answers,
@@ -649,3 +655,62 @@ def test_the_evidence_of_a_request_stating_no_mass_claims_zero():
     product = request().product.model_copy(update={"units": None, "total_mass_kg": None})
     result = checks.static_checks(request(product=product), registry(), RULES, TODAY)
     assert evidence_of(result, None, RULES, NOW).claimed_mass_kg == 0
+
+
+# ---- accounting's answers, read in the saga's words ----
+
+ACCOUNTING = Actor(organisation_id="accounting", role=Role.SERVICE)
+
+
+def test_a_granted_allocation_keeps_every_figure_accounting_documented():
+    granted = AllocationGranted.create(
+        actor=ACCOUNTING,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id=BRAND,
+        mass_kg=Decimal("13000"),
+        account_ids=["group:brand-1"],
+        documents=[
+            DocumentShare(document_id="doc-1", mass_kg=Decimal("8000")),
+            DocumentShare(document_id="doc-2", mass_kg=Decimal("4000.5")),
+        ],
+        recycled_content_share=Decimal("0.40"),
+        carbon_footprint_kg_co2e_per_kg=Decimal("4.2"),
+    )
+    assert answers.allocation_of(granted) == checks.Allocation(
+        mass_kg=Decimal("13000"),
+        account_ids=("group:brand-1",),
+        document_ids=("doc-1", "doc-2"),
+        recycled_content_share=Decimal("0.40"),
+        carbon_footprint_kg_co2e_per_kg=Decimal("4.2"),
+        documented_mass_kg=Decimal("12000.5"),
+    )
+
+
+def test_why_accounting_refused_or_rejected_is_said_with_every_code():
+    refused = AllocationRefused.create(
+        actor=ACCOUNTING,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id=BRAND,
+        requested_kg=Decimal("13000"),
+        available_kg=Decimal("100"),
+        reasons=[
+            Reason(code="insufficient_credits", message="not enough"),
+            Reason(code="frozen", message="frozen"),
+        ],
+    )
+    assert answers.refused_because(refused) == (
+        "accounting could not allocate 13000 kg: 100 kg of CoC credits free "
+        "(insufficient_credits, frozen)"
+    )
+    rejected = LedgerCommandRejected.create(
+        actor=ACCOUNTING,
+        occurred_at=NOW,
+        rejected_event_id=request().event_id,
+        rejected_event_type="allocate_for_claim",
+        reasons=[Reason(code="a", message="one"), Reason(code="b", message="two")],
+    )
+    assert answers.rejected_because(rejected) == (
+        "accounting rejected the allocation request (a: one, b: two)"
+    )
