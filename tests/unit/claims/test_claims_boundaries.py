@@ -714,3 +714,47 @@ def test_why_accounting_refused_or_rejected_is_said_with_every_code():
     assert answers.rejected_because(rejected) == (
         "accounting rejected the allocation request (a: one, b: two)"
     )
+
+
+def test_a_claim_refused_on_review_releases_its_allocation_with_the_evidence():
+    claim = _pending()
+    claim.granted(allocation(), registry(), RULES, NOW)
+    rejected, release = claim.reviewed(
+        review("refuse", comment="artwork unclear"), registry(), RULES, NOW
+    )
+    assert isinstance(rejected, saga.Rejected) and rejected.evidence is claim.evidence
+    assert rejected.evidence is not None and rejected.review is not None
+    assert [_r(r) for r in rejected.reasons] == [
+        (
+            ClaimReason.REFUSED_BY_SECRETARIAT,
+            "decision",
+            "refused by the secretariat on review: artwork unclear",
+        )
+    ]
+    assert release == saga.Release("refused by the secretariat")
+    assert claim.status is Status.REJECTED and claim.allocation_held is False
+
+
+def test_a_timed_out_claim_is_rejected_with_its_evidence_and_releases():
+    claim = _pending()
+    rejected, release = claim.clock(NOW + TIMEOUT)
+    assert rejected.evidence is claim.evidence and rejected.evidence is not None
+    assert [_r(r) for r in rejected.reasons] == [_r(answers.timeout_reason())]
+    assert release == saga.Release("allocation timed out")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "code"),
+    [
+        (CertificateStatus.WITHDRAWN, saga.Revoked, ClaimReason.CERTIFICATE_WITHDRAWN),
+        (CertificateStatus.SUSPENDED, saga.Revoked, ClaimReason.CERTIFICATE_SUSPENDED),
+        (CertificateStatus.EXPIRED, saga.Expired, ClaimReason.CERTIFICATE_EXPIRED),
+    ],
+)
+def test_a_change_to_a_certificate_the_approval_rests_on_closes_it_with_its_code(
+    status, kind, code
+):
+    claim = _approved()
+    [closed] = claim.certificate_changed(coc(status=status), TODAY)
+    assert type(closed) is kind and closed.approval_code == claim.approval_code
+    assert [(r.code, r.field) for r in closed.reasons] == [(code, "certificates")]
