@@ -27,11 +27,13 @@ from services.claims.domain import (
     requests,
     revocation,
     saga,
+    texts,
 )
 from services.claims.domain import review as review_rules
 from services.claims.domain.evidence import evidence_of
 from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
+from services.claims.domain.texts import ApprovedText
 from services.claims.domain.usage import Usage, report_reasons, returnable_kg
 from tests.unit.claims.builders import (
     BRAND,
@@ -758,3 +760,16 @@ def test_a_change_to_a_certificate_the_approval_rests_on_closes_it_with_its_code
     [closed] = claim.certificate_changed(coc(status=status), TODAY)
     assert type(closed) is kind and closed.approval_code == claim.approval_code
     assert [(r.code, r.field) for r in closed.reasons] == [(code, "certificates")]
+
+
+def test_an_approved_text_is_filled_with_the_requests_certificate_number_and_link():
+    text = ApprovedText(
+        text_id="cert-en",
+        version=1,
+        claim_type=ClaimType.CERTIFIED_TEXT,
+        language="en",
+        template="Certified by ASI, certificate {certificate_number}. {link}",
+        auto_approve=True,
+    )
+    req = request(ClaimType.CERTIFIED_TEXT)
+    assert texts.filled(text, req) == f"Certified by ASI, certificate {COC_NUMBER}. {req.link}"
