@@ -35,6 +35,7 @@ from services.claims.domain.rule_sets import wording_rules
 from services.claims.domain.saga import Claim, Status
 from services.claims.domain.texts import ApprovedText
 from services.claims.domain.usage import Usage, report_reasons, returnable_kg
+from services.claims.domain.wording import check_wording
 from tests.unit.claims.builders import (
     BRAND,
     COC_NUMBER,
@@ -773,3 +774,53 @@ def test_an_approved_text_is_filled_with_the_requests_certificate_number_and_lin
     )
     req = request(ClaimType.CERTIFIED_TEXT)
     assert texts.filled(text, req) == f"Certified by ASI, certificate {COC_NUMBER}. {req.link}"
+
+
+# ---- the figure a recycled-content or carbon-footprint claim must print ----
+
+
+def _wording_refusals(req) -> list[tuple[str, str | None, str]]:
+    return [_r(r) for r in check_wording(req, RULES) if r.code == ClaimReason.MISSING_ELEMENT]
+
+
+def test_a_claim_without_its_figure_is_refused_on_the_figures_field():
+    share = request(ClaimType.RECYCLED_CONTENT, recycled_content_share=None)
+    assert _wording_refusals(share) == [
+        (
+            ClaimReason.MISSING_ELEMENT,
+            "recycled_content_share",
+            "a recycled-content claim must state the recycled share it claims",
+        )
+    ]
+    footprint = request(ClaimType.CARBON_FOOTPRINT, carbon_footprint_kg_co2e_per_kg=None)
+    assert _wording_refusals(footprint) == [
+        (
+            ClaimReason.MISSING_ELEMENT,
+            "carbon_footprint_kg_co2e_per_kg",
+            "a carbon-footprint claim must state the footprint it claims",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("printed", "ok"),
+    [("0.5", True), ("0.50", True), ("5", False)],
+)
+def test_a_footprint_below_one_is_found_as_printed_with_its_leading_zero(printed, ok):
+    req = request(
+        ClaimType.CARBON_FOOTPRINT,
+        carbon_footprint_kg_co2e_per_kg=Decimal("0.50"),
+        wording=f"Aluminium footprint: {printed} kg CO2e per kg (mass balance)",
+    )
+    expected = (
+        []
+        if ok
+        else [
+            (
+                ClaimReason.MISSING_ELEMENT,
+                "wording",
+                "the wording must state the claimed footprint (0.5 kg CO2e per kg)",
+            )
+        ]
+    )
+    assert _wording_refusals(req) == expected
