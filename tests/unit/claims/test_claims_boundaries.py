@@ -824,3 +824,18 @@ def test_a_footprint_below_one_is_found_as_printed_with_its_leading_zero(printed
         ]
     )
     assert _wording_refusals(req) == expected
+
+
+def test_a_figure_given_on_another_claim_type_is_not_checked_against_the_documents():
+    logo = request(
+        recycled_content_share=Decimal("0.9"), carbon_footprint_kg_co2e_per_kg=Decimal("1")
+    )
+    assert checks.allocation_reasons(logo, allocation()) == []
+    unstated = request(ClaimType.RECYCLED_CONTENT, recycled_content_share=None)
+    assert checks.allocation_reasons(unstated, allocation(recycled=None)) == []
+
+
+def test_a_claimant_that_is_not_a_member_is_refused_on_the_claimant():
+    assert refusals(reg=registry(members=())) == [
+        (ClaimReason.NOT_A_MEMBER, "claimant_organisation_id")
+    ]
