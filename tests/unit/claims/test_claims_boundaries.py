@@ -839,3 +839,23 @@ def test_a_claimant_that_is_not_a_member_is_refused_on_the_claimant():
     assert refusals(reg=registry(members=())) == [
         (ClaimReason.NOT_A_MEMBER, "claimant_organisation_id")
     ]
+
+
+def test_the_unused_mass_rounds_down_even_above_half_a_gram():
+    assert returnable_kg(Decimal("10"), Decimal("3.0004")) == Decimal("6.999")
+
+
+def test_a_new_revision_of_a_certificate_still_covering_the_product_keeps_the_approval():
+    product = request().product.product_id
+    covering = coc(products=(product,))
+    claim = Claim.requested(request(), "h1", registry(ps(), covering), RULES, NOW, TIMEOUT)[0]
+    claim.granted(allocation(), registry(ps(), covering), RULES, NOW)
+    claim.reviewed(review(), registry(ps(), covering), RULES, NOW)
+    assert claim.status is Status.APPROVED
+    assert claim.certificate_changed(coc(products=(product,), revision=2), TODAY) == []
+    assert claim.status is Status.APPROVED
+
+
+def test_a_stated_certificate_number_is_checked_even_when_the_wording_does_not_print_it():
+    req = request(ClaimType.CERTIFIED_TEXT, certificate_number="ASI-COC-2099-00001")
+    assert (ClaimReason.CERTIFICATE_NUMBER_INVALID, "certificate_number") in refusals(req)
