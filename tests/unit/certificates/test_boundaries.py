@@ -1168,3 +1168,39 @@ def test_rebuilding_skips_other_events_wherever_they_are():
         actor=BODY_ACTOR, occurred_at=NOW, change=CertificateChange.ISSUED, certificate=cert
     )
     assert rebuild([other, changed]) == {cert.certificate_id: cert}
+
+
+@pytest.mark.parametrize("approval", [False, True])
+def test_a_plan_dated_in_the_future_is_refused_on_its_own_date_field(approval):
+    b = books()
+    cert = issued(b, findings=[finding("NC-0")])
+    tomorrow = TODAY + timedelta(days=1)
+    if approval:
+        message = cap_approved(cert.certificate_id, approved_on=tomorrow)
+    else:
+        message = cap_submitted(
+            cert.certificate_id, {"NC-0": date(2026, 7, 1)}, submitted_on=tomorrow
+        )
+    field = "approved_on" if approval else "submitted_on"
+    outcome = corrective_action_plan(b, message, NOW, RULES)
+    assert [(code, name) for code, name, _ in _plan_refusals(outcome)] == [
+        ("date_in_future", field)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("completed", "too_old"), [(date(2025, 6, 2), False), (date(2025, 6, 1), True)]
+)
+def test_a_provisional_certificate_that_would_already_have_expired_is_not_issued(
+    completed, too_old
+):
+    b = books()
+    outcome = submit_audit(
+        b, audit(findings=majors(1), started=completed, completed=completed), NOW, RULES
+    )
+    if too_old:
+        assert [(r.code, r.field) for r in outcome.refused] == [
+            ("audit_too_old", "audit_completed_on")
+        ]
+    else:
+        assert outcome.changes[0].certificate.valid_until == TODAY
