@@ -34,6 +34,7 @@ class ModuleScore:
     run: int
     killed: int
     survivors: tuple[str, ...]
+    not_checked: int = 0
 
     @property
     def score(self) -> float:
@@ -65,18 +66,23 @@ def _scores(service: str) -> list[ModuleScore]:
         killed = [n for n in run if statuses[n] in KILLED]
         survivors = tuple(sorted(n for n in run if statuses[n] not in KILLED))
         module = str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")
-        scores.append(ModuleScore(module, len(run), len(killed), survivors))
-    return [s for s in scores if s.run]
+        unchecked = sum(1 for s in statuses.values() if s == "not checked")
+        scores.append(ModuleScore(module, len(run), len(killed), survivors, unchecked))
+    return [s for s in scores if s.run or s.not_checked]
 
 
 def _table(scores: list[ModuleScore]) -> str:
     lines = ["| module | mutants run | killed | score |", "| --- | ---: | ---: | ---: |"]
     for s in scores:
-        lines.append(f"| `{s.module}` | {s.run:,} | {s.killed:,} | {s.score:.0%} |")
+        score = f"{s.score:.0%}" if s.run else "-"
+        lines.append(f"| `{s.module}` | {s.run:,} | {s.killed:,} | {score} |")
     run = sum(s.run for s in scores)
     killed = sum(s.killed for s in scores)
     if scores:
         lines.append(f"| **all** | {run:,} | {killed:,} | {killed / run if run else 1:.0%} |")
+    unchecked = sum(s.not_checked for s in scores)
+    if unchecked:
+        lines.append(f"\nPartial: {unchecked:,} mutants not checked (the run was stopped).")
     return "\n".join(lines)
 
 
