@@ -12,6 +12,7 @@ from contracts.common import MaterialCategory
 from contracts.movements import MovementLine
 from services.accounting.domain.conversion import bucket_key, convert
 from services.accounting.domain.ledger import Ledger
+from services.accounting.domain.reservations import expirable
 from services.accounting.domain.rules import (
     CATALOGUE,
     DEFAULT_RULE_SET,
@@ -172,3 +173,35 @@ def test_the_next_period_takes_a_new_rule_set_only_at_the_accounts_level(assigne
     account = books.accounts[group()]
     assert account.period.start == date(2027, 1, 1)
     assert account.rule_set_id == next_rule_set.rule_set_id
+
+
+# ---- expiry keeps the credits reserved for claims ----
+
+INGOT = bucket_key(MaterialCategory.ALUMINIUM, "ingot")
+SHEET = bucket_key(MaterialCategory.ALUMINIUM, "sheet")
+EARLY, LATE = date(2025, 1, 1), date(2025, 2, 1)
+
+
+def test_expiry_keeps_the_reserved_kilograms_of_the_claim_material_youngest_first():
+    due = [(INGOT, EARLY, Decimal(100)), (ALUMINA, EARLY, Decimal(50)), (SHEET, LATE, Decimal(30))]
+    # 40 kg reserved: the 30 kg of sheet (youngest) and 10 kg of ingot are kept; alumina never backs
+    # a claim, so it expires whole.
+    assert expirable(due, Decimal(40)) == [
+        (INGOT, EARLY, Decimal(90)),
+        (ALUMINA, EARLY, Decimal(50)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reserved", "expired"),
+    [
+        (Decimal(0), [(INGOT, EARLY, Decimal(100)), (SHEET, LATE, Decimal(30))]),
+        (Decimal("0.5"), [(INGOT, EARLY, Decimal(100)), (SHEET, LATE, Decimal("29.5"))]),
+        (Decimal(30), [(INGOT, EARLY, Decimal(100))]),
+        (Decimal(130), []),
+        (Decimal(500), []),
+    ],
+)
+def test_expiry_around_the_reserved_amount(reserved, expired):
+    due = [(INGOT, EARLY, Decimal(100)), (SHEET, LATE, Decimal(30))]
+    assert expirable(due, reserved) == expired
