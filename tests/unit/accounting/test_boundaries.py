@@ -10,6 +10,7 @@ import pytest
 
 from contracts.common import MaterialCategory
 from contracts.movements import MovementLine
+from services.accounting.domain.chain import ChainBreak, verify_chain
 from services.accounting.domain.conversion import bucket_key, convert
 from services.accounting.domain.ledger import Ledger
 from services.accounting.domain.reservations import expirable
@@ -205,3 +206,22 @@ def test_expiry_keeps_the_reserved_kilograms_of_the_claim_material_youngest_firs
 def test_expiry_around_the_reserved_amount(reserved, expired):
     due = [(INGOT, EARLY, Decimal(100)), (SHEET, LATE, Decimal(30))]
     assert expirable(due, reserved) == expired
+
+
+# ---- the audit trail: every break named with its account, sequence and problem ----
+
+
+def test_a_deleted_entry_is_named_as_a_gap_and_a_broken_link():
+    books = ledger(GROUP_CREDIT)
+    books.apply(receipt("1000", "500"), NOW)
+    books.apply(ship("300", "200"), NOW)
+    books.apply(receipt("100", "100"), NOW)
+    first, _, third = books.entries
+    assert verify_chain([first, third]) == [
+        ChainBreak(group(), 3, "expected sequence 2"),
+        ChainBreak(group(), 3, "previous_hash does not link to the prior entry"),
+    ]
+    forged = third.model_copy(update={"coc_credit_kg": Decimal(1)})
+    assert verify_chain([*books.entries[:2], forged]) == [
+        ChainBreak(group(), 3, "hash does not match the entry's content")
+    ]
