@@ -10,8 +10,10 @@ import pytest
 
 from contracts.common import MaterialCategory
 from contracts.movements import MovementLine
+from contracts.registry import CertificateStatus
 from services.accounting.domain.chain import ChainBreak, verify_chain
 from services.accounting.domain.conversion import bucket_key, convert
+from services.accounting.domain.freezing import account_states
 from services.accounting.domain.ledger import Ledger
 from services.accounting.domain.reservations import expirable
 from services.accounting.domain.rules import (
@@ -225,3 +227,29 @@ def test_a_deleted_entry_is_named_as_a_gap_and_a_broken_link():
     assert verify_chain([*books.entries[:2], forged]) == [
         ChainBreak(group(), 3, "hash does not match the entry's content")
     ]
+
+
+# ---- which accounts a certificate change freezes ----
+
+
+@pytest.mark.parametrize(
+    ("status", "frozen"),
+    [(CertificateStatus.ACTIVE, False), (CertificateStatus.SUSPENDED, True)],
+)
+def test_site_accounts_follow_each_sites_certificate(status, frozen):
+    cert = certificate(status=status, sites=("site-a", "site-b"))
+    states = account_states(V3_DRAFT_SITE_CREDIT, [cert, ps_certificate()], ORG, date(2026, 6, 1))
+    assert [(s.account_id, s.frozen, s.certificate) for s in states] == [
+        ("site:site-a", frozen, cert),
+        ("site:site-b", frozen, cert),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "frozen"),
+    [(CertificateStatus.ACTIVE, False), (CertificateStatus.SUSPENDED, True)],
+)
+def test_a_scopes_pooled_account_follows_its_certificate(status, frozen):
+    cert = certificate(status=status)
+    states = account_states(V3_DRAFT_GROUP_CREDIT, [cert], ORG, date(2026, 6, 1))
+    assert [(s.account_id, s.frozen, s.certificate) for s in states] == [(group(), frozen, cert)]
