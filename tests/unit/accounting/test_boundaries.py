@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.common import MaterialCategory
+from contracts.common import MaterialCategory, ProcessStep
+from contracts.ledger import EntryKind
 from contracts.movements import MovementLine
 from contracts.registry import CertificateStatus
 from services.accounting.domain.chain import ChainBreak, verify_chain
 from services.accounting.domain.conversion import bucket_key, convert
 from services.accounting.domain.freezing import account_states
-from services.accounting.domain.ledger import Ledger
+from services.accounting.domain.ledger import EntryPosted, Ledger
 from services.accounting.domain.reservations import expirable
 from services.accounting.domain.rules import (
     CATALOGUE,
@@ -37,6 +38,7 @@ from tests.unit.accounting.factories import (
     ps_certificate,
     receipt,
     ship,
+    transform,
 )
 
 ALUMINA = bucket_key(MaterialCategory.ALUMINA, "alumina")
@@ -253,3 +255,48 @@ def test_a_scopes_pooled_account_follows_its_certificate(status, frozen):
     cert = certificate(status=status)
     states = account_states(V3_DRAFT_GROUP_CREDIT, [cert], ORG, date(2026, 6, 1))
     assert [(s.account_id, s.frozen, s.certificate) for s in states] == [(group(), frozen, cert)]
+
+
+# ---- mining: where CoC Material originates ----
+
+
+def _mined(site: str = "site-a"):
+    return transform(
+        [(MaterialCategory.BAUXITE, "ore", "1200")],
+        [(MaterialCategory.BAUXITE, "ore", "1000"), (MaterialCategory.BAUXITE, "fines", "200")],
+        "1",
+        step=ProcessStep.MINING,
+        site=site,
+    )
+
+
+def test_mining_at_a_certified_site_originates_coc_credits_and_books_the_movement():
+    books = ledger(GROUP_CREDIT)
+    mined = _mined()
+    [entry] = [o.entry for o in books.apply(mined, NOW) if isinstance(o, EntryPosted)]
+    assert (entry.kind, entry.movement_id, entry.site_id) == (
+        EntryKind.TRANSFORMATION,
+        mined.movement_id,
+        "site-a",
+    )
+    assert (entry.coc_input_kg, entry.total_input_kg) == (Decimal(1200), Decimal(1200))
+    assert entry.credit_buckets_kg == {"bauxite|ore": Decimal(1000), "bauxite|fines": Decimal(200)}
+    assert entry.note == "mining: 1200.000 kg of CoC Material originated at a certified site"
+    period = books.accounts[group()].period
+    assert period.inputs_by_category == {"bauxite": Decimal(1200)}
+    assert books.movements[str(mined.movement_id)].status == "booked"
+    assert [e.kind for e in entries_of(books.apply(cancel(mined.movement_id), NOW))] == [
+        EntryKind.REVERSAL
+    ]
+
+
+def test_mining_at_a_site_no_certificate_covers_is_non_coc_input():
+    books = ledger(GROUP_CREDIT)
+    books.apply(receipt("10", "10"), NOW)
+    outcomes = books.apply(_mined("site-z"), NOW)
+    notes = [o.entry.note for o in outcomes if isinstance(o, EntryPosted)]
+    assert notes == ["mining at a site no current CoC certificate covers: non-CoC input"]
+
+
+def entries_of(outcomes):
+    return [o.entry for o in outcomes if isinstance(o, EntryPosted)]
