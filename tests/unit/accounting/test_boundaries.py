@@ -285,9 +285,11 @@ def test_mining_at_a_certified_site_originates_coc_credits_and_books_the_movemen
     period = books.accounts[group()].period
     assert period.inputs_by_category == {"bauxite": Decimal(1200)}
     assert books.movements[str(mined.movement_id)].status == "booked"
-    assert [e.kind for e in entries_of(books.apply(cancel(mined.movement_id), NOW))] == [
-        EntryKind.REVERSAL
+    reversals = entries_of(books.apply(cancel(mined.movement_id), NOW))
+    assert [(e.kind, e.reverses_entry_id) for e in reversals] == [
+        (EntryKind.REVERSAL, entry.entry_id)
     ]
+    assert books.accounts[group()].balance == 0
 
 
 def test_mining_at_a_site_no_certificate_covers_is_non_coc_input():
