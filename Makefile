@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration browser contracts contracts-check lint lint-imports bench clean
+.PHONY: install run demo test test-unit test-integration browser contracts contracts-check lint lint-imports bench mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -81,5 +81,11 @@ lint-imports: install
 bench: install
 	$(BIN)/python -m bench
 
+## Mutation testing (mutmut, pyproject's [tool.mutmut]) of every service's domain with its own unit tests,
+## one service at a time, two workers; prints a table per module, survivors in .mutation/<service>.md.
+## Not run in CI (too slow for every submission). One service: `make mutation SERVICE=claims`.
+mutation: install
+	$(BIN)/python -m devstack.mutation $(SERVICE)
+
 clean:
-	rm -rf $(VENV) .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants .mutation .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contracts.audits import AuditType
@@ -74,6 +74,12 @@ def test_minor_findings_alone_keep_a_full_certificate():
 
 @settings(max_examples=40, deadline=None)
 @given(n_major=st.integers(0, 8), n_minor=st.integers(0, 5))
+# Both sides of each boundary, checked on every run (random draws may miss them): none / one Major
+# (full / provisional), three / four (provisional / refused), Minors alone never count.
+@example(n_major=0, n_minor=5)
+@example(n_major=1, n_minor=0)
+@example(n_major=3, n_minor=1)
+@example(n_major=4, n_minor=0)
 def test_the_number_of_majors_alone_decides_the_outcome(n_major, n_minor):
     findings = majors(n_major) + [finding(f"m{i}", Severity.MINOR) for i in range(n_minor)]
     outcome = submit_audit(books(), audit(findings=findings), NOW, RULES)
