@@ -578,7 +578,8 @@ def test_an_allocation_hands_on_every_documented_figure_as_evidence():
 )
 def test_an_alert_for_the_same_product_and_artwork_names_the_other_open_claims(others, said):
     req = request()
-    [alert] = plausibility.same_product_and_artwork(req, [*others, req.claim_id])
+    own = req.claim_id  # claims are named by `saga.claim_ref`; any unique names do here
+    [alert] = plausibility.same_product_and_artwork(req, own, [*others, own])
     assert (alert.reason.code, alert.reason.field) == (
         ClaimReason.SAME_PRODUCT_AND_ARTWORK,
         "artwork_reference",
@@ -587,7 +588,7 @@ def test_an_alert_for_the_same_product_and_artwork_names_the_other_open_claims(o
         f"product {req.product.product_id} with artwork {req.artwork_reference} is also in {said}"
     )
     assert alert.related_claim_ids == tuple(sorted(others))
-    assert plausibility.same_product_and_artwork(req, [req.claim_id]) == []
+    assert plausibility.same_product_and_artwork(req, own, [own]) == []
 
 
 @pytest.mark.parametrize(
