@@ -3,10 +3,13 @@ answers or an input is unusable, and a quiet end when its reader goes away (`too
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from libs.runfile import START_HINT, NoPlatformRunning
 
@@ -17,6 +20,20 @@ REACH_TIMEOUT_S = 3.0
 
 class CliError(Exception):
     """A problem with what the person gave the tool; its message is the one line to show."""
+
+
+def read_json(source: str) -> Any:
+    """The JSON in a file (`-`: standard input); `CliError` saying in one line what is wrong with it."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{source} is not a text file (not UTF-8 at byte {exc.start})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
 
 
 def mongo_reachable(uri: str, timeout_s: float = REACH_TIMEOUT_S) -> None:

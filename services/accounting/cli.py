@@ -20,7 +20,6 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -188,18 +187,7 @@ def verify_chains(db: Any, account_id: str | None) -> int:
 def read_document(source: str) -> tuple[CoCDocument, str]:
     """The CoC Document and its signature from a CoCDocumentIssued message; `cli.CliError` saying
     what is wrong."""
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise cli.CliError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise cli.CliError(f"{source} is not a text file (not UTF-8 at byte {exc.start})") from exc
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise cli.CliError(
-            f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
+    body = cli.read_json(source)
     if (
         not isinstance(body, dict)
         or not isinstance(body.get("document"), dict)

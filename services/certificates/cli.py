@@ -18,7 +18,6 @@ import asyncio
 import json
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -58,18 +57,7 @@ async def public_key(db: Db, settings: Settings, args: argparse.Namespace) -> in
 
 def read_jwk(source: str) -> dict[str, Any]:
     """A public key (JWK, JSON object) from a file; `cli.CliError` saying what is wrong with it."""
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise cli.CliError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise cli.CliError(f"{source} is not a text file (not UTF-8 at byte {exc.start})") from exc
-    try:
-        jwk = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise cli.CliError(
-            f"{source} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
+    jwk = cli.read_json(source)
     if not isinstance(jwk, dict) or not isinstance(jwk.get("kty"), str):
         raise cli.CliError(f'{source} is not a JWK: a JSON object with a "kty" member')
     return jwk
