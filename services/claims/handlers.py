@@ -379,7 +379,9 @@ class ClaimsHandlers:
         declared yearly capacity (`plausibility.above_capacity`); it decides nothing."""
         document = message.document
         site = await work.store.add_site_output(
-            document.issuer_site_id, document.issued_on.year, document.coc_mass_kg
+            document.issuer_site_id,
+            plausibility.capacity_period(document.issued_on),
+            document.coc_mass_kg,
         )
         alert = plausibility.above_capacity(site, document.document_id)
         if alert is not None:

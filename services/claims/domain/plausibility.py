@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from contracts.claims import ClaimReason, ClaimRequested
@@ -76,6 +77,12 @@ def above_documented_supply(request: ClaimRequested, allocation: Allocation) -> 
             documented_mass_kg=Decimal(documented),
         )
     ]
+
+
+def capacity_period(issued_on: date) -> int:
+    """The period a CoC Document counts in against its site's yearly capacity: the calendar year
+    of its issue date (ours, verify: the scheme sets no period for capacity)."""
+    return issued_on.year
 
 
 @dataclass(frozen=True)
