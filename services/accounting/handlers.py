@@ -193,16 +193,22 @@ class AccountingHandlers:
             allocations += [a for a in holders if a.key not in claims]
         return accounts, lots, allocations
 
+    def _secretariat_sent(self, command: Envelope, what: str, work: Batch) -> bool:
+        """Whether the ASI secretariat sent `command`; if not, it is rejected (`not_authorised`)."""
+        if command.actor.role is Role.SECRETARIAT:
+            return True
+        why = Reason(
+            code=LedgerReason.NOT_AUTHORISED,
+            field="actor.role",
+            message=f"only the ASI secretariat {what}",
+        )
+        work.out.append(self.messages.rejection(command, [why], work.now))
+        return False
+
     async def assign_rule_set(self, item: Incoming, work: Batch) -> None:
         """The ASI secretariat assigns a rule set from a day on (`domain/rules.py`'s catalogue)."""
         command = cast(AssignRuleSet, item.message)  # DISPATCH picked the use case by type
-        if command.actor.role is not Role.SECRETARIAT:
-            why = Reason(
-                code=LedgerReason.NOT_AUTHORISED,
-                field="actor.role",
-                message="only the ASI secretariat assigns rule sets",
-            )
-            work.out.append(self.messages.rejection(command, [why], work.now))
+        if not self._secretariat_sent(command, "assigns rule sets", work):
             return
         rules = rule_set(command.rule_set_id)
         if rules is None:
@@ -225,13 +231,7 @@ class AccountingHandlers:
         (`domain/shadow.py`): the organisation's movements are replayed on books of their own, in
         memory; nothing is booked, nothing issued."""
         command = cast(RequestShadowReport, item.message)  # DISPATCH picked the use case by type
-        if command.actor.role is not Role.SECRETARIAT:
-            why = Reason(
-                code=LedgerReason.NOT_AUTHORISED,
-                field="actor.role",
-                message="only the ASI secretariat asks for shadow reports",
-            )
-            work.out.append(self.messages.rejection(command, [why], work.now))
+        if not self._secretariat_sent(command, "asks for shadow reports", work):
             return
         accounts = await work.store.load_accounts([command.account_id])
         if not accounts:
