@@ -102,37 +102,32 @@ def test_a_closed_stdout_ends_a_tool_quietly(capfd):
         os.close(saved)
 
 
-@pytest.mark.parametrize(("content", "says"), [
-    (None, "cannot read"),
-    ("{not json", "is not JSON"),
-    ('{"document": 3}', "is not a CoCDocumentIssued message"),
-    ('{"document": {"document_id": "D-1"}, "signature": "x"}', "its document is not a CoC Document"),
-    (b"\xff\xfe\x00", "is not a text file"),
+def _verify_document(path: str) -> int:
+    return accounting_cli.main(["verify-document", path, "--public-key=AAAA"])
+
+
+def _verify_certificate(path: str) -> int:
+    return certificates_cli.main(["verify", "a.b.c", "--jwk", path])
+
+
+@pytest.mark.parametrize(("tool", "content", "says"), [
+    (_verify_document, None, "cannot read"),
+    (_verify_document, "{not json", "is not JSON"),
+    (_verify_document, '{"document": 3}', "is not a CoCDocumentIssued message"),
+    (_verify_document, '{"document": {"document_id": "D-1"}, "signature": "x"}', "its document is not a CoC Document"),
+    (_verify_document, b"\xff\xfe\x00", "is not a text file"),
+    (_verify_certificate, None, "cannot read"),
+    (_verify_certificate, "{not json", "is not JSON"),
+    (_verify_certificate, '["a list"]', "is not a JWK"),
+    (_verify_certificate, b"\xff\xfe\x00", "is not a text file"),
 ])
-def test_a_bad_file_to_verify_document_gets_one_line(tmp_path, no_platform, capsys, content, says):
-    path = tmp_path / "document.json"
+def test_a_bad_file_to_a_verifying_cli_gets_one_line(tmp_path, no_platform, capsys, tool, content, says):
+    path = tmp_path / "input.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    assert accounting_cli.main(["verify-document", str(path), "--public-key=AAAA"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and says in err and str(path) in err
-
-
-@pytest.mark.parametrize(("content", "says"), [
-    (None, "cannot read"),
-    ("{not json", "is not JSON"),
-    ('["a list"]', "is not a JWK"),
-    (b"\xff\xfe\x00", "is not a text file"),
-])
-def test_a_bad_key_file_to_certificates_verify_gets_one_line(tmp_path, no_platform, capsys, content, says):
-    path = tmp_path / "key.jwk"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    elif content is not None:
-        path.write_text(content)
-    assert certificates_cli.main(["verify", "a.b.c", "--jwk", str(path)]) == 2
+    assert tool(str(path)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err and str(path) in err
 
