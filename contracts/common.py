@@ -44,8 +44,10 @@ _SIGNED = r"^-?\d+(\.\d+)?$"
 # pattern cannot say exactly is said more narrowly (a positive value's last decimal is not a zero). The
 # gateway's OpenAPI document uses it as the pattern. The topics' schemas keep the released `pattern`
 # (changing it would be a breaking change for their readers, `devstack/schema_compat.py`).
-_INT, _PLACES = "[0-9]{1,19}", r"(\.[0-9]{1,9})?"
-_POSITIVE_FRACTION = r"0+\.[0-9]{0,8}[1-9]"
+REQUEST_INT, REQUEST_PLACES = "[0-9]{1,19}", r"(\.[0-9]{1,9})?"
+REQUEST_POSITIVE_FRACTION = r"0+\.[0-9]{0,8}[1-9]"
+"""Pieces of the request patterns, shared with `contracts/pact.py`'s decimals."""
+_INT, _PLACES, _POSITIVE_FRACTION = REQUEST_INT, REQUEST_PLACES, REQUEST_POSITIVE_FRACTION
 _PATTERNS = {
     (): rf"^-?{_INT}{_PLACES}$",
     (("gt", 0),): rf"^(0*[1-9][0-9]{{0,18}}{_PLACES}|{_POSITIVE_FRACTION})$",

@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from contracts.common import REQUEST_INT, REQUEST_PLACES, REQUEST_POSITIVE_FRACTION
+
 PACT_SPEC = "WBCSD PACT Technical Specifications for PCF Data Exchange v2"
 
 
@@ -44,12 +46,11 @@ _NON_POSITIVE = r"^(-\d+(\.\d+)?|0+(\.0+)?)$"
 # What a request may send, as the validator checks it (at most 19 integer and 9 decimal digits, and the
 # bound): the gateway's OpenAPI document uses it as the pattern (`x-request-pattern`, as contracts/common.py
 # does), so that a value the schema calls valid is never refused; the topic's schema keeps `pattern`.
-_PLACES = r"(\.[0-9]{1,9})?"
-_REQUEST = {
-    _SIGNED: rf"^[+-]?[0-9]{{1,19}}{_PLACES}$",
-    _UNSIGNED: rf"^[+]?[0-9]{{1,19}}{_PLACES}$",
-    _NON_POSITIVE: rf"^(-[0-9]{{1,19}}{_PLACES}|0{{1,19}}(\.0{{1,9}})?)$",
-    "positive": rf"^[+]?(0*[1-9][0-9]{{0,18}}{_PLACES}|0+\.[0-9]{{0,8}}[1-9])$",
+_REQUEST = {  # as contracts/common.py's, with the sign PACT allows
+    _SIGNED: rf"^[+-]?{REQUEST_INT}{REQUEST_PLACES}$",
+    _UNSIGNED: rf"^[+]?{REQUEST_INT}{REQUEST_PLACES}$",
+    _NON_POSITIVE: rf"^(-{REQUEST_INT}{REQUEST_PLACES}|0{{1,19}}(\.0{{1,9}})?)$",
+    "positive": rf"^[+]?(0*[1-9][0-9]{{0,18}}{REQUEST_PLACES}|{REQUEST_POSITIVE_FRACTION})$",
 }
 
 
