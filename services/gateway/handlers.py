@@ -333,11 +333,7 @@ async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[O
     ops = []
     for m in (i.message for i in batch):
         if isinstance(m, cl.ClaimRequested):
-            ops.append(UpdateOne({"_id": store.claim_key(m.claimant_organisation_id, m.claim_id)}, {
-                "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id,
-                                 "claim_id": m.claim_id},
-                "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
-            }, upsert=True))
+            ops.append(UpdateOne(*store.claim_request_upsert(m), upsert=True))
     await _bulk(tx, store.CLAIMS, ops)
     texts = [UpdateOne({"_id": f"{m.text_id}:{m.version}"}, {"$setOnInsert": m.model_dump(
         mode="json", include={"text_id", "version", "claim_type", "language", "template", "auto_approve"})}, upsert=True)

@@ -330,15 +330,16 @@ async def test_two_brand_owners_use_the_same_claim_id_and_neither_learns_of_the_
     second = await client.post("/v1/claims", json=request("D's can"), headers=auth(tokens["D"]))
     assert (first.status_code, second.status_code) == (202, 202), second.text
     assert second.json()["claim_id"] == claim_id
-    published = await recorder.wait_for(ClaimRequested, lambda m: m.claim_id == claim_id, count=2)
-    assert sorted(m.claimant_organisation_id for m in published) == sorted([orgs["brandC"], orgs["brandD"]])
 
     async def view(token: str, query: str = "") -> Any:
         return await client.get(f"/v1/claims/{claim_id}{query}", headers=auth(token))
 
+    # Each brand reads its own request back at once (the API records it as it publishes).
     mine_c, mine_d = (await view(tokens["C"])).json(), (await view(tokens["D"])).json()
     assert (mine_c["claimant_organisation_id"], mine_c["product"]["name"]) == (orgs["brandC"], "C's can")
     assert (mine_d["claimant_organisation_id"], mine_d["product"]["name"]) == (orgs["brandD"], "D's can")
+    published = await recorder.wait_for(ClaimRequested, lambda m: m.claim_id == claim_id, count=2)
+    assert sorted(m.claimant_organisation_id for m in published) == sorted([orgs["brandC"], orgs["brandD"]])
     assert (await view(tokens["C"], f"?organisation_id={orgs['brandD']}")).status_code == 404
     # The claims service decides D's claim: only D's view changes.
     await world["sender"].send(ClaimRejected.create(

@@ -47,6 +47,16 @@ def claim_key(claimant: str, claim_id: str) -> str:
     return f"{claimant}|{claim_id}"
 
 
+def claim_request_upsert(m: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update that record a ClaimRequested in the read model: written by the API when it publishes
+    (a brand reads its claim back at once) and again by the consumer (the same fields, so either order is fine)."""
+    return {"_id": claim_key(m.claimant_organisation_id, m.claim_id)}, {
+        "$setOnInsert": {"status": "requested", "claimant_organisation_id": m.claimant_organisation_id,
+                         "claim_id": m.claim_id},
+        "$set": {"request": m.model_dump(mode="json", exclude={"actor", "correlation_id", "causation_id"})},
+    }
+
+
 async def ensure_indexes(db: Db) -> None:
     await db[SITES].create_index([("organisation_id", ASCENDING)])
     await db[CERTIFICATES].create_index([("certificate_number", ASCENDING)])

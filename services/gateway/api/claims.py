@@ -61,8 +61,7 @@ async def request_claim(gw: GatewayDep, caller: BrandOwner, claim: ClaimRequeste
         raise denied(exc) from exc
     message = claim.build(ClaimRequested, caller.actor, gw.runtime.clock.now(), claimant_organisation_id=claimant)
     result = await publish(gw, caller, message, claim, claim_id=claim.claim_id)
-    await gw.db[store.CLAIMS].update_one({"_id": store.claim_key(claimant, claim.claim_id)}, {"$setOnInsert": {
-        "status": "requested", "claimant_organisation_id": claimant, "claim_id": claim.claim_id}}, upsert=True)
+    await gw.db[store.CLAIMS].update_one(*store.claim_request_upsert(message), upsert=True)
     return respond({**result, "claim_id": claim.claim_id}, 202)
 
 
