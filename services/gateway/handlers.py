@@ -20,6 +20,7 @@ from contracts import intake, ledger, movements
 from libs.messaging import Incoming, Outgoing, Tx
 from services.gateway.adapters import store
 from services.gateway.domain import balances
+from services.gateway.domain import upstream as upstream_rules
 from services.gateway.domain.webhooks import matches
 
 NO_OUTPUT: list[Outgoing] = []
@@ -183,6 +184,7 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
                           issuer_site_id=document["document"]["issuer_site_id"])
         receipts.append(UpdateOne({"_id": str(m.movement_id)}, {"$set": fields}, upsert=True))
     await _bulk(tx, store.UPSTREAM_RECEIPTS, receipts)
+    await _summarise_receipts(tx, {str(m.movement_id) for m in received})
     return NO_OUTPUT
 
 
@@ -195,8 +197,7 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
     messages = [i.message for i in batch]
     await _balances(tx, messages)
     await _statements_and_documents(tx, messages)
-    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
-                                             for e, record in _upstream_entries(messages)])
+    await _upstream(tx, messages)
     await _refused_movements(tx, messages)
     await _shadow_reports(tx, messages)
     return NO_OUTPUT
@@ -290,6 +291,44 @@ async def _drawn_from(tx: Tx, messages: Sequence[Any]) -> dict[str, str]:
                                                     {"movement_id": 1, "account_period": 1}, session=tx.session)
         drawn.update({e["movement_id"]: e["account_period"] async for e in cursor})
     return drawn
+
+
+async def _upstream(tx: Tx, messages: Sequence[Any]) -> None:
+    """The entries of the upstream (`upstream_entries`, as posted) and the per account-period summaries a
+    level is read from (`upstream_periods`, `domain/upstream.py`): each entry's fact under its id; each
+    receipt entry's account-period on its receipt record (the join with `material.movements.v1`, which
+    both topics' handlers write, so that on MongoDB one of two concurrent joins waits for the other);
+    then the receipts this batch joined, and those citing the batch's documents, into their summaries."""
+    entries = _upstream_entries(messages)
+    await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
+                                             for e, record in entries])
+    facts: dict[str, dict[str, str]] = {}
+    for e, record in entries:
+        if record["kind"] != "designation":
+            facts.setdefault(record["account_period"], {})[str(e.entry_id)] = upstream_rules.entry_fact_of(record)
+    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(entries=f)},
+                                                       upsert=True) for ap, f in sorted(facts.items())])
+    booked = {record["movement_id"]: record["account_period"] for _, record in entries
+              if record["kind"] == "receipt" and record["movement_id"]}
+    await _bulk(tx, store.UPSTREAM_RECEIPTS, [UpdateOne({"_id": m}, {"$set": {"account_period": ap}}, upsert=True)
+                                              for m, ap in sorted(booked.items())])
+    issued = sorted({m.document.document_id for m in messages if isinstance(m, ledger.CoCDocumentIssued)})
+    citing = [r["_id"] async for r in tx.db[store.UPSTREAM_RECEIPTS].find(
+        {"coc_document_id": {"$in": issued}}, {"_id": 1}, session=tx.session)] if issued else []
+    await _summarise_receipts(tx, set(booked) | set(citing))
+
+
+async def _summarise_receipts(tx: Tx, movement_ids: set[str]) -> None:
+    """Who supplied these receipts, and where their documents were drawn from, into the summaries of the
+    account-periods that booked them, as far as both topics have told (the rest joins when the other
+    topic's handler runs; the reader joins what neither could, `services/gateway/upstream.py`)."""
+    facts: dict[str, dict[str, str]] = {}
+    for movement_id, r in sorted((await _load(tx, store.UPSTREAM_RECEIPTS, movement_ids)).items()):
+        fact = upstream_rules.receipt_fact(r)
+        if r.get("account_period") and fact is not None:
+            facts.setdefault(r["account_period"], {})[movement_id] = fact
+    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(receipts=f)},
+                                                       upsert=True) for ap, f in sorted(facts.items())])
 
 
 INPUT_KINDS = {ledger.EntryKind.RECEIPT_CREDIT: "receipt", ledger.EntryKind.TRANSFORMATION: "origin",

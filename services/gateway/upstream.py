@@ -12,6 +12,7 @@ a handful of `$in` queries per level, never a replay of the ledger. The rules ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -42,75 +43,31 @@ async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
     return {e["movement_id"]: e["account_period"] for e in entries}
 
 
-def _input(entry: dict[str, Any], receipt: dict[str, Any] | None, sign: int = 1) -> rules.Input:
-    kind, supplier, supplier_site, document_id = rules.OTHER_COC, None, None, None
-    category = (entry.get("categories") or [None])[0]
-    if entry["kind"] == "origin":
-        kind, supplier_site = rules.ORIGIN, entry.get("site_id")
-    elif receipt is not None:
-        supplier, supplier_site = receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id")
-        document_id, category = receipt.get("coc_document_id"), receipt.get("material_category") or category
-        kind = (rules.COC_DOCUMENT if document_id else
-                rules.ELIGIBLE_SCRAP if receipt.get("classification") == "eligible_scrap" else rules.OTHER_COC)
-    return rules.Input(entry["account_period"], entry["account_id"], entry.get("site_id"), kind,
-                       sign * entry["coc_input_kg"], sign * entry["total_input_kg"], supplier, supplier_site,
-                       document_id, category)
+async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]:
+    """The inputs of a level's account-periods: one query for their summaries (one document each,
+    whatever the number of inputs). What the summaries lack is read here: an entry reversed in another
+    period, a receipt whose two topics' handlers ran at once, or before the other topic told."""
+    facts = rules.Facts()
+    for summary in await _find(db, store.UPSTREAM_PERIODS, {"_id": {"$in": account_periods}}):
+        facts.add(summary["_id"], summary)
+    reversed_ = facts.reversed_missing()
+    if reversed_:
+        facts.add_entries((e["_id"], rules.entry_fact_of(e))
+                          for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": reversed_}}))
+    receipts = facts.receipts_missing()
+    if receipts:
+        facts.add_receipts((r["_id"], rules.receipt_fact(r))
+                           for r in await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
+    return [i for ap in account_periods for i in facts.inputs(ap)]
 
 
-async def _inputs(db: store.Db, account_periods: list[str]) -> tuple[list[rules.Input], list[dict[str, Any]]]:
-    """The inputs of a level's account-periods, and the receipts they booked. Two queries, each on a
-    short list (the level's account-periods; its sites and dates), never on one id per input: the
-    receipts carry where their documents were drawn from (`handlers.py` joins it at write time)."""
-    entries = await _find(db, store.UPSTREAM_ENTRIES, {"account_period": {"$in": account_periods},
-                                                         "kind": {"$in": ["receipt", "origin", "reversal"]}})
-    by_id = await _with_reversed(db, entries)
-    receipts = await _receipts_booked(db, [e for e in by_id.values() if e["kind"] == "receipt" and e.get("movement_id")])
-    return [_reversal_or_input(e, by_id, receipts) for e in entries], list(receipts.values())
-
-
-async def _with_reversed(db: store.Db, entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The entries by id, with the entries their reversals reverse (read when not among them)."""
-    by_id = {e["_id"]: e for e in entries}
-    missing = [e["reverses_entry_id"] for e in entries if e["kind"] == "reversal" and e.get("reverses_entry_id")
-               and e["reverses_entry_id"] not in by_id]
-    if missing:
-        by_id.update({e["_id"]: e for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": missing}})})
-    return by_id
-
-
-async def _receipts_booked(db: store.Db, booked: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The receipts these receipt entries booked, by movement id: one query on their sites and dates."""
-    if not booked:
-        return {}
-    wanted = {e["movement_id"] for e in booked}
-    found = await _find(db, store.UPSTREAM_RECEIPTS, {
-        "site_id": {"$in": sorted({e["site_id"] for e in booked})},
-        "received_on": {"$gte": min(e["booked_on"] for e in booked), "$lte": max(e["booked_on"] for e in booked)}})
-    return {r["_id"]: r for r in found if r["_id"] in wanted}
-
-
-def _reversal_or_input(e: dict[str, Any], by_id: dict[str, dict[str, Any]],
-                       receipts: dict[str, dict[str, Any]]) -> rules.Input:
-    """An entry as an input; a reversal takes the kind and supplier of what it reverses, with its own
-    (negative) masses."""
-    source = by_id.get(e.get("reverses_entry_id") or "") if e["kind"] == "reversal" else e
-    if source is None or source["kind"] == "reversal":
-        return rules.Input(e["account_period"], e["account_id"], e.get("site_id"), rules.OTHER_COC,
-                           e["coc_input_kg"], e["total_input_kg"])
-    i = _input(source, receipts.get(source.get("movement_id") or ""))
-    return i if source is e else rules.Input(
-        e["account_period"], e["account_id"], i.site_id, i.kind, e["coc_input_kg"], e["total_input_kg"],
-        i.supplier_organisation_id, i.supplier_site_id, i.document_id, i.material_category)
-
-
-async def _documents_drawn(db: store.Db, receipts: list[dict[str, Any]],
-                           ids: list[str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """document id -> the account-period it was drawn from, and its issuing site: from the receipts,
-    else (a document whose ledger event the gateway had not read when the receipt came) looked up."""
-    drawn = {r["coc_document_id"]: r["upstream_account_period"] for r in receipts if r.get("upstream_account_period")}
-    documents = {r["coc_document_id"]: {"issuer_site_id": r["issuer_site_id"]} for r in receipts
-                 if r.get("upstream_account_period") and r.get("issuer_site_id")}
-    missing = [i for i in ids if i not in drawn]
+async def _documents_drawn(db: store.Db, inputs: list[rules.Input]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """document id -> the account-period it was drawn from, and its issuing site: from the inputs, else
+    (a document whose ledger event the gateway had not read when the receipt came) looked up."""
+    drawn = rules.drawn_from(inputs)
+    documents = {i.document_id: {"issuer_site_id": i.document_site_id} for i in inputs
+                 if i.document_id and i.document_site_id}
+    missing = sorted({i.document_id for i in inputs if i.document_id and i.document_id not in drawn})
     if missing:
         found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
         documents.update(found)
@@ -129,12 +86,12 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     levels: list[list[rules.Row]] = []
     documents: dict[str, dict[str, Any]] = {}
     while weights and len(levels) < max_levels:
-        inputs, receipts = await _inputs(db, sorted(weights))
+        inputs = await _inputs(db, sorted(weights))
         rows = rules.level(weights, inputs)
         if not rows:
             break
         levels.append(rows)
-        drawn, found = await _documents_drawn(db, receipts, sorted({d for r in rows for d in r.documents}))
+        drawn, found = await _documents_drawn(db, [i for i in inputs if i.kind == rules.COC_DOCUMENT])
         documents.update(found)
         weights = rules.next_weights(rows, drawn, seen)
         seen.update(weights)
@@ -177,15 +134,22 @@ def issuer_certificates(u: Upstream) -> list[dict[str, Any]]:
     return u.certificates.get(u.document["issuer_site_id"], [])
 
 
-def view(u: Upstream, caller: Principal | None) -> dict[str, Any]:
-    """The holder's view (`caller` given: it may read the document) or the public's (`caller` None)."""
+def view(u: Upstream, caller: Principal | None, *, accounts: bool = False) -> dict[str, Any]:
+    """The holder's view (`caller` given: it may read the document) or the public's (`caller` None): a
+    level lists one source per supplier. `accounts` (the holder's only) adds, per source, what each
+    receiving account's period contributed to it."""
     d = u.document
     owners = {s: v["organisation_id"] for s, v in u.sites.items()}
     levels = []
     for n, rows in enumerate(u.levels, start=1):
         shares = rules.apportion([r.share for r in rows])
-        levels.append({"level": n, "shares_add_up_to": str(sum(shares)),
-                       "sources": [_source(u, r, share, caller, owners) for r, share in zip(rows, shares, strict=True)]})
+        sources = [_source(u, r, share, caller, owners) for r, share in zip(rows, shares, strict=True)]
+        if caller is not None and accounts:
+            parts = [(source, ap, part) for source, r in zip(sources, rows, strict=True)
+                     for ap, part in sorted(r.accounts.items())]
+            for (source, ap, part), share in zip(parts, rules.apportion([p.share for _, _, p in parts]), strict=True):
+                source.setdefault("accounts", []).append(_account(ap, part, share, caller, owners))
+        levels.append({"level": n, "shares_add_up_to": str(sum(shares)), "sources": sources})
     return {
         "document_id": d["document_id"], "issued_on": d["issued_on"], "product_form": d["product_form"],
         "material_category": d["material_category"],
@@ -211,6 +175,10 @@ def _site(u: Upstream, site_id: str | None, caller: Principal | None, organisati
     return out
 
 
+def _own(caller: Principal, organisation_id: str | None) -> bool:
+    return caller.is_secretariat or organisation_id == caller.organisation_id
+
+
 def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str]) -> dict[str, Any]:
     sites = _sites(r, u.documents) if r.kind != rules.NON_COC else []
     supplier = r.supplier_organisation_id or (owners.get(sites[0]) if sites else None)
@@ -220,7 +188,16 @@ def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, own
     if not sites and supplier and (caller is not None or supplier in u.named):
         out["supplier"] = {"organisation_id": supplier, "name": (u.members.get(supplier) or {}).get("name")}
     if caller is not None:
-        into = account_organisation(r.account_id, owners)
-        out.update(account_id=r.account_id, into_organisation_id=into, document_ids=sorted(r.documents),
-                   coc_mass_kg=str(r.coc_kg) if caller.is_secretariat or into == caller.organisation_id else None)
+        into = {p.account_id: account_organisation(p.account_id, owners) for p in r.accounts.values()}
+        own = [p.coc_kg for p in r.accounts.values() if _own(caller, into[p.account_id])]
+        out.update(into_organisation_ids=sorted({o for o in into.values() if o}),
+                   coc_mass_kg=str(sum(own, Decimal(0))) if own else None)
     return out
+
+
+def _account(account_period: str, part: rules.Part, share: Any, caller: Principal,
+             owners: dict[str, str]) -> dict[str, Any]:
+    into = account_organisation(part.account_id, owners)
+    return {"account_id": part.account_id, "period_id": account_period.partition("|")[2],
+            "into_organisation_id": into, "share": str(share), "document_ids": sorted(part.documents),
+            "coc_mass_kg": str(part.coc_kg) if _own(caller, into) else None}

@@ -34,7 +34,11 @@ STATUS_INDICES = "status_indices"
 UPSTREAM_ENTRIES = "upstream_entries"
 """Ledger entries that book a period's inputs, and designation debits (which period a document drew on)."""
 UPSTREAM_RECEIPTS = "upstream_receipts"
-"""Who supplied each receipt, with which CoC Document (from `material.movements.v1`)."""
+"""Who supplied each receipt, with which CoC Document (from `material.movements.v1`), the account-period
+that booked it and where its document was drawn from (from `ledger.events.v1`); keyed by movement id."""
+UPSTREAM_PERIODS = "upstream_periods"
+"""One summary per account-period (`_id` `account|period`): the facts a level of an upstream is
+computed from (`domain/upstream.py`, `Facts`), one JSON text per entry, receipt and document drawn."""
 MEMBER_SETTINGS = "member_settings"
 SHADOW_REPORTS = "shadow_reports"
 """Accounting's latest `ShadowReportPublished` per account (api/shadow.py)."""

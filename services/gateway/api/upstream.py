@@ -4,10 +4,10 @@ Product Passport (holder and public JSON-LD, public page)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import DictLoader, Environment, select_autoescape
 
@@ -23,12 +23,14 @@ router = APIRouter(tags=["supply-chain mapping"])
 
 @router.get("/v1/documents/{document_id}/upstream",
             summary="The upstream of a CoC Document you issued or received, level by level, with supplier names")
-async def holder_upstream(gw: GatewayDep, caller: Caller, document_id: str) -> Any:
+async def holder_upstream(gw: GatewayDep, caller: Caller, document_id: str, detail: Annotated[
+        Literal["accounts"] | None, Query(description="`accounts`: per source, what each receiving account's "
+                                                      "period contributed (its share and document ids)")] = None) -> Any:
     record = await gw.db[store.DOCUMENTS].find_one({"_id": document_id})
     if record is None or not access.may_read_document(caller, record["issuer_organisation_id"],
                                                       record["recipient_organisation_id"]):
         raise ApiError(404, "not_found", "no CoC Document of yours has this id")
-    return respond(upstream.view(await upstream.compute(gw.db, record), caller))
+    return respond(upstream.view(await upstream.compute(gw.db, record), caller, accounts=detail == "accounts"))
 
 
 @router.get("/documents/{document_id}/upstream",

@@ -4,16 +4,24 @@ scrap receipt.
 
 * Level 1 is the inputs of the account and period the document was drawn from. Each input counts by
   its mass (`total_input_kg` of its ledger entry): its CoC part goes to its supplier's row, the rest
-  to the account's non-CoC row. The shares are those masses over the account's total input.
+  to the level's non-CoC row. The shares are those masses over the account's total input.
 * Level n+1 follows each CoC Document received at level n to the account and period its issuer drew
-  it from, with the weight of that document in its row, and apportions that weight over the
+  it from, with the weight of that document in the level, and apportions that weight over the
   upstream account's inputs the same way. Inputs without an upstream on the platform end their
   branch: the mine's own extraction (`origin`), eligible scrap, non-CoC input, a document the
   platform did not issue. A level's shares are relative to the branches that reach it, so each level
   adds up to one. An account that booked no input in the period shows as `no_input_in_period`.
+* A level has one row per supplier (kind, supplier organisation, supplier site): its share is the
+  sum, over every path from the document to it, of the products of the shares on the path. What
+  each receiving account contributed to a row stays in the row (`Row.accounts`), for whoever may
+  see it.
 * Shares are exact fractions until shown; `apportion` rounds them to `SHARE_PLACES` decimals by the
   largest remainder, so the shown Decimals of a level add up to exactly one.
 * Credits carried in from an earlier period are not followed (they are not inputs of the period).
+
+The facts a level is computed from are stored per account-period as they arrive (`Summary`): one
+short text per ledger entry and per receipt, each under its own id, so that storing one again, or
+storing them in any order, gives the same summary.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from math import lcm
+from typing import Any, NamedTuple
 
 SHARE_PLACES = 6
 MAX_LEVELS = 20
@@ -34,10 +44,145 @@ NO_INPUT = "no_input_in_period"
 """An account that booked no input in the period (what it shipped came from credits carried in)."""
 OTHER_COC = "coc_material"
 """CoC input the books cannot yet attribute (its movement has not reached the gateway)."""
+ORDER = {k: n for n, k in enumerate((COC_DOCUMENT, ELIGIBLE_SCRAP, ORIGIN, OTHER_COC, NO_INPUT, NON_COC))}
+"""How a level lists its rows: CoC sources first, largest share first; then what has no source."""
+
+RECEIPT, REVERSAL = "receipt", "reversal"
+"""Kinds of stored entries (with `ORIGIN`: a transformation that books an input, i.e. mining)."""
 
 
-@dataclass(frozen=True)
-class Input:
+# ---- the stored summary of an account-period -----------------------------------------------------
+
+ENTRIES, RECEIPTS = "entries", "receipts"
+"""The two maps of a summary: ledger entry id -> its fact; receipt movement id -> who supplied it, with
+which document, and where that document was drawn from once known. Every key is a UUID (no `.` or
+`$`), every value one text (one BSON element per fact: the embedded database decodes documents
+element by element in Python). A fact is its fields separated by spaces, `None` empty: identifiers
+(`contracts.common.Identifier`), account-periods, enum values and decimals hold no space."""
+
+_SEPARATOR = " "
+
+
+def _text(values: Iterable[Any]) -> str:
+    fields = ["" if v is None else str(v) for v in values]
+    if any(_SEPARATOR in f for f in fields):
+        raise ValueError(f"a fact of the upstream cannot hold a space: {fields}")
+    return _SEPARATOR.join(fields)
+
+
+def _fields(text: str) -> list[str]:
+    """A fact's fields, `""` for None."""
+    return text.split(_SEPARATOR)
+
+
+def entry_fact(kind: str, movement_id: str | None, site_id: str | None, coc_kg: Decimal, total_kg: Decimal,
+               category: str | None, reverses_entry_id: str | None) -> str:
+    return _text([kind, movement_id, site_id, format(coc_kg, "f"), format(total_kg, "f"), category,
+                  reverses_entry_id])
+
+
+def entry_fact_of(record: Mapping[str, Any]) -> str:
+    """The fact of a stored `upstream_entries` record."""
+    return entry_fact(record["kind"], record.get("movement_id"), record.get("site_id"), record["coc_input_kg"],
+                      record["total_input_kg"], (record.get("categories") or [None])[0], record.get("reverses_entry_id"))
+
+
+def receipt_fact(receipt: Mapping[str, Any]) -> str | None:
+    """Who supplied a receipt, with which document, and where it was drawn from (a stored
+    `upstream_receipts` record); None until the receipt itself has been read (a record that only says
+    which account booked it)."""
+    if not receipt.get("site_id"):
+        return None
+    return _text([receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id"),
+                  receipt.get("coc_document_id"), receipt.get("classification"), receipt.get("material_category"),
+                  receipt.get("upstream_account_period"), receipt.get("issuer_site_id")])
+
+
+def summary_set(entries: Mapping[str, str] | None = None, receipts: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The `$set` that adds facts to a summary: each under its own path, so storing a fact again, or
+    storing facts in any order, gives the same summary (a receipt's fact only grows: the reader looks
+    up what it still lacks)."""
+    return {**{f"{ENTRIES}.{k}": v for k, v in (entries or {}).items()},
+            **{f"{RECEIPTS}.{k}": v for k, v in (receipts or {}).items()}}
+
+
+Fields = list[str]
+
+
+@dataclass
+class Facts:
+    """The facts of some account-periods' summaries (merged: ids are global), and what they lack."""
+
+    entries: dict[str, Fields] = field(default_factory=dict)
+    receipts: dict[str, Fields] = field(default_factory=dict)
+    by_account_period: dict[str, list[str]] = field(default_factory=dict)
+    """account-period -> its entry ids."""
+
+    def add(self, account_period: str, summary: Mapping[str, Any]) -> None:
+        entries = summary.get(ENTRIES) or {}
+        self.entries.update((k, _fields(v)) for k, v in entries.items())
+        self.add_receipts((summary.get(RECEIPTS) or {}).items())
+        self.by_account_period.setdefault(account_period, []).extend(entries)
+
+    def add_entries(self, facts: Iterable[tuple[str, str]]) -> None:
+        self.entries.update((k, _fields(v)) for k, v in facts)
+
+    def add_receipts(self, facts: Iterable[tuple[str, str | None]]) -> None:
+        self.receipts.update((k, _fields(v)) for k, v in facts if v is not None)
+
+    def reversed_missing(self) -> list[str]:
+        """Entries reversed by a reversal here but stored in another account-period's summary."""
+        return sorted({f[6] for f in self.entries.values() if f[0] == REVERSAL and f[6]} - set(self.entries))
+
+    def receipts_missing(self) -> list[str]:
+        """Receipt movements whose supplier, or whose document's upstream, the summaries do not hold (yet):
+        the two topics were read in an order, or at a time, that left the join to the reader."""
+        missing = set()
+        for f in self.entries.values():
+            if f[0] == REVERSAL and f[6] in self.entries:
+                f = self.entries[f[6] or ""]
+            movement_id = f[1]
+            if f[0] != RECEIPT or not movement_id:
+                continue
+            receipt = self.receipts.get(movement_id)
+            if receipt is None or (receipt[2] and not receipt[5]):
+                missing.add(movement_id)
+        return sorted(missing)
+
+    def inputs(self, account_period: str) -> list[Input]:
+        """The inputs of an account-period, each joined with the receipt it booked (a reversal takes the
+        kind and supplier of what it reverses, with its own, negative, masses)."""
+        account_id = account_period.partition("|")[0]
+        out = []
+        for entry_id in sorted(self.by_account_period.get(account_period, [])):
+            fact = self.entries[entry_id]
+            site, coc, total = fact[2] or None, Decimal(fact[3]), Decimal(fact[4])
+            source = self.entries.get(fact[6]) if fact[0] == REVERSAL else fact
+            if source is None or source[0] == REVERSAL:
+                out.append(Input(account_period, account_id, site, OTHER_COC, coc, total))
+                continue
+            out.append(self._input(account_period, account_id, site, coc, total, source))
+        return out
+
+    def _input(self, account_period: str, account_id: str, site: str | None, coc: Decimal, total: Decimal,
+               source: Fields) -> Input:
+        category = source[5] or None
+        if source[0] == ORIGIN:
+            return Input(account_period, account_id, site, ORIGIN, coc, total, None, source[2] or None,
+                         material_category=category)
+        receipt = self.receipts.get(source[1])
+        if receipt is None:
+            return Input(account_period, account_id, site, OTHER_COC, coc, total, material_category=category)
+        supplier, supplier_site, document_id, classification, receipt_category, drawn_from, document_site = receipt
+        kind = (COC_DOCUMENT if document_id else ELIGIBLE_SCRAP if classification == "eligible_scrap" else OTHER_COC)
+        return Input(account_period, account_id, site, kind, coc, total, supplier or None, supplier_site or None,
+                     document_id or None, receipt_category or category, drawn_from or None, document_site or None)
+
+
+# ---- a level -------------------------------------------------------------------------------------
+
+
+class Input(NamedTuple):
     """One input entry of an account's period, joined with the receipt it booked."""
 
     account_period: str
@@ -50,89 +195,137 @@ class Input:
     supplier_site_id: str | None = None
     document_id: str | None = None
     material_category: str | None = None
+    drawn_from: str | None = None
+    """The account-period the document was drawn from, where known."""
+    document_site_id: str | None = None
+    """The site that issued the document, where known."""
+
+
+@dataclass
+class Part:
+    """What one receiving account's period contributed to a row: `numerator`/`denominator` of the level."""
+
+    account_id: str
+    numerator: int = 0
+    denominator: int = 1
+    coc_kg: Decimal = Decimal(0)
+    documents: dict[str, int] = field(default_factory=dict)
+    """The CoC Documents it received, with the CoC mass received against each (in units of 1e-9 kg)."""
+
+    @property
+    def share(self) -> Fraction:
+        return Fraction(self.numerator, self.denominator)
 
 
 @dataclass
 class Row:
-    """What one source contributed to one account's period, at one level."""
+    """What one source (kind, supplier, supplier's site) contributed to a level, over every path."""
 
-    account_period: str
-    account_id: str
     kind: str
     supplier_organisation_id: str | None
     supplier_site_id: str | None
     share: Fraction = Fraction(0)
-    coc_kg: Decimal = Decimal(0)
-    total_kg: Decimal = Decimal(0)
     receiving_site_ids: set[str] = field(default_factory=set)
     material_categories: set[str] = field(default_factory=set)
-    documents: dict[str, Decimal] = field(default_factory=dict)
-    """CoC Documents received in this row, with the CoC mass received against each."""
+    documents: dict[str, int] = field(default_factory=dict)
+    """CoC Documents received in this row, with the weight each carries in the level, in units of
+    1/`denominator` (the same for every row of a level)."""
+    denominator: int = 1
+    accounts: dict[str, Part] = field(default_factory=dict)
+    """The receiving accounts' periods (account-period -> its part)."""
 
     @property
-    def key(self) -> tuple[str, str, str | None, str | None]:
-        return self.account_period, self.kind, self.supplier_organisation_id, self.supplier_site_id
+    def key(self) -> tuple[str, str | None, str | None]:
+        return self.kind, self.supplier_organisation_id, self.supplier_site_id
+
+
+PLACES = 9
+"""Masses on the topics have at most 9 decimal places (`contracts.common`): in units of 1e-9 kg they
+are integers, and a level's sums are sums of integers."""
+
+
+def _units(mass: Decimal) -> int:
+    scaled = mass.scaleb(PLACES)
+    units = int(scaled)
+    if units != scaled:
+        raise ValueError(f"a mass with more than {PLACES} decimal places: {mass}")
+    return units
 
 
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
-    """The rows of one level: each account-period's inputs, weighted by what reaches that account."""
-    by_ap: dict[str, list[Input]] = {}
+    """The rows of one level: each account-period's inputs, weighted by what reaches that account,
+    summed per source. Exact, and fast on wide levels: every account-period's weight over its total
+    input is brought to one common denominator, so that shares are sums of integers."""
+    by_ap: dict[str, list[tuple[Input, int, int]]] = {}
     for i in inputs:
         if i.account_period in weights:
-            by_ap.setdefault(i.account_period, []).append(i)
-    rows: dict[tuple[str, str, str | None, str | None], Row] = {}
-
-    def row(i: Input, kind: str, supplier: str | None, site: str | None) -> Row:
-        r = Row(i.account_period, i.account_id, kind, supplier, site)
-        return rows.setdefault(r.key, r)
-
+            by_ap.setdefault(i.account_period, []).append((i, _units(i.coc_kg), _units(i.total_kg)))
+    totals = {ap: sum(t for _, _, t in by_ap.get(ap, [])) for ap in weights}
+    factors = {ap: weights[ap] / totals[ap] for ap in weights if totals[ap] > 0}  # per unit of mass
+    common = lcm(*(f.denominator for f in factors.values()), *(w.denominator for w in weights.values()))
+    multipliers = {ap: f.numerator * (common // f.denominator) for ap, f in factors.items()}
+    rows: dict[tuple[str, str | None, str | None], Row] = {}
+    non_coc_key = (NON_COC, None, None)
     for ap in sorted(weights):
-        items = by_ap.get(ap, [])
-        total = sum((i.total_kg for i in items), Decimal(0))
-        if total <= 0:
-            rows.setdefault((ap, NO_INPUT, None, None), Row(ap, ap.partition("|")[0], NO_INPUT, None, None,
-                                                            share=weights[ap]))
+        if ap not in factors:
+            r = rows.get((NO_INPUT, None, None)) or rows.setdefault((NO_INPUT, None, None), Row(NO_INPUT, None, None))
+            r.accounts[ap] = Part(ap.partition("|")[0], weights[ap].numerator * (common // weights[ap].denominator),
+                                  common)
             continue
-        for i in items:
-            non_coc = i.total_kg - i.coc_kg
-            if i.coc_kg:
-                r = row(i, i.kind, i.supplier_organisation_id, i.supplier_site_id)
-                r.share += weights[ap] * Fraction(i.coc_kg) / Fraction(total)
-                r.coc_kg += i.coc_kg
-                r.total_kg += i.coc_kg
+        k = multipliers[ap]
+        for i, coc, total in by_ap[ap]:
+            if coc:
+                key = (i.kind, i.supplier_organisation_id, i.supplier_site_id)
+                r = rows.get(key) or rows.setdefault(key, Row(*key))
+                part = r.accounts.get(ap) or r.accounts.setdefault(ap, Part(i.account_id, 0, common))
+                part.numerator += k * coc
+                part.coc_kg += i.coc_kg
                 if i.document_id:
-                    r.documents[i.document_id] = r.documents.get(i.document_id, Decimal(0)) + i.coc_kg
-                _note(r, i)
-            if non_coc:
-                r = row(i, NON_COC, None, None)
-                r.share += weights[ap] * Fraction(non_coc) / Fraction(total)
-                r.total_kg += non_coc
-                _note(r, i)
-    return [r for r in rows.values() if r.share > 0]
-
-
-def _note(r: Row, i: Input) -> None:
-    if i.site_id:
-        r.receiving_site_ids.add(i.site_id)
-    if i.material_category:
-        r.material_categories.add(i.material_category)
+                    part.documents[i.document_id] = part.documents.get(i.document_id, 0) + coc
+                if i.site_id:
+                    r.receiving_site_ids.add(i.site_id)
+                if i.material_category:
+                    r.material_categories.add(i.material_category)
+            if total != coc:
+                r = rows.get(non_coc_key) or rows.setdefault(non_coc_key, Row(*non_coc_key))
+                part = r.accounts.get(ap) or r.accounts.setdefault(ap, Part(i.account_id, 0, common))
+                part.numerator += k * (total - coc)
+                if i.site_id:
+                    r.receiving_site_ids.add(i.site_id)
+    for r in rows.values():
+        r.denominator = common
+        r.share = Fraction(sum(part.numerator for part in r.accounts.values()), common)
+        for ap, part in r.accounts.items():
+            for document_id, m in part.documents.items():
+                if m > 0:
+                    r.documents[document_id] = r.documents.get(document_id, 0) + multipliers[ap] * m
+    shown = [r for r in rows.values() if r.share > 0]
+    return sorted(shown, key=lambda r: (ORDER.get(r.kind, len(ORDER)), -r.share, r.supplier_organisation_id or "",
+                                        r.supplier_site_id or ""))
 
 
 def next_weights(rows: Iterable[Row], drawn_from: Mapping[str, str], seen: set[str]) -> dict[str, Fraction]:
     """Where the CoC Documents of a level were drawn from (`drawn_from`: document id -> account-period),
     with the weight each carries, normalised to one; account-periods already shown are not followed
     again (a loop in the books ends there)."""
-    weights: dict[str, Fraction] = {}
+    sums: dict[tuple[str, int], int] = {}  # (account-period, denominator) -> numerator: integer sums
     for r in rows:
-        mass = sum((m for m in r.documents.values() if m > 0), Decimal(0))
-        if r.kind != COC_DOCUMENT or mass <= 0:
+        if r.kind != COC_DOCUMENT:
             continue
-        for document_id, m in r.documents.items():
+        for document_id, w in r.documents.items():
             ap = drawn_from.get(document_id)
-            if ap is not None and ap not in seen and m > 0:
-                weights[ap] = weights.get(ap, Fraction(0)) + r.share * Fraction(m) / Fraction(mass)
+            if ap is not None and ap not in seen and w > 0:
+                sums[ap, r.denominator] = sums.get((ap, r.denominator), 0) + w
+    weights: dict[str, Fraction] = {}
+    for (ap, denominator), n in sums.items():
+        weights[ap] = weights.get(ap, Fraction(0)) + Fraction(n, denominator)
     total = sum(weights.values(), Fraction(0))
     return {ap: w / total for ap, w in weights.items()} if total > 0 else {}
+
+
+def drawn_from(inputs: Iterable[Input]) -> dict[str, str]:
+    """document id -> the account-period it was drawn from, as far as the inputs know."""
+    return {i.document_id: i.drawn_from for i in inputs if i.document_id and i.drawn_from}
 
 
 def apportion(shares: list[Fraction], places: int = SHARE_PLACES) -> list[Decimal]:
