@@ -136,3 +136,110 @@ def test_apportioned_shares_add_up_to_exactly_one(parts):
     shares = rules.apportion([Fraction(p, total) for p in parts])
     assert sum(shares) == Decimal(1)
     assert all(s >= 0 and s.as_tuple().exponent == -rules.SHARE_PLACES for s in shares)
+
+
+# ---- the stored summaries (`handlers.py` writes them, `services/gateway/upstream.py` reads them) ----
+
+
+def apply_set(summaries: dict[str, dict], account_period: str, update: dict[str, str]) -> None:
+    """MongoDB's `{"$set": update}` with `upsert=True` on the summary `account_period`."""
+    summary = summaries.setdefault(account_period, {"_id": account_period})
+    for path, value in update.items():
+        head, _, key = path.partition(".")
+        summary.setdefault(head, {})[key] = value
+
+
+def walk_stored(start: str, summaries: dict[str, dict], entries: dict[str, str],
+                receipts: dict[str, dict]) -> list[list[rules.Row]]:
+    """What `services/gateway/upstream.py` does with the database, over dicts: a level reads the
+    summaries of its account-periods, then what they lack from the raw entries and receipts."""
+    weights, seen, levels = {start: Fraction(1)}, {start}, []
+    while weights:
+        facts = rules.Facts()
+        for ap in sorted(weights):
+            if ap in summaries:
+                facts.add(ap, summaries[ap])
+        facts.add_entries((k, entries[k]) for k in facts.reversed_missing() if k in entries)
+        facts.add_receipts((m, rules.receipt_fact(receipts[m])) for m in facts.receipts_missing() if m in receipts)
+        inputs = [i for ap in sorted(weights) for i in facts.inputs(ap)]
+        rows = rules.level(weights, inputs)
+        if not rows:
+            break
+        levels.append(rows)
+        weights = rules.next_weights(rows, rules.drawn_from(inputs), seen)
+        seen.update(weights)
+    return levels
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[list[Input], dict[str, str], dict[str, dict], list[tuple[str, dict[str, str]]],
+                                    dict[str, str], dict[str, dict]]:
+    """A chain's inputs as they are (the reference), and the writes that store them as summaries: each
+    entry's fact; each receipt's fact once the ledger told where its document was drawn from, and
+    sometimes before (an incomplete fact); sometimes never (two handlers that ran at once: the reader
+    joins it). Also the raw entries and receipts the reader falls back on."""
+    depth = draw(st.integers(1, 4))
+    widths = [1] + [draw(st.integers(1, 4)) for _ in range(depth)]
+    raw: list[Input] = []
+    drawn: dict[str, str] = {}
+    writes: list[tuple[str, dict[str, str]]] = []
+    entries: dict[str, str] = {}
+    receipts: dict[str, dict] = {}
+    n = 0
+    for level_ in range(depth):
+        for a in range(widths[level_]):
+            ap, site = f"site:l{level_}a{a}|p", f"l{level_}a{a}"
+            for k in range(draw(st.integers(0 if level_ else 1, 5))):
+                n += 1
+                entry_id, movement_id = f"e{n}", f"m{n}"
+                coc, extra = draw(masses), draw(st.sampled_from([Decimal(0), Decimal("0.001")]) | masses)
+                kind = draw(st.sampled_from([rules.COC_DOCUMENT, rules.COC_DOCUMENT, rules.ELIGIBLE_SCRAP,
+                                             rules.ORIGIN]))
+                supplier = f"s{level_}{a}{k}"
+                document = f"doc-{n}" if kind == rules.COC_DOCUMENT else None
+                upstream = None
+                if document and draw(st.booleans()):
+                    upstream = drawn[document] = f"site:l{level_ + 1}a{draw(st.integers(0, widths[level_ + 1] - 1))}|p"
+                stored_kind = rules.ORIGIN if kind == rules.ORIGIN else rules.RECEIPT
+                fact = rules.entry_fact(stored_kind, movement_id, site, coc, coc + extra, "aluminium", None)
+                entries[entry_id] = fact
+                writes.append((ap, rules.summary_set(entries={entry_id: fact})))
+                raw.append(Input(ap, ap.partition("|")[0], site, kind, coc, coc + extra,
+                                 None if kind == rules.ORIGIN else supplier, site if kind == rules.ORIGIN else supplier,
+                                 document, "aluminium"))
+                if kind != rules.ORIGIN:
+                    record = {"site_id": site, "supplier_organisation_id": supplier, "supplier_site_id": supplier,
+                              "coc_document_id": document, "material_category": "aluminium",
+                              "classification": "eligible_scrap" if kind == rules.ELIGIBLE_SCRAP else "coc_material",
+                              "upstream_account_period": upstream, "issuer_site_id": upstream and supplier}
+                    receipts[movement_id] = record
+                    if draw(st.booleans()):
+                        incomplete = {**record, "upstream_account_period": None}
+                        writes.append((ap, rules.summary_set(receipts={movement_id: rules.receipt_fact(incomplete)})))
+                    if draw(st.integers(0, 4)):
+                        writes.append((ap, rules.summary_set(receipts={movement_id: rules.receipt_fact(record)})))
+                if draw(st.integers(0, 3)) == 0:  # reversed, in part or in full
+                    n += 1
+                    back = draw(st.sampled_from([coc, coc / 2]))
+                    fact = rules.entry_fact(rules.REVERSAL, f"m{n}", site, -back, -back, None, entry_id)
+                    entries[f"e{n}"] = fact
+                    writes.append((ap, rules.summary_set(entries={f"e{n}": fact})))
+                    raw.append(raw[-1]._replace(coc_kg=-back, total_kg=-back))
+    order = draw(st.permutations(writes))
+    again = draw(st.lists(st.sampled_from(writes), max_size=len(writes)))
+    places = [draw(st.integers(0, len(order) + k)) for k in range(len(again))]
+    for write, at in zip(again, places, strict=True):  # redelivered: stored again, at any later time
+        order.insert(at, write)
+    return raw, drawn, writes, order, entries, receipts
+
+
+@given(books())
+def test_stored_summaries_give_the_shares_of_the_raw_inputs_in_any_order_with_duplicates(b):
+    raw, drawn, _, order, entries, receipts = b
+    summaries: dict[str, dict] = {}
+    for ap, update in order:
+        apply_set(summaries, ap, update)
+    expected = walk("site:l0a0|p", raw, drawn)
+    stored = walk_stored("site:l0a0|p", summaries, entries, receipts)
+    assert [[(r.key, r.share) for r in rows] for rows in stored] == [[(r.key, r.share) for r in rows] for rows in expected]
+    assert all(sum(r.share for r in rows) == 1 for rows in stored)
