@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import uuid
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jsonschema import Draft202012Validator, FormatChecker
@@ -31,6 +38,10 @@ from services.intake.config import Settings as IntakeSettings
 from devstack.scenario import Platform, Story
 from tests.integration.test_gateway_api import ADMIN, auth, gateway_settings, new_key
 from tests.support import Sender, running, service_settings, unique
+from libs.messaging import Incoming, Tx
+from libs.mongo import database, mongo_client
+from services.gateway import handlers, upstream
+from services.gateway.domain import upstream as rules
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +235,142 @@ EXPECTED = [["coc_document", "non_coc"], ["coc_document", "non_coc"], ["origin"]
 
 def kinds_of(view: dict[str, Any]) -> list[list[str]]:
     return [sorted({s["kind"] for s in level["sources"]}) for level in view["levels"]]
+
+
+# ---- the stored summaries against the raw books, for any arrival order, with redeliveries ------------
+
+
+def reversal(of: ledger.LedgerEntryPosted, part: Decimal) -> ledger.LedgerEntryPosted:
+    """A correction taking `part` of a receipt's masses back out of its period."""
+    e = of.entry
+    entry = e.model_copy(update={"entry_id": uuid.uuid4(), "kind": ledger.EntryKind.REVERSAL, "sequence": e.sequence + 1000,
+                                 "reverses_entry_id": e.entry_id, "coc_input_kg": -e.coc_input_kg * part,
+                                 "total_input_kg": -e.total_input_kg * part, "movement_id": uuid.uuid4()})
+    return ledger.LedgerEntryPosted.create(actor=of.actor, occurred_at=datetime.now(UTC), entry=entry)
+
+
+def reference(ledger_messages: list[Any], movement_messages: list[Any], top: str) -> list[list[tuple[Any, Fraction]]]:
+    """The levels computed straight from the messages (no database): each input entry joined with its
+    receipt, each document with the account-period its designation was debited in."""
+    entries = {m.entry.entry_id: m.entry for m in ledger_messages if isinstance(m, ledger.LedgerEntryPosted)}
+    designations = {e.movement_id: f"{e.account_id}|{e.period_id}" for e in entries.values()
+                    if e.kind is ledger.EntryKind.DESIGNATION_DEBIT}
+    documents = {m.document.document_id: designations[m.document.movement_id] for m in ledger_messages
+                 if isinstance(m, ledger.CoCDocumentIssued)}
+    receipts = {m.movement_id: m for m in movement_messages}
+    inputs = []
+    for e in entries.values():
+        source = entries[e.reverses_entry_id] if e.kind is ledger.EntryKind.REVERSAL else e
+        if source.kind is ledger.EntryKind.DESIGNATION_DEBIT or not (e.coc_input_kg or e.total_input_kg):
+            continue
+        ap = f"{e.account_id}|{e.period_id}"
+        if source.kind is ledger.EntryKind.TRANSFORMATION:
+            inputs.append(rules.Input(ap, e.account_id, e.site_id, rules.ORIGIN, e.coc_input_kg, e.total_input_kg,
+                                      None, source.site_id, material_category="aluminium"))
+            continue
+        r = receipts[source.movement_id]
+        inputs.append(rules.Input(ap, e.account_id, e.site_id, rules.COC_DOCUMENT, e.coc_input_kg, e.total_input_kg,
+                                  r.supplier_organisation_id, r.supplier_site_id, r.coc_document_id, "aluminium"))
+    [top_document] = [m.document for m in ledger_messages if isinstance(m, ledger.CoCDocumentIssued)
+                      and m.document.document_id == top]
+    weights = {designations[top_document.movement_id]: Fraction(1)}
+    seen, levels = set(weights), []
+    while weights:
+        rows = rules.level(weights, inputs)
+        if not rows:
+            break
+        levels.append([(r.key, r.share) for r in rows])
+        weights = rules.next_weights(rows, documents, seen)
+        seen.update(weights)
+    return levels
+
+
+def deliveries(ledger_messages: list[Any], movement_messages: list[Any], rnd: random.Random) -> list[tuple[str, list[Any]]]:
+    """Both topics' messages interleaved at random, each partition (account; site) in its order, some
+    delivered again later (redelivery after a crash), cut into batches of one topic."""
+    queues: dict[tuple[str, str], list[Any]] = {}
+    for m in ledger_messages:
+        account = m.entry.account_id if isinstance(m, ledger.LedgerEntryPosted) else m.account_id
+        queues.setdefault(("ledger", account), []).append(m)
+    for m in movement_messages:
+        queues.setdefault(("movements", m.site_id), []).append(m)
+    order: list[tuple[str, Any]] = []
+    while queues:
+        key = rnd.choice(sorted(queues))
+        order.append((key[0], queues[key].pop(0)))
+        if not queues[key]:
+            del queues[key]
+    for _ in range(len(order) // 4):
+        at = rnd.randrange(len(order))
+        order.insert(rnd.randrange(at, len(order) + 1), order[at])
+    batches: list[tuple[str, list[Any]]] = []
+    for topic, m in order:
+        if batches and batches[-1][0] == topic and len(batches[-1][1]) < rnd.randint(1, 12):
+            batches[-1][1].append(m)
+        else:
+            batches.append((topic, [m]))
+    return batches
+
+
+SHAPES = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32))
+"""Levels, suppliers per level, and the seed of the order of arrival."""
+
+
+def examples(count: int) -> list[tuple[int, int, int]]:
+    """Shapes drawn by hypothesis (generation only: the test is async, and each example a new database)."""
+    found: list[tuple[int, int, int]] = []
+
+    @hypothesis_seed(20261203)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(SHAPES)
+    def collect(value: tuple[int, int, int]) -> None:
+        found.append(value)
+
+    collect()
+    return found
+
+
+async def test_the_stored_summaries_give_the_shares_of_the_raw_books_whatever_the_order_of_arrival(stack):
+    """The gateway's own handlers write the summaries from both topics in random interleavings (each
+    partition in order), with redeliveries and corrections; the upstream read from them has exactly
+    the shares computed from the messages themselves."""
+    from bench.upstream import chain
+
+    client = mongo_client(stack.mongodb_uri, "test-upstream-order")
+    try:
+        for levels, suppliers, order in examples(12):
+            rnd = random.Random(order)
+            c, top = chain(levels=levels, suppliers=suppliers, prefix=unique("o-"))
+            receipts = [m for m in c.ledger if isinstance(m, ledger.LedgerEntryPosted)
+                        and m.entry.kind is ledger.EntryKind.RECEIPT_CREDIT]
+            parts = [rnd.choice([Decimal(1), Decimal("0.5")]) for _ in range(min(2, len(receipts)))]
+            corrections = [reversal(m, part) for m, part in zip(rnd.sample(receipts, k=len(parts)), parts, strict=True)]
+            ledger_messages = c.ledger + corrections
+            name = f"upstream_order_{uuid.uuid4().hex[:8]}"
+            db = database(client, name)
+            try:
+                for topic, batch in deliveries(ledger_messages, c.movements, rnd):
+                    handler = handlers.handle_ledger_events if topic == "ledger" else handlers.handle_movements
+                    async with client.start_session() as session:
+                        await handler([Incoming(m, None) for m in batch], Tx(db, session, datetime.now(UTC)))
+                record = await db["documents"].find_one({"_id": top})
+                assert record is not None
+                u = await upstream.compute(db, record)
+                expected = reference(ledger_messages, c.movements, top)
+                assert [[(r.key, r.share) for r in rows] for rows in u.levels] == expected
+                assert all(sum(s for _, s in rows) == 1 for rows in expected)
+                # Every level down to the mines, unless a receipt reversed in full emptied a period.
+                assert len(expected) == levels + 1 or Decimal(1) in parts
+                # One summary per account-period that booked an input (the brand's, the can maker's, each
+                # supplier's), complete: handled one after the other, in any order, the handlers joined
+                # every receipt and document (the reader's own look-ups are for handlers that ran at once).
+                facts = rules.Facts()
+                async for summary in db["upstream_periods"].find({}):
+                    facts.add(summary["_id"], summary)
+                assert len(facts.by_account_period) == 2 + suppliers * levels
+                assert facts.receipts_missing() == [] and facts.reversed_missing() == []
+            finally:
+                await client.drop_database(name)
+    finally:
+        await client.close()
