@@ -201,7 +201,7 @@ class Input(NamedTuple):
     """The site that issued the document, where known."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Part:
     """What one receiving account's period contributed to a row: `numerator`/`denominator` of the level."""
 
@@ -273,25 +273,34 @@ def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]
                                   common)
             continue
         k = multipliers[ap]
-        for i, coc, total in by_ap[ap]:
+        for (_, account_id, site, kind, coc_kg, _, supplier, supplier_site, document_id, category, _, _), coc, total \
+                in by_ap[ap]:
             if coc:
-                key = (i.kind, i.supplier_organisation_id, i.supplier_site_id)
-                r = rows.get(key) or rows.setdefault(key, Row(*key))
-                part = r.accounts.get(ap) or r.accounts.setdefault(ap, Part(i.account_id, 0, common))
+                key = (kind, supplier, supplier_site)
+                r = rows.get(key)
+                if r is None:
+                    r = rows[key] = Row(kind, supplier, supplier_site)
+                part = r.accounts.get(ap)
+                if part is None:
+                    part = r.accounts[ap] = Part(account_id, 0, common)
                 part.numerator += k * coc
-                part.coc_kg += i.coc_kg
-                if i.document_id:
-                    part.documents[i.document_id] = part.documents.get(i.document_id, 0) + coc
-                if i.site_id:
-                    r.receiving_site_ids.add(i.site_id)
-                if i.material_category:
-                    r.material_categories.add(i.material_category)
+                part.coc_kg += coc_kg
+                if document_id:
+                    part.documents[document_id] = part.documents.get(document_id, 0) + coc
+                if site:
+                    r.receiving_site_ids.add(site)
+                if category:
+                    r.material_categories.add(category)
             if total != coc:
-                r = rows.get(non_coc_key) or rows.setdefault(non_coc_key, Row(*non_coc_key))
-                part = r.accounts.get(ap) or r.accounts.setdefault(ap, Part(i.account_id, 0, common))
+                r = rows.get(non_coc_key)
+                if r is None:
+                    r = rows[non_coc_key] = Row(*non_coc_key)
+                part = r.accounts.get(ap)
+                if part is None:
+                    part = r.accounts[ap] = Part(account_id, 0, common)
                 part.numerator += k * (total - coc)
-                if i.site_id:
-                    r.receiving_site_ids.add(i.site_id)
+                if site:
+                    r.receiving_site_ids.add(site)
     for r in rows.values():
         r.denominator = common
         r.share = Fraction(sum(part.numerator for part in r.accounts.values()), common)
