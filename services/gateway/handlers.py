@@ -295,19 +295,18 @@ async def _drawn_from(tx: Tx, messages: Sequence[Any]) -> dict[str, str]:
 
 async def _upstream(tx: Tx, messages: Sequence[Any]) -> None:
     """The entries of the upstream (`upstream_entries`, as posted) and the per account-period summaries a
-    level is read from (`upstream_periods`, `domain/upstream.py`): each entry's fact under its id; each
-    receipt entry's account-period on its receipt record (the join with `material.movements.v1`, which
-    both topics' handlers write, so that on MongoDB one of two concurrent joins waits for the other);
-    then the receipts this batch joined, and those citing the batch's documents, into their summaries."""
+    level is read from (`upstream_periods`, `domain/upstream.py`): each input entry's fact under its id,
+    with the receipt it booked. A receipt entry's account-period goes on its receipt record, which both
+    topics' handlers write, so that on MongoDB one of two concurrent joins waits for the other."""
     entries = _upstream_entries(messages)
     await _bulk(tx, store.UPSTREAM_ENTRIES, [UpdateOne({"_id": str(e.entry_id)}, {"$setOnInsert": record}, upsert=True)
                                              for e, record in entries])
     facts: dict[str, dict[str, str]] = {}
     for e, record in entries:
-        if record["kind"] != "designation":
+        if record["kind"] != "receipt" or not record["movement_id"]:  # else with its receipt, below
             facts.setdefault(record["account_period"], {})[str(e.entry_id)] = upstream_rules.entry_fact_of(record)
-    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(entries=f)},
-                                                       upsert=True) for ap, f in sorted(facts.items())])
+    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(f)}, upsert=True)
+                                             for ap, f in sorted(facts.items())])
     booked = {record["movement_id"]: record["account_period"] for _, record in entries
               if record["kind"] == "receipt" and record["movement_id"]}
     await _bulk(tx, store.UPSTREAM_RECEIPTS, [UpdateOne({"_id": m}, {"$set": {"account_period": ap}}, upsert=True)
@@ -319,16 +318,21 @@ async def _upstream(tx: Tx, messages: Sequence[Any]) -> None:
 
 
 async def _summarise_receipts(tx: Tx, movement_ids: set[str]) -> None:
-    """Who supplied these receipts, and where their documents were drawn from, into the summaries of the
-    account-periods that booked them, as far as both topics have told (the rest joins when the other
-    topic's handler runs; the reader joins what neither could, `services/gateway/upstream.py`)."""
+    """The facts of the receipt entries that booked these movements, with what is known of each receipt
+    (who supplied it, with which document, where that was drawn from), into their summaries: as far as
+    both topics have told (the rest joins when the other topic's handler runs; the reader joins what
+    neither could, `services/gateway/upstream.py`)."""
+    if not movement_ids:
+        return
+    receipts = await _load(tx, store.UPSTREAM_RECEIPTS, movement_ids)
+    cursor = tx.db[store.UPSTREAM_ENTRIES].find({"movement_id": {"$in": sorted(movement_ids)}, "kind": "receipt"},
+                                                session=tx.session)
     facts: dict[str, dict[str, str]] = {}
-    for movement_id, r in sorted((await _load(tx, store.UPSTREAM_RECEIPTS, movement_ids)).items()):
-        fact = upstream_rules.receipt_fact(r)
-        if r.get("account_period") and fact is not None:
-            facts.setdefault(r["account_period"], {})[movement_id] = fact
-    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(receipts=f)},
-                                                       upsert=True) for ap, f in sorted(facts.items())])
+    async for record in cursor:
+        facts.setdefault(record["account_period"], {})[record["_id"]] = upstream_rules.entry_fact_of(
+            record, receipts.get(record["movement_id"]))
+    await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(f)}, upsert=True)
+                                             for ap, f in sorted(facts.items())])
 
 
 INPUT_KINDS = {ledger.EntryKind.RECEIPT_CREDIT: "receipt", ledger.EntryKind.TRANSFORMATION: "origin",

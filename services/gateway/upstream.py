@@ -56,8 +56,7 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]
                           for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": reversed_}}))
     receipts = facts.receipts_missing()
     if receipts:
-        facts.add_receipts((r["_id"], rules.receipt_fact(r))
-                           for r in await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
+        facts.add_receipts(await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
     return [i for ap in account_periods for i in facts.inputs(ap)]
 
 

@@ -19,9 +19,10 @@ scrap receipt.
   largest remainder, so the shown Decimals of a level add up to exactly one.
 * Credits carried in from an earlier period are not followed (they are not inputs of the period).
 
-The facts a level is computed from are stored per account-period as they arrive (`Summary`): one
-short text per ledger entry and per receipt, each under its own id, so that storing one again, or
-storing them in any order, gives the same summary.
+The facts a level is computed from are stored per account-period as they arrive (`Facts`, one
+summary document per account-period): one short text per input entry, with the receipt it booked,
+under the entry's id, so that storing one again, or storing them in any order, gives the same
+summary.
 """
 
 from __future__ import annotations
@@ -53,14 +54,18 @@ RECEIPT, REVERSAL = "receipt", "reversal"
 
 # ---- the stored summary of an account-period -----------------------------------------------------
 
-ENTRIES, RECEIPTS = "entries", "receipts"
-"""The two maps of a summary: ledger entry id -> its fact; receipt movement id -> who supplied it, with
-which document, and where that document was drawn from once known. Every key is a UUID (no `.` or
-`$`), every value one text (one BSON element per fact: the embedded database decodes documents
-element by element in Python). A fact is its fields separated by spaces, `None` empty: identifiers
-(`contracts.common.Identifier`), account-periods, enum values and decimals hold no space."""
+ENTRIES = "entries"
+"""A summary's one map: ledger entry id -> its fact, with the receipt it booked once known. Every key
+is a UUID (no `.` or `$`), every value one text (one BSON element per input: the embedded database
+decodes documents element by element in Python). A fact is its fields separated by spaces, `None`
+empty: identifiers (`contracts.common.Identifier`), account-periods, enum values and decimals hold
+no space."""
 
 _SEPARATOR = " "
+_RECEIPT = 7
+"""Where a fact's receipt fields start: supplier, supplier site, document, classification, category,
+the account-period the document was drawn from, its issuing site."""
+_CLASSIFICATION = _RECEIPT + 3
 
 
 def _text(values: Iterable[Any]) -> str:
@@ -75,35 +80,37 @@ def _fields(text: str) -> list[str]:
     return text.split(_SEPARATOR)
 
 
-def entry_fact(kind: str, movement_id: str | None, site_id: str | None, coc_kg: Decimal, total_kg: Decimal,
-               category: str | None, reverses_entry_id: str | None) -> str:
-    return _text([kind, movement_id, site_id, format(coc_kg, "f"), format(total_kg, "f"), category,
-                  reverses_entry_id])
-
-
-def entry_fact_of(record: Mapping[str, Any]) -> str:
-    """The fact of a stored `upstream_entries` record."""
-    return entry_fact(record["kind"], record.get("movement_id"), record.get("site_id"), record["coc_input_kg"],
-                      record["total_input_kg"], (record.get("categories") or [None])[0], record.get("reverses_entry_id"))
-
-
-def receipt_fact(receipt: Mapping[str, Any]) -> str | None:
+def _receipt_fields(receipt: Mapping[str, Any] | None) -> list[Any]:
     """Who supplied a receipt, with which document, and where it was drawn from (a stored
-    `upstream_receipts` record); None until the receipt itself has been read (a record that only says
-    which account booked it)."""
-    if not receipt.get("site_id"):
-        return None
-    return _text([receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id"),
-                  receipt.get("coc_document_id"), receipt.get("classification"), receipt.get("material_category"),
-                  receipt.get("upstream_account_period"), receipt.get("issuer_site_id")])
+    `upstream_receipts` record); nothing until the receipt itself has been read (a record that only
+    says which account booked it)."""
+    if not receipt or not receipt.get("classification"):
+        return [None] * 7
+    return [receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id"), receipt.get("coc_document_id"),
+            receipt["classification"], receipt.get("material_category"), receipt.get("upstream_account_period"),
+            receipt.get("issuer_site_id")]
 
 
-def summary_set(entries: Mapping[str, str] | None = None, receipts: Mapping[str, str] | None = None) -> dict[str, str]:
+def entry_fact(kind: str, movement_id: str | None, site_id: str | None, coc_kg: Decimal, total_kg: Decimal,
+               category: str | None, reverses_entry_id: str | None, receipt: Mapping[str, Any] | None = None) -> str:
+    """An input entry's fact, with the receipt it booked (`upstream_receipts` record) where read."""
+    return _text([kind, movement_id, site_id, format(coc_kg, "f"), format(total_kg, "f"), category, reverses_entry_id,
+                  *_receipt_fields(receipt)])
+
+
+def entry_fact_of(record: Mapping[str, Any], receipt: Mapping[str, Any] | None = None) -> str:
+    """The fact of a stored `upstream_entries` record, with its receipt where read."""
+    return entry_fact(record["kind"], record.get("movement_id"), record.get("site_id"), record["coc_input_kg"],
+                      record["total_input_kg"], (record.get("categories") or [None])[0], record.get("reverses_entry_id"),
+                      receipt)
+
+
+def summary_set(entries: Mapping[str, str]) -> dict[str, str]:
     """The `$set` that adds facts to a summary: each under its own path, so storing a fact again, or
-    storing facts in any order, gives the same summary (a receipt's fact only grows: the reader looks
-    up what it still lacks)."""
-    return {**{f"{ENTRIES}.{k}": v for k, v in (entries or {}).items()},
-            **{f"{RECEIPTS}.{k}": v for k, v in (receipts or {}).items()}}
+    storing facts in any order, gives the same summary. A fact written before its receipt was read, or
+    before its document's upstream was known, is completed by the next write; the reader looks up
+    what a fact still lacks."""
+    return {f"{ENTRIES}.{k}": v for k, v in entries.items()}
 
 
 Fields = list[str]
@@ -115,38 +122,43 @@ class Facts:
 
     entries: dict[str, Fields] = field(default_factory=dict)
     receipts: dict[str, Fields] = field(default_factory=dict)
+    """Receipts looked up because the facts lacked them (movement id -> receipt fields)."""
     by_account_period: dict[str, list[str]] = field(default_factory=dict)
     """account-period -> its entry ids."""
 
     def add(self, account_period: str, summary: Mapping[str, Any]) -> None:
         entries = summary.get(ENTRIES) or {}
-        self.entries.update((k, _fields(v)) for k, v in entries.items())
-        self.add_receipts((summary.get(RECEIPTS) or {}).items())
+        self.entries.update((k, v.split(_SEPARATOR)) for k, v in entries.items())
         self.by_account_period.setdefault(account_period, []).extend(entries)
 
     def add_entries(self, facts: Iterable[tuple[str, str]]) -> None:
         self.entries.update((k, _fields(v)) for k, v in facts)
 
-    def add_receipts(self, facts: Iterable[tuple[str, str | None]]) -> None:
-        self.receipts.update((k, _fields(v)) for k, v in facts if v is not None)
+    def add_receipts(self, receipts: Iterable[Mapping[str, Any]]) -> None:
+        """Stored `upstream_receipts` records (by `_id`, the movement id)."""
+        self.receipts.update((r["_id"], _fields(_text(_receipt_fields(r)))) for r in receipts
+                             if r.get("classification"))
 
     def reversed_missing(self) -> list[str]:
         """Entries reversed by a reversal here but stored in another account-period's summary."""
         return sorted({f[6] for f in self.entries.values() if f[0] == REVERSAL and f[6]} - set(self.entries))
 
+    def _receipt(self, fact: Fields) -> Fields | None:
+        looked_up = self.receipts.get(fact[1])
+        return looked_up if looked_up is not None else fact[_RECEIPT:] if fact[_CLASSIFICATION] else None
+
     def receipts_missing(self) -> list[str]:
-        """Receipt movements whose supplier, or whose document's upstream, the summaries do not hold (yet):
-        the two topics were read in an order, or at a time, that left the join to the reader."""
+        """Receipt movements whose supplier, or whose document's upstream, the facts do not hold (yet): the
+        two topics were read in an order, or at a time, that left the join to the reader."""
         missing = set()
         for f in self.entries.values():
             if f[0] == REVERSAL and f[6] in self.entries:
-                f = self.entries[f[6] or ""]
-            movement_id = f[1]
-            if f[0] != RECEIPT or not movement_id:
+                f = self.entries[f[6]]
+            if f[0] != RECEIPT or not f[1]:
                 continue
-            receipt = self.receipts.get(movement_id)
+            receipt = self._receipt(f)
             if receipt is None or (receipt[2] and not receipt[5]):
-                missing.add(movement_id)
+                missing.add(f[1])
         return sorted(missing)
 
     def inputs(self, account_period: str) -> list[Input]:
@@ -161,22 +173,21 @@ class Facts:
             if source is None or source[0] == REVERSAL:
                 out.append(Input(account_period, account_id, site, OTHER_COC, coc, total))
                 continue
-            out.append(self._input(account_period, account_id, site, coc, total, source))
+            category = source[5] or None
+            if source[0] == ORIGIN:
+                out.append(Input(account_period, account_id, site, ORIGIN, coc, total, None, source[2] or None,
+                                 material_category=category))
+                continue
+            receipt = self._receipt(source)
+            if receipt is None:
+                out.append(Input(account_period, account_id, site, OTHER_COC, coc, total, material_category=category))
+                continue
+            supplier, supplier_site, document_id, classification, receipt_category, drawn_from, document_site = receipt
+            kind = COC_DOCUMENT if document_id else ELIGIBLE_SCRAP if classification == "eligible_scrap" else OTHER_COC
+            out.append(Input(account_period, account_id, site, kind, coc, total, supplier or None, supplier_site or None,
+                             document_id or None, receipt_category or category, drawn_from or None,
+                             document_site or None))
         return out
-
-    def _input(self, account_period: str, account_id: str, site: str | None, coc: Decimal, total: Decimal,
-               source: Fields) -> Input:
-        category = source[5] or None
-        if source[0] == ORIGIN:
-            return Input(account_period, account_id, site, ORIGIN, coc, total, None, source[2] or None,
-                         material_category=category)
-        receipt = self.receipts.get(source[1])
-        if receipt is None:
-            return Input(account_period, account_id, site, OTHER_COC, coc, total, material_category=category)
-        supplier, supplier_site, document_id, classification, receipt_category, drawn_from, document_site = receipt
-        kind = (COC_DOCUMENT if document_id else ELIGIBLE_SCRAP if classification == "eligible_scrap" else OTHER_COC)
-        return Input(account_period, account_id, site, kind, coc, total, supplier or None, supplier_site or None,
-                     document_id or None, receipt_category or category, drawn_from or None, document_site or None)
 
 
 # ---- a level -------------------------------------------------------------------------------------
