@@ -11,6 +11,7 @@ a handful of `$in` queries per level, never a replay of the ledger. The rules ar
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -33,8 +34,9 @@ class Upstream:
     named: set[str]
 
 
-async def _find(db: store.Db, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-    return [d async for d in db[collection].find(query)]
+async def _find(db: store.Db, collection: str, query: dict[str, Any],
+                projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [d async for d in db[collection].find(query, projection)]
 
 
 async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
@@ -96,13 +98,15 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
         seen.update(weights)
     site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level
                                                for s in (*_sites(r, documents), *r.receiving_site_ids)}
-    sites = {s["_id"]: s for s in await _find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}})}
-    orgs = {s["organisation_id"] for s in sites.values()} | {
-        r.supplier_organisation_id for level in levels for r in level if r.supplier_organisation_id}
-    members = {m["_id"]: m for m in await _find(db, store.MEMBERS, {"_id": {"$in": sorted(orgs)}})}
-    named = {m["_id"] for m in await _find(db, store.MEMBER_SETTINGS, {"_id": {"$in": sorted(orgs)}, "named": True})}
-    return Upstream(document, levels, start, documents, sites, members,
-                    await _certificates(db, sorted(site_ids), document["issued_on"]), named)
+    found, certificates = await asyncio.gather(_find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}}),
+                                               _certificates(db, sorted(site_ids), document["issued_on"]))
+    sites = {s["_id"]: s for s in found}
+    orgs = sorted({s["organisation_id"] for s in sites.values()} | {
+        r.supplier_organisation_id for level in levels for r in level if r.supplier_organisation_id})
+    members, named = await asyncio.gather(_find(db, store.MEMBERS, {"_id": {"$in": orgs}}),
+                                          _find(db, store.MEMBER_SETTINGS, {"_id": {"$in": orgs}, "named": True}))
+    return Upstream(document, levels, start, documents, sites, {m["_id"]: m for m in members}, certificates,
+                    {m["_id"] for m in named})
 
 
 def _sites(r: rules.Row, documents: dict[str, dict[str, Any]]) -> list[str]:
@@ -114,7 +118,8 @@ def _sites(r: rules.Row, documents: dict[str, dict[str, Any]]) -> list[str]:
 async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
     """Per site, the certificates covering it, with their status on `day`."""
     certificates = await _find(db, store.CERTIFICATES, {"site_ids": {"$in": site_ids}})
-    events = await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}})
+    events = await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}},
+                         {"certificate_id": 1, "occurred_at": 1, "payload.certificate.status": 1})
     revisions: dict[str, list[tuple[str, str]]] = {}
     for e in events:
         status = ((e.get("payload") or {}).get("certificate") or {}).get("status")
