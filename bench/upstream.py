@@ -1,16 +1,16 @@
 """The upstream of a CoC Document five levels deep with 40 suppliers per level (issue 21 item 4):
-how long the gateway takes to answer it from its stored per-period inputs.
+how long the gateway takes to answer it from its stored per account-period summaries.
 
 The chain: one can maker's account received from 40 suppliers; each of those 40 accounts received
 from the same 40 suppliers of the level above, and so on for five levels; the last level's 40
 accounts are mines (an origin entry each). Every receipt cites a CoC Document its supplier issued
-and drew from its own account. That is 6,440 ledger entries, 6,400 receipts and 6,401 documents.
+and drew from its own account. That is 6,440 input entries, 6,400 receipts and 6,401 documents.
 They are written by the gateway's own handlers (`handle_ledger_events`, `handle_movements`) from
 contract messages, so the read model has exactly the shapes the consumers write. The read timed is
 the route's: `services.gateway.upstream.compute` and the holder's `view`, without HTTP.
 
-`python -m bench.upstream` runs it on an embedded database (or `MONGODB_URI`); `make bench` does not
-(yet): the figure misses its target by an order of magnitude (services/gateway/README.md, "Speed").
+`python -m bench.upstream --reads 20` runs it on an embedded database (or `MONGODB_URI`).
+BENCH_FIGURES
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""The upstream of a CoC Document, read from the gateway's own stored per-period inputs (issue 21):
-a handful of `$in` queries per level, never a replay of the ledger. The rules are in
-`domain/upstream.py`; this module loads what a level needs and shapes the two views:
+"""The upstream of a CoC Document, read from the gateway's stored per account-period summaries
+(issue 21): one `$in` read of a level's summaries (one document per account-period, whatever the
+number of inputs), never a replay of the ledger. The rules are in `domain/upstream.py`; this module
+loads what a level needs, looks up what a summary still lacks, and shapes the two views, one source
+per supplier at each level:
 
-* the holder's (the document's issuer or recipient, or the secretariat): supplier names and sites;
-  the CoC mass of a row only where it was booked in the caller's own account (tenants never see
-  each other's volumes);
+* the holder's (the document's issuer or recipient, or the secretariat): supplier names and sites,
+  the organisations that received from each supplier, and the CoC mass of a row only as far as it
+  was booked in the caller's own accounts (tenants never see each other's volumes); on request
+  (`accounts`), what each receiving account's period contributed to each source;
 * the public's: countries, activities and certificate numbers, a supplier's name only where its
   member opted in (`member_settings`), and no masses at all.
 """

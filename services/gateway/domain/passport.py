@@ -3,7 +3,8 @@
 Everything in it comes from the books: the product and mass of the document, the recycled-content
 share accounting computed from eligible scrap inputs, the issuing site's certificates with their
 status on the document's date, and the upstream of the document (`domain/upstream.py`) as the
-materials' provenance (level 1) and a summary of every level. No footprint: the platform holds no
+materials' provenance (level 1, one material per supplier) and a summary of every level (one source
+per supplier; never the holder's per-account detail). No footprint: the platform holds no
 assured (PACT) footprint yet, and a footprint a producer typed in is not used.
 
 The passport is plain JSON, not yet a W3C VC 2.0 secured with a platform key (the gateway has no
