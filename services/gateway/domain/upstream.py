@@ -165,7 +165,8 @@ class Facts:
         """The inputs of an account-period, each joined with the receipt it booked (a reversal takes the
         kind and supplier of what it reverses, with its own, negative, masses)."""
         account_id = account_period.partition("|")[0]
-        out = []
+        out: list[Input] = []
+        new = tuple.__new__  # an Input of all its fields, without the keyword handling (wide levels)
         for entry_id in sorted(self.by_account_period.get(account_period, [])):
             fact = self.entries[entry_id]
             site, coc, total = fact[2] or None, Decimal(fact[3]), Decimal(fact[4])
@@ -184,9 +185,9 @@ class Facts:
                 continue
             supplier, supplier_site, document_id, classification, receipt_category, drawn_from, document_site = receipt
             kind = COC_DOCUMENT if document_id else ELIGIBLE_SCRAP if classification == "eligible_scrap" else OTHER_COC
-            out.append(Input(account_period, account_id, site, kind, coc, total, supplier or None, supplier_site or None,
-                             document_id or None, receipt_category or category, drawn_from or None,
-                             document_site or None))
+            out.append(new(Input, (account_period, account_id, site, kind, coc, total, supplier or None,
+                                   supplier_site or None, document_id or None, receipt_category or category,
+                                   drawn_from or None, document_site or None)))
         return out
 
 
@@ -255,22 +256,18 @@ PLACES = 9
 are integers, and a level's sums are sums of integers."""
 
 
-def _units(mass: Decimal) -> int:
-    scaled = mass.scaleb(PLACES)
-    units = int(scaled)
-    if units != scaled:
-        raise ValueError(f"a mass with more than {PLACES} decimal places: {mass}")
-    return units
-
-
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
     """The rows of one level: each account-period's inputs, weighted by what reaches that account,
     summed per source. Exact, and fast on wide levels: every account-period's weight over its total
     input is brought to one common denominator, so that shares are sums of integers."""
     by_ap: dict[str, list[tuple[Input, int, int]]] = {}
     for i in inputs:
-        if i.account_period in weights:
-            by_ap.setdefault(i.account_period, []).append((i, _units(i.coc_kg), _units(i.total_kg)))
+        if i[0] in weights:
+            coc, total = i[4].scaleb(PLACES), i[5].scaleb(PLACES)
+            units = (i, int(coc), int(total))
+            if units[1] != coc or units[2] != total:
+                raise ValueError(f"a mass with more than {PLACES} decimal places: {i}")
+            by_ap.setdefault(i[0], []).append(units)
     totals = {ap: sum(t for _, _, t in by_ap.get(ap, [])) for ap in weights}
     factors = {ap: weights[ap] / totals[ap] for ap in weights if totals[ap] > 0}  # per unit of mass
     common = lcm(*(f.denominator for f in factors.values()), *(w.denominator for w in weights.values()))
