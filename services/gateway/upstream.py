@@ -30,7 +30,8 @@ class Upstream:
     document: dict[str, Any]
     levels: list[list[rules.Row]]
     drawn_from: str | None
-    documents: dict[str, dict[str, Any]]
+    documents: dict[str, str]
+    """CoC Document id -> its issuing site, for the documents of the levels."""
     sites: dict[str, dict[str, Any]]
     members: dict[str, dict[str, Any]]
     certificates: dict[str, list[dict[str, Any]]]
@@ -65,16 +66,15 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]
     return [i for ap in account_periods for i in facts.inputs(ap)]
 
 
-async def _documents_drawn(db: store.Db, inputs: list[rules.Input]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """document id -> the account-period it was drawn from, and its issuing site: from the inputs, else
+async def _documents_drawn(db: store.Db, inputs: list[rules.Input]) -> tuple[dict[str, str], dict[str, str]]:
+    """document id -> the account-period it was drawn from, and -> its issuing site: from the inputs, else
     (a document whose ledger event the gateway had not read when the receipt came) looked up."""
     drawn = rules.drawn_from(inputs)
-    documents = {i.document_id: {"issuer_site_id": i.document_site_id} for i in inputs
-                 if i.document_id and i.document_site_id}
+    documents = {i.document_id: i.document_site_id for i in inputs if i.document_id and i.document_site_id}
     missing = sorted({i.document_id for i in inputs if i.document_id and i.document_id not in drawn})
     if missing:
         found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
-        documents.update(found)
+        documents.update({i: d["issuer_site_id"] for i, d in found.items()})
         by_movement = await _drawn_from(db, sorted({d["movement_id"] for d in found.values()}))
         drawn.update({i: by_movement[d["movement_id"]] for i, d in found.items() if d["movement_id"] in by_movement})
     return drawn, documents
@@ -88,7 +88,7 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     weights = {start: Fraction(1)} if start else {}
     seen: set[str] = set(weights)
     levels: list[list[rules.Row]] = []
-    documents: dict[str, dict[str, Any]] = {}
+    documents: dict[str, str] = {}
     while weights and len(levels) < max_levels:
         inputs = await _inputs(db, sorted(weights))
         rows = rules.level(weights, inputs)
@@ -112,9 +112,9 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
                     {m["_id"] for m in named})
 
 
-def _sites(r: rules.Row, documents: dict[str, dict[str, Any]]) -> list[str]:
+def _sites(r: rules.Row, documents: dict[str, str]) -> list[str]:
     """The sites a row's material came from: the issuing sites of its documents, else the supplier's site."""
-    issuers = sorted({documents[d]["issuer_site_id"] for d in r.documents if d in documents})
+    issuers = sorted({documents[d] for d in r.documents if d in documents})
     return issuers or ([r.supplier_site_id] if r.supplier_site_id else [])
 
 
@@ -147,15 +147,16 @@ def view(u: Upstream, caller: Principal | None, *, accounts: bool = False) -> di
     receiving account's period contributed to it."""
     d = u.document
     owners = {s: v["organisation_id"] for s, v in u.sites.items()}
+    accounts_of = _Owners(owners)
     levels = []
     for n, rows in enumerate(u.levels, start=1):
         shares = rules.apportion([r.share for r in rows])
-        sources = [_source(u, r, share, caller, owners) for r, share in zip(rows, shares, strict=True)]
+        sources = [_source(u, r, share, caller, owners, accounts_of) for r, share in zip(rows, shares, strict=True)]
         if caller is not None and accounts:
             parts = [(source, ap, part) for source, r in zip(sources, rows, strict=True)
                      for ap, part in sorted(r.accounts.items())]
             for (source, ap, part), share in zip(parts, rules.apportion([p.share for _, _, p in parts]), strict=True):
-                source.setdefault("accounts", []).append(_account(ap, part, share, caller, owners))
+                source.setdefault("accounts", []).append(_account(ap, part, share, caller, accounts_of))
         levels.append({"level": n, "shares_add_up_to": str(sum(shares)), "sources": sources})
     return {
         "document_id": d["document_id"], "issued_on": d["issued_on"], "product_form": d["product_form"],
@@ -182,11 +183,25 @@ def _site(u: Upstream, site_id: str | None, caller: Principal | None, organisati
     return out
 
 
+class _Owners(dict[str, str | None]):
+    """The organisation owning each account, looked up once (a wide level names the same few hundred
+    accounts thousands of times)."""
+
+    def __init__(self, site_owners: dict[str, str]) -> None:
+        super().__init__()
+        self.site_owners = site_owners
+
+    def __missing__(self, account_id: str) -> str | None:
+        self[account_id] = account_organisation(account_id, self.site_owners)
+        return self[account_id]
+
+
 def _own(caller: Principal, organisation_id: str | None) -> bool:
     return caller.is_secretariat or organisation_id == caller.organisation_id
 
 
-def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str]) -> dict[str, Any]:
+def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str],
+            accounts: _Owners) -> dict[str, Any]:
     sites = _sites(r, u.documents) if r.kind != rules.NON_COC else []
     supplier = r.supplier_organisation_id or (owners.get(sites[0]) if sites else None)
     out: dict[str, Any] = {"kind": r.kind, "share": str(share),
@@ -195,7 +210,7 @@ def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, own
     if not sites and supplier and (caller is not None or supplier in u.named):
         out["supplier"] = {"organisation_id": supplier, "name": (u.members.get(supplier) or {}).get("name")}
     if caller is not None:
-        into = {p.account_id: account_organisation(p.account_id, owners) for p in r.accounts.values()}
+        into = {p.account_id: accounts[p.account_id] for p in r.accounts.values()}
         own = [p.coc_kg for p in r.accounts.values() if _own(caller, into[p.account_id])]
         out.update(into_organisation_ids=sorted({o for o in into.values() if o}),
                    coc_mass_kg=str(sum(own, Decimal(0))) if own else None)
@@ -203,8 +218,8 @@ def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, own
 
 
 def _account(account_period: str, part: rules.Part, share: Any, caller: Principal,
-             owners: dict[str, str]) -> dict[str, Any]:
-    into = account_organisation(part.account_id, owners)
+             accounts: _Owners) -> dict[str, Any]:
+    into = accounts[part.account_id]
     return {"account_id": part.account_id, "period_id": account_period.partition("|")[2],
             "into_organisation_id": into, "share": str(share), "document_ids": sorted(part.documents),
             "coc_mass_kg": str(part.coc_kg) if _own(caller, into) else None}

@@ -108,6 +108,9 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
 
             holder = await eventually(to_the_mine, timeout=60, what="the upstream down to the mine and the scrap")
             brand = (await client.get(path, headers=auth(keys["brand"]))).json()
+            detailed = (await client.get(f"{path}?detail=accounts", headers=auth(keys["cans"]))).json()
+            brand_detailed = (await client.get(f"{path}?detail=accounts", headers=auth(keys["brand"]))).json()
+            public_detailed = (await client.get(f"/documents/{document.document_id}/upstream?detail=accounts")).json()
             public = (await client.get(f"/documents/{document.document_id}/upstream")).json()
             stranger = await client.get(path, headers=auth(other_brand))
             assert (await client.put(f"/v1/members/{cast['mill'].org}/public-naming", json={"named": True},
@@ -158,6 +161,12 @@ async def test_the_can_makers_document_reaches_the_mine_and_the_scrap_receipt(st
     assert sources(holder, 1)[0]["coc_mass_kg"] == "440000.000"
     assert all(s["coc_mass_kg"] is None for n in (2, 3, 4, 5) for s in sources(holder, n))
     assert masses(brand) == [] and brand["levels"] and len(brand["levels"]) == len(holder["levels"])
+    # Per receiving account, on request: the can maker's own account with its mass, the others' without.
+    [cans_account] = sources(detailed, 1)[0]["accounts"]
+    assert cans_account["into_organisation_id"] == cast["cans"].org and cans_account["coc_mass_kg"] == "440000.000"
+    assert cans_account["share"] == "0.800000" and cans_account["document_ids"]
+    assert all(p["coc_mass_kg"] is None for n in (2, 3, 4, 5) for s in sources(detailed, n) for p in s["accounts"])
+    assert masses(brand_detailed) == [] and "accounts" in str(brand_detailed) and "accounts" not in str(public_detailed)
     assert stranger.status_code == 404
     # The public: countries, activities, certificate numbers and shares; a name only once opted in.
     assert masses(public) == [] and public["view"] == "public"

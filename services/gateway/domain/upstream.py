@@ -143,21 +143,21 @@ class Facts:
         """Entries reversed by a reversal here but stored in another account-period's summary."""
         return sorted({f[6] for f in self.entries.values() if f[0] == REVERSAL and f[6]} - set(self.entries))
 
-    def _receipt(self, fact: Fields) -> Fields | None:
-        looked_up = self.receipts.get(fact[1])
-        return looked_up if looked_up is not None else fact[_RECEIPT:] if fact[_CLASSIFICATION] else None
-
     def receipts_missing(self) -> list[str]:
         """Receipt movements whose supplier, or whose document's upstream, the facts do not hold (yet): the
         two topics were read in an order, or at a time, that left the join to the reader."""
         missing = set()
-        for f in self.entries.values():
-            if f[0] == REVERSAL and f[6] in self.entries:
-                f = self.entries[f[6]]
+        receipts, entries = self.receipts, self.entries
+        for f in entries.values():
+            if f[0] == REVERSAL and f[6] in entries:
+                f = entries[f[6]]
             if f[0] != RECEIPT or not f[1]:
                 continue
-            receipt = self._receipt(f)
-            if receipt is None or (receipt[2] and not receipt[5]):
+            if f[1] in receipts:
+                receipt = receipts[f[1]]
+                if receipt[2] and not receipt[5]:
+                    missing.add(f[1])
+            elif not f[_CLASSIFICATION] or (f[_RECEIPT + 2] and not f[_RECEIPT + 5]):  # no receipt; no upstream
                 missing.add(f[1])
         return sorted(missing)
 
@@ -167,6 +167,7 @@ class Facts:
         account_id = account_period.partition("|")[0]
         out: list[Input] = []
         new = tuple.__new__  # an Input of all its fields, without the keyword handling (wide levels)
+        receipts = self.receipts
         for entry_id in sorted(self.by_account_period.get(account_period, [])):
             fact = self.entries[entry_id]
             site, coc, total = fact[2] or None, Decimal(fact[3]), Decimal(fact[4])
@@ -179,7 +180,7 @@ class Facts:
                 out.append(Input(account_period, account_id, site, ORIGIN, coc, total, None, source[2] or None,
                                  material_category=category))
                 continue
-            receipt = self._receipt(source)
+            receipt = receipts.get(source[1]) or (source[_RECEIPT:] if source[_CLASSIFICATION] else None)
             if receipt is None:
                 out.append(Input(account_period, account_id, site, OTHER_COC, coc, total, material_category=category))
                 continue

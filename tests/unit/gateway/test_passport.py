@@ -103,3 +103,26 @@ def test_the_passport_shows_the_pre_and_post_consumer_split_and_the_period_accou
     assert (card["recycledContentExact"], card["recycledContentPreConsumer"], card["recycledContentPostConsumer"],
             card["recycledContentPeriodStart"], card["recycledContentPeriodEnd"], card["recycledContentMethod"]) == (
         "0.45", "0.15", "0.3", "2026-01-01", "2026-12-31", "ISO 14021 by mass")
+
+
+def test_the_holder_sees_a_row_per_supplier_its_own_masses_only_and_the_accounts_on_request():
+    u = upstream()
+    cans, mill = Principal("cans", Role.PRODUCER, "k"), Principal("mill", Role.PRODUCER, "k")
+    holder = view(u, cans)
+    [level1, level2] = [holder["levels"][0]["sources"], holder["levels"][1]["sources"]]
+    assert [(s["kind"], s["share"], s["coc_mass_kg"]) for s in level1] == [
+        ("coc_document", "0.800000", "440000"), ("non_coc", "0.200000", "0")]  # the can maker's own account
+    assert all(s["coc_mass_kg"] is None for s in level2) and "accounts" not in str(holder)
+    assert view(u, mill)["levels"][1]["sources"][0]["coc_mass_kg"] is None  # site:mill's owner is not known yet
+    u.sites["mill"] = {"_id": "mill", "organisation_id": "mill", "name": "Sierre", "country": "CH", "activities": []}
+    assert [(s["kind"], s["coc_mass_kg"]) for s in view(u, mill)["levels"][1]["sources"]] == [
+        ("coc_document", "400000"), ("coc_document", "300000"), ("non_coc", "0")]
+    assert view(u, mill)["levels"][0]["sources"][0]["coc_mass_kg"] is None  # the can maker's, not the mill's
+    assert all(s["coc_mass_kg"] is None for s in view(u, cans)["levels"][1]["sources"])
+    detailed = view(u, cans, accounts=True)
+    [part] = detailed["levels"][0]["sources"][0]["accounts"]
+    assert part == {"account_id": "site:cans", "period_id": "p", "into_organisation_id": "cans", "share": "0.800000",
+                    "document_ids": ["doc-mill"], "coc_mass_kg": "440000"}
+    level2_parts = [p for s in detailed["levels"][1]["sources"] for p in s["accounts"]]
+    assert sum(Decimal(p["share"]) for p in level2_parts) == 1 and all(p["coc_mass_kg"] is None for p in level2_parts)
+    assert "accounts" not in str(view(u, None, accounts=True))  # the public never gets them

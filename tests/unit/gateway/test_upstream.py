@@ -87,6 +87,21 @@ def test_a_reversed_receipt_takes_its_mass_back_out_of_the_period():
     assert [(r.supplier_organisation_id, r.share) for r in rows] == [("b", 1)]
 
 
+def test_a_supplier_is_one_row_per_level_with_the_sum_over_paths_of_the_products_of_shares():
+    inputs = [receipt("site:a|p", "b", "10", "10", "doc-b"), receipt("site:a|p", "c", "30", "30", "doc-c"),
+              receipt("site:b|p", "d", "5", "5", "doc-db"), receipt("site:b|p", "e", "5", "5", "doc-eb"),
+              receipt("site:c|p", "d", "1", "2", "doc-dc")]
+    levels = walk("site:a|p", inputs, {"doc-b": "site:b|p", "doc-c": "site:c|p"})
+    assert [(r.kind, r.supplier_organisation_id, r.share) for r in levels[1]] == [
+        (rules.COC_DOCUMENT, "d", Fraction(1, 2)),  # 1/4 x 1/2 through b, 3/4 x 1/2 through c
+        (rules.COC_DOCUMENT, "e", Fraction(1, 8)),
+        (rules.NON_COC, None, Fraction(3, 8)),
+    ]
+    d = levels[1][0]
+    assert {ap: (p.share, dict(p.documents)) for ap, p in d.accounts.items()} == {
+        "site:b|p": (Fraction(1, 8), {"doc-db": 5 * 10**9}), "site:c|p": (Fraction(3, 8), {"doc-dc": 10**9})}
+
+
 def test_a_certificate_status_on_the_document_date():
     revisions = [("2026-01-10T08:00:00+00:00", "active"), ("2026-05-02T09:00:00+00:00", "suspended")]
     assert rules.status_on("2026-05-01", "2029-01-09", revisions) == "active"
