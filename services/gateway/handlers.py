@@ -303,7 +303,8 @@ async def _upstream(tx: Tx, messages: Sequence[Any]) -> None:
                                              for e, record in entries])
     facts: dict[str, dict[str, str]] = {}
     for e, record in entries:
-        if record["kind"] != "receipt" or not record["movement_id"]:  # else with its receipt, below
+        if record["kind"] in ("origin", "reversal") or (record["kind"] == "receipt" and not record["movement_id"]):
+            # a receipt entry is stored with its receipt, below; a designation is no input
             facts.setdefault(record["account_period"], {})[str(e.entry_id)] = upstream_rules.entry_fact_of(record)
     await _bulk(tx, store.UPSTREAM_PERIODS, [UpdateOne({"_id": ap}, {"$set": upstream_rules.summary_set(f)}, upsert=True)
                                              for ap, f in sorted(facts.items())])

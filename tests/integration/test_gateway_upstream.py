@@ -378,6 +378,8 @@ async def test_the_stored_summaries_give_the_shares_of_the_raw_books_whatever_th
                 async for summary in db["upstream_periods"].find({}):
                     facts.add(summary["_id"], summary)
                 assert len(facts.by_account_period) == 2 + suppliers * levels
+                assert len(facts.entries) == sum(1 for m in ledger_messages if isinstance(m, ledger.LedgerEntryPosted)
+                                                 and m.entry.kind is not ledger.EntryKind.DESIGNATION_DEBIT)
                 assert facts.receipts_missing() == [] and facts.reversed_missing() == []
             finally:
                 await client.drop_database(name)
