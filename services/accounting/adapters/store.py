@@ -21,7 +21,7 @@ from pymongo.errors import OperationFailure
 
 from contracts.registry import Certificate
 from libs.messaging import Tx
-from libs.mongo import from_document, to_document
+from libs.mongo import from_document, rekey_once, to_document
 from services.accounting.adapters import keys
 from services.accounting.adapters.encoding import (
     account_doc,
@@ -47,6 +47,7 @@ from services.accounting.domain.ledger import (
     MovementRecord,
 )
 from services.accounting.domain.rules import Assignment
+from services.accounting.domain.state import allocation_key
 from services.accounting.signing import Signer
 
 WRITE_CONFLICT = 112
@@ -71,6 +72,15 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db["certificates"].create_index("organisation_id")
     await db["statements"].create_index([("account_id", ASCENDING), ("period_id", ASCENDING)])
     await db["allocations"].create_index([("owner", ASCENDING), ("mass", DESCENDING)])
+    await rekey_once(db, "allocations-keyed-by-owner", "allocations", allocation_per_owner)
+
+
+def allocation_per_owner(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Allocations stored before claim ids became their owner's own were keyed by the bare claim id
+    (issue 23): the same allocation under `state.allocation_key`."""
+    claim_id = doc.get("claim_id", doc["_id"])
+    key = allocation_key(doc["owner"], claim_id)
+    return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
 
 
 def _writes(

@@ -22,7 +22,7 @@ from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import today_utc
 from contracts.registry import Certificate, Member, Site
 from libs.messaging import Tx
-from libs.mongo import to_document
+from libs.mongo import rekey_once, to_document
 from services.claims.adapters.documents import (
     claim_from,
     footprint_document,
@@ -35,7 +35,7 @@ from services.claims.domain.effects import Status
 from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED
 from services.claims.domain.plausibility import OPEN, SiteYear
-from services.claims.domain.saga import claim_ref
+from services.claims.domain.saga import claim_key, claim_ref
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -66,6 +66,15 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[TEXTS].create_index([("text_id", ASCENDING), ("version", ASCENDING)])
     await db[REGISTRY].create_index("organisation_id")
     await db[REGISTRY].create_index("number_key", sparse=True)
+    await rekey_once(db, "claims-keyed-by-claimant", CLAIMS, claim_per_claimant)
+
+
+def claim_per_claimant(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Claims stored before claim ids became their claimant's own were keyed by the bare claim id
+    (issue 23): the same claim under `saga.claim_key`, with its `claim_id` field."""
+    claim_id = doc.get("claim_id", doc["_id"])
+    key = claim_key(doc["claimant"], claim_id)
+    return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
 
 
 # ---- claims ----------------------------------------------------------------------------------
