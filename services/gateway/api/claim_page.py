@@ -63,7 +63,27 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         return page("message.html", 404, title="Unknown claim code",
                     message=f"No ASI claim approval has the code {code}. The claim on this pack is not verified.")
     evidence = claim.get("evidence") or {}
-    listed = evidence.get("certificates", [])
+    certificates = await _certificates_now(gw, evidence.get("certificates", []))
+    warning = None
+    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
+        warning = "A certificate behind this claim is no longer current; the approval is under review."
+    claimant_id = claim.get("claimant_organisation_id", "")
+    member = await gw.db[store.MEMBERS].find_one({"_id": claimant_id})
+    url = public_url(gw.settings.public_base_url, code)
+    recycled = (claim.get("request") or {}).get("claim_type") == "recycled_content"
+    html = render("claim_public.html",
+        code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
+        claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
+        pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
+        footprint=evidence.get("footprint"),  # issue 18 item 5: the origin of a footprint claim's number
+        qr=svg(url) if url else "", url=url,
+        recycled=recycled_line(evidence) if recycled else None)
+    return HTMLResponse(html)
+
+
+async def _certificates_now(gw: GatewayDep, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The certificates the claim's evidence lists, each with its status now (as listed when the
+    gateway does not know it)."""
     current = {d["_id"]: d async for d in gw.db[store.CERTIFICATES].find(
         {"_id": {"$in": [e["certificate_id"] for e in listed]}})}
     certificates: list[dict[str, Any]] = []
@@ -71,17 +91,4 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         status = current.get(e["certificate_id"], {}).get("status", e["status"])
         certificates.append({"number": e["certificate_number"], "standard": e["standard"], "status": status,
                              "css": certificate_css(status)})
-    warning = None
-    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
-        warning = "A certificate behind this claim is no longer current; the approval is under review."
-    claimant_id = claim.get("claimant_organisation_id", "")
-    member = await gw.db[store.MEMBERS].find_one({"_id": claimant_id})
-    url = public_url(gw.settings.public_base_url, code)
-    html = render("claim_public.html",
-        code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
-        claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
-        pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
-        footprint=evidence.get("footprint"),  # issue 18 item 5: the origin of a footprint claim's number
-        qr=svg(url) if url else "", url=url,
-        recycled=recycled_line(evidence) if (claim.get("request") or {}).get("claim_type") == "recycled_content" else None)
-    return HTMLResponse(html)
+    return certificates
