@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -156,7 +157,7 @@ class Consumer:
                 committed.append(await self._with_retry(lambda: self._transaction(incoming, dead, trace)))
             except HandlerError:
                 for one in incoming:
-                    committed.append(await self._with_retry(lambda one=one: self._transaction_isolating(one, trace)))
+                    committed.append(await self._with_retry(partial(self._transaction_isolating, one, trace)))
                 if dead:
                     committed.append(await self._with_retry(lambda: self._transaction([], dead, trace)))
         except BaseException as exc:
@@ -222,7 +223,7 @@ class Consumer:
                 if optimistic:
                     if not alongside:
                         await self._record_inbox(incoming, session, optimistic=True)
-                    fresh, out = list(incoming), []
+                    fresh, out = list(incoming), list[Outgoing]()
                 else:
                     fresh, out = await self._dedupe(incoming, tx)
                 if fresh:
