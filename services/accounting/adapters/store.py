@@ -24,9 +24,9 @@ from libs.messaging import Tx
 from libs.mongo import from_document, to_document
 from services.accounting.adapters import keys
 from services.accounting.adapters.encoding import (
+    OPEN_OWNER,
     account_doc,
     account_from,
-    account_range,
     allocation_doc,
     allocation_from,
     as_day,
@@ -61,16 +61,28 @@ class ConcurrentUpdate(OperationFailure):
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
-    # Entries and lots need no secondary index (each costs the embedded database half its insert
-    # rate):
-    # their ids are `<account>#<sequence:012d>` and `<owner>#<movement>`, so an account's chain and
-    # an
-    # owner's lots are `_id` range scans, and the id itself makes (account, sequence) unique.
+    # Entries need no secondary index (one costs the embedded database half its insert rate):
+    # their ids are `<account>#<sequence:012d>`, so an account's chain is an `_id` range and the
+    # id itself makes (account, sequence) unique. Lots are fewer (one per CoC Document received)
+    # and a claim asks for its owner's open ones: a sparse index on `OPEN_OWNER` holds those only.
+    await _mark_open_lots(db)
     await db["accounts"].create_index("organisation_id")
     await db["accounts"].create_index("period_end")
     await db["certificates"].create_index("organisation_id")
     await db["statements"].create_index([("account_id", ASCENDING), ("period_id", ASCENDING)])
     await db["allocations"].create_index([("owner", ASCENDING), ("mass", DESCENDING)])
+
+
+async def _mark_open_lots(db: AsyncDatabase[dict[str, Any]]) -> None:
+    """Lots stored before `OPEN_OWNER` existed get it (if they have mass left), once: before the
+    sparse index on it is made, so the index's existence says the lots are marked."""
+    if f"{OPEN_OWNER}_1" in await db["lots"].index_information():
+        return
+    async for doc in db["lots"].find({OPEN_OWNER: {"$exists": False}, "void": False}):
+        lot = lot_from(doc)
+        if lot.remaining > 0:
+            await db["lots"].update_one({"_id": lot.lot_id}, {"$set": {OPEN_OWNER: lot.owner}})
+    await db["lots"].create_index(OPEN_OWNER, sparse=True)
 
 
 def _writes(
@@ -144,11 +156,7 @@ class MongoStore:
             account_from(d)
             for d in await self._find("accounts", {"organisation_id": {"$in": owners}})
         ]
-        lots = [
-            lot_from(d)
-            for owner in owners
-            for d in await self._find("lots", {"_id": account_range(owner), "void": False})
-        ]
+        lots = [lot_from(d) for d in await self._find("lots", {OPEN_OWNER: {"$in": owners}})]
         return accounts, [lot for lot in lots if lot.remaining > 0]
 
     async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:

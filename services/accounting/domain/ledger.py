@@ -143,6 +143,14 @@ class Ledger:
     def certificates(self, value: dict[str, Certificate]) -> None:
         self._certificates = Certificates(value)
 
+    def know_allocations(self, allocations: Iterable[Allocation]) -> None:
+        """Add stored allocations read after the books were made; one the books already hold (the
+        batch may have changed it) is kept as it is."""
+        for allocation in allocations:
+            if allocation.key not in self.allocations:
+                self.allocations[allocation.key] = allocation
+                self.loaded["allocations"].add(allocation.key)
+
     # ---- all-or-nothing ---------------------------------------------------------------------
 
     def atomic(self, work: Callable[[list[Any]], object]) -> list[Any]:
