@@ -8,7 +8,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from contracts.ledger import DocumentShare
 from contracts.movements import (
@@ -20,6 +20,8 @@ from contracts.movements import (
 from contracts.registry import Certificate
 from services.accounting.domain.chain import GENESIS
 from services.accounting.domain.rules import CATALOGUE, ZERO, Level, RuleSet
+
+T = TypeVar("T")
 
 Movement = (
     MaterialReceivedRecorded
@@ -238,12 +240,18 @@ def add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) ->
         del period.transformations[key]
 
 
+def _shallow(value: T) -> T:
+    """What `copy.copy` makes of a plain dataclass (a new object sharing the field values),
+    without its `__reduce_ex__` round: every movement snapshots its account (`Ledger.touch`)."""
+    new = object.__new__(type(value))
+    new.__dict__.update(value.__dict__)
+    return new
+
+
 def snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
-    if isinstance(
-        value, Account
-    ):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
-        account, period = copy.copy(value), copy.copy(value.period)
+    if isinstance(value, Account):  # shallow copies and a few dicts: cheaper than replace()
+        account, period = _shallow(value), _shallow(value.period)
         account.buckets, account.layers, account.period = (
             dict(value.buckets),
             dict(value.layers),
