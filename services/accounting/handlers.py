@@ -163,16 +163,16 @@ class AccountingHandlers:
         allocation is about to be refused for mass (`allocate_for_claim`)."""
         owner_accounts, lots, allocations = await self._claims_state(commands, store)
         accounts = {a.account_id: a for a in owner_accounts}
-        closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)} - set(accounts)
-        if closing:
-            accounts.update({a.account_id: a for a in await store.load_accounts(closing)})
+        closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
+        more = await store.load_accounts(closing - set(accounts))
+        accounts.update({a.account_id: a for a in more})
         organisations = {a.organisation_id for a in accounts.values()}
         organisations |= {c.organisation_id for c in commands if isinstance(c, AssignRuleSet)}
         return Ledger(
             accounts=accounts.values(),
             lots=lots,
             allocations=allocations,
-            assignments=await store.load_assignments(organisations) if organisations else {},
+            assignments=await store.load_assignments(organisations),
         )
 
     @staticmethod

@@ -112,8 +112,16 @@ class MongoStore:
     async def _find(self, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         return [doc async for doc in self.tx.db[collection].find(query, session=self.tx.session)]
 
+    async def _find_in(
+        self, collection: str, field: str, values: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        """Documents whose `field` is one of `values`; no round trip for none (a batch of new
+        movements has no stored lots to read, a batch of commands no accounts to close)."""
+        wanted = sorted(set(values))
+        return await self._find(collection, {field: {"$in": wanted}}) if wanted else []
+
     async def load_assignments(self, organisations: Iterable[str]) -> dict[str, list[Assignment]]:
-        docs = await self._find("assignments", {"_id": {"$in": sorted(set(organisations))}})
+        docs = await self._find_in("assignments", "_id", organisations)
         return {
             d["_id"]: [
                 Assignment(as_day(i["effective_from"]), i["rule_set_id"]) for i in d["items"]
@@ -122,33 +130,23 @@ class MongoStore:
         }
 
     async def load_certificates(self, organisations: Iterable[str]) -> list[Certificate]:
-        docs = await self._find(
-            "certificates", {"organisation_id": {"$in": sorted(set(organisations))}}
-        )
+        docs = await self._find_in("certificates", "organisation_id", organisations)
         return [
             c for c in (from_document(Certificate, d["certificate"]) for d in docs) if c is not None
         ]
 
     async def load_accounts(self, account_ids: Iterable[str]) -> list[Account]:
-        return [
-            account_from(d)
-            for d in await self._find("accounts", {"_id": {"$in": sorted(set(account_ids))}})
-        ]
+        return [account_from(d) for d in await self._find_in("accounts", "_id", account_ids)]
 
     async def load_movements(self, movement_ids: Iterable[str]) -> list[MovementRecord]:
-        return [
-            movement_from(d)
-            for d in await self._find("movements", {"_id": {"$in": sorted(set(movement_ids))}})
-        ]
+        return [movement_from(d) for d in await self._find_in("movements", "_id", movement_ids)]
 
     async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
         query = {"organisation_id": organisation_id, "movement": {"$exists": True}}
         return [movement_from(d) for d in await self._find("movements", query)]
 
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
-        return [
-            lot_from(d) for d in await self._find("lots", {"_id": {"$in": sorted(set(lot_ids))}})
-        ]
+        return [lot_from(d) for d in await self._find_in("lots", "_id", lot_ids)]
 
     async def load_owner(self, owners: Iterable[str]) -> tuple[list[Account], list[Lot]]:
         owners = sorted(set(owners))
@@ -160,10 +158,7 @@ class MongoStore:
         return accounts, [lot for lot in lots if lot.remaining > 0]
 
     async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
-        return [
-            allocation_from(d)
-            for d in await self._find("allocations", {"_id": {"$in": sorted(set(keys))}})
-        ]
+        return [allocation_from(d) for d in await self._find_in("allocations", "_id", keys)]
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         """Per owner, the allocations holding the most of its mass (reserved or spent), to name in a
@@ -274,7 +269,7 @@ class MongoStore:
         )
 
     async def load_flags(self, account_ids: Iterable[str]) -> dict[str, bool]:
-        docs = await self._find("account_flags", {"_id": {"$in": sorted(set(account_ids))}})
+        docs = await self._find_in("account_flags", "_id", account_ids)
         return {d["_id"]: bool(d.get("frozen")) for d in docs}
 
     async def save_flags(self, flags: dict[str, tuple[bool, str]]) -> None:
