@@ -430,8 +430,8 @@ class MongoStore:
         await self.db[SITE_OUTPUT].update_one(
             {"_id": key}, {"$set": {"alerted": True}}, session=self.session
         )
-        if self._outputs.get(key) is not None:
-            self._outputs[key] = {**self._outputs[key], "alerted": True}
+        if (stored := self._outputs.get(key)) is not None:
+            self._outputs[key] = {**stored, "alerted": True}
 
 
 _NOT_CERTIFICATE_FIELDS = ("_id", "kind", "number_key")
