@@ -5,10 +5,11 @@ rules that change it are in the modules named in the service README."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from contracts.ledger import DocumentShare
 from contracts.movements import (
@@ -215,14 +216,23 @@ class Certificates(dict[str, Certificate]):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self._by_org: dict[str, list[Certificate]] | None = None
+        self._answers: dict[tuple[Any, ...], Any] = {}
 
     def __setitem__(self, key: str, value: Certificate) -> None:
         super().__setitem__(key, value)
-        self._by_org = None
+        self._by_org, self._answers = None, {}
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        self._by_org = None
+        self._by_org, self._answers = None, {}
+
+    def remembered(self, key: tuple[Any, ...], answer: Callable[[], T]) -> T:
+        """`answer()`, computed once per `key` while the certificates stay the same: which
+        certificate covers a site on a day is asked by the handler and again by the domain for
+        every movement, and batches hold many movements of one site and day."""
+        if key not in self._answers:
+            self._answers[key] = answer()
+        return cast(T, self._answers[key])
 
     def of(self, organisation_id: str) -> list[Certificate]:
         if self._by_org is None:
