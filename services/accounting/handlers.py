@@ -122,9 +122,13 @@ class AccountingHandlers:
         account_ids = {e.account_id for r in records for e in r.effects}
         # Every movement's account follows the CoC certificate covering its site on its day.
         certificates = await store.load_certificates(organisations)
+        placed: set[tuple[str, str, date]] = set()  # a batch holds many movements of a site-day
         for m in messages:
             if not isinstance(m, MovementCancelled):
                 day = movement_day(m)
+                if (m.organisation_id, m.site_id, day) in placed:
+                    continue
+                placed.add((m.organisation_id, m.site_id, day))
                 rules = rule_set_on(assignments.get(m.organisation_id, []), day)
                 account_ids.add(
                     scope.place(rules, certificates, m.organisation_id, m.site_id, day).account_id
