@@ -83,9 +83,10 @@ bench: install
 
 ## Mutation testing (mutmut, pyproject's [tool.mutmut]) of every service's domain with its own unit tests,
 ## one service at a time, two workers; prints a table per module, survivors in .mutation/<service>.md.
-## Not run in CI (too slow for every submission). One service: `make mutation SERVICE=claims`.
+## Not run in CI (too slow for every submission). One service: `make mutation SERVICE=claims`;
+## some of its modules: `make mutation SERVICE=accounting MODULE="freezing chain"`.
 mutation: install
-	$(BIN)/python -m devstack.mutation $(SERVICE)
+	$(BIN)/python -m devstack.mutation $(SERVICE) $(foreach m,$(MODULE),--module=$(m))
 
 clean:
 	rm -rf $(VENV) mutants .mutation .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache

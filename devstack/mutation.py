@@ -41,8 +41,9 @@ class ModuleScore:
         return self.killed / self.run if self.run else 1.0
 
 
-def _run_one(service: str) -> None:
-    """The child process: mutmut narrowed to one service's domain and its unit tests."""
+def _run_one(service: str, modules: list[str]) -> None:
+    """The child process: mutmut narrowed to one service's domain (or some of its modules) and its
+    unit tests."""
     # The editable install maps `services` to the work tree through a meta-path finder, which would
     # win over mutmut's `mutants/` on sys.path: the tests would import the original code.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in type(f).__module__]
@@ -50,7 +51,7 @@ def _run_one(service: str) -> None:
     from mutmut import configuration
 
     cfg = configuration.config()
-    cfg.only_mutate = [f"services/{service}/domain/*.py"]
+    cfg.only_mutate = [f"services/{service}/domain/{m}.py" for m in modules or ["*"]]
     cfg.pytest_add_cli_args_test_selection = [f"tests/unit/{service}"]
     mutmut_main.cli(["run", "--max-children", str(WORKERS)])
 
@@ -106,13 +107,22 @@ def _survivor_report(service: str, scores: list[ModuleScore], table: str, second
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("services", nargs="*", help=f"any of {', '.join(SERVICES)} (default: all)")
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="only this module of the domain (e.g. freezing for domain/freezing.py); repeatable, one "
+        "service only: the quick loop while writing tests against a module's survivors",
+    )
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.module and not args.run_one and len(args.services) != 1:
+        parser.error("--module needs exactly one service")
     unknown = set(args.services) - set(SERVICES)
     if unknown:
         parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
     if args.run_one:
-        _run_one(args.run_one)
+        _run_one(args.run_one, args.module)
         return 0
     failed = []
     for service in args.services or SERVICES:
@@ -122,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         started = time.monotonic()
         child = [sys.executable, "-m", "devstack.mutation", "--run-one", service]
+        child += [f"--module={m}" for m in args.module]
         code = subprocess.run(child, cwd=ROOT, check=False).returncode
         seconds = time.monotonic() - started
         scores = _scores(service)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Context, Decimal, Inexact, Rounded
 from enum import Enum
 from typing import Any, TypeVar
@@ -81,6 +82,43 @@ def mongo_client(uri: str, app_name: str, **options: Any) -> AsyncMongoClient[di
 
 def database(client: AsyncMongoClient[dict[str, Any]], name: str) -> AsyncDatabase[dict[str, Any]]:
     return client.get_database(name, codec_options=CODEC_OPTIONS)
+
+
+MIGRATIONS = "migrations"
+"""One document per one-off change of a service's stored shape that has run (`rekey_once`)."""
+
+
+async def rekey_once(
+    db: AsyncDatabase[dict[str, Any]],
+    migration: str,
+    collection: str,
+    rekeyed: Callable[[dict[str, Any]], dict[str, Any] | None],
+) -> int:
+    """Move a collection's documents to new keys, once (recorded in `migrations` as `migration`).
+
+    `rekeyed(doc)` gives the document under its new `_id`, or None when it is already keyed so.
+    Each document is written under the new key, then the old one is deleted; a run cut short is
+    simply run again at the next start: a document already under its new key was written by the
+    new code since (it is newer) and stays, the old one is deleted. Two instances starting at once
+    do the same idempotent steps. Returns how many documents moved (0 when it ran before).
+    """
+    if await db[MIGRATIONS].find_one({"_id": migration}) is not None:
+        return 0
+    moved = 0
+    async for doc in db[collection].find({}):
+        new = rekeyed(doc)
+        if new is None or new["_id"] == doc["_id"]:
+            continue
+        fields = {k: v for k, v in new.items() if k != "_id"}
+        await db[collection].update_one({"_id": new["_id"]}, {"$setOnInsert": fields}, upsert=True)
+        await db[collection].delete_one({"_id": doc["_id"]})
+        moved += 1
+    await db[MIGRATIONS].update_one(
+        {"_id": migration},
+        {"$setOnInsert": {"collection": collection, "moved": moved, "at": datetime.now(UTC)}},
+        upsert=True,
+    )
+    return moved
 
 
 def to_document(model: BaseModel, **extra: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 if TYPE_CHECKING:
     from contracts.common import Envelope
-    from libs.messaging import Incoming
+    from libs.messaging.records import Incoming
 
 TRACEPARENT = "traceparent"
 Exporter = Literal["none", "console", "otlp"]
@@ -187,12 +187,22 @@ class BatchTrace:
 _HEX = frozenset("0123456789abcdef")
 
 
+def _well_formed(parts: list[str]) -> bool:
+    """Version, trace id, parent id and flags: lower-case hex of 2, 32, 16 and 2 digits."""
+    return tuple(len(part) for part in parts[:4]) == (2, 32, 16, 2) and _HEX.issuperset("".join(parts[:4]))
+
+
+def _valid_traceparent(parts: list[str]) -> bool:
+    """A traceparent's fields are valid: well formed, not version ff, no all-zero id, and version 00
+    has exactly four fields (a later version may add some)."""
+    return (_well_formed(parts) and parts[0] != "ff" and parts[1] != "0" * 32 and parts[2] != "0" * 16
+            and not (parts[0] == "00" and len(parts) != 4))
+
+
 def _continued(parent: str, span_id: str) -> str | None:
     """`parent`'s trace id and flags with `span_id`, or None if `parent` is not a valid version-00
     traceparent (then the message starts a new trace, as the W3C specification says)."""
     parts = parent.strip().split("-")
-    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff" or len(parts[1]) != 32 or len(parts[2]) != 16 \
-            or len(parts[3]) != 2 or not _HEX.issuperset(parts[1] + parts[2] + parts[3] + parts[0]) \
-            or parts[1] == "0" * 32 or parts[2] == "0" * 16 or (parts[0] == "00" and len(parts) != 4):
+    if not _valid_traceparent(parts):
         return None
     return f"00-{parts[1]}-{span_id}-{parts[3]}"

@@ -59,6 +59,8 @@ class Batch:
     out: list[Outgoing] = field(default_factory=list)
     changed: dict[str, CertificateChanged] = field(default_factory=dict)
     """Certificate changes that changed the projection, by organisation (the last one wins)."""
+    holders_read: set[str] = field(default_factory=set)
+    """Owners whose largest claim holders this batch has read (`allocate_for_claim`)."""
 
     @property
     def now(self) -> datetime:
@@ -120,9 +122,13 @@ class AccountingHandlers:
         account_ids = {e.account_id for r in records for e in r.effects}
         # Every movement's account follows the CoC certificate covering its site on its day.
         certificates = await store.load_certificates(organisations)
+        placed: set[tuple[str, str, date]] = set()  # a batch holds many movements of a site-day
         for m in messages:
             if not isinstance(m, MovementCancelled):
                 day = movement_day(m)
+                if (m.organisation_id, m.site_id, day) in placed:
+                    continue
+                placed.add((m.organisation_id, m.site_id, day))
                 rules = rule_set_on(assignments.get(m.organisation_id, []), day)
                 account_ids.add(
                     scope.place(rules, certificates, m.organisation_id, m.site_id, day).account_id
@@ -157,7 +163,8 @@ class AccountingHandlers:
 
     async def _books_for_commands(self, commands: list[Any], store: AccountingStore) -> Ledger:
         """The claim owners' accounts and lots, the claims' allocations (with the lots they hold),
-        the largest holders of an asking owner's mass, the accounts to close."""
+        the accounts to close. The largest holders of an owner's mass are read only when an
+        allocation is about to be refused for mass (`allocate_for_claim`)."""
         owner_accounts, lots, allocations = await self._claims_state(commands, store)
         accounts = {a.account_id: a for a in owner_accounts}
         closing = {c.account_id for c in commands if isinstance(c, ClosePeriod)}
@@ -187,10 +194,6 @@ class AccountingHandlers:
             lot.lot_id for lot in lots
         }
         lots += await store.load_lots(held) if held else []
-        asking = {c.owner_organisation_id for c in for_claims if isinstance(c, AllocateForClaim)}
-        if asking:  # to name the claims holding the mass when an allocation is refused
-            holders = await store.load_claim_holders(asking, claims_mass.HOLDERS_NAMED)
-            allocations += [a for a in holders if a.key not in claims]
         return accounts, lots, allocations
 
     def _secretariat_sent(self, command: Envelope, what: str, work: Batch) -> bool:
@@ -257,6 +260,14 @@ class AccountingHandlers:
     async def allocate_for_claim(self, item: Incoming, work: Batch) -> None:
         """Reserve free credits for a pending claim (`domain/claims_mass.py`)."""
         c = cast(AllocateForClaim, item.message)  # DISPATCH picked the use case by type
+        owner = c.owner_organisation_id
+        if owner not in work.holders_read and claims_mass.refused_for_mass(
+            work.books, c.claim_id, owner, c.mass_kg
+        ):  # the refusal names the claims holding the owner's mass: read them now, once
+            work.holders_read.add(owner)
+            work.books.know_allocations(
+                await work.store.load_claim_holders([owner], claims_mass.HOLDERS_NAMED)
+            )
         outcomes = claims_mass.allocate(
             work.books, c.claim_id, c.owner_organisation_id, c.mass_kg, work.today
         )

@@ -19,7 +19,7 @@ from starlette.routing import compile_path
 from contracts import topics
 from libs.logs import get_logger
 from libs.service import Runtime
-from services.gateway import handlers
+from services.gateway import claim_views, handlers
 from services.gateway.adapters import store
 from services.gateway.adapters.dispatcher import Dispatcher, Resolver, resolve
 from services.gateway.api import (
@@ -50,8 +50,8 @@ def build_runtime(settings: Settings, **overrides: Any) -> Runtime:
     runtime.consume(topics.CERTIFICATES_EVENTS, learning_keys(recording_standing(handlers.handle_certificate_events)))
     runtime.consume(topics.CERTIFICATES_REJECTIONS, handlers.handle_certificate_rejections)
     runtime.consume(topics.LEDGER_EVENTS, learning_keys(handlers.handle_ledger_events))
-    runtime.consume(topics.CLAIMS_REQUESTS, handlers.handle_claim_requests)
-    runtime.consume(topics.CLAIMS_DECISIONS, handlers.handle_claim_decisions)
+    runtime.consume(topics.CLAIMS_REQUESTS, claim_views.handle_claim_requests)
+    runtime.consume(topics.CLAIMS_DECISIONS, claim_views.handle_claim_decisions)
     runtime.consume(topics.INTAKE_REJECTIONS, handlers.handle_intake_rejections)
     runtime.consume(topics.MATERIAL_MOVEMENTS, handlers.handle_movements)
     for topic in (topics.PLANT_EVENTS, topics.CLAIMS_REQUESTS, topics.AUDITS_OUTCOMES, topics.CERTIFICATES_COMMANDS,

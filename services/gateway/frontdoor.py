@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,35 +50,47 @@ class FrontDoor:
             return
         send = self._dressed(scope, send)
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
+        try:
+            body = await self._admitted(scope, headers, receive)
+        except ApiError as exc:
+            await reply(send, exc.status, exc.code, exc.message, exc.headers if isinstance(exc, _Refused) else None)
+            return
+        await self.app(scope, receive if body is None else _replay(body, receive), send)
+
+    async def _admitted(self, scope: Scope, headers: dict[str, bytes], receive: Receive) -> bytes | None:
+        """The request's body (None when it announces none) once it passed the front door's checks,
+        in order: the key (`scope["state"]["caller"]`), the rate limit, the body's size, the JSON's
+        nesting; else the ApiError to answer."""
+        caller = await self._caller(scope, headers)
+        self._take_rate(scope, caller)
+        body = await self._body(headers, receive)
+        content_type = headers.get("content-type", b"").lower()
+        if body and not content_type.startswith(FORMS) and nesting_depth_exceeds(body, self.settings.max_json_depth):
+            raise ApiError(400, "too_deeply_nested",
+                           f"the JSON body nests arrays and objects deeper than {self.settings.max_json_depth} levels")
+        return body
+
+    async def _caller(self, scope: Scope, headers: dict[str, bytes]) -> Any:
+        """Who the key names (a Principal, an ApiError for a bad key, None without one), kept on the scope."""
         gw: Gateway = scope["app"].state.gateway
         try:
             caller = await authenticate(gw, _token(headers))
-        except Exception:  # noqa: BLE001 - the key store does not answer: nothing can be checked
-            await reply(send, 503, "unavailable", "the gateway cannot check keys right now; try again")
-            return
+        except Exception as exc:  # noqa: BLE001 - the key store does not answer: nothing can be checked
+            raise ApiError(503, "unavailable", "the gateway cannot check keys right now; try again") from exc
         scope.setdefault("state", {})["caller"] = caller
+        return caller
+
+    def _take_rate(self, scope: Scope, caller: Any) -> None:
+        """One request from the caller's organisation (by client address without a valid key), unless
+        the organisation is exempt; too many: 429 with when to retry."""
         organisation = None if isinstance(caller, ApiError) or caller is None else caller.organisation_id
-        if organisation is None or organisation not in self.exempt:
-            client = scope.get("client") or ("?", 0)
-            bucket = f"org:{organisation}" if organisation else f"ip:{client[0]}"
-            wait = self.limiter.take(bucket, time.monotonic())
-            if wait > 0:
-                await reply(send, 429, "rate_limited", "too many requests; slow down", {"retry-after": str(int(wait) + 1)})
-                return
-        try:
-            body = await self._body(headers, receive)
-        except ApiError as exc:
-            await reply(send, exc.status, exc.code, exc.message)
+        if organisation is not None and organisation in self.exempt:
             return
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        content_type = headers.get("content-type", b"").lower()
-        if body and not content_type.startswith(FORMS) and nesting_depth_exceeds(body, self.settings.max_json_depth):
-            await reply(send, 400, "too_deeply_nested",
-                        f"the JSON body nests arrays and objects deeper than {self.settings.max_json_depth} levels")
-            return
-        await self.app(scope, _replay(body, receive), send)
+        client = scope.get("client") or ("?", 0)
+        bucket = f"org:{organisation}" if organisation else f"ip:{client[0]}"
+        wait = self.limiter.take(bucket, time.monotonic())
+        if wait > 0:
+            raise _Refused(429, "rate_limited", "too many requests; slow down", {"retry-after": str(int(wait) + 1)})
 
     async def _body(self, headers: dict[str, bytes], receive: Receive) -> bytes | None:
         """The whole body (None when the request announces none), bounded by `max_request_bytes`."""
@@ -123,6 +136,14 @@ class FrontDoor:
             await send(message)
 
         return dressed
+
+
+class _Refused(ApiError):
+    """A refusal answered with headers of its own (`retry-after`)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str]) -> None:
+        super().__init__(status, code, message)
+        self.headers = headers
 
 
 def _token(headers: dict[str, bytes]) -> str | None:

@@ -1,7 +1,8 @@
-"""Read models: what the gateway shows, built from the topics in its own database.
+"""Read models: what the gateway shows, built from the topics in its own database (the claims'
+read models are in `claim_views.py`).
 
 Each handler loads what its batch touches in one query, applies the batch in order in memory and
-writes back in bulk, inside the batch's transaction (`session=tx.session` everywhere).
+writes back in bulk, inside the batch's transaction (`session=tx.session` everywhere; `writes.py`).
 """
 
 from __future__ import annotations
@@ -9,96 +10,115 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
 from contracts import certificates as cert
-from contracts import claims as cl
 from contracts import intake, ledger, movements
 from libs.messaging import Incoming, Outgoing, Tx
 from services.gateway.adapters import store
 from services.gateway.domain import balances
 from services.gateway.domain import upstream as upstream_rules
 from services.gateway.domain.webhooks import matches
-
-NO_OUTPUT: list[Outgoing] = []
-
-
-async def _bulk(tx: Tx, collection: str, ops: list[Any]) -> None:
-    if ops:
-        await tx.db[collection].bulk_write(ops, ordered=True, session=tx.session)
-
-
-def _not_older(message: Any, stored: dict[str, Any] | None) -> bool:
-    at = stored.get("occurred_at") if stored else None
-    return at is None or message.occurred_at >= (at if at.tzinfo else at.replace(tzinfo=UTC))
-
-
-async def _load(tx: Tx, collection: str, ids: set[str], projection: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
-    if not ids:
-        return {}
-    cursor = tx.db[collection].find({"_id": {"$in": list(ids)}}, projection, session=tx.session)
-    return {d["_id"]: d async for d in cursor}
+from services.gateway.writes import NO_OUTPUT
+from services.gateway.writes import bulk as _bulk
+from services.gateway.writes import load as _load
+from services.gateway.writes import not_older as _not_older
 
 
 # ---- certificates.events.v1 ------------------------------------------------------------------
 
 
 async def handle_certificate_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
+    """The registry (members, sites, bodies), the certificates (the highest revision wins, every
+    signature kept), the certificate-event log and the webhook deliveries each change owes."""
     registry: dict[str, list[Any]] = {store.MEMBERS: [], store.SITES: [], store.BODIES: []}
     changes = [i.message for i in batch if isinstance(i.message, cert.CertificateChanged)]
-    revisions = {k: d.get("revision", 0) for k, d in (await _load(
-        tx, store.CERTIFICATES, {c.certificate.certificate_id for c in changes}, {"revision": 1})).items()}
+    revisions = await _revisions(tx, changes)
     certificate_ops: list[Any] = []
     event_ops: list[Any] = []
-    subscriptions = [s async for s in tx.db[store.SUBSCRIPTIONS].find({"active": True}, session=tx.session)] if changes else []
+    subscriptions = await _active_subscriptions(tx) if changes else []
     delivery_ops: list[Any] = []
     for item in batch:
         m = item.message
-        if isinstance(m, cert.MemberRegistered):
-            registry[store.MEMBERS].append(UpdateOne({"_id": m.member.organisation_id}, {"$set": {
-                "name": m.member.name, "name_lower": m.member.name.lower(),
-                "membership_class": m.member.membership_class.value, "joined_on": m.member.joined_on.isoformat()}},
-                upsert=True))
-        elif isinstance(m, cert.SiteRegistered):
-            registry[store.SITES].append(UpdateOne({"_id": m.site.site_id}, {"$set": {
-                "organisation_id": m.site.organisation_id, "name": m.site.name, "country": m.site.country,
-                "activities": [a.value for a in m.site.activities]}}, upsert=True))
-        elif isinstance(m, cert.CertificationBodyRegistered):
-            body = m.certification_body
-            registry[store.BODIES].append(UpdateOne({"_id": body.certification_body_id}, {"$set": {
-                "name": body.name, "accredited_until": body.accredited_until.isoformat()}}, upsert=True))
+        registered = _registry_op(m)
+        if registered is not None:
+            registry[registered[0]].append(registered[1])
         elif isinstance(m, cert.CertificateChanged):
-            c = m.certificate
-            update: dict[str, Any] = {}
-            if c.revision > revisions.get(c.certificate_id, 0):
-                revisions[c.certificate_id] = c.revision
-                update["$set"] = {
-                    "certificate_number": c.certificate_number, "organisation_id": c.organisation_id,
-                    "standard": c.standard.value, "status": c.status.value, "site_ids": list(c.scope.site_ids),
-                    "valid_until": c.valid_until.isoformat(), "revision": c.revision,
-                    "certificate": c.model_dump(mode="json"), "signed_certificate": m.signed_certificate,
-                    "last_change": m.change.value, "updated_at": tx.now,
-                }
-            if m.signed_certificate:
-                update["$addToSet"] = {"signatures": m.signed_certificate}
+            update = _certificate_update(m, revisions, tx.now)
             if update:
-                certificate_ops.append(UpdateOne({"_id": c.certificate_id}, update, upsert=True))
+                certificate_ops.append(UpdateOne({"_id": m.certificate.certificate_id}, update, upsert=True))
             payload = json.loads(m.model_dump_json())
-            event_ops.append(UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {
-                "certificate_id": c.certificate_id, "organisation_id": c.organisation_id, "change": m.change.value,
-                "occurred_at": m.occurred_at, "recorded_at": tx.now, "payload": payload}}, upsert=True))
-            for sub in subscriptions:
-                if matches(payload, sub.get("organisation_ids", []), sub.get("changes", [])):
-                    delivery_ops.append(InsertOne(new_delivery(sub["_id"], payload, tx.now)))
+            event_ops.append(_certificate_event_op(m, payload, tx.now))
+            delivery_ops += _deliveries(payload, subscriptions, tx.now)
     for collection, ops in registry.items():
         await _bulk(tx, collection, ops)
     await _bulk(tx, store.CERTIFICATES, certificate_ops)
     await _bulk(tx, store.CERTIFICATE_EVENTS, event_ops)
     await _bulk(tx, store.DELIVERIES, delivery_ops)
     return NO_OUTPUT
+
+
+async def _revisions(tx: Tx, changes: list[cert.CertificateChanged]) -> dict[str, int]:
+    """The revision kept of each certificate the batch changes."""
+    stored = await _load(tx, store.CERTIFICATES, {c.certificate.certificate_id for c in changes}, {"revision": 1})
+    return {k: d.get("revision", 0) for k, d in stored.items()}
+
+
+async def _active_subscriptions(tx: Tx) -> list[dict[str, Any]]:
+    return [s async for s in tx.db[store.SUBSCRIPTIONS].find({"active": True}, session=tx.session)]
+
+
+def _deliveries(payload: dict[str, Any], subscriptions: list[dict[str, Any]], now: Any) -> list[InsertOne]:
+    """A pending delivery of the change for each subscription whose filters it matches."""
+    return [InsertOne(new_delivery(sub["_id"], payload, now)) for sub in subscriptions
+            if matches(payload, sub.get("organisation_ids", []), sub.get("changes", []))]
+
+
+def _registry_op(m: Any) -> tuple[str, UpdateOne] | None:
+    """A member, site or certification body registered: its collection and upsert; else None."""
+    if isinstance(m, cert.MemberRegistered):
+        return store.MEMBERS, UpdateOne({"_id": m.member.organisation_id}, {"$set": {
+            "name": m.member.name, "name_lower": m.member.name.lower(),
+            "membership_class": m.member.membership_class.value, "joined_on": m.member.joined_on.isoformat()}},
+            upsert=True)
+    if isinstance(m, cert.SiteRegistered):
+        return store.SITES, UpdateOne({"_id": m.site.site_id}, {"$set": {
+            "organisation_id": m.site.organisation_id, "name": m.site.name, "country": m.site.country,
+            "activities": [a.value for a in m.site.activities]}}, upsert=True)
+    if isinstance(m, cert.CertificationBodyRegistered):
+        body = m.certification_body
+        return store.BODIES, UpdateOne({"_id": body.certification_body_id}, {"$set": {
+            "name": body.name, "accredited_until": body.accredited_until.isoformat()}}, upsert=True)
+    return None
+
+
+def _certificate_update(m: cert.CertificateChanged, revisions: dict[str, int], now: Any) -> dict[str, Any]:
+    """The certificate's read model: replaced by a higher revision than the one kept (`revisions`,
+    advanced here), its signed form added to the signatures either way; {} when nothing changes."""
+    c = m.certificate
+    update: dict[str, Any] = {}
+    if c.revision > revisions.get(c.certificate_id, 0):
+        revisions[c.certificate_id] = c.revision
+        update["$set"] = {
+            "certificate_number": c.certificate_number, "organisation_id": c.organisation_id,
+            "standard": c.standard.value, "status": c.status.value, "site_ids": list(c.scope.site_ids),
+            "valid_until": c.valid_until.isoformat(), "revision": c.revision,
+            "certificate": c.model_dump(mode="json"), "signed_certificate": m.signed_certificate,
+            "last_change": m.change.value, "updated_at": now,
+        }
+    if m.signed_certificate:
+        update["$addToSet"] = {"signatures": m.signed_certificate}
+    return update
+
+
+def _certificate_event_op(m: cert.CertificateChanged, payload: dict[str, Any], now: Any) -> UpdateOne:
+    """The change in the certificate-event log (webhook replays read it), once per event id."""
+    c = m.certificate
+    return UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {
+        "certificate_id": c.certificate_id, "organisation_id": c.organisation_id, "change": m.change.value,
+        "occurred_at": m.occurred_at, "recorded_at": now, "payload": payload}}, upsert=True)
 
 
 def new_delivery(subscription_id: str, payload: dict[str, Any], now: Any, *, replay: bool = False) -> dict[str, Any]:
@@ -205,19 +225,37 @@ async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Ou
 
 async def _balances(tx: Tx, messages: Sequence[Any]) -> None:
     """One balance document per account, folded so that any order of arrival gives the ledger's numbers."""
-    accounts = {m.entry.account_id if isinstance(m, ledger.LedgerEntryPosted) else m.account_id for m in messages
-                if isinstance(m, ledger.LedgerEntryPosted | ledger.AccountFrozen | ledger.AccountThawed)}
+    accounts = {a for a in map(_balance_account, messages) if a is not None}
     stored = await _load(tx, store.BALANCES, accounts)
     folded = {k: stored.get(k) or balances.empty(k) for k in accounts}
     for m in messages:
-        if isinstance(m, ledger.LedgerEntryPosted):
-            folded[m.entry.account_id] = balances.with_entry(folded[m.entry.account_id], m.entry, tx.now)
-        elif isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
-            folded[m.account_id] = balances.with_status(folded[m.account_id], frozen=isinstance(m, ledger.AccountFrozen),
-                                                        reason=m.reason, occurred_at=m.occurred_at)
-    await _bulk(tx, store.BALANCES, [
-        UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
-        for k, b in folded.items() if b != stored.get(k)])
+        account = _balance_account(m)
+        if account is not None:
+            folded[account] = _folded(folded[account], m, tx.now)
+    await _bulk(tx, store.BALANCES, _changed_balances(folded, stored))
+
+
+def _changed_balances(folded: dict[str, dict[str, Any]], stored: dict[str, dict[str, Any]]) -> list[UpdateOne]:
+    """The upserts of the balances the batch changed."""
+    return [UpdateOne({"_id": k}, {"$set": {f: v for f, v in b.items() if f != "_id"}}, upsert=True)
+            for k, b in folded.items() if b != stored.get(k)]
+
+
+def _balance_account(m: Any) -> str | None:
+    """The account whose balance a ledger message changes (an entry posted, frozen, thawed), or None."""
+    if isinstance(m, ledger.LedgerEntryPosted):
+        return m.entry.account_id
+    if isinstance(m, ledger.AccountFrozen | ledger.AccountThawed):
+        return m.account_id
+    return None
+
+
+def _folded(balance: dict[str, Any], m: Any, now: Any) -> dict[str, Any]:
+    """The balance with one entry posted, or its frozen status set."""
+    if isinstance(m, ledger.LedgerEntryPosted):
+        return balances.with_entry(balance, m.entry, now)
+    return balances.with_status(balance, frozen=isinstance(m, ledger.AccountFrozen), reason=m.reason,
+                                occurred_at=m.occurred_at)
 
 
 async def _statements_and_documents(tx: Tx, messages: Sequence[Any]) -> None:
@@ -363,91 +401,3 @@ def _upstream_entries(messages: Sequence[Any]) -> list[tuple[ledger.LedgerEntry,
             "coc_input_kg": e.coc_input_kg, "total_input_kg": e.total_input_kg,
             "categories": sorted({k.partition("|")[0] for k in e.credit_buckets_kg}), "booked_on": e.booked_on.isoformat()}))
     return out
-
-
-# ---- claims.requests.v1 and claims.decisions.v1 -----------------------------------------------
-
-STATUS_OF = {
-    cl.ClaimPending: "pending", cl.ClaimAwaitingReview: "awaiting_review", cl.ClaimApproved: "approved", cl.ClaimRejected: "rejected",
-    cl.ClaimRevoked: "revoked", cl.ClaimExpired: "expired", cl.ClaimWithdrawalConfirmed: "withdrawn",
-}
-
-
-async def handle_claim_requests(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
-    ops = []
-    for m in (i.message for i in batch):
-        if isinstance(m, cl.ClaimRequested):
-            ops.append(UpdateOne(*store.claim_request_upsert(m), upsert=True))
-    await _bulk(tx, store.CLAIMS, ops)
-    texts = [UpdateOne({"_id": f"{m.text_id}:{m.version}"}, {"$setOnInsert": m.model_dump(
-        mode="json", include={"text_id", "version", "claim_type", "language", "template", "auto_approve"})}, upsert=True)
-        for m in (i.message for i in batch)
-        if isinstance(m, cl.ClaimTextPublished) and m.actor.role.value == "secretariat"]  # api/claim_texts.py
-    await _bulk(tx, "claim_texts", texts)
-    footprints = [UpdateOne({"_id": f"{m.footprint.id}:{m.footprint.version}:{m.producer_organisation_id}"}, {
-        "$setOnInsert": {  # the first submission of a version stands, as in claims (api/footprints.py)
-            "footprint_id": str(m.footprint.id), "version": m.footprint.version, "owner": m.producer_organisation_id,
-            "coc_document_ids": m.coc_document_ids, "submitted_at": m.occurred_at,
-            # As JSON text: a PACT document may carry any key (an extension's data), some of which MongoDB refuses.
-            "document": json.dumps(m.footprint.document(), separators=(",", ":"))}},
-        upsert=True) for m in (i.message for i in batch) if isinstance(m, cl.FootprintSubmitted)
-        and m.claim_id == cl.footprint_key(m.footprint.id)  # what claims refuses is not kept here either
-        and (m.actor.organisation_id == m.producer_organisation_id or m.actor.role.value == "secretariat")]
-    await _bulk(tx, store.FOOTPRINTS, footprints)
-    return NO_OUTPUT
-
-
-async def handle_claim_decisions(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
-    """Each claim's status, evidence and history (keyed by claimant and claim id); plausibility alerts
-    in a list of their own."""
-    ops = []
-    for m in (i.message for i in batch):
-        if isinstance(m, cl.PlausibilityAlertRaised):
-            continue  # the secretariat's alone (api/plausibility.py): it may name other brands' claims
-        entry = {"type": m.type, "event_id": str(m.event_id), "at": m.occurred_at,
-                 "reasons": [r.model_dump() for r in getattr(m, "reasons", None) or []]}
-        update: dict[str, Any] = {"$push": {"history": entry},
-                                  "$setOnInsert": {"claimant_organisation_id": m.claimant_organisation_id,
-                                                   "claim_id": m.claim_id}}
-        status = STATUS_OF.get(type(m))
-        if status is not None:
-            update["$set"] = _decided(m, status, entry["reasons"])
-        if isinstance(m, cl.ClaimUsageRecorded):  # approved vs used, for the brand owner and the secretariat
-            update["$set"] = {"mass": {"approved_kg": str(m.approved_kg), "used_units": m.used_units,
-                                       "used_kg": str(m.used_kg), "unused_kg": str(m.unused_kg)}}
-        # A refused input changes nothing: it is noted on a known claim, never creates one.
-        key = store.claim_key(m.claimant_organisation_id, m.claim_id)
-        ops.append(UpdateOne({"_id": key}, update, upsert=status is not None))
-    await _bulk(tx, store.CLAIMS, ops)
-    alerts = [UpdateOne({"_id": str(m.event_id)}, {"$setOnInsert": {  # the secretariat's list (api/plausibility.py)
-        "alert_id": str(m.event_id), "raised_at": m.occurred_at, "claim_id": m.claim_id,
-        "claimant_organisation_id": m.claimant_organisation_id, "reasons": [r.model_dump() for r in m.reasons],
-        "evidence": m.evidence.model_dump(mode="json")}}, upsert=True)
-        for m in (i.message for i in batch) if isinstance(m, cl.PlausibilityAlertRaised)]
-    await _bulk(tx, store.PLAUSIBILITY_ALERTS, alerts)
-    return NO_OUTPUT
-
-
-def _decided(m: Any, status: str, reasons: list[Any]) -> dict[str, Any]:
-    """The fields a decision sets on its claim's read model."""
-    fields: dict[str, Any] = {"status": status, "decided_at": m.occurred_at, "reasons": reasons}
-    if isinstance(m, cl.ClaimPending):
-        fields.update(waiting_for=m.waiting_for, decide_by=m.decide_by)
-    if isinstance(m, cl.ClaimAwaitingReview):  # the secretariat's queue (api/review.py)
-        fields.update(awaiting_since=m.awaiting_since, evidence=m.evidence.model_dump(mode="json"),
-                      artwork_reference=m.artwork_reference)
-    if isinstance(m, cl.ClaimApproved | cl.ClaimAwaitingReview):
-        fields["pilot"] = m.pilot
-    if isinstance(m, cl.ClaimApproved | cl.ClaimRejected) and m.review is not None:
-        fields["review"] = m.review.model_dump(mode="json")
-    if isinstance(m, cl.ClaimApproved):
-        fields.update(approval_code=m.approval_code, valid_until=m.valid_until.isoformat(),
-                      evidence=m.evidence.model_dump(mode="json"), approved_at=m.occurred_at)
-        # approved vs used from the approval on (issue 18 item 6; usage reports follow it on the claim's partition)
-        spent = m.evidence.allocation.mass_kg if m.evidence.allocation else m.evidence.claimed_mass_kg
-        fields["mass.approved_kg"] = str(spent)
-    if isinstance(m, cl.ClaimRejected) and m.evidence is not None:
-        fields["evidence"] = m.evidence.model_dump(mode="json")
-    if isinstance(m, cl.ClaimWithdrawalConfirmed) and m.returned_kg is not None:
-        fields["mass.returned_kg"] = str(m.returned_kg)
-    return fields

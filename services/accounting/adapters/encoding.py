@@ -1,6 +1,7 @@
 """How accounting's state is stored: each domain object as a MongoDB document and back (maps as
-[key, value] pairs, since keys may hold '.'), and the `_id` schemes that make an account's entries
-and an owner's lots `_id` range scans. Read by the store and by the CLI."""
+[key, value] pairs, since keys may hold '.'), the `_id` scheme that makes an account's entries an
+`_id` range, and the field (`OPEN_OWNER`) that finds an owner's open lots. Read by the store and by
+the CLI."""
 
 from __future__ import annotations
 
@@ -211,16 +212,25 @@ def movement_from(doc: dict[str, Any]) -> MovementRecord:
     )
 
 
+OPEN_OWNER = "open_owner"
+"""A lot with mass left carries its owner under this field too, and only such a lot: a sparse
+index on it finds an owner's open lots without reading the spent ones (the embedded database
+answers an `_id` range by scanning the whole collection)."""
+
+
 def lot_doc(lot: Lot) -> dict[str, Any]:
-    return {
+    doc = {
         "_id": lot.lot_id,
         **{k: v for k, v in vars(lot).items() if k != "lot_id"},
         "received_on": lot.received_on.isoformat(),
     }
+    if lot.remaining > 0:
+        doc[OPEN_OWNER] = lot.owner
+    return doc
 
 
 def lot_from(doc: dict[str, Any]) -> Lot:
-    body = {k: v for k, v in doc.items() if k != "_id"}
+    body = {k: v for k, v in doc.items() if k not in ("_id", OPEN_OWNER)}
     return Lot(lot_id=doc["_id"], **{**body, "received_on": as_day(body["received_on"])})
 
 

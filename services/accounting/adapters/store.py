@@ -21,12 +21,12 @@ from pymongo.errors import OperationFailure
 
 from contracts.registry import Certificate
 from libs.messaging import Tx
-from libs.mongo import from_document, to_document
+from libs.mongo import from_document, rekey_once, to_document
 from services.accounting.adapters import keys
 from services.accounting.adapters.encoding import (
+    OPEN_OWNER,
     account_doc,
     account_from,
-    account_range,
     allocation_doc,
     allocation_from,
     as_day,
@@ -47,6 +47,7 @@ from services.accounting.domain.ledger import (
     MovementRecord,
 )
 from services.accounting.domain.rules import Assignment
+from services.accounting.domain.state import allocation_key
 from services.accounting.signing import Signer
 
 WRITE_CONFLICT = 112
@@ -61,16 +62,37 @@ class ConcurrentUpdate(OperationFailure):
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
-    # Entries and lots need no secondary index (each costs the embedded database half its insert
-    # rate):
-    # their ids are `<account>#<sequence:012d>` and `<owner>#<movement>`, so an account's chain and
-    # an
-    # owner's lots are `_id` range scans, and the id itself makes (account, sequence) unique.
+    # Entries need no secondary index (one costs the embedded database half its insert rate):
+    # their ids are `<account>#<sequence:012d>`, so an account's chain is an `_id` range and the
+    # id itself makes (account, sequence) unique. Lots are fewer (one per CoC Document received)
+    # and a claim asks for its owner's open ones: a sparse index on `OPEN_OWNER` holds those only.
+    await _mark_open_lots(db)
     await db["accounts"].create_index("organisation_id")
     await db["accounts"].create_index("period_end")
     await db["certificates"].create_index("organisation_id")
     await db["statements"].create_index([("account_id", ASCENDING), ("period_id", ASCENDING)])
     await db["allocations"].create_index([("owner", ASCENDING), ("mass", DESCENDING)])
+    await rekey_once(db, "allocations-keyed-by-owner", "allocations", allocation_per_owner)
+
+
+def allocation_per_owner(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Allocations stored before claim ids became their owner's own were keyed by the bare claim id
+    (issue 23): the same allocation under `state.allocation_key`."""
+    claim_id = doc.get("claim_id", doc["_id"])
+    key = allocation_key(doc["owner"], claim_id)
+    return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
+
+
+async def _mark_open_lots(db: AsyncDatabase[dict[str, Any]]) -> None:
+    """Lots stored before `OPEN_OWNER` existed get it (if they have mass left), once: before the
+    sparse index on it is made, so the index's existence says the lots are marked."""
+    if f"{OPEN_OWNER}_1" in await db["lots"].index_information():
+        return
+    async for doc in db["lots"].find({OPEN_OWNER: {"$exists": False}, "void": False}):
+        lot = lot_from(doc)
+        if lot.remaining > 0:
+            await db["lots"].update_one({"_id": lot.lot_id}, {"$set": {OPEN_OWNER: lot.owner}})
+    await db["lots"].create_index(OPEN_OWNER, sparse=True)
 
 
 def _writes(
@@ -100,8 +122,16 @@ class MongoStore:
     async def _find(self, collection: str, query: dict[str, Any]) -> list[dict[str, Any]]:
         return [doc async for doc in self.tx.db[collection].find(query, session=self.tx.session)]
 
+    async def _find_in(
+        self, collection: str, field: str, values: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        """Documents whose `field` is one of `values`; no round trip for none (a batch of new
+        movements has no stored lots to read, a batch of commands no accounts to close)."""
+        wanted = sorted(set(values))
+        return await self._find(collection, {field: {"$in": wanted}}) if wanted else []
+
     async def load_assignments(self, organisations: Iterable[str]) -> dict[str, list[Assignment]]:
-        docs = await self._find("assignments", {"_id": {"$in": sorted(set(organisations))}})
+        docs = await self._find_in("assignments", "_id", organisations)
         return {
             d["_id"]: [
                 Assignment(as_day(i["effective_from"]), i["rule_set_id"]) for i in d["items"]
@@ -110,33 +140,23 @@ class MongoStore:
         }
 
     async def load_certificates(self, organisations: Iterable[str]) -> list[Certificate]:
-        docs = await self._find(
-            "certificates", {"organisation_id": {"$in": sorted(set(organisations))}}
-        )
+        docs = await self._find_in("certificates", "organisation_id", organisations)
         return [
             c for c in (from_document(Certificate, d["certificate"]) for d in docs) if c is not None
         ]
 
     async def load_accounts(self, account_ids: Iterable[str]) -> list[Account]:
-        return [
-            account_from(d)
-            for d in await self._find("accounts", {"_id": {"$in": sorted(set(account_ids))}})
-        ]
+        return [account_from(d) for d in await self._find_in("accounts", "_id", account_ids)]
 
     async def load_movements(self, movement_ids: Iterable[str]) -> list[MovementRecord]:
-        return [
-            movement_from(d)
-            for d in await self._find("movements", {"_id": {"$in": sorted(set(movement_ids))}})
-        ]
+        return [movement_from(d) for d in await self._find_in("movements", "_id", movement_ids)]
 
     async def load_organisation_movements(self, organisation_id: str) -> list[MovementRecord]:
         query = {"organisation_id": organisation_id, "movement": {"$exists": True}}
         return [movement_from(d) for d in await self._find("movements", query)]
 
     async def load_lots(self, lot_ids: Iterable[str]) -> list[Lot]:
-        return [
-            lot_from(d) for d in await self._find("lots", {"_id": {"$in": sorted(set(lot_ids))}})
-        ]
+        return [lot_from(d) for d in await self._find_in("lots", "_id", lot_ids)]
 
     async def load_owner(self, owners: Iterable[str]) -> tuple[list[Account], list[Lot]]:
         owners = sorted(set(owners))
@@ -144,18 +164,11 @@ class MongoStore:
             account_from(d)
             for d in await self._find("accounts", {"organisation_id": {"$in": owners}})
         ]
-        lots = [
-            lot_from(d)
-            for owner in owners
-            for d in await self._find("lots", {"_id": account_range(owner), "void": False})
-        ]
+        lots = [lot_from(d) for d in await self._find("lots", {OPEN_OWNER: {"$in": owners}})]
         return accounts, [lot for lot in lots if lot.remaining > 0]
 
     async def load_allocations(self, keys: Iterable[str]) -> list[Allocation]:
-        return [
-            allocation_from(d)
-            for d in await self._find("allocations", {"_id": {"$in": sorted(set(keys))}})
-        ]
+        return [allocation_from(d) for d in await self._find_in("allocations", "_id", keys)]
 
     async def load_claim_holders(self, owners: Iterable[str], limit: int) -> list[Allocation]:
         """Per owner, the allocations holding the most of its mass (reserved or spent), to name in a
@@ -266,7 +279,7 @@ class MongoStore:
         )
 
     async def load_flags(self, account_ids: Iterable[str]) -> dict[str, bool]:
-        docs = await self._find("account_flags", {"_id": {"$in": sorted(set(account_ids))}})
+        docs = await self._find_in("account_flags", "_id", account_ids)
         return {d["_id"]: bool(d.get("frozen")) for d in docs}
 
     async def save_flags(self, flags: dict[str, tuple[bool, str]]) -> None:

@@ -41,7 +41,7 @@ from services.accounting.domain.claims_common import (
     holders,
     owner_accounts,
 )
-from services.accounting.domain.claims_reserve import allocate, release
+from services.accounting.domain.claims_reserve import allocate, refused_for_mass, release
 from services.accounting.domain.claims_spend import debit, return_unused
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "held",
     "holders",
     "owner_accounts",
+    "refused_for_mass",
     "release",
     "return_unused",
 ]

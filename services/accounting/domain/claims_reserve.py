@@ -13,6 +13,7 @@ from services.accounting.domain.claims_common import (
     HOLDERS_NAMED,
     Outcome,
     claimable,
+    free_credits,
     held,
     holders,
     owner_accounts,
@@ -52,6 +53,15 @@ def allocate(books: Ledger, claim_id: str, owner: str, mass: Decimal, day: date)
     if existing is not None and existing.status in (GRANTED, DEBITED):
         return [Granted(existing)]
     return books.atomic(lambda out: _allocate(books, claim_id, owner, mass, day, out))
+
+
+def refused_for_mass(books: Ledger, claim_id: str, owner: str, mass: Decimal) -> bool:
+    """Whether `allocate` would refuse this claim for want of free credits (the refusal names
+    the claims holding the owner's mass, which the books must then hold)."""
+    existing = books.allocations.get(allocation_key(owner, claim_id))
+    if existing is not None and existing.status in (GRANTED, DEBITED):
+        return False
+    return round_up(mass) > free_credits(books, owner)
 
 
 def _refusal_for_mass(

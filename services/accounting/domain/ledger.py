@@ -143,6 +143,14 @@ class Ledger:
     def certificates(self, value: dict[str, Certificate]) -> None:
         self._certificates = Certificates(value)
 
+    def know_allocations(self, allocations: Iterable[Allocation]) -> None:
+        """Add stored allocations read after the books were made; one the books already hold (the
+        batch may have changed it) is kept as it is."""
+        for allocation in allocations:
+            if allocation.key not in self.allocations:
+                self.allocations[allocation.key] = allocation
+                self.loaded["allocations"].add(allocation.key)
+
     # ---- all-or-nothing ---------------------------------------------------------------------
 
     def atomic(self, work: Callable[[list[Any]], object]) -> list[Any]:
@@ -188,12 +196,12 @@ class Ledger:
     def place(self, organisation_id: str, site_id: str, day: date) -> scope.Placement:
         """The account of the site's certification scope (or the site), and the CoC coverage on
         `day`."""
-        return scope.place(
-            self.rule_set_for(organisation_id, day),
-            self.certificates.of(organisation_id),
-            organisation_id,
-            site_id,
-            day,
+        rules = self.rule_set_for(organisation_id, day)  # the account id follows its level alone
+        return self.certificates.remembered(
+            ("place", rules.level, organisation_id, site_id, day),
+            lambda: scope.place(
+                rules, self.certificates.of(organisation_id), organisation_id, site_id, day
+            ),
         )
 
     def account_at(self, organisation_id: str, site_id: str, day: date) -> Account:
@@ -304,6 +312,9 @@ class Ledger:
         return take
 
     def coverage(self, organisation_id: str, site_id: str, day: date) -> certification.SiteCoverage:
-        return certification.site_coverage(
-            self.certificates.of(organisation_id), organisation_id, site_id, day
+        return self.certificates.remembered(
+            ("coverage", organisation_id, site_id, day),
+            lambda: certification.site_coverage(
+                self.certificates.of(organisation_id), organisation_id, site_id, day
+            ),
         )

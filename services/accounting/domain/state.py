@@ -5,10 +5,11 @@ rules that change it are in the modules named in the service README."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from contracts.ledger import DocumentShare
 from contracts.movements import (
@@ -20,6 +21,8 @@ from contracts.movements import (
 from contracts.registry import Certificate
 from services.accounting.domain.chain import GENESIS
 from services.accounting.domain.rules import CATALOGUE, ZERO, Level, RuleSet
+
+T = TypeVar("T")
 
 Movement = (
     MaterialReceivedRecorded
@@ -213,14 +216,23 @@ class Certificates(dict[str, Certificate]):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self._by_org: dict[str, list[Certificate]] | None = None
+        self._answers: dict[tuple[Any, ...], Any] = {}
 
     def __setitem__(self, key: str, value: Certificate) -> None:
         super().__setitem__(key, value)
-        self._by_org = None
+        self._by_org, self._answers = None, {}
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        self._by_org = None
+        self._by_org, self._answers = None, {}
+
+    def remembered(self, key: tuple[Any, ...], answer: Callable[[], T]) -> T:
+        """`answer()`, computed once per `key` while the certificates stay the same: which
+        certificate covers a site on a day is asked by the handler and again by the domain for
+        every movement, and batches hold many movements of one site and day."""
+        if key not in self._answers:
+            self._answers[key] = answer()
+        return cast(T, self._answers[key])
 
     def of(self, organisation_id: str) -> list[Certificate]:
         if self._by_org is None:
@@ -238,12 +250,18 @@ def add_step(period: Period, key: str, masses: dict[str, Decimal], sign: int) ->
         del period.transformations[key]
 
 
+def _shallow(value: T) -> T:
+    """What `copy.copy` makes of a plain dataclass (a new object sharing the field values),
+    without its `__reduce_ex__` round: every movement snapshots its account (`Ledger.touch`)."""
+    new = object.__new__(type(value))
+    new.__dict__.update(value.__dict__)
+    return new
+
+
 def snapshot(value: Any) -> Any:
     """A copy deep enough to restore: every mutable container copied, immutable values shared."""
-    if isinstance(
-        value, Account
-    ):  # copy.copy and a few dicts: much cheaper than dataclasses.replace
-        account, period = copy.copy(value), copy.copy(value.period)
+    if isinstance(value, Account):  # shallow copies and a few dicts: cheaper than replace()
+        account, period = _shallow(value), _shallow(value.period)
         account.buckets, account.layers, account.period = (
             dict(value.buckets),
             dict(value.layers),

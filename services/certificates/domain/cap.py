@@ -135,13 +135,42 @@ def submit(
     plan, reasons = _plan_reasons(certificate, message.audit_id, message.certification_body_id)
     if plan is None or reasons:
         return reasons
-    open_findings = {
+    reasons = _submission_reasons(certificate, message, plan, rules)
+    if reasons:
+        return reasons
+    submitted = plan.model_copy(
+        update={"submitted_on": message.submitted_on, "actions": message.actions}
+    )
+    return Change(
+        revise(certificate, now, corrective_action_plans=_replace(certificate, submitted)),
+        CertificateChange.CAP_SUBMITTED,
+        _submitted_why(message, plan),
+        now,
+        message.audit_id,
+    )
+
+
+def _open_findings(certificate: Certificate, audit_id: str) -> dict[str, Finding]:
+    """The findings of the audit not closed yet, by id."""
+    return {
         f.finding_id: f
         for f in certificate.findings
-        if f.audit_id == message.audit_id and f.closed_on is None
+        if f.audit_id == audit_id and f.closed_on is None
     }
+
+
+def _submission_reasons(
+    certificate: Certificate,
+    message: CorrectiveActionPlanSubmitted,
+    plan: CorrectiveActionPlan,
+    rules: Rules,
+) -> list[Reason]:
+    """Why a submitted plan cannot be recorded: an action for no open finding or due too late,
+    an open finding without an action, two actions for one finding, submitted before the audit
+    ended."""
+    open_findings = _open_findings(certificate, message.audit_id)
     actions = {a.finding_id: a for a in message.actions}
-    reasons += _actions_reasons(message, open_findings, rules)
+    reasons = _actions_reasons(message, open_findings, rules)
     missing = sorted(set(open_findings) - set(actions))
     if missing:
         reasons.append(
@@ -153,26 +182,18 @@ def submit(
         reasons.append(
             reason(R.DATES_OUT_OF_ORDER, "submitted before the audit ended", "submitted_on")
         )
-    if reasons:
-        return reasons
-    submitted = plan.model_copy(
-        update={"submitted_on": message.submitted_on, "actions": message.actions}
-    )
+    return reasons
+
+
+def _submitted_why(message: CorrectiveActionPlanSubmitted, plan: CorrectiveActionPlan) -> str:
     late = (
         f", {(message.submitted_on - plan.submit_by).days} day(s) late"
         if message.submitted_on > plan.submit_by
         else ""
     )
-    why = (
+    return (
         f"corrective action plan for audit {message.audit_id} "
         f"submitted on {message.submitted_on}{late}"
-    )
-    return Change(
-        revise(certificate, now, corrective_action_plans=_replace(certificate, submitted)),
-        CertificateChange.CAP_SUBMITTED,
-        why,
-        now,
-        message.audit_id,
     )
 
 
@@ -183,6 +204,29 @@ def approve(
     plan, reasons = _plan_reasons(certificate, message.audit_id, message.certification_body_id)
     if plan is None or reasons:
         return reasons
+    reasons = _approval_reasons(plan, message)
+    if reasons:
+        return reasons
+    approved = plan.model_copy(update={"approved_on": message.approved_on})
+    why = f"corrective action plan for audit {message.audit_id} approved on {message.approved_on}"
+    return Change(
+        revise(
+            certificate,
+            now,
+            findings=_with_plan_due_dates(certificate, plan),
+            corrective_action_plans=_replace(certificate, approved),
+        ),
+        CertificateChange.CAP_APPROVED,
+        why,
+        now,
+        message.audit_id,
+    )
+
+
+def _approval_reasons(
+    plan: CorrectiveActionPlan, message: CorrectiveActionPlanApproved
+) -> list[Reason]:
+    """A plan is approved once submitted, and not before it was."""
     if plan.submitted_on is None:
         return [
             reason(
@@ -199,30 +243,25 @@ def approve(
                 "approved_on",
             )
         ]
+    return []
+
+
+def _with_plan_due_dates(certificate: Certificate, plan: CorrectiveActionPlan) -> list[Finding]:
+    """The certificate's findings, those the plan acts on (open, not overdue) due when it says."""
     due = {a.finding_id: a.due_on for a in plan.actions}
-    findings = [
-        f.model_copy(update={"due_on": due[f.finding_id]})
-        if f.audit_id == message.audit_id
-        and f.closed_on is None
-        and f.finding_id in due
-        and not f.overdue
-        else f
+
+    def acted_on(f: Finding) -> bool:
+        return (
+            f.audit_id == plan.audit_id
+            and f.closed_on is None
+            and f.finding_id in due
+            and not f.overdue
+        )
+
+    return [
+        f.model_copy(update={"due_on": due[f.finding_id]}) if acted_on(f) else f
         for f in certificate.findings
     ]
-    approved = plan.model_copy(update={"approved_on": message.approved_on})
-    why = f"corrective action plan for audit {message.audit_id} approved on {message.approved_on}"
-    return Change(
-        revise(
-            certificate,
-            now,
-            findings=findings,
-            corrective_action_plans=_replace(certificate, approved),
-        ),
-        CertificateChange.CAP_APPROVED,
-        why,
-        now,
-        message.audit_id,
-    )
 
 
 def _replace(certificate: Certificate, plan: CorrectiveActionPlan) -> list[CorrectiveActionPlan]:

@@ -69,11 +69,25 @@ class _Tally:
 def nc_figures(certificates: Iterable[Certificate], as_of: date) -> dict[str, Any]:
     """NCs by principle and severity; the share closed within 12 and 18 months of being raised,
     over the NCs raised at least that long before `as_of`; entities with provisional status."""
+    certificates = list(certificates)
     by_principle: dict[str, _Tally] = defaultdict(_Tally)
     total = _Tally()
-    provisional: dict[str, list[str]] = defaultdict(list)
-    # A finding carried to the certificate that replaced its own counts once, as its newest holder
-    # has it.
+    for finding in _unique_findings(certificates):
+        if finding.raised_on > as_of:
+            continue
+        by_principle[finding.principle].add(finding, as_of)
+        total.add(finding, as_of)
+    return {
+        "as_of": as_of.isoformat(),
+        "by_principle": {p: by_principle[p].as_dict() for p in sorted(by_principle)},
+        "total": total.as_dict(),
+        "entities_with_provisional_status": _provisional_entities(certificates),
+    }
+
+
+def _unique_findings(certificates: list[Certificate]) -> list[Finding]:
+    """Every finding once: one carried to the certificate that replaced its own counts as its
+    newest holder has it."""
     unique: dict[tuple[str, str, str], tuple[bool, Finding]] = {}
     for certificate in certificates:
         current = certificate.status is not CertificateStatus.SUPERSEDED
@@ -85,22 +99,19 @@ def nc_figures(certificates: Iterable[Certificate], as_of: date) -> dict[str, An
             )
             if key not in unique or (current and not unique[key][0]):
                 unique[key] = (current, finding)
+    return [finding for _, finding in unique.values()]
+
+
+def _provisional_entities(certificates: list[Certificate]) -> list[dict[str, Any]]:
+    """The organisations holding a provisional certificate, with those certificates' numbers."""
+    provisional: dict[str, list[str]] = defaultdict(list)
+    for certificate in certificates:
         if certificate.status is CertificateStatus.PROVISIONAL:
             provisional[certificate.organisation_id].append(certificate.certificate_number)
-    for _, finding in unique.values():
-        if finding.raised_on > as_of:
-            continue
-        by_principle[finding.principle].add(finding, as_of)
-        total.add(finding, as_of)
-    return {
-        "as_of": as_of.isoformat(),
-        "by_principle": {p: by_principle[p].as_dict() for p in sorted(by_principle)},
-        "total": total.as_dict(),
-        "entities_with_provisional_status": [
-            {"organisation_id": org, "certificate_numbers": sorted(numbers)}
-            for org, numbers in sorted(provisional.items())
-        ],
-    }
+    return [
+        {"organisation_id": org, "certificate_numbers": sorted(numbers)}
+        for org, numbers in sorted(provisional.items())
+    ]
 
 
 def rebuild(events: Iterable[Any]) -> dict[str, Certificate]:

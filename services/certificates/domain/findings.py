@@ -15,7 +15,8 @@ from contracts.certificates import (
     CertificateChange,
 )
 from contracts.certificates import CertificateReason as R
-from contracts.common import today_utc
+from contracts.common import Reason, today_utc
+from contracts.registry import Certificate
 from services.certificates.domain import cap, provisional
 from services.certificates.domain.books import Books
 from services.certificates.domain.model import Change, Outcome
@@ -38,32 +39,7 @@ def close_nonconformity(
     )
     if certificate is None:
         return Outcome(refused=reasons, organisation_id=org)
-    finding = next((f for f in certificate.findings if f.finding_id == message.finding_id), None)
-    if finding is None:
-        reasons.append(
-            _reason(
-                R.UNKNOWN_FINDING,
-                f"{certificate.certificate_number} has no finding {message.finding_id}",
-                "finding_id",
-            )
-        )
-    else:
-        if finding.closed_on is not None:
-            reasons.append(
-                _reason(
-                    R.FINDING_ALREADY_CLOSED,
-                    f"finding {finding.finding_id} was closed on {finding.closed_on}",
-                    "finding_id",
-                )
-            )
-        if message.closed_on < finding.raised_on:
-            reasons.append(
-                _reason(
-                    R.DATES_OUT_OF_ORDER,
-                    f"closed on {message.closed_on}, before it was raised on {finding.raised_on}",
-                    "closed_on",
-                )
-            )
+    reasons += _closing_reasons(certificate, message)
     if reasons:
         return Outcome(refused=reasons, organisation_id=org)
     findings = [
@@ -87,6 +63,38 @@ def close_nonconformity(
             ]
         )
     )
+
+
+def _closing_reasons(certificate: Certificate, message: NonconformityClosed) -> list[Reason]:
+    """Why the finding cannot be closed: the certificate has no such finding, it is closed already,
+    or the closing day is before it was raised."""
+    finding = next((f for f in certificate.findings if f.finding_id == message.finding_id), None)
+    if finding is None:
+        return [
+            _reason(
+                R.UNKNOWN_FINDING,
+                f"{certificate.certificate_number} has no finding {message.finding_id}",
+                "finding_id",
+            )
+        ]
+    reasons = []
+    if finding.closed_on is not None:
+        reasons.append(
+            _reason(
+                R.FINDING_ALREADY_CLOSED,
+                f"finding {finding.finding_id} was closed on {finding.closed_on}",
+                "finding_id",
+            )
+        )
+    if message.closed_on < finding.raised_on:
+        reasons.append(
+            _reason(
+                R.DATES_OUT_OF_ORDER,
+                f"closed on {message.closed_on}, before it was raised on {finding.raised_on}",
+                "closed_on",
+            )
+        )
+    return reasons
 
 
 def corrective_action_plan(

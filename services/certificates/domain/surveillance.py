@@ -59,13 +59,35 @@ def surveil(
     `SURVEILLANCE_PASSED`; closing the last Major of a provisional certificate may upgrade it."""
     aid = audit.audit_id
     findings, new, closing = _findings_after(certificate, audit)
-    update: dict[str, object] = {"findings": findings}
     revoked = revocation(audit, major_count(new), rules)
     if revoked is not None:
         withdrawn = revise(
-            certificate, now, **update, status=CertificateStatus.WITHDRAWN, status_reason=revoked
+            certificate,
+            now,
+            findings=findings,
+            status=CertificateStatus.WITHDRAWN,
+            status_reason=revoked,
         )
         return [Change(withdrawn, CertificateChange.WITHDRAWN, revoked, now, aid)]
+    update, change, reason = _surveillance_update(certificate, audit, findings, new, closing, rules)
+    surveilled = revise(certificate, now, **update)
+    changes = [Change(surveilled, change, reason, now, aid)]
+    upgraded = provisional.upgrade(surveilled, audit.audit_completed_on, now, rules, aid)
+    return changes + ([upgraded] if upgraded else [])
+
+
+def _surveillance_update(
+    certificate: Certificate,
+    audit: AuditOutcomeSubmitted,
+    findings: list[Finding],
+    new: list[Finding],
+    closing: dict[str, date],
+    rules: Rules,
+) -> tuple[dict[str, object], CertificateChange, str]:
+    """What an audit that does not revoke changes, the kind of change and its reason: the
+    findings, the next due date (if it counts), a Corrective Action Plan for its new findings, and
+    the downgrade to provisional for a new open Major on a full certificate."""
+    update: dict[str, object] = {"findings": findings}
     update |= _next_due_update(certificate, audit, rules)
     plan = cap.plan_for(
         audit.audit_id, audit.certification_body_id, audit.audit_completed_on, new, rules
@@ -75,16 +97,16 @@ def surveil(
     open_new = [f for f in new if f.closed_on is None]
     new_majors = sum(1 for f in open_new if f.severity is Severity.MAJOR)
     change = CertificateChange.FINDINGS_ADDED if open_new else CertificateChange.SURVEILLANCE_PASSED
-    reason = f"surveillance audit {aid}: {len(open_new)} new open finding(s), {len(closing)} closed"
+    reason = (
+        f"surveillance audit {audit.audit_id}: {len(open_new)} new open finding(s), "
+        f"{len(closing)} closed"
+    )
     if new_majors and not certificate.provisional:
         due_on = update.get("surveillance_due_on", certificate.surveillance_due_on)
         downgraded, reason = downgrade(certificate, audit, new_majors, due_on is not None, rules)
         update |= downgraded
         change = CertificateChange.DOWNGRADED_TO_PROVISIONAL
-    surveilled = revise(certificate, now, **update)
-    changes = [Change(surveilled, change, reason, now, aid)]
-    upgraded = provisional.upgrade(surveilled, audit.audit_completed_on, now, rules, aid)
-    return changes + ([upgraded] if upgraded else [])
+    return update, change, reason
 
 
 def _findings_after(

@@ -22,7 +22,7 @@ from contracts.claims import ClaimRequested, ClaimType, ClaimTypeStatus
 from contracts.common import today_utc
 from contracts.registry import Certificate, Member, Site
 from libs.messaging import Tx
-from libs.mongo import to_document
+from libs.mongo import rekey_once, to_document
 from services.claims.adapters.documents import (
     claim_from,
     footprint_document,
@@ -35,7 +35,7 @@ from services.claims.domain.effects import Status
 from services.claims.domain.footprints import Footprint
 from services.claims.domain.membership import AT_RISK, FORFEITED
 from services.claims.domain.plausibility import OPEN, SiteYear
-from services.claims.domain.saga import claim_ref
+from services.claims.domain.saga import claim_key, claim_ref
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -60,12 +60,27 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index("allocate_command_id")
     await db[CLAIMS].create_index("approval_code")
     await db[CLAIMS].create_index("claim_id")
+    # `open_claims_with` asks this once per new claim: with `status` in the key the embedded
+    # database answers from the index instead of scanning every claim.
     await db[CLAIMS].create_index(
-        [("request.product.product_id", ASCENDING), ("request.artwork_reference", ASCENDING)]
+        [
+            ("request.product.product_id", ASCENDING),
+            ("request.artwork_reference", ASCENDING),
+            ("status", ASCENDING),
+        ]
     )
     await db[TEXTS].create_index([("text_id", ASCENDING), ("version", ASCENDING)])
     await db[REGISTRY].create_index("organisation_id")
     await db[REGISTRY].create_index("number_key", sparse=True)
+    await rekey_once(db, "claims-keyed-by-claimant", CLAIMS, claim_per_claimant)
+
+
+def claim_per_claimant(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Claims stored before claim ids became their claimant's own were keyed by the bare claim id
+    (issue 23): the same claim under `saga.claim_key`, with its `claim_id` field."""
+    claim_id = doc.get("claim_id", doc["_id"])
+    key = claim_key(doc["claimant"], claim_id)
+    return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
 
 
 # ---- claims ----------------------------------------------------------------------------------
@@ -78,6 +93,10 @@ class MongoStore:
         self.tx = tx
         self.db = tx.db
         self.session = tx.session
+        self._outputs: dict[str, dict[str, Any] | None] = {}
+        """Site-years (`SITE_OUTPUT`) as this transaction read and wrote them."""
+        self._sites: dict[str, dict[str, Any]] = {}
+        """Sites (`SITES`) as this transaction read them."""
 
     # ---- claims ----
 
@@ -96,16 +115,19 @@ class MongoStore:
         return await self._load([query])
 
     async def load_due(self, now: datetime, limit: int) -> Loaded:
-        due = {
-            "$or": [
-                {"status": Status.PENDING.value, "decide_by": {"$lte": now}},
-                {
-                    "status": Status.APPROVED.value,
-                    "valid_until": {"$lt": today_utc(now).isoformat()},
-                },
-            ]
+        """Pending claims past their allocation deadline, then approvals past `valid_until`: two
+        indexed queries (an `$or` is a scan of every claim in the embedded database), up to
+        `limit` in all."""
+        timed_out = {"status": Status.PENDING.value, "decide_by": {"$lte": now}}
+        expired = {
+            "status": Status.APPROVED.value,
+            "valid_until": {"$lt": today_utc(now).isoformat()},
         }
-        return await self._load([due], limit)
+        loaded = await self._load([timed_out], limit)
+        left = limit - len(loaded.claims) if limit else 0
+        if limit and left <= 0:
+            return loaded
+        return await self._load([expired], left, into=loaded)
 
     async def open_claims_with(self, product_id: str, artwork_reference: str) -> list[str]:
         query = {
@@ -116,16 +138,19 @@ class MongoStore:
         found = self.db[CLAIMS].find(query, {"claimant": 1, "claim_id": 1}, session=self.session)
         return sorted([claim_ref(doc["claimant"], doc["claim_id"]) async for doc in found])
 
-    async def _load(self, clauses: list[dict[str, Any]], limit: int = 0) -> Loaded:
-        loaded = Loaded()
-        if not clauses:
-            return loaded
-        query = clauses[0] if len(clauses) == 1 else {"$or": clauses}
-        found = self.db[CLAIMS].find(query, {"decisions": 0}, session=self.session)
-        if limit:
-            found = found.limit(limit)
-        async for doc in found:
-            loaded.add_read(claim_from(doc), doc.get("allocate_command_id"))
+    async def _load(
+        self, clauses: list[dict[str, Any]], limit: int = 0, into: Loaded | None = None
+    ) -> Loaded:
+        """The claims any clause matches, each once. One query per clause, never an `$or`: the
+        embedded database answers an `$or` by scanning every claim, and each clause has an index."""
+        loaded = into if into is not None else Loaded()
+        for query in clauses:
+            found = self.db[CLAIMS].find(query, {"decisions": 0}, session=self.session)
+            if limit:
+                found = found.limit(limit)
+            async for doc in found:
+                if doc["_id"] not in loaded.claims:
+                    loaded.add_read(claim_from(doc), doc.get("allocate_command_id"))
         return loaded
 
     async def save_claims(self, loaded: Loaded) -> None:
@@ -241,21 +266,20 @@ class MongoStore:
         footprints = await self.load_footprints(
             str(r.footprint_id) for r in requests if r.footprint_id is not None
         )
-        query: dict[str, Any] = {"organisation_id": {"$in": orgs}}
+        # Two indexed queries rather than an `$or`, which the embedded database answers by a scan.
+        queries: list[dict[str, Any]] = [{"organisation_id": {"$in": orgs}}]
         if keys:
-            query = {"$or": [query, {"number_key": {"$in": keys}}]}
+            queries.append({"number_key": {"$in": keys}})
         members: set[str] = set()
         certificates: list[Certificate] = []
         standing: dict[str, str] = {}
         projection = {"findings": 0, "member": 0}
-        async for doc in self.db[REGISTRY].find(query, projection, session=self.session):
-            if doc["kind"] == "member":
-                members.add(doc["organisation_id"])
-            elif doc["kind"] == "standing":
-                standing[doc["organisation_id"]] = doc["standing"]
-            else:
-                fields = {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}
-                certificates.append(Certificate.model_validate(fields))
+        seen: set[str] = set()
+        for query in queries:
+            async for doc in self.db[REGISTRY].find(query, projection, session=self.session):
+                if doc["_id"] not in seen:
+                    seen.add(doc["_id"])
+                    _read_registry_doc(doc, members, certificates, standing)
         return Registry(frozenset(members), tuple(certificates), standing, footprints)
 
     # ---- members' standing (`domain/membership.py`) ----
@@ -364,6 +388,7 @@ class MongoStore:
 
     async def save_sites(self, sites: Sequence[Site]) -> None:
         for site in sites:
+            self._sites.pop(site.site_id, None)
             capacity = site.output_capacity_kg_per_year
             await self.db[SITES].update_one(
                 {"_id": site.site_id},
@@ -378,8 +403,14 @@ class MongoStore:
             )
 
     async def add_site_output(self, site_id: str, year: int, coc_kg: Decimal) -> SiteYear:
+        # A batch of ledger events carries many documents of few sites: each site and site-year
+        # is read once per transaction and kept with what this transaction wrote to it.
         key = f"{site_id}|{year}"
-        stored = await self.db[SITE_OUTPUT].find_one({"_id": key}, session=self.session)
+        if key not in self._outputs:
+            self._outputs[key] = await self.db[SITE_OUTPUT].find_one(
+                {"_id": key}, session=self.session
+            )
+        stored = self._outputs[key]
         total = coc_kg + (Decimal(stored["coc_output_kg"]) if stored else Decimal(0))
         await self.db[SITE_OUTPUT].update_one(
             {"_id": key},
@@ -387,7 +418,12 @@ class MongoStore:
             upsert=True,
             session=self.session,
         )
-        site = await self.db[SITES].find_one({"_id": site_id}, session=self.session) or {}
+        self._outputs[key] = {**(stored or {}), "coc_output_kg": str(total)}
+        if site_id not in self._sites:
+            self._sites[site_id] = (
+                await self.db[SITES].find_one({"_id": site_id}, session=self.session) or {}
+            )
+        site = self._sites[site_id]
         capacity = site.get("capacity_kg")
         return SiteYear(
             site_id=site_id,
@@ -399,12 +435,30 @@ class MongoStore:
         )
 
     async def mark_site_alerted(self, site_id: str, year: int) -> None:
+        key = f"{site_id}|{year}"
         await self.db[SITE_OUTPUT].update_one(
-            {"_id": f"{site_id}|{year}"}, {"$set": {"alerted": True}}, session=self.session
+            {"_id": key}, {"$set": {"alerted": True}}, session=self.session
         )
+        if (stored := self._outputs.get(key)) is not None:
+            self._outputs[key] = {**stored, "alerted": True}
 
 
 _NOT_CERTIFICATE_FIELDS = ("_id", "kind", "number_key")
+
+
+def _read_registry_doc(
+    doc: dict[str, Any],
+    members: set[str],
+    certificates: list[Certificate],
+    standing: dict[str, str],
+) -> None:
+    if doc["kind"] == "member":
+        members.add(doc["organisation_id"])
+    elif doc["kind"] == "standing":
+        standing[doc["organisation_id"]] = doc["standing"]
+    else:
+        fields = {k: v for k, v in doc.items() if k not in _NOT_CERTIFICATE_FIELDS}
+        certificates.append(Certificate.model_validate(fields))
 
 
 def _standing(organisation_id: str, standing: str, since: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 from pymongo import ASCENDING, ReturnDocument
@@ -59,6 +59,17 @@ class Refused(Exception):
 
 async def pinned_target(url: str, allow_private: bool, resolver: Resolver) -> Target:
     """The URL rewritten to the checked address, with the Host header and TLS name of the original."""
+    parts, host, port = _http_url(url)
+    address = (await _allowed_addresses(host, port, allow_private, resolver))[0].split("%", 1)[0]
+    literal = f"[{address}]" if ":" in address else address
+    path = parts.path or "/"
+    target = f"{parts.scheme}://{literal}:{port}{path}" + (f"?{parts.query}" if parts.query else "")
+    return Target(target, _host_header(host, port, parts.scheme), host if parts.scheme == "https" else None)
+
+
+def _http_url(url: str) -> tuple[SplitResult, str, int]:
+    """The URL's parts, host and port (the scheme's default when it names none); Refused unless it
+    is http(s) with a host."""
     try:
         parts = urlsplit(url)
         host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
@@ -66,6 +77,12 @@ async def pinned_target(url: str, allow_private: bool, resolver: Resolver) -> Ta
         raise Refused(INVALID_URL) from exc
     if parts.scheme not in ("http", "https") or not host:
         raise Refused(INVALID_URL)
+    return parts, host, port
+
+
+async def _allowed_addresses(host: str, port: int, allow_private: bool, resolver: Resolver) -> list[str]:
+    """What the host resolves to now; Refused when nothing, or when any address is not one a
+    delivery may go to (unless private targets are allowed)."""
     try:
         addresses = await resolver(host, port)
     except (OSError, UnicodeError) as exc:
@@ -74,15 +91,15 @@ async def pinned_target(url: str, allow_private: bool, resolver: Resolver) -> Ta
         raise Refused(UNRESOLVED)
     if not allow_private and not all(address_allowed(a) for a in addresses):
         raise Refused(NOT_ALLOWED)
-    address = addresses[0].split("%", 1)[0]
-    literal = f"[{address}]" if ":" in address else address
-    path = parts.path or "/"
-    target = f"{parts.scheme}://{literal}:{port}{path}" + (f"?{parts.query}" if parts.query else "")
-    default_port = port == (443 if parts.scheme == "https" else 80)
-    host_header = host if default_port else f"{host}:{port}"
-    if ":" in host and not default_port:
-        host_header = f"[{host}]:{port}"
-    return Target(target, host_header, host if parts.scheme == "https" else None)
+    return list(addresses)
+
+
+def _host_header(host: str, port: int, scheme: str) -> str:
+    """The original Host header: the name alone on the scheme's default port, else with the port
+    (an IPv6 literal in brackets)."""
+    if port == (443 if scheme == "https" else 80):
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Dispatcher:

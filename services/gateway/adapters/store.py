@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from libs.mongo import rekey_once
 from services.gateway.domain.epcis import Gs1Registry
 
 KEYS = "api_keys"
@@ -51,6 +52,17 @@ def claim_key(claimant: str, claim_id: str) -> str:
     return f"{claimant}|{claim_id}"
 
 
+def claim_per_claimant(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Claims stored before claim ids became their claimant's own were keyed by the bare claim id
+    (issue 23): the same claim under `claim_key`, with its `claim_id` field. One whose claimant
+    the read model never learnt stays as it is (no key can be made for it)."""
+    if "claimant_organisation_id" not in doc:
+        return None
+    claim_id = doc.get("claim_id", doc["_id"])
+    key = claim_key(doc["claimant_organisation_id"], claim_id)
+    return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
+
+
 def claim_request_upsert(m: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The filter and update that record a ClaimRequested in the read model: written by the API when it publishes
     (a brand reads its claim back at once) and again by the consumer (the same fields, so either order is fine)."""
@@ -77,6 +89,7 @@ async def ensure_indexes(db: Db) -> None:
     await db[CLAIMS].create_index([("approval_code", ASCENDING)], sparse=True)
     await db[CLAIMS].create_index([("claimant_organisation_id", ASCENDING), ("claim_id", ASCENDING)])
     await db[CLAIMS].create_index([("claim_id", ASCENDING)])
+    await rekey_once(db, "claims-keyed-by-claimant", CLAIMS, claim_per_claimant)
     await db[EVENT_STATUS].create_index([("site_id", ASCENDING), ("updated_at", DESCENDING)])
     await db[SUBSCRIPTIONS].create_index([("organisation_id", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])

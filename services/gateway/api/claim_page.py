@@ -4,7 +4,7 @@ status now (provisional marked as such, never like active), phone-sized, the QR 
 configured public base URL (no QR when that is a loopback address); a footprint claim shows where its
 number comes from (the PACT footprint, who declared it, who assured it). A pilot claim type says "pilot,
 not an ASI claim" and the page carries no ASI name. Registered before `pages.py`, whose `/c/{code}`
-it replaces."""
+it replaces. The page is templates/claim_public.html."""
 
 from __future__ import annotations
 
@@ -15,58 +15,16 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from jinja2 import DictLoader, Environment, select_autoescape
 
 from services.gateway.adapters import store
 from services.gateway.api.deps import GatewayDep
 from services.gateway.api.pages import page
 from services.gateway.domain.qr import svg
-from services.gateway.templates import BASE, STATUS
+from services.gateway.templates import render
 
 router = APIRouter(tags=["public pages"])
 CURRENT = ("active", "provisional")
 PILOT_LABEL = "pilot, not an ASI claim"
-
-PAGE = """{% extends "base.html" %}{% from "status.html" import badge %}
-{% block title %}{{ 'Claim ' ~ code ~ ' (' ~ pilot_label ~ ')' if pilot else 'ASI claim ' ~ code }}{% endblock %}
-{% block brand %}{% if pilot %}<a href="/">Claim verification</a>{% else %}<a href="/">ASI verification</a>{% endif %}{% endblock %}
-{% block main %}
-<div class="card"><h1>{{ 'Claim ' ~ code if pilot else 'ASI claim ' ~ code }}</h1><p id="claim-status">{{ badge(status) }}</p>
-{% if pilot %}<p class="status warn" id="pilot">{{ pilot_label }}</p>{% endif %}
-{% if status == 'approved' %}<p>{% if pilot %}This claim was checked in a pilot and is recorded; it is not a certified claim. It may be used until {{ claim.valid_until }}.{% else %}This claim was approved by ASI and may be used until {{ claim.valid_until }}.{% endif %}</p>
-{% elif status == 'revoked' %}<p>This approval was <strong>revoked</strong>: the claim may no longer be used.</p>
-{% elif status == 'expired' %}<p>This approval <strong>expired</strong>.</p>
-{% elif status == 'withdrawn' %}<p>The claimant <strong>withdrew</strong> this claim.</p>{% endif %}
-{% for r in claim.reasons %}<p class="muted">{{ r.message }}</p>{% endfor %}
-{% if warning %}<p class="status warn">{{ warning }}</p>{% endif %}
-<dl><dt>Holder</dt><dd id="holder">{{ claimant }}</dd>
-{% if request %}<dt>Claim</dt><dd id="wording">&ldquo;{{ request.wording }}&rdquo;</dd>
-<dt>Product</dt><dd>{{ request.product.name }} ({{ request.product.product_id }})</dd>
-<dt>Quantity</dt><dd id="quantity">{% if request.product.units %}{{ '{:,}'.format(request.product.units) }} units, {% endif %}{{ mass_kg }} kg of aluminium</dd>
-<dt>Type</dt><dd>{{ request.claim_type|replace('_', ' ') }}</dd>{% endif %}
-{% if recycled %}<dt>Recycled content</dt><dd id="recycled">{{ recycled }}</dd>{% endif %}
-</dl></div>
-<div class="card"><h2>Certificates behind it</h2>
-{% if certificates %}<table class="rows"><tr class="head"><th>Number</th><th>Standard</th><th>Status now</th></tr>
-{% for c in certificates %}<tr class="certificate"><td><a href="/certificates/{{ c.number }}">{{ c.number }}</a></td><td data-label="Standard">{{ c.standard|replace('_', ' ') }}</td><td data-label="Status now"><span class="status {{ c.css }}" data-status="{{ c.status }}">{{ c.status }}</span>{% if c.status == 'provisional' %}<br><span class="muted">provisional: major non-conformities to close within the year</span>{% endif %}</td></tr>{% endfor %}
-</table>{% else %}<p>None recorded.</p>{% endif %}</div>
-{% if footprint %}<div class="card" id="footprint"><h2>Where the footprint comes from</h2>
-<dl><dt>Footprint</dt><dd>{{ footprint.pcf_excluding_biogenic }} kg CO2e per {{ footprint.declared_unit }} (excluding biogenic)</dd>
-<dt>Declared by</dt><dd>{{ footprint.company_name }}, PACT footprint {{ footprint.footprint_id }} version {{ footprint.version }}</dd>
-<dt>Assured by</dt><dd id="assurance">{% if footprint.assurance_provider %}{{ footprint.assurance_provider }}{% if footprint.assurance_level %} ({{ footprint.assurance_level }} assurance{% if footprint.assurance_standard %}, {{ footprint.assurance_standard }}{% endif %}){% endif %}{% if footprint.assurance_completed_at %}, {{ footprint.assurance_completed_at[:10] }}{% endif %}{% else %}not assured{% endif %}</dd>
-<dt>Valid until</dt><dd>{{ footprint.valid_until }}</dd></dl></div>{% endif %}
-{% if url %}<div class="card qr"><h2>Scan to check</h2>{{ qr|safe }}<p class="muted"><a href="{{ url }}">{{ url }}</a></p></div>
-{% else %}<div class="card"><p class="muted" id="no-qr">No public address is configured for this platform (GATEWAY_PUBLIC_BASE_URL), so no QR code is shown.</p></div>{% endif %}
-{% endblock %}"""
-
-ENV = Environment(
-    loader=DictLoader({
-        "base.html": BASE.replace('<a href="/">ASI verification</a>',
-                                  '{% block brand %}<a href="/">ASI verification</a>{% endblock %}'),
-        "status.html": STATUS, "claim_public.html": PAGE}),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
-
 
 def public_url(base: str, code: str) -> str | None:
     """The page's public address, or None when the base URL is a loopback (it would print 127.0.0.1)."""
@@ -105,7 +63,27 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         return page("message.html", 404, title="Unknown claim code",
                     message=f"No ASI claim approval has the code {code}. The claim on this pack is not verified.")
     evidence = claim.get("evidence") or {}
-    listed = evidence.get("certificates", [])
+    certificates = await _certificates_now(gw, evidence.get("certificates", []))
+    warning = None
+    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
+        warning = "A certificate behind this claim is no longer current; the approval is under review."
+    claimant_id = claim.get("claimant_organisation_id", "")
+    member = await gw.db[store.MEMBERS].find_one({"_id": claimant_id})
+    url = public_url(gw.settings.public_base_url, code)
+    recycled = (claim.get("request") or {}).get("claim_type") == "recycled_content"
+    html = render("claim_public.html",
+        code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
+        claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
+        pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
+        footprint=evidence.get("footprint"),  # issue 18 item 5: the origin of a footprint claim's number
+        qr=svg(url) if url else "", url=url,
+        recycled=recycled_line(evidence) if recycled else None)
+    return HTMLResponse(html)
+
+
+async def _certificates_now(gw: GatewayDep, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The certificates the claim's evidence lists, each with its status now (as listed when the
+    gateway does not know it)."""
     current = {d["_id"]: d async for d in gw.db[store.CERTIFICATES].find(
         {"_id": {"$in": [e["certificate_id"] for e in listed]}})}
     certificates: list[dict[str, Any]] = []
@@ -113,17 +91,4 @@ async def public_claim_page(gw: GatewayDep, code: str) -> HTMLResponse:
         status = current.get(e["certificate_id"], {}).get("status", e["status"])
         certificates.append({"number": e["certificate_number"], "standard": e["standard"], "status": status,
                              "css": certificate_css(status)})
-    warning = None
-    if claim.get("status") == "approved" and any(c["status"] not in CURRENT for c in certificates):
-        warning = "A certificate behind this claim is no longer current; the approval is under review."
-    claimant_id = claim.get("claimant_organisation_id", "")
-    member = await gw.db[store.MEMBERS].find_one({"_id": claimant_id})
-    url = public_url(gw.settings.public_base_url, code)
-    html = ENV.get_template("claim_public.html").render(
-        code=code, claim=claim, status=claim.get("status", "unknown"), request=claim.get("request"),
-        claimant=(member or {}).get("name", claimant_id), certificates=certificates, warning=warning,
-        pilot=bool(claim.get("pilot")), pilot_label=PILOT_LABEL, mass_kg=evidence.get("claimed_mass_kg", ""),
-        footprint=evidence.get("footprint"),  # issue 18 item 5: the origin of a footprint claim's number
-        qr=svg(url) if url else "", url=url,
-        recycled=recycled_line(evidence) if (claim.get("request") or {}).get("claim_type") == "recycled_content" else None)
-    return HTMLResponse(html)
+    return certificates

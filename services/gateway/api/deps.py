@@ -186,6 +186,13 @@ async def _claim_ids(gw: Gateway, caller: Principal, items: list[Outgoing]) -> l
             "_id": o.event_id, "organisation_id": caller.organisation_id, "role": caller.role.value,
             "key_id": caller.key_id, "topic": o.topic, "type": o.type, "submitted_at": now,
             "fingerprint": o.fingerprint, "key": o.key, "value": o.value, **o.record})
+    stored = await _first_submissions(gw, docs)
+    return [_resend_or_conflict(caller, o, stored[o.event_id]) for o in items]
+
+
+async def _first_submissions(gw: Gateway, docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each event id's first submission: the one inserted now, or the one stored before (a duplicate
+    key on insert)."""
     ids = list(docs)
     taken: list[str] = []
     try:
@@ -198,16 +205,17 @@ async def _claim_ids(gw: Gateway, caller: Principal, items: list[Outgoing]) -> l
     stored = {d["_id"]: d for d in docs.values() if d["_id"] not in taken}
     if taken:
         stored.update({d["_id"]: d async for d in gw.db[store.SUBMISSIONS].find({"_id": {"$in": taken}})})
-    outcome: list[Outgoing | ApiError] = []
-    for o in items:
-        first = stored[o.event_id]
-        same = first.get("organisation_id") == caller.organisation_id and first.get("fingerprint") == o.fingerprint
-        if not same or first.get("value") is None:
-            outcome.append(ApiError(409, "event_id_conflict", CONFLICT))
-        else:
-            outcome.append(Outgoing(o.event_id, first["type"], first["topic"], bytes(first["key"]), bytes(first["value"]),
-                                    o.fingerprint, {}))
-    return outcome
+    return stored
+
+
+def _resend_or_conflict(caller: Principal, o: Outgoing, first: dict[str, Any]) -> Outgoing | ApiError:
+    """What to publish for a submission given the first one under its event id: the first's bytes
+    when it is the same message from the same organisation, else a 409."""
+    same = first.get("organisation_id") == caller.organisation_id and first.get("fingerprint") == o.fingerprint
+    if not same or first.get("value") is None:
+        return ApiError(409, "event_id_conflict", CONFLICT)
+    return Outgoing(o.event_id, first["type"], first["topic"], bytes(first["key"]), bytes(first["value"]),
+                    o.fingerprint, {})
 
 
 async def publish(gw: Gateway, caller: Principal, message: Envelope, sent: BaseModel | None = None,

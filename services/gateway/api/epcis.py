@@ -79,31 +79,9 @@ class Gs1Registration(StrictBody):
 
 @router.post("/v1/gs1-identifiers", summary="Register what a GS1 identifier (GLN or GTIN) stands for, for EPCIS capture")
 async def register_gs1(gw: GatewayDep, caller: Producer, registration: Gs1Registration) -> Any:
-    try:
-        number = gs1.parse(registration.identifier)
-    except gs1.NotGs1 as exc:
-        raise ApiError(422, "gs1_invalid", str(exc)) from exc
+    number = _gs1_number(registration)
     kind = registration.kind
-    if (number.kind == "gtin") != (kind == "product"):
-        raise ApiError(422, "gs1_kind_mismatch", f"{registration.identifier} is a {number.kind.upper()}: a GLN names a "
-                       "site or a party, a GTIN names a product")
-    fields: dict[str, Any]
-    if registration.site_id is not None:
-        owners = await store.site_owners(gw.db, [registration.site_id])
-        try:
-            access.require_own_site(caller, registration.site_id, owners)
-        except AccessDenied as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from exc
-        if registration.site_id not in owners:
-            raise ApiError(404, "not_found", f"no registered site has the id {registration.site_id!r}")
-        fields = {"site_id": registration.site_id, "organisation_id": owners[registration.site_id]}
-    elif registration.organisation_id is not None:
-        if registration.organisation_id != caller.organisation_id and not caller.is_secretariat:
-            raise ApiError(403, "not_your_organisation", "a party GLN can be registered for your own organisation only")
-        fields = {"organisation_id": registration.organisation_id}
-    else:
-        fields = {"material_category": registration.material_category.value if registration.material_category else None,
-                  "product_form": registration.product_form}
+    fields = await _meaning(gw, caller, registration)
     key = store.gs1_id(kind, number.number, caller.organisation_id)
     existing = await gw.db[store.GS1].find_one({"_id": key})
     if existing is not None and existing["registered_by"] != caller.organisation_id and not caller.is_secretariat:
@@ -117,6 +95,39 @@ async def register_gs1(gw: GatewayDep, caller: Producer, registration: Gs1Regist
         raise ApiError(409, "gs1_registered_elsewhere", f"{kind} {number.number} was just registered by another "
                        "organisation") from exc
     return respond(entry)
+
+
+def _gs1_number(registration: Gs1Registration) -> gs1.Gs1Id:
+    """The identifier as a GS1 number of the kind its meaning needs: a GLN for a site or a party, a
+    GTIN for a product (422 otherwise)."""
+    try:
+        number = gs1.parse(registration.identifier)
+    except gs1.NotGs1 as exc:
+        raise ApiError(422, "gs1_invalid", str(exc)) from exc
+    if (number.kind == "gtin") != (registration.kind == "product"):
+        raise ApiError(422, "gs1_kind_mismatch", f"{registration.identifier} is a {number.kind.upper()}: a GLN names a "
+                       "site or a party, a GTIN names a product")
+    return number
+
+
+async def _meaning(gw: GatewayDep, caller: Principal, registration: Gs1Registration) -> dict[str, Any]:
+    """What the identifier stands for, as stored: one of the caller's sites (with its owner), the
+    caller's organisation (any, for the secretariat), or a product."""
+    if registration.site_id is not None:
+        owners = await store.site_owners(gw.db, [registration.site_id])
+        try:
+            access.require_own_site(caller, registration.site_id, owners)
+        except AccessDenied as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+        if registration.site_id not in owners:
+            raise ApiError(404, "not_found", f"no registered site has the id {registration.site_id!r}")
+        return {"site_id": registration.site_id, "organisation_id": owners[registration.site_id]}
+    if registration.organisation_id is not None:
+        if registration.organisation_id != caller.organisation_id and not caller.is_secretariat:
+            raise ApiError(403, "not_your_organisation", "a party GLN can be registered for your own organisation only")
+        return {"organisation_id": registration.organisation_id}
+    return {"material_category": registration.material_category.value if registration.material_category else None,
+            "product_form": registration.product_form}
 
 
 @router.get("/v1/gs1-identifiers", summary="The GS1 identifiers your organisation registered")

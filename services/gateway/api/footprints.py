@@ -3,7 +3,7 @@
 A producer submits its footprint in PACT format (`FootprintSubmitted` on `claims.requests.v1`, actor =
 the key's organisation); the claims service keeps the latest version and decides carbon-footprint
 claims on it (`services/claims/domain/footprints.py`). The gateway keeps every version it saw
-(`handlers.handle_claim_requests`) and gives the latest back in PACT format to its owner, and, for a
+(`claim_views.handle_claim_requests`) and gives the latest back in PACT format to its owner, and, for a
 CoC Document the footprint was submitted for, to the document's issuer and recipient."""
 
 from __future__ import annotations

@@ -89,42 +89,64 @@ async def verify(gw: GatewayDep, request: Request) -> Response:
 
 
 async def _verify_jws(gw: GatewayDep, text: str) -> dict[str, Any]:
+    """The verdict on a pasted compact JWS: its signature checked against the keys known here, what
+    it is (a certificate or a CoC Document, with their status now), whether the platform published it."""
     keys = [*await known_keys(gw.db, gw.settings.verification_keys), await credential_jwk(gw)]
     checked = jws.check(text, keys)
-    payload = checked.payload or {}
-    subject = payload.get("credentialSubject")
-    if isinstance(subject, dict):  # a verifiable credential (api/credentials.py): what it is about
-        payload = subject["certificate"] if isinstance(subject.get("certificate"), dict) else subject
-    lines: list[str] = []
+    payload = _signed_subject(checked.payload or {})
     if "certificate_number" in payload and "certificate_id" in payload:
-        record = await gw.db[store.CERTIFICATES].find_one({"_id": str(payload["certificate_id"])})
-        published = record is not None and text in record.get("signatures", [])
-        title, link = f"Certificate {payload['certificate_number']}", f"/certificates/{quote(str(payload['certificate_number']))}"
-        if record is not None:
-            lines.append(f"Its current status is {record['status']} (revision {record['revision']}); "
-                         f"the pasted copy is revision {payload.get('revision')}.")
+        published, title, link, lines = await _pasted_certificate(gw, text, payload)
     elif "document_id" in payload:
-        record = await gw.db[store.DOCUMENTS].find_one({"_id": str(payload["document_id"])})
-        published = record is not None and record.get("signature") == text
-        title, link = f"CoC Document {payload['document_id']}", None
-        lines.append(f"Issued by {payload.get('issuer_organisation_id')} to {payload.get('recipient_organisation_id')} "
-                     f"on {payload.get('issued_on')} for {payload.get('coc_mass_kg')} kg of {payload.get('material_category')}.")
-        issuer_cert = await gw.db[store.CERTIFICATES].find_one({"certificate_number": payload.get("issuer_certificate_number")})
-        if issuer_cert is not None:
-            lines.append(f"The issuer's certificate {issuer_cert['certificate_number']} is now {issuer_cert['status']}.")
+        published, title, link, lines = await _pasted_document(gw, text, payload)
     else:
-        published, title, link = False, "Unrecognised document", None
+        published, title, link, lines = False, "Unrecognised document", None, []
+    verdict, line = _verdict(checked, published)
+    return {"title": title, "verdict": verdict, "lines": [line, *lines], "link": link}
+
+
+def _signed_subject(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a signed payload is about: itself, or a verifiable credential's subject (its certificate)."""
+    subject = payload.get("credentialSubject")
+    if isinstance(subject, dict):  # a verifiable credential (api/credentials.py)
+        return subject["certificate"] if isinstance(subject.get("certificate"), dict) else subject
+    return payload
+
+
+Pasted = tuple[bool, str, str | None, list[str]]
+"""Whether the platform published exactly that text, the title, a link to its record, what to say."""
+
+
+async def _pasted_certificate(gw: GatewayDep, text: str, payload: dict[str, Any]) -> Pasted:
+    record = await gw.db[store.CERTIFICATES].find_one({"_id": str(payload["certificate_id"])})
+    published = record is not None and text in record.get("signatures", [])
+    number = str(payload["certificate_number"])
+    lines = [] if record is None else [
+        f"Its current status is {record['status']} (revision {record['revision']}); "
+        f"the pasted copy is revision {payload.get('revision')}."]
+    return published, f"Certificate {number}", f"/certificates/{quote(number)}", lines
+
+
+async def _pasted_document(gw: GatewayDep, text: str, payload: dict[str, Any]) -> Pasted:
+    record = await gw.db[store.DOCUMENTS].find_one({"_id": str(payload["document_id"])})
+    published = record is not None and record.get("signature") == text
+    lines = [f"Issued by {payload.get('issuer_organisation_id')} to {payload.get('recipient_organisation_id')} "
+             f"on {payload.get('issued_on')} for {payload.get('coc_mass_kg')} kg of {payload.get('material_category')}."]
+    issuer_cert = await gw.db[store.CERTIFICATES].find_one({"certificate_number": payload.get("issuer_certificate_number")})
+    if issuer_cert is not None:
+        lines.append(f"The issuer's certificate {issuer_cert['certificate_number']} is now {issuer_cert['status']}.")
+    return published, f"CoC Document {payload['document_id']}", None, lines
+
+
+def _verdict(checked: jws.JwsCheck, published: bool) -> tuple[str, str]:
+    """Invalid when the signature fails; valid when it checks or the text is what the platform
+    published; else unknown. With the sentence that says so."""
     if checked.signature_valid is False:
-        verdict = "invalid"
-        lines.insert(0, f"Not authentic: {checked.problem}.")
-    elif checked.signature_valid or published:
-        verdict = "valid"
-        lines.insert(0, "Authentic: " + ("the signature matches the ASI key " + str(checked.key_id) + "."
-                                         if checked.signature_valid else "it is exactly the document the platform published."))
-    else:
-        verdict = "unknown"
-        lines.insert(0, "It could not be verified: its key is not known here and the platform never published it.")
-    return {"title": title, "verdict": verdict, "lines": lines, "link": link}
+        return "invalid", f"Not authentic: {checked.problem}."
+    if checked.signature_valid:
+        return "valid", f"Authentic: the signature matches the ASI key {checked.key_id}."
+    if published:
+        return "valid", "Authentic: it is exactly the document the platform published."
+    return "unknown", "It could not be verified: its key is not known here and the platform never published it."
 
 
 async def _lookup_code(gw: GatewayDep, code: str) -> Response:

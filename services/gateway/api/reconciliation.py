@@ -32,6 +32,16 @@ async def period_reconciliation(gw: GatewayDep, caller: Secretariat, period_star
     claims = [d async for d in gw.db[store.CLAIMS].find(query, {
         "claim_id": 1, "claimant_organisation_id": 1, "status": 1, "mass": 1, "approved_at": 1, "decided_at": 1})]
     owners = {d.get("claimant_organisation_id") for d in claims}
+    receipts = await _coc_receipts(gw, period_start, period_end, owners)
+    rows = reconciliation.reconcile(period_start, period_end, receipts, claims)
+    return respond({"period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
+                    "owners": [r.view() for r in rows]})
+
+
+async def _coc_receipts(gw: GatewayDep, period_start: date, period_end: date,
+                        owners: set[Any]) -> list[tuple[str, Decimal, date]]:
+    """(owner, CoC kg, day) of every receipt (or its reversal) booked in the period with CoC mass, for
+    the brand owners asked about; a site account's owner is the site's organisation."""
     entries = [e async for e in gw.db[store.UPSTREAM_ENTRIES].find(
         {"kind": {"$in": RECEIPT_KINDS},
          "booked_on": {"$gte": period_start.isoformat(), "$lte": period_end.isoformat()}},
@@ -44,6 +54,4 @@ async def period_reconciliation(gw: GatewayDep, caller: Secretariat, period_star
         owner = account_organisation_id(account) or sites.get(account.partition(":")[2])
         if owner in owners and e.get("coc_input_kg"):
             receipts.append((owner, Decimal(str(e["coc_input_kg"])), date.fromisoformat(e["booked_on"])))
-    rows = reconciliation.reconcile(period_start, period_end, receipts, claims)
-    return respond({"period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
-                    "owners": [r.view() for r in rows]})
+    return receipts

@@ -29,7 +29,7 @@ from services.gateway.api.deps import (
     role,
 )
 from services.gateway.api.claims import Claimant, find_claim
-from services.gateway.api.review_templates import render
+from services.gateway.templates import render
 from services.gateway.domain.access import Principal
 
 router = APIRouter(tags=["secretariat"])

@@ -102,18 +102,24 @@ def gs1_numbers(document: Any) -> set[str]:
     for event in events:
         if not isinstance(event, dict):
             continue
-        texts = [event.get(h, {}).get("id") for h in ("bizLocation", "readPoint") if isinstance(event.get(h), dict)]
-        for list_name, key in (("sourceList", "source"), ("destinationList", "destination")):
-            texts += [e.get(key) for e in _list(event.get(list_name)) if isinstance(e, dict)]
-        for list_name in ("quantityList", "inputQuantityList", "outputQuantityList"):
-            texts += [e.get("epcClass") for e in _list(event.get(list_name)) if isinstance(e, dict)]
-        for text in texts:
+        for text in _identifier_texts(event):
             if isinstance(text, str) and gs1.looks_like_gs1(text):
                 try:
                     found.add(gs1.parse(text).number)
                 except gs1.NotGs1:
                     pass  # the mapping refuses the event and says why
     return found
+
+
+def _identifier_texts(event: dict[str, Any]) -> list[Any]:
+    """What an event names where a site (bizLocation, readPoint), a party (source and destination
+    lists) or a product (the quantity lists' epcClass) is expected."""
+    texts = [event.get(h, {}).get("id") for h in ("bizLocation", "readPoint") if isinstance(event.get(h), dict)]
+    for list_name, key in (("sourceList", "source"), ("destinationList", "destination")):
+        texts += [e.get(key) for e in _list(event.get(list_name)) if isinstance(e, dict)]
+    for list_name in ("quantityList", "inputQuantityList", "outputQuantityList"):
+        texts += [e.get("epcClass") for e in _list(event.get(list_name)) if isinstance(e, dict)]
+    return texts
 
 
 def _list(value: Any) -> list[Any]:
@@ -260,17 +266,26 @@ PARTY_TYPES = ("owning_party", "possessing_party")
 def _party(entries: Any, field: str, kind: str, registry: Gs1Registry, *, required: bool = False) -> str | None:
     list_name = "sourceList" if field == "source" else "destinationList"
     kinds = PARTY_TYPES if kind == "owning_party" else (kind,)
+    found = _first_of_kind(entries, field, kinds)
+    if found is not None:
+        wanted, value = found
+        where = f"{list_name} {wanted}"
+        if kind == "owning_party":
+            return _organisation_of(value, where, registry)
+        return _site_of(value, where, registry) or None
+    if required:
+        raise _Refused("epcis_invalid", f"{list_name} needs an owning_party (or possessing_party) entry: a PGLN, "
+                       "an SGLN or urn:asi:org:<organisation id>")
+    return None
+
+
+def _first_of_kind(entries: Any, field: str, kinds: tuple[str, ...]) -> tuple[str, Any] | None:
+    """(type, value) of the first source or destination entry of the first of `kinds` present."""
     typed = [e for e in _list(entries) if isinstance(e, dict)]
     for wanted in kinds:
         for entry in typed:
             if _vocab(entry.get("type")) == wanted and entry.get(field):
-                where = f"{list_name} {wanted}"
-                if kind == "owning_party":
-                    return _organisation_of(entry[field], where, registry)
-                return _site_of(entry[field], where, registry) or None
-    if required:
-        raise _Refused("epcis_invalid", f"{list_name} needs an owning_party (or possessing_party) entry: a PGLN, "
-                       "an SGLN or urn:asi:org:<organisation id>")
+                return wanted, entry[field]
     return None
 
 

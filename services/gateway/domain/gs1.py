@@ -85,14 +85,21 @@ def _from_epc(scheme: str, company: str, reference: str) -> Gs1Id:
     return Gs1Id("gtin", number + check_digit(number))
 
 
-def _from_digital_link(uri: str) -> Gs1Id:
-    segments = [unquote(s) for s in urlsplit(uri).path.split("/") if s]
+def _primary_keys(segments: list[str]) -> dict[str, str]:
+    """The digits after each primary-key application identifier (01 GTIN, 414 location GLN, 417
+    party GLN) in a Digital Link's path; the key may follow a path prefix, so it is looked for anywhere."""
     values = {}
-    for ai in ("01", "414", "417"):  # the primary key may follow a path prefix: look for it anywhere
+    for ai in ("01", "414", "417"):
         found = next((segments[i + 1] for i in range(len(segments) - 1)
                       if segments[i] == ai and _DIGITS.match(segments[i + 1])), None)
         if found is not None:
             values[ai] = found
+    return values
+
+
+def _from_digital_link(uri: str) -> Gs1Id:
+    segments = [unquote(s) for s in urlsplit(uri).path.split("/") if s]
+    values = _primary_keys(segments)
     if "01" in values and len(values["01"]) in (8, 12, 13, 14):
         return _checked(values["01"].zfill(14), "gtin")
     for ai in ("414", "417"):

@@ -40,6 +40,19 @@ def _too_deep(jws: str, max_depth: int) -> bool:
 
 
 def check(jws: str, keys: Sequence[dict[str, Any]], max_depth: int = MAX_DEPTH) -> JwsCheck:
+    parsed = _parsed(jws, max_depth)
+    if isinstance(parsed, JwsCheck):
+        return parsed
+    header, payload = parsed
+    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+    if header.get("alg") != "EdDSA":
+        return JwsCheck(payload, kid, False, f"unexpected algorithm {header.get('alg')!r}")
+    return _signature_check(jws, payload, kid, keys)
+
+
+def _parsed(jws: str, max_depth: int) -> tuple[dict[str, Any], dict[str, Any]] | JwsCheck:
+    """The JWS's header and payload, or why it is not one the platform could have signed (too
+    deeply nested, not a compact JWS, not JSON objects)."""
     if _too_deep(jws, max_depth):
         return JwsCheck(None, None, False, "its header or payload nests too deeply to be a document of the platform")
     try:
@@ -49,9 +62,11 @@ def check(jws: str, keys: Sequence[dict[str, Any]], max_depth: int = MAX_DEPTH) 
         return JwsCheck(None, None, False, "this is not a compact JWS (three base64url parts with a JSON header and payload)")
     if not isinstance(payload, dict):
         return JwsCheck(None, None, False, "the header and payload must be JSON objects")
-    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-    if header.get("alg") != "EdDSA":
-        return JwsCheck(payload, kid, False, f"unexpected algorithm {header.get('alg')!r}")
+    return header, payload
+
+
+def _signature_check(jws: str, payload: dict[str, Any], kid: str | None, keys: Sequence[dict[str, Any]]) -> JwsCheck:
+    """The signature against the known Ed25519 key of the JWS's key id (None: no such key)."""
     key = next((k for k in keys if k.get("kid") == kid and k.get("crv") == "Ed25519"), None)
     if key is None:
         return JwsCheck(payload, kid, None, "no published key has this key id")

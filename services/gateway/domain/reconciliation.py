@@ -131,14 +131,18 @@ def reconcile(
         owner = doc.get("claimant_organisation_id")
         if not owner:
             continue
-        row = owners.setdefault(owner, OwnerReconciliation(owner))
-        mass, day = claim_mass(doc), approved_on(doc)
-        if mass is None or day is None or not start <= day <= end:
-            continue
-        row.claimed_kg += mass.claimed_kg
-        row.used_kg += mass.used_kg
-        row.claim_ids.append(str(doc.get("claim_id") or doc["_id"]))  # the owner's own id, not the key
+        _count_claim(owners.setdefault(owner, OwnerReconciliation(owner)), doc, start, end)
     for owner, kg, day in receipts:
         if owner in owners and start <= day <= end:
             owners[owner].received_kg += kg
     return [owners[k] for k in sorted(owners)]
+
+
+def _count_claim(row: OwnerReconciliation, doc: Mapping[str, Any], start: date, end: date) -> None:
+    """A claim approved in the period counts its claimed and used mass on its owner's row."""
+    mass, day = claim_mass(doc), approved_on(doc)
+    if mass is None or day is None or not start <= day <= end:
+        return
+    row.claimed_kg += mass.claimed_kg
+    row.used_kg += mass.used_kg
+    row.claim_ids.append(str(doc.get("claim_id") or doc["_id"]))  # the owner's own id, not the key

@@ -16,7 +16,7 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -88,10 +88,20 @@ def address_allowed(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if isinstance(ip, ipaddress.IPv6Address) and (ip.sixtofour is not None or ip.teredo is not None):
+    if _tunnelled(ip):
         return False
-    return ip.is_global and not (ip.is_multicast or ip.is_loopback or ip.is_link_local or ip.is_private
-                                 or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not _special(ip)
+
+
+def _tunnelled(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """6to4 and Teredo addresses carry an IPv4 address that could be anything: refused."""
+    return isinstance(ip, ipaddress.IPv6Address) and (ip.sixtofour is not None or ip.teredo is not None)
+
+
+def _special(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Multicast, loopback, link-local, private, reserved or unspecified."""
+    return (ip.is_multicast or ip.is_loopback or ip.is_link_local or ip.is_private
+            or ip.is_reserved or ip.is_unspecified)
 
 
 def url_problem(url: str, allow_private: bool) -> str | None:
@@ -102,17 +112,29 @@ def url_problem(url: str, allow_private: bool) -> str | None:
         port = parts.port
     except ValueError:
         return "the URL is not valid"
+    problem = _form_problem(parts, port)
+    if problem is not None or allow_private:
+        return problem
+    return _public_target_problem(parts)
+
+
+def _form_problem(parts: SplitResult, port: int | None) -> str | None:
+    """An http(s) URL with a host, no credentials and a valid port, or why not."""
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "the URL must be http(s)://host/..."
     if parts.username or parts.password:
         return "the URL must not carry credentials"
     if port == 0:
         return "the URL's port is not valid"
-    if allow_private:
-        return None
+    return None
+
+
+def _public_target_problem(parts: SplitResult) -> str | None:
+    """In production: https, and a host that is neither a local name nor a literal address that is
+    not allowed."""
     if parts.scheme != "https":
         return "the URL must use https"
-    host = parts.hostname
+    host = parts.hostname or ""
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return NOT_ALLOWED
     literal = literal_address(host)

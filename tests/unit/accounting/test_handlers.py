@@ -324,6 +324,39 @@ async def test_an_allocation_reserves_credits_and_a_refusal_names_the_holders() 
     assert refused.available_kg == Decimal(100) and refused.held_by_claim_ids == ["claim-1"]
 
 
+async def test_the_holders_are_read_only_for_a_refusal_for_mass_and_name_this_batchs_claims() -> (
+    None
+):
+    service = Service()
+    await brand(service)  # 300 kg of credits
+    await service.commands(allocate("claim-1", "100"))
+    reads: list[list[str]] = []
+    stored_holders = service.store.load_claim_holders
+
+    async def counted(owners: Any, limit: int) -> Any:
+        reads.append(sorted(owners))
+        return await stored_holders(owners, limit)
+
+    service.store.load_claim_holders = counted  # type: ignore[method-assign]
+    messages(await service.commands(allocate("claim-2", "150")), AllocationGranted)
+    assert reads == []
+    out = await service.commands(
+        allocate("claim-3", "20"), allocate("claim-4", "60"), allocate("claim-5", "31")
+    )
+    [granted] = messages(out, AllocationGranted)
+    refused = messages(out, AllocationRefused)
+    assert granted.claim_id == "claim-3" and reads == [["brand"]]
+    assert [(r.claim_id, r.available_kg) for r in refused] == [
+        ("claim-4", Decimal(30)),
+        ("claim-5", Decimal(30)),
+    ]
+    assert all(r.held_by_claim_ids == ["claim-2", "claim-1", "claim-3"] for r in refused)
+    assert [r.code for r in refused[0].reasons] == [
+        LedgerReason.INSUFFICIENT_CREDITS,
+        LedgerReason.MASS_ALREADY_CLAIMED,
+    ]
+
+
 async def test_a_release_frees_the_reservation_with_the_commands_reason() -> None:
     service = Service()
     await brand(service)

@@ -286,3 +286,17 @@ def test_an_alert_is_published_for_the_certification_body_with_a_deterministic_i
         "due_diligence_failed", group(), Decimal(1000), failed.movement_id)
     again = [o.message for o in service.publish(outcomes, failed, NOW)]
     assert [m.event_id for m in again] == [m.event_id for m in published]
+
+
+def test_a_site_days_coverage_and_account_are_worked_out_again_when_a_certificate_changes():
+    books = ledger(GROUP)
+    day = NOW.date()
+    before = (books.coverage("org-smelter", "site-a", day), books.place("org-smelter", "site-a", day))
+    books.certificates["cert-1"] = certificate(status=CertificateStatus.SUSPENDED, revision=2)
+    suspended = (books.coverage("org-smelter", "site-a", day), books.place("org-smelter", "site-a", day))
+    books.certificates["cert-1"] = certificate(sites=("site-b",), revision=3)
+    elsewhere = books.place("org-smelter", "site-a", day)
+    assert [c.coverage.value for c, _ in (before, suspended)] == ["current", "lapsed"]
+    assert (before[1].account_id, suspended[1].account_id) == (group(), group())
+    assert not suspended[1].credits_allowed and before[1].credits_allowed
+    assert (elsewhere.coverage.coverage.value, elsewhere.account_id) == ("none", "group:org-smelter")

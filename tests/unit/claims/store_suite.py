@@ -339,3 +339,34 @@ class StoreSuite:
             next_year = await store.add_site_output(site_id, 2027, Decimal(1))
         assert (after.coc_output_kg, after.alerted) == (Decimal("1001.55"), True)
         assert next_year.alerted is False
+
+    async def test_one_transaction_sees_its_own_site_output_registration_and_alert(self) -> None:
+        from contracts.common import Activity
+        from contracts.registry import Site
+
+        site_id = f"site-{uuid.uuid4().hex[:8]}"
+        site = Site(
+            site_id=site_id,
+            organisation_id=SUPPLIER,
+            name="Smelter",
+            country="NO",
+            activities=[Activity.SMELTING],
+            output_capacity_kg_per_year=Decimal(10),
+        )
+        async with self.transaction() as store:
+            unknown = await store.add_site_output(site_id, 2026, Decimal(6))
+            await store.save_sites([site])
+            known = await store.add_site_output(site_id, 2026, Decimal(5))
+            await store.mark_site_alerted(site_id, 2026)
+            alerted = await store.add_site_output(site_id, 2026, Decimal("0.5"))
+        assert (unknown.organisation_id, unknown.coc_output_kg) == (None, Decimal(6))
+        assert (known.organisation_id, known.capacity_kg, known.coc_output_kg, known.alerted) == (
+            SUPPLIER,
+            Decimal(10),
+            Decimal(11),
+            False,
+        )
+        assert (alerted.coc_output_kg, alerted.alerted) == (Decimal("11.5"), True)
+        async with self.transaction() as store:
+            later = await store.add_site_output(site_id, 2026, Decimal(1))
+        assert (later.coc_output_kg, later.alerted) == (Decimal("12.5"), True)

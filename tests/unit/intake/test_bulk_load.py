@@ -24,7 +24,7 @@ from services.intake.bulk_load import (
     Report,
     RowBook,
     RowResult,
-    _answer,
+    record_answer,
     read_events,
     write_results,
 )
@@ -175,14 +175,14 @@ def test_a_held_event_is_answered_held_and_a_later_answer_replaces_it():
         rejected_event_type="material_received", message="refused",
         reasons=[Reason(code="due_diligence_missing", message="no due diligence")])
     rejections = topics.INTAKE_REJECTIONS
-    assert _answer(rejections.name, rejections.encode(held), by_id) == str(held_event.event_id)
+    assert record_answer(rejections.name, rejections.encode(held), by_id) == str(held_event.event_id)
     assert by_id[str(held_event.event_id)].status == "held" and "unknown_site" in by_id[str(held_event.event_id)].reasons
-    assert _answer(rejections.name, rejections.encode(rejected), by_id) == str(refused_event.event_id)
+    assert record_answer(rejections.name, rejections.encode(rejected), by_id) == str(refused_event.event_id)
     assert by_id[str(refused_event.event_id)].codes == ("due_diligence_missing",)
     late = held.model_copy(update={"held_event_id": refused_event.event_id})
-    assert _answer(rejections.name, rejections.encode(late), by_id) is None, "a final answer is not undone"
+    assert record_answer(rejections.name, rejections.encode(late), by_id) is None, "a final answer is not undone"
     assert by_id[str(refused_event.event_id)].status == "refused"
-    assert _answer(rejections.name, b"{not json", by_id) is None
+    assert record_answer(rejections.name, b"{not json", by_id) is None
 
 
 def test_settings_come_from_the_running_platform_unless_the_environment_says_otherwise(tmp_path, monkeypatch):
