@@ -187,8 +187,8 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
     await _set_statuses(tx, changes)
     received = [m for m in (i.message for i in batch) if isinstance(m, movements.MaterialReceivedRecorded)]
     # Where each cited document was drawn from, when the ledger's topic told already (else the
-    # document's own event sets it, `handle_ledger_events`): a level of an upstream is then read
-    # from the receipts alone (`services/gateway/upstream.py`).
+    # document's own event sets it, `handle_ledger_events`): the receipt's fact in the summary of the
+    # account-period that booked it is then complete (`_summarise_receipts`).
     drawn = await _load(tx, store.DOCUMENTS, {m.coc_document_id for m in received if m.coc_document_id},
                         {"account_period": 1, "document.issuer_site_id": 1})
     receipts = []
@@ -212,8 +212,9 @@ async def handle_movements(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoi
 
 
 async def handle_ledger_events(batch: Sequence[Incoming], tx: Tx) -> Sequence[Outgoing]:
-    """Balances, statements, CoC Documents (and where each was drawn from), the upstream's entries,
-    refused movements' status, shadow reports: each read model from the batch, in that order."""
+    """Balances, statements, CoC Documents (and where each was drawn from), the upstream's entries and
+    per account-period summaries, refused movements' status, shadow reports: each read model from the
+    batch, in that order."""
     messages = [i.message for i in batch]
     await _balances(tx, messages)
     await _statements_and_documents(tx, messages)
