@@ -11,9 +11,10 @@ the route's: `services.gateway.upstream.compute` and the holder's `view`, withou
 
 `python -m bench.upstream --reads 20` runs it on the embedded stack (or `MONGODB_URI`) and prints
 the wall times, the gateway process's own CPU per read and the machine's load average. Measured
-2026-12-03 on 2 shared cores: p50 158 to 233 ms, p99 257 to 443 ms at load 2.3 to 3.0 (p50 334 ms, p99
-736 ms at 3.5), the gateway's CPU 114 to 146 ms a read (before the per account-period summaries: p50 2,769 ms, p99 4,016 ms). The
-target, p99 < 200 ms, is not met yet: services/gateway/README.md, "Speed", says what is left.
+2026-12-03 on 2 shared cores: p50 158 to 233 ms and p99 257 to 443 ms at a load of 2.3 to 3.0 (p50
+334 ms, p99 736 ms at 3.5), the gateway's CPU 114 to 146 ms a read; before the per account-period
+summaries, p50 2,769 ms and p99 4,016 ms. The target, p99 < 200 ms, is not met yet:
+services/gateway/README.md, "Speed", says what is left.
 """
 
 from __future__ import annotations
