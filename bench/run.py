@@ -24,7 +24,8 @@ the answers, stamped with their records' timestamps (when the service handed eac
 The bench's own producing and reading would otherwise share the two cores with what it measures.
 5. event-to-ledger latency at a steady 250 events/s, and where the slowest 1% of it goes (bench/latency.py);
 6. claims started (it first reads the ledger topic so far), then claim decision latency at 20 requests/s;
-7. peak resident memory of the four services; balance read time at 1,000 and 100,000 entries.
+7. peak resident memory of the four services; balance read time at 1,000 and 100,000 entries;
+8. the upstream of a CoC Document five levels deep, 40 suppliers per level (bench/upstream.py).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from bench.support import (
     percentile,
     rate_of,
 )
+from bench.upstream import upstream_read_times
 from contracts.common import Envelope
 from contracts.topics import ALL_TOPIC_NAMES, topic_for
 from devstack.apache_kafka import kafka_version
@@ -632,6 +634,23 @@ async def _chain_part(bench: Bench, services: Services) -> None:
         "balance read: entries made by accounting's domain (Ledger.apply of eligible-scrap receipts, real hash "
         "chain) and inserted directly with its store's document shapes (entry_doc, account_doc) into a bench "
         "database; the read timed is services.accounting.cli.balance, the CLI's own read path"
+    )
+
+    # 8. the upstream of a document (issue 21 item 4) ----------------------------------------------------
+    upstream = await upstream_read_times(bench.endpoints.mongodb_uri, 10 if quick else 50)
+    bench.row(
+        f"upstream of a document, 5 levels x 40 suppliers ({upstream['entries']:,.0f} stored inputs), "
+        f"{upstream['reads']:.0f} reads: p50 / p99, ms",
+        f"{upstream['p50_ms']:.0f} / {upstream['p99_ms']:.0f}",
+        "target p99 < 200",
+    )
+    bench.row(
+        "upstream of a document: the gateway's CPU per read, p50, ms",
+        f"{upstream['cpu_p50_ms']:.0f}",
+    )
+    bench.note(
+        "upstream: bench/upstream.py writes the chain through the gateway's own handlers into a bench database, "
+        "then times services.gateway.upstream.compute and the holder's view (no HTTP), after 10 warm-up reads"
     )
 
 
