@@ -9,14 +9,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from jinja2 import DictLoader, Environment, select_autoescape
 
 from services.gateway import upstream
 from services.gateway.adapters import store
 from services.gateway.api.deps import ApiError, Caller, GatewayDep, StrictBody, respond
 from services.gateway.api.pages import page
 from services.gateway.domain import access, passport
-from services.gateway.templates import BASE
+from services.gateway.templates import render
 
 router = APIRouter(tags=["supply-chain mapping"])
 
@@ -90,33 +89,6 @@ async def public_passport(gw: GatewayDep, document_id: str) -> Any:
                                      upstream.view(u, None), upstream.issuer_certificates(u), public=True))
 
 
-PASSPORT_PAGE = """{% extends "base.html" %}
-{% block title %}Product passport {{ p.credentialSubject.product.batchNumber }}{% endblock %}
-{% block main %}
-<div class="card"><h1>Product passport</h1>
-<p class="muted">{{ method }}</p>
-<dl><dt>Product</dt><dd id="product">{{ p.credentialSubject.product.name }}</dd>
-<dt>Shipment</dt><dd>{{ p.credentialSubject.product.batchNumber }}, {{ p.credentialSubject.product.productionDate }}</dd>
-{% if p.credentialSubject.product.producedByParty %}<dt>Made by</dt><dd>{{ p.credentialSubject.product.producedByParty.name }}</dd>{% endif %}
-<dt>Country</dt><dd>{{ p.credentialSubject.product.countryOfProduction or 'not recorded' }}</dd>
-<dt>Recycled content</dt><dd id="recycled">{% if p.credentialSubject.circularityScorecard %}{{ p.credentialSubject.circularityScorecard.recycledContentExact }}{% if p.credentialSubject.circularityScorecard.recycledContentPreConsumer %} ({{ p.credentialSubject.circularityScorecard.recycledContentPreConsumer }} pre-consumer, {{ p.credentialSubject.circularityScorecard.recycledContentPostConsumer }} post-consumer, period {{ p.credentialSubject.circularityScorecard.recycledContentPeriodStart }} to {{ p.credentialSubject.circularityScorecard.recycledContentPeriodEnd }}){% endif %} (from the books){% else %}not stated{% endif %}</dd>
-<dt>Carbon footprint</dt><dd>no assured footprint recorded</dd></dl>
-<p><a href="{{ json_url }}">This passport as UNTP JSON-LD</a></p></div>
-<div class="card"><h2>Certificates</h2><ul>{% for c in p.credentialSubject.conformityClaim %}<li class="certificate">{{ c.description }}</li>{% endfor %}</ul></div>
-<div class="card"><h2>Upstream, level by level</h2>
-{% for level in p.credentialSubject.upstream.levels %}<h3>Level {{ level.level }}</h3>
-<table class="rows"><tr class="head"><th>Source</th><th>Where</th><th>Certificates</th><th>Share</th></tr>
-{% for s in level.sources %}<tr class="source"><td>{{ s.kind|replace('_', ' ') }}{% for site in s.sites %}{% if site.name %}: {{ site.name }}{% endif %}{% endfor %}</td>
-<td data-label="Where">{% for site in s.sites %}{{ site.country or '' }} {{ site.activities|join(', ')|replace('_', ' ') }}{% endfor %}</td>
-<td data-label="Certificates">{% for site in s.sites %}{{ site.certificate_numbers|join(', ') }}{% endfor %}</td>
-<td data-label="Share" class="share">{{ s.share }}</td></tr>{% endfor %}</table>
-{% else %}<p>No inputs recorded yet.</p>{% endfor %}</div>
-{% endblock %}"""
-
-PASSPORT_ENV = Environment(loader=DictLoader({"base.html": BASE, "passport.html": PASSPORT_PAGE}),
-                           autoescape=select_autoescape(default=True, default_for_string=True))
-
-
 @router.get("/documents/{document_id}/passport", response_class=HTMLResponse,
             summary="The public page of a CoC Document's product passport")
 async def passport_page(gw: GatewayDep, document_id: str) -> HTMLResponse:
@@ -127,5 +99,5 @@ async def passport_page(gw: GatewayDep, document_id: str) -> HTMLResponse:
     view = upstream.view(u, None)
     p = passport.passport(gw.settings.public_base_url, gw.settings.passport_issuer_did, record, view,
                           upstream.issuer_certificates(u), public=True)
-    return HTMLResponse(PASSPORT_ENV.get_template("passport.html").render(
-        p=p, method=view["method"], json_url=f"/documents/{quote(document_id, safe='')}/passport.json"))
+    return HTMLResponse(render("passport.html", p=p, method=view["method"],
+                               json_url=f"/documents/{quote(document_id, safe='')}/passport.json"))

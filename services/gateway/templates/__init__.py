@@ -2,7 +2,8 @@
 
 `base.html` (layout and style) and `status.html` (the status badge macro) are shared by the public
 pages (`search`, `certificate`, `claim`, `claim_public`, `verify`, `message`), the secretariat's review
-queue (`review_login`, `review_queue`) and shadow accounting (`shadow`, `shadow_login`). The files ship
+queue (`review_login`, `review_queue`), shadow accounting (`shadow`, `shadow_login`) and the product
+passport (`passport`). The files ship
 with the package (pyproject.toml, `[tool.setuptools.package-data]`)."""
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ ENV = Environment(
     loader=FileSystemLoader(FOLDER),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
-
-# The layout's source, for the one page still built from a Python string (`api/upstream.py`, the
-# passport page), until it moves here too.
-BASE = (FOLDER / "base.html").read_text(encoding="utf-8")
 
 
 def render(template: str, /, **context: object) -> str:
