@@ -9,7 +9,8 @@ They are written by the gateway's own handlers (`handle_ledger_events`, `handle_
 contract messages, so the read model has exactly the shapes the consumers write. The read timed is
 the route's: `services.gateway.upstream.compute` and the holder's `view`, without HTTP.
 
-`python -m bench.upstream --reads 20` runs it on the embedded stack (or `MONGODB_URI`) and prints
+`make bench` runs it as its last phase (50 reads). `python -m bench.upstream --reads 20` runs it
+alone on the embedded stack (or `MONGODB_URI`) and prints
 the wall times, the gateway process's own CPU per read and the machine's load average. Measured
 2026-12-03 on 2 shared cores: p50 158 to 233 ms and p99 257 to 443 ms at a load of 2.3 to 3.0 (p50
 334 ms, p99 736 ms at 3.5), the gateway's CPU 114 to 146 ms a read; before the per account-period
