@@ -51,9 +51,10 @@ from services.claims.domain import (
     requests,
 )
 from services.claims.domain.effects import Allocate, Effect, Status
+from services.claims.domain.identity import claim_key
 from services.claims.domain.reads import answered, keys_of, to_check
 from services.claims.domain.requests import request_hash
-from services.claims.domain.saga import Claim, claim_key
+from services.claims.domain.saga import Claim
 from services.claims.domain.wording import WordingRules, quoted_certificate_numbers
 from services.claims.handlers_reference import Batch, ReferenceDataHandlers
 from services.claims.ports import Messages, StoreFor

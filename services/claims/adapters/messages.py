@@ -43,8 +43,9 @@ from services.claims.domain.effects import (
     UsageRecorded,
     WithdrawalConfirmed,
 )
+from services.claims.domain.identity import claim_key
 from services.claims.domain.plausibility import CapacityAlert
-from services.claims.domain.saga import Claim, claim_key
+from services.claims.domain.saga import Claim
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
 

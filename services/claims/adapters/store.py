@@ -1,4 +1,4 @@
-"""The claims service's own database: claims (keyed by `saga.claim_key`: claimant and claim id)
+"""The claims service's own database: claims (keyed by `identity.claim_key`: claimant and claim id)
 with their decision history, approved texts and claim type statuses; its projection of members,
 certificates, footprints and sites is in `store_registry.py`.
 
@@ -23,8 +23,8 @@ from libs.mongo import rekey_once
 from services.claims.adapters.documents import claim_from, state_of, text_document
 from services.claims.adapters.store_registry import REGISTRY, RegistryStore
 from services.claims.domain.effects import Status
+from services.claims.domain.identity import claim_key, claim_ref
 from services.claims.domain.plausibility import OPEN
-from services.claims.domain.saga import claim_key, claim_ref
 from services.claims.domain.state import Loaded
 from services.claims.domain.texts import ApprovedText
 
@@ -60,7 +60,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
 
 def claim_per_claimant(doc: dict[str, Any]) -> dict[str, Any] | None:
     """Claims stored before claim ids became their claimant's own were keyed by the bare claim id
-    (issue 23): the same claim under `saga.claim_key`, with its `claim_id` field."""
+    (issue 23): the same claim under `identity.claim_key`, with its `claim_id` field."""
     claim_id = doc.get("claim_id", doc["_id"])
     key = claim_key(doc["claimant"], claim_id)
     return None if key == doc["_id"] else {**doc, "_id": key, "claim_id": claim_id}
