@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pymongo import ASCENDING, MongoClient
 
-from contracts.ledger import CoCDocument
+from contracts.ledger import CoCDocument, LedgerEntry, PeriodStatement
 from contracts.movements import MaterialMovement
 from contracts.registry import Certificate
 from libs import cli
@@ -89,10 +89,22 @@ def balance(db: Any, account_id: str) -> int:
 
 
 def statement(db: Any, account_id: str, period: str | None) -> int:
+    found = _statement_of(db, account_id, period)
+    if found is None:
+        return 2
+    _print_statement(db, account_id, *found)
+    return 0
+
+
+def _statement_of(
+    db: Any, account_id: str, period: str | None
+) -> tuple[PeriodStatement, str] | None:
+    """The open period's provisional statement or a closed period's, with its title; None (said on
+    stderr) when there is no such account or closed period."""
     doc = db["accounts"].find_one({"_id": account_id})
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
-        return 2
+        return None
     account = encoding.account_from(doc)
     if period is None or period == account.period.period_id:
         state = closing.statement(account, account.period.end, datetime.now(UTC))
@@ -109,10 +121,13 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
                 f"{', '.join(sorted(closed)) or 'none'}",
                 file=sys.stderr,
             )
-            return 2
+            return None
         state = encoding.statement_from(found)
         title = f"CLOSED at {state.closed_at.isoformat()}"
-    s = state
+    return state, title
+
+
+def _print_statement(db: Any, account_id: str, s: PeriodStatement, title: str) -> None:
     print(
         f"statement of {s.account_id}, period {s.period_id}: {s.period_start} .. {s.period_end}  "
         f"[{title}]"
@@ -158,7 +173,6 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
             f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
             f"balance {e.balance_after_kg:>14}  {e.note or ''}"
         )
-    return 0
 
 
 def verify_chains(db: Any, account_id: str | None) -> int:
@@ -166,15 +180,7 @@ def verify_chains(db: Any, account_id: str | None) -> int:
     accounts = [account_id] if account_id else sorted(db["entries"].distinct("account_id"))
     broken = 0
     for account in accounts:
-        entries = [
-            encoding.entry_from(d)
-            for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
-        ]
-        problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
-        head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
-        last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
-        if head is not None and (head["last_hash"] if entries else None, head["sequence"]) != last:
-            problems.append("the balance document's chain head does not match the last entry")
+        entries, problems = _chain_problems(db, account)
         for problem in problems:
             print(f"TAMPERED {account} {problem}")
         if problems:
@@ -182,6 +188,21 @@ def verify_chains(db: Any, account_id: str | None) -> int:
         else:
             print(f"ok       {account}: {len(entries)} entries")
     return 1 if broken else 0
+
+
+def _chain_problems(db: Any, account: str) -> tuple[list[LedgerEntry], list[str]]:
+    """An account's entries and what is wrong with its chain: a hash that does not follow, or a
+    balance document whose chain head is not the last entry."""
+    entries = [
+        encoding.entry_from(d)
+        for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
+    ]
+    problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
+    head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
+    last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
+    if head is not None and (head["last_hash"] if entries else None, head["sequence"]) != last:
+        problems.append("the balance document's chain head does not match the last entry")
+    return entries, problems
 
 
 def read_document(source: str) -> tuple[CoCDocument, str]:
@@ -247,31 +268,10 @@ def shadow_report(db: Any, account_id: str, until: date | None) -> int:
         return 2
     account = encoding.account_from(doc)
     organisation_id = account.organisation_id
-    sites = {
-        json.loads(d["entry"]).get("site_id")
-        for d in db["entries"].find(encoding.entries_filter(account_id), {"entry": 1})
-    } - {None}
-    movements = []
-    for d in db["movements"].find(
-        {"organisation_id": organisation_id, "movement": {"$exists": True}}, {"movement": 1}
-    ):
-        movement = MOVEMENT.validate_json(d["movement"])
-        if movement.site_id in sites:
-            movements.append(movement)
-    certificates = [
-        c
-        for c in (
-            from_document(Certificate, d["certificate"])
-            for d in db["certificates"].find({"organisation_id": organisation_id})
-        )
-        if c
-    ]
-    assignments = {
-        organisation_id: [
-            Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
-            for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])
-        ]
-    }
+    sites = _sites_of(db, account_id)
+    movements = _movements_at(db, organisation_id, sites)
+    certificates = _certificates_of(db, organisation_id)
+    assignments = {organisation_id: _assignments_of(db, organisation_id)}
     now = datetime.now(UTC)
     until = until or now.date()
     assigned = rule_set_on(assignments[organisation_id], until).rule_set_id
@@ -305,6 +305,44 @@ def shadow_report(db: Any, account_id: str, until: date | None) -> int:
             )
     print("* the assigned rule set (replayed in date order); period+ = still open")
     return 0
+
+
+def _sites_of(db: Any, account_id: str) -> set[Any]:
+    """The sites the account's entries name."""
+    return {
+        json.loads(d["entry"]).get("site_id")
+        for d in db["entries"].find(encoding.entries_filter(account_id), {"entry": 1})
+    } - {None}
+
+
+def _movements_at(db: Any, organisation_id: str, sites: set[Any]) -> list[Any]:
+    """The organisation's stored movements at these sites, in stored order."""
+    movements = []
+    for d in db["movements"].find(
+        {"organisation_id": organisation_id, "movement": {"$exists": True}}, {"movement": 1}
+    ):
+        movement = MOVEMENT.validate_json(d["movement"])
+        if movement.site_id in sites:
+            movements.append(movement)
+    return movements
+
+
+def _certificates_of(db: Any, organisation_id: str) -> list[Certificate]:
+    return [
+        c
+        for c in (
+            from_document(Certificate, d["certificate"])
+            for d in db["certificates"].find({"organisation_id": organisation_id})
+        )
+        if c
+    ]
+
+
+def _assignments_of(db: Any, organisation_id: str) -> list[Assignment]:
+    return [
+        Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
+        for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
