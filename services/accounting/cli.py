@@ -22,20 +22,18 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pymongo import ASCENDING, MongoClient
 
-from contracts.ledger import CoCDocument
-from contracts.movements import MaterialMovement
-from contracts.registry import Certificate
+from contracts.ledger import CoCDocument, LedgerEntry, PeriodStatement
 from libs import cli
-from libs.mongo import CODEC_OPTIONS, from_document
+from libs.mongo import CODEC_OPTIONS
 from services.accounting.adapters import encoding
 from services.accounting.adapters.keys import KEY_ID, signer_from_setting
+from services.accounting.cli_shadow import shadow_report
 from services.accounting.config import Settings
-from services.accounting.domain import closing, shadow
+from services.accounting.domain import closing
 from services.accounting.domain.chain import verify_chain
-from services.accounting.domain.rules import Assignment, rule_set_on
 from services.accounting.signing import (
     DocumentInvalid,
     Signer,
@@ -44,8 +42,6 @@ from services.accounting.signing import (
     public_key_texts,
     verify,
 )
-
-MOVEMENT: TypeAdapter[Any] = TypeAdapter(MaterialMovement)
 
 
 def _database(settings: Settings) -> Any:
@@ -89,10 +85,22 @@ def balance(db: Any, account_id: str) -> int:
 
 
 def statement(db: Any, account_id: str, period: str | None) -> int:
+    found = _statement_of(db, account_id, period)
+    if found is None:
+        return 2
+    _print_statement(db, account_id, *found)
+    return 0
+
+
+def _statement_of(
+    db: Any, account_id: str, period: str | None
+) -> tuple[PeriodStatement, str] | None:
+    """The open period's provisional statement or a closed period's, with its title; None (said on
+    stderr) when there is no such account or closed period."""
     doc = db["accounts"].find_one({"_id": account_id})
     if doc is None:
         print(f"no account {account_id}", file=sys.stderr)
-        return 2
+        return None
     account = encoding.account_from(doc)
     if period is None or period == account.period.period_id:
         state = closing.statement(account, account.period.end, datetime.now(UTC))
@@ -109,10 +117,13 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
                 f"{', '.join(sorted(closed)) or 'none'}",
                 file=sys.stderr,
             )
-            return 2
+            return None
         state = encoding.statement_from(found)
         title = f"CLOSED at {state.closed_at.isoformat()}"
-    s = state
+    return state, title
+
+
+def _print_statement(db: Any, account_id: str, s: PeriodStatement, title: str) -> None:
     print(
         f"statement of {s.account_id}, period {s.period_id}: {s.period_start} .. {s.period_end}  "
         f"[{title}]"
@@ -158,7 +169,6 @@ def statement(db: Any, account_id: str, period: str | None) -> int:
             f"  #{e.sequence:<5} {e.booked_on} {e.kind.value:<20} credit {e.coc_credit_kg:>14} "
             f"balance {e.balance_after_kg:>14}  {e.note or ''}"
         )
-    return 0
 
 
 def verify_chains(db: Any, account_id: str | None) -> int:
@@ -166,15 +176,7 @@ def verify_chains(db: Any, account_id: str | None) -> int:
     accounts = [account_id] if account_id else sorted(db["entries"].distinct("account_id"))
     broken = 0
     for account in accounts:
-        entries = [
-            encoding.entry_from(d)
-            for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
-        ]
-        problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
-        head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
-        last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
-        if head is not None and (head["last_hash"] if entries else None, head["sequence"]) != last:
-            problems.append("the balance document's chain head does not match the last entry")
+        entries, problems = _chain_problems(db, account)
         for problem in problems:
             print(f"TAMPERED {account} {problem}")
         if problems:
@@ -182,6 +184,21 @@ def verify_chains(db: Any, account_id: str | None) -> int:
         else:
             print(f"ok       {account}: {len(entries)} entries")
     return 1 if broken else 0
+
+
+def _chain_problems(db: Any, account: str) -> tuple[list[LedgerEntry], list[str]]:
+    """An account's entries and what is wrong with its chain: a hash that does not follow, or a
+    balance document whose chain head is not the last entry."""
+    entries = [
+        encoding.entry_from(d)
+        for d in db["entries"].find(encoding.entries_filter(account)).sort("_id", ASCENDING)
+    ]
+    problems = [f"#{p.sequence}: {p.problem}" for p in verify_chain(entries)]
+    head = db["accounts"].find_one({"_id": account}, {"last_hash": 1, "sequence": 1})
+    last = (entries[-1].hash, entries[-1].sequence) if entries else (None, 0)
+    if head is not None and (head["last_hash"] if entries else None, head["sequence"]) != last:
+        problems.append("the balance document's chain head does not match the last entry")
+    return entries, problems
 
 
 def read_document(source: str) -> tuple[CoCDocument, str]:
@@ -235,75 +252,6 @@ def verify_document(
         f"{document.issuer_organisation_id} "
         f"to {document.recipient_organisation_id}, certificate {document.issuer_certificate_number}"
     )
-    return 0
-
-
-def shadow_report(db: Any, account_id: str, until: date | None) -> int:
-    """Every rule set of the catalogue on this account's movements, per period; never
-    authoritative."""
-    doc = db["accounts"].find_one({"_id": account_id})
-    if doc is None:
-        print(f"no account {account_id}", file=sys.stderr)
-        return 2
-    account = encoding.account_from(doc)
-    organisation_id = account.organisation_id
-    sites = {
-        json.loads(d["entry"]).get("site_id")
-        for d in db["entries"].find(encoding.entries_filter(account_id), {"entry": 1})
-    } - {None}
-    movements = []
-    for d in db["movements"].find(
-        {"organisation_id": organisation_id, "movement": {"$exists": True}}, {"movement": 1}
-    ):
-        movement = MOVEMENT.validate_json(d["movement"])
-        if movement.site_id in sites:
-            movements.append(movement)
-    certificates = [
-        c
-        for c in (
-            from_document(Certificate, d["certificate"])
-            for d in db["certificates"].find({"organisation_id": organisation_id})
-        )
-        if c
-    ]
-    assignments = {
-        organisation_id: [
-            Assignment(date.fromisoformat(i["effective_from"]), i["rule_set_id"])
-            for i in (db["assignments"].find_one({"_id": organisation_id}) or {}).get("items", [])
-        ]
-    }
-    now = datetime.now(UTC)
-    until = until or now.date()
-    assigned = rule_set_on(assignments[organisation_id], until).rule_set_id
-    print(
-        f"shadow accounting for {account_id} (organisation {organisation_id}, sites "
-        f"{', '.join(sorted(sites))}): "
-        f"{len(movements)} movements in date order, every rule set beside the assigned {assigned}."
-    )
-    print("Never authoritative, never issuing documents; certificates as they stand today.")
-    header = (
-        f"{'rule set':<26} {'account':<34} {'period':<10} {'CoC in':>12} {'total in':>12} "
-        f"{'designated':>12} "
-        f"{'refused':>12} {'CoC out':>12} {'total out':>12} {'balance':>12} {'forfeit':>10} "
-        f"{'expired':>10} "
-        f"{'overshoot':>10}"
-    )
-    print(header)
-    for rule_set_id, views in shadow.compare(
-        organisation_id, movements, certificates, until, now
-    ).items():
-        mark = " *" if rule_set_id == assigned else ""
-        for v in views:
-            print(
-                f"{rule_set_id + mark:<26} {v.account_id:<34} "
-                f"{v.period_id + ('' if v.closed else '+'):<10} "
-                f"{v.coc_input:>12} {v.total_input:>12} {v.designated:>12} {v.refused:>12} "
-                f"{v.coc_output:>12} "
-                f"{v.total_output:>12} {v.closing_balance:>12} {v.forfeited:>10} {v.expired:>10} "
-                f"{v.overshoot:>10}"
-                + (f"  refusals: {', '.join(sorted(v.refusal_reasons))}" if v.refusals else "")
-            )
-    print("* the assigned rule set (replayed in date order); period+ = still open")
     return 0
 
 

@@ -34,6 +34,7 @@ from contracts.movements import (
     MaterialTransformedRecorded,
     MovementCancelled,
 )
+from contracts.registry import Certificate
 from libs.messaging import Incoming, Outgoing, Tx
 from services.accounting.domain import claims_mass, scope, shadow
 from services.accounting.domain.freezing import AccountState, account_states
@@ -111,28 +112,11 @@ class AccountingHandlers:
         of those and of each movement's site on its day, the lots they brought."""
         organisations = {m.organisation_id for m in messages}
         assignments = await store.load_assignments(organisations)
-        movement_ids: set[str] = set()
-        for m in messages:
-            movement_ids.add(str(m.movement_id))
-            if isinstance(m, MovementCancelled):
-                movement_ids.add(str(m.cancelled_movement_id))
-            elif m.corrects_movement_id is not None:
-                movement_ids.add(str(m.corrects_movement_id))
-        records = await store.load_movements(movement_ids)
+        records = await store.load_movements(_movement_ids(messages))
         account_ids = {e.account_id for r in records for e in r.effects}
         # Every movement's account follows the CoC certificate covering its site on its day.
         certificates = await store.load_certificates(organisations)
-        placed: set[tuple[str, str, date]] = set()  # a batch holds many movements of a site-day
-        for m in messages:
-            if not isinstance(m, MovementCancelled):
-                day = movement_day(m)
-                if (m.organisation_id, m.site_id, day) in placed:
-                    continue
-                placed.add((m.organisation_id, m.site_id, day))
-                rules = rule_set_on(assignments.get(m.organisation_id, []), day)
-                account_ids.add(
-                    scope.place(rules, certificates, m.organisation_id, m.site_id, day).account_id
-                )
+        account_ids |= _site_day_accounts(messages, assignments, certificates)
         return Ledger(
             accounts=await store.load_accounts(account_ids),
             movements=records,
@@ -357,6 +341,38 @@ class AccountingHandlers:
         outcomes = books.close_due(today, tx.now)
         await store.save(books)
         return self.messages.publish(outcomes, None, tx.now)
+
+
+def _movement_ids(messages: list[Any]) -> set[str]:
+    """The movements' ids and those of the movements they cancel or correct."""
+    movement_ids: set[str] = set()
+    for m in messages:
+        movement_ids.add(str(m.movement_id))
+        if isinstance(m, MovementCancelled):
+            movement_ids.add(str(m.cancelled_movement_id))
+        elif m.corrects_movement_id is not None:
+            movement_ids.add(str(m.corrects_movement_id))
+    return movement_ids
+
+
+def _site_day_accounts(
+    messages: list[Any], assignments: dict[str, list[Assignment]], certificates: list[Certificate]
+) -> set[str]:
+    """The account of each movement's site on its day (cancellations have none): the one the
+    CoC certificate covering the site that day places it in."""
+    account_ids: set[str] = set()
+    placed: set[tuple[str, str, date]] = set()  # a batch holds many movements of a site-day
+    for m in messages:
+        if not isinstance(m, MovementCancelled):
+            day = movement_day(m)
+            if (m.organisation_id, m.site_id, day) in placed:
+                continue
+            placed.add((m.organisation_id, m.site_id, day))
+            rules = rule_set_on(assignments.get(m.organisation_id, []), day)
+            account_ids.add(
+                scope.place(rules, certificates, m.organisation_id, m.site_id, day).account_id
+            )
+    return account_ids
 
 
 DISPATCH: dict[type[Envelope], UseCase] = {

@@ -201,26 +201,7 @@ class MongoStore:
         was read raises `ConcurrentUpdate` (a transient error: the batch is retried)."""
         db, session = self.tx.db, self.tx.session
         if books.dirty_accounts:
-            writes: list[Any] = []
-            updates = 0
-            for account_id in sorted(books.dirty_accounts):
-                account = books.accounts.get(account_id)
-                if account is None:
-                    continue
-                if account.version == 0:
-                    writes.append(InsertOne(account_doc(account, 1)))
-                else:
-                    updates += 1
-                    writes.append(
-                        ReplaceOne(
-                            {"_id": account_id, "version": account.version},
-                            account_doc(account, account.version + 1),
-                        )
-                    )
-            if writes:
-                result = await db["accounts"].bulk_write(writes, ordered=True, session=session)
-                if result.matched_count != updates:
-                    raise ConcurrentUpdate("an account changed since this batch read it")
+            await self._save_accounts(books)
         if books.entries:
             await db["entries"].insert_many(
                 [entry_doc(e) for e in books.entries], ordered=True, session=session
@@ -249,6 +230,32 @@ class MongoStore:
         ):
             if writes:
                 await db[collection].bulk_write(writes, ordered=False, session=session)
+
+    async def _save_accounts(self, books: Ledger) -> None:
+        """The changed accounts, each written only if still at the version it was read at (a new
+        one inserted); raises `ConcurrentUpdate` otherwise."""
+        writes: list[Any] = []
+        updates = 0
+        for account_id in sorted(books.dirty_accounts):
+            account = books.accounts.get(account_id)
+            if account is None:
+                continue
+            if account.version == 0:
+                writes.append(InsertOne(account_doc(account, 1)))
+            else:
+                updates += 1
+                writes.append(
+                    ReplaceOne(
+                        {"_id": account_id, "version": account.version},
+                        account_doc(account, account.version + 1),
+                    )
+                )
+        if writes:
+            result = await self.tx.db["accounts"].bulk_write(
+                writes, ordered=True, session=self.tx.session
+            )
+            if result.matched_count != updates:
+                raise ConcurrentUpdate("an account changed since this batch read it")
 
     async def save_certificate(self, certificate: Certificate) -> bool:
         """Keep the newest revision; False when this one is not newer than what is stored."""

@@ -138,23 +138,35 @@ def documented_profile(documents: list[DocumentShare], amount: Decimal) -> Profi
     if documented != amount or not documents:
         return Profile()
 
-    def weighted(share: Callable[[DocumentShare], Decimal | None]) -> Decimal | None:
-        if any(share(d) is None for d in documents):
-            return None
-        total = sum(d.mass_kg * (share(d) or 0) for d in documents)
-        return min(round_down(total / amount, SHARE_QUANTUM), Decimal(1))
+    pre = _weighted_share(documents, amount, lambda d: d.recycled_pre_consumer_share)
+    post = _weighted_share(documents, amount, lambda d: d.recycled_post_consumer_share)
+    if pre is not None and post is not None:
+        return Profile(pre + post, pre, post, _weighted_footprint(documents, amount))
+    recycled = _weighted_share(documents, amount, lambda d: d.recycled_content_share)
+    return Profile(recycled, None, None, _weighted_footprint(documents, amount))
 
-    pre = weighted(lambda d: d.recycled_pre_consumer_share)
-    post = weighted(lambda d: d.recycled_post_consumer_share)
-    split = pre is not None and post is not None
-    recycled = (
-        (pre or ZERO) + (post or ZERO) if split else weighted(lambda d: d.recycled_content_share)
-    )
-    footprint = None
-    if all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
-        total = sum(d.mass_kg * (d.carbon_footprint_kg_co2e_per_kg or 0) for d in documents)
-        footprint = (total / amount).quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
-    return Profile(recycled, pre if split else None, post if split else None, footprint)
+
+def _weighted_share(
+    documents: list[DocumentShare],
+    amount: Decimal,
+    share: Callable[[DocumentShare], Decimal | None],
+) -> Decimal | None:
+    """A share weighted by the documents' mass, rounded down (at most 1); None when a document did
+    not state it."""
+    if any(share(d) is None for d in documents):
+        return None
+    total = sum(d.mass_kg * (share(d) or 0) for d in documents)
+    return min(round_down(total / amount, SHARE_QUANTUM), Decimal(1))
+
+
+def _weighted_footprint(documents: list[DocumentShare], amount: Decimal) -> Decimal | None:
+    """The carbon footprint weighted by the documents' mass, rounded up; None when a document did
+    not state it."""
+    if not all(d.carbon_footprint_kg_co2e_per_kg is not None for d in documents):
+        return None
+    total = sum(d.mass_kg * (d.carbon_footprint_kg_co2e_per_kg or 0) for d in documents)
+    footprint: Decimal = (total / amount).quantize(SHARE_QUANTUM, rounding=ROUND_CEILING)
+    return footprint
 
 
 def _allocate(
@@ -191,13 +203,7 @@ def _allocate(
             )
         )
         left -= part
-    for account in accounts:
-        if left <= 0:
-            break
-        part = min(left, free[account.account_id] - reservations.get(account.account_id, ZERO))
-        if part > 0:
-            reservations[account.account_id] = reservations.get(account.account_id, ZERO) + part
-            left -= part
+    _reserve_unbacked(accounts, free, reservations, left)
     profile = documented_profile(documents, amount)
     for lot_id, part in takes.items():
         books.touch("lots", lot_id)
@@ -278,3 +284,20 @@ def release(books: Ledger, claim_id: str, owner: str, day: date) -> list[Outcome
         out.append(Released(claim_id, allocation.owner, allocation.mass))
 
     return books.atomic(work)
+
+
+def _reserve_unbacked(
+    accounts: list[Account],
+    free: dict[str, Decimal],
+    reservations: dict[str, Decimal],
+    left: Decimal,
+) -> None:
+    """What the lots did not cover is reserved from the accounts' free credits, in their order
+    (`reservations` gains it)."""
+    for account in accounts:
+        if left <= 0:
+            break
+        part = min(left, free[account.account_id] - reservations.get(account.account_id, ZERO))
+        if part > 0:
+            reservations[account.account_id] = reservations.get(account.account_id, ZERO) + part
+            left -= part

@@ -167,43 +167,13 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
     books.touch("accounts", account.account_id)
     rules = account.rules
     closing = account.balance
-    forfeited = ZERO
-    if not rules.carry_over and account.free > 0:
-        take = books.draw(account, account.free)
-        forfeited = clean(sum(take.values(), ZERO))
-    if forfeited > 0:
-        entry, _ = post(
-            books,
-            account,
-            EntryKind.FORFEIT,
-            booked_on=end,
-            buckets={k: -v for k, v in take.items()},
-            note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at "
-            f"close "
-            f"(credits reserved for claims are kept)",
-        )
-        out.append(EntryPosted(entry))
+    forfeited = _forfeit(books, account, end, out)
     written = statement(account, end, now, forfeited=forfeited, closing=closing)
     books.statements.append(written)
     out.append(StatementWritten(written))
     excess = written.percentage_overshoot_kg or ZERO
     if excess > 0 and rules.overshoot is Overshoot.NON_CONFORMITY:
-        out.append(
-            AlertDue(
-                ALERT_OVERSHOOT,
-                account.account_id,
-                account.organisation_id,
-                excess,
-                written.period_id,
-                f"CoC share of outputs exceeded the CoC share of inputs over period "
-                f"{written.period_id}: "
-                f"{written.coc_output_kg + written.overshoot_brought_in_kg} kg CoC of "
-                f"{written.total_output_kg} "
-                f"kg out, {written.coc_input_kg} kg CoC of {written.total_input_kg} kg in; "
-                f"{excess} kg too much "
-                f"({rules.rule_set_id}: recorded as a non-conformity for the certification body)",
-            )
-        )
+        out.append(_overshoot_alert(account, written, excess))
     start = end + timedelta(days=1)
     next_rules = books.rule_set_for(account.organisation_id, start)
     if next_rules.level is not account.level:
@@ -229,6 +199,48 @@ def close(books: Ledger, account: Account, end: date, now: datetime, out: list[O
             f"{written.period_id}",
         )
         out.append(EntryPosted(entry))
+
+
+def _forfeit(books: Ledger, account: Account, end: date, out: list[Outcome]) -> Decimal:
+    """A rule set without carry-over forfeits the free credits at close (credits reserved for
+    claims are kept); the mass forfeited."""
+    rules = account.rules
+    forfeited = ZERO
+    if not rules.carry_over and account.free > 0:
+        take = books.draw(account, account.free)
+        forfeited = clean(sum(take.values(), ZERO))
+    if forfeited > 0:
+        entry, _ = post(
+            books,
+            account,
+            EntryKind.FORFEIT,
+            booked_on=end,
+            buckets={k: -v for k, v in take.items()},
+            note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at "
+            f"close "
+            f"(credits reserved for claims are kept)",
+        )
+        out.append(EntryPosted(entry))
+    return forfeited
+
+
+def _overshoot_alert(account: Account, written: PeriodStatement, excess: Decimal) -> AlertDue:
+    """The non-conformity alert for a period whose CoC share of outputs exceeded that of inputs."""
+    rules = account.rules
+    return AlertDue(
+        ALERT_OVERSHOOT,
+        account.account_id,
+        account.organisation_id,
+        excess,
+        written.period_id,
+        f"CoC share of outputs exceeded the CoC share of inputs over period "
+        f"{written.period_id}: "
+        f"{written.coc_output_kg + written.overshoot_brought_in_kg} kg CoC of "
+        f"{written.total_output_kg} "
+        f"kg out, {written.coc_input_kg} kg CoC of {written.total_input_kg} kg in; "
+        f"{excess} kg too much "
+        f"({rules.rule_set_id}: recorded as a non-conformity for the certification body)",
+    )
 
 
 def late_note(account: Account, day: date) -> str:

@@ -101,6 +101,26 @@ def convert(
     outputs, split by mass and capped at their mass. Scrap outputs get none: the factor already is
     the step's yield, so recirculated process scrap carries no credits into the next run (it would
     be CoC input a second time), and spreading credits over it would lose them from the product."""
+    taken, consumed = _take_inputs(inputs, held, free, rounding)
+    products = [line for line in outputs if not is_process_scrap(line)] or list(outputs)
+    product_mass = sum((line.quantity_kg for line in products), Decimal(0))
+    scrap_mass = sum((line.quantity_kg for line in outputs), Decimal(0)) - product_mass
+    produced = min(rounding.credit(consumed * factor), rounding.credit(product_mass))
+    return Conversion(
+        taken=taken,
+        made=_split_by_mass(produced, products, product_mass, rounding),
+        input_kg=rounding.debit(sum((line.quantity_kg for line in inputs), Decimal(0))),
+        coc_input_kg=consumed,
+        product_kg=rounding.credit(product_mass),
+        scrap_kg=rounding.credit(scrap_mass),
+    )
+
+
+def _take_inputs(
+    inputs: list[MovementLine], held: Mapping[str, Decimal], free: Decimal, rounding: Rounding
+) -> tuple[dict[str, Decimal], Decimal]:
+    """The credits each input line takes from its product's (at most the line's mass and what the
+    product holds, in all at most the free credits), and their total."""
     taken: dict[str, Decimal] = {}
     consumed = ZERO
     for line in inputs:
@@ -110,21 +130,17 @@ def convert(
         if take > 0:
             taken[key] = taken.get(key, ZERO) + take
             consumed += take
-    products = [line for line in outputs if not is_process_scrap(line)] or list(outputs)
-    product_mass = sum((line.quantity_kg for line in products), Decimal(0))
-    scrap_mass = sum((line.quantity_kg for line in outputs), Decimal(0)) - product_mass
-    produced = min(rounding.credit(consumed * factor), rounding.credit(product_mass))
+    return taken, consumed
+
+
+def _split_by_mass(
+    produced: Decimal, products: list[MovementLine], product_mass: Decimal, rounding: Rounding
+) -> dict[str, Decimal]:
+    """The credits produced, split over the product outputs by mass, per product."""
     made: dict[str, Decimal] = {}
     for line in products:
         key = bucket_key(line.material_category, line.product_form)
         share = rounding.credit(produced * line.quantity_kg / product_mass)
         if share > 0:
             made[key] = made.get(key, ZERO) + share
-    return Conversion(
-        taken=taken,
-        made=made,
-        input_kg=rounding.debit(sum((line.quantity_kg for line in inputs), Decimal(0))),
-        coc_input_kg=consumed,
-        product_kg=rounding.credit(product_mass),
-        scrap_kg=rounding.credit(scrap_mass),
-    )
+    return made

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
 
 from contracts.ledger import EntryKind, LedgerReason
 from contracts.movements import (
@@ -108,6 +109,39 @@ def reverse_effect(
     bring_to(books, account, day, now, out)
     same_period = effect.period_id == account.period.period_id
     vintage = date.fromisoformat(effect.vintage) if effect.vintage else None
+    _refuse_overdraw(account, record, effect, cause)
+    books.touch("accounts", account.account_id)
+    if same_period:
+        _undo_period_tallies(account, effect)
+    flows = _flows_back(effect, same_period)
+    entry, _ = post(
+        books,
+        account,
+        EntryKind.REVERSAL,
+        booked_on=day,
+        site_id=effect.site_id or None,
+        movement_id=cause_id,
+        reverses=effect.entry_id,
+        buckets={k: -v for k, v in effect.buckets.items()},
+        coc_input=flows.coc_input,
+        total_input=flows.total_input,
+        coc_output=flows.coc_output,
+        total_output=flows.total_output,
+        category=effect.category,
+        site_input=flows.site_input,
+        inflows=flows.inflows,
+        note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
+        + ("" if same_period else f" (booked in closed period {effect.period_id})"),
+        vintage=vintage,
+        prefer=vintage,
+    )
+    out.append(EntryPosted(entry))
+
+
+def _refuse_overdraw(
+    account: Account, record: MovementRecord, effect: Effect, cause: Movement
+) -> None:
+    """A reversal that would take back credits already spent is refused."""
     why = reversal_overdraws(account, record.movement_id, effect)
     if why is not None:
         raise Refusal(
@@ -118,33 +152,38 @@ def reverse_effect(
                 [reason(LedgerReason.REVERSAL_WOULD_OVERDRAW, why)],
             )
         )
-    books.touch("accounts", account.account_id)
-    if same_period and effect.non_coc:
+
+
+def _undo_period_tallies(account: Account, effect: Effect) -> None:
+    """The open period's non-CoC input and conversion step counts lose the entry's."""
+    if effect.non_coc:
         add_to(account.period.non_coc_inputs, effect.non_coc, -effect.total_input)
-    if same_period and effect.step_key:
+    if effect.step_key:
         add_step(account.period, effect.step_key, effect.step, -1)
-    entry, _ = post(
-        books,
-        account,
-        EntryKind.REVERSAL,
-        booked_on=day,
-        site_id=effect.site_id or None,
-        movement_id=cause_id,
-        reverses=effect.entry_id,
-        buckets={k: -v for k, v in effect.buckets.items()},
-        coc_input=-effect.coc_input if same_period else ZERO,
-        total_input=-effect.total_input if same_period else ZERO,
-        coc_output=-effect.coc_output if same_period else ZERO,
-        total_output=-effect.total_output if same_period else ZERO,
-        category=effect.category,
-        site_input=-effect.site_input if same_period else ZERO,
-        inflows=recycled.negate(effect.inflows) if same_period else None,
-        note=f"reverses entry {effect.entry_id} of movement {record.movement_id}"
-        + ("" if same_period else f" (booked in closed period {effect.period_id})"),
-        vintage=vintage,
-        prefer=vintage,
+
+
+class _Flows(NamedTuple):
+    """The period flows a reversal posts: the entry's negated while its period is open."""
+
+    coc_input: Decimal
+    total_input: Decimal
+    coc_output: Decimal
+    total_output: Decimal
+    site_input: Decimal
+    inflows: dict[str, dict[str, Decimal]] | None
+
+
+def _flows_back(effect: Effect, same_period: bool) -> _Flows:
+    if not same_period:
+        return _Flows(ZERO, ZERO, ZERO, ZERO, ZERO, None)
+    return _Flows(
+        -effect.coc_input,
+        -effect.total_input,
+        -effect.coc_output,
+        -effect.total_output,
+        -effect.site_input,
+        recycled.negate(effect.inflows),
     )
-    out.append(EntryPosted(entry))
 
 
 def void_lot(books: Ledger, lot_id: str, cause: Movement) -> None:

@@ -12,7 +12,7 @@ from contracts.ledger import EntryKind, LedgerEntry
 from services.accounting.domain import periods, recycled
 from services.accounting.domain.chain import entry_hash
 from services.accounting.domain.rules import ZERO
-from services.accounting.domain.state import Account, Effect, add_to, clean
+from services.accounting.domain.state import Account, Effect, Period, add_to, clean
 
 if TYPE_CHECKING:
     from services.accounting.domain.ledger import Ledger
@@ -60,12 +60,7 @@ def post(
     period.total_input = clean(period.total_input + total_input)
     period.coc_output = clean(period.coc_output + coc_output)
     period.total_output = clean(period.total_output + total_output)
-    if category is not None and not total_input.is_zero():
-        add_to(period.inputs_by_category, category, total_input)
-    if site_id is not None and not site_input.is_zero():
-        add_to(period.site_coc_input, site_id, site_input)
-    if inflows:
-        recycled.add_flows(period.recycled, inflows, 1)
+    _add_breakdowns(period, category, total_input, site_id, site_input, inflows)
     rules = account.rules
     entry = LedgerEntry.model_construct(
         account_id=account.account_id,
@@ -73,9 +68,9 @@ def post(
         entry_id=uuid.uuid5(ENTRY_NAMESPACE, f"{account.account_id}:{account.sequence}"),
         kind=kind,
         site_id=site_id,
-        movement_id=uuid.UUID(str(movement_id)) if movement_id is not None else None,
+        movement_id=_uuid_or_none(movement_id),
         claim_id=claim_id,
-        reverses_entry_id=uuid.UUID(reverses) if reverses else None,
+        reverses_entry_id=_uuid_or_none(reverses or None),
         booked_on=booked_on,
         period_id=period.period_id,
         coc_credit_kg=credit,
@@ -114,6 +109,27 @@ def post(
     return entry, effect
 
 
+def _add_breakdowns(
+    period: Period,
+    category: str | None,
+    total_input: Decimal,
+    site_id: str | None,
+    site_input: Decimal,
+    inflows: dict[str, dict[str, Decimal]] | None,
+) -> None:
+    """The period's input by category, CoC input by site and recycled flows gain the entry's."""
+    if category is not None and not total_input.is_zero():
+        add_to(period.inputs_by_category, category, total_input)
+    if site_id is not None and not site_input.is_zero():
+        add_to(period.site_coc_input, site_id, site_input)
+    if inflows:
+        recycled.add_flows(period.recycled, inflows, 1)
+
+
+def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value is not None else None
+
+
 def move_credits(
     account: Account,
     buckets: dict[str, Decimal],
@@ -132,10 +148,7 @@ def move_credits(
     ):
         add_to(account.buckets, key, delta)
         if delta > 0 and restore is not None:
-            for layer, amount in restore.items():
-                product, layer_vintage = periods.split_layer(layer)
-                if product == key:
-                    periods.add(account.layers, key, layer_vintage, amount)
+            _restore_layers(account, key, restore)
         elif delta > 0:
             added = vintage
             periods.add(account.layers, key, vintage, delta)
@@ -144,3 +157,11 @@ def move_credits(
             if first is not None and (taken is None or first < taken):
                 taken = first
     return added or taken
+
+
+def _restore_layers(account: Account, key: str, restore: dict[str, Decimal]) -> None:
+    """Credits given back to product `key` go back to the vintages `restore` names for it."""
+    for layer, amount in restore.items():
+        product, layer_vintage = periods.split_layer(layer)
+        if product == key:
+            periods.add(account.layers, key, layer_vintage, amount)

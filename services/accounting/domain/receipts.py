@@ -17,7 +17,7 @@ from services.accounting.domain.conversion import bucket_key
 from services.accounting.domain.outcomes import ALERT_DD_FAILED, AlertDue, EntryPosted, Outcome
 from services.accounting.domain.posting import post
 from services.accounting.domain.rules import ZERO
-from services.accounting.domain.state import BOOKED, DD_FAILED, NOT_COVERED, Lot, add_to
+from services.accounting.domain.state import BOOKED, DD_FAILED, NOT_COVERED, Account, Lot, add_to
 
 if TYPE_CHECKING:
     from services.accounting.domain.ledger import Ledger
@@ -59,8 +59,7 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
         category=m.material_category.value,
         site_input=ZERO if late else credit,
         inflows={key: inflow} if inflow else None,
-        note="; ".join(n for n in (why, late_note(account, m.received_on) if late else None) if n)
-        or None,
+        note=_receipt_note(why, late_note(account, m.received_on) if late else None),
     )
     effect.non_coc = non_coc
     out.append(EntryPosted(entry))
@@ -77,25 +76,39 @@ def receive(books: Ledger, m: MaterialReceivedRecorded, now: datetime, out: list
                 movement_id=m.movement_id,
             )
         )
-    lot_id = None
-    if m.classification is Classification.COC_MATERIAL and m.coc_document_id and credit > 0:
-        lot_id = f"{m.organisation_id}#{m.movement_id}"
-        books.touch("lots", lot_id)
-        books.lots[lot_id] = Lot(
-            lot_id=lot_id,
-            owner=m.organisation_id,
-            account_id=account.account_id,
-            period_id=account.period.period_id,
-            document_id=m.coc_document_id,
-            received_on=m.received_on,
-            mass=credit,
-            recycled_content_share=m.recycled_content_share,
-            recycled_pre_consumer_share=m.recycled_pre_consumer_share,
-            recycled_post_consumer_share=m.recycled_post_consumer_share,
-            carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
-            material=conversion.material_of(m.material_category).value,
-        )
+    lot_id = _keep_lot(books, m, account, credit)
     books.record(str(m.movement_id), BOOKED, effects=[effect], lot_id=lot_id)
+
+
+def _receipt_note(why: str | None, late: str | None) -> str | None:
+    """The entry's note: why the receipt earned no credit, and that it was booked late."""
+    return "; ".join(n for n in (why, late) if n) or None
+
+
+def _keep_lot(
+    books: Ledger, m: MaterialReceivedRecorded, account: Account, credit: Decimal
+) -> str | None:
+    """A credited receipt of CoC Material under a CoC Document is kept as a lot (its recycled
+    content and footprint travel with it); the lot's id, or None."""
+    if not (m.classification is Classification.COC_MATERIAL and m.coc_document_id and credit > 0):
+        return None
+    lot_id = f"{m.organisation_id}#{m.movement_id}"
+    books.touch("lots", lot_id)
+    books.lots[lot_id] = Lot(
+        lot_id=lot_id,
+        owner=m.organisation_id,
+        account_id=account.account_id,
+        period_id=account.period.period_id,
+        document_id=m.coc_document_id,
+        received_on=m.received_on,
+        mass=credit,
+        recycled_content_share=m.recycled_content_share,
+        recycled_pre_consumer_share=m.recycled_pre_consumer_share,
+        recycled_post_consumer_share=m.recycled_post_consumer_share,
+        carbon_footprint=m.carbon_footprint_kg_co2e_per_kg,
+        material=conversion.material_of(m.material_category).value,
+    )
+    return lot_id
 
 
 def no_credit(

@@ -43,8 +43,9 @@ from services.claims.domain.effects import (
     UsageRecorded,
     WithdrawalConfirmed,
 )
+from services.claims.domain.identity import claim_key
 from services.claims.domain.plausibility import CapacityAlert
-from services.claims.domain.saga import Claim, claim_key
+from services.claims.domain.saga import Claim
 
 ACTOR = Actor(organisation_id="claims", role=Role.SERVICE)
 
@@ -155,6 +156,18 @@ def translate(
 def _body(
     effect: Effect, claimant: str, refused_event_id: uuid.UUID | None
 ) -> tuple[Any, dict[str, Any]]:
+    """The contract type an effect is sent as and its fields besides the envelope's."""
+    if isinstance(effect, (Allocate, Release, Debit, ReturnUnused)):
+        return _command_body(effect, claimant)
+    if isinstance(effect, (Pending, AwaitingReview, Approved, Rejected)):
+        return _decision_body(effect, claimant)
+    return _afterwards_body(effect, claimant, refused_event_id)
+
+
+def _command_body(
+    effect: Allocate | Release | Debit | ReturnUnused, claimant: str
+) -> tuple[Any, dict[str, Any]]:
+    """A command to accounting about the claimant's CoC mass."""
     match effect:
         case Allocate(mass_kg=mass):
             return AllocateForClaim, {"owner_organisation_id": claimant, "mass_kg": mass}
@@ -173,17 +186,13 @@ def _body(
                 "used_kg": used,
                 "reason": reason[:2000],
             }
-        case UsageRecorded() as u:
-            return ClaimUsageRecorded, {
-                "claimant_organisation_id": claimant,
-                "period_start": u.period_start,
-                "period_end": u.period_end,
-                "units": u.units,
-                "used_units": u.used_units,
-                "used_kg": u.used_kg,
-                "approved_kg": u.approved_kg,
-                "unused_kg": u.unused_kg,
-            }
+
+
+def _decision_body(
+    effect: Pending | AwaitingReview | Approved | Rejected, claimant: str
+) -> tuple[Any, dict[str, Any]]:
+    """A decision of the allocation saga or the secretariat's review."""
+    match effect:
         case Pending(decide_by=decide_by, waiting_for=waiting_for):
             return ClaimPending, {
                 "claimant_organisation_id": claimant,
@@ -222,6 +231,26 @@ def _body(
                 "reasons": reasons,
                 "evidence": evidence,
                 "review": review,
+            }
+
+
+def _afterwards_body(
+    effect: Revoked | Expired | WithdrawalConfirmed | UsageRecorded | Refused | Alert,
+    claimant: str,
+    refused_event_id: uuid.UUID | None,
+) -> tuple[Any, dict[str, Any]]:
+    """What follows a decision (revocation, expiry, usage, withdrawal), an alert, a refusal."""
+    match effect:
+        case UsageRecorded() as u:
+            return ClaimUsageRecorded, {
+                "claimant_organisation_id": claimant,
+                "period_start": u.period_start,
+                "period_end": u.period_end,
+                "units": u.units,
+                "used_units": u.used_units,
+                "used_kg": u.used_kg,
+                "approved_kg": u.approved_kg,
+                "unused_kg": u.unused_kg,
             }
         case Revoked(approval_code=code, reasons=reasons):
             return ClaimRevoked, {

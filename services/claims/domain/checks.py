@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -193,46 +193,16 @@ def certificate_reasons(
     must be current when it is checked."""
     claimant = request.claimant_organisation_id
     if claimant not in registry.members:
-        return (
-            [
-                Reason(
-                    code=ClaimReason.NOT_A_MEMBER,
-                    field="claimant_organisation_id",
-                    message=f"{claimant} is not a registered ASI member",
-                )
-            ],
-            [],
-            [],
-            [],
-        )
+        return [_not_a_member_reason(claimant)], [], [], []
     owned = registry.of(claimant)
     reasons: list[Reason] = []
     resting: list[Certificate] = []
-    for standard, missing in (
-        (Standard.PERFORMANCE_STANDARD, ClaimReason.NO_CURRENT_PS),
-        (Standard.CHAIN_OF_CUSTODY, ClaimReason.NO_CURRENT_COC),
-    ):
-        current = [c for c in owned if c.standard is standard and is_current(c, today)]
-        covering = [c for c in current if covers(c, request.product.product_id)]
-        if not current:
-            reasons.append(
-                Reason(
-                    code=missing,
-                    field="claimant_organisation_id",
-                    message=f"{claimant} holds no current {standard.value} certificate on {today}",
-                )
-            )
-        elif not covering:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.PRODUCT_NOT_COVERED,
-                    field="product.product_id",
-                    message=f"no current {standard.value} certificate of {claimant} covers product "
-                    f"{request.product.product_id}",
-                )
-            )
+    for standard, missing in _OWN_STANDARDS:
+        found = _own_certificate(request, owned, standard, missing, today)
+        if isinstance(found, Reason):
+            reasons.append(found)
         else:
-            resting.append(max(covering, key=lambda c: (c.valid_until, c.certificate_id)))
+            resting.append(found)
     examined = list(owned)
     suppliers: list[Certificate] = []
     for supplier in dict.fromkeys(request.product.supplier_organisation_ids):
@@ -240,17 +210,67 @@ def certificate_reasons(
         examined += supplied
         current = [c for c in supplied if is_current(c, today)]
         if not current:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.SUPPLIER_NOT_CERTIFIED,
-                    field="product.supplier_organisation_ids",
-                    message=f"supplier {supplier} named for the product holds no current chain of "
-                    f"custody certificate on {today}",
-                )
-            )
+            reasons.append(_supplier_not_certified_reason(supplier, today))
         else:
-            suppliers.append(max(current, key=lambda c: (c.valid_until, c.certificate_id)))
+            suppliers.append(_latest(current))
     return reasons, resting, examined, suppliers
+
+
+def _not_a_member_reason(claimant: str) -> Reason:
+    return Reason(
+        code=ClaimReason.NOT_A_MEMBER,
+        field="claimant_organisation_id",
+        message=f"{claimant} is not a registered ASI member",
+    )
+
+
+_OWN_STANDARDS: tuple[tuple[Standard, str], ...] = (
+    (Standard.PERFORMANCE_STANDARD, ClaimReason.NO_CURRENT_PS),
+    (Standard.CHAIN_OF_CUSTODY, ClaimReason.NO_CURRENT_COC),
+)
+"""The claimant's own certificates an approval rests on, with the reason when none is current."""
+
+
+def _own_certificate(
+    request: ClaimRequested,
+    owned: Sequence[Certificate],
+    standard: Standard,
+    missing: str,
+    today: date,
+) -> Certificate | Reason:
+    """The claimant's current certificate of this standard covering the product (the latest), or
+    why there is none: `missing` when none is current, not covered when none covers the product."""
+    claimant = request.claimant_organisation_id
+    current = [c for c in owned if c.standard is standard and is_current(c, today)]
+    covering = [c for c in current if covers(c, request.product.product_id)]
+    if not current:
+        return Reason(
+            code=missing,
+            field="claimant_organisation_id",
+            message=f"{claimant} holds no current {standard.value} certificate on {today}",
+        )
+    if not covering:
+        return Reason(
+            code=ClaimReason.PRODUCT_NOT_COVERED,
+            field="product.product_id",
+            message=f"no current {standard.value} certificate of {claimant} covers product "
+            f"{request.product.product_id}",
+        )
+    return _latest(covering)
+
+
+def _supplier_not_certified_reason(supplier: str, today: date) -> Reason:
+    return Reason(
+        code=ClaimReason.SUPPLIER_NOT_CERTIFIED,
+        field="product.supplier_organisation_ids",
+        message=f"supplier {supplier} named for the product holds no current chain of "
+        f"custody certificate on {today}",
+    )
+
+
+def _latest(certificates: Sequence[Certificate]) -> Certificate:
+    """The certificate valid the longest (ties: the highest id)."""
+    return max(certificates, key=lambda c: (c.valid_until, c.certificate_id))
 
 
 def quoted_number_reasons(
@@ -359,22 +379,9 @@ def allocation_reasons(
         and (rules is None or rules.footprints is None)
         and request.carbon_footprint_kg_co2e_per_kg is not None
     ):
-        documented = allocation.carbon_footprint_kg_co2e_per_kg
-        if documented is None:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
-                    field="carbon_footprint_kg_co2e_per_kg",
-                    message="the CoC Documents behind the allocation state no carbon footprint",
-                )
-            )
-        elif request.carbon_footprint_kg_co2e_per_kg < documented:
-            reasons.append(
-                Reason(
-                    code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
-                    field="carbon_footprint_kg_co2e_per_kg",
-                    message=f"claimed footprint {request.carbon_footprint_kg_co2e_per_kg} kg "
-                    f"CO2e/kg is below the documented {documented}",
-                )
-            )
+        claimed, documented = (
+            request.carbon_footprint_kg_co2e_per_kg,
+            allocation.carbon_footprint_kg_co2e_per_kg,
+        )
+        reasons.extend(footprints.documented_footprint_reasons(claimed, documented))
     return reasons

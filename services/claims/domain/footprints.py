@@ -32,6 +32,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from uuid import UUID
 
 from contracts.claims import (
@@ -312,3 +313,27 @@ def evidence(
         assurance_standard=assurance.standard_name if assurance else None,
         valid_until=validity_end(footprint, rules),
     )
+
+
+def documented_footprint_reasons(claimed: Decimal, documented: Decimal | None) -> list[Reason]:
+    """A carbon footprint claim under a rule set without the footprint rule
+    (`checks.allocation_reasons`): the CoC Documents behind the allocation state a footprint
+    (`documented`), and the claimed one is not below it."""
+    if documented is None:
+        return [
+            Reason(
+                code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
+                field="carbon_footprint_kg_co2e_per_kg",
+                message="the CoC Documents behind the allocation state no carbon footprint",
+            )
+        ]
+    if claimed < documented:
+        return [
+            Reason(
+                code=ClaimReason.CARBON_FOOTPRINT_UNSUPPORTED,
+                field="carbon_footprint_kg_co2e_per_kg",
+                message=f"claimed footprint {claimed} kg "
+                f"CO2e/kg is below the documented {documented}",
+            )
+        ]
+    return []

@@ -35,7 +35,7 @@ def same_product_and_artwork(
     request: ClaimRequested, own: str, open_claims: Iterable[str]
 ) -> list[Alert]:
     """An alert when other open claims name this request's product and artwork. Claims are named
-    by `saga.claim_ref` (owner and claim id: any owner's claim may be among them); `own` is this
+    by `identity.claim_ref` (owner and claim id: any owner's claim may be among them); `own` is this
     one's."""
     others = sorted(set(open_claims) - {own})
     if not others:

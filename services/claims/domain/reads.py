@@ -15,7 +15,7 @@ from contracts.ledger import (
     LedgerCommandRejected,
 )
 from services.claims.domain.effects import Status
-from services.claims.domain.saga import claim_key
+from services.claims.domain.identity import claim_key
 from services.claims.domain.state import Loaded
 
 

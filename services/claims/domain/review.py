@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.claims import ClaimReason, ClaimType, ReviewDecision
+from contracts.claims import ClaimReason, ClaimReviewDecided, ClaimType, Review, ReviewDecision
 from contracts.common import Reason
 
 REVIEWED_CLAIM_TYPES: frozenset[ClaimType] = frozenset({ClaimType.ON_PACK_LOGO})
@@ -27,6 +27,18 @@ def needs_review(claim_type: ClaimType) -> bool:
 def waited_seconds(awaiting_since: datetime, now: datetime) -> int:
     """Whole seconds in the queue (never negative, whatever the clocks say)."""
     return max(0, int((now - awaiting_since).total_seconds()))
+
+
+def record_of(decision: ClaimReviewDecided, awaiting_since: datetime, now: datetime) -> Review:
+    """The secretariat's decision as the claim records it, with how long the claim waited."""
+    return Review(
+        decided_by=decision.actor.organisation_id,
+        reviewer_key_id=decision.reviewer_key_id,
+        decision=decision.decision,
+        comment=decision.comment,
+        awaiting_since=awaiting_since,
+        waited_seconds=waited_seconds(awaiting_since, now),
+    )
 
 
 def refusal_reason(comment: str) -> Reason:

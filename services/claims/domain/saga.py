@@ -70,21 +70,13 @@ from services.claims.domain.effects import (
     WithdrawalConfirmed,
 )
 from services.claims.domain.evidence import approval_code, evidence_of
+from services.claims.domain.identity import claim_key, claim_ref
 from services.claims.domain.usage import Usage
 from services.claims.domain.wording import WordingRules
 
+__all__ = ["Claim", "claim_key", "claim_ref"]
+
 T = TypeVar("T")
-
-
-def claim_key(claimant: str, claim_id: str) -> str:
-    """A claim id is the claimant's own (issue 23): two owners may use the same one. `|` is not
-    allowed in an identifier, so the key is unambiguous."""
-    return f"{claimant}|{claim_id}"
-
-
-def claim_ref(claimant: str, claim_id: str) -> str:
-    """A claim named where claims of several owners are listed (plausibility alerts)."""
-    return f"{claimant}/{claim_id}"
 
 
 @dataclass
@@ -264,14 +256,7 @@ class Claim:
             return [Refused([review.not_awaiting_reason(self.claim_id, self.status.value)])]
         awaiting_since = _required(self.awaiting_since, "awaiting_since")
         allocation = _required(self.allocation, "allocation")
-        record = Review(
-            decided_by=decision.actor.organisation_id,
-            reviewer_key_id=decision.reviewer_key_id,
-            decision=decision.decision,
-            comment=decision.comment,
-            awaiting_since=awaiting_since,
-            waited_seconds=review.waited_seconds(awaiting_since, now),
-        )
+        record = review.record_of(decision, awaiting_since, now)
         if decision.decision is ReviewDecision.REFUSE:
             return self._reject_held(
                 [review.refusal_reason(decision.comment)], record, "refused by the secretariat"

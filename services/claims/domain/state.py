@@ -17,7 +17,7 @@ class Loaded:
     """Claims read in one transaction, with the version each was read at, and what the batch did."""
 
     claims: dict[str, Claim] = field(default_factory=dict)
-    """By claim key (`saga.claim_key`: claimant and claim id), as every dict here."""
+    """By claim key (`identity.claim_key`: claimant and claim id), as every dict here."""
     new: set[str] = field(default_factory=set)
     """Claims requested in this batch (inserted, not updated)."""
     read_version: dict[str, int] = field(default_factory=dict)

@@ -103,34 +103,54 @@ def check_wording(request: ClaimRequested, rules: WordingRules) -> list[Reason]:
 
 
 def _missing_elements(request: ClaimRequested, rules: WordingRules, text: str) -> list[Reason]:
+    """The elements the claim type requires (`RequiredElements`) that the request lacks, one reason
+    each, in the order of the checks below."""
     need = rules.required.get(request.claim_type, RequiredElements())
-    missing: list[Reason] = []
-
-    def lacks(field_name: str, message: str) -> None:
-        missing.append(Reason(code=ClaimReason.MISSING_ELEMENT, field=field_name, message=message))
-
-    if need.certificate_number and not request.certificate_number:
-        lacks(
-            "certificate_number",
-            f"a {request.claim_type} claim must quote the claimant's ASI certificate number",
-        )
-    if (
-        need.certificate_number_in_wording
-        and request.certificate_number
-        and normalise(request.certificate_number) not in text
-    ):
-        lacks(
-            "wording", f"the wording must show the certificate number {request.certificate_number}"
-        )
-    if need.link and not (request.link and re.match(rules.link_pattern, request.link.strip())):
-        lacks("link", f"a {request.claim_type} claim must carry an http(s) information link")
-    if need.logo_wording and not any(_contains(text, w) for w in rules.logo_wordings):
-        lacks(
-            "wording", f"the on-pack logo claim must carry the wording '{rules.logo_wordings[0]}'"
-        )
+    found = [
+        need.certificate_number and _no_certificate_number(request),
+        need.certificate_number_in_wording and _number_not_in_wording(request, text),
+        need.link and _no_link(request, rules),
+        need.logo_wording and _no_logo_wording(rules, text),
+    ]
+    missing = [
+        Reason(code=ClaimReason.MISSING_ELEMENT, field=field_name, message=message)
+        for field_name, message in (f for f in found if f)
+    ]
     if need.figure_in_wording:
         missing.extend(_missing_figure(request, text))
     return missing
+
+
+Lack = tuple[str, str] | None
+"""A missing element: the field and the message, or None when it is there."""
+
+
+def _no_certificate_number(request: ClaimRequested) -> Lack:
+    if request.certificate_number:
+        return None
+    return (
+        "certificate_number",
+        f"a {request.claim_type} claim must quote the claimant's ASI certificate number",
+    )
+
+
+def _number_not_in_wording(request: ClaimRequested, text: str) -> Lack:
+    number = request.certificate_number
+    if not number or normalise(number) in text:
+        return None
+    return "wording", f"the wording must show the certificate number {number}"
+
+
+def _no_link(request: ClaimRequested, rules: WordingRules) -> Lack:
+    if request.link and re.match(rules.link_pattern, request.link.strip()):
+        return None
+    return "link", f"a {request.claim_type} claim must carry an http(s) information link"
+
+
+def _no_logo_wording(rules: WordingRules, text: str) -> Lack:
+    if any(_contains(text, w) for w in rules.logo_wordings):
+        return None
+    return "wording", f"the on-pack logo claim must carry the wording '{rules.logo_wordings[0]}'"
 
 
 def _missing_figure(request: ClaimRequested, text: str) -> list[Reason]:
