@@ -261,6 +261,29 @@ def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]
     """The rows of one level: each account-period's inputs, weighted by what reaches that account,
     summed per source. Exact, and fast on wide levels: every account-period's weight over its total
     input is brought to one common denominator, so that shares are sums of integers."""
+    by_ap = _in_units(weights, inputs)
+    common, multipliers = _common_multipliers(weights, by_ap)
+    rows: dict[tuple[str, str | None, str | None], Row] = {}
+    for ap in sorted(weights):
+        if ap not in multipliers:  # nothing booked in: the weight that reached it goes nowhere further
+            _part_of(rows, (NO_INPUT, None, None), ap, ap.partition("|")[0], common).numerator += (
+                weights[ap].numerator * (common // weights[ap].denominator))
+            continue
+        k = multipliers[ap]
+        for i, coc, total in by_ap[ap]:
+            if coc:
+                _add_coc(rows, ap, i, k * coc, coc, common)
+            if total != coc:
+                _add_non_coc(rows, ap, i, k * (total - coc), common)
+    _sum_rows(rows, common, multipliers)
+    shown = [r for r in rows.values() if r.share > 0]
+    return sorted(shown, key=lambda r: (ORDER.get(r.kind, len(ORDER)), -r.share, r.supplier_organisation_id or "",
+                                        r.supplier_site_id or ""))
+
+
+def _in_units(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> dict[str, list[tuple[Input, int, int]]]:
+    """The inputs of the weighted account-periods, with their CoC and total masses in units of 1e-9 kg
+    (integers; a mass with more places is refused rather than rounded)."""
     by_ap: dict[str, list[tuple[Input, int, int]]] = {}
     for i in inputs:
         if i[0] in weights:
@@ -269,47 +292,59 @@ def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]
             if units[1] != coc or units[2] != total:
                 raise ValueError(f"a mass with more than {PLACES} decimal places: {i}")
             by_ap.setdefault(i[0], []).append(units)
+    return by_ap
+
+
+def _common_multipliers(weights: Mapping[str, Fraction],
+                        by_ap: Mapping[str, list[tuple[Input, int, int]]]) -> tuple[int, dict[str, int]]:
+    """One common denominator for the level, and per account-period with inputs the integer that turns a
+    unit of its mass into numerators over it (its weight over its total input)."""
     totals = {ap: sum(t for _, _, t in by_ap.get(ap, [])) for ap in weights}
     factors = {ap: weights[ap] / totals[ap] for ap in weights if totals[ap] > 0}  # per unit of mass
     common = lcm(*(f.denominator for f in factors.values()), *(w.denominator for w in weights.values()))
-    multipliers = {ap: f.numerator * (common // f.denominator) for ap, f in factors.items()}
-    rows: dict[tuple[str, str | None, str | None], Row] = {}
-    non_coc_key = (NON_COC, None, None)
-    for ap in sorted(weights):
-        if ap not in factors:
-            r = rows.get((NO_INPUT, None, None)) or rows.setdefault((NO_INPUT, None, None), Row(NO_INPUT, None, None))
-            r.accounts[ap] = Part(ap.partition("|")[0], weights[ap].numerator * (common // weights[ap].denominator),
-                                  common)
-            continue
-        k = multipliers[ap]
-        for (_, account_id, site, kind, coc_kg, _, supplier, supplier_site, document_id, category, _, _), coc, total \
-                in by_ap[ap]:
-            if coc:
-                key = (kind, supplier, supplier_site)
-                r = rows.get(key)
-                if r is None:
-                    r = rows[key] = Row(kind, supplier, supplier_site)
-                part = r.accounts.get(ap)
-                if part is None:
-                    part = r.accounts[ap] = Part(account_id, 0, common)
-                part.numerator += k * coc
-                part.coc_kg += coc_kg
-                if document_id:
-                    part.documents[document_id] = part.documents.get(document_id, 0) + coc
-                if site:
-                    r.receiving_site_ids.add(site)
-                if category:
-                    r.material_categories.add(category)
-            if total != coc:
-                r = rows.get(non_coc_key)
-                if r is None:
-                    r = rows[non_coc_key] = Row(*non_coc_key)
-                part = r.accounts.get(ap)
-                if part is None:
-                    part = r.accounts[ap] = Part(account_id, 0, common)
-                part.numerator += k * (total - coc)
-                if site:
-                    r.receiving_site_ids.add(site)
+    return common, {ap: f.numerator * (common // f.denominator) for ap, f in factors.items()}
+
+
+def _part_of(rows: dict[tuple[str, str | None, str | None], Row], key: tuple[str, str | None, str | None],
+             ap: str, account_id: str, common: int) -> Part:
+    """The part of an account-period in the row of a source, made on first use."""
+    r = rows.get(key)
+    if r is None:
+        r = rows[key] = Row(*key)
+    part = r.accounts.get(ap)
+    if part is None:
+        part = r.accounts[ap] = Part(account_id, 0, common)
+    return part
+
+
+def _add_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int, coc: int,
+             common: int) -> None:
+    """An input's CoC mass, in the row of its source (kind, supplier, supplier's site)."""
+    key = (i[3], i[6], i[7])
+    part = _part_of(rows, key, ap, i[1], common)
+    part.numerator += numerator
+    part.coc_kg += i[4]
+    if i[8]:  # the CoC Document it was received against
+        part.documents[i[8]] = part.documents.get(i[8], 0) + coc
+    r = rows[key]
+    if i[2]:
+        r.receiving_site_ids.add(i[2])
+    if i[9]:
+        r.material_categories.add(i[9])
+
+
+def _add_non_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int,
+                 common: int) -> None:
+    """The part of an input that is not CoC mass, in the level's one non-CoC row."""
+    part = _part_of(rows, (NON_COC, None, None), ap, i[1], common)
+    part.numerator += numerator
+    if i[2]:
+        rows[NON_COC, None, None].receiving_site_ids.add(i[2])
+
+
+def _sum_rows(rows: Mapping[tuple[str, str | None, str | None], Row], common: int,
+              multipliers: Mapping[str, int]) -> None:
+    """Each row's share over every path, and the weight each of its CoC Documents carries in the level."""
     for r in rows.values():
         r.denominator = common
         r.share = Fraction(sum(part.numerator for part in r.accounts.values()), common)
@@ -317,9 +352,6 @@ def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]
             for document_id, m in part.documents.items():
                 if m > 0:
                     r.documents[document_id] = r.documents.get(document_id, 0) + multipliers[ap] * m
-    shown = [r for r in rows.values() if r.share > 0]
-    return sorted(shown, key=lambda r: (ORDER.get(r.kind, len(ORDER)), -r.share, r.supplier_organisation_id or "",
-                                        r.supplier_site_id or ""))
 
 
 def next_weights(rows: Iterable[Row], drawn_from: Mapping[str, str], seen: set[str]) -> dict[str, Fraction]:
