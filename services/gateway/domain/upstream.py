@@ -253,14 +253,12 @@ class Row:
 
 
 PLACES = 9
-"""Masses on the topics have at most 9 decimal places (`contracts.common`): in units of 1e-9 kg they
-are integers, and a level's sums are sums of integers."""
+"""Masses have at most 9 decimal places (`contracts.common`): in units of 1e-9 kg they are integers."""
 
 
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
-    """The rows of one level: each account-period's inputs, weighted by what reaches that account,
-    summed per source. Exact, and fast on wide levels: every account-period's weight over its total
-    input is brought to one common denominator, so that shares are sums of integers."""
+    """The rows of one level: each account-period's inputs, weighted by what reaches that account, summed
+    per source. Exact and fast on wide levels: weights over totals share one denominator (sums of integers)."""
     by_ap = _in_units(weights, inputs)
     common, multipliers = _common_multipliers(weights, by_ap)
     rows: dict[tuple[str, str | None, str | None], Row] = {}
@@ -283,7 +281,7 @@ def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]
 
 def _in_units(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> dict[str, list[tuple[Input, int, int]]]:
     """The inputs of the weighted account-periods, with their CoC and total masses in units of 1e-9 kg
-    (integers; a mass with more places is refused rather than rounded)."""
+    (integers; a mass with more places is refused, not rounded)."""
     by_ap: dict[str, list[tuple[Input, int, int]]] = {}
     for i in inputs:
         if i[0] in weights:
@@ -295,8 +293,8 @@ def _in_units(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> dict[
     return by_ap
 
 
-def _common_multipliers(weights: Mapping[str, Fraction],
-                        by_ap: Mapping[str, list[tuple[Input, int, int]]]) -> tuple[int, dict[str, int]]:
+def _common_multipliers(weights: Mapping[str, Fraction], by_ap: Mapping[str, list[tuple[Input, int, int]]]) -> tuple[
+        int, dict[str, int]]:
     """One common denominator for the level, and per account-period with inputs the integer that turns a
     unit of its mass into numerators over it (its weight over its total input)."""
     totals = {ap: sum(t for _, _, t in by_ap.get(ap, [])) for ap in weights}
@@ -333,8 +331,7 @@ def _add_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: In
         r.material_categories.add(i[9])
 
 
-def _add_non_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int,
-                 common: int) -> None:
+def _add_non_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int, common: int) -> None:
     """The part of an input that is not CoC mass, in the level's one non-CoC row."""
     part = _part_of(rows, (NON_COC, None, None), ap, i[1], common)
     part.numerator += numerator
@@ -342,8 +339,7 @@ def _add_non_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i
         rows[NON_COC, None, None].receiving_site_ids.add(i[2])
 
 
-def _sum_rows(rows: Mapping[tuple[str, str | None, str | None], Row], common: int,
-              multipliers: Mapping[str, int]) -> None:
+def _sum_rows(rows: Mapping[tuple[str, str | None, str | None], Row], common: int, multipliers: Mapping[str, int]) -> None:
     """Each row's share over every path, and the weight each of its CoC Documents carries in the level."""
     for r in rows.values():
         r.denominator = common
