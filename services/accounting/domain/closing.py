@@ -68,8 +68,7 @@ def expire(books: Ledger, account: Account, day: date, out: list[Outcome]) -> No
         booked_on=day,
         buckets={k: -v for k, v in take.items()},
         note=f"{rules.rule_set_id}: credits live {rules.credit_lifetime_months} months, oldest "
-        f"used first: "
-        f"{expired} kg expired ({'; '.join(vintages)})",
+        f"used first: {expired} kg expired ({'; '.join(vintages)})",
     )
     account.period.expired = clean(account.period.expired + expired)
     out.append(EntryPosted(entry))
@@ -217,8 +216,7 @@ def _forfeit(books: Ledger, account: Account, end: date, out: list[Outcome]) -> 
             booked_on=end,
             buckets={k: -v for k, v in take.items()},
             note=f"{rules.rule_set_id} does not carry credits over: {forfeited} kg forfeited at "
-            f"close "
-            f"(credits reserved for claims are kept)",
+            f"close (credits reserved for claims are kept)",
         )
         out.append(EntryPosted(entry))
     return forfeited

@@ -14,7 +14,7 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from contracts.claims import ClaimType, ClaimTypeStatus
-from contracts.registry import CertificateStatus, Member, MembershipClass
+from contracts.registry import CertificateStatus, Member, MembershipClass, Site
 from services.claims.adapters.store import WRITE_CONFLICT
 from services.claims.domain.effects import Status
 from services.claims.domain.membership import AT_RISK, FORFEITED
@@ -302,18 +302,7 @@ class StoreSuite:
         assert other_product == []
 
     async def test_a_sites_yearly_output_adds_up_exactly_and_remembers_its_alert(self) -> None:
-        from contracts.common import Activity
-        from contracts.registry import Site
-
-        site_id = f"site-{uuid.uuid4().hex[:8]}"
-        site = Site(
-            site_id=site_id,
-            organisation_id=SUPPLIER,
-            name="Smelter",
-            country="NO",
-            activities=[Activity.SMELTING],
-            output_capacity_kg_per_year=Decimal("1000.5"),
-        )
+        site_id, site = _smelter(Decimal("1000.5"))
         async with self.transaction() as store:
             unknown = await store.add_site_output(site_id, 2026, Decimal("0.1"))
             await store.save_sites([site])
@@ -341,18 +330,7 @@ class StoreSuite:
         assert next_year.alerted is False
 
     async def test_one_transaction_sees_its_own_site_output_registration_and_alert(self) -> None:
-        from contracts.common import Activity
-        from contracts.registry import Site
-
-        site_id = f"site-{uuid.uuid4().hex[:8]}"
-        site = Site(
-            site_id=site_id,
-            organisation_id=SUPPLIER,
-            name="Smelter",
-            country="NO",
-            activities=[Activity.SMELTING],
-            output_capacity_kg_per_year=Decimal(10),
-        )
+        site_id, site = _smelter(Decimal(10))
         async with self.transaction() as store:
             unknown = await store.add_site_output(site_id, 2026, Decimal(6))
             await store.save_sites([site])
@@ -370,3 +348,18 @@ class StoreSuite:
         async with self.transaction() as store:
             later = await store.add_site_output(site_id, 2026, Decimal(1))
         assert (later.coc_output_kg, later.alerted) == (Decimal("12.5"), True)
+
+
+def _smelter(capacity_kg_per_year: Decimal) -> tuple[str, Site]:
+    """A new smelting site of the supplier with this declared yearly output capacity."""
+    from contracts.common import Activity
+
+    site_id = f"site-{uuid.uuid4().hex[:8]}"
+    return site_id, Site(
+        site_id=site_id,
+        organisation_id=SUPPLIER,
+        name="Smelter",
+        country="NO",
+        activities=[Activity.SMELTING],
+        output_capacity_kg_per_year=capacity_kg_per_year,
+    )
