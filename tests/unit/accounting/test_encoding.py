@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.accounting.adapters import encoding
@@ -57,7 +57,8 @@ def exact(value: object) -> object:
     return value
 
 
-@given(st.lists(EFFECTS, max_size=3), TEXTS, TEXTS)
+@settings(max_examples=40, deadline=None)
+@given(st.lists(EFFECTS, max_size=2), TEXTS, TEXTS)
 @example(
     [Effect("a", "e", "p", "s", credit=Decimal("0"), coc_input=Decimal("-0.000"), site_input=ZERO)],
     None,
