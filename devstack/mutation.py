@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def _run_one(service: str, modules: list[str]) -> None:
     # The editable install maps `services` to the work tree through a meta-path finder, which would
     # win over mutmut's `mutants/` on sys.path: the tests would import the original code.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in type(f).__module__]
+    # tests/conftest.py: the same examples for every mutant, example tests before property tests.
+    os.environ.setdefault("ASI_MUTATION", "1")
     from mutmut import __main__ as mutmut_main
     from mutmut import configuration
 

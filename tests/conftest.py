@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, TextIO
 
 import pytest
+from hypothesis import is_hypothesis_test, settings
 
 from contracts.topics import ALL_TOPIC_NAMES
 from devstack.embedded import Endpoints, ensure_topics
@@ -27,6 +28,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("browser tests SKIPPED", sep="!", yellow=True, bold=True)
         for line in lines:
             terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+MUTATION = os.environ.get("ASI_MUTATION") == "1"
+"""Set by `make mutation` (devstack/mutation.py) for the tests it runs against each mutant."""
+if MUTATION:
+    # The same examples for every mutant, so a mutant is killed or survives the same way in every
+    # run (a test's own settings keep their example counts and inherit this).
+    settings.register_profile("mutation", derandomize=True, deadline=None)
+    settings.load_profile("mutation")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make mutation`, example tests before property tests: a mutant most tests notice is
+    killed (with -x) by a test of milliseconds instead of after seconds of drawn examples."""
+    if MUTATION:
+        items.sort(key=lambda item: is_hypothesis_test(getattr(item, "obj", None)))
 
 
 # A test still running after this many seconds (a minute before pytest-timeout ends the run) gets
