@@ -15,6 +15,7 @@ per supplier at each level:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -49,8 +50,8 @@ async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
     return {e["movement_id"]: e["account_period"] for e in entries}
 
 
-async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]:
-    """The inputs of a level's account-periods: one query for their summaries (one document each,
+async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.Digest]:
+    """The digests of a level's account-periods: one query for their summaries (one document each,
     whatever the number of inputs). What the summaries lack is read here: an entry reversed in another
     period, a receipt whose two topics' handlers ran at once, or before the other topic told."""
     facts = rules.Facts()
@@ -63,15 +64,20 @@ async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]
     receipts = facts.receipts_missing()
     if receipts:
         facts.add_receipts(await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
-    return [i for ap in account_periods for i in facts.inputs(ap)]
+    return {ap: rules.digest(facts, ap) for ap in account_periods}
 
 
-async def _documents_drawn(db: store.Db, inputs: list[rules.Input]) -> tuple[dict[str, str], dict[str, str]]:
-    """document id -> the account-period it was drawn from, and -> its issuing site: from the inputs, else
+async def _documents_drawn(db: store.Db, digests: Iterable[rules.Digest]) -> tuple[dict[str, str], dict[str, str]]:
+    """document id -> the account-period it was drawn from, and -> its issuing site: from the facts, else
     (a document whose ledger event the gateway had not read when the receipt came) looked up."""
-    drawn = rules.drawn_from(inputs)
-    documents = {i.document_id: i.document_site_id for i in inputs if i.document_id and i.document_site_id}
-    missing = sorted({i.document_id for i in inputs if i.document_id and i.document_id not in drawn})
+    drawn: dict[str, str] = {}
+    documents: dict[str, str] = {}
+    received: set[str] = set()
+    for d in digests:
+        drawn.update(d.drawn)
+        documents.update(d.document_sites)
+        received.update(d.documents)
+    missing = sorted(received - set(drawn))
     if missing:
         found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
         documents.update({i: d["issuer_site_id"] for i, d in found.items()})
@@ -90,12 +96,13 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     levels: list[list[rules.Row]] = []
     documents: dict[str, str] = {}
     while weights and len(levels) < max_levels:
-        inputs = await _inputs(db, sorted(weights))
-        rows = rules.level(weights, inputs)
+        aps = sorted(weights)
+        digests = await _digests(db, aps)
+        rows = rules.level_of(weights, digests)
         if not rows:
             break
         levels.append(rows)
-        drawn, found = await _documents_drawn(db, [i for i in inputs if i.kind == rules.COC_DOCUMENT])
+        drawn, found = await _documents_drawn(db, [digests[ap] for ap in aps])
         documents.update(found)
         weights = rules.next_weights(rows, drawn, seen)
         seen.update(weights)
