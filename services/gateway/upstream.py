@@ -15,8 +15,9 @@ per supplier at each level:
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -37,6 +38,8 @@ class Upstream:
     members: dict[str, dict[str, Any]]
     certificates: dict[str, list[dict[str, Any]]]
     named: set[str]
+    row_sites: list[list[list[str]]] = field(default_factory=list)
+    """Per level and row, the sites its material came from (`_sites`), found once."""
 
 
 async def _find(db: store.Db, collection: str, query: dict[str, Any],
@@ -50,21 +53,67 @@ async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
     return {e["movement_id"]: e["account_period"] for e in entries}
 
 
+class DigestCache:
+    """Digests (`rules.digest`) of account-periods whose facts give their inputs by themselves
+    (`Facts.local`), each under the very facts it was summed from: a digest is used again only for a
+    summary read with exactly the same facts, so a summary that changed (a new, corrected or completed
+    fact) is summed again, and a digest is never stale. At most `max_inputs` facts, least recently
+    used first out."""
+
+    def __init__(self, max_inputs: int = 20_000) -> None:
+        self.max_inputs = max_inputs
+        self.inputs = 0
+        self.items: OrderedDict[str, tuple[dict[str, str], rules.Digest]] = OrderedDict()
+
+    def get(self, account_period: str, entries: dict[str, str]) -> rules.Digest | None:
+        hit = self.items.get(account_period)
+        if hit is None or hit[0] != entries:
+            return None
+        self.items.move_to_end(account_period)
+        return hit[1]
+
+    def put(self, account_period: str, entries: dict[str, str], digest: rules.Digest) -> None:
+        old = self.items.pop(account_period, None)
+        if old is not None:
+            self.inputs -= len(old[0])
+        if len(entries) > self.max_inputs:
+            return
+        self.items[account_period] = (entries, digest)
+        self.inputs += len(entries)
+        while self.inputs > self.max_inputs:
+            self.inputs -= len(self.items.popitem(last=False)[1][0])
+
+
+DIGESTS = DigestCache()
+
+
 async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.Digest]:
     """The digests of a level's account-periods: one query for their summaries (one document each,
     whatever the number of inputs). What the summaries lack is read here: an entry reversed in another
-    period, a receipt whose two topics' handlers ran at once, or before the other topic told."""
-    facts = rules.Facts()
+    period, a receipt whose two topics' handlers ran at once, or before the other topic told. A summary
+    read with the same facts as before is not summed again (`DIGESTS`)."""
+    facts, stored, out = rules.Facts(), {}, {}
     for summary in await _find(db, store.UPSTREAM_PERIODS, {"_id": {"$in": account_periods}}):
-        facts.add(summary["_id"], summary)
+        ap, entries = summary["_id"], summary.get(rules.ENTRIES) or {}
+        facts.add(ap, summary)
+        stored[ap] = entries
+        hit = DIGESTS.get(ap, entries)
+        if hit is not None:
+            out[ap] = hit
     reversed_ = facts.reversed_missing()
     if reversed_:
         facts.add_entries((e["_id"], rules.entry_fact_of(e))
                           for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": reversed_}}))
-    receipts = facts.receipts_missing()
+    receipts = facts.receipts_missing([ap for ap in account_periods if ap not in out])
     if receipts:
         facts.add_receipts(await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
-    return {ap: rules.digest(facts, ap) for ap in account_periods}
+    for ap in account_periods:
+        if ap not in out:
+            out[ap] = rules.digest(facts, ap)
+            entries = stored.get(ap)
+            if entries and facts.local(ap) and all(facts.entries[k] == v for k, v in entries.items()):
+                DIGESTS.put(ap, entries, out[ap])
+    return out
 
 
 async def _documents_drawn(db: store.Db, digests: Iterable[rules.Digest]) -> tuple[dict[str, str], dict[str, str]]:
@@ -106,8 +155,9 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
         documents.update(found)
         weights = rules.next_weights(rows, drawn, seen)
         seen.update(weights)
-    site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level
-                                               for s in (*_sites(r, documents), *r.receiving_site_ids)}
+    row_sites = [[_sites(r, documents) for r in level] for level in levels]
+    site_ids = {document["issuer_site_id"]}.union(*(s for level in row_sites for s in level),
+                                                  *(r.receiving_site_ids for level in levels for r in level))
     found, certificates = await asyncio.gather(_find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}}),
                                                _certificates(db, sorted(site_ids), document["issued_on"]))
     sites = {s["_id"]: s for s in found}
@@ -116,13 +166,14 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     members, named = await asyncio.gather(_find(db, store.MEMBERS, {"_id": {"$in": orgs}}),
                                           _find(db, store.MEMBER_SETTINGS, {"_id": {"$in": orgs}, "named": True}))
     return Upstream(document, levels, start, documents, sites, {m["_id"]: m for m in members}, certificates,
-                    {m["_id"] for m in named})
+                    {m["_id"] for m in named}, row_sites)
 
 
 def _sites(r: rules.Row, documents: dict[str, str]) -> list[str]:
     """The sites a row's material came from: the issuing sites of its documents, else the supplier's site."""
-    issuers = sorted({documents[d] for d in r.documents if d in documents})
-    return issuers or ([r.supplier_site_id] if r.supplier_site_id else [])
+    issuers = set(map(documents.get, r.documents))
+    issuers.discard(None)
+    return sorted(issuers) or ([r.supplier_site_id] if r.supplier_site_id else [])  # type: ignore[arg-type]
 
 
 async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
@@ -158,7 +209,9 @@ def view(u: Upstream, caller: Principal | None, *, accounts: bool = False) -> di
     levels = []
     for n, rows in enumerate(u.levels, start=1):
         shares = rules.apportion([r.share for r in rows])
-        sources = [_source(u, r, share, caller, owners, accounts_of) for r, share in zip(rows, shares, strict=True)]
+        row_sites = u.row_sites[n - 1] if u.row_sites else [_sites(r, u.documents) for r in rows]
+        sources = [_source(u, r, sites, share, caller, owners, accounts_of)
+                   for r, sites, share in zip(rows, row_sites, shares, strict=True)]
         if caller is not None and accounts:
             parts = [(source, ap, part) for source, r in zip(sources, rows, strict=True)
                      for ap, part in sorted(r.accounts.items())]
@@ -207,9 +260,9 @@ def _own(caller: Principal, organisation_id: str | None) -> bool:
     return caller.is_secretariat or organisation_id == caller.organisation_id
 
 
-def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str],
-            accounts: _Owners) -> dict[str, Any]:
-    sites = _sites(r, u.documents) if r.kind != rules.NON_COC else []
+def _source(u: Upstream, r: rules.Row, sites: list[str], share: Any, caller: Principal | None,
+            owners: dict[str, str], accounts: _Owners) -> dict[str, Any]:
+    sites = sites if r.kind != rules.NON_COC else []
     supplier = r.supplier_organisation_id or (owners.get(sites[0]) if sites else None)
     out: dict[str, Any] = {"kind": r.kind, "share": str(share),
                            "material_categories": sorted(r.material_categories),
@@ -217,8 +270,9 @@ def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, own
     if not sites and supplier and (caller is not None or supplier in u.named):
         out["supplier"] = {"organisation_id": supplier, "name": (u.members.get(supplier) or {}).get("name")}
     if caller is not None:
-        into = {p.account_id: accounts[p.account_id] for p in r.accounts.values()}
-        own = [p.coc_kg for p in r.accounts.values() if _own(caller, into[p.account_id])]
+        into = {a: accounts[a] for a in {p.account_id for p in r.accounts.values()}}
+        every, mine = caller.is_secretariat, caller.organisation_id  # `_own`, once per row
+        own = [p.coc_kg for p in r.accounts.values() if every or into[p.account_id] == mine]
         out.update(into_organisation_ids=sorted({o for o in into.values() if o}),
                    coc_mass_kg=str(sum(own, Decimal(0))) if own else None)
     return out

@@ -138,12 +138,15 @@ class Facts:
         reversed_ = {f.split(SEPARATOR)[6] for f in self.entries.values() if f.startswith(prefix)}
         return sorted(reversed_ - {""} - set(self.entries))
 
-    def receipts_missing(self) -> list[str]:
+    def receipts_missing(self, account_periods: Iterable[str] | None = None) -> list[str]:
         """Receipt movements whose supplier, or whose document's upstream, the facts do not hold (yet): the
-        two topics were read in an order, or at a time, that left the join to the reader."""
+        two topics were read in an order, or at a time, that left the join to the reader. Of the facts of
+        `account_periods` only, where given."""
         missing = set()
         receipts, entries = self.receipts, self.entries
-        for text in entries.values():
+        texts = entries.values() if account_periods is None else [
+            entries[i] for ap in account_periods for i in self.by_account_period.get(ap, ())]
+        for text in texts:
             f = text.split(SEPARATOR)
             if f[0] == REVERSAL and f[6] in entries:
                 f = entries[f[6]].split(SEPARATOR)
@@ -156,6 +159,24 @@ class Facts:
             elif not f[_CLASSIFICATION] or (f[_RECEIPT + 2] and not f[_RECEIPT + 5]):  # no receipt; no upstream
                 missing.add(f[1])
         return sorted(missing)
+
+    def local(self, account_period: str) -> bool:
+        """Whether an account-period's facts give its inputs by themselves: every receipt joined in its
+        fact with its supplier and its document's upstream, no receipt looked up for it, every reversal
+        of an entry of the same summary. Its inputs then depend on its summary alone."""
+        own = self.by_account_period.get(account_period, [])
+        ids, entries, receipts = set(own), self.entries, self.receipts
+        for entry_id in own:
+            f = entries[entry_id].split(SEPARATOR)
+            if f[0] == REVERSAL:
+                if f[6] not in ids:
+                    return False
+                f = entries[f[6]].split(SEPARATOR)
+            if f[0] != RECEIPT or not f[1]:
+                continue
+            if f[1] in receipts or not f[_CLASSIFICATION] or (f[_RECEIPT + 2] and not f[_RECEIPT + 5]):
+                return False
+        return True
 
     def source(self, fact: Fields) -> Source:
         """Where an input came from, joined with the receipt it booked (a reversal takes the kind and

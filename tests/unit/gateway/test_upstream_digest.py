@@ -5,6 +5,7 @@ across summaries, receipts not yet joined or looked up."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -75,3 +76,69 @@ def test_a_level_from_digests_is_the_level_from_the_inputs(level):
     assert {k: v for d in digests.values() for k, v in d.document_sites.items()} == {
         i.document_id: i.document_site_id for i in inputs if i.document_id and i.document_site_id}
     assert set().union(*(d.documents for d in digests.values())) == {i.document_id for i in inputs if i.document_id}
+
+
+# ---- the digests kept between reads (`services/gateway/upstream.py`, `DigestCache`) -----------------
+
+
+class _Collection:
+    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
+        self.docs = docs
+
+    def find(self, query: dict[str, Any], projection: Any = None) -> Any:
+        ids = query["_id"]["$in"]
+        docs = [copy.deepcopy(self.docs[i]) for i in ids if i in self.docs]  # a fresh decode, as a driver gives
+
+        async def cursor() -> Any:
+            for d in docs:
+                yield d
+        return cursor()
+
+
+class _Db(dict[str, _Collection]):
+    def __missing__(self, name: str) -> _Collection:
+        return self.setdefault(name, _Collection({}))
+
+
+def _fact(movement: str, coc: str, document: str | None, drawn: str | None = "site:u|p") -> str:
+    receipt = {"classification": "coc_material", "supplier_organisation_id": "s", "supplier_site_id": "s",
+               "coc_document_id": document, "material_category": "aluminium", "upstream_account_period": drawn,
+               "issuer_site_id": "u"}
+    return rules.entry_fact(rules.RECEIPT, movement, "a", Decimal(coc), Decimal(coc) + 5, "aluminium", None, receipt)
+
+
+async def test_a_kept_digest_is_used_only_for_the_same_facts_and_never_when_the_facts_lack_a_join():
+    from services.gateway import upstream
+    from services.gateway.adapters import store
+
+    upstream.DIGESTS = upstream.DigestCache()
+    summaries = {"site:a|p": {"_id": "site:a|p", rules.ENTRIES: {"e1": _fact("m1", "10", "d1")}}}
+    db = _Db({store.UPSTREAM_PERIODS: _Collection(summaries)})
+    first = (await upstream._digests(db, ["site:a|p"]))["site:a|p"]  # type: ignore[arg-type]
+    assert (await upstream._digests(db, ["site:a|p"]))["site:a|p"] is first  # type: ignore[arg-type]
+    summaries["site:a|p"][rules.ENTRIES]["e2"] = _fact("m2", "30", "d2")  # a new fact: summed again
+    second = (await upstream._digests(db, ["site:a|p"]))["site:a|p"]  # type: ignore[arg-type]
+    assert second is not first and second.total == (10 + 5 + 30 + 5) * 10**9
+    summaries["site:a|p"][rules.ENTRIES]["e2"] = _fact("m2", "20", "d2")  # a corrected fact: summed again
+    assert (await upstream._digests(db, ["site:a|p"]))["site:a|p"].total == (10 + 5 + 20 + 5) * 10**9  # type: ignore[arg-type]
+    # A fact without its document's upstream is completed from `upstream_receipts` by the reader: its digest
+    # depends on more than the summary, and is summed at every read.
+    summaries["site:a|p"][rules.ENTRIES]["e3"] = _fact("m3", "1", "d3", drawn=None)
+    db[store.UPSTREAM_RECEIPTS] = _Collection({"m3": {"_id": "m3", "classification": "coc_material",
+                                                      "supplier_organisation_id": "s", "coc_document_id": "d3",
+                                                      "upstream_account_period": "site:w|p"}})
+    assert (await upstream._digests(db, ["site:a|p"]))["site:a|p"].drawn["d3"] == "site:w|p"  # type: ignore[arg-type]
+    db[store.UPSTREAM_RECEIPTS].docs["m3"]["upstream_account_period"] = "site:z|p"
+    assert (await upstream._digests(db, ["site:a|p"]))["site:a|p"].drawn["d3"] == "site:z|p"  # type: ignore[arg-type]
+    assert upstream.DIGESTS.get("site:a|p", summaries["site:a|p"][rules.ENTRIES]) is None
+
+
+def test_the_kept_digests_are_bounded_by_their_number_of_facts():
+    from services.gateway.upstream import DigestCache
+
+    cache = DigestCache(max_inputs=3)
+    one, two = {"e1": "x", "e2": "y"}, {"e3": "z", "e4": "w"}
+    cache.put("a", one, rules.Digest())
+    cache.put("b", two, rules.Digest())  # 4 facts: the least recently used goes
+    assert list(cache.items) == ["b"] and cache.inputs == 2
+    assert cache.get("b", dict(two)) is not None and cache.get("b", {"e3": "z"}) is None
