@@ -65,6 +65,10 @@ class DigestCache:
         self.inputs = 0
         self.items: OrderedDict[str, tuple[dict[str, str], rules.Digest]] = OrderedDict()
 
+    def clear(self) -> None:
+        self.items.clear()
+        self.inputs = 0
+
     def get(self, account_period: str, entries: dict[str, str]) -> rules.Digest | None:
         hit = self.items.get(account_period)
         if hit is None or hit[0] != entries:
@@ -179,7 +183,7 @@ def _sites(r: rules.Row, documents: dict[str, str]) -> list[str]:
 async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
     """Per site, the certificates covering it, with their status on `day`."""
     certificates = await _find(db, store.CERTIFICATES, {"site_ids": {"$in": site_ids}})
-    events = await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}},
+    events = [] if not certificates else await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}},
                          {"certificate_id": 1, "occurred_at": 1, "payload.certificate.status": 1})
     revisions: dict[str, list[tuple[str, str]]] = {}
     for e in events:

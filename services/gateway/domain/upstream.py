@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from services.gateway.domain.upstream_facts import (
     COC_DOCUMENT,
@@ -68,16 +69,16 @@ ORDER = {k: n for n, k in enumerate((COC_DOCUMENT, ELIGIBLE_SCRAP, ORIGIN, OTHER
 # ---- a level -------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Part:
+class Part(NamedTuple):
     """What one receiving account's period contributed to a row: `numerator`/`denominator` of the level."""
 
     account_id: str
     numerator: int = 0
     denominator: int = 1
     coc_kg: Decimal = Decimal(0)
-    documents: dict[str, int] = field(default_factory=dict)
-    """The CoC Documents it received, with the CoC mass received against each (in units of 1e-9 kg)."""
+    documents: Mapping[str, int] = MappingProxyType({})
+    """The CoC Documents it received, with the CoC mass received against each (in units of 1e-9 kg):
+    the account-period's digest's own map, to read only."""
 
     @property
     def share(self) -> Fraction:
@@ -263,6 +264,7 @@ def level_of(weights: Mapping[str, Fraction], digests: Mapping[str, Digest]) -> 
     over totals share one denominator (sums of integers)."""
     common, multipliers = _common_multipliers(weights, digests)
     rows: dict[Key, Row] = {}
+    new = tuple.__new__  # a Part of all its fields, without the keyword handling (1,600 a wide level)
     for ap in sorted(weights):
         k = multipliers.get(ap)
         if k is None:  # nothing booked in: the weight that reached it goes nowhere further
@@ -272,10 +274,14 @@ def level_of(weights: Mapping[str, Fraction], digests: Mapping[str, Digest]) -> 
             continue
         d = digests[ap]
         for key, (units, coc_kg, documents, sites, categories, account_id) in d.coc.items():
-            r = _row(rows, key)
-            r.accounts[ap] = Part(account_id, k * units, common, coc_kg, documents)
-            r.receiving_site_ids |= sites
-            r.material_categories |= categories
+            r = rows.get(key)
+            if r is None:
+                r = rows[key] = Row(*key)
+            r.accounts[ap] = new(Part, (account_id, k * units, common, coc_kg, documents))
+            if sites:
+                r.receiving_site_ids |= sites
+            if categories:
+                r.material_categories |= categories
         if d.non_coc is not None:
             r = _row(rows, (NON_COC, None, None))
             r.accounts[ap] = Part(d.non_coc_account, k * d.non_coc, common)
@@ -305,11 +311,14 @@ def _sum_rows(rows: Mapping[tuple[str, str | None, str | None], Row], common: in
     """Each row's share over every path, and the weight each of its CoC Documents carries in the level."""
     for r in rows.values():
         r.denominator = common
-        r.share = Fraction(sum(part.numerator for part in r.accounts.values()), common)
+        r.share = Fraction(sum(part[1] for part in r.accounts.values()), common)
+        documents = r.documents
         for ap, part in r.accounts.items():
-            for document_id, m in part.documents.items():
-                if m > 0:
-                    r.documents[document_id] = r.documents.get(document_id, 0) + multipliers[ap] * m
+            if part[4]:
+                k = multipliers[ap]
+                for document_id, m in part[4].items():
+                    if m > 0:
+                        documents[document_id] = documents.get(document_id, 0) + k * m
 
 
 def next_weights(rows: Iterable[Row], drawn_from: Mapping[str, str], seen: set[str]) -> dict[str, Fraction]:
