@@ -204,8 +204,8 @@ async def upstream_read_times(
     db_pid: int | None = None,
 ) -> dict[str, float]:
     """p50/p99/max in milliseconds of the upstream of a document `levels` deep with `suppliers` per level:
-    `reads` reads after 10 warm-up reads (the digests of its account-periods kept from the reads before,
-    `services.gateway.upstream.DIGESTS`), then `reads` reads each as the first (none kept)."""
+    `reads` reads after 10 warm-up reads (the digests and levels kept from the reads before,
+    `services.gateway.upstream.DIGESTS` and `LEVELS`), then `reads` reads each as the first (none kept)."""
     name = f"bench_upstream_{uuid.uuid4().hex[:6]}"
     client = mongo_client(mongodb_uri, "bench-upstream")
     db = database(client, name)
@@ -220,7 +220,7 @@ async def upstream_read_times(
         record = await db[store.DOCUMENTS].find_one({"_id": top})
         assert record is not None
         caller = Principal("cans", Role.PRODUCER, "bench")
-        upstream.DIGESTS.clear()
+        upstream.forget()
         first = _Clock(db_pid)
         answer = upstream.view(await upstream.compute(db, record), caller)
         first.stop()
@@ -235,7 +235,7 @@ async def upstream_read_times(
                 warm.append(clock.stop())
         # As the first read of a document: no digest kept from an earlier read.
         for _ in range(reads):
-            upstream.DIGESTS.clear()
+            upstream.forget()
             clock = _Clock(db_pid)
             upstream.view(await upstream.compute(db, record), caller)
             cold.append(clock.stop())

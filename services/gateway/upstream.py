@@ -55,7 +55,7 @@ async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
 
 class DigestCache:
     """Digests (`rules.digest`) of account-periods whose facts give their inputs by themselves
-    (`Facts.local`), each under the very facts it was summed from: a digest is used again only for a
+    (`Digest.local`), each under the very facts it was summed from: a digest is used again only for a
     summary read with exactly the same facts, so a summary that changed (a new, corrected or completed
     fact) is summed again, and a digest is never stale. At most `max_inputs` facts, least recently
     used first out."""
@@ -91,6 +91,39 @@ class DigestCache:
 DIGESTS = DigestCache()
 
 
+class LevelCache:
+    """The rows of a level (`rules.level_of`, a function of the weights and the digests alone) under the
+    weights and the very digest objects they were made from (kept ones, `DIGESTS`, so unchanged
+    summaries give the same objects): the next read of the same upstream finds them. The rows are
+    shared by those reads and only read. At most `size` levels, least recently used first out."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], list[rules.Row]] = OrderedDict()
+
+    def level(self, weights: dict[str, Fraction], digests: dict[str, rules.Digest]) -> list[rules.Row]:
+        aps = sorted(weights)
+        if not all(digests[ap].local for ap in aps):
+            return rules.level_of(weights, digests)
+        key = (*((ap, weights[ap], digests[ap]) for ap in aps),)
+        rows = self.items.get(key)
+        if rows is None:
+            rows = self.items[key] = rules.level_of(weights, digests)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+        self.items.move_to_end(key)
+        return rows
+
+
+LEVELS = LevelCache()
+
+
+def forget() -> None:
+    """Keep nothing from earlier reads (`DIGESTS`, `LEVELS`): the next read is summed as the first."""
+    DIGESTS.clear()
+    LEVELS.items.clear()
+
+
 async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.Digest]:
     """The digests of a level's account-periods: one query for their summaries (one document each,
     whatever the number of inputs). What the summaries lack is read here: an entry reversed in another
@@ -115,7 +148,7 @@ async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.
         if ap not in out:
             out[ap] = rules.digest(facts, ap)
             entries = stored.get(ap)
-            if entries and facts.local(ap) and all(facts.entries[k] == v for k, v in entries.items()):
+            if entries and out[ap].local and all(facts.entries[k] is v for k, v in entries.items()):
                 DIGESTS.put(ap, entries, out[ap])
     return out
 
@@ -151,7 +184,7 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     while weights and len(levels) < max_levels:
         aps = sorted(weights)
         digests = await _digests(db, aps)
-        rows = rules.level_of(weights, digests)
+        rows = LEVELS.level(weights, digests)
         if not rows:
             break
         levels.append(rows)

@@ -138,9 +138,12 @@ class Digest:
     non-CoC mass; the total input; and where its documents were drawn from. A level multiplies these
     by one integer per account-period (`level_of`), so each input is read once."""
 
-    __slots__ = ("coc", "documents", "drawn", "document_sites", "non_coc", "non_coc_account", "non_coc_sites", "total")
+    __slots__ = ("coc", "documents", "drawn", "document_sites", "local", "non_coc", "non_coc_account", "non_coc_sites",
+                 "total")
 
     def __init__(self) -> None:
+        self.local = False
+        """Summed from its summary's facts alone (`Facts.local`): the same facts give the same digest."""
         self.total = 0
         self.coc: dict[Key, list[Any]] = {}
         """key -> [CoC units, CoC kg, {document id: units}, receiving sites, categories (frozen), account id]"""
@@ -199,17 +202,24 @@ def digest(facts: Facts, account_period: str) -> Digest:
     entries, receipts, coc_rows, documents = facts.entries, facts.receipts, out.coc, out.documents
     account_id = account_period.partition("|")[0]
     total = non_coc = 0
-    has_non_coc = False
-    for entry_id in sorted(facts.by_account_period.get(account_period, ())):
+    has_non_coc, local = False, True
+    own = facts.by_account_period.get(account_period, [])
+    own_ids: set[str] | None = None
+    for entry_id in sorted(own):
         f = entries[entry_id].split(SEPARATOR)
         c, t = f[3], f[4]
         if (f[0] != RECEIPT or not f[10] or f[1] in receipts or not (c.isdigit() and t.isdigit())
                 or not (c.isascii() and t.isascii())):
             out.add(account_id, f[2] or None, facts.source(f), Decimal(c), Decimal(t))
+            if local:
+                own_ids = set(own) if own_ids is None else own_ids
+                local = facts.local(f, own_ids)
             continue
         coc, units = int(c) * _UNIT, int(t) * _UNIT
         total += units
         document, site = f[9], f[2]
+        if document and f[1] and not f[12]:  # the reader looks up its document's upstream (`Facts.local`)
+            local = False
         if document:
             documents.add(document)
             if f[12]:
@@ -239,6 +249,7 @@ def digest(facts: Facts, account_period: str) -> Digest:
             if site:
                 out.non_coc_sites.add(site)
     out.total += total
+    out.local = local
     if has_non_coc:
         if out.non_coc is None:
             out.non_coc, out.non_coc_account = 0, account_id

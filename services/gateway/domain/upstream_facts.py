@@ -160,23 +160,18 @@ class Facts:
                 missing.add(f[1])
         return sorted(missing)
 
-    def local(self, account_period: str) -> bool:
-        """Whether an account-period's facts give its inputs by themselves: every receipt joined in its
-        fact with its supplier and its document's upstream, no receipt looked up for it, every reversal
-        of an entry of the same summary. Its inputs then depend on its summary alone."""
-        own = self.by_account_period.get(account_period, [])
-        ids, entries, receipts = set(own), self.entries, self.receipts
-        for entry_id in own:
-            f = entries[entry_id].split(SEPARATOR)
-            if f[0] == REVERSAL:
-                if f[6] not in ids:
-                    return False
-                f = entries[f[6]].split(SEPARATOR)
-            if f[0] != RECEIPT or not f[1]:
-                continue
-            if f[1] in receipts or not f[_CLASSIFICATION] or (f[_RECEIPT + 2] and not f[_RECEIPT + 5]):
+    def local(self, fact: Fields, own: set[str]) -> bool:
+        """Whether a fact of a summary (`own`: its entry ids) gives its input by itself: a receipt joined
+        in it with its supplier and its document's upstream, no receipt looked up for it, a reversal of
+        an entry of the same summary. A summary whose facts all do gives its inputs alone."""
+        if fact[0] == REVERSAL:
+            if fact[6] not in own:
                 return False
-        return True
+            fact = self.entries[fact[6]].split(SEPARATOR)
+        if fact[0] != RECEIPT or not fact[1]:
+            return True
+        return not (fact[1] in self.receipts or not fact[_CLASSIFICATION]
+                    or (fact[_RECEIPT + 2] and not fact[_RECEIPT + 5]))
 
     def source(self, fact: Fields) -> Source:
         """Where an input came from, joined with the receipt it booked (a reversal takes the kind and

@@ -142,3 +142,16 @@ def test_the_kept_digests_are_bounded_by_their_number_of_facts():
     cache.put("b", two, rules.Digest())  # 4 facts: the least recently used goes
     assert list(cache.items) == ["b"] and cache.inputs == 2
     assert cache.get("b", dict(two)) is not None and cache.get("b", {"e3": "z"}) is None
+
+
+@given(levels())
+def test_a_digest_is_local_when_its_summary_alone_gives_its_inputs(level):
+    weights, facts = level
+    for ap in weights:
+        own = facts.by_account_period.get(ap, [])
+        alone = rules.Facts()
+        alone.add(ap, {rules.ENTRIES: {i: facts.entries[i] for i in own}})
+        if rules.digest(facts, ap).local:  # the same rows from the summary alone, with nothing looked up
+            assert rows_of(rules.level_of({ap: Fraction(1)}, {ap: rules.digest(alone, ap)})) == rows_of(
+                rules.level_of({ap: Fraction(1)}, {ap: rules.digest(facts, ap)}))
+            assert alone.receipts_missing() == [] and alone.reversed_missing() == []
