@@ -155,3 +155,22 @@ def test_a_digest_is_local_when_its_summary_alone_gives_its_inputs(level):
             assert rows_of(rules.level_of({ap: Fraction(1)}, {ap: rules.digest(alone, ap)})) == rows_of(
                 rules.level_of({ap: Fraction(1)}, {ap: rules.digest(facts, ap)}))
             assert alone.receipts_missing() == [] and alone.reversed_missing() == []
+
+
+def test_a_level_is_kept_only_for_the_same_weights_over_the_same_local_digests():
+    from services.gateway.upstream import LevelCache
+
+    facts = rules.Facts()
+    facts.add("site:a|p", {rules.ENTRIES: {"e1": _fact("m1", "10", "d1"), "e2": _fact("m2", "30", "d2")}})
+    digest = rules.digest(facts, "site:a|p")
+    assert digest.local
+    cache, weights = LevelCache(), {"site:a|p": Fraction(1)}
+    rows = cache.level(weights, {"site:a|p": digest})
+    assert cache.level(dict(weights), {"site:a|p": digest}) is rows
+    again = rules.digest(facts, "site:a|p")  # summed again (its summary changed, or was not kept): made again
+    assert cache.level(weights, {"site:a|p": again}) is not rows
+    assert rows_of(cache.level(weights, {"site:a|p": again})) == rows_of(rows)
+    facts.add("site:a|p", {rules.ENTRIES: {"e3": _fact("m3", "1", "d3", drawn=None)}})
+    lacking = rules.digest(facts, "site:a|p")
+    assert not lacking.local and cache.level(weights, {"site:a|p": lacking}) is not cache.level(
+        weights, {"site:a|p": lacking})
