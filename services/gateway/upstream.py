@@ -137,19 +137,19 @@ async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.
         hit = DIGESTS.get(ap, entries)
         if hit is not None:
             out[ap] = hit
-    reversed_ = facts.reversed_missing()
+    summed = [ap for ap in account_periods if ap not in out]  # a kept digest needs nothing looked up
+    reversed_ = facts.reversed_missing(summed)
     if reversed_:
         facts.add_entries((e["_id"], rules.entry_fact_of(e))
                           for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": reversed_}}))
-    receipts = facts.receipts_missing([ap for ap in account_periods if ap not in out])
+    receipts = facts.receipts_missing(summed)
     if receipts:
         facts.add_receipts(await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
-    for ap in account_periods:
-        if ap not in out:
-            out[ap] = rules.digest(facts, ap)
-            entries = stored.get(ap)
-            if entries and out[ap].local and all(facts.entries[k] is v for k, v in entries.items()):
-                DIGESTS.put(ap, entries, out[ap])
+    for ap in summed:
+        digest = out[ap] = rules.digest(facts, ap)
+        entries = stored.get(ap)
+        if entries and digest.local and all(facts.entries[k] is v for k, v in entries.items()):
+            DIGESTS.put(ap, entries, digest)
     return out
 
 

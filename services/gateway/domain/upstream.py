@@ -336,17 +336,24 @@ def next_weights(rows: Iterable[Row], drawn_from: Mapping[str, str], seen: set[s
     """Where the CoC Documents of a level were drawn from (`drawn_from`: document id -> account-period),
     with the weight each carries, normalised to one; account-periods already shown are not followed
     again (a loop in the books ends there)."""
-    sums: dict[tuple[str, int], int] = {}  # (account-period, denominator) -> numerator: integer sums
+    by_denominator: dict[int, dict[str, int]] = {}  # denominator -> account-period -> numerator: integer sums
     for r in rows:
         if r.kind != COC_DOCUMENT:
             continue
+        sums = by_denominator.setdefault(r.denominator, {})
         for document_id, w in r.documents.items():
-            ap = drawn_from.get(document_id)
-            if ap is not None and ap not in seen and w > 0:
-                sums[ap, r.denominator] = sums.get((ap, r.denominator), 0) + w
+            if w > 0:
+                ap = drawn_from.get(document_id)
+                if ap is not None and ap not in seen:
+                    sums[ap] = sums.get(ap, 0) + w
+    parts = [(d, sums) for d, sums in by_denominator.items() if sums]
+    if len(parts) == 1:  # the rows of a level share their denominator: each weight is n over the sum of n
+        total_n = sum(parts[0][1].values())
+        return {ap: Fraction(n, total_n) for ap, n in parts[0][1].items()}
     weights: dict[str, Fraction] = {}
-    for (ap, denominator), n in sums.items():
-        weights[ap] = weights.get(ap, Fraction(0)) + Fraction(n, denominator)
+    for denominator, sums in parts:
+        for ap, n in sums.items():
+            weights[ap] = weights.get(ap, Fraction(0)) + Fraction(n, denominator)
     total = sum(weights.values(), Fraction(0))
     return {ap: w / total for ap, w in weights.items()} if total > 0 else {}
 
@@ -360,10 +367,11 @@ def apportion(shares: list[Fraction], places: int = SHARE_PLACES) -> list[Decima
     """Shares rounded to `places` decimals by the largest remainder: when the fractions add up to one,
     the Decimals add up to exactly one (ties go to the earlier share)."""
     unit = 10 ** places
-    scaled = [s * unit for s in shares]
-    floors = [int(s.numerator // s.denominator) for s in scaled]
-    left = round(sum(scaled, Fraction(0))) - sum(floors)
-    order = sorted(range(len(shares)), key=lambda k: (-(scaled[k] - floors[k]), k))
+    common = lcm(*(s.denominator for s in shares))  # in integers: each scaled share is n / common
+    scaled = [s.numerator * (common // s.denominator) * unit for s in shares]
+    floors = [n // common for n in scaled]
+    left = round(Fraction(sum(scaled), common)) - sum(floors)
+    order = sorted(range(len(shares)), key=lambda k: (floors[k] * common - scaled[k], k))  # largest remainder first
     for k in order[:max(left, 0)]:
         floors[k] += 1
     return [Decimal(f).scaleb(-places) for f in floors]

@@ -132,11 +132,17 @@ class Facts:
         self.receipts.update((r["_id"], _text(_receipt_fields(r)).split(SEPARATOR)) for r in receipts
                              if r.get("classification"))
 
-    def reversed_missing(self) -> list[str]:
-        """Entries reversed by a reversal here but stored in another account-period's summary."""
+    def reversed_missing(self, account_periods: Iterable[str] | None = None) -> list[str]:
+        """Entries reversed by a reversal here but stored in another account-period's summary (of the facts
+        of `account_periods` only, where given)."""
         prefix = REVERSAL + SEPARATOR
-        reversed_ = {f.split(SEPARATOR)[6] for f in self.entries.values() if f.startswith(prefix)}
+        reversed_ = {f.split(SEPARATOR)[6] for f in self._texts(account_periods) if f.startswith(prefix)}
         return sorted(reversed_ - {""} - set(self.entries))
+
+    def _texts(self, account_periods: Iterable[str] | None) -> Iterable[str]:
+        if account_periods is None:
+            return self.entries.values()
+        return [self.entries[i] for ap in account_periods for i in self.by_account_period.get(ap, ())]
 
     def receipts_missing(self, account_periods: Iterable[str] | None = None) -> list[str]:
         """Receipt movements whose supplier, or whose document's upstream, the facts do not hold (yet): the
@@ -144,9 +150,7 @@ class Facts:
         `account_periods` only, where given."""
         missing = set()
         receipts, entries = self.receipts, self.entries
-        texts = entries.values() if account_periods is None else [
-            entries[i] for ap in account_periods for i in self.by_account_period.get(ap, ())]
-        for text in texts:
+        for text in self._texts(account_periods):
             f = text.split(SEPARATOR)
             if f[0] == REVERSAL and f[6] in entries:
                 f = entries[f[6]].split(SEPARATOR)
