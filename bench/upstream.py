@@ -9,13 +9,15 @@ They are written by the gateway's own handlers (`handle_ledger_events`, `handle_
 contract messages, so the read model has exactly the shapes the consumers write. The read timed is
 the route's: `services.gateway.upstream.compute` and the holder's `view`, without HTTP.
 
-`make bench` runs it as its last phase (50 reads). `python -m bench.upstream --reads 20` runs it
-alone on the embedded stack (or `MONGODB_URI`) and prints
-the wall times, the gateway process's own CPU per read and the machine's load average. Measured
-2026-12-03 on 2 shared cores: p50 158 to 233 ms and p99 257 to 443 ms at a load of 2.3 to 3.0 (p50
-334 ms, p99 736 ms at 3.5), the gateway's CPU 114 to 146 ms a read; before the per account-period
-summaries, p50 2,769 ms and p99 4,016 ms. The target, p99 < 200 ms, is not met yet:
-services/gateway/README.md, "Speed", says what is left.
+`make bench` runs it as its last phase (50 reads). `python -m bench.upstream --reads 50` runs it
+alone on the embedded stack (or `MONGODB_URI`) and prints, for reads after 10 warm-up reads (what
+the gateway kept from earlier reads used) and for as many reads as a first read (nothing kept), the
+wall times, the gateway process's own CPU per read and the database process's (the embedded stack's),
+and the machine's load average. Measured 2026-12-03 on 2 shared cores at a load of 3.5 to 4.5: p50
+110 to 138 ms, p99 148 to 199 ms, the gateway's CPU 32 ms and the database's 43 ms a read; as a first
+read p50 164 to 219 ms, p99 214 to 356 ms, the gateway's CPU 70 to 86 ms (`main` before, with this
+bench: p50 247 to 289 ms, p99 341 to 508 ms, the gateway's CPU 91 to 142 ms). services/gateway/README.md,
+"Speed", has the runs and what is left.
 """
 
 from __future__ import annotations
