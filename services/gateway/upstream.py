@@ -69,6 +69,10 @@ class DigestCache:
         self.items.clear()
         self.inputs = 0
 
+    def kept(self, account_period: str, digest: rules.Digest) -> bool:
+        hit = self.items.get(account_period)
+        return hit is not None and hit[1] is digest
+
     def get(self, account_period: str, entries: dict[str, str]) -> rules.Digest | None:
         hit = self.items.get(account_period)
         if hit is None or hit[0] != entries:
@@ -95,24 +99,35 @@ class LevelCache:
     """The rows of a level (`rules.level_of`, a function of the weights and the digests alone) under the
     weights and the very digest objects they were made from (kept ones, `DIGESTS`, so unchanged
     summaries give the same objects): the next read of the same upstream finds them. The rows are
-    shared by those reads and only read. At most `size` levels, least recently used first out."""
+    shared by those reads and only read. At most `max_parts` parts (a row's receiving account-periods)
+    in all, least recently used first out."""
 
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], list[rules.Row]] = OrderedDict()
+    def __init__(self, max_parts: int = 40_000) -> None:
+        self.max_parts = max_parts
+        self.parts = 0
+        self.items: OrderedDict[tuple[Any, ...], tuple[list[rules.Row], int]] = OrderedDict()
 
     def level(self, weights: dict[str, Fraction], digests: dict[str, rules.Digest]) -> list[rules.Row]:
         aps = sorted(weights)
-        if not all(digests[ap].local for ap in aps):
+        if not all(DIGESTS.kept(ap, digests[ap]) for ap in aps):
             return rules.level_of(weights, digests)
         key = (*((ap, weights[ap], digests[ap]) for ap in aps),)
-        rows = self.items.get(key)
-        if rows is None:
-            rows = self.items[key] = rules.level_of(weights, digests)
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-        self.items.move_to_end(key)
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+            return hit[0]
+        rows = rules.level_of(weights, digests)
+        parts = sum(len(r.accounts) for r in rows)
+        if parts <= self.max_parts:
+            self.items[key] = (rows, parts)
+            self.parts += parts
+            while self.parts > self.max_parts:
+                self.parts -= self.items.popitem(last=False)[1][1]
         return rows
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.parts = 0
 
 
 LEVELS = LevelCache()
@@ -121,7 +136,7 @@ LEVELS = LevelCache()
 def forget() -> None:
     """Keep nothing from earlier reads (`DIGESTS`, `LEVELS`): the next read is summed as the first."""
     DIGESTS.clear()
-    LEVELS.items.clear()
+    LEVELS.clear()
 
 
 async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.Digest]:

@@ -157,20 +157,29 @@ def test_a_digest_is_local_when_its_summary_alone_gives_its_inputs(level):
             assert alone.receipts_missing() == [] and alone.reversed_missing() == []
 
 
-def test_a_level_is_kept_only_for_the_same_weights_over_the_same_local_digests():
-    from services.gateway.upstream import LevelCache
+def test_a_level_is_kept_only_for_the_same_weights_over_the_same_kept_digests():
+    from services.gateway import upstream
+    from services.gateway.upstream import DigestCache, LevelCache
 
+    upstream.DIGESTS = DigestCache()
+    entries = {"e1": _fact("m1", "10", "d1"), "e2": _fact("m2", "30", "d2")}
     facts = rules.Facts()
-    facts.add("site:a|p", {rules.ENTRIES: {"e1": _fact("m1", "10", "d1"), "e2": _fact("m2", "30", "d2")}})
+    facts.add("site:a|p", {rules.ENTRIES: entries})
     digest = rules.digest(facts, "site:a|p")
     assert digest.local
     cache, weights = LevelCache(), {"site:a|p": Fraction(1)}
+    assert cache.level(weights, {"site:a|p": digest}) is not cache.level(weights, {"site:a|p": digest})  # not kept
+    upstream.DIGESTS.put("site:a|p", entries, digest)
     rows = cache.level(weights, {"site:a|p": digest})
     assert cache.level(dict(weights), {"site:a|p": digest}) is rows
+    assert cache.level({"site:a|p": Fraction(1), "site:b|p": Fraction(0)}, {"site:a|p": digest,
+                                                                           "site:b|p": rules.Digest()}) is not rows
     again = rules.digest(facts, "site:a|p")  # summed again (its summary changed, or was not kept): made again
+    upstream.DIGESTS.put("site:a|p", entries, again)
     assert cache.level(weights, {"site:a|p": again}) is not rows
     assert rows_of(cache.level(weights, {"site:a|p": again})) == rows_of(rows)
+    assert cache.parts == 2 * 2  # two levels kept, of two parts each (two sources, one account-period)
     facts.add("site:a|p", {rules.ENTRIES: {"e3": _fact("m3", "1", "d3", drawn=None)}})
-    lacking = rules.digest(facts, "site:a|p")
+    lacking = rules.digest(facts, "site:a|p")  # its document's upstream is looked up: never kept
     assert not lacking.local and cache.level(weights, {"site:a|p": lacking}) is not cache.level(
         weights, {"site:a|p": lacking})
