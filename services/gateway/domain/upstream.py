@@ -200,6 +200,7 @@ def digest(facts: Facts, account_period: str) -> Digest:
     is summed here, the same way, without an object per input."""
     out = Digest()
     entries, receipts, coc_rows, documents = facts.entries, facts.receipts, out.coc, out.documents
+    drawn, document_sites, non_coc_sites, ones = out.drawn, out.document_sites, out.non_coc_sites, _ONES
     account_id = account_period.partition("|")[0]
     total = non_coc = 0
     has_non_coc, local = False, True
@@ -208,8 +209,7 @@ def digest(facts: Facts, account_period: str) -> Digest:
     for entry_id in sorted(own):
         f = entries[entry_id].split(SEPARATOR)
         c, t = f[3], f[4]
-        if (f[0] != RECEIPT or not f[10] or f[1] in receipts or not (c.isdigit() and t.isdigit())
-                or not (c.isascii() and t.isascii())):
+        if f[0] != RECEIPT or not f[10] or f[1] in receipts or not (c.isdecimal() and t.isdecimal()):
             out.add(account_id, f[2] or None, facts.source(f), Decimal(c), Decimal(t))
             if local:
                 own_ids = set(own) if own_ids is None else own_ids
@@ -223,17 +223,17 @@ def digest(facts: Facts, account_period: str) -> Digest:
         if document:
             documents.add(document)
             if f[12]:
-                out.drawn[document] = f[12]
+                drawn[document] = f[12]
             if f[13]:
-                out.document_sites[document] = f[13]
+                document_sites[document] = f[13]
         if coc:
             key = (COC_DOCUMENT if document else ELIGIBLE_SCRAP if f[10] == "eligible_scrap" else OTHER_COC,
                    f[7] or None, f[8] or None)
             category = f[11] or f[5]
             acc = coc_rows.get(key)
             if acc is None:  # as `Digest.add` makes it (a whole, non-zero mass plus Decimal(0) is itself)
-                coc_rows[key] = [coc, Decimal(c), {document: coc} if document else {}, _one(site), _one(category),
-                                 account_id]
+                coc_rows[key] = [coc, Decimal(c), {document: coc} if document else {},
+                                 ones.get(site) or _one(site), ones.get(category) or _one(category), account_id]
             else:
                 acc[0] += coc
                 acc[1] += Decimal(c)
@@ -247,7 +247,7 @@ def digest(facts: Facts, account_period: str) -> Digest:
             has_non_coc = True
             non_coc += units - coc
             if site:
-                out.non_coc_sites.add(site)
+                non_coc_sites.add(site)
     out.total += total
     out.local = local
     if has_non_coc:
