@@ -20,7 +20,7 @@ install: $(STAMP)
 
 ## Run the whole platform (embedded Kafka and MongoDB unless KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI are set) until Ctrl-C.
 ## The embedded broker is tansu (Python only); `KAFKA=apache make run|demo|test|test-integration|bench` uses
-## Apache Kafka from Maven Central instead (needs Java 17+ and Maven; devstack/apache_kafka.py).
+## Apache Kafka from Maven Central instead (needs Java 17+ and Maven; devstack/apache_kafka/).
 run: install
 	$(BIN)/python -m devstack.run
 

@@ -71,6 +71,7 @@ def build_runtime(
         on_conflict=handlers.movement_conflict,
         description="Receipts credit, transformations convert, designations debit the "
         "mass-balance books.",
+        inbox_while_computing=True,
     )
     runtime.publishes(topics.LEDGER_EVENTS)
     runtime.every(PERIOD_CLOCK, handlers.close_due_periods)

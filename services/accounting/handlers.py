@@ -35,7 +35,7 @@ from contracts.movements import (
     MovementCancelled,
 )
 from contracts.registry import Certificate
-from libs.messaging import Incoming, Outgoing, Tx
+from libs.messaging import Incoming, Outgoing, Tx, paced
 from services.accounting.domain import claims_mass, scope, shadow
 from services.accounting.domain.freezing import AccountState, account_states
 from services.accounting.domain.ledger import Account, Allocation, Ledger, Lot
@@ -103,7 +103,11 @@ class AccountingHandlers:
         if self.messages.signer is None:  # normally loaded at start-up, before consuming
             self.messages.signer = await work.store.signing_key()
         work.books = await self._books_for_movements([item.message for item in batch], work.store)
-        await self._dispatch(batch, work)
+        # Booking is pure computation: the runtime writes the batch's inbox records meanwhile
+        # (`inbox_while_computing` in app.py), so the database works while the ledger does.
+        async with work.tx.computing():
+            async for item in paced(batch):
+                await self.movement_recorded(item, work)
         await work.store.save(work.books)
         return work.out
 

@@ -5,8 +5,10 @@ the CLI."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from contracts.ledger import DocumentShare, LedgerEntry, PeriodStatement
@@ -170,20 +172,65 @@ def statement_from(doc: dict[str, Any]) -> PeriodStatement:
 
 
 _EFFECT_FIELDS = frozenset(Effect.__dataclass_fields__)
+_EFFECT_DECIMALS = (
+    "credit",
+    "coc_input",
+    "total_input",
+    "coc_output",
+    "total_output",
+    "site_input",
+)
+_ZERO_TEXT = str(ZERO)
 
 
-def _effect_doc(e: Effect) -> dict[str, Any]:
-    return {
-        **{k: v for k, v in vars(e).items() if k not in ("buckets", "inflows")},
-        "buckets": _pairs(e.buckets),
-        "inflows": _pairs(e.inflows),
-    }
+def _unset(value: Any) -> bool:
+    """A field left at its default, omitted from the stored text: None, an empty map, or a zero
+    written exactly as `ZERO` is (so the value read back has the same exponent)."""
+    if isinstance(value, Decimal):
+        return value.is_zero() and not value.is_signed() and str(value) == _ZERO_TEXT
+    return value is None or value == {}
+
+
+def effects_text(effects: Iterable[Effect]) -> str:
+    """A record's effects as one compact JSON text, decimals as their exact strings. One string
+    field instead of about twenty fields and nine Decimal128 per effect: encoding those was the
+    largest single cost of a movement record, for accounting and for the database (issue 15's
+    benchmark; services/accounting/README.md, "Speed")."""
+    return json.dumps(
+        [{k: v for k, v in vars(e).items() if not _unset(v)} for e in effects],
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def _decimals(mapping: dict[str, str] | None) -> dict[str, Decimal]:
+    return {k: Decimal(v) for k, v in (mapping or {}).items()}
+
+
+def _effect_from_text(e: dict[str, Any]) -> Effect:
+    body = {k: v for k, v in e.items() if k in _EFFECT_FIELDS}
+    for name in _EFFECT_DECIMALS:
+        if name in body:
+            body[name] = Decimal(body[name])
+    body["buckets"] = _decimals(body.get("buckets"))
+    body["step"] = _decimals(body.get("step"))
+    body["inflows"] = {k: _decimals(v) for k, v in (body.get("inflows") or {}).items()}
+    return Effect(**body)
 
 
 def _effect_from(e: dict[str, Any]) -> Effect:
-    """An effect, ignoring fields it no longer has (`recycled`, before inflows by product)."""
+    """An effect stored as a document (before `effects_text`), ignoring fields it no longer has
+    (`recycled`, before inflows by product)."""
     body = {k: v for k, v in e.items() if k in _EFFECT_FIELDS}
     return Effect(**{**body, "buckets": _map(e["buckets"]), "inflows": _map(e.get("inflows"))})
+
+
+def effects_from(stored: str | list[dict[str, Any]]) -> list[Effect]:
+    """A record's effects, from either stored form: JSON text, or (records written before it) a
+    list of documents."""
+    if isinstance(stored, str):
+        return [_effect_from_text(e) for e in json.loads(stored)]
+    return [_effect_from(e) for e in stored]
 
 
 def movement_doc(m: MovementRecord) -> dict[str, Any]:
@@ -192,7 +239,7 @@ def movement_doc(m: MovementRecord) -> dict[str, Any]:
         "status": m.status,
         "lot_id": m.lot_id,
         "by": m.by,
-        "effects": [_effect_doc(e) for e in m.effects],
+        "effects": effects_text(m.effects),
     }
     if m.movement is not None:
         doc["organisation_id"], doc["movement"] = m.organisation_id, m.movement
@@ -200,11 +247,10 @@ def movement_doc(m: MovementRecord) -> dict[str, Any]:
 
 
 def movement_from(doc: dict[str, Any]) -> MovementRecord:
-    effects = [_effect_from(e) for e in doc["effects"]]
     return MovementRecord(
         doc["_id"],
         doc["status"],
-        effects,
+        effects_from(doc["effects"]),
         doc.get("lot_id"),
         doc.get("by"),
         doc.get("organisation_id"),
@@ -221,7 +267,7 @@ answers an `_id` range by scanning the whole collection)."""
 def lot_doc(lot: Lot) -> dict[str, Any]:
     doc = {
         "_id": lot.lot_id,
-        **{k: v for k, v in vars(lot).items() if k != "lot_id"},
+        **{k: v for k, v in vars(lot).items() if k != "lot_id" and v is not None},
         "received_on": lot.received_on.isoformat(),
     }
     if lot.remaining > 0:

@@ -146,6 +146,31 @@ def test_every_incoming_message_type_has_a_use_case() -> None:
 # ---- material.movements.v1 ----------------------------------------------------------------------
 
 
+async def test_movements_are_booked_while_the_runtime_writes_the_inbox() -> None:
+    """The movements consumer declares `inbox_while_computing`: the inbox records the runtime left
+    pending are written during the booking (before the books are saved), not after the handler."""
+    service = Service()
+    await service.certified()
+    order: list[str] = []
+
+    async def inbox() -> None:
+        order.append("inbox")
+
+    saving = service.store.save
+
+    async def save(books: Any) -> None:
+        order.append("save")
+        await saving(books)
+
+    service.store.save = save  # type: ignore[method-assign]  # records when the books are saved
+    none: Any = None
+    out = await service.handlers.movements(
+        service.batch((receipt("100"),)), Tx(none, none, NOW, pending=inbox)
+    )
+    assert order == ["inbox", "save"]
+    assert [type(m.message) for m in out] == [LedgerEntryPosted]
+
+
 async def test_a_receipt_credits_the_account_once() -> None:
     service = Service()
     await service.certified()
