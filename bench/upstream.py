@@ -13,10 +13,10 @@ the route's: `services.gateway.upstream.compute` and the holder's `view`, withou
 alone on the embedded stack (or `MONGODB_URI`) and prints, for reads after 10 warm-up reads (what
 the gateway kept from earlier reads used) and for as many reads as a first read (nothing kept), the
 wall times, the gateway process's own CPU per read and the database process's (the embedded stack's),
-and the machine's load average. Measured 2026-12-03 on 2 shared cores at a load of 3.5 to 4.5: p50
-110 to 138 ms, p99 148 to 199 ms, the gateway's CPU 32 ms and the database's 43 ms a read; as a first
-read p50 164 to 219 ms, p99 214 to 356 ms, the gateway's CPU 70 to 86 ms (`main` before, with this
-bench: p50 247 to 289 ms, p99 341 to 508 ms, the gateway's CPU 91 to 142 ms). services/gateway/README.md,
+and the machine's load average. Measured 2026-12-03 on 2 shared cores at a load of 3.6 to 4.8: p50
+100 to 138 ms, p99 146 to 248 ms, the gateway's CPU 29 to 32 ms and the database's 40 to 44 ms a read;
+as a first read p50 164 to 219 ms, p99 214 to 638 ms, the gateway's CPU 70 to 86 ms (`main` before,
+with this bench: p50 247 to 289 ms, p99 341 to 508 ms, the gateway's CPU 91 to 142 ms). services/gateway/README.md,
 "Speed", has the runs and what is left.
 """
 
