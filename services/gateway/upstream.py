@@ -15,7 +15,9 @@ per supplier at each level:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -36,6 +38,8 @@ class Upstream:
     members: dict[str, dict[str, Any]]
     certificates: dict[str, list[dict[str, Any]]]
     named: set[str]
+    row_sites: list[list[list[str]]] = field(default_factory=list)
+    """Per level and row, the sites its material came from (`_sites`), found once."""
 
 
 async def _find(db: store.Db, collection: str, query: dict[str, Any],
@@ -49,29 +53,132 @@ async def _drawn_from(db: store.Db, movement_ids: list[str]) -> dict[str, str]:
     return {e["movement_id"]: e["account_period"] for e in entries}
 
 
-async def _inputs(db: store.Db, account_periods: list[str]) -> list[rules.Input]:
-    """The inputs of a level's account-periods: one query for their summaries (one document each,
+class DigestCache:
+    """Digests (`rules.digest`) of account-periods whose facts give their inputs by themselves
+    (`Digest.local`), each under the very facts it was summed from: a digest is used again only for a
+    summary read with exactly the same facts, so a summary that changed (a new, corrected or completed
+    fact) is summed again, and a digest is never stale. At most `max_inputs` facts, least recently
+    used first out."""
+
+    def __init__(self, max_inputs: int = 20_000) -> None:
+        self.max_inputs = max_inputs
+        self.inputs = 0
+        self.items: OrderedDict[str, tuple[dict[str, str], rules.Digest]] = OrderedDict()
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.inputs = 0
+
+    def kept(self, account_period: str, digest: rules.Digest) -> bool:
+        hit = self.items.get(account_period)
+        return hit is not None and hit[1] is digest
+
+    def get(self, account_period: str, entries: dict[str, str]) -> rules.Digest | None:
+        hit = self.items.get(account_period)
+        if hit is None or hit[0] != entries:
+            return None
+        self.items.move_to_end(account_period)
+        return hit[1]
+
+    def put(self, account_period: str, entries: dict[str, str], digest: rules.Digest) -> None:
+        old = self.items.pop(account_period, None)
+        if old is not None:
+            self.inputs -= len(old[0])
+        if len(entries) > self.max_inputs:
+            return
+        self.items[account_period] = (entries, digest)
+        self.inputs += len(entries)
+        while self.inputs > self.max_inputs:
+            self.inputs -= len(self.items.popitem(last=False)[1][0])
+
+
+DIGESTS = DigestCache()
+
+
+class LevelCache:
+    """The rows of a level (`rules.level_of`, a function of the weights and the digests alone) under the
+    weights and the very digest objects they were made from (kept ones, `DIGESTS`, so unchanged
+    summaries give the same objects): the next read of the same upstream finds them. The rows are
+    shared by those reads and only read. At most `max_parts` parts (a row's receiving account-periods)
+    in all, least recently used first out."""
+
+    def __init__(self, max_parts: int = 40_000) -> None:
+        self.max_parts = max_parts
+        self.parts = 0
+        self.items: OrderedDict[tuple[Any, ...], tuple[list[rules.Row], int]] = OrderedDict()
+
+    def level(self, weights: dict[str, Fraction], digests: dict[str, rules.Digest]) -> list[rules.Row]:
+        aps = sorted(weights)
+        if not all(DIGESTS.kept(ap, digests[ap]) for ap in aps):
+            return rules.level_of(weights, digests)
+        key = (*((ap, weights[ap], digests[ap]) for ap in aps),)
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+            return hit[0]
+        rows = rules.level_of(weights, digests)
+        parts = sum(len(r.accounts) for r in rows)
+        if parts <= self.max_parts:
+            self.items[key] = (rows, parts)
+            self.parts += parts
+            while self.parts > self.max_parts:
+                self.parts -= self.items.popitem(last=False)[1][1]
+        return rows
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.parts = 0
+
+
+LEVELS = LevelCache()
+
+
+def forget() -> None:
+    """Keep nothing from earlier reads (`DIGESTS`, `LEVELS`): the next read is summed as the first."""
+    DIGESTS.clear()
+    LEVELS.clear()
+
+
+async def _digests(db: store.Db, account_periods: list[str]) -> dict[str, rules.Digest]:
+    """The digests of a level's account-periods: one query for their summaries (one document each,
     whatever the number of inputs). What the summaries lack is read here: an entry reversed in another
-    period, a receipt whose two topics' handlers ran at once, or before the other topic told."""
-    facts = rules.Facts()
+    period, a receipt whose two topics' handlers ran at once, or before the other topic told. A summary
+    read with the same facts as before is not summed again (`DIGESTS`)."""
+    facts, stored, out = rules.Facts(), {}, {}
     for summary in await _find(db, store.UPSTREAM_PERIODS, {"_id": {"$in": account_periods}}):
-        facts.add(summary["_id"], summary)
-    reversed_ = facts.reversed_missing()
+        ap, entries = summary["_id"], summary.get(rules.ENTRIES) or {}
+        facts.add(ap, summary)
+        stored[ap] = entries
+        hit = DIGESTS.get(ap, entries)
+        if hit is not None:
+            out[ap] = hit
+    summed = [ap for ap in account_periods if ap not in out]  # a kept digest needs nothing looked up
+    reversed_ = facts.reversed_missing(summed)
     if reversed_:
         facts.add_entries((e["_id"], rules.entry_fact_of(e))
                           for e in await _find(db, store.UPSTREAM_ENTRIES, {"_id": {"$in": reversed_}}))
-    receipts = facts.receipts_missing()
+    receipts = facts.receipts_missing(summed)
     if receipts:
         facts.add_receipts(await _find(db, store.UPSTREAM_RECEIPTS, {"_id": {"$in": receipts}}))
-    return [i for ap in account_periods for i in facts.inputs(ap)]
+    for ap in summed:
+        digest = out[ap] = rules.digest(facts, ap)
+        entries = stored.get(ap)
+        if entries and digest.local and all(facts.entries[k] is v for k, v in entries.items()):
+            DIGESTS.put(ap, entries, digest)
+    return out
 
 
-async def _documents_drawn(db: store.Db, inputs: list[rules.Input]) -> tuple[dict[str, str], dict[str, str]]:
-    """document id -> the account-period it was drawn from, and -> its issuing site: from the inputs, else
+async def _documents_drawn(db: store.Db, digests: Iterable[rules.Digest]) -> tuple[dict[str, str], dict[str, str]]:
+    """document id -> the account-period it was drawn from, and -> its issuing site: from the facts, else
     (a document whose ledger event the gateway had not read when the receipt came) looked up."""
-    drawn = rules.drawn_from(inputs)
-    documents = {i.document_id: i.document_site_id for i in inputs if i.document_id and i.document_site_id}
-    missing = sorted({i.document_id for i in inputs if i.document_id and i.document_id not in drawn})
+    drawn: dict[str, str] = {}
+    documents: dict[str, str] = {}
+    received: set[str] = set()
+    for d in digests:
+        drawn.update(d.drawn)
+        documents.update(d.document_sites)
+        received.update(d.documents)
+    missing = sorted(received - set(drawn))
     if missing:
         found = {d["_id"]: d["document"] for d in await _find(db, store.DOCUMENTS, {"_id": {"$in": missing}})}
         documents.update({i: d["issuer_site_id"] for i, d in found.items()})
@@ -90,17 +197,19 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     levels: list[list[rules.Row]] = []
     documents: dict[str, str] = {}
     while weights and len(levels) < max_levels:
-        inputs = await _inputs(db, sorted(weights))
-        rows = rules.level(weights, inputs)
+        aps = sorted(weights)
+        digests = await _digests(db, aps)
+        rows = LEVELS.level(weights, digests)
         if not rows:
             break
         levels.append(rows)
-        drawn, found = await _documents_drawn(db, [i for i in inputs if i.kind == rules.COC_DOCUMENT])
+        drawn, found = await _documents_drawn(db, [digests[ap] for ap in aps])
         documents.update(found)
         weights = rules.next_weights(rows, drawn, seen)
         seen.update(weights)
-    site_ids = {document["issuer_site_id"]} | {s for level in levels for r in level
-                                               for s in (*_sites(r, documents), *r.receiving_site_ids)}
+    row_sites = [[_sites(r, documents) for r in level] for level in levels]
+    site_ids = {document["issuer_site_id"]}.union(*(s for level in row_sites for s in level),
+                                                  *(r.receiving_site_ids for level in levels for r in level))
     found, certificates = await asyncio.gather(_find(db, store.SITES, {"_id": {"$in": sorted(site_ids)}}),
                                                _certificates(db, sorted(site_ids), document["issued_on"]))
     sites = {s["_id"]: s for s in found}
@@ -109,19 +218,20 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
     members, named = await asyncio.gather(_find(db, store.MEMBERS, {"_id": {"$in": orgs}}),
                                           _find(db, store.MEMBER_SETTINGS, {"_id": {"$in": orgs}, "named": True}))
     return Upstream(document, levels, start, documents, sites, {m["_id"]: m for m in members}, certificates,
-                    {m["_id"] for m in named})
+                    {m["_id"] for m in named}, row_sites)
 
 
 def _sites(r: rules.Row, documents: dict[str, str]) -> list[str]:
     """The sites a row's material came from: the issuing sites of its documents, else the supplier's site."""
-    issuers = sorted({documents[d] for d in r.documents if d in documents})
-    return issuers or ([r.supplier_site_id] if r.supplier_site_id else [])
+    issuers = set(map(documents.get, r.documents))
+    issuers.discard(None)
+    return sorted(issuers) or ([r.supplier_site_id] if r.supplier_site_id else [])  # type: ignore[arg-type]
 
 
 async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
     """Per site, the certificates covering it, with their status on `day`."""
     certificates = await _find(db, store.CERTIFICATES, {"site_ids": {"$in": site_ids}})
-    events = await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}},
+    events = [] if not certificates else await _find(db, store.CERTIFICATE_EVENTS, {"certificate_id": {"$in": [c["_id"] for c in certificates]}},
                          {"certificate_id": 1, "occurred_at": 1, "payload.certificate.status": 1})
     revisions: dict[str, list[tuple[str, str]]] = {}
     for e in events:
@@ -151,7 +261,9 @@ def view(u: Upstream, caller: Principal | None, *, accounts: bool = False) -> di
     levels = []
     for n, rows in enumerate(u.levels, start=1):
         shares = rules.apportion([r.share for r in rows])
-        sources = [_source(u, r, share, caller, owners, accounts_of) for r, share in zip(rows, shares, strict=True)]
+        row_sites = u.row_sites[n - 1] if u.row_sites else [_sites(r, u.documents) for r in rows]
+        sources = [_source(u, r, sites, share, caller, owners, accounts_of)
+                   for r, sites, share in zip(rows, row_sites, shares, strict=True)]
         if caller is not None and accounts:
             parts = [(source, ap, part) for source, r in zip(sources, rows, strict=True)
                      for ap, part in sorted(r.accounts.items())]
@@ -200,9 +312,9 @@ def _own(caller: Principal, organisation_id: str | None) -> bool:
     return caller.is_secretariat or organisation_id == caller.organisation_id
 
 
-def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, owners: dict[str, str],
-            accounts: _Owners) -> dict[str, Any]:
-    sites = _sites(r, u.documents) if r.kind != rules.NON_COC else []
+def _source(u: Upstream, r: rules.Row, sites: list[str], share: Any, caller: Principal | None,
+            owners: dict[str, str], accounts: _Owners) -> dict[str, Any]:
+    sites = sites if r.kind != rules.NON_COC else []
     supplier = r.supplier_organisation_id or (owners.get(sites[0]) if sites else None)
     out: dict[str, Any] = {"kind": r.kind, "share": str(share),
                            "material_categories": sorted(r.material_categories),
@@ -210,8 +322,9 @@ def _source(u: Upstream, r: rules.Row, share: Any, caller: Principal | None, own
     if not sites and supplier and (caller is not None or supplier in u.named):
         out["supplier"] = {"organisation_id": supplier, "name": (u.members.get(supplier) or {}).get("name")}
     if caller is not None:
-        into = {p.account_id: accounts[p.account_id] for p in r.accounts.values()}
-        own = [p.coc_kg for p in r.accounts.values() if _own(caller, into[p.account_id])]
+        into = {a: accounts[a] for a in {p.account_id for p in r.accounts.values()}}
+        every, mine = caller.is_secretariat, caller.organisation_id  # `_own`, once per row
+        own = [p.coc_kg for p in r.accounts.values() if every or into[p.account_id] == mine]
         out.update(into_organisation_ids=sorted({o for o in into.values() if o}),
                    coc_mass_kg=str(sum(own, Decimal(0))) if own else None)
     return out

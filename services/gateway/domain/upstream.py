@@ -20,9 +20,11 @@ scrap receipt.
 * Credits carried in from an earlier period are not followed (they are not inputs of the period).
 
 The facts a level is computed from are stored per account-period as they arrive (`Facts`, one
-summary document per account-period): one short text per input entry, with the receipt it booked,
-under the entry's id, so that storing one again, or storing them in any order, gives the same
-summary.
+summary document per account-period, `domain/upstream_facts.py`): one short text per input entry,
+with the receipt it booked, under the entry's id, so that storing one again, or storing them in any
+order, gives the same summary. A level sums each account-period's facts once into a `Digest` (per
+source: CoC mass in units of 1e-9 kg, per document), whatever the weight that reaches it, then
+multiplies each digest by one integer (`level_of`); `level` does the same from `Input`s.
 """
 
 from __future__ import annotations
@@ -32,198 +34,51 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
+from types import MappingProxyType
 from typing import Any, NamedTuple
+
+from services.gateway.domain.upstream_facts import (
+    COC_DOCUMENT,
+    ELIGIBLE_SCRAP,
+    ENTRIES,
+    NO_INPUT,
+    NON_COC,
+    ORIGIN,
+    OTHER_COC,
+    RECEIPT,
+    REVERSAL,
+    SEPARATOR,
+    Facts,
+    Input,
+    Source,
+    entry_fact,
+    entry_fact_of,
+    summary_set,
+)
+
+__all__ = ["COC_DOCUMENT", "ELIGIBLE_SCRAP", "ENTRIES", "NO_INPUT", "NON_COC", "ORIGIN", "OTHER_COC", "RECEIPT",
+           "REVERSAL", "Facts", "Input", "entry_fact", "entry_fact_of", "summary_set"]
 
 SHARE_PLACES = 6
 MAX_LEVELS = 20
 
-COC_DOCUMENT = "coc_document"
-ELIGIBLE_SCRAP = "eligible_scrap"
-ORIGIN = "origin"
-NON_COC = "non_coc"
-NO_INPUT = "no_input_in_period"
-"""An account that booked no input in the period (what it shipped came from credits carried in)."""
-OTHER_COC = "coc_material"
-"""CoC input the books cannot yet attribute (its movement has not reached the gateway)."""
 ORDER = {k: n for n, k in enumerate((COC_DOCUMENT, ELIGIBLE_SCRAP, ORIGIN, OTHER_COC, NO_INPUT, NON_COC))}
 """How a level lists its rows: CoC sources first, largest share first; then what has no source."""
-
-RECEIPT, REVERSAL = "receipt", "reversal"
-"""Kinds of stored entries (with `ORIGIN`: a transformation that books an input, i.e. mining)."""
-
-
-# ---- the stored summary of an account-period -----------------------------------------------------
-
-ENTRIES = "entries"
-"""A summary's one map: ledger entry id -> its fact, with the receipt it booked once known. Every key
-is a UUID (no `.` or `$`), every value one text (one BSON element per input: the embedded database
-decodes documents element by element in Python). A fact is its fields separated by spaces, `None`
-empty: identifiers (`contracts.common.Identifier`), account-periods, enum values and decimals hold
-no space."""
-
-_SEPARATOR = " "
-_RECEIPT = 7
-"""Where a fact's receipt fields start: supplier, supplier site, document, classification, category,
-the account-period the document was drawn from, its issuing site."""
-_CLASSIFICATION = _RECEIPT + 3
-
-
-def _text(values: Iterable[Any]) -> str:
-    fields = ["" if v is None else str(v) for v in values]
-    if any(_SEPARATOR in f for f in fields):
-        raise ValueError(f"a fact of the upstream cannot hold a space: {fields}")
-    return _SEPARATOR.join(fields)
-
-
-def _fields(text: str) -> list[str]:
-    """A fact's fields, `""` for None."""
-    return text.split(_SEPARATOR)
-
-
-def _receipt_fields(receipt: Mapping[str, Any] | None) -> list[Any]:
-    """Who supplied a receipt, with which document, and where it was drawn from (a stored
-    `upstream_receipts` record); nothing until the receipt itself has been read (a record that only
-    says which account booked it)."""
-    if not receipt or not receipt.get("classification"):
-        return [None] * 7
-    return [receipt.get("supplier_organisation_id"), receipt.get("supplier_site_id"), receipt.get("coc_document_id"),
-            receipt["classification"], receipt.get("material_category"), receipt.get("upstream_account_period"),
-            receipt.get("issuer_site_id")]
-
-
-def entry_fact(kind: str, movement_id: str | None, site_id: str | None, coc_kg: Decimal, total_kg: Decimal,
-               category: str | None, reverses_entry_id: str | None, receipt: Mapping[str, Any] | None = None) -> str:
-    """An input entry's fact, with the receipt it booked (`upstream_receipts` record) where read."""
-    return _text([kind, movement_id, site_id, format(coc_kg, "f"), format(total_kg, "f"), category, reverses_entry_id,
-                  *_receipt_fields(receipt)])
-
-
-def entry_fact_of(record: Mapping[str, Any], receipt: Mapping[str, Any] | None = None) -> str:
-    """The fact of a stored `upstream_entries` record, with its receipt where read."""
-    return entry_fact(record["kind"], record.get("movement_id"), record.get("site_id"), record["coc_input_kg"],
-                      record["total_input_kg"], (record.get("categories") or [None])[0], record.get("reverses_entry_id"),
-                      receipt)
-
-
-def summary_set(entries: Mapping[str, str]) -> dict[str, str]:
-    """The `$set` that adds facts to a summary: each under its own path, so storing a fact again, or
-    storing facts in any order, gives the same summary. A fact written before its receipt was read, or
-    before its document's upstream was known, is completed by the next write; the reader looks up
-    what a fact still lacks."""
-    return {f"{ENTRIES}.{k}": v for k, v in entries.items()}
-
-
-Fields = list[str]
-
-
-@dataclass
-class Facts:
-    """The facts of some account-periods' summaries (merged: ids are global), and what they lack."""
-
-    entries: dict[str, Fields] = field(default_factory=dict)
-    receipts: dict[str, Fields] = field(default_factory=dict)
-    """Receipts looked up because the facts lacked them (movement id -> receipt fields)."""
-    by_account_period: dict[str, list[str]] = field(default_factory=dict)
-    """account-period -> its entry ids."""
-
-    def add(self, account_period: str, summary: Mapping[str, Any]) -> None:
-        entries = summary.get(ENTRIES) or {}
-        self.entries.update((k, v.split(_SEPARATOR)) for k, v in entries.items())
-        self.by_account_period.setdefault(account_period, []).extend(entries)
-
-    def add_entries(self, facts: Iterable[tuple[str, str]]) -> None:
-        self.entries.update((k, _fields(v)) for k, v in facts)
-
-    def add_receipts(self, receipts: Iterable[Mapping[str, Any]]) -> None:
-        """Stored `upstream_receipts` records (by `_id`, the movement id)."""
-        self.receipts.update((r["_id"], _fields(_text(_receipt_fields(r)))) for r in receipts
-                             if r.get("classification"))
-
-    def reversed_missing(self) -> list[str]:
-        """Entries reversed by a reversal here but stored in another account-period's summary."""
-        return sorted({f[6] for f in self.entries.values() if f[0] == REVERSAL and f[6]} - set(self.entries))
-
-    def receipts_missing(self) -> list[str]:
-        """Receipt movements whose supplier, or whose document's upstream, the facts do not hold (yet): the
-        two topics were read in an order, or at a time, that left the join to the reader."""
-        missing = set()
-        receipts, entries = self.receipts, self.entries
-        for f in entries.values():
-            if f[0] == REVERSAL and f[6] in entries:
-                f = entries[f[6]]
-            if f[0] != RECEIPT or not f[1]:
-                continue
-            if f[1] in receipts:
-                receipt = receipts[f[1]]
-                if receipt[2] and not receipt[5]:
-                    missing.add(f[1])
-            elif not f[_CLASSIFICATION] or (f[_RECEIPT + 2] and not f[_RECEIPT + 5]):  # no receipt; no upstream
-                missing.add(f[1])
-        return sorted(missing)
-
-    def inputs(self, account_period: str) -> list[Input]:
-        """The inputs of an account-period, each joined with the receipt it booked (a reversal takes the
-        kind and supplier of what it reverses, with its own, negative, masses)."""
-        account_id = account_period.partition("|")[0]
-        out: list[Input] = []
-        new = tuple.__new__  # an Input of all its fields, without the keyword handling (wide levels)
-        receipts = self.receipts
-        for entry_id in sorted(self.by_account_period.get(account_period, [])):
-            fact = self.entries[entry_id]
-            site, coc, total = fact[2] or None, Decimal(fact[3]), Decimal(fact[4])
-            source = self.entries.get(fact[6]) if fact[0] == REVERSAL else fact
-            if source is None or source[0] == REVERSAL:
-                out.append(Input(account_period, account_id, site, OTHER_COC, coc, total))
-                continue
-            category = source[5] or None
-            if source[0] == ORIGIN:
-                out.append(Input(account_period, account_id, site, ORIGIN, coc, total, None, source[2] or None,
-                                 material_category=category))
-                continue
-            receipt = receipts.get(source[1]) or (source[_RECEIPT:] if source[_CLASSIFICATION] else None)
-            if receipt is None:
-                out.append(Input(account_period, account_id, site, OTHER_COC, coc, total, material_category=category))
-                continue
-            supplier, supplier_site, document_id, classification, receipt_category, drawn_from, document_site = receipt
-            kind = COC_DOCUMENT if document_id else ELIGIBLE_SCRAP if classification == "eligible_scrap" else OTHER_COC
-            out.append(new(Input, (account_period, account_id, site, kind, coc, total, supplier or None,
-                                   supplier_site or None, document_id or None, receipt_category or category,
-                                   drawn_from or None, document_site or None)))
-        return out
 
 
 # ---- a level -------------------------------------------------------------------------------------
 
 
-class Input(NamedTuple):
-    """One input entry of an account's period, joined with the receipt it booked."""
-
-    account_period: str
-    account_id: str
-    site_id: str | None
-    kind: str
-    coc_kg: Decimal
-    total_kg: Decimal
-    supplier_organisation_id: str | None = None
-    supplier_site_id: str | None = None
-    document_id: str | None = None
-    material_category: str | None = None
-    drawn_from: str | None = None
-    """The account-period the document was drawn from, where known."""
-    document_site_id: str | None = None
-    """The site that issued the document, where known."""
-
-
-@dataclass(slots=True)
-class Part:
+class Part(NamedTuple):
     """What one receiving account's period contributed to a row: `numerator`/`denominator` of the level."""
 
     account_id: str
     numerator: int = 0
     denominator: int = 1
     coc_kg: Decimal = Decimal(0)
-    documents: dict[str, int] = field(default_factory=dict)
-    """The CoC Documents it received, with the CoC mass received against each (in units of 1e-9 kg)."""
+    documents: Mapping[str, int] = MappingProxyType({})
+    """The CoC Documents it received, with the CoC mass received against each (in units of 1e-9 kg):
+    the account-period's digest's own map, to read only."""
 
     @property
     def share(self) -> Fraction:
@@ -255,116 +110,250 @@ class Row:
 PLACES = 9
 """Masses have at most 9 decimal places (`contracts.common`): in units of 1e-9 kg they are integers."""
 
+_UNIT = 10**PLACES
+
+Key = tuple[str, str | None, str | None]
+"""A level's row: kind, supplier organisation, supplier site."""
+
+_NONE: frozenset[str] = frozenset()
+_ONES: dict[str, frozenset[str]] = {}
+
+
+def _one(value: str | None) -> frozenset[str]:
+    """`{value}` (or the empty set), one shared immutable set per value: most sources of an account-period
+    have one receiving site and one category, the same for all."""
+    if not value:
+        return _NONE
+    one = _ONES.get(value)
+    if one is None:
+        if len(_ONES) > 10_000:
+            _ONES.clear()
+        one = _ONES[value] = frozenset((value,))
+    return one
+
+
+class Digest:
+    """What one account-period's inputs give any level it is in, whatever weight reaches it: per source
+    (`Key`) its CoC mass in units of 1e-9 kg (an integer), in kg, and per CoC Document received; the
+    non-CoC mass; the total input; and where its documents were drawn from. A level multiplies these
+    by one integer per account-period (`level_of`), so each input is read once."""
+
+    __slots__ = ("coc", "documents", "drawn", "document_sites", "local", "non_coc", "non_coc_account", "non_coc_sites",
+                 "total")
+
+    def __init__(self) -> None:
+        self.local = False
+        """Summed from its summary's facts alone (`Facts.local`): the same facts give the same digest."""
+        self.total = 0
+        self.coc: dict[Key, list[Any]] = {}
+        """key -> [CoC units, CoC kg, {document id: units}, receiving sites, categories (frozen), account id]"""
+        self.non_coc: int | None = None
+        """Units of input that are not CoC mass; None while no input had any."""
+        self.non_coc_account: str = ""
+        self.non_coc_sites: set[str] = set()
+        """The sites that received the non-CoC part."""
+        self.documents: set[str] = set()
+        """The CoC Documents its inputs were received against."""
+        self.drawn: dict[str, str] = {}
+        """CoC Document id -> the account-period it was drawn from, where known."""
+        self.document_sites: dict[str, str] = {}
+        """CoC Document id -> its issuing site, where known."""
+
+    def add(self, account_id: str, site: str | None, source: Source, coc_kg: Decimal, total_kg: Decimal) -> None:
+        """One input (a mass with more than `PLACES` decimal places is refused, not rounded)."""
+        coc_scaled, total_scaled = coc_kg.scaleb(PLACES), total_kg.scaleb(PLACES)
+        coc, total = int(coc_scaled), int(total_scaled)
+        if coc != coc_scaled or total != total_scaled:
+            raise ValueError(f"a mass with more than {PLACES} decimal places: {coc_kg}, {total_kg}")
+        self.total += total
+        document = source[3]
+        if document:
+            self.documents.add(document)
+            if source[5]:
+                self.drawn[document] = source[5]
+            if source[6]:
+                self.document_sites[document] = source[6]
+        if coc:
+            key = source[:3]
+            acc = self.coc.get(key)
+            if acc is None:
+                acc = self.coc[key] = [0, Decimal(0), {}, _NONE, _NONE, account_id]
+            acc[0] += coc
+            acc[1] += coc_kg
+            if document:
+                acc[2][document] = acc[2].get(document, 0) + coc
+            if site and site not in acc[3]:
+                acc[3] = acc[3] | {site}
+            if source[4] and source[4] not in acc[4]:
+                acc[4] = acc[4] | {source[4]}
+        if total != coc:
+            if self.non_coc is None:
+                self.non_coc, self.non_coc_account = 0, account_id
+            self.non_coc += total - coc
+            if site:
+                self.non_coc_sites.add(site)
+
+
+def digest(facts: Facts, account_period: str) -> Digest:
+    """The digest of an account-period's stored facts: `Facts.inputs` summed by `Digest.add`. A receipt
+    the fact holds whole (its supplier known, no receipt looked up for it, whole kilograms: most inputs)
+    is summed here, the same way, without an object per input."""
+    out = Digest()
+    entries, receipts, coc_rows, documents = facts.entries, facts.receipts, out.coc, out.documents
+    drawn, document_sites, non_coc_sites, ones = out.drawn, out.document_sites, out.non_coc_sites, _ONES
+    account_id = account_period.partition("|")[0]
+    total = non_coc = 0
+    has_non_coc, local = False, True
+    own = facts.by_account_period.get(account_period, [])
+    own_ids: set[str] | None = None
+    for entry_id in sorted(own):
+        f = entries[entry_id].split(SEPARATOR)
+        c, t = f[3], f[4]
+        if f[0] != RECEIPT or not f[10] or f[1] in receipts or not (c.isdecimal() and t.isdecimal()):
+            out.add(account_id, f[2] or None, facts.source(f), Decimal(c), Decimal(t))
+            if local:
+                own_ids = set(own) if own_ids is None else own_ids
+                local = facts.local(f, own_ids)
+            continue
+        coc, units = int(c) * _UNIT, int(t) * _UNIT
+        total += units
+        document, site = f[9], f[2]
+        if document and f[1] and not f[12]:  # the reader looks up its document's upstream (`Facts.local`)
+            local = False
+        if document:
+            documents.add(document)
+            if f[12]:
+                drawn[document] = f[12]
+            if f[13]:
+                document_sites[document] = f[13]
+        if coc:
+            key = (COC_DOCUMENT if document else ELIGIBLE_SCRAP if f[10] == "eligible_scrap" else OTHER_COC,
+                   f[7] or None, f[8] or None)
+            category = f[11] or f[5]
+            acc = coc_rows.get(key)
+            if acc is None:  # as `Digest.add` makes it (a whole, non-zero mass plus Decimal(0) is itself)
+                coc_rows[key] = [coc, Decimal(c), {document: coc} if document else {},
+                                 ones.get(site) or _one(site), ones.get(category) or _one(category), account_id]
+            else:
+                acc[0] += coc
+                acc[1] += Decimal(c)
+                if document:
+                    acc[2][document] = acc[2].get(document, 0) + coc
+                if site and site not in acc[3]:
+                    acc[3] = acc[3] | {site}
+                if category and category not in acc[4]:
+                    acc[4] = acc[4] | {category}
+        if units != coc:
+            has_non_coc = True
+            non_coc += units - coc
+            if site:
+                non_coc_sites.add(site)
+    out.total += total
+    out.local = local
+    if has_non_coc:
+        if out.non_coc is None:
+            out.non_coc, out.non_coc_account = 0, account_id
+        out.non_coc += non_coc
+    return out
+
 
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
     """The rows of one level: each account-period's inputs, weighted by what reaches that account, summed
-    per source. Exact and fast on wide levels: weights over totals share one denominator (sums of integers)."""
-    by_ap = _in_units(weights, inputs)
-    common, multipliers = _common_multipliers(weights, by_ap)
-    rows: dict[tuple[str, str | None, str | None], Row] = {}
+    per source."""
+    digests: dict[str, Digest] = {}
+    for i in inputs:
+        if i[0] in weights:
+            d = digests.get(i[0])
+            if d is None:
+                d = digests[i[0]] = Digest()
+            d.add(i[1], i[2], (i[3], i[6], i[7], i[8], i[9], i[10], i[11]), i[4], i[5])
+    return level_of(weights, digests)
+
+
+def level_of(weights: Mapping[str, Fraction], digests: Mapping[str, Digest]) -> list[Row]:
+    """The rows of one level from its account-periods' digests. Exact and fast on wide levels: weights
+    over totals share one denominator (sums of integers)."""
+    common, multipliers = _common_multipliers(weights, digests)
+    rows: dict[Key, Row] = {}
+    new = tuple.__new__  # a Part of all its fields, without the keyword handling (1,600 a wide level)
     for ap in sorted(weights):
-        if ap not in multipliers:  # nothing booked in: the weight that reached it goes nowhere further
-            _part_of(rows, (NO_INPUT, None, None), ap, ap.partition("|")[0], common).numerator += (
-                weights[ap].numerator * (common // weights[ap].denominator))
+        k = multipliers.get(ap)
+        if k is None:  # nothing booked in: the weight that reached it goes nowhere further
+            w = weights[ap]
+            _row(rows, (NO_INPUT, None, None)).accounts[ap] = Part(ap.partition("|")[0],
+                                                                  w.numerator * (common // w.denominator), common)
             continue
-        k = multipliers[ap]
-        for i, coc, total in by_ap[ap]:
-            if coc:
-                _add_coc(rows, ap, i, k * coc, coc, common)
-            if total != coc:
-                _add_non_coc(rows, ap, i, k * (total - coc), common)
+        d = digests[ap]
+        for key, (units, coc_kg, documents, sites, categories, account_id) in d.coc.items():
+            r = rows.get(key)
+            if r is None:
+                r = rows[key] = Row(*key)
+            r.accounts[ap] = new(Part, (account_id, k * units, common, coc_kg, documents))
+            if sites:
+                r.receiving_site_ids |= sites
+            if categories:
+                r.material_categories |= categories
+        if d.non_coc is not None:
+            r = _row(rows, (NON_COC, None, None))
+            r.accounts[ap] = Part(d.non_coc_account, k * d.non_coc, common)
+            r.receiving_site_ids |= d.non_coc_sites
     _sum_rows(rows, common, multipliers)
     shown = [r for r in rows.values() if r.share > 0]
     return sorted(shown, key=lambda r: (ORDER.get(r.kind, len(ORDER)), -r.share, r.supplier_organisation_id or "",
                                         r.supplier_site_id or ""))
 
 
-def _in_units(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> dict[str, list[tuple[Input, int, int]]]:
-    """The inputs of the weighted account-periods, with their CoC and total masses in units of 1e-9 kg
-    (integers; a mass with more places is refused, not rounded)."""
-    by_ap: dict[str, list[tuple[Input, int, int]]] = {}
-    for i in inputs:
-        if i[0] in weights:
-            coc, total = i[4].scaleb(PLACES), i[5].scaleb(PLACES)
-            units = (i, int(coc), int(total))
-            if units[1] != coc or units[2] != total:
-                raise ValueError(f"a mass with more than {PLACES} decimal places: {i}")
-            by_ap.setdefault(i[0], []).append(units)
-    return by_ap
-
-
-def _common_multipliers(weights: Mapping[str, Fraction], by_ap: Mapping[str, list[tuple[Input, int, int]]]) -> tuple[
-        int, dict[str, int]]:
-    """One common denominator for the level, and per account-period with inputs the integer that turns a
-    unit of its mass into numerators over it (its weight over its total input)."""
-    totals = {ap: sum(t for _, _, t in by_ap.get(ap, [])) for ap in weights}
-    factors = {ap: weights[ap] / totals[ap] for ap in weights if totals[ap] > 0}  # per unit of mass
-    common = lcm(*(f.denominator for f in factors.values()), *(w.denominator for w in weights.values()))
-    return common, {ap: f.numerator * (common // f.denominator) for ap, f in factors.items()}
-
-
-def _part_of(rows: dict[tuple[str, str | None, str | None], Row], key: tuple[str, str | None, str | None],
-             ap: str, account_id: str, common: int) -> Part:
-    """The part of an account-period in the row of a source, made on first use."""
+def _row(rows: dict[Key, Row], key: Key) -> Row:
     r = rows.get(key)
     if r is None:
         r = rows[key] = Row(*key)
-    part = r.accounts.get(ap)
-    if part is None:
-        part = r.accounts[ap] = Part(account_id, 0, common)
-    return part
+    return r
 
 
-def _add_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int, coc: int,
-             common: int) -> None:
-    """An input's CoC mass, in the row of its source (kind, supplier, supplier's site)."""
-    key = (i[3], i[6], i[7])
-    part = _part_of(rows, key, ap, i[1], common)
-    part.numerator += numerator
-    part.coc_kg += i[4]
-    if i[8]:  # the CoC Document it was received against
-        part.documents[i[8]] = part.documents.get(i[8], 0) + coc
-    r = rows[key]
-    if i[2]:
-        r.receiving_site_ids.add(i[2])
-    if i[9]:
-        r.material_categories.add(i[9])
-
-
-def _add_non_coc(rows: dict[tuple[str, str | None, str | None], Row], ap: str, i: Input, numerator: int, common: int) -> None:
-    """The part of an input that is not CoC mass, in the level's one non-CoC row."""
-    part = _part_of(rows, (NON_COC, None, None), ap, i[1], common)
-    part.numerator += numerator
-    if i[2]:
-        rows[NON_COC, None, None].receiving_site_ids.add(i[2])
+def _common_multipliers(weights: Mapping[str, Fraction], digests: Mapping[str, Digest]) -> tuple[int, dict[str, int]]:
+    """One common denominator for the level, and per account-period with inputs the integer that turns a
+    unit of its mass into numerators over it (its weight over its total input)."""
+    factors = {ap: weights[ap] / digests[ap].total for ap in weights if ap in digests and digests[ap].total > 0}
+    common = lcm(*(f.denominator for f in factors.values()), *(w.denominator for w in weights.values()))
+    return common, {ap: f.numerator * (common // f.denominator) for ap, f in factors.items()}
 
 
 def _sum_rows(rows: Mapping[tuple[str, str | None, str | None], Row], common: int, multipliers: Mapping[str, int]) -> None:
     """Each row's share over every path, and the weight each of its CoC Documents carries in the level."""
     for r in rows.values():
         r.denominator = common
-        r.share = Fraction(sum(part.numerator for part in r.accounts.values()), common)
+        r.share = Fraction(sum(part[1] for part in r.accounts.values()), common)
+        documents = r.documents
         for ap, part in r.accounts.items():
-            for document_id, m in part.documents.items():
-                if m > 0:
-                    r.documents[document_id] = r.documents.get(document_id, 0) + multipliers[ap] * m
+            if part[4]:
+                k = multipliers[ap]
+                for document_id, m in part[4].items():
+                    if m > 0:
+                        documents[document_id] = documents.get(document_id, 0) + k * m
 
 
 def next_weights(rows: Iterable[Row], drawn_from: Mapping[str, str], seen: set[str]) -> dict[str, Fraction]:
     """Where the CoC Documents of a level were drawn from (`drawn_from`: document id -> account-period),
     with the weight each carries, normalised to one; account-periods already shown are not followed
     again (a loop in the books ends there)."""
-    sums: dict[tuple[str, int], int] = {}  # (account-period, denominator) -> numerator: integer sums
+    by_denominator: dict[int, dict[str, int]] = {}  # denominator -> account-period -> numerator: integer sums
     for r in rows:
         if r.kind != COC_DOCUMENT:
             continue
+        sums = by_denominator.setdefault(r.denominator, {})
         for document_id, w in r.documents.items():
-            ap = drawn_from.get(document_id)
-            if ap is not None and ap not in seen and w > 0:
-                sums[ap, r.denominator] = sums.get((ap, r.denominator), 0) + w
+            if w > 0:
+                ap = drawn_from.get(document_id)
+                if ap is not None and ap not in seen:
+                    sums[ap] = sums.get(ap, 0) + w
+    parts = [(d, sums) for d, sums in by_denominator.items() if sums]
+    if len(parts) == 1:  # the rows of a level share their denominator: each weight is n over the sum of n
+        total_n = sum(parts[0][1].values())
+        return {ap: Fraction(n, total_n) for ap, n in parts[0][1].items()}
     weights: dict[str, Fraction] = {}
-    for (ap, denominator), n in sums.items():
-        weights[ap] = weights.get(ap, Fraction(0)) + Fraction(n, denominator)
+    for denominator, sums in parts:
+        for ap, n in sums.items():
+            weights[ap] = weights.get(ap, Fraction(0)) + Fraction(n, denominator)
     total = sum(weights.values(), Fraction(0))
     return {ap: w / total for ap, w in weights.items()} if total > 0 else {}
 
@@ -378,10 +367,11 @@ def apportion(shares: list[Fraction], places: int = SHARE_PLACES) -> list[Decima
     """Shares rounded to `places` decimals by the largest remainder: when the fractions add up to one,
     the Decimals add up to exactly one (ties go to the earlier share)."""
     unit = 10 ** places
-    scaled = [s * unit for s in shares]
-    floors = [int(s.numerator // s.denominator) for s in scaled]
-    left = round(sum(scaled, Fraction(0))) - sum(floors)
-    order = sorted(range(len(shares)), key=lambda k: (-(scaled[k] - floors[k]), k))
+    common = lcm(*(s.denominator for s in shares))  # in integers: each scaled share is n / common
+    scaled = [s.numerator * (common // s.denominator) * unit for s in shares]
+    floors = [n // common for n in scaled]
+    left = round(Fraction(sum(scaled), common)) - sum(floors)
+    order = sorted(range(len(shares)), key=lambda k: (floors[k] * common - scaled[k], k))  # largest remainder first
     for k in order[:max(left, 0)]:
         floors[k] += 1
     return [Decimal(f).scaleb(-places) for f in floors]
