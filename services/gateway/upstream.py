@@ -223,9 +223,8 @@ async def compute(db: store.Db, record: dict[str, Any], max_levels: int = rules.
 
 def _sites(r: rules.Row, documents: dict[str, str]) -> list[str]:
     """The sites a row's material came from: the issuing sites of its documents, else the supplier's site."""
-    issuers = set(map(documents.get, r.documents))
-    issuers.discard(None)
-    return sorted(issuers) or ([r.supplier_site_id] if r.supplier_site_id else [])  # type: ignore[arg-type]
+    issuers = sorted({documents[d] for d in r.documents if d in documents})
+    return issuers or ([r.supplier_site_id] if r.supplier_site_id else [])
 
 
 async def _certificates(db: store.Db, site_ids: list[str], day: str) -> dict[str, list[dict[str, Any]]]:
