@@ -691,6 +691,28 @@ def test_a_granted_allocation_keeps_every_figure_accounting_documented():
     )
 
 
+def test_a_granted_allocation_keeps_accountings_pre_and_post_consumer_split():
+    granted = AllocationGranted.create(
+        actor=ACCOUNTING,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id=BRAND,
+        mass_kg=Decimal("13000"),
+        account_ids=["group:brand-1"],
+        recycled_content_share=Decimal("0.40"),
+        recycled_pre_consumer_share=Decimal("0.15"),
+        recycled_post_consumer_share=Decimal("0.25"),
+    )
+    allocation = answers.allocation_of(granted)
+    assert (
+        allocation.recycled_content_share,
+        allocation.recycled_pre_consumer_share,
+        allocation.recycled_post_consumer_share,
+    ) == (Decimal("0.40"), Decimal("0.15"), Decimal("0.25"))
+    # No CoC Document behind it: nothing documented, not unknown.
+    assert allocation.document_ids == () and allocation.documented_mass_kg == 0
+
+
 def test_why_accounting_refused_or_rejected_is_said_with_every_code():
     refused = AllocationRefused.create(
         actor=ACCOUNTING,
