@@ -98,3 +98,60 @@ def test_any_json_maps_or_is_refused_but_never_raises(event):
     assert (mapped.body is None) != (mapped.code is None)
     if mapped.body is not None:
         json.dumps(mapped.body)
+
+
+# ---- the edges (issue 24): the business date on both sides of midnight, number ranges, event ids ----
+
+def refused(event) -> tuple[str | None, str | None]:
+    mapped = map_event(0, event, ORG)
+    assert mapped.body is None
+    return mapped.code, mapped.message
+
+
+@pytest.mark.parametrize(("moment", "offset", "day"), [
+    ("2026-05-01T22:30:00Z", "+01:00", "2026-05-01"),  # 23:30 local: still the same day
+    ("2026-05-01T23:30:00Z", "+01:00", "2026-05-02"),
+    ("2026-05-01T23:45:00Z", "+00:30", "2026-05-02"),  # the minutes of the offset count
+    ("2026-05-01T15:00:00Z", "+10:00", "2026-05-02"),  # two-digit hours
+    ("2026-05-02T01:00:00Z", "-01:00", "2026-05-02"),  # midnight local: that day
+    ("2026-05-02T00:59:00Z", "-01:00", "2026-05-01"),
+    ("2026-05-02T03:00:00Z", "-05:30", "2026-05-01"),
+    ("2026-05-02T01:00:00+02:00", None, "2026-05-01"),  # no offset given: the UTC date
+])
+def test_the_business_date_is_the_event_time_at_the_events_own_offset(moment, offset, day):
+    event = receiving(eventTime=moment, eventTimeZoneOffset=offset)
+    assert map_event(0, event, ORG).body["received_on"] == day
+
+
+def test_an_offset_that_is_not_signed_hours_and_minutes_is_refused():
+    assert refused(receiving(eventTimeZoneOffset="0200")) == (
+        "epcis_invalid", "eventTimeZoneOffset must look like +02:00")
+
+
+def quantity(value):
+    return receiving(quantityList=[{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": value, "uom": "KGM"}])
+
+
+def test_a_quantity_is_a_finite_number_of_at_most_sixteen_digits_before_and_thirty_after_the_point():
+    for value in ("abc", True, None):
+        assert refused(quantity(value)) == ("epcis_invalid", "quantityList.quantity must be a number")
+    assert refused(quantity("NaN")) == ("epcis_invalid", "quantityList.quantity must be a finite number")
+    out_of_range = ("epcis_invalid", "quantityList.quantity is out of range (1e16 or more, or finer than 1e-30)")
+    assert refused(quantity("1E+16")) == refused(quantity("1E-31")) == out_of_range
+    for value, written in (("9.99E+15", "9990000000000000"), ("1E-30", "0.000000000000000000000000000001"),
+                           ("1E+3", "1000")):
+        assert map_event(0, quantity(value), ORG).body["quantity"] == written
+
+
+def test_an_event_id_is_its_uuid_or_derived_from_its_own_id_or_content():
+    assert refused(receiving(eventID="urn:uuid:nope")) == ("epcis_invalid", "eventID urn:uuid:... must hold a UUID")
+    upper = map_event(0, receiving(eventID="URN:UUID:6F1C1A40-6B0E-4D3E-9D52-0D2C1F7F0A11"), ORG)
+    assert upper.body["event_id"] == "6f1c1a40-6b0e-4d3e-9d52-0d2c1f7f0a11"
+    one, two = (map_event(0, receiving(eventID=f"ni:///sha-256;{x}?ver=CBV2.0"), ORG).body["event_id"] for x in "ab")
+    assert one != two
+    anonymous = {k: v for k, v in receiving().items() if k != "eventID"}
+    reordered = dict(reversed(list(anonymous.items())))
+    other = {**anonymous, "asi:cocDocumentId": "DOC-2"}
+    ids = [map_event(0, e, ORG).body["event_id"] for e in (anonymous, reordered, other)]
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[0] not in (one, two)
