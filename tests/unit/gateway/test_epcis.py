@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.gateway.domain.epcis import map_document, map_event
+from services.gateway.domain.epcis import events_of_document, map_document, map_event
 from services.gateway.inputs import PLANT_INPUT
 
 ORG = "org-a"
@@ -155,3 +155,93 @@ def test_an_event_id_is_its_uuid_or_derived_from_its_own_id_or_content():
     ids = [map_event(0, e, ORG).body["event_id"] for e in (anonymous, reordered, other)]
     assert ids[0] == ids[1] != ids[2]
     assert ids[0] not in (one, two)
+
+
+SHIPPING = {"type": "ObjectEvent", "eventTime": "2026-05-04T08:00:00+00:00", "bizStep": "shipping",
+            "readPoint": {"id": "site-1"},
+            "quantityList": [{"epcClass": "urn:asi:class:aluminium:coil", "quantity": 500, "uom": "KGM"}],
+            "destinationList": [{"type": "owning_party", "destination": "urn:asi:org:canmaker"},
+                                {"type": "location", "destination": "urn:asi:site:can-1"}],
+            "bizTransactionList": [{"type": "desadv", "bizTransaction": "urn:asi:ref:DN-9"}],
+            "asi:cocQuantity": "200.5", "asi:carbonFootprint": "4.1"}
+TRANSFORMING = {"type": "TransformationEvent", "eventTime": "2026-05-03T08:00:00Z", "asi:processStep": "rolling",
+                "bizLocation": {"id": "urn:asi:site:site-1"},
+                "inputQuantityList": [{"epcClass": "urn:asi:class:aluminium:slab", "quantity": 1, "uom": "TNE"}],
+                "outputQuantityList": [
+                    {"epcClass": "urn:asi:class:aluminium:coil", "quantity": 2000, "uom": "LBR"},
+                    {"epcClass": "urn:asi:class:pre_consumer_scrap:trim", "quantity": 3, "uom": "KGM"}]}
+
+
+def test_each_kind_of_event_maps_to_the_whole_plant_event_body():
+    """The body is the plant event the gateway submits: every field, named as the contract names it."""
+    received = map_event(0, receiving(**{"asi:correctsEventId": "1c2d3e4f-0000-4000-8000-000000000001"}), ORG)
+    assert received.body == {
+        "type": "material_received", "site_id": "site-1", "received_on": "2026-05-02",
+        "supplier_organisation_id": "smelter", "supplier_site_id": "smelter-site", "material_category": "aluminium",
+        "product_form": "ingot", "quantity": "1000.125", "unit": "t", "coc_document_id": "DOC-1",
+        "event_id": "6f1c1a40-6b0e-4d3e-9d52-0d2c1f7f0a11", "occurred_at": "2026-05-01T23:30:00+00:00",
+        "corrects_event_id": "1c2d3e4f-0000-4000-8000-000000000001"}
+    shipped = map_event(0, SHIPPING, ORG).body
+    assert shipped.pop("event_id") == map_event(1, dict(SHIPPING), ORG).body["event_id"]
+    assert shipped == {
+        "type": "material_shipped", "site_id": "site-1", "shipped_on": "2026-05-04",
+        "customer_organisation_id": "canmaker", "customer_site_id": "can-1", "coc_quantity": "200.5",
+        "shipment_reference": "DN-9", "material_category": "aluminium", "product_form": "coil", "quantity": "500",
+        "unit": "kg", "carbon_footprint_kg_co2e_per_kg": "4.1", "occurred_at": "2026-05-04T08:00:00+00:00"}
+    transformed = map_event(0, TRANSFORMING, ORG).body
+    del transformed["event_id"]
+    assert transformed == {
+        "type": "material_transformed", "site_id": "site-1", "transformed_on": "2026-05-03", "process_step": "rolling",
+        "occurred_at": "2026-05-03T08:00:00+00:00",
+        "inputs": [{"material_category": "aluminium", "product_form": "slab", "quantity": "1", "unit": "t"}],
+        "outputs": [{"material_category": "aluminium", "product_form": "coil", "quantity": "2000", "unit": "lb"},
+                    {"material_category": "pre_consumer_scrap", "product_form": "trim", "quantity": "3", "unit": "kg"}]}
+    for event in (SHIPPING, TRANSFORMING, receiving()):
+        PLANT_INPUT.validate_python(map_event(0, event, ORG).body)
+
+
+def test_a_shipment_without_a_designation_or_footprint_designates_nothing_and_names_the_possessing_party():
+    bare = {k: v for k, v in SHIPPING.items() if k not in ("asi:cocQuantity", "asi:carbonFootprint")}
+    bare["destinationList"] = [{"type": "possessing_party", "destination": "urn:asi:org:carrier"}]
+    body = map_event(0, {**bare, "asi:shipmentReference": "DN-10"}, ORG).body
+    assert (body["coc_quantity"], body["customer_organisation_id"], body["customer_site_id"]) == ("0", "carrier", None)
+    assert body["shipment_reference"] == "DN-10" and "carbon_footprint_kg_co2e_per_kg" not in body
+
+
+@pytest.mark.parametrize(("event", "code", "message"), [
+    ({"type": "AggregationEvent"}, "epcis_unsupported",
+     "event type 'AggregationEvent' is not mapped (ObjectEvent and TransformationEvent are)"),
+    (receiving(bizStep="inspecting"), "epcis_unsupported",
+     "ObjectEvent bizStep 'inspecting' is not mapped (receiving and shipping are)"),
+    ("not an object", "epcis_invalid", "an event is a JSON object"),
+    ({k: v for k, v in SHIPPING.items() if k != "bizTransactionList"}, "epcis_invalid",
+     "a shipping event needs a bizTransactionList entry or asi:shipmentReference"),
+    ({**TRANSFORMING, "asi:processStep": ""}, "epcis_invalid",
+     "a TransformationEvent needs asi:processStep (e.g. remelting, casting)"),
+    (receiving(bizLocation=None), "epcis_invalid",
+     "the event needs a bizLocation (or readPoint) id: an SGLN or urn:asi:site:<site id>"),
+    (receiving(sourceList=[]), "epcis_invalid",
+     "sourceList needs an owning_party (or possessing_party) entry: a PGLN, an SGLN or urn:asi:org:<organisation id>"),
+    (receiving(eventTime="yesterday"), "epcis_invalid", "eventTime must be an ISO 8601 date-time with its offset"),
+    (receiving(eventTime="2026-05-01T10:00:00"), "epcis_invalid",
+     "eventTime must carry its offset (e.g. 2026-05-01T08:00:00Z)"),
+])
+def test_each_refusal_says_what_is_missing(event, code, message):
+    assert refused(event) == (code, message)
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ([], "an EPCIS document is a JSON object"),
+    ({"type": "EPCISQueryDocument"}, "only EPCISDocument capture documents are accepted"),
+    ({"type": "EPCISDocument", "epcisBody": {}}, "the document has no epcisBody.eventList"),
+    ({"epcisBody": []}, "the document has no epcisBody.eventList"),
+])
+def test_a_malformed_document_is_refused_whole_saying_why(document, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        map_document(document, ORG)
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        events_of_document(document)
+
+
+def test_a_document_without_a_type_is_taken_as_a_capture_document():
+    assert events_of_document({"epcisBody": {"eventList": [receiving()]}}) == [receiving()]
