@@ -245,3 +245,24 @@ def test_a_malformed_document_is_refused_whole_saying_why(document, message):
 
 def test_a_document_without_a_type_is_taken_as_a_capture_document():
     assert events_of_document({"epcisBody": {"eventList": [receiving()]}}) == [receiving()]
+
+
+@pytest.mark.parametrize(("quantities", "message"), [
+    ([], "quantityList must list at least one quantity"),
+    (None, "quantityList must list at least one quantity"),
+    ([{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 1, "uom": "KGM"}] * 2,
+     "quantityList must hold exactly one quantity (send one event per material)"),
+    (["1 t"], "quantityList entries are objects"),
+    ([{"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 1, "uom": "KG"}],
+     "quantityList: uom must be one of KGM, TNE, LBR"),
+    ([{"epcClass": "urn:asi:class:aluminium", "quantity": 1, "uom": "KGM"}],
+     "quantityList: epcClass must be a registered GS1 product (LGTIN, SGTIN, Digital Link) or "
+     "urn:asi:class:<material category>:<product form>"),
+])
+def test_each_quantity_list_refusal_names_the_list(quantities, message):
+    assert refused(receiving(quantityList=quantities)) == ("epcis_invalid", message)
+
+
+def test_a_unit_is_read_whatever_its_case():
+    line = {"epcClass": "urn:asi:class:aluminium:ingot", "quantity": 2, "uom": "tne"}
+    assert map_event(0, receiving(quantityList=[line]), ORG).body["unit"] == "t"
