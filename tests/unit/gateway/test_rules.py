@@ -160,3 +160,11 @@ def test_request_bodies_have_no_envelope_and_the_actor_comes_from_the_key():
 def test_the_qr_code_is_an_svg():
     image = svg("https://verify.example/c/ABC123")
     assert image.startswith("<svg") and "<path" in image
+
+
+def test_the_qr_code_draws_its_data_at_a_millimetre_per_module_inside_a_two_module_quiet_zone():
+    # 29 modules (version 3 for this address) plus 2 on each side; the first dark module at (2, 2).
+    image = svg("https://verify.example/c/ABC123")
+    assert image.startswith('<svg width="33mm" height="33mm" version="1.1" viewBox="0 0 33 33"')
+    assert '<path d="M2,2H3V3H2z' in image
+    assert svg("https://verify.example/c/ABC124") != image
