@@ -168,3 +168,19 @@ def test_the_qr_code_draws_its_data_at_a_millimetre_per_module_inside_a_two_modu
     assert image.startswith('<svg width="33mm" height="33mm" version="1.1" viewBox="0 0 33 33"')
     assert '<path d="M2,2H3V3H2z' in image
     assert svg("https://verify.example/c/ABC124") != image
+
+
+def test_the_rate_limit_refills_at_its_rate_and_says_how_long_to_wait():
+    limiter = RateLimiter(per_minute=120, burst=2)  # two a second
+    assert [limiter.take("k", 100.0) for _ in range(2)] == [0, 0]
+    assert limiter.take("k", 100.0) == pytest.approx(0.5)
+    assert limiter.take("k", 100.25) == pytest.approx(0.25)  # half a token back
+    assert limiter.take("k", 100.5) == 0
+
+
+def test_the_rate_limit_forgets_every_caller_only_once_it_holds_as_many_as_allowed():
+    limiter = RateLimiter(per_minute=60, burst=1, max_callers=2)
+    assert limiter.take("a", 0.0) == 0 and limiter.take("b", 0.0) == 0
+    assert limiter.take("a", 0.0) > 0  # two callers: "a" is still known, its bucket empty
+    assert limiter.take("c", 0.0) == 0  # a third: the table was full, so it starts again
+    assert limiter.take("a", 0.0) == 0
