@@ -216,3 +216,8 @@ def test_link_local_and_private_addresses_with_or_without_a_zone_are_not_allowed
 def test_a_global_address_with_a_zone_is_judged_by_the_address():
     assert webhooks.address_allowed("2606:4700::1111%eth0")
     assert webhooks.literal_address("2606:4700::1111%eth0") == "2606:4700::1111"
+
+
+def test_the_bootstrap_key_counts_only_from_32_characters():
+    assert keys.bootstrap_matches("x" * 32, "x" * 32)
+    assert not keys.bootstrap_matches("x" * 31, "x" * 31)
