@@ -84,9 +84,11 @@ bench: install
 ## Mutation testing (mutmut, pyproject's [tool.mutmut]) of every service's domain with its own unit tests,
 ## one service at a time, two workers; prints a table per module, survivors in .mutation/<service>.md.
 ## Not run in CI (too slow for every submission). One service: `make mutation SERVICE=claims`;
-## some of its modules: `make mutation SERVICE=accounting MODULE="freezing chain"`.
+## some of its modules: `make mutation SERVICE=accounting MODULE="freezing chain"`; one worker on a
+## shared machine: `WORKERS=1`.
+WORKERS ?= 2
 mutation: install
-	$(BIN)/python -m devstack.mutation $(SERVICE) $(foreach m,$(MODULE),--module=$(m))
+	$(BIN)/python -m devstack.mutation $(SERVICE) $(foreach m,$(MODULE),--module=$(m)) --workers=$(WORKERS)
 
 clean:
 	rm -rf $(VENV) mutants .mutation .run bench-results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -2,7 +2,8 @@
 
 For each service, one at a time and from a fresh `mutants/` copy, mutmut (configured under
 `[tool.mutmut]` in pyproject.toml) mutates `services/<service>/domain/*.py` and runs only that
-service's unit tests (`tests/unit/<service>/`) against each mutant, with two workers. Then this
+service's unit tests (`tests/unit/<service>/`) against each mutant, with two workers (`--workers`,
+`make mutation WORKERS=1`). Then this
 prints a table per module (mutants run, killed, score = killed / run) and writes the survivors, each
 with its diff, to `.mutation/<service>.md`, for the service README's "Mutation testing" section.
 
@@ -42,7 +43,7 @@ class ModuleScore:
         return self.killed / self.run if self.run else 1.0
 
 
-def _run_one(service: str, modules: list[str]) -> None:
+def _run_one(service: str, modules: list[str], workers: int = WORKERS) -> None:
     """The child process: mutmut narrowed to one service's domain (or some of its modules) and its
     unit tests."""
     # The editable install maps `services` to the work tree through a meta-path finder, which would
@@ -56,7 +57,7 @@ def _run_one(service: str, modules: list[str]) -> None:
     cfg = configuration.config()
     cfg.only_mutate = [f"services/{service}/domain/{m}.py" for m in modules or ["*"]]
     cfg.pytest_add_cli_args_test_selection = [f"tests/unit/{service}"]
-    mutmut_main.cli(["run", "--max-children", str(WORKERS)])
+    mutmut_main.cli(["run", "--max-children", str(workers)])
 
 
 def _scores(service: str) -> list[ModuleScore]:
@@ -90,12 +91,14 @@ def _table(scores: list[ModuleScore]) -> str:
     return "\n".join(lines)
 
 
-def _survivor_report(service: str, scores: list[ModuleScore], table: str, seconds: float) -> Path:
+def _survivor_report(
+    service: str, scores: list[ModuleScore], table: str, seconds: float, workers: int = WORKERS
+) -> Path:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     out = ROOT / ".mutation" / f"{service}.md"
     out.parent.mkdir(exist_ok=True)
-    parts = [f"# Mutation testing: {service} ({seconds:.0f} s, {WORKERS} workers)", "", table, ""]
+    parts = [f"# Mutation testing: {service} ({seconds:.0f} s, {workers} workers)", "", table, ""]
     for s in scores:
         for name in s.survivors:
             try:
@@ -117,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only this module of the domain (e.g. freezing for domain/freezing.py); repeatable, one "
         "service only: the quick loop while writing tests against a module's survivors",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help=f"mutants tested at once (default {WORKERS}); 1 on a machine shared with other work",
+    )
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.module and not args.run_one and len(args.services) != 1:
@@ -124,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.services) - set(SERVICES)
     if unknown:
         parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     if args.run_one:
-        _run_one(args.run_one, args.module)
+        _run_one(args.run_one, args.module, args.workers)
         return 0
     failed = []
     for service in args.services or SERVICES:
@@ -135,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         started = time.monotonic()
         child = [sys.executable, "-m", "devstack.mutation", "--run-one", service]
-        child += [f"--module={m}" for m in args.module]
+        child += [f"--module={m}" for m in args.module] + [f"--workers={args.workers}"]
         code = subprocess.run(child, cwd=ROOT, check=False).returncode
         seconds = time.monotonic() - started
         scores = _scores(service)
         table = _table(scores)
-        report = _survivor_report(service, scores, table, seconds)
+        report = _survivor_report(service, scores, table, seconds, args.workers)
         print(f"\n{service}: {seconds:.0f} s (mutmut exit {code}); survivors: {report}\n{table}\n")
         if code != 0 or not scores:
             failed.append(service)

@@ -43,7 +43,9 @@ class Loaded:
             self.allocate_command_ids[allocate_command_id] = claim.key
 
     def claim_of_command(self, command_id: str) -> Claim | None:
-        return self.claims.get(self.allocate_command_ids.get(command_id, ""))
+        """The claim read with this allocation command, None if no claim of the batch was."""
+        key = self.allocate_command_ids.get(command_id)
+        return None if key is None else self.claims[key]
 
     def record(self, key: str, messages: Iterable[Envelope]) -> None:
         self.changed.add(key)

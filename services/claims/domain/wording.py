@@ -197,9 +197,9 @@ def _missing_figure(request: ClaimRequested, text: str) -> list[Reason]:
 
 
 def _plain(value: Decimal) -> str:
-    """A decimal as people print it: '35' for 0.35 x 100, '4.5' for 4.50."""
-    text = format(value.normalize(), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """A decimal as people print it: '35' for 0.35 x 100, '4.5' for 4.50 (`normalize` drops the
+    trailing zeros, fixed-point format the exponent: '100' for 1E+2)."""
+    return format(value.normalize(), "f")
 
 
 def _contains(text: str, phrase: str) -> bool:

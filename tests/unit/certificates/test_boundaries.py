@@ -7,13 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from contracts.audits import AuditType
+from contracts.audits import AuditOutcomeSubmitted, AuditType
 from contracts.certificates import CertificateChange, CertificateChanged, MemberCertificationOverdue
 from contracts.common import Activity, Actor, ProcessStep, Role, Standard
 from contracts.registry import (
+    CertificateScope,
     CertificateStatus,
     CertificationBody,
     ConversionFactor,
+    ScopeLevel,
     Severity,
     Site,
 )
@@ -1065,6 +1067,31 @@ def test_a_certificate_id_is_derived_from_its_audit_in_one_fixed_form():
     assert cid == certificate_id_for("AUD-1") != certificate_id_for("AUD-2")
     assert cid.startswith("cert-") and len(cid) == len("cert-") + 20
     int(cid.removeprefix("cert-"), 16)
+
+
+def test_an_audits_digest_is_pinned_because_stored_digests_are_compared_with_later_ones():
+    """Each taken audit's digest is stored with it and compared, when the same audit id comes again,
+    with the digest the running release computes: the canonical form (the content without the
+    envelope, keys sorted, no spaces, SHA-256) must not change between releases, or a redelivered
+    audit reads as other content. If this value changes on purpose, migrate the stored digests."""
+    content = {
+        "audit_id": "AUD-1",
+        "certification_body_id": "cb-audits",
+        "organisation_id": "org-smelter",
+        "audit_type": AuditType.INITIAL,
+        "standard": Standard.PERFORMANCE_STANDARD,
+        "standard_version": "V3-2022",
+        "audit_started_on": date(2026, 5, 18),
+        "audit_completed_on": date(2026, 5, 20),
+        "scope": CertificateScope(level=ScopeLevel.FACILITY, site_ids=["site-a"]),
+        "findings": [],
+    }
+    first = AuditOutcomeSubmitted.create(actor=BODY_ACTOR, occurred_at=NOW, **content)
+    again = AuditOutcomeSubmitted.create(
+        actor=OTHER_BODY_ACTOR, occurred_at=NOW + timedelta(days=1), **content
+    )
+    pinned = "d449aea712591967e86a9347590eabec3139c7d5fb93eca7ae0f4b2698b70390"
+    assert audit_digest(first) == audit_digest(again) == pinned
 
 
 def test_every_taken_audit_is_kept_with_its_digest_outcome_and_certificate():

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.claims import ClaimReason, ClaimType
+from contracts.claims import ClaimProduct, ClaimReason, ClaimRequested, ClaimType
 from contracts.common import Actor, Reason, Role
 from contracts.ledger import (
     AllocationGranted,
@@ -331,6 +331,35 @@ def test_the_request_hash_ignores_the_envelope_and_the_order_of_keys():
     assert requests.request_hash(first) == requests.request_hash(second)
     assert requests.request_hash(first) != requests.request_hash(request(units=999))
     assert len(requests.request_hash(first)) == 64
+
+
+def test_the_request_hash_is_pinned_because_stored_hashes_are_compared_with_later_ones():
+    """Each claim's request hash is stored with it and compared, when the same claim is requested
+    again, with the hash the running release computes: its form (the request without the envelope's
+    ids and time, keys sorted, SHA-256) must not change between releases, or a redelivered request
+    reads as a changed one. If this value changes on purpose, migrate the stored hashes."""
+    content = {
+        "claim_id": "claim-1",
+        "claimant_organisation_id": BRAND,
+        "product": ClaimProduct(
+            product_id="GTIN-05000112637922",
+            name="Cola 330 ml can",
+            aluminium_mass_per_unit_kg=Decimal("0.013"),
+            units=1_000_000,
+        ),
+        "claim_type": ClaimType.ON_PACK_LOGO,
+        "wording": "ASI Responsible Aluminium Sourcing",
+        "artwork_reference": "artwork-2026-01",
+        "link": "https://aluminium-stewardship.org/claims/brand-1",
+        "markets": ["DE", "FR"],
+        "period_start": date(2026, 7, 1),
+        "period_end": date(2027, 6, 30),
+    }
+    actor = Actor(organisation_id=BRAND, role=Role.BRAND_OWNER)
+    first = ClaimRequested.create(actor=actor, occurred_at=NOW, **content)
+    again = ClaimRequested.create(actor=actor, occurred_at=NOW + timedelta(days=1), **content)
+    pinned = "4dff5354ad11c79747d48a40019a135202f7ea1a4977a6954ca670972f1bbb7f"
+    assert requests.request_hash(first) == requests.request_hash(again) == pinned
 
 
 def test_the_allocation_answers_name_the_product():
@@ -689,6 +718,28 @@ def test_a_granted_allocation_keeps_every_figure_accounting_documented():
         carbon_footprint_kg_co2e_per_kg=Decimal("4.2"),
         documented_mass_kg=Decimal("12000.5"),
     )
+
+
+def test_a_granted_allocation_keeps_accountings_pre_and_post_consumer_split():
+    granted = AllocationGranted.create(
+        actor=ACCOUNTING,
+        occurred_at=NOW,
+        claim_id="claim-1",
+        owner_organisation_id=BRAND,
+        mass_kg=Decimal("13000"),
+        account_ids=["group:brand-1"],
+        recycled_content_share=Decimal("0.40"),
+        recycled_pre_consumer_share=Decimal("0.15"),
+        recycled_post_consumer_share=Decimal("0.25"),
+    )
+    allocation = answers.allocation_of(granted)
+    assert (
+        allocation.recycled_content_share,
+        allocation.recycled_pre_consumer_share,
+        allocation.recycled_post_consumer_share,
+    ) == (Decimal("0.40"), Decimal("0.15"), Decimal("0.25"))
+    # No CoC Document behind it: nothing documented, not unknown.
+    assert allocation.document_ids == () and allocation.documented_mass_kg == 0
 
 
 def test_why_accounting_refused_or_rejected_is_said_with_every_code():

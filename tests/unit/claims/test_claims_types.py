@@ -49,6 +49,19 @@ def test_a_claim_type_that_is_off_is_rejected_at_once_with_its_field_and_nothing
     assert claim.status is Status.REJECTED and not claim.allocation_held
 
 
+@pytest.mark.parametrize(
+    ("claim_type", "named"),
+    [
+        (ClaimType.ON_PACK_LOGO, "on pack logo"),
+        (ClaimType.CARBON_FOOTPRINT, "carbon footprint"),
+    ],
+)
+def test_the_refusal_of_a_type_that_is_off_names_the_type_in_words(claim_type, named):
+    reason = claim_types.off_reason(claim_type)
+    assert (reason.code, reason.field) == (ClaimReason.CLAIM_TYPE_OFF, "claim_type")
+    assert reason.message == f"the secretariat does not run {named} claims now"
+
+
 def test_a_pilot_claim_is_decided_and_recorded_as_a_pilot_through_review_and_approval():
     claim, _ = Claim.requested(
         request(), "h1", registry(), RULES, NOW, timedelta(seconds=30), ClaimTypeStatus.PILOT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -134,6 +135,29 @@ def test_complete_claims_pass(claim_type, overrides):
     assert check_wording(request(claim_type, **overrides), RULES) == []
 
 
+def test_a_missing_logo_wording_is_named_in_its_first_spelling():
+    [reason] = check_wording(request(wording="Responsibly sourced aluminium"), RULES)
+    assert (reason.code, reason.field) == (ClaimReason.MISSING_ELEMENT, "wording")
+    assert RULES.logo_wordings[0] == "ASI Responsible Aluminium Sourcing"
+    assert reason.message == (
+        "the on-pack logo claim must carry the wording 'ASI Responsible Aluminium Sourcing'"
+    )
+
+
+def test_a_claim_type_the_rules_require_nothing_of_needs_no_element_but_keeps_the_phrase_rules():
+    bare = request(wording="Responsibly sourced aluminium", link=None)
+    assert [(r.code, r.field) for r in check_wording(bare, RULES)] == [
+        (ClaimReason.MISSING_ELEMENT, "link"),
+        (ClaimReason.MISSING_ELEMENT, "wording"),
+    ]
+    no_requirements = replace(RULES, required={})
+    assert check_wording(bare, no_requirements) == []
+    misleading = request(wording="100% responsibly sourced aluminium", link=None)
+    assert [(r.code, r.field) for r in check_wording(misleading, no_requirements)] == [
+        (ClaimReason.MISLEADING_WORDING, "wording")
+    ]
+
+
 def test_the_rules_carry_a_version_for_the_evidence():
     assert RULES.version == CURRENT == "asi-claims-2026.3"
 
@@ -145,6 +169,7 @@ def test_the_rules_carry_a_version_for_the_evidence():
         ("  Mine-To-Can!! ", "mine to can"),
         ("100,0 %", "100 percent"),
         ("CO\u2082", "co2"),
+        ("4.0kg CO2e", "4kg co2e"),  # "4.0" is "4", with or without a space before the unit
     ],
 )
 def test_normal_form(text, expected):

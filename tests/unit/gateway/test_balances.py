@@ -71,3 +71,32 @@ def test_any_order_of_arrival_with_replays_gives_the_ledgers_balance(order):
         assert balance["frozen"] is max(statuses, key=lambda s: s[1])[0]
     else:
         assert balance["frozen"] is False
+
+
+# ---- what a balance record keeps (issue 24): every field of the last entry, the status's reason ----
+
+
+def test_an_empty_record_has_the_fields_every_later_event_reads():
+    assert balances.empty("site:s1") == {
+        "_id": "site:s1", "sequence": 0, "through": 0, "ahead": [], "reserved_kg": Decimal(0), "frozen": False}
+
+
+def test_the_record_keeps_what_the_highest_entry_says_and_when_it_was_folded_in():
+    later = NOW + timedelta(hours=1)
+    b = balances.with_entry(balances.with_entry(balances.empty("site:s1"), entry(2, "7"), NOW), entry(1, "10"), later)
+    assert {k: b[k] for k in ("sequence", "balance_kg", "period_id", "site_id", "rule_set_id", "last_entry_kind",
+                              "last_entry_hash", "through", "ahead", "updated_at")} == {
+        "sequence": 2, "balance_kg": Decimal(7), "period_id": "2026-Q2", "site_id": None, "rule_set_id": "v2",
+        "last_entry_kind": "receipt_credit", "last_entry_hash": f"{2:064x}", "through": 2, "ahead": [],
+        "updated_at": later}
+    on_site = entry(3, "5").model_copy(update={"site_id": "s1"})
+    assert balances.with_entry(b, on_site, later)["site_id"] == "s1"
+
+
+def test_a_freeze_keeps_its_reason_and_of_two_at_the_same_instant_the_one_applied_last_stands():
+    frozen = balances.with_status(balances.empty("site:s1"), frozen=True, reason="suspended", occurred_at=NOW)
+    assert (frozen["frozen"], frozen["frozen_reason"], frozen["status_at"]) == (True, "suspended", NOW)
+    thawed = balances.with_status(frozen, frozen=False, reason="reinstated", occurred_at=NOW)
+    assert (thawed["frozen"], thawed["frozen_reason"]) == (False, "reinstated")
+    earlier = balances.with_status(thawed, frozen=True, reason="late", occurred_at=NOW - timedelta(seconds=1))
+    assert (earlier["frozen"], earlier["frozen_reason"]) == (False, "reinstated")

@@ -154,3 +154,47 @@ def test_hostile_values_are_refused_with_a_reason_quickly(extra):
 def test_a_plain_shipping_event_still_maps():
     [mapped] = map_document({"type": "EPCISDocument", "epcisBody": {"eventList": [shipping()]}}, "org-a")
     assert mapped.body["shipment_reference"] == "DN-1" and mapped.body["quantity"] == "1000"
+
+
+# ---- every accepted form and every refusal's reason (issue 24) ----
+
+@pytest.mark.parametrize(("text", "kind", "number"), [
+    ("https://id.gs1.org/01/96385074", "gtin", "00000096385074"),  # GTIN-8 in a Digital Link
+    ("http://example.com/01/950110153007", "gtin", "00950110153007"),  # GTIN-12, plain http
+    ("https://id.gs1.org/01/9521234543213", "gtin", "09521234543213"),  # GTIN-13
+    ("https://id.gs1.org/417/9521234000006", "gln", "9521234000006"),  # a party GLN
+    ("HTTP://ID.GS1.ORG/414/9521234000006", "gln", "9521234000006"),
+    ("950110153007", "gtin", "00950110153007"),
+    ("09521234543213", "gtin", "09521234543213"),
+])
+def test_every_form_of_gtin_and_gln_the_standards_allow_is_read(text, kind, number):
+    assert gs1.looks_like_gs1(text) or text.isdigit()
+    assert gs1.parse(text) == gs1.Gs1Id(kind, number)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("9521234543214", "9521234543214 has a wrong check digit (expected 3)"),
+    ("urn:epc:id:sgln:0614141.1234.0", "an SGLN company prefix and location reference are 12 digits together"),
+    ("urn:epc:id:sgtin:0614141.81234.1", "an SGTIN company prefix and indicator/item reference are 13 digits together"),
+    ("urn:epc:id:sgtin:0614141812345.", "an SGTIN company prefix and indicator/item reference are 13 digits together"),
+    ("urn:asi:site:x", "'urn:asi:site:x' is not a GS1 identifier (SGLN, PGLN, SGTIN, LGTIN, Digital Link, GLN or GTIN)"),
+    ("952123454321", "00952123454321 has a wrong check digit (expected 4)"),  # a GTIN-12
+    ("95212345432", "'95212345432' is not a GS1 identifier (SGLN, PGLN, SGTIN, LGTIN, Digital Link, GLN or GTIN)"),
+    ("https://id.gs1.org/01/952123454", "'https://id.gs1.org/01/952123454' is not a GS1 Digital Link with a GTIN (01), "
+     "a location GLN (414) or a party GLN (417)"),
+])
+def test_each_malformed_identifier_says_what_is_wrong(text, reason):
+    with pytest.raises(gs1.NotGs1) as refused:
+        gs1.parse(text)
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize(("text", "looks"), [
+    ("https://example.com/products/can", False),
+    ("https://example.com/01/x", True),
+    ("http://example.com/417/9521234000006", True),
+    ("urn:epc:id:sgln:0614141.12345.400", True),
+    ("urn:asi:site:x", False),
+])
+def test_what_looks_like_a_gs1_identifier_is_a_gs1_uri_or_a_digital_link_path(text, looks):
+    assert gs1.looks_like_gs1(text) is looks

@@ -126,3 +126,56 @@ def test_the_holder_sees_a_row_per_supplier_its_own_masses_only_and_the_accounts
     level2_parts = [p for s in detailed["levels"][1]["sources"] for p in s["accounts"]]
     assert sum(Decimal(p["share"]) for p in level2_parts) == 1 and all(p["coc_mass_kg"] is None for p in level2_parts)
     assert "accounts" not in str(view(u, None, accounts=True))  # the public never gets them
+
+
+def test_the_holders_passport_in_full():
+    """Every term a reader of the UNTP passport reads (issue 24); the upstream levels are the view's own."""
+    u = upstream()
+    holder = view(u, Principal("cans", Role.PRODUCER, "k"))
+    dpp = passport.passport("https://asi.example/", "did:web:asi.example", RECORD, holder, issuer_certificates(u),
+                            public=False)
+    doc = "https://asi.example/documents/doc-cans-1"
+    coc = "ASI Chain of Custody Standard"
+    assert dpp["credentialSubject"].pop("upstream") == {"method": holder["method"], "levels": holder["levels"]}
+    assert dpp == {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://test.uncefact.org/vocabulary/untp/dpp/0.6.1/"],
+        "type": ["DigitalProductPassport", "VerifiableCredential"],
+        "id": f"{doc}/passport",
+        "issuer": {"type": ["CredentialIssuer"], "id": "did:web:asi.example", "name": "ASI chain-of-custody platform"},
+        "validFrom": "2026-05-01T00:00:00Z",
+        "credentialSubject": {
+            "type": ["ProductPassport"], "id": doc, "granularityLevel": "batch",
+            "product": {
+                "type": ["Product"], "id": doc, "name": "can-body (aluminium)", "batchNumber": "DN-0001",
+                "productionDate": "2026-05-01", "countryOfProduction": "DE",
+                "producedByParty": {"id": "urn:asi:member:cans", "name": "Bonn Can Company"},
+                "producedAtFacility": {"id": "urn:asi:site:cans", "name": "cans site"},
+                "dimensions": {"type": ["Dimension"], "weight": {"type": ["Measure"], "value": 60000.0, "unit": "KGM"}},
+            },
+            "conformityClaim": [{
+                "type": ["Claim", "Declaration"], "id": "https://asi.example/certificates/ASI-COC-0007",
+                "description": f"{coc} certificate ASI-COC-0007, active on 2026-05-01",
+                "referenceStandard": {"type": ["Standard"], "name": coc, "issuingParty": {
+                    "id": "https://aluminium-stewardship.org", "name": "Aluminium Stewardship Initiative"}},
+                "assessmentDate": "2026-05-01", "conformityTopic": "governance.transparency", "conformance": True,
+            }],
+            "materialsProvenance": [
+                {"type": ["Material"], "name": "coc_document", "massFraction": 0.8, "upstreamKind": "coc_document",
+                 "originCountry": "CH"},
+                {"type": ["Material"], "name": "non_coc", "massFraction": 0.2, "upstreamKind": "non_coc"},
+            ],
+            "circularityScorecard": {
+                "type": ["CircularityPerformance"], "recycledContent": 0.428571, "recycledContentExact": "0.428571",
+                "recycledContentMethod": "eligible scrap share of the period's CoC inputs (the books)"},
+        },
+        "cocDocument": {"document": DOCUMENT, "jws": "eyJ.x.y", "keyId": "kid-1"},
+    }
+
+
+def test_the_public_passport_is_its_own_address_and_names_only_what_is_public():
+    u = upstream()
+    dpp = passport.passport("https://asi.example", "did:web:asi.example", RECORD, view(u, None),
+                            issuer_certificates(u), public=True)
+    assert dpp["id"] == "https://asi.example/documents/doc-cans-1/passport.json"
+    assert set(dpp["credentialSubject"]["product"]) == {"type", "id", "name", "batchNumber", "productionDate",
+                                                        "countryOfProduction"}

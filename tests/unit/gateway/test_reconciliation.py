@@ -57,3 +57,28 @@ def test_per_owner_received_claimed_used_and_left_for_the_period():
 def test_the_approval_day_falls_back_to_the_last_decision():
     doc = {"decided_at": "2026-03-04T10:00:00+00:00"}
     assert reconciliation.approved_on(doc) == date(2026, 3, 4)
+
+
+# ---- both sides of the period's first and last day (issue 24) ----
+
+def test_claims_and_receipts_on_the_periods_first_and_last_day_count_and_the_days_outside_do_not():
+    claims = [
+        claim("c-first", "brand", approved="1", at="2026-01-01"),
+        claim("c-last", "brand", approved="2", at="2026-12-31"),
+        claim("c-before", "brand", approved="4", at="2025-12-31"),
+        claim("c-after", "brand", approved="8", at="2027-01-01"),
+        {**claim("key-1", "brand", approved="16", at="2026-06-01"), "claim_id": "own-1"},
+        {"_id": "no-owner", "status": "approved", "mass": {"approved_kg": "32"}},
+        claim("c-next", "brand", approved="64", at="2026-06-02"),  # after a claim without owner: still counted
+    ]
+    receipts = [("brand", Decimal(1), date(2026, 1, 1)), ("brand", Decimal(2), date(2026, 12, 31)),
+                ("brand", Decimal(4), date(2025, 12, 31)), ("brand", Decimal(8), date(2027, 1, 1))]
+    [row] = reconciliation.reconcile(START, END, receipts, claims)
+    assert (row.received_kg, row.claimed_kg) == (Decimal(3), Decimal(83))
+    assert row.claim_ids == ["c-first", "c-last", "own-1", "c-next"]
+
+
+def test_a_claim_without_a_usage_report_has_used_no_units_and_one_not_approved_has_no_mass():
+    assert reconciliation.claim_mass(claim("c1", "brand", approved="600")).used_units == 0
+    assert reconciliation.claim_mass({"status": "pending", "mass": {"approved_kg": "600"}}) is None
+    assert reconciliation.approved_on({"approved_at": "2026-03-04T23:00:00+00:00"}) == date(2026, 3, 4)

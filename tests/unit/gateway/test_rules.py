@@ -160,3 +160,64 @@ def test_request_bodies_have_no_envelope_and_the_actor_comes_from_the_key():
 def test_the_qr_code_is_an_svg():
     image = svg("https://verify.example/c/ABC123")
     assert image.startswith("<svg") and "<path" in image
+
+
+def test_the_qr_code_draws_its_data_at_a_millimetre_per_module_inside_a_two_module_quiet_zone():
+    # 29 modules (version 3 for this address) plus 2 on each side; the first dark module at (2, 2).
+    image = svg("https://verify.example/c/ABC123")
+    assert image.startswith('<svg width="33mm" height="33mm" version="1.1" viewBox="0 0 33 33"')
+    assert '<path d="M2,2H3V3H2z' in image
+    assert svg("https://verify.example/c/ABC124") != image
+
+
+def test_the_rate_limit_refills_at_its_rate_and_says_how_long_to_wait():
+    limiter = RateLimiter(per_minute=120, burst=2)  # two a second
+    assert [limiter.take("k", 100.0) for _ in range(2)] == [0, 0]
+    assert limiter.take("k", 100.0) == pytest.approx(0.5)
+    assert limiter.take("k", 100.25) == pytest.approx(0.25)  # half a token back
+    assert limiter.take("k", 100.5) == 0
+
+
+def test_the_rate_limit_forgets_every_caller_only_once_it_holds_as_many_as_allowed():
+    limiter = RateLimiter(per_minute=60, burst=1, max_callers=2)
+    assert limiter.take("a", 0.0) == 0 and limiter.take("b", 0.0) == 0
+    assert limiter.take("a", 0.0) > 0  # two callers: "a" is still known, its bucket empty
+    assert limiter.take("c", 0.0) == 0  # a third: the table was full, so it starts again
+    assert limiter.take("a", 0.0) == 0
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("ftp://hooks.example.org/asi", "the URL must be http(s)://host/..."),
+    ("https:///asi", "the URL must be http(s)://host/..."),
+    ("https://user@hooks.example.org/asi", "the URL must not carry credentials"),
+    ("https://:secret@hooks.example.org/asi", "the URL must not carry credentials"),
+    ("https://hooks.example.org:0/asi", "the URL's port is not valid"),
+    ("https://hooks.example.org:99999/asi", "the URL is not valid"),
+    ("http://hooks.example.org/asi", "the URL must use https"),
+    ("https://box.localhost/asi", webhooks.NOT_ALLOWED),
+    ("https://printer.local/asi", webhooks.NOT_ALLOWED),
+    ("https://db.internal/asi", webhooks.NOT_ALLOWED),
+])
+def test_each_refused_webhook_url_says_why(url, problem):
+    assert webhooks.url_problem(url, False) == problem
+
+
+def test_a_webhook_url_on_port_one_or_a_local_looking_name_elsewhere_is_allowed():
+    assert webhooks.url_problem("https://hooks.example.org:1/asi", False) is None
+    assert webhooks.url_problem("https://local.example.org/asi", False) is None
+    assert webhooks.url_problem("http://hooks.example.org:1/asi", True) is None
+
+
+@pytest.mark.parametrize("address", ["169.254.1.1", "10.0.0.1", "fe80::1%eth0", "fe80::1%25eth0%1"])
+def test_link_local_and_private_addresses_with_or_without_a_zone_are_not_allowed(address):
+    assert not webhooks.address_allowed(address)
+
+
+def test_a_global_address_with_a_zone_is_judged_by_the_address():
+    assert webhooks.address_allowed("2606:4700::1111%eth0")
+    assert webhooks.literal_address("2606:4700::1111%eth0") == "2606:4700::1111"
+
+
+def test_the_bootstrap_key_counts_only_from_32_characters():
+    assert keys.bootstrap_matches("x" * 32, "x" * 32)
+    assert not keys.bootstrap_matches("x" * 31, "x" * 31)
