@@ -196,65 +196,75 @@ class Digest:
 
 def digest(facts: Facts, account_period: str) -> Digest:
     """The digest of an account-period's stored facts: `Facts.inputs` summed by `Digest.add`. A receipt
-    the fact holds whole (its supplier known, no receipt looked up for it, whole kilograms: most inputs)
-    is summed here, the same way, without an object per input."""
+    the fact holds whole (`_whole`: most inputs) is summed here, the same way, without an object per
+    input (`_add_whole_receipt`)."""
     out = Digest()
-    entries, receipts, coc_rows, documents = facts.entries, facts.receipts, out.coc, out.documents
-    drawn, document_sites, non_coc_sites, ones = out.drawn, out.document_sites, out.non_coc_sites, _ONES
     account_id = account_period.partition("|")[0]
-    total = non_coc = 0
-    has_non_coc, local = False, True
     own = facts.by_account_period.get(account_period, [])
     own_ids: set[str] | None = None
+    local = True
     for entry_id in sorted(own):
-        f = entries[entry_id].split(SEPARATOR)
-        c, t = f[3], f[4]
-        if f[0] != RECEIPT or not f[10] or f[1] in receipts or not (c.isdecimal() and t.isdecimal()):
-            out.add(account_id, f[2] or None, facts.source(f), Decimal(c), Decimal(t))
-            if local:
-                own_ids = set(own) if own_ids is None else own_ids
-                local = facts.local(f, own_ids)
+        f = facts.entries[entry_id].split(SEPARATOR)
+        if _whole(f, facts.receipts):
+            stands_alone = _add_whole_receipt(out, f, account_id)
+            local = local and stands_alone
             continue
-        coc, units = int(c) * _UNIT, int(t) * _UNIT
-        total += units
-        document, site = f[9], f[2]
-        if document and f[1] and not f[12]:  # the reader looks up its document's upstream (`Facts.local`)
-            local = False
-        if document:
-            documents.add(document)
-            if f[12]:
-                drawn[document] = f[12]
-            if f[13]:
-                document_sites[document] = f[13]
-        if coc:
-            key = (COC_DOCUMENT if document else ELIGIBLE_SCRAP if f[10] == "eligible_scrap" else OTHER_COC,
-                   f[7] or None, f[8] or None)
-            category = f[11] or f[5]
-            acc = coc_rows.get(key)
-            if acc is None:  # as `Digest.add` makes it (a whole, non-zero mass plus Decimal(0) is itself)
-                coc_rows[key] = [coc, Decimal(c), {document: coc} if document else {},
-                                 ones.get(site) or _one(site), ones.get(category) or _one(category), account_id]
-            else:
-                acc[0] += coc
-                acc[1] += Decimal(c)
-                if document:
-                    acc[2][document] = acc[2].get(document, 0) + coc
-                if site and site not in acc[3]:
-                    acc[3] = acc[3] | {site}
-                if category and category not in acc[4]:
-                    acc[4] = acc[4] | {category}
-        if units != coc:
-            has_non_coc = True
-            non_coc += units - coc
-            if site:
-                non_coc_sites.add(site)
-    out.total += total
+        out.add(account_id, f[2] or None, facts.source(f), Decimal(f[3]), Decimal(f[4]))
+        if local:
+            own_ids = set(own) if own_ids is None else own_ids
+            local = facts.local(f, own_ids)
     out.local = local
-    if has_non_coc:
+    return out
+
+
+def _whole(f: list[str], receipts: Mapping[str, Any]) -> bool:
+    """A receipt the fact holds whole: its supplier known, no receipt looked up for it, whole
+    kilograms."""
+    return (f[0] == RECEIPT and bool(f[10]) and f[1] not in receipts
+            and f[3].isdecimal() and f[4].isdecimal())
+
+
+def _add_whole_receipt(out: Digest, f: list[str], account_id: str) -> bool:
+    """One whole receipt into the digest, as `Digest.add` sums it. False when a reader must look up
+    its document's upstream (`Facts.local`)."""
+    coc, units = int(f[3]) * _UNIT, int(f[4]) * _UNIT
+    out.total += units
+    document, site = f[9], f[2]
+    if document:
+        out.documents.add(document)
+        if f[12]:
+            out.drawn[document] = f[12]
+        if f[13]:
+            out.document_sites[document] = f[13]
+    if coc:
+        _add_whole_coc(out, f, coc, account_id)
+    if units != coc:
         if out.non_coc is None:
             out.non_coc, out.non_coc_account = 0, account_id
-        out.non_coc += non_coc
-    return out
+        out.non_coc += units - coc
+        if site:
+            out.non_coc_sites.add(site)
+    return not (document and f[1] and not f[12])
+
+
+def _add_whole_coc(out: Digest, f: list[str], coc: int, account_id: str) -> None:
+    """A whole receipt's CoC part into its source's row of the digest."""
+    document, site, category = f[9], f[2], f[11] or f[5]
+    key = (COC_DOCUMENT if document else ELIGIBLE_SCRAP if f[10] == "eligible_scrap" else OTHER_COC,
+           f[7] or None, f[8] or None)
+    acc = out.coc.get(key)
+    if acc is None:  # as `Digest.add` makes it (a whole, non-zero mass plus Decimal(0) is itself)
+        out.coc[key] = [coc, Decimal(f[3]), {document: coc} if document else {},
+                        _ONES.get(site) or _one(site), _ONES.get(category) or _one(category), account_id]
+        return
+    acc[0] += coc
+    acc[1] += Decimal(f[3])
+    if document:
+        acc[2][document] = acc[2].get(document, 0) + coc
+    if site and site not in acc[3]:
+        acc[3] = acc[3] | {site}
+    if category and category not in acc[4]:
+        acc[4] = acc[4] | {category}
 
 
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
