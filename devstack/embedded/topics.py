@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 log = logging.getLogger("devstack.embedded")  # the package's one logger, named as before the split
 
@@ -23,8 +24,7 @@ async def ensure_topics(
     Existing topics are left as they are (a warning is logged when one has fewer partitions than
     asked for). Works against tansu and real Kafka.
     """
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError, for_code
+    from aiokafka.admin import AIOKafkaAdminClient
 
     wanted = list(dict.fromkeys(topics))
     if not wanted:
@@ -40,44 +40,13 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            response = await admin.create_topics(
-                [
-                    NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
-                    for t in missing
-                ]
-            )
-            for entry in response.topic_errors:
-                topic, code = entry[0], entry[1]
-                message = entry[2] if len(entry) > 2 else None
-                if code == 0 or code == TopicAlreadyExistsError.errno:
-                    continue
-                error_cls = for_code(code)
-                raise error_cls(
-                    f"could not create topic {topic!r}: {message or error_cls.__name__}"
-                )
-            log.info("created Kafka topics %s (%d partitions)", missing, partitions)
-
+            await _create(admin, missing, partitions, replication_factor)
         pending = set(wanted)
         while True:
             for meta in await admin.describe_topics(sorted(pending)):
-                # Every partition led (a fresh Apache Kafka lists a new topic a moment before its
-                # partitions have leaders; reads then fail with NOT_LEADER until they do).
-                if (
-                    meta.get("error_code", 0) == 0
-                    and meta.get("partitions")
-                    and all(
-                        p.get("leader", 0) >= 0 and p.get("error_code", 0) == 0
-                        for p in meta["partitions"]
-                    )
-                ):
+                if _led(meta):
                     pending.discard(meta["topic"])
-                    if meta["topic"] in existing and len(meta["partitions"]) < partitions:
-                        log.warning(
-                            "topic %s already exists with %d partitions (< %d requested); left as is",
-                            meta["topic"],
-                            len(meta["partitions"]),
-                            partitions,
-                        )
+                    _warn_if_fewer(meta, existing, partitions)
             if not pending:
                 return
             if time.monotonic() > deadline:
@@ -87,3 +56,44 @@ async def ensure_topics(
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
+
+
+async def _create(admin: Any, missing: list[str], partitions: int, replication_factor: int) -> None:
+    """Create the topics; one that another client created meanwhile is fine, any other error raises."""
+    from aiokafka.admin import NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+    response = await admin.create_topics(
+        [
+            NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+            for t in missing
+        ]
+    )
+    for entry in response.topic_errors:
+        topic, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        if code == 0 or code == TopicAlreadyExistsError.errno:
+            continue
+        error_cls = for_code(code)
+        raise error_cls(f"could not create topic {topic!r}: {message or error_cls.__name__}")
+    log.info("created Kafka topics %s (%d partitions)", missing, partitions)
+
+
+def _led(meta: dict[str, Any]) -> bool:
+    """Every partition of the topic has a leader (a fresh Apache Kafka lists a new topic a moment
+    before its partitions have leaders; reads then fail with NOT_LEADER until they do)."""
+    return bool(
+        meta.get("error_code", 0) == 0
+        and meta.get("partitions")
+        and all(p.get("leader", 0) >= 0 and p.get("error_code", 0) == 0 for p in meta["partitions"])
+    )
+
+
+def _warn_if_fewer(meta: dict[str, Any], existing: set[str], partitions: int) -> None:
+    if meta["topic"] in existing and len(meta["partitions"]) < partitions:
+        log.warning(
+            "topic %s already exists with %d partitions (< %d requested); left as is",
+            meta["topic"],
+            len(meta["partitions"]),
+            partitions,
+        )
