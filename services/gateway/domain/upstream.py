@@ -168,30 +168,45 @@ class Digest:
         self.total += total
         document = source[3]
         if document:
-            self.documents.add(document)
-            if source[5]:
-                self.drawn[document] = source[5]
-            if source[6]:
-                self.document_sites[document] = source[6]
+            self.received(document, source[5], source[6])
         if coc:
             key = source[:3]
             acc = self.coc.get(key)
             if acc is None:
                 acc = self.coc[key] = [0, Decimal(0), {}, _NONE, _NONE, account_id]
-            acc[0] += coc
-            acc[1] += coc_kg
-            if document:
-                acc[2][document] = acc[2].get(document, 0) + coc
-            if site and site not in acc[3]:
-                acc[3] = acc[3] | {site}
-            if source[4] and source[4] not in acc[4]:
-                acc[4] = acc[4] | {source[4]}
+            _to_row(acc, coc, coc_kg, document, site, source[4])
         if total != coc:
-            if self.non_coc is None:
-                self.non_coc, self.non_coc_account = 0, account_id
-            self.non_coc += total - coc
-            if site:
-                self.non_coc_sites.add(site)
+            self.not_coc(total - coc, account_id, site)
+
+    def received(self, document: str, drawn_from: str | None, issuer_site: str | None) -> None:
+        """A CoC Document an input was received against, where it was drawn from and its issuing site
+        (where known)."""
+        self.documents.add(document)
+        if drawn_from:
+            self.drawn[document] = drawn_from
+        if issuer_site:
+            self.document_sites[document] = issuer_site
+
+    def not_coc(self, units: int, account_id: str, site: str | None) -> None:
+        """Input that is not CoC mass, received at `site`."""
+        if self.non_coc is None:
+            self.non_coc, self.non_coc_account = 0, account_id
+        self.non_coc += units
+        if site:
+            self.non_coc_sites.add(site)
+
+
+def _to_row(acc: list[Any], coc: int, coc_kg: Decimal, document: str | None, site: str | None,
+            category: str | None) -> None:
+    """An input's CoC part into its source's row (`Digest.coc`)."""
+    acc[0] += coc
+    acc[1] += coc_kg
+    if document:
+        acc[2][document] = acc[2].get(document, 0) + coc
+    if site and site not in acc[3]:
+        acc[3] = acc[3] | {site}
+    if category and category not in acc[4]:
+        acc[4] = acc[4] | {category}
 
 
 def digest(facts: Facts, account_period: str) -> Digest:
@@ -231,19 +246,11 @@ def _add_whole_receipt(out: Digest, f: list[str], account_id: str) -> bool:
     out.total += units
     document, site = f[9], f[2]
     if document:
-        out.documents.add(document)
-        if f[12]:
-            out.drawn[document] = f[12]
-        if f[13]:
-            out.document_sites[document] = f[13]
+        out.received(document, f[12], f[13])
     if coc:
         _add_whole_coc(out, f, coc, account_id)
     if units != coc:
-        if out.non_coc is None:
-            out.non_coc, out.non_coc_account = 0, account_id
-        out.non_coc += units - coc
-        if site:
-            out.non_coc_sites.add(site)
+        out.not_coc(units - coc, account_id, site)
     return not (document and f[1] and not f[12])
 
 
@@ -257,14 +264,7 @@ def _add_whole_coc(out: Digest, f: list[str], coc: int, account_id: str) -> None
         out.coc[key] = [coc, Decimal(f[3]), {document: coc} if document else {},
                         _ONES.get(site) or _one(site), _ONES.get(category) or _one(category), account_id]
         return
-    acc[0] += coc
-    acc[1] += Decimal(f[3])
-    if document:
-        acc[2][document] = acc[2].get(document, 0) + coc
-    if site and site not in acc[3]:
-        acc[3] = acc[3] | {site}
-    if category and category not in acc[4]:
-        acc[4] = acc[4] | {category}
+    _to_row(acc, coc, Decimal(f[3]), document, site, category)
 
 
 def level(weights: Mapping[str, Fraction], inputs: Iterable[Input]) -> list[Row]:
