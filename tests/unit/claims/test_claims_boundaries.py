@@ -695,14 +695,21 @@ def test_the_evidence_of_a_request_stating_no_mass_claims_zero():
 ACCOUNTING = Actor(organisation_id="accounting", role=Role.SERVICE)
 
 
-def test_a_granted_allocation_keeps_every_figure_accounting_documented():
-    granted = AllocationGranted.create(
+def granted_allocation(**figures: object) -> AllocationGranted:
+    """Accounting's grant of 13,000 kg of brand-1's group account for claim-1, with `figures`."""
+    return AllocationGranted.create(
         actor=ACCOUNTING,
         occurred_at=NOW,
         claim_id="claim-1",
         owner_organisation_id=BRAND,
         mass_kg=Decimal("13000"),
         account_ids=["group:brand-1"],
+        **figures,
+    )
+
+
+def test_a_granted_allocation_keeps_every_figure_accounting_documented():
+    granted = granted_allocation(
         documents=[
             DocumentShare(document_id="doc-1", mass_kg=Decimal("8000")),
             DocumentShare(document_id="doc-2", mass_kg=Decimal("4000.5")),
@@ -721,13 +728,7 @@ def test_a_granted_allocation_keeps_every_figure_accounting_documented():
 
 
 def test_a_granted_allocation_keeps_accountings_pre_and_post_consumer_split():
-    granted = AllocationGranted.create(
-        actor=ACCOUNTING,
-        occurred_at=NOW,
-        claim_id="claim-1",
-        owner_organisation_id=BRAND,
-        mass_kg=Decimal("13000"),
-        account_ids=["group:brand-1"],
+    granted = granted_allocation(
         recycled_content_share=Decimal("0.40"),
         recycled_pre_consumer_share=Decimal("0.15"),
         recycled_post_consumer_share=Decimal("0.25"),
