@@ -57,11 +57,7 @@ class Watch(Arrivals):
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
-        tps = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(await partitions(consumer, topic))
-        ]
+        tps = await _every_partition(consumer, self.topics)
         consumer.assign(tps)
         for tp, end in (await consumer.end_offsets(tps)).items():
             consumer.seek(tp, end)
@@ -124,11 +120,7 @@ class Stamps(Arrivals):
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
-        tps = [
-            TopicPartition(topic, p)
-            for topic in self.topics
-            for p in sorted(await partitions(consumer, topic))
-        ]
+        tps = await _every_partition(consumer, self.topics)
         self._starts = await consumer.end_offsets(tps)
         self._consumer = consumer
         return self
@@ -162,3 +154,8 @@ class Stamps(Arrivals):
                 for record in records:
                     self._take(record.value, record.timestamp / 1000)
         return len(ids & self.arrivals.keys()) == len(ids)
+
+
+async def _every_partition(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics, in order."""
+    return [TopicPartition(t, p) for t in topics for p in sorted(await partitions(consumer, t))]
