@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration browser contracts contracts-check lint lint-imports bench mutation clean
+.PHONY: install run demo test test-unit test-integration browser contracts contracts-check lint lint-imports bench bench-growth mutation clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -80,6 +80,12 @@ lint-imports: install
 ## Benchmarks (not tests): prints a table and writes bench-results/latest.md (`make bench KAFKA=apache`; both brokers in one run: `.venv/bin/python -m bench --kafka both`).
 bench: install
 	$(BIN)/python -m bench
+
+## Growth (issue 20): 1,000,000 plant events through intake and accounting on one stack, in windows of
+## 100,000; each window's rate, CPU and memory, and whether the last windows keep the first ones' pace.
+## Writes bench-results/growth.md. `make bench-growth KAFKA=apache`; both brokers: `--kafka both`.
+bench-growth: install
+	$(BIN)/python -m bench.growth
 
 ## Mutation testing (mutmut, pyproject's [tool.mutmut]) of every service's domain with its own unit tests,
 ## one service at a time, two workers; prints a table per module, survivors in .mutation/<service>.md.

@@ -9,6 +9,7 @@ transaction; a lost race surfaces as a transient write conflict and the runtime 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,17 +33,22 @@ CLAIMS = "claims"
 TEXTS = "texts"
 CLAIM_TYPES = "claim_types"
 WRITE_CONFLICT = 112
+UNUSED_INDEXES = ("status_1_awaiting_since_1", "approval_code_1")
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CLAIMS].create_index([("claimant", ASCENDING), ("updated_at", ASCENDING)])
     await db[CLAIMS].create_index([("certificate_ids", ASCENDING), ("status", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("decide_by", ASCENDING)])
-    await db[CLAIMS].create_index([("status", ASCENDING), ("awaiting_since", ASCENDING)])
     await db[CLAIMS].create_index([("status", ASCENDING), ("valid_until", ASCENDING)])
     await db[CLAIMS].create_index("allocate_command_id")
-    await db[CLAIMS].create_index("approval_code")
     await db[CLAIMS].create_index("claim_id")
+    # No query of this service asks for these (the gateway keeps claims of its own), and every
+    # write of a claim removes and inserts its entries in each index: dropped where an earlier
+    # version made them.
+    for unused in UNUSED_INDEXES:
+        with contextlib.suppress(OperationFailure):
+            await db[CLAIMS].drop_index(unused)
     # `open_claims_with` asks this once per new claim: with `status` in the key the embedded
     # database answers from the index instead of scanning every claim.
     await db[CLAIMS].create_index(
