@@ -73,6 +73,20 @@ def pick_decision(d: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def pick_allocation_command(d: dict[str, Any]) -> tuple[str, str] | None:
+    """Claims' request to accounting for a claim's mass (the claim's second stamp)."""
+    if d.get("type") == "allocate_for_claim":
+        return d["claim_id"], "allocate_for_claim"
+    return None
+
+
+def pick_allocation_answer(d: dict[str, Any]) -> tuple[str, str] | None:
+    """Accounting's answer to it (the claim's third stamp)."""
+    if d.get("type") in ("allocation_granted", "allocation_refused"):
+        return d["claim_id"], d["type"]
+    return None
+
+
 MOVEMENT_TOPICS = ["material.movements.v1", "intake.rejections.v1", "plant.events.v1.dlq"]
 LEDGER_TOPICS = [
     "ledger.events.v1",

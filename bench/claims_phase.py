@@ -1,5 +1,8 @@
 """Phase 6 of the run: claims started on the ledger so far (how fast it reads it), then claim
-decision latency at 20 requests/s."""
+decision latency at 20 requests/s, and where the time of its slowest 1% goes: claims' stage (the
+request to the allocation command it hands to its producer), accounting's (that command to its
+answer), claims' again (the answer to the decision) and the bench's read of the decision, each stamped
+like the event-to-ledger stages (bench/latency.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +11,27 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.answers import LEDGER_TOPICS, pick_decision, pick_ledger
+from bench.answers import (
+    LEDGER_TOPICS,
+    pick_allocation_answer,
+    pick_allocation_command,
+    pick_decision,
+    pick_ledger,
+)
 from bench.harness import Bench, _drain, _settle
+from bench.latency import Batches, scrape_batches, slowest_hops
 from bench.offsets import commit_group_offsets, partitions
 from bench.processes import Services
 from bench.support import percentile
 
 CLAIMS_LEDGER_BACKLOG = 20_000
+HOPS = (
+    ("claims: request -> AllocateForClaim handed over", "claims", "claims.requests.v1"),
+    ("accounting: AllocateForClaim -> its answer handed over", "accounting", "ledger.commands.v1"),
+    ("claims: the answer -> decision handed over", "claims", "ledger.events.v1"),
+    ("the bench's read of the decision", "", ""),
+)
+"""The hops of a claim's trip: what each stage covers, the service and the topic of its batches."""
 
 
 async def _claims(bench: Bench, services: Services, quick: bool) -> None:
@@ -44,13 +61,19 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
             f"{(first - last) / (t1 - t0):,.0f}",
         )
     await _settle(bench, services, "before the claims run")
-    async with bench.watch(["claims.decisions.v1"], pick_decision) as watch:
+    async with (
+        bench.watch(["claims.decisions.v1"], pick_decision) as watch,
+        bench.stamps(["ledger.commands.v1"], pick_allocation_command) as asked,
+        bench.stamps(["ledger.events.v1"], pick_allocation_answer) as answered,
+        bench.stamps(["claims.decisions.v1"], pick_decision) as decided,
+    ):
         probe = chain.claim(0)
         await bench.publish([probe])
         await bench.wait(watch, {probe.claim_id}, "first claim", 120)
         bench.outcomes(watch, {probe.claim_id}, "first claim")
         steady_s = 10 if quick else 30
         sent: dict[str, float] = {}
+        handling_before = _handling(services)
         meter, t0 = bench.meter(services), time.perf_counter()
         for n in range(1, 20 * steady_s + 1):
             delay = t0 + (n - 1) / 20 - time.perf_counter()
@@ -63,8 +86,16 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
             await bench.producer.flush()
         await bench.wait(watch, set(sent), "claim decisions", 120)
         bench.cpu_note(meter, "the 20 claims/s run", len(sent), time.perf_counter() - t0)
+        handling = _handling(services, handling_before)
         latencies = [watch.arrivals[i] - t for i, t in sent.items() if i in watch.arrivals]
         outcomes = bench.outcomes(watch, set(sent), "claim decisions")
+        arrived = set(sent) & watch.arrivals.keys()
+        for stamps in (asked, answered, decided):  # published before the decisions the watch saw
+
+            async def published() -> bool:
+                return True
+
+            await stamps.collect(arrived, published, 30)
     bench.row(
         f"claim request -> decision at 20 requests/s for {steady_s} s: p50, s",
         f"{percentile(latencies, 0.5):.3f}",
@@ -76,6 +107,55 @@ async def _claims(bench: Bench, services: Services, quick: bool) -> None:
         "claims approved / decided",
         f"{outcomes.get('claim_approved', 0):,} / {sum(outcomes.values()):,}",
     )
+    offset = (
+        time.time() - time.perf_counter()
+    )  # the bench's perf counter to the records' wall clock
+    on_one_clock = [
+        {i: t + offset for i, t in sent.items()},
+        asked.arrivals,
+        answered.arrivals,
+        decided.arrivals,
+        {i: t + offset for i, t in watch.arrivals.items()},
+    ]
+    _where_the_time_goes(bench, on_one_clock, handling)
+
+
+def _handling(services: Services, before: dict[str, Batches] | None = None) -> dict[str, Batches]:
+    """Batch handling of claims and accounting so far (`asi_batch_seconds` from their /metrics), per
+    "service topic"; with `before`, what was handled since."""
+    now: dict[str, Batches] = {}
+    for service in services.running:
+        if service.alive and service.name in ("claims", "accounting"):
+            try:
+                for topic, batches in scrape_batches(service.health_port).items():
+                    now[f"{service.name} {topic}"] = batches
+            except OSError:
+                pass
+    if before is None:
+        return now
+    return {key: batches - before.get(key, Batches()) for key, batches in now.items()}
+
+
+def _where_the_time_goes(
+    bench: Bench, stamps: list[dict[str, float]], handling: dict[str, Batches]
+) -> None:
+    hops = slowest_hops(stamps)
+    if hops is None:
+        bench.note("where the claim p99 time goes: no claim had every timestamp")
+        return
+    bench.row(
+        f"claim p99 breakdown: the slowest {hops.events} claims (>= {hops.threshold_s:.3f} s), mean trip, s",
+        f"{hops.total_s:.3f}",
+    )
+    for (label, service, topic), seconds in zip(HOPS, hops.seconds, strict=True):
+        share = seconds / hops.total_s if hops.total_s else float("nan")
+        bench.row(f"  {label}, s (share)", f"{seconds:.3f} ({share:.0%})")
+        batches = handling.get(f"{service} {topic}")
+        if batches is not None and batches.count:
+            bench.row(
+                f"    {service} batches on {topic} in the run: count / mean handling, ms",
+                f"{batches.count:.0f} / {batches.mean_ms:.1f}",
+            )
 
 
 async def _topic_size(bench: Bench, topic: str) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import urllib.request
 from dataclasses import dataclass
+from itertools import pairwise
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,6 +80,43 @@ class Stages:
     bench_read_s: float
 
 
+@dataclass(frozen=True)
+class Hops:
+    """The mean seconds of each hop of a trip over its slowest trips, and how many trips that was."""
+
+    events: int
+    threshold_s: float
+    total_s: float
+    seconds: tuple[float, ...]
+    """Per hop, in order: from one stamp to the next."""
+
+
+def slowest_hops(stamps: list[dict[str, float]], q: float = 0.99) -> Hops | None:
+    """The hops of the trips whose whole length (last stamp - first) is at or above its `q` quantile.
+    `stamps` are, in the order of the trip, each stamp's time per id (seconds on one clock); ids
+    missing a stamp are left out. None when no id has every stamp."""
+    if len(stamps) < 2:
+        return None
+    first, last = stamps[0], stamps[-1]
+    trips = {i: last[i] - t for i, t in first.items() if all(i in stamp for stamp in stamps[1:])}
+    if not trips:
+        return None
+    threshold = percentile(list(trips.values()), q)
+    slow = [i for i, trip in trips.items() if trip >= threshold]
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    return Hops(
+        events=len(slow),
+        threshold_s=threshold,
+        total_s=mean([trips[i] for i in slow]),
+        seconds=tuple(
+            mean([later[i] - earlier[i] for i in slow]) for earlier, later in pairwise(stamps)
+        ),
+    )
+
+
 def slowest_stages(
     sent: dict[str, float],
     moved: dict[str, float],
@@ -89,20 +127,8 @@ def slowest_stages(
     """Stages of the events whose whole trip (`seen` - `sent`) is at or above its `q` quantile.
     Every stamp is in seconds on one clock (the bench converts its own to the wall clock of the
     records); events missing a stamp are left out. None when no event has every stamp."""
-    trips = {i: seen[i] - t for i, t in sent.items() if i in seen and i in moved and i in booked}
-    if not trips:
+    hops = slowest_hops([sent, moved, booked, seen], q)
+    if hops is None:
         return None
-    threshold = percentile(list(trips.values()), q)
-    slow = [i for i, trip in trips.items() if trip >= threshold]
-
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values)
-
-    return Stages(
-        events=len(slow),
-        threshold_s=threshold,
-        total_s=mean([trips[i] for i in slow]),
-        intake_s=mean([moved[i] - sent[i] for i in slow]),
-        accounting_s=mean([booked[i] - moved[i] for i in slow]),
-        bench_read_s=mean([seen[i] - booked[i] for i in slow]),
-    )
+    intake_s, accounting_s, bench_read_s = hops.seconds
+    return Stages(hops.events, hops.threshold_s, hops.total_s, intake_s, accounting_s, bench_read_s)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from bench.latency import Batches, parse_batches, slowest_stages
+from bench.answers import pick_allocation_answer, pick_allocation_command
+from bench.latency import Batches, parse_batches, slowest_hops, slowest_stages
 
 
 def test_batch_handling_is_read_per_topic_from_the_exposition():
@@ -35,7 +36,9 @@ def test_the_stages_are_those_of_the_events_at_or_above_the_quantile():
     assert stages.intake_s == pytest.approx(0.05)
     assert stages.accounting_s == pytest.approx(1.9)
     assert stages.bench_read_s == pytest.approx(0.05)
-    assert stages.intake_s + stages.accounting_s + stages.bench_read_s == pytest.approx(stages.total_s)
+    assert stages.intake_s + stages.accounting_s + stages.bench_read_s == pytest.approx(
+        stages.total_s
+    )
 
 
 def test_events_missing_a_stamp_are_left_out():
@@ -46,3 +49,47 @@ def test_events_missing_a_stamp_are_left_out():
     stages = slowest_stages(sent, moved, booked, seen)
     assert stages is not None and stages.events == 1 and stages.total_s == pytest.approx(0.3)
     assert slowest_stages(sent, {}, booked, seen) is None
+
+
+def test_the_hops_of_a_claims_trip_are_those_of_the_slowest_claims_in_order():
+    # 200 claims through five stamps (sent, command, answer, decision, read), each hop 0.1 s;
+    # claims c3 and c4 lose 0.5 s in accounting's hop (command -> answer).
+    sent = {f"c{n}": float(n) for n in range(200)}
+    stamps = [sent]
+    for _ in range(4):
+        stamps.append({i: t + 0.1 for i, t in stamps[-1].items()})
+    for slow in ("c3", "c4"):
+        for later in stamps[2:]:
+            later[slow] += 0.5
+    hops = slowest_hops(stamps)
+    assert hops is not None and hops.events == 2
+    assert hops.total_s == pytest.approx(0.9)
+    assert hops.seconds == pytest.approx((0.1, 0.6, 0.1, 0.1))
+    assert sum(hops.seconds) == pytest.approx(hops.total_s)
+
+
+def test_a_claim_missing_a_stamp_is_left_out_and_none_with_every_claim_missing_one():
+    sent = {"a": 0.0, "b": 0.0}
+    command = {"a": 0.1, "b": 5.0}
+    read = {"a": 0.2}  # b never arrived: its trip is not counted, however slow its first hop
+    hops = slowest_hops([sent, command, read])
+    assert hops is not None and hops.events == 1 and hops.seconds == pytest.approx((0.1, 0.1))
+    assert slowest_hops([sent, command, {}]) is None
+    assert slowest_hops([sent]) is None
+
+
+def test_the_claims_stamps_pick_the_allocation_command_and_its_answer_by_claim():
+    assert pick_allocation_command({"type": "allocate_for_claim", "claim_id": "c1"}) == (
+        "c1",
+        "allocate_for_claim",
+    )
+    assert pick_allocation_command({"type": "release_allocation", "claim_id": "c1"}) is None
+    assert pick_allocation_answer({"type": "allocation_granted", "claim_id": "c1"}) == (
+        "c1",
+        "allocation_granted",
+    )
+    assert pick_allocation_answer({"type": "allocation_refused", "claim_id": "c2"}) == (
+        "c2",
+        "allocation_refused",
+    )
+    assert pick_allocation_answer({"type": "ledger_entry_posted", "movement_id": "m"}) is None
