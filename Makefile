@@ -83,7 +83,8 @@ bench: install
 
 ## Growth (issue 20): 1,000,000 plant events through intake and accounting on one stack, in windows of
 ## 100,000; each window's rate, CPU and memory, and whether the last windows keep the first ones' pace.
-## Writes bench-results/growth.md. `make bench-growth KAFKA=apache`; both brokers: `--kafka both`.
+## Writes bench-results/growth.md; 25-30 minutes and up to 12 GB of memory per broker (README, "Growth").
+## `make bench-growth KAFKA=apache`; both brokers: `.venv/bin/python -m bench.growth --kafka both`.
 bench-growth: install
 	$(BIN)/python -m bench.growth
 
