@@ -33,16 +33,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.answers import MOVEMENTS_TOPIC
 from bench.harness import Bench, _settle
 from bench.intake_part import _start_intake
 from bench.offsets import group_lag, partitions
 from bench.processes import Services
+from bench.run import run
 from bench.support import load_average, machine
-from contracts.topics import ALL_TOPIC_NAMES
-from devstack.embedded import EmbeddedStack, Endpoints, ensure_topics
+from devstack.embedded import EmbeddedStack, Endpoints
 from devstack.stack import external_endpoints
 from libs.settings import PlatformSettings
 
@@ -160,36 +160,26 @@ def print_window(w: Window) -> None:
     )
 
 
-async def _run(bench: Bench, services: Services, growth: Growth, args: argparse.Namespace) -> None:
-    await ensure_topics(bench.endpoints.kafka_bootstrap, ALL_TOPIC_NAMES, partitions=4)
-    bench.producer = AIOKafkaProducer(
-        bootstrap_servers=bench.endpoints.kafka_bootstrap,
-        enable_idempotence=False,
-        acks="all",
-        linger_ms=5,
-    )
-    await bench.producer.start()
-    try:
-        await _start_intake(bench, services)
-        services.start("accounting")
-        await _settle(bench, services, "before the first window")
-        started = time.perf_counter()
-        windows = -(-args.events // args.window)
-        for number in range(1, windows + 1):
-            if time.perf_counter() - started > 60 * args.max_minutes:
-                growth.stopped_early = f"stopped after {args.max_minutes} minutes (--max-minutes)"
-                break
-            size = min(args.window, args.events - (number - 1) * args.window)
-            window = await one_window(bench, services, number, size)
-            if window is None:
-                growth.stopped_early = f"window {number} did not catch up within its time limit"
-                break
-            growth.windows.append(window)
-            print_window(window)
-            services.sample()
-    finally:
-        services.stop()
-        await bench.producer.stop()
+async def _windows(
+    bench: Bench, services: Services, growth: Growth, args: argparse.Namespace
+) -> None:
+    """The chain started, then the windows one after the other (on `bench.run.run`'s topics and producer)."""
+    await _start_intake(bench, services)
+    services.start("accounting")
+    await _settle(bench, services, "before the first window")
+    started = time.perf_counter()
+    windows = -(-args.events // args.window)
+    for number in range(1, windows + 1):
+        if time.perf_counter() - started > 60 * args.max_minutes:
+            growth.stopped_early = f"stopped after {args.max_minutes} minutes (--max-minutes)"
+            break
+        size = min(args.window, args.events - (number - 1) * args.window)
+        window = await one_window(bench, services, number, size)
+        if window is None:
+            growth.stopped_early = f"window {number} did not catch up within its time limit"
+            break
+        growth.windows.append(window)
+        print_window(window)
 
 
 def run_on(broker: str, args: argparse.Namespace, external: Endpoints | None) -> Growth:
@@ -204,7 +194,7 @@ def run_on(broker: str, args: argparse.Namespace, external: Endpoints | None) ->
         print(
             f"\n===== growth on {growth.broker}: {args.events:,} events in windows of {args.window:,} ====="
         )
-        asyncio.run(_run(bench, services, growth, args))
+        asyncio.run(run(bench, services, lambda b, s: _windows(b, s, growth, args)))
     finally:
         services.stop()
         if stack is not None:
