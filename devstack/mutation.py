@@ -126,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         default=WORKERS,
         help=f"mutants tested at once (default {WORKERS}); 1 on a machine shared with other work",
     )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=0,
+        help="property tests draw at most this many examples per mutant (default: their own counts); "
+        "their pinned @examples all still run",
+    )
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.module and not args.run_one and len(args.services) != 1:
@@ -135,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.examples < 0:
+        parser.error("--examples must be 0 (their own counts) or more")
+    if args.examples:
+        os.environ["ASI_MUTATION_EXAMPLES"] = str(args.examples)  # tests/conftest.py, in the child
     if args.run_one:
         _run_one(args.run_one, args.module, args.workers)
         return 0

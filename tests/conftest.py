@@ -39,11 +39,29 @@ if MUTATION:
     settings.load_profile("mutation")
 
 
+MUTATION_EXAMPLES = int(os.environ.get("ASI_MUTATION_EXAMPLES") or 0)
+"""`make mutation EXAMPLES=N`: each property test draws at most N examples per mutant (0: its own count)."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `make mutation`, example tests before property tests: a mutant most tests notice is
-    killed (with -x) by a test of milliseconds instead of after seconds of drawn examples."""
+    killed (with -x) by a test of milliseconds instead of after seconds of drawn examples. With
+    `EXAMPLES=N`, property tests draw at most N examples (their `@example`s still all run)."""
     if MUTATION:
         items.sort(key=lambda item: is_hypothesis_test(getattr(item, "obj", None)))
+        if MUTATION_EXAMPLES > 0:
+            for item in items:
+                cap_examples(getattr(item, "obj", None), MUTATION_EXAMPLES)
+
+
+def cap_examples(test: object, most: int) -> None:
+    """At most `most` drawn examples for a hypothesis test, whatever its own `@settings` say. Hypothesis
+    reads a test's settings from the wrapped function when it runs, so they are replaced there."""
+    if not is_hypothesis_test(test):
+        return
+    function = getattr(test, "__func__", test)  # a test method: the function under the bound method
+    current = function._hypothesis_internal_use_settings
+    function._hypothesis_internal_use_settings = settings(current, max_examples=min(most, current.max_examples))
 
 
 # A test still running after this many seconds (a minute before pytest-timeout ends the run) gets
