@@ -119,7 +119,8 @@ async def test_public_pages_in_a_real_browser(stack, sender):
                 await page.goto(gateway.url + "/")
                 await assert_fits_a_phone(page)
                 await page.fill("#q", good_number)
-                await page.click("button[type=submit]")
+                async with page.expect_navigation():  # measured on the answer, not mid-navigation
+                    await page.click("button[type=submit]")
                 await assert_fits_a_phone(page)
                 row = page.locator("tr.result")
                 assert await row.count() == 1
@@ -159,7 +160,8 @@ async def test_public_pages_in_a_real_browser(stack, sender):
                 # paste the signed certificate
                 await page.goto(gateway.url + "/verify")
                 await page.fill("#document", signed)
-                await page.click("button[type=submit]")
+                async with page.expect_navigation():
+                    await page.click("button[type=submit]")
                 assert await page.locator("#result .status").get_attribute("data-status") == "valid"
                 assert "current status is active" in await page.locator("#result").inner_text()
                 await assert_fits_a_phone(page)
