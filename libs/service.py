@@ -30,6 +30,7 @@ from libs.messaging import (
     BatchHandler,
     ConflictHandler,
     Consumer,
+    Handover,
     Outbox,
     RawPublisher,
     Record,
@@ -65,6 +66,7 @@ class Runtime:
     ticks: list[Tick] = field(default_factory=list)
     index_setups: list[Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]] = field(default_factory=list)
     outbox: Outbox = field(init=False)
+    handover: Handover = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _health: HealthServer | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -78,6 +80,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.db, self.publisher, self.instance_id, service=self.settings.service_name)
+        self.handover = Handover(self.outbox, timeout_s=min(self.settings.handover_timeout_s,
+                                                            self.settings.kafka_session_timeout_ms / 2000))
         self.spec_broker = KafkaBroker(self.settings.kafka_bootstrap_servers)
 
     @classmethod
@@ -159,6 +163,7 @@ class Runtime:
         self._subscribed = True
         by_topic = {consumer.topic.name: consumer for consumer in self.consumers}
         handled = self._handled
+        handover = self.handover
 
         async def subscriber(message: KafkaMessage) -> None:
             raw = message.raw_message
@@ -168,10 +173,17 @@ class Runtime:
             for r in records:
                 grouped[r.topic].append(Record(r.topic, r.partition, r.offset, r.key, r.value, r.headers))
                 last[(r.topic, r.partition)] = r.offset
-            for name, batch in grouped.items():
-                if batch:
-                    await by_topic[name].process(batch)
-            handled.update(last)
+            async with handover.gate:  # a rebalance's drain waits for this batch, and this batch for it
+                if not handover.closed:
+                    handover.admit(r for batch in grouped.values() for r in batch)
+                    for name, batch in grouped.items():
+                        if batch:
+                            await by_topic[name].process(batch)
+                    handled.update(last)
+                    return
+            # Stopping: the outbox was drained for the last time; this batch is not handled and not
+            # committed, the partition's next owner reads it again.
+            await handover.refuse()
 
         subscriber.__name__ = f"{self.settings.service_name}_consumer"
         self._subscriber = self.broker.subscriber(
@@ -186,6 +198,7 @@ class Runtime:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             fetch_min_bytes=self.settings.kafka_fetch_min_bytes,
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            listener=self.handover,
             decoder=_raw_body,  # the consumers parse records themselves: no JSON decoding by FastStream
         )
         self._subscriber(subscriber)
@@ -250,10 +263,12 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        # Publish what committed batches handed over while the broker is still connected; whatever
-        # is left stays in the stored outbox for the next start (or another instance's relay).
+        # No batch is handled after this; the one in hand finishes and what committed batches handed
+        # over is published while the broker is still connected, before the consumer leaves the group
+        # (the partitions' next owner then publishes after it). Whatever is left stays in the stored
+        # outbox, for the next owner's assignment, the next start, or another instance's relay.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.outbox.drain(), 5)
+            await self.handover.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.outbox.flush(), 5)
         if self._health:

@@ -111,6 +111,7 @@ class ServiceSettings(BaseSettings):
     batch_timeout_ms: int = Field(default=20, ge=1, description="Longest wait to fill a batch.")
     relay_interval_s: float = Field(default=2.0, gt=0, description="How often orphaned outbox entries are swept.")
     relay_orphan_after_s: float = Field(default=5.0, gt=0, description="Age after which another instance's outbox entries are relayed.")
+    handover_timeout_s: float = Field(default=5.0, gt=0, description="Longest a rebalance or a stop waits for the batch in hand and the outbox's drain before the partitions move on (at most half the session timeout is used).")
     tick_interval_s: float = Field(default=2.0, gt=0, description="How often clock-driven work (expiry, timeouts) runs.")
     not_ready_after_dead_letter_s: float = Field(
         default=300.0, ge=0, description="/ready answers not-ready for this long after a message went to a "

@@ -12,11 +12,13 @@
   continuing the trace of the message it answers (`libs.tracing`).
 
 The runtime, one module per part: `records` (what it moves), `transaction` (`Tx`, handler types,
-transient errors), `outbox`, `dead_letters`, `consumer`, `ticks` (`run_in_transaction`). The names
+transient errors), `outbox`, `dead_letters`, `consumer`, `handover` (per-key order when a partition
+changes owner), `ticks` (`run_in_transaction`). The names
 below are its public interface; import them from `libs.messaging`.
 """
 
 from libs.messaging.consumer import Consumer, ConsumerStats, after_commit_hooks, log
+from libs.messaging.handover import Handover, PartitionsMoved
 from libs.messaging.outbox import Outbox
 from libs.messaging.records import (
     INBOX,
@@ -41,9 +43,11 @@ __all__ = [
     "Consumer",
     "ConsumerStats",
     "HandlerError",
+    "Handover",
     "Incoming",
     "Outbox",
     "Outgoing",
+    "PartitionsMoved",
     "RawPublisher",
     "Record",
     "TickHandler",

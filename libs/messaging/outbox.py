@@ -169,15 +169,18 @@ class Outbox:
         self._flushed -= done
         return [doc for doc in docs if doc["_id"] not in done]
 
-    async def flush(self, *, older_than_s: float | None = None) -> int:
-        """Publish stored outbox documents in order, then delete them: this instance's, or (with
-        `older_than_s`) any instance's left for that long (a crashed process's). Returns messages published."""
+    async def flush(self, *, older_than_s: float | None = None, created_before: float | None = None) -> int:
+        """Publish stored outbox documents in order, then delete them: this instance's, or any instance's
+        left for `older_than_s` (a crashed process's), or written before the instant `created_before` (a
+        rebalance's: see `libs.messaging.handover`). Returns messages published."""
         async with self._lock:
             query: dict[str, Any] = {"owner": self.instance_id}
             if older_than_s is not None:
-                query = {"created": {"$lt": time.time() - older_than_s}}
+                created_before = time.time() - older_than_s
+            if created_before is not None:
+                query = {"created": {"$lt": created_before}}
             published = await self._flush_stored(query)
-            if older_than_s is None:
+            if created_before is None:
                 self._dirty = False
             return published
 
