@@ -1017,8 +1017,22 @@ class Harness:
                     return (f"{e.kind.value} movement {e.movement_id} credit {e.coc_credit_kg} balance "
                             f"{e.balance_after_kg} note {e.note!r} (plant event: {type(event).__name__})")
                 pad = " " * len(account_id)
-                return f"\n  {account_id} #{sequence}: stored {show(got)}\n  {pad}  reference {show(want)}"
+                return (f"\n  {account_id} #{sequence}: stored {show(got)}\n  {pad}  reference {show(want)}"
+                        + self._where(got, want))
         return ""
+
+    def _where(self, got: Any, want: Any) -> str:
+        """Which part reordered two movements: the plant events' send order, the order the movements
+        topic carried them in (intake, and a partition's handover between its instances), or accounting."""
+        if got is None or want is None:
+            return ""
+        sent = {e.event_id: i for i, e in enumerate(self.journey.events)}
+        carried: dict[Any, int] = {}
+        for i, r in enumerate(self.tally.movement_records):
+            carried.setdefault(r.message.movement_id, i)
+        g, w = got.movement_id, want.movement_id
+        return (f"\n  sent as plant events #{sent.get(g)} (stored) and #{sent.get(w)} (reference); the movements "
+                f"topic carried them #{carried.get(g)} and #{carried.get(w)}; timeline {self.timeline}")
 
     async def problems(self, expected: Snapshot) -> list[str]:
         """Every difference between what the pipeline did and the reference, as readable lines."""

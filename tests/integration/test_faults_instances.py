@@ -65,7 +65,8 @@ class Pair:
                 raise AssertionError(f"{instance.name} exited with {instance.returncode}:\n{instance.tail()}")
 
 
-async def stop_one_when_shared(pair: Pair, progress: Any, threshold: float, *, graceful: bool) -> None:
+async def stop_one_when_shared(pair: Pair, progress: Any, threshold: float, *, graceful: bool,
+                               mark: Any = None) -> None:
     """Once both instances consumed part of the stream (the partitions are shared) and progress passed
     the threshold, stop the first instance (SIGTERM: it must exit cleanly) or kill the second (-9)."""
     while True:
@@ -74,6 +75,8 @@ async def stop_one_when_shared(pair: Pair, progress: Any, threshold: float, *, g
             break
         await asyncio.sleep(0.1)  # polling the instances' counters
     pair.counts_at_stop = counts
+    if mark is not None:
+        mark(f"{'SIGTERM' if graceful else 'kill -9'} one of {pair.topic}'s consumers")
     if graceful:
         pair.stopped = pair.instances[0]
         code = await pair.stopped.terminate()
@@ -87,6 +90,8 @@ async def stop_one_when_shared(pair: Pair, progress: Any, threshold: float, *, g
     while await group_members(pair.bootstrap, pair.group) != 1:
         await asyncio.sleep(0.2)  # polling the broker's view of the group
     pair.rebalanced_after_s = asyncio.get_running_loop().time() - stopped_at
+    if mark is not None:
+        mark(f"{pair.topic}: one member left")
 
 
 async def all_partitions_committed_to_the_end(pair: Pair, timeout_s: float = 30.0) -> dict[int, int | None]:
@@ -129,9 +134,10 @@ async def test_two_instances_each_one_stopped_mid_stream_partitions_move_same_bo
         try:
             await harness.registry()
             stoppers.append(asyncio.create_task(stop_one_when_shared(
-                intake, lambda: (len(tally.movements) + len(tally.rejected)) / events, 0.3, graceful=True)))
+                intake, lambda: (len(tally.movements) + len(tally.rejected)) / events, 0.3, graceful=True,
+                    mark=harness.mark)))
             stoppers.append(asyncio.create_task(stop_one_when_shared(
-                accounting, lambda: len(tally.entries) / entries, 0.45, graceful=False)))
+                accounting, lambda: len(tally.entries) / entries, 0.45, graceful=False, mark=harness.mark)))
             for phase in journey.phases:
                 await harness.play(phase, rate=300)
             for pair, task in ((intake, stoppers[0]), (accounting, stoppers[1])):
