@@ -56,7 +56,9 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
         goes on and what is left in the outbox goes out with the next owner's assignment, or the relay."""
         self.gate = asyncio.Lock()
         """Held while a batch is handled, and while the outbox is drained or swept for a rebalance."""
-        self.owned: set[tuple[str, int]] = set()
+        self.owned: set[tuple[str, int]] | None = None
+        """The partitions of the last assignment; None before any (a consumer without group management,
+        such as FastStream's in-memory test broker, is never assigned: all its batches are admitted)."""
         self.closed = False
         self._revoked_at: float = time.time()
         self.swept = 0
@@ -65,6 +67,8 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
     def admit(self, records: Iterable[Record]) -> None:
         """Called under the gate before a batch is handled: refuse it when a rebalance took any of its
         partitions away (the caller's nack rewinds them; their new owner reads them from the committed offset)."""
+        if self.owned is None:
+            return
         moved = {(r.topic, r.partition) for r in records} - self.owned
         if moved:
             log.warning("batch_of_moved_partitions_refused", partitions=sorted(moved))
