@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.accounting.domain.chain import GENESIS, verify_chain
+from services.accounting.domain.chain import GENESIS, entry_hash, verify_chain
 from services.accounting.signing import (
     DocumentInvalid,
     Signer,
@@ -30,6 +30,13 @@ def test_entries_form_a_hash_chain_that_detects_tampering():
     [problem] = verify_chain([entries[0], forged, entries[2]])
     assert problem.sequence == 2 and "content" in problem.problem
     assert verify_chain([entries[0], entries[2]])  # a deleted entry breaks the links
+
+
+def test_an_entry_as_stored_hashes_as_the_entry_itself():
+    """Auditors recompute the chain from stored documents (JSON), not only from the models."""
+    books, _ = books_with_entries()
+    for entry in books.entries:
+        assert entry_hash(entry.model_dump(mode="json")) == entry_hash(entry) == entry.hash
 
 
 def test_a_signed_document_verifies_offline_and_any_change_breaks_it():
