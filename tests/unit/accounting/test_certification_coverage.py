@@ -10,7 +10,12 @@ from datetime import date, timedelta
 import pytest
 
 from contracts.registry import CertificateStatus
-from services.accounting.domain.certification import Coverage, SiteCoverage, group_coverage, site_coverage
+from services.accounting.domain.certification import (
+    Coverage,
+    SiteCoverage,
+    group_coverage,
+    site_coverage,
+)
 from tests.unit.accounting.factories import NOW, ORG, certificate
 
 VALID_FROM, VALID_UNTIL = date(2025, 1, 1), date(2027, 12, 31)  # the factory's certificate
@@ -32,15 +37,22 @@ def test_a_certificate_is_current_from_its_first_to_its_last_valid_day_inclusive
 
 
 def _valid_until(cert_id: str, until: date, status: CertificateStatus = CertificateStatus.ACTIVE):
-    return certificate(certificate_id=cert_id, status=status).model_copy(update={"valid_until": until})
+    return certificate(certificate_id=cert_id, status=status).model_copy(
+        update={"valid_until": until}
+    )
 
 
 def test_of_several_current_certificates_the_one_valid_longest_decides_then_the_highest_id():
-    short, long_ = _valid_until("cert-9", date(2026, 12, 31)), _valid_until("cert-2", date(2027, 12, 31))
+    short, long_ = (
+        _valid_until("cert-9", date(2026, 12, 31)),
+        _valid_until("cert-2", date(2027, 12, 31)),
+    )
     twin = _valid_until("cert-3", date(2027, 12, 31))
     day = date(2026, 6, 1)
     for certificates in ([long_, short], [short, long_]):
-        assert site_coverage(certificates, ORG, "site-a", day) == SiteCoverage(Coverage.CURRENT, long_)
+        assert site_coverage(certificates, ORG, "site-a", day) == SiteCoverage(
+            Coverage.CURRENT, long_
+        )
         assert group_coverage(certificates, ORG, day) == SiteCoverage(Coverage.CURRENT, long_)
     for certificates in ([twin, long_], [long_, twin]):
         assert site_coverage(certificates, ORG, "site-a", day).certificate == twin
@@ -50,12 +62,16 @@ def test_of_several_current_certificates_the_one_valid_longest_decides_then_the_
 def test_of_several_lapsed_certificates_the_latest_revision_decides_then_the_highest_id():
     older = certificate(certificate_id="cert-9", status=CertificateStatus.SUSPENDED)
     newer = certificate(certificate_id="cert-2", status=CertificateStatus.WITHDRAWN).model_copy(
-        update={"updated_at": NOW + timedelta(days=1)})
+        update={"updated_at": NOW + timedelta(days=1)}
+    )
     twin = certificate(certificate_id="cert-3", status=CertificateStatus.WITHDRAWN).model_copy(
-        update={"updated_at": NOW + timedelta(days=1)})
+        update={"updated_at": NOW + timedelta(days=1)}
+    )
     day = date(2026, 6, 1)
     for certificates in ([newer, older], [older, newer]):
-        assert site_coverage(certificates, ORG, "site-a", day) == SiteCoverage(Coverage.LAPSED, newer)
+        assert site_coverage(certificates, ORG, "site-a", day) == SiteCoverage(
+            Coverage.LAPSED, newer
+        )
         assert group_coverage(certificates, ORG, day) == SiteCoverage(Coverage.LAPSED, newer)
     for certificates in ([twin, newer], [newer, twin]):
         assert site_coverage(certificates, ORG, "site-a", day).certificate == twin
@@ -66,6 +82,8 @@ def test_without_a_coc_certificate_naming_it_a_site_or_group_is_not_covered():
     other_site = certificate(sites=("site-z",))
     other_org = certificate(org="someone-else")
     day = date(2026, 6, 1)
-    assert site_coverage([other_site, other_org], ORG, "site-a", day) == SiteCoverage(Coverage.NONE, None)
+    assert site_coverage([other_site, other_org], ORG, "site-a", day) == SiteCoverage(
+        Coverage.NONE, None
+    )
     assert group_coverage([other_org], ORG, day) == SiteCoverage(Coverage.NONE, None)
     assert group_coverage([], ORG, day).coverage is Coverage.NONE

@@ -13,8 +13,12 @@ from tests.unit.accounting.factories import ORG, ledger
 D = Decimal
 
 
-def allocation(claim_id: str, status: str, mass: str, returned: str = "0", owner: str = ORG) -> Allocation:
-    return Allocation(claim_id=claim_id, owner=owner, mass=D(mass), status=status, returned=D(returned))
+def allocation(
+    claim_id: str, status: str, mass: str, returned: str = "0", owner: str = ORG
+) -> Allocation:
+    return Allocation(
+        claim_id=claim_id, owner=owner, mass=D(mass), status=status, returned=D(returned)
+    )
 
 
 def test_a_claim_holds_its_reservation_while_granted_and_what_it_did_not_return_once_debited():
@@ -26,9 +30,13 @@ def test_a_claim_holds_its_reservation_while_granted_and_what_it_did_not_return_
 
 def test_holders_are_the_owners_claims_holding_any_mass_largest_first():
     books = ledger()
-    claims = [allocation("small", DEBITED, "10", returned="9.5"), allocation("big", GRANTED, "40"),
-              allocation("returned", DEBITED, "10", returned="10"), allocation("released", RELEASED, "10"),
-              allocation("theirs", GRANTED, "99", owner="someone-else")]
+    claims = [
+        allocation("small", DEBITED, "10", returned="9.5"),
+        allocation("big", GRANTED, "40"),
+        allocation("returned", DEBITED, "10", returned="10"),
+        allocation("released", RELEASED, "10"),
+        allocation("theirs", GRANTED, "99", owner="someone-else"),
+    ]
     books.allocations.update({a.key: a for a in claims})
     assert [a.claim_id for a in holders(books, ORG)] == ["big", "small"]
 

@@ -22,10 +22,12 @@ D = Decimal
 def test_claimable_total_counts_only_aluminium_and_is_an_exact_decimal():
     assert claimable_total({INGOT: D("10.5"), SHEET: D("2"), ALUMINA: D("100")}) == D("12.5")
     empty = claimable_total({ALUMINA: D("100")})
-    assert empty == 0 and isinstance(empty, Decimal), "no claim material: a Decimal zero, not the int 0"
+    assert empty == 0 and isinstance(empty, Decimal), (
+        "no claim material: a Decimal zero, not the int 0"
+    )
 
 
-def test_a_new_reservation_may_take_the_claim_material_less_what_is_reserved_never_less_than_nothing():
+def test_a_new_reservation_may_take_the_claim_material_less_what_is_reserved_never_below_zero():
     assert claimable_free({INGOT: D("100"), ALUMINA: D("50")}, D("30")) == D("70")
     assert claimable_free({INGOT: D("100")}, D("100")) == 0
     assert claimable_free({INGOT: D("100")}, D("130")) == 0
@@ -42,7 +44,9 @@ def test_spare_charges_the_reservation_to_the_products_not_wanted_first():
 
 def test_spare_charges_a_reservation_under_one_kilogram_and_leaves_out_what_it_empties():
     assert spare({INGOT: D("10")}, D("0.5")) == {INGOT: D("9.5")}
-    assert spare({INGOT: D("30"), ALUMINA: D("1")}, D("30")) == {ALUMINA: D("1")}, "an emptied product is not listed"
+    assert spare({INGOT: D("30"), ALUMINA: D("1")}, D("30")) == {ALUMINA: D("1")}, (
+        "an emptied product is not listed"
+    )
     assert spare({INGOT: D("0"), ALUMINA: D("1")}, D("0")) == {ALUMINA: D("1")}
 
 
@@ -60,4 +64,6 @@ def test_expiry_keeps_the_reserved_claim_material_and_every_layer_however_small(
     day = date(2026, 1, 1)
     due = [(INGOT, day, D("0.5")), (ALUMINA, day, D("0.25"))]
     assert expirable(due, D("0")) == due
-    assert expirable([(INGOT, day, D("10")), (INGOT, date(2026, 2, 1), D("5"))], D("7")) == [(INGOT, day, D("8"))]
+    assert expirable([(INGOT, day, D("10")), (INGOT, date(2026, 2, 1), D("5"))], D("7")) == [
+        (INGOT, day, D("8"))
+    ]
