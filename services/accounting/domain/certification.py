@@ -49,6 +49,23 @@ def site_coverage(
     covering = [
         c for c in coc_certificates(certificates, organisation_id) if site_id in c.scope.site_ids
     ]
+    return best(covering, day)
+
+
+def group_coverage(
+    certificates: Iterable[Certificate], organisation_id: str, day: date
+) -> SiteCoverage:
+    """A group account is frozen when the organisation holds CoC certificates and none is
+    current."""
+    return best(coc_certificates(certificates, organisation_id), day)
+
+
+def best(covering: Iterable[Certificate], day: date) -> SiteCoverage:
+    """Of the certificates that name a site (or a scope), the one that decides on `day`: of the
+    current ones, the one valid longest (then the highest id); else the lapsed one revised last
+    (then the highest id); none when there is none. CoC and PS coverage
+    (`scope.performance_standard`) both use it."""
+    covering = list(covering)
     current = [c for c in covering if _current_on(c, day)]
     if current:
         return SiteCoverage(
@@ -57,23 +74,5 @@ def site_coverage(
     if covering:
         return SiteCoverage(
             Coverage.LAPSED, max(covering, key=lambda c: (c.updated_at, c.certificate_id))
-        )
-    return SiteCoverage(Coverage.NONE, None)
-
-
-def group_coverage(
-    certificates: Iterable[Certificate], organisation_id: str, day: date
-) -> SiteCoverage:
-    """A group account is frozen when the organisation holds CoC certificates and none is
-    current."""
-    mine = coc_certificates(certificates, organisation_id)
-    current = [c for c in mine if _current_on(c, day)]
-    if current:
-        return SiteCoverage(
-            Coverage.CURRENT, max(current, key=lambda c: (c.valid_until, c.certificate_id))
-        )
-    if mine:
-        return SiteCoverage(
-            Coverage.LAPSED, max(mine, key=lambda c: (c.updated_at, c.certificate_id))
         )
     return SiteCoverage(Coverage.NONE, None)

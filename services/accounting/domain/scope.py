@@ -15,7 +15,7 @@ from datetime import date
 
 from contracts.common import Reason, Standard
 from contracts.ledger import LedgerReason
-from contracts.registry import CURRENT_STATUSES, Certificate
+from contracts.registry import Certificate
 from services.accounting.domain import certification
 from services.accounting.domain.certification import Coverage, SiteCoverage
 from services.accounting.domain.rules import RuleSet
@@ -60,13 +60,6 @@ def place(
     return Placement(rules.account_id(organisation_id, site_id, scope), covered)
 
 
-def _current_on(certificate: Certificate, day: date) -> bool:
-    return (
-        certificate.status in CURRENT_STATUSES
-        and certificate.valid_from <= day <= certificate.valid_until
-    )
-
-
 def performance_standard(
     certificates: Iterable[Certificate], organisation_id: str, site_id: str, day: date
 ) -> SiteCoverage:
@@ -78,16 +71,7 @@ def performance_standard(
         and c.standard is Standard.PERFORMANCE_STANDARD
         and site_id in c.scope.site_ids
     ]
-    current = [c for c in covering if _current_on(c, day)]
-    if current:
-        return SiteCoverage(
-            Coverage.CURRENT, max(current, key=lambda c: (c.valid_until, c.certificate_id))
-        )
-    if covering:
-        return SiteCoverage(
-            Coverage.LAPSED, max(covering, key=lambda c: (c.updated_at, c.certificate_id))
-        )
-    return SiteCoverage(Coverage.NONE, None)
+    return certification.best(covering, day)
 
 
 def may_designate(

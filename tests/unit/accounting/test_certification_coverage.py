@@ -16,7 +16,8 @@ from services.accounting.domain.certification import (
     group_coverage,
     site_coverage,
 )
-from tests.unit.accounting.factories import NOW, ORG, certificate
+from services.accounting.domain.scope import performance_standard, scope_id
+from tests.unit.accounting.factories import NOW, ORG, certificate, ps_certificate
 
 VALID_FROM, VALID_UNTIL = date(2025, 1, 1), date(2027, 12, 31)  # the factory's certificate
 
@@ -87,3 +88,37 @@ def test_without_a_coc_certificate_naming_it_a_site_or_group_is_not_covered():
     )
     assert group_coverage([other_org], ORG, day) == SiteCoverage(Coverage.NONE, None)
     assert group_coverage([], ORG, day).coverage is Coverage.NONE
+
+
+def test_performance_standard_coverage_is_chosen_the_same_way_and_ignores_coc_certificates():
+    day = date(2026, 6, 1)
+    ps_short = ps_certificate(certificate_id="ps-9").model_copy(
+        update={"valid_until": date(2026, 12, 31)}
+    )
+    ps_long = ps_certificate(certificate_id="ps-2")
+    for certificates in ([ps_long, ps_short, certificate()], [certificate(), ps_short, ps_long]):
+        assert performance_standard(certificates, ORG, "site-a", day) == SiteCoverage(
+            Coverage.CURRENT, ps_long
+        )
+    suspended = ps_certificate(status=CertificateStatus.SUSPENDED)
+    assert performance_standard([suspended], ORG, "site-a", day) == SiteCoverage(
+        Coverage.LAPSED, suspended
+    )
+    assert performance_standard([certificate()], ORG, "site-a", day) == SiteCoverage(
+        Coverage.NONE, None
+    )
+
+
+def test_a_scope_is_named_after_the_first_certificate_of_its_chain_of_renewals():
+    first = certificate(certificate_id="cert-1")
+    second = certificate(certificate_id="cert-2", supersedes="cert-1")
+    third = certificate(certificate_id="cert-3", supersedes="cert-2")
+    everything = [first, second, third]
+    assert [scope_id(c, everything) for c in everything] == ["cert-1", "cert-1", "cert-1"]
+    # a predecessor not known (not on the platform): the chain starts at the first one known
+    assert scope_id(third, [second, third]) == "cert-2"
+    assert scope_id(certificate(certificate_id="cert-5", supersedes="cert-4"), []) == "cert-5"
+    # a cycle (bad data) ends where it closes instead of looping
+    a = certificate(certificate_id="cert-a", supersedes="cert-b")
+    b = certificate(certificate_id="cert-b", supersedes="cert-a")
+    assert scope_id(a, [a, b]) == "cert-a" and scope_id(b, [a, b]) == "cert-b"
