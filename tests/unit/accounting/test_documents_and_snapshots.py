@@ -57,3 +57,16 @@ def test_a_snapshot_does_not_change_when_the_books_go_on():
     assert kept_allocation.documents == [] and kept_allocation.debit_entries == {"a": "e1"}
     assert kept_allocation.debit_takes == {"a": Decimal("2")}
     assert snapshot(Decimal("1.5")) == Decimal("1.5") and snapshot("text") == "text"
+
+
+def test_a_refusal_names_its_outcome_and_a_reasons_message_is_cut_at_the_contracts_limit():
+    from services.accounting.domain.outcomes import Refusal, reason
+
+    class Denied:
+        pass
+
+    denied = Denied()
+    refusal = Refusal(denied)  # type: ignore[arg-type]
+    assert str(refusal) == "Denied" and refusal.outcome is denied
+    long = reason("too_long", "x" * 2500, "quantity_kg")
+    assert len(long.message) == 2000 and long.field == "quantity_kg" and long.code == "too_long"
