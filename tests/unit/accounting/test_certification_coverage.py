@@ -6,9 +6,11 @@ MODULE=certification` (2026-12-03)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
+from contracts.ledger import LedgerReason
 from contracts.registry import CertificateStatus
 from services.accounting.domain.certification import (
     Coverage,
@@ -16,7 +18,9 @@ from services.accounting.domain.certification import (
     group_coverage,
     site_coverage,
 )
-from services.accounting.domain.scope import performance_standard, scope_id
+from services.accounting.domain.rules import V3_DRAFT_SITE_CREDIT
+from services.accounting.domain.scope import may_designate, performance_standard, scope_id
+from services.accounting.domain.state import add_to
 from tests.unit.accounting.factories import NOW, ORG, certificate, ps_certificate
 
 VALID_FROM, VALID_UNTIL = date(2025, 1, 1), date(2027, 12, 31)  # the factory's certificate
@@ -122,3 +126,35 @@ def test_a_scope_is_named_after_the_first_certificate_of_its_chain_of_renewals()
     a = certificate(certificate_id="cert-a", supersedes="cert-b")
     b = certificate(certificate_id="cert-b", supersedes="cert-a")
     assert scope_id(a, [a, b]) == "cert-a" and scope_id(b, [a, b]) == "cert-b"
+
+
+def test_a_scope_chain_that_loops_back_on_itself_ends_where_it_closes():
+    a = certificate(certificate_id="cert-a", supersedes="cert-b")
+    b = certificate(certificate_id="cert-b", supersedes="cert-c")
+    c = certificate(certificate_id="cert-c", supersedes="cert-b")
+    assert scope_id(a, [a, b, c]) == "cert-b"
+
+
+@pytest.mark.parametrize(
+    ("ps", "code"),
+    [
+        ([], LedgerReason.PS_NOT_CERTIFIED),
+        ([ps_certificate(status=CertificateStatus.SUSPENDED)], LedgerReason.PS_LAPSED),
+    ],
+)
+def test_designating_without_a_current_ps_certificate_says_both_standards_are_needed(ps, code):
+    cert, reasons = may_designate(
+        [certificate(), *ps], ORG, "site-a", date(2026, 6, 1), V3_DRAFT_SITE_CREDIT
+    )
+    assert cert == certificate()
+    [refusal] = reasons
+    assert refusal.code == code
+    assert refusal.message.endswith(
+        "only an entity certified against both PS and CoC may pass material on as CoC Material"
+    )
+
+
+def test_adding_nothing_to_an_absent_product_leaves_it_absent():
+    buckets: dict[str, Decimal] = {}
+    add_to(buckets, "aluminium|ingot", Decimal("0"))
+    assert buckets == {}
