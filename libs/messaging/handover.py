@@ -11,8 +11,8 @@ Three moments keep that order, on the consumer's rebalance callbacks (aiokafka r
 
 * revoked: the old owner lets its batch in hand finish (the gate), then publishes what it committed
   (drains its outbox) before it rejoins the group;
-* assigned: the new owner first publishes every outbox entry left from before the rebalance (a dead
-  member's, which nobody else will drain), then handles records;
+* assigned: the new owner first publishes every outbox entry stored (a dead member's, which nobody
+  else will drain), then handles records;
 * stop: a stopping instance handles no batch after its last drain (`close`), then leaves the group.
 
 A batch fetched before a rebalance and handed to the handler after it, for a partition this instance
@@ -60,7 +60,6 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
         """The partitions of the last assignment; None before any (a consumer without group management,
         such as FastStream's in-memory test broker, is never assigned: all its batches are admitted)."""
         self.closed = False
-        self._revoked_at: float = time.time()
         self.swept = 0
         """Messages this instance published from outbox entries left by others when it was assigned partitions."""
 
@@ -81,7 +80,6 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
         raise Stopping()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self._revoked_at = time.time()
         if not revoked:
             self.owned = set()
             return
@@ -96,10 +94,14 @@ class Handover(ConsumerRebalanceListener):  # type: ignore[misc]
             self.owned = {(tp.topic, tp.partition) for tp in assigned}
             if not assigned:
                 return
-            # Every member drained on revocation, so an entry from before it is a dead member's (or one
-            # whose publish failed): published now, before this instance handles its new partitions.
+            # Every live member drained on revocation and handles nothing until it is assigned, so what
+            # is stored now is a dead member's (or one whose publish failed): published before this
+            # instance handles its new partitions. Not only what is older than this instance's own
+            # revocation: a member still finishing its batch then may have committed it and died after
+            # (seen on Apache Kafka). A member assigned a moment earlier may have an entry stored too:
+            # it is published twice, in order (consumers dedupe).
             try:
-                self.swept += await asyncio.wait_for(self.outbox.flush(created_before=self._revoked_at),
+                self.swept += await asyncio.wait_for(self.outbox.flush(created_before=time.time()),
                                                      self.timeout_s)
             except Exception as exc:  # noqa: BLE001 - the relay publishes it later; order is then at risk
                 log.warning("handover_sweep_failed", error=repr(exc)[:300])
